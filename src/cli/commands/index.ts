@@ -1,0 +1,11 @@
+/**
+ * @module cli/commands
+ * Every command group, registered in the order `keel --help` lists them.
+ */
+import type { Command } from 'commander';
+
+const groups: Array<(program: Command) => void> = [];
+
+export function registerCommands(program: Command): void {
+  for (const register of groups) register(program);
+}

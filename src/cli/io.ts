@@ -1,0 +1,93 @@
+/**
+ * @module cli/io
+ * What every command shares: `--json` output, progress on a TTY, the loaded config, and the one
+ * place where a KeelError becomes a message and an exit code.
+ */
+import type { Command } from 'commander';
+import { type KeelConfig, KeelError, type ProgressFn, loadConfig, toKeelError } from '../core/index.js';
+import { createProgressRenderer } from './progress.js';
+
+export interface CommandIO {
+  /** True when `--json` was given: print one JSON document on stdout and nothing else. */
+  readonly json: boolean;
+  /** The configuration, loaded on first use. */
+  readonly config: KeelConfig;
+  /** Prints the command's result: JSON with `--json`, otherwise the human text. */
+  emit<T>(result: T, human?: (result: T) => string): void;
+  /** A progress callback: a bar on a TTY, nothing with `--json` or when piped. */
+  progress: ProgressFn;
+}
+
+export function createIO(json: boolean): CommandIO & { done(): void } {
+  let config: KeelConfig | undefined;
+  const renderer = !json && process.stderr.isTTY ? createProgressRenderer(process.stderr) : undefined;
+  return {
+    json,
+    get config() {
+      config ??= loadConfig();
+      return config;
+    },
+    emit(result, human) {
+      renderer?.stop();
+      if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      else if (human) {
+        const text = human(result);
+        if (text) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+      } else process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    },
+    progress: renderer ? renderer.update : () => {},
+    done: () => renderer?.stop(),
+  };
+}
+
+/** Reports an error as the command's outcome and sets the exit code from the error's code. */
+export function reportError(err: unknown, json: boolean): number {
+  const e = toKeelError(err);
+  if (json) {
+    process.stdout.write(
+      `${JSON.stringify({ error_code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) }, null, 2)}\n`,
+    );
+  } else {
+    process.stderr.write(`keel: ${e.message}\n`);
+    const report = e.details?.report;
+    if (typeof report === 'string') process.stderr.write(`${report}\n`);
+    if (e.code === 'INTERNAL_ERROR' && e.cause instanceof Error && e.cause.stack) {
+      process.stderr.write(`${e.cause.stack}\n`);
+    }
+  }
+  return e.exitCode;
+}
+
+/**
+ * Adds `--json` to a command and runs `handler` with the command's IO. The handler's errors become
+ * an exit code; it never calls process.exit itself.
+ */
+export function action<A extends unknown[]>(
+  cmd: Command,
+  handler: (io: CommandIO, ...args: A) => Promise<void> | void,
+): Command {
+  return cmd.option('--json', 'print machine-readable JSON on stdout').action(async (...raw: unknown[]) => {
+    const command = raw[raw.length - 1] as Command;
+    const json = Boolean(command.opts().json);
+    const io = createIO(json);
+    try {
+      await handler(io, ...(raw.slice(0, -1) as A));
+    } catch (err) {
+      io.done();
+      process.exitCode = reportError(err, json);
+    } finally {
+      io.done();
+    }
+  });
+}
+
+/** Parses a command-line number, naming the option when it is not one. */
+export function parseNumberOption(name: string, integer = false): (value: string) => number {
+  return (value: string) => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n))) {
+      throw new KeelError('INVALID_PARAMETER_VALUE', `${name} must be ${integer ? 'an integer' : 'a number'}, got '${value}'`);
+    }
+    return n;
+  };
+}

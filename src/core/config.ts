@@ -1,0 +1,135 @@
+/**
+ * @module core/config
+ * Keel's configuration: `keel.yaml` at the project root, then environment overrides. Every
+ * subsystem picks its backend from here through a discriminated union on `type`.
+ *
+ * Environment overrides: `KEEL_HOME` (default `./.keel`), `KEEL_DB` (a `postgres://` URL or a
+ * SQLite file path), `KEEL_ONLINE_STORE` (`redis://...` or a SQLite file path),
+ * `KEEL_ARTIFACTS` (a folder), `KEEL_LOG_LEVEL`.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { KeelError } from './errors.js';
+import { parseInput } from './validate.js';
+
+const metadataSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('sqlite'), path: z.string().optional() }),
+  z.strictObject({ type: z.literal('postgres'), url: z.string().regex(/^postgres(ql)?:\/\//) }),
+]);
+
+const onlineStoreSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('sqlite'), path: z.string().optional() }),
+  z.strictObject({ type: z.literal('redis'), url: z.string().regex(/^rediss?:\/\//) }),
+]);
+
+const fileSchema = z.strictObject({
+  home: z.string().optional(),
+  metadata: metadataSchema.optional(),
+  artifacts: z.strictObject({ type: z.literal('local'), root: z.string().optional() }).optional(),
+  onlineStore: onlineStoreSchema.optional(),
+  server: z
+    .strictObject({ host: z.string().optional(), port: z.number().int().min(0).max(65535).optional() })
+    .optional(),
+  log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) }).optional(),
+  /** Sections owned by other subsystems, validated there. */
+  governance: z.record(z.string(), z.unknown()).optional(),
+  features: z.record(z.string(), z.unknown()).optional(),
+  monitoring: z.record(z.string(), z.unknown()).optional(),
+});
+
+export type KeelFileConfig = z.infer<typeof fileSchema>;
+export type MetadataConfig = { type: 'sqlite'; path: string } | { type: 'postgres'; url: string };
+export type OnlineStoreConfig = { type: 'sqlite'; path: string } | { type: 'redis'; url: string };
+export type LogLevel = NonNullable<KeelFileConfig['log']>['level'];
+
+/** Resolved configuration: every path absolute, every backend chosen. */
+export interface KeelConfig {
+  /** The project root (where keel.yaml lives, or the working directory). */
+  root: string;
+  /** Keel's home folder for embedded stores, artifacts and caches. */
+  home: string;
+  metadata: MetadataConfig;
+  artifacts: { type: 'local'; root: string };
+  onlineStore: OnlineStoreConfig;
+  server: { host: string; port: number };
+  logLevel: LogLevel;
+  governance?: Record<string, unknown>;
+  features?: Record<string, unknown>;
+  monitoring?: Record<string, unknown>;
+}
+
+export interface LoadConfigOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Explicit config file; default `<cwd>/keel.yaml` when it exists. */
+  file?: string;
+}
+
+function readFileConfig(path: string): KeelFileConfig {
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(path, 'utf8')) ?? {};
+  } catch (err) {
+    throw new KeelError('INVALID_PARAMETER_VALUE', `${path} is not valid YAML: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  return parseInput(fileSchema, raw, path);
+}
+
+/**
+ * Loads keel.yaml (if any) and applies environment overrides.
+ * @throws KeelError INVALID_PARAMETER_VALUE for a malformed file or override.
+ */
+export function loadConfig(options: LoadConfigOptions = {}): KeelConfig {
+  const cwd = resolve(options.cwd ?? process.cwd());
+  const env = options.env ?? process.env;
+  const file = options.file ?? join(cwd, 'keel.yaml');
+  const fromFile = existsSync(file) ? readFileConfig(file) : {};
+  const abs = (p: string, base: string) => (isAbsolute(p) ? p : resolve(base, p));
+
+  const home = abs(env.KEEL_HOME || fromFile.home || '.keel', cwd);
+
+  let metadata: MetadataConfig;
+  const db = env.KEEL_DB;
+  if (db) {
+    metadata = /^postgres(ql)?:\/\//.test(db) ? { type: 'postgres', url: db } : { type: 'sqlite', path: abs(db, cwd) };
+  } else if (fromFile.metadata?.type === 'postgres') {
+    metadata = fromFile.metadata;
+  } else {
+    metadata = { type: 'sqlite', path: abs(fromFile.metadata?.path ?? 'keel.db', home) };
+  }
+
+  let onlineStore: OnlineStoreConfig;
+  const online = env.KEEL_ONLINE_STORE;
+  if (online) {
+    onlineStore = /^rediss?:\/\//.test(online)
+      ? { type: 'redis', url: online }
+      : { type: 'sqlite', path: abs(online, cwd) };
+  } else if (fromFile.onlineStore?.type === 'redis') {
+    onlineStore = fromFile.onlineStore;
+  } else {
+    onlineStore = { type: 'sqlite', path: abs(fromFile.onlineStore?.path ?? 'online.db', home) };
+  }
+
+  const artifactsRoot = abs(env.KEEL_ARTIFACTS || fromFile.artifacts?.root || 'artifacts', home);
+  const levelOverride = env.KEEL_LOG_LEVEL;
+  const logLevel = levelOverride
+    ? parseInput(fileSchema.shape.log.unwrap().shape.level, levelOverride, 'KEEL_LOG_LEVEL')
+    : (fromFile.log?.level ?? 'warn');
+
+  return {
+    root: cwd,
+    home,
+    metadata,
+    artifacts: { type: 'local', root: artifactsRoot },
+    onlineStore,
+    server: { host: fromFile.server?.host ?? '127.0.0.1', port: fromFile.server?.port ?? 5000 },
+    logLevel,
+    governance: fromFile.governance,
+    features: fromFile.features,
+    monitoring: fromFile.monitoring,
+  };
+}

@@ -1,0 +1,29 @@
+/**
+ * @module core/validate
+ * zod at the edges: one function turns a zod failure into a KeelError whose message names the
+ * field and what was wrong with it, so the CLI and every route answer bad input the same way.
+ */
+import type { z } from 'zod';
+import { KeelError } from './errors.js';
+
+/** Formats zod issues as `field: problem; other.field: problem`. */
+export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
+  return issues
+    .map((issue) => {
+      const path = issue.path.map(String).join('.');
+      return path ? `${path}: ${issue.message}` : issue.message;
+    })
+    .join('; ');
+}
+
+/**
+ * Parses `input` with `schema`.
+ * @throws KeelError INVALID_PARAMETER_VALUE naming every failing field (prefixed by `what`).
+ */
+export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what = 'input'): z.output<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  throw new KeelError('INVALID_PARAMETER_VALUE', `Invalid ${what}: ${describeIssues(result.error.issues)}`, {
+    details: { issues: result.error.issues },
+  });
+}

@@ -4,7 +4,7 @@
  * place where a KeelError becomes a message and an exit code.
  */
 import type { Command } from 'commander';
-import { type KeelConfig, KeelError, type ProgressFn, loadConfig, toKeelError } from '../core/index.js';
+import { type KeelConfig, KeelError, loadConfig, type ProgressFn, toKeelError } from '../core/index.js';
 import { createProgressRenderer } from './progress.js';
 
 export interface CommandIO {
@@ -86,7 +86,10 @@ export function parseNumberOption(name: string, integer = false): (value: string
   return (value: string) => {
     const n = Number(value);
     if (value.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n))) {
-      throw new KeelError('INVALID_PARAMETER_VALUE', `${name} must be ${integer ? 'an integer' : 'a number'}, got '${value}'`);
+      throw new KeelError(
+        'INVALID_PARAMETER_VALUE',
+        `${name} must be ${integer ? 'an integer' : 'a number'}, got '${value}'`,
+      );
     }
     return n;
   };

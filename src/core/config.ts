@@ -32,7 +32,9 @@ const fileSchema = z.strictObject({
   server: z
     .strictObject({ host: z.string().optional(), port: z.number().int().min(0).max(65535).optional() })
     .optional(),
-  log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) }).optional(),
+  log: z
+    .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) })
+    .optional(),
   /** Sections owned by other subsystems, validated there. */
   governance: z.record(z.string(), z.unknown()).optional(),
   features: z.record(z.string(), z.unknown()).optional(),
@@ -95,7 +97,9 @@ export function loadConfig(options: LoadConfigOptions = {}): KeelConfig {
   let metadata: MetadataConfig;
   const db = env.KEEL_DB;
   if (db) {
-    metadata = /^postgres(ql)?:\/\//.test(db) ? { type: 'postgres', url: db } : { type: 'sqlite', path: abs(db, cwd) };
+    metadata = /^postgres(ql)?:\/\//.test(db)
+      ? { type: 'postgres', url: db }
+      : { type: 'sqlite', path: abs(db, cwd) };
   } else if (fromFile.metadata?.type === 'postgres') {
     metadata = fromFile.metadata;
   } else {

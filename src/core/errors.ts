@@ -60,7 +60,8 @@ export const invalid = (message: string, details?: Record<string, unknown>): Kee
 
 export const notFound = (message: string): KeelError => new KeelError('RESOURCE_DOES_NOT_EXIST', message);
 
-export const alreadyExists = (message: string): KeelError => new KeelError('RESOURCE_ALREADY_EXISTS', message);
+export const alreadyExists = (message: string): KeelError =>
+  new KeelError('RESOURCE_ALREADY_EXISTS', message);
 
 /** Wraps anything thrown into a KeelError, keeping the original as the cause. */
 export function toKeelError(err: unknown): KeelError {

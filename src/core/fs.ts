@@ -4,7 +4,7 @@
  * reader (or a process killed mid-write) sees the old file or the new one, never half of one.
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { dirname, basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { shortId } from './ids.js';
 
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {

@@ -2,11 +2,12 @@
  * @module core
  * Errors, configuration, logging, ids, clock and atomic file writes: what every subsystem shares.
  */
-export * from './errors.js';
-export * from './validate.js';
-export * from './config.js';
-export * from './logger.js';
-export * from './ids.js';
+
 export * from './clock.js';
+export * from './config.js';
+export * from './errors.js';
 export * from './fs.js';
+export * from './ids.js';
+export * from './logger.js';
 export * from './progress.js';
+export * from './validate.js';

@@ -2,7 +2,7 @@
  * @module core/logger
  * pino, writing structured JSON to stderr so stdout stays free for command output and `--json`.
  */
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 import type { LogLevel } from './config.js';
 
 export type { Logger };

@@ -1,0 +1,56 @@
+/**
+ * @module storage/database
+ * The one interface every metadata store talks to. SQL is written once, portably, with `?`
+ * placeholders; each adapter (SQLite, PostgreSQL) only runs it and keeps its dialect's quirks
+ * to itself (placeholder style, integer parsing, locking).
+ */
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export type SqlValue = string | number | bigint | null | Uint8Array;
+
+export interface RunResult {
+  /** Rows inserted, updated or deleted. */
+  changes: number;
+}
+
+/** A connection (or a transaction on one). Every method is async, whatever the driver. */
+export interface SqlExecutor {
+  readonly dialect: Dialect;
+  /** Runs a query and returns its rows as objects keyed by column name. BIGINTs come back as numbers. */
+  all<T = Record<string, unknown>>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
+  /** The first row, or undefined. */
+  get<T = Record<string, unknown>>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined>;
+  /** Runs a statement that returns no rows. */
+  run(sql: string, params?: readonly SqlValue[]): Promise<RunResult>;
+  /** Runs several statements separated by semicolons, without parameters (DDL). */
+  exec(sql: string): Promise<void>;
+}
+
+export interface SqlDatabase extends SqlExecutor {
+  /**
+   * Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. Writers
+   * are serialized (SQLite takes the write lock up front with BEGIN IMMEDIATE), so read-modify-write
+   * inside `fn` is safe against other processes.
+   */
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** Column types that differ between dialects, used in migrations as `{{name}}`. */
+export const DDL_TYPES: Record<Dialect, Record<string, string>> = {
+  sqlite: { id: 'INTEGER PRIMARY KEY AUTOINCREMENT', bigint: 'INTEGER', double: 'REAL', blob: 'BLOB' },
+  postgres: { id: 'BIGSERIAL PRIMARY KEY', bigint: 'BIGINT', double: 'DOUBLE PRECISION', blob: 'BYTEA' },
+};
+
+/** Fills `{{id}}`, `{{bigint}}`, `{{double}}` and `{{blob}}` for a dialect. */
+export function renderDdl(sql: string, dialect: Dialect): string {
+  return sql.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
+    const type = DDL_TYPES[dialect][name];
+    if (!type) throw new Error(`unknown DDL placeholder {{${name}}}`);
+    return type;
+  });
+}
+
+/** `(?, ?, ?)` for n values. */
+export const placeholders = (n: number): string => `(${new Array(n).fill('?').join(', ')})`;

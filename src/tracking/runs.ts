@@ -1,0 +1,526 @@
+/**
+ * @module tracking/runs
+ * Run operations: lifecycle, the log-batch primitive every logging call goes through, reads and
+ * search. A batch is one transaction: params are checked against what is stored (write-once),
+ * tags upserted (last one in the request wins), metric points appended, and the latest value per
+ * key kept in `latest_metrics`.
+ */
+import { type Clock, KeelError, newRunId, shortId } from '../core/index.js';
+import type { SqlDatabase, SqlExecutor, SqlValue } from '../storage/index.js';
+import type { RunStatus } from './client.js';
+import { parseExperimentId, viewTypeCondition } from './experiments.js';
+import { parseFilter, parseOrderBy } from './filter.js';
+import { LIMITS, validateBatch, validateMaxResults, validateRunId, validateTag } from './limits.js';
+import { decodePageToken, pageOf } from './paging.js';
+import { compileRunFilter, compileRunOrderBy } from './search-sql.js';
+import type {
+  DatasetInputEntity,
+  KeyValue,
+  LogBatch,
+  Metric,
+  Page,
+  Run,
+  RunInfo,
+  ViewType,
+} from './types.js';
+
+export const RUN_NAME_TAG = 'mlflow.runName';
+export const USER_TAG = 'mlflow.user';
+const STATUSES: readonly RunStatus[] = ['RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED'];
+/** Rows per multi-row INSERT: well under both backends' parameter limits. */
+const CHUNK = 400;
+
+interface RunRow {
+  run_uuid: string;
+  name: string;
+  experiment_id: number;
+  user_id: string;
+  status: RunStatus;
+  start_time: number;
+  end_time: number | null;
+  lifecycle_stage: 'active' | 'deleted';
+  artifact_uri: string;
+}
+
+interface MetricRow {
+  run_uuid: string;
+  key: string;
+  value: number;
+  is_nan: number;
+  timestamp: number;
+  step: number;
+}
+
+const toMetric = (r: MetricRow): Metric => ({
+  key: r.key,
+  value: r.is_nan ? Number.NaN : r.value,
+  timestamp: r.timestamp,
+  step: r.step,
+});
+
+/** A friendly random name for runs nobody named, like MLflow's `bright-fox-123`. */
+function randomRunName(): string {
+  const adjectives = [
+    'bright',
+    'calm',
+    'bold',
+    'keen',
+    'quick',
+    'steady',
+    'sharp',
+    'quiet',
+    'brave',
+    'clever',
+  ];
+  const nouns = ['fox', 'owl', 'hare', 'lynx', 'wren', 'seal', 'crane', 'otter', 'heron', 'finch'];
+  const n = Number.parseInt(shortId(2), 16);
+  return `${adjectives[n % 10]}-${nouns[Math.floor(n / 10) % 10]}-${n % 1000}`;
+}
+
+export function parseStatus(status: unknown): RunStatus {
+  if (typeof status === 'string' && (STATUSES as readonly string[]).includes(status))
+    return status as RunStatus;
+  throw new KeelError(
+    'INVALID_PARAMETER_VALUE',
+    `Invalid run status '${String(status)}': use one of ${STATUSES.join(', ')}`,
+  );
+}
+
+const inList = (n: number) => `(${new Array(n).fill('?').join(', ')})`;
+
+export interface CreateRunOptions {
+  experimentId: string;
+  runName?: string;
+  startTime?: number;
+  tags?: KeyValue[];
+  userId?: string;
+}
+
+export class RunStore {
+  constructor(
+    private readonly db: SqlDatabase,
+    private readonly clock: Clock,
+  ) {}
+
+  async create(options: CreateRunOptions): Promise<Run> {
+    const expId = parseExperimentId(options.experimentId);
+    for (const t of options.tags ?? []) validateTag(t.key, t.value, LIMITS.runTagValueLength);
+    const tags = new Map((options.tags ?? []).map((t) => [t.key, t.value]));
+    const runName = options.runName || tags.get(RUN_NAME_TAG) || randomRunName();
+    tags.set(RUN_NAME_TAG, runName);
+    const userId = options.userId || tags.get(USER_TAG) || 'unknown';
+    const runId = newRunId();
+    await this.db.transaction(async (tx) => {
+      const exp = await tx.get<{ lifecycle_stage: string; artifact_location: string }>(
+        'SELECT lifecycle_stage, artifact_location FROM experiments WHERE experiment_id = ?',
+        [expId],
+      );
+      if (!exp)
+        throw new KeelError(
+          'RESOURCE_DOES_NOT_EXIST',
+          `No Experiment with id=${options.experimentId} exists`,
+        );
+      if (exp.lifecycle_stage !== 'active') {
+        throw new KeelError(
+          'INVALID_PARAMETER_VALUE',
+          `The experiment ${options.experimentId} must be in the 'active' state. Current state is ${exp.lifecycle_stage}.`,
+        );
+      }
+      await tx.run(
+        `INSERT INTO runs (run_uuid, name, experiment_id, user_id, status, start_time, lifecycle_stage, artifact_uri)
+         VALUES (?, ?, ?, ?, 'RUNNING', ?, 'active', ?)`,
+        [
+          runId,
+          runName,
+          expId,
+          userId,
+          options.startTime ?? this.clock.now(),
+          `${exp.artifact_location}/${runId}/artifacts`,
+        ],
+      );
+      await this.upsertTags(
+        tx,
+        runId,
+        [...tags].map(([key, value]) => ({ key, value })),
+      );
+    });
+    return this.get(runId);
+  }
+
+  private async row(exec: SqlExecutor, runId: string): Promise<RunRow> {
+    validateRunId(runId);
+    const row = await exec.get<RunRow>('SELECT * FROM runs WHERE run_uuid = ?', [runId]);
+    if (!row) throw new KeelError('RESOURCE_DOES_NOT_EXIST', `Run with id=${runId} not found`);
+    return row;
+  }
+
+  private async activeRow(exec: SqlExecutor, runId: string): Promise<RunRow> {
+    const row = await this.row(exec, runId);
+    if (row.lifecycle_stage !== 'active') {
+      throw new KeelError(
+        'INVALID_PARAMETER_VALUE',
+        `The run ${runId} must be in the 'active' state. Current state is deleted.`,
+      );
+    }
+    return row;
+  }
+
+  async update(
+    runId: string,
+    changes: { status?: RunStatus; endTime?: number; runName?: string },
+  ): Promise<RunInfo> {
+    const status = changes.status === undefined ? undefined : parseStatus(changes.status);
+    await this.db.transaction(async (tx) => {
+      const row = await this.activeRow(tx, runId);
+      await tx.run('UPDATE runs SET status = ?, end_time = ?, name = ? WHERE run_uuid = ?', [
+        status ?? row.status,
+        changes.endTime ??
+          (status && status !== 'RUNNING' && status !== 'SCHEDULED' ? this.clock.now() : row.end_time),
+        changes.runName || row.name,
+        runId,
+      ]);
+      if (changes.runName) await this.upsertTags(tx, runId, [{ key: RUN_NAME_TAG, value: changes.runName }]);
+    });
+    return (await this.get(runId)).info;
+  }
+
+  async setLifecycle(runId: string, stage: 'active' | 'deleted'): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await this.row(tx, runId);
+      await tx.run('UPDATE runs SET lifecycle_stage = ?, deleted_time = ? WHERE run_uuid = ?', [
+        stage,
+        stage === 'deleted' ? this.clock.now() : null,
+        runId,
+      ]);
+    });
+  }
+
+  /**
+   * Logs metrics, params and tags in one transaction.
+   * @throws INVALID_PARAMETER_VALUE over the limits, for a changed param value, or a deleted run.
+   */
+  async logBatch(runId: string, batch: LogBatch): Promise<void> {
+    validateBatch(batch);
+    await this.db.transaction(async (tx) => {
+      await this.activeRow(tx, runId);
+      if (batch.params?.length) await this.insertParams(tx, runId, batch.params);
+      if (batch.tags?.length) {
+        const last = new Map(batch.tags.map((t) => [t.key, t.value]));
+        const tags = [...last].map(([key, value]) => ({ key, value }));
+        await this.upsertTags(tx, runId, tags);
+        const name = last.get(RUN_NAME_TAG);
+        if (name) await tx.run('UPDATE runs SET name = ? WHERE run_uuid = ?', [name, runId]);
+      }
+      if (batch.metrics?.length) await this.insertMetrics(tx, runId, batch.metrics);
+    });
+  }
+
+  private async insertParams(tx: SqlExecutor, runId: string, params: KeyValue[]): Promise<void> {
+    const wanted = new Map<string, string>();
+    for (const p of params) {
+      const prior = wanted.get(p.key);
+      if (prior !== undefined && prior !== p.value) {
+        throw new KeelError(
+          'INVALID_PARAMETER_VALUE',
+          `Duplicate parameter keys have been submitted with different values: '${p.key}' = '${prior}' and '${p.value}'`,
+        );
+      }
+      wanted.set(p.key, p.value);
+    }
+    const keys = [...wanted.keys()];
+    const existing = await tx.all<KeyValue>(
+      `SELECT key, value FROM params WHERE run_uuid = ? AND key IN ${inList(keys.length)}`,
+      [runId, ...keys],
+    );
+    for (const e of existing) {
+      if (e.value !== wanted.get(e.key)) {
+        throw new KeelError(
+          'INVALID_PARAMETER_VALUE',
+          `Changing param values is not allowed. Param with key='${e.key}' was already logged with value='${e.value}' for run ID='${runId}'. Attempted logging new value '${wanted.get(e.key)}'.`,
+        );
+      }
+      wanted.delete(e.key);
+    }
+    const rows = [...wanted];
+    for (let i = 0; i < rows.length; i += CHUNK) {
+      const chunk = rows.slice(i, i + CHUNK);
+      await tx.run(
+        `INSERT INTO params (run_uuid, key, value) VALUES ${chunk.map(() => '(?, ?, ?)').join(', ')}`,
+        chunk.flatMap(([k, v]) => [runId, k, v]),
+      );
+    }
+  }
+
+  private async upsertTags(tx: SqlExecutor, runId: string, tags: KeyValue[]): Promise<void> {
+    for (let i = 0; i < tags.length; i += CHUNK) {
+      const chunk = tags.slice(i, i + CHUNK);
+      await tx.run(
+        `INSERT INTO tags (run_uuid, key, value) VALUES ${chunk.map(() => '(?, ?, ?)').join(', ')}
+         ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value`,
+        chunk.flatMap((t) => [runId, t.key, t.value]),
+      );
+    }
+  }
+
+  private async insertMetrics(tx: SqlExecutor, runId: string, metrics: Metric[]): Promise<void> {
+    const rows = metrics.map((m) => {
+      const nan = Number.isNaN(m.value);
+      return {
+        key: m.key,
+        value: nan ? 0 : m.value,
+        isNan: nan ? 1 : 0,
+        timestamp: m.timestamp,
+        step: m.step,
+      };
+    });
+    for (let i = 0; i < rows.length; i += CHUNK) {
+      const chunk = rows.slice(i, i + CHUNK);
+      await tx.run(
+        `INSERT INTO metrics (run_uuid, key, value, is_nan, timestamp, step) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`,
+        chunk.flatMap((r) => [runId, r.key, r.value, r.isNan, r.timestamp, r.step]),
+      );
+    }
+    // The latest point per key: highest step, then timestamp, then value (MLflow's store does the
+    // same). Reduce in memory first: one statement may not update the same row twice.
+    const latest = new Map<string, (typeof rows)[number]>();
+    for (const r of rows) {
+      const cur = latest.get(r.key);
+      if (!cur || isLater(r, cur)) latest.set(r.key, r);
+    }
+    const best = [...latest.values()];
+    for (let i = 0; i < best.length; i += CHUNK) {
+      const chunk = best.slice(i, i + CHUNK);
+      await tx.run(
+        `INSERT INTO latest_metrics (run_uuid, key, value, is_nan, timestamp, step) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}
+         ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value, is_nan = excluded.is_nan,
+           timestamp = excluded.timestamp, step = excluded.step
+         WHERE excluded.step > latest_metrics.step
+            OR (excluded.step = latest_metrics.step AND excluded.timestamp > latest_metrics.timestamp)
+            OR (excluded.step = latest_metrics.step AND excluded.timestamp = latest_metrics.timestamp AND excluded.value > latest_metrics.value)`,
+        chunk.flatMap((r) => [runId, r.key, r.value, r.isNan, r.timestamp, r.step]),
+      );
+    }
+  }
+
+  async deleteTag(runId: string, key: string): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await this.activeRow(tx, runId);
+      const { changes } = await tx.run('DELETE FROM tags WHERE run_uuid = ? AND key = ?', [runId, key]);
+      if (changes === 0)
+        throw new KeelError('RESOURCE_DOES_NOT_EXIST', `No tag with name: ${key} in run with id ${runId}`);
+    });
+  }
+
+  async logInputs(runId: string, inputs: DatasetInputEntity[]): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const run = await this.activeRow(tx, runId);
+      for (const input of inputs) {
+        const d = input.dataset;
+        for (const [field, v] of Object.entries({
+          name: d.name,
+          digest: d.digest,
+          source_type: d.source_type,
+          source: d.source,
+        })) {
+          if (typeof v !== 'string' || v === '') {
+            throw new KeelError(
+              'INVALID_PARAMETER_VALUE',
+              `Dataset field '${field}' must be a non-empty string`,
+            );
+          }
+        }
+        const found = await tx.get<{ dataset_uuid: string }>(
+          'SELECT dataset_uuid FROM datasets WHERE experiment_id = ? AND name = ? AND digest = ?',
+          [run.experiment_id, d.name, d.digest],
+        );
+        const datasetId = found?.dataset_uuid ?? newRunId();
+        if (!found) {
+          await tx.run(
+            'INSERT INTO datasets (dataset_uuid, experiment_id, name, digest, source_type, source, schema, profile) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+            [
+              datasetId,
+              run.experiment_id,
+              d.name,
+              d.digest,
+              d.source_type,
+              d.source,
+              d.schema ?? null,
+              d.profile ?? null,
+            ],
+          );
+        }
+        await tx.run(
+          'INSERT INTO run_inputs (run_uuid, dataset_uuid, tags) VALUES (?, ?, ?) ON CONFLICT (run_uuid, dataset_uuid) DO UPDATE SET tags = excluded.tags',
+          [runId, datasetId, JSON.stringify(input.tags ?? [])],
+        );
+      }
+    });
+  }
+
+  /** @throws RESOURCE_DOES_NOT_EXIST */
+  async get(runId: string): Promise<Run> {
+    const row = await this.row(this.db, runId);
+    return (await this.hydrate([row]))[0];
+  }
+
+  private async hydrate(rows: RunRow[]): Promise<Run[]> {
+    if (rows.length === 0) return [];
+    const ids = rows.map((r) => r.run_uuid);
+    const list = inList(ids.length);
+    const [params, tags, metrics, inputs] = await Promise.all([
+      this.db.all<KeyValue & { run_uuid: string }>(
+        `SELECT run_uuid, key, value FROM params WHERE run_uuid IN ${list} ORDER BY key`,
+        ids,
+      ),
+      this.db.all<KeyValue & { run_uuid: string }>(
+        `SELECT run_uuid, key, value FROM tags WHERE run_uuid IN ${list} ORDER BY key`,
+        ids,
+      ),
+      this.db.all<MetricRow>(`SELECT * FROM latest_metrics WHERE run_uuid IN ${list} ORDER BY key`, ids),
+      this.db.all<{
+        run_uuid: string;
+        tags: string;
+        name: string;
+        digest: string;
+        source_type: string;
+        source: string;
+        schema: string | null;
+        profile: string | null;
+      }>(
+        `SELECT ri.run_uuid, ri.tags, d.name, d.digest, d.source_type, d.source, d.schema, d.profile
+         FROM run_inputs ri JOIN datasets d ON d.dataset_uuid = ri.dataset_uuid WHERE ri.run_uuid IN ${list} ORDER BY d.name`,
+        ids,
+      ),
+    ]);
+    const group = <T extends { run_uuid: string }>(items: T[]) => {
+      const m = new Map<string, T[]>();
+      for (const it of items) m.set(it.run_uuid, [...(m.get(it.run_uuid) ?? []), it]);
+      return m;
+    };
+    const [p, t, m, i] = [group(params), group(tags), group(metrics), group(inputs)];
+    return rows.map((r) => ({
+      info: runInfo(r),
+      data: {
+        metrics: (m.get(r.run_uuid) ?? []).map(toMetric),
+        params: (p.get(r.run_uuid) ?? []).map(({ key, value }) => ({ key, value })),
+        tags: (t.get(r.run_uuid) ?? []).map(({ key, value }) => ({ key, value })),
+      },
+      inputs: {
+        dataset_inputs: (i.get(r.run_uuid) ?? []).map((d) => ({
+          tags: JSON.parse(d.tags) as KeyValue[],
+          dataset: {
+            name: d.name,
+            digest: d.digest,
+            source_type: d.source_type,
+            source: d.source,
+            ...(d.schema ? { schema: d.schema } : {}),
+            ...(d.profile ? { profile: d.profile } : {}),
+          },
+        })),
+        model_inputs: [],
+      },
+      outputs: { model_outputs: [] },
+    }));
+  }
+
+  async metricHistory(
+    runId: string,
+    key: string,
+    options: { maxResults?: number; pageToken?: string } = {},
+  ): Promise<Page<Metric>> {
+    await this.row(this.db, runId);
+    const max = validateMaxResults(options.maxResults, 25_000, 100_000);
+    const offset = decodePageToken(options.pageToken);
+    const rows = await this.db.all<MetricRow>(
+      'SELECT * FROM metrics WHERE run_uuid = ? AND key = ? ORDER BY step, timestamp, id LIMIT ? OFFSET ?',
+      [runId, key, max + 1, offset],
+    );
+    const page = pageOf(rows, offset, max);
+    return { items: page.items.map(toMetric), next_page_token: page.next_page_token };
+  }
+
+  /** History of one key for several runs within [startStep, endStep], at most maxResults points per run. */
+  async metricHistoryBulk(
+    runIds: string[],
+    key: string,
+    options: { startStep?: number; endStep?: number; maxResults?: number } = {},
+  ): Promise<Array<Metric & { run_id: string }>> {
+    if (runIds.length === 0)
+      throw new KeelError('INVALID_PARAMETER_VALUE', 'run_ids must name at least one run');
+    if (runIds.length > 100)
+      throw new KeelError('INVALID_PARAMETER_VALUE', 'run_ids may name at most 100 runs');
+    runIds.forEach(validateRunId);
+    const max = validateMaxResults(options.maxResults, 320, 10_000);
+    const out: Array<Metric & { run_id: string }> = [];
+    for (const runId of runIds) {
+      const rows = await this.db.all<MetricRow>(
+        'SELECT * FROM metrics WHERE run_uuid = ? AND key = ? AND step >= ? AND step <= ? ORDER BY step, timestamp, id',
+        [
+          runId,
+          key,
+          options.startStep ?? Number.MIN_SAFE_INTEGER,
+          options.endStep ?? Number.MAX_SAFE_INTEGER,
+        ],
+      );
+      // Evenly spaced points, always keeping the first and the last.
+      const pick =
+        rows.length <= max
+          ? rows
+          : rows.filter((_, i) => i % Math.ceil(rows.length / max) === 0 || i === rows.length - 1);
+      for (const r of pick) out.push({ ...toMetric(r), run_id: runId });
+    }
+    return out;
+  }
+
+  async search(options: {
+    experimentIds: string[];
+    filter?: string;
+    viewType?: ViewType;
+    maxResults?: number;
+    orderBy?: string[];
+    pageToken?: string;
+  }): Promise<Page<Run>> {
+    const max = validateMaxResults(options.maxResults, 1000);
+    const offset = decodePageToken(options.pageToken);
+    const ids = options.experimentIds.map(parseExperimentId);
+    if (ids.length === 0) return { items: [] };
+    const where = compileRunFilter(parseFilter(options.filter));
+    const order = compileRunOrderBy((options.orderBy ?? []).map(parseOrderBy));
+    const conditions = [
+      `r.experiment_id IN ${inList(ids.length)}`,
+      viewTypeCondition(options.viewType, 'r'),
+      where.sql,
+    ].filter(Boolean);
+    const params: SqlValue[] = [...ids, ...where.params, ...order.params, max + 1, offset];
+    const rows = await this.db.all<RunRow>(
+      `SELECT r.* FROM runs r WHERE ${conditions.join(' AND ')} ORDER BY ${order.sql} LIMIT ? OFFSET ?`,
+      params,
+    );
+    const page = pageOf(rows, offset, max);
+    return { items: await this.hydrate(page.items), next_page_token: page.next_page_token };
+  }
+}
+
+function isLater(
+  a: { step: number; timestamp: number; value: number },
+  b: { step: number; timestamp: number; value: number },
+) {
+  if (a.step !== b.step) return a.step > b.step;
+  if (a.timestamp !== b.timestamp) return a.timestamp > b.timestamp;
+  return a.value > b.value;
+}
+
+function runInfo(r: RunRow): RunInfo {
+  return {
+    run_id: r.run_uuid,
+    run_uuid: r.run_uuid,
+    run_name: r.name,
+    experiment_id: String(r.experiment_id),
+    user_id: r.user_id,
+    status: r.status,
+    start_time: r.start_time,
+    ...(r.end_time === null ? {} : { end_time: r.end_time }),
+    artifact_uri: r.artifact_uri,
+    lifecycle_stage: r.lifecycle_stage,
+  };
+}

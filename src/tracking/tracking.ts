@@ -1,0 +1,110 @@
+/**
+ * @module tracking/tracking
+ * The Tracking facade: experiments, runs and their artifacts over one metadata database and one
+ * artifact store. The REST API, the CLI and the in-process client all call this.
+ *
+ * @example
+ * const tracking = await Tracking.open(loadConfig());
+ * const id = await tracking.experiments.create('churn');
+ * const run = await tracking.runs.create({ experimentId: id });
+ */
+import {
+  type ArtifactEntry,
+  type ArtifactStore,
+  joinArtifactPath,
+  LocalArtifactStore,
+} from '../artifacts/index.js';
+import { type Clock, type KeelConfig, KeelError, systemClock } from '../core/index.js';
+import { migrate, openDatabase, type SqlDatabase } from '../storage/index.js';
+import { ExperimentStore } from './experiments.js';
+import { RunStore } from './runs.js';
+import { trackingMigrations } from './schema.js';
+
+const ARTIFACT_SCHEME = 'mlflow-artifacts:/';
+
+/** The store-relative path behind an `mlflow-artifacts:/` URI. */
+export function artifactUriToPath(uri: string): string {
+  if (!uri.startsWith(ARTIFACT_SCHEME)) {
+    throw new KeelError(
+      'INVALID_PARAMETER_VALUE',
+      `Artifact location '${uri}' is not served by Keel (only ${ARTIFACT_SCHEME} URIs are)`,
+    );
+  }
+  return joinArtifactPath(uri.slice(ARTIFACT_SCHEME.length));
+}
+
+export class Tracking {
+  readonly experiments: ExperimentStore;
+  readonly runs: RunStore;
+
+  constructor(
+    readonly db: SqlDatabase,
+    readonly artifacts: ArtifactStore,
+    readonly clock: Clock = systemClock,
+  ) {
+    this.experiments = new ExperimentStore(db, clock);
+    this.runs = new RunStore(db, clock);
+  }
+
+  /** Opens the configured database, applies migrations and makes sure experiment 0 exists. */
+  static async open(config: KeelConfig, clock: Clock = systemClock): Promise<Tracking> {
+    const db = await openDatabase(config.metadata);
+    const tracking = new Tracking(db, new LocalArtifactStore(config.artifacts.root), clock);
+    await tracking.init();
+    return tracking;
+  }
+
+  async init(): Promise<void> {
+    await migrate(this.db, trackingMigrations);
+    await this.experiments.ensureDefault();
+  }
+
+  /** The experiment's id, creating it when missing. */
+  async ensureExperiment(name: string): Promise<string> {
+    const found = await this.experiments.findByName(name);
+    if (found) {
+      if (found.lifecycle_stage === 'deleted') {
+        throw new KeelError(
+          'INVALID_PARAMETER_VALUE',
+          `Experiment '${name}' is deleted; restore it or use another name`,
+        );
+      }
+      return found.experiment_id;
+    }
+    try {
+      return await this.experiments.create(name);
+    } catch (err) {
+      // Another process created it between our read and our insert.
+      if (err instanceof KeelError && err.code === 'RESOURCE_ALREADY_EXISTS')
+        return (await this.experiments.getByName(name)).experiment_id;
+      throw err;
+    }
+  }
+
+  /** Store-relative path of a run's artifact root. */
+  async runArtifactRoot(runId: string): Promise<string> {
+    const run = await this.runs.get(runId);
+    return artifactUriToPath(run.info.artifact_uri);
+  }
+
+  async logArtifact(runId: string, localPath: string, artifactPath = ''): Promise<void> {
+    const root = await this.runArtifactRoot(runId);
+    const name = localPath.split('/').filter(Boolean).pop() ?? '';
+    await this.artifacts.putLocal(localPath, joinArtifactPath(root, artifactPath, name));
+  }
+
+  async listArtifacts(runId: string, path = ''): Promise<{ root_uri: string; files: ArtifactEntry[] }> {
+    const run = await this.runs.get(runId);
+    const root = artifactUriToPath(run.info.artifact_uri);
+    const rel = joinArtifactPath(path);
+    const files = await this.artifacts.list(joinArtifactPath(root, rel));
+    return {
+      root_uri: run.info.artifact_uri,
+      files: files.map((f) => ({ ...f, path: rel ? `${rel}/${f.path}` : f.path })),
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}

@@ -1,0 +1,22 @@
+/**
+ * @module tracking/transport
+ * What the tracking client needs from a backend: six calls. The in-process transport calls the
+ * Tracking facade; the HTTP transport speaks MLflow's REST API to `keel serve` or an MLflow server.
+ */
+import type { RunStatus } from './client.js';
+import type { DatasetInputEntity, KeyValue, LogBatch } from './types.js';
+
+export interface TrackingTransport {
+  ensureExperiment(name: string): Promise<string>;
+  createRun(options: {
+    experimentId: string;
+    runName?: string;
+    tags: KeyValue[];
+    startTime: number;
+  }): Promise<string>;
+  logBatch(runId: string, batch: LogBatch): Promise<void>;
+  logInputs(runId: string, inputs: DatasetInputEntity[]): Promise<void>;
+  logArtifact(runId: string, localPath: string, artifactPath?: string): Promise<void>;
+  endRun(runId: string, status: RunStatus, endTime: number): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,3 @@
+import { describeTrackingContract } from './tracking.contract.js';
+
+describeTrackingContract('sqlite');

@@ -1,0 +1,54 @@
+/**
+ * @module server/app
+ * The Fastify application. `buildApp` registers every API family by an explicit list and never
+ * listens; `keel serve` and the tests do that. Each family is a prefixed plugin with the error
+ * shape its protocol asks for.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from '../core/index.js';
+import type { Tracking } from '../tracking/index.js';
+import { mlflowErrorHandler } from './errors.js';
+import { mlflowArtifactRoutes } from './mlflow/artifact-routes.js';
+import { mlflowTrackingRoutes } from './mlflow/tracking-routes.js';
+
+export interface KeelServices {
+  tracking: Tracking;
+}
+
+export interface BuildAppOptions {
+  services: KeelServices;
+  logger?: Logger | false;
+}
+
+/** MLflow's limit on a request body (artifact uploads stream and are not limited). */
+const BODY_LIMIT = 1024 * 1024;
+
+export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: options.logger || undefined,
+    bodyLimit: BODY_LIMIT,
+    // MLflow's clients send `order_by` etc. as repeated query keys; default parsing keeps arrays.
+    routerOptions: { ignoreTrailingSlash: true },
+  }) as unknown as FastifyInstance;
+  const { tracking } = options.services;
+
+  app.setErrorHandler(mlflowErrorHandler);
+  app.setNotFoundHandler((request, reply) =>
+    reply
+      .status(404)
+      .send({
+        error_code: 'RESOURCE_DOES_NOT_EXIST',
+        message: `No route ${request.method} ${request.url.split('?')[0]}`,
+      }),
+  );
+
+  app.get('/health', async (_request, reply) => reply.type('text/plain').send('OK'));
+  for (const prefix of ['/api/2.0/mlflow', '/ajax-api/2.0/mlflow']) {
+    await app.register(mlflowTrackingRoutes, { prefix, tracking });
+  }
+  await app.register(mlflowArtifactRoutes, {
+    prefix: '/api/2.0/mlflow-artifacts',
+    artifacts: tracking.artifacts,
+  });
+  return app;
+}

@@ -1,0 +1,54 @@
+/**
+ * @module server/mlflow/artifact-routes
+ * MLflow's artifact proxy (`/api/2.0/mlflow-artifacts`): clients upload, download, list and delete
+ * artifacts through the server, which keeps them in its artifact store. Paths are confined to the
+ * store's root; `..` and absolute paths are refused with INVALID_PARAMETER_VALUE.
+ */
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { ArtifactStore } from '../../artifacts/index.js';
+import { normalizeArtifactPath } from '../../artifacts/index.js';
+import { parseInput } from '../../core/index.js';
+import { mlflowErrorHandler } from '../errors.js';
+
+const listQuery = z.object({ path: z.string().optional() });
+
+export async function mlflowArtifactRoutes(
+  app: FastifyInstance,
+  opts: { artifacts: ArtifactStore },
+): Promise<void> {
+  const { artifacts } = opts;
+  app.setErrorHandler(mlflowErrorHandler);
+  // Uploads are raw bytes of any type; hand the stream to the store instead of buffering it.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+
+  const pathOf = (params: unknown): string =>
+    normalizeArtifactPath(decodeURIComponent((params as { '*': string })['*'] ?? ''));
+
+  app.get('/artifacts', async (request) => {
+    const { path } = parseInput(listQuery, request.query, 'artifact list request');
+    const files = await artifacts.list(normalizeArtifactPath(path ?? ''));
+    return {
+      files: files.map((f) => ({
+        path: f.path,
+        is_dir: f.isDir,
+        ...(f.isDir ? {} : { file_size: f.fileSize }),
+      })),
+    };
+  });
+  app.get('/artifacts/*', async (request, reply) => {
+    const { stream, size } = await artifacts.get(pathOf(request.params));
+    return reply.type('application/octet-stream').header('content-length', size).send(stream);
+  });
+  app.put('/artifacts/*', async (request) => {
+    const path = pathOf(request.params);
+    const body = request.body as NodeJS.ReadableStream | undefined;
+    await artifacts.put(path, (body ?? '') as never);
+    return {};
+  });
+  app.delete('/artifacts/*', async (request) => {
+    await artifacts.delete(pathOf(request.params));
+    return {};
+  });
+}

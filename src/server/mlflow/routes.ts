@@ -1,0 +1,33 @@
+/**
+ * @module server/mlflow/routes
+ * A tiny route table helper: each MLflow endpoint is a method, a path, a zod schema and a handler
+ * that returns the response body. GET reads the query string, everything else the JSON body.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { z } from 'zod';
+import { parseInput } from '../../core/index.js';
+
+type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+
+export function route<S extends z.ZodType>(
+  app: FastifyInstance,
+  methods: Method | Method[],
+  path: string,
+  schema: S,
+  handler: (input: z.output<S>) => Promise<unknown>,
+): void {
+  for (const method of Array.isArray(methods) ? methods : [methods]) {
+    app.route({
+      method,
+      url: path,
+      handler: async (request) => {
+        const raw = method === 'GET' ? request.query : (request.body ?? {});
+        // DELETE may carry its fields in the query string when there is no body.
+        const source =
+          method === 'DELETE' && (request.body === undefined || request.body === null) ? request.query : raw;
+        const input = parseInput(schema, source, `request to ${path}`);
+        return (await handler(input)) ?? {};
+      },
+    });
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * @module server/mlflow/schemas
+ * zod schemas for MLflow tracking requests. int64 fields accept JSON numbers and numeric strings
+ * (proto3 JSON allows both); doubles also accept "NaN", "Infinity" and "-Infinity". Unknown fields
+ * are ignored, as MLflow's own parser does.
+ */
+import { z } from 'zod';
+
+export const int64 = z.union([
+  z.number().int(),
+  z
+    .string()
+    .regex(/^-?\d+$/, 'must be an integer')
+    .transform(Number),
+]);
+
+export const double = z.union([
+  z.number(),
+  z
+    .enum(['NaN', 'Infinity', '-Infinity'])
+    .transform((s) => (s === 'NaN' ? Number.NaN : s === 'Infinity' ? Infinity : -Infinity)),
+  z
+    .string()
+    .regex(/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/, 'must be a number')
+    .transform(Number),
+]);
+
+/** A query-string list: `?a=1&a=2` arrives as an array, `?a=1` as a string. */
+export const list = <T extends z.ZodType>(item: T) =>
+  z.preprocess((v) => (v === undefined ? undefined : Array.isArray(v) ? v : [v]), z.array(item));
+
+const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((s) => s === 'true')]);
+
+export const keyValue = z.object({ key: z.string(), value: z.string() });
+const tags = z.array(keyValue).optional();
+const runId = z.string().min(1);
+
+/** `run_uuid` is the deprecated twin of `run_id`: accept either. */
+const withRunId = <T extends z.ZodRawShape>(shape: T) =>
+  z.preprocess(
+    (v) => {
+      const o = v as Record<string, unknown> | null;
+      return o && typeof o === 'object' && o.run_id === undefined && o.run_uuid !== undefined
+        ? { ...o, run_id: o.run_uuid }
+        : v;
+    },
+    z.object({ run_id: runId, ...shape }),
+  );
+
+const viewType = z.enum(['ACTIVE_ONLY', 'DELETED_ONLY', 'ALL']).optional();
+export const maxResults = int64.optional();
+
+export const S = {
+  createExperiment: z.object({ name: z.string(), artifact_location: z.string().optional(), tags }),
+  experimentId: z.object({ experiment_id: z.string().min(1) }),
+  experimentName: z.object({ experiment_name: z.string().min(1) }),
+  searchExperiments: z.object({
+    max_results: maxResults,
+    page_token: z.string().optional(),
+    filter: z.string().optional(),
+    order_by: list(z.string()).optional(),
+    view_type: viewType,
+  }),
+  updateExperiment: z.object({ experiment_id: z.string().min(1), new_name: z.string() }),
+  setExperimentTag: z.object({ experiment_id: z.string().min(1), key: z.string(), value: z.string() }),
+  deleteExperimentTag: z.object({ experiment_id: z.string().min(1), key: z.string() }),
+  createRun: z.object({
+    experiment_id: z.string().optional(),
+    run_name: z.string().optional(),
+    start_time: int64.optional(),
+    tags,
+    user_id: z.string().optional(),
+  }),
+  updateRun: withRunId({
+    status: z.enum(['RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED']).optional(),
+    end_time: int64.optional(),
+    run_name: z.string().optional(),
+  }),
+  runOnly: withRunId({}),
+  logMetric: withRunId({ key: z.string(), value: double, timestamp: int64, step: int64.optional() }),
+  logParam: withRunId({ key: z.string(), value: z.string() }),
+  setTag: withRunId({ key: z.string(), value: z.string() }),
+  deleteTag: withRunId({ key: z.string() }),
+  logBatch: withRunId({
+    metrics: z
+      .array(z.object({ key: z.string(), value: double, timestamp: int64, step: int64.optional() }))
+      .optional(),
+    params: z.array(keyValue).optional(),
+    tags,
+  }),
+  logInputs: withRunId({
+    datasets: z
+      .array(
+        z.object({
+          tags,
+          dataset: z.object({
+            name: z.string(),
+            digest: z.string(),
+            source_type: z.string(),
+            source: z.string(),
+            schema: z.string().optional(),
+            profile: z.string().optional(),
+          }),
+        }),
+      )
+      .optional(),
+  }),
+  logModel: withRunId({ model_json: z.string() }),
+  searchRuns: z.object({
+    experiment_ids: list(z.string()).optional(),
+    filter: z.string().optional(),
+    run_view_type: viewType,
+    max_results: maxResults,
+    order_by: list(z.string()).optional(),
+    page_token: z.string().optional(),
+  }),
+  getHistory: withRunId({
+    metric_key: z.string().min(1),
+    page_token: z.string().optional(),
+    max_results: maxResults,
+  }),
+  getHistoryBulk: z.object({
+    run_ids: list(z.string()),
+    metric_key: z.string().min(1),
+    start_step: int64.optional(),
+    end_step: int64.optional(),
+    max_results: maxResults,
+  }),
+  listArtifacts: withRunId({ path: z.string().optional(), page_token: z.string().optional() }),
+  searchLoggedModels: z.object({
+    experiment_ids: list(z.string()).optional(),
+    filter: z.string().optional(),
+    max_results: maxResults,
+    page_token: z.string().optional(),
+  }),
+  bool,
+};

@@ -1,0 +1,168 @@
+/**
+ * @module server/mlflow/tracking-routes
+ * MLflow's tracking REST API (specs/COMPAT.md section 1), registered under `/api/2.0/mlflow` and
+ * `/ajax-api/2.0/mlflow`. Handlers only translate: every rule lives in the Tracking facade.
+ */
+import type { FastifyInstance } from 'fastify';
+import { KeelError } from '../../core/index.js';
+import { DEFAULT_EXPERIMENT_ID, RUN_NAME_TAG, type Tracking } from '../../tracking/index.js';
+import { mlflowErrorHandler } from '../errors.js';
+import { metricJson, runJson } from './json.js';
+import { route } from './routes.js';
+import { S } from './schemas.js';
+
+const MODEL_HISTORY_TAG = 'mlflow.log-model.history';
+
+export async function mlflowTrackingRoutes(
+  app: FastifyInstance,
+  opts: { tracking: Tracking },
+): Promise<void> {
+  const { experiments, runs } = opts.tracking;
+  const tracking = opts.tracking;
+  app.setErrorHandler(mlflowErrorHandler);
+
+  route(app, 'POST', '/experiments/create', S.createExperiment, async (b) => ({
+    experiment_id: await experiments.create(b.name, { artifactLocation: b.artifact_location, tags: b.tags }),
+  }));
+  route(app, 'GET', '/experiments/get', S.experimentId, async (q) => ({
+    experiment: await experiments.get(q.experiment_id),
+  }));
+  route(app, 'GET', '/experiments/get-by-name', S.experimentName, async (q) => ({
+    experiment: await experiments.getByName(q.experiment_name),
+  }));
+  route(app, ['GET', 'POST'], '/experiments/search', S.searchExperiments, async (b) => {
+    const page = await experiments.search({
+      filter: b.filter,
+      maxResults: b.max_results,
+      pageToken: b.page_token,
+      orderBy: b.order_by,
+      viewType: b.view_type,
+    });
+    return {
+      experiments: page.items,
+      ...(page.next_page_token ? { next_page_token: page.next_page_token } : {}),
+    };
+  });
+  route(app, 'POST', '/experiments/delete', S.experimentId, (b) => experiments.delete(b.experiment_id));
+  route(app, 'POST', '/experiments/restore', S.experimentId, (b) => experiments.restore(b.experiment_id));
+  route(app, 'POST', '/experiments/update', S.updateExperiment, (b) =>
+    experiments.rename(b.experiment_id, b.new_name),
+  );
+  route(app, 'POST', '/experiments/set-experiment-tag', S.setExperimentTag, (b) =>
+    experiments.setTag(b.experiment_id, { key: b.key, value: b.value }),
+  );
+  route(app, 'POST', '/experiments/delete-experiment-tag', S.deleteExperimentTag, (b) =>
+    experiments.deleteTag(b.experiment_id, b.key),
+  );
+
+  route(app, 'POST', '/runs/create', S.createRun, async (b) => ({
+    run: runJson(
+      await runs.create({
+        experimentId: b.experiment_id ?? DEFAULT_EXPERIMENT_ID,
+        runName: b.run_name,
+        startTime: b.start_time,
+        tags: b.tags,
+        userId: b.user_id,
+      }),
+    ),
+  }));
+  route(app, 'POST', '/runs/update', S.updateRun, async (b) => ({
+    run_info: await runs.update(b.run_id, { status: b.status, endTime: b.end_time, runName: b.run_name }),
+  }));
+  route(app, 'POST', '/runs/delete', S.runOnly, (b) => runs.setLifecycle(b.run_id, 'deleted'));
+  route(app, 'POST', '/runs/restore', S.runOnly, (b) => runs.setLifecycle(b.run_id, 'active'));
+  route(app, 'GET', '/runs/get', S.runOnly, async (q) => ({ run: runJson(await runs.get(q.run_id)) }));
+  route(app, 'POST', '/runs/log-metric', S.logMetric, (b) =>
+    runs.logBatch(b.run_id, {
+      metrics: [{ key: b.key, value: b.value, timestamp: b.timestamp, step: b.step ?? 0 }],
+    }),
+  );
+  route(app, 'POST', '/runs/log-parameter', S.logParam, (b) =>
+    runs.logBatch(b.run_id, { params: [{ key: b.key, value: b.value }] }),
+  );
+  route(app, 'POST', '/runs/set-tag', S.setTag, (b) =>
+    runs.logBatch(b.run_id, { tags: [{ key: b.key, value: b.value }] }),
+  );
+  route(app, 'POST', '/runs/delete-tag', S.deleteTag, (b) => runs.deleteTag(b.run_id, b.key));
+  route(app, 'POST', '/runs/log-batch', S.logBatch, (b) =>
+    runs.logBatch(b.run_id, {
+      metrics: b.metrics?.map((m) => ({
+        key: m.key,
+        value: m.value,
+        timestamp: m.timestamp,
+        step: m.step ?? 0,
+      })),
+      params: b.params,
+      tags: b.tags,
+    }),
+  );
+  route(app, 'POST', '/runs/log-inputs', S.logInputs, (b) =>
+    runs.logInputs(
+      b.run_id,
+      (b.datasets ?? []).map((d) => ({ tags: d.tags ?? [], dataset: d.dataset })),
+    ),
+  );
+  route(app, 'POST', '/runs/log-model', S.logModel, async (b) => {
+    let model: unknown;
+    try {
+      model = JSON.parse(b.model_json);
+    } catch {
+      throw new KeelError('INVALID_PARAMETER_VALUE', "'model_json' is not valid JSON");
+    }
+    // MLflow keeps the history of logged models as a JSON list in a run tag.
+    const run = await runs.get(b.run_id);
+    const prior = run.data.tags.find((t) => t.key === MODEL_HISTORY_TAG)?.value;
+    const history = prior ? (JSON.parse(prior) as unknown[]) : [];
+    await runs.logBatch(b.run_id, {
+      tags: [{ key: MODEL_HISTORY_TAG, value: JSON.stringify([...history, model]) }],
+    });
+  });
+  route(app, ['POST', 'GET'], '/runs/search', S.searchRuns, async (b) => {
+    const page = await runs.search({
+      experimentIds: b.experiment_ids ?? [],
+      filter: b.filter,
+      viewType: b.run_view_type,
+      maxResults: b.max_results,
+      orderBy: b.order_by,
+      pageToken: b.page_token,
+    });
+    return {
+      runs: page.items.map(runJson),
+      ...(page.next_page_token ? { next_page_token: page.next_page_token } : {}),
+    };
+  });
+  route(app, 'GET', '/metrics/get-history', S.getHistory, async (q) => {
+    const page = await runs.metricHistory(q.run_id, q.metric_key, {
+      maxResults: q.max_results,
+      pageToken: q.page_token,
+    });
+    return {
+      metrics: page.items.map(metricJson),
+      ...(page.next_page_token ? { next_page_token: page.next_page_token } : {}),
+    };
+  });
+  route(app, 'GET', '/metrics/get-history-bulk-interval', S.getHistoryBulk, async (q) => ({
+    metrics: (
+      await runs.metricHistoryBulk(q.run_ids, q.metric_key, {
+        startStep: q.start_step,
+        endStep: q.end_step,
+        maxResults: q.max_results,
+      })
+    ).map(metricJson),
+  }));
+  route(app, 'GET', '/artifacts/list', S.listArtifacts, async (q) => {
+    const listed = await tracking.listArtifacts(q.run_id, q.path ?? '');
+    return {
+      root_uri: listed.root_uri,
+      files: listed.files.map((f) => ({
+        path: f.path,
+        is_dir: f.isDir,
+        ...(f.isDir ? {} : { file_size: f.fileSize }),
+      })),
+    };
+  });
+  // Logged models arrive with the registry; until then the search answers an empty page.
+  route(app, 'POST', '/logged-models/search', S.searchLoggedModels, async () => ({ models: [] }));
+}
+
+export { RUN_NAME_TAG };

@@ -34,12 +34,10 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 
   app.setErrorHandler(mlflowErrorHandler);
   app.setNotFoundHandler((request, reply) =>
-    reply
-      .status(404)
-      .send({
-        error_code: 'RESOURCE_DOES_NOT_EXIST',
-        message: `No route ${request.method} ${request.url.split('?')[0]}`,
-      }),
+    reply.status(404).send({
+      error_code: 'RESOURCE_DOES_NOT_EXIST',
+      message: `No route ${request.method} ${request.url.split('?')[0]}`,
+    }),
   );
 
   app.get('/health', async (_request, reply) => reply.type('text/plain').send('OK'));

@@ -1,0 +1,38 @@
+/**
+ * @module keel
+ * The library API: the same one the CLI and the server call, so a Node service can embed Keel.
+ */
+
+// Artifacts
+export { type ArtifactStore, LocalArtifactStore, normalizeArtifactPath } from './artifacts/index.js';
+// Errors, configuration, logging, progress
+export {
+  type Clock,
+  createLogger,
+  ERROR_CODES,
+  type ErrorCode,
+  type KeelConfig,
+  KeelError,
+  loadConfig,
+  ManualClock,
+  type ProgressEvent,
+  type ProgressFn,
+  systemClock,
+} from './core/index.js';
+// HTTP server
+export { buildApp, startServer } from './server/index.js';
+// Metadata storage
+export { type Migration, migrate, openDatabase, type SqlDatabase } from './storage/index.js';
+// Experiment tracking
+export {
+  type ActiveRun,
+  type Experiment,
+  httpTrackingClient,
+  localTrackingClient,
+  type Metric,
+  openTrackingClient,
+  parseFilter,
+  type Run,
+  Tracking,
+  type TrackingClient,
+} from './tracking/index.js';

@@ -35,7 +35,11 @@ describe('MLflow artifact proxy', () => {
     });
     expect(text.status).toBe(200);
     // MLflow's client sends the guessed MIME type: a JSON file arrives as application/json, stored as bytes.
-    const json = await fetch(url(`${root}/metrics.json`), { method: 'PUT', body: '{"auc": 0.9', headers: { 'content-type': 'application/json' } });
+    const json = await fetch(url(`${root}/metrics.json`), {
+      method: 'PUT',
+      body: '{"auc": 0.9',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(json.status).toBe(200);
     expect(await (await fetch(url(`${root}/metrics.json`))).text()).toBe('{"auc": 0.9');
     await fetch(url(`${root}/metrics.json`), { method: 'DELETE' });

@@ -29,9 +29,10 @@ export interface SqlExecutor {
 
 export interface SqlDatabase extends SqlExecutor {
   /**
-   * Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. Writers
-   * are serialized (SQLite takes the write lock up front with BEGIN IMMEDIATE), so read-modify-write
-   * inside `fn` is safe against other processes.
+   * Runs `fn` in one transaction: committed when it resolves, rolled back when it throws.
+   * Transactions are serialized across every process on the database (SQLite: BEGIN IMMEDIATE;
+   * PostgreSQL: a transaction-level advisory lock), so read-modify-write inside `fn` is safe.
+   * Inside `fn`, use only `tx`: a statement on the database itself waits for the transaction.
    */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
   close(): Promise<void>;

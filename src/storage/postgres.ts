@@ -30,6 +30,9 @@ export function translatePgError(err: unknown, sql: string): KeelError {
   return new KeelError('INTERNAL_ERROR', `PostgreSQL: ${message} (in: ${sql.slice(0, 120)})`, { cause: err });
 }
 
+/** Advisory lock id taken by every Keel transaction. */
+const WRITE_LOCK_KEY = 727_465_000;
+
 type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
 
 class PgExecutor implements SqlExecutor {
@@ -77,6 +80,9 @@ export class PostgresDatabase extends PgExecutor implements SqlDatabase {
     }
     try {
       await client.query('BEGIN');
+      // Serialize writers across every process on this database, as SQLite's BEGIN IMMEDIATE
+      // does, so read-modify-write inside a transaction is safe (READ COMMITTED alone is not).
+      await client.query(`SELECT pg_advisory_xact_lock(${WRITE_LOCK_KEY})`);
       const result = await fn(new PgExecutor(client));
       await client.query('COMMIT');
       return result;

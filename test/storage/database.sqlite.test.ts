@@ -1,0 +1,3 @@
+import { describeDatabaseContract } from './database.contract.js';
+
+describeDatabaseContract('sqlite');

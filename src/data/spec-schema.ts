@@ -1,0 +1,83 @@
+/**
+ * @module data/spec-schema
+ * zod schemas for column specs and rules: one definition checks what a library caller passes
+ * and what a schema.yaml holds, so both get the same precise INVALID_PARAMETER_VALUE.
+ */
+import { z } from 'zod';
+import type { ColumnSpec, ValidationRules } from './types.js';
+
+const shareSchema = z.number().min(0).max(1);
+
+export const columnTypeSchema = z.enum(['int64', 'float64', 'string', 'bool', 'timestamp', 'date']);
+
+export const columnSpecSchema = z
+  .strictObject({
+    name: z.string().min(1),
+    type: columnTypeSchema,
+    nullable: z.boolean().optional(),
+    min: z.number().optional(),
+    max: z.number().optional(),
+    allowed: z.array(z.string()).min(1).optional(),
+    format: z.string().min(1).optional(),
+    maxMissingShare: shareSchema.optional(),
+  })
+  .superRefine((c, ctx) => {
+    const numeric = c.type === 'int64' || c.type === 'float64';
+    if ((c.min !== undefined || c.max !== undefined) && !numeric) {
+      ctx.addIssue({ code: 'custom', message: `min/max apply to int64 and float64 columns, not ${c.type}` });
+    }
+    if (c.min !== undefined && c.max !== undefined && c.min > c.max) {
+      ctx.addIssue({ code: 'custom', message: `min ${c.min} is greater than max ${c.max}` });
+    }
+    if (c.allowed && c.type !== 'string') {
+      ctx.addIssue({ code: 'custom', message: `allowed applies to string columns, not ${c.type}` });
+    }
+    if (c.format && c.type !== 'timestamp' && c.type !== 'date') {
+      ctx.addIssue({
+        code: 'custom',
+        message: `format applies to timestamp and date columns, not ${c.type}`,
+      });
+    }
+  }) satisfies z.ZodType<ColumnSpec>;
+
+export const rulesSchema = z.strictObject({
+  maxMissingShare: shareSchema.optional(),
+  maxDuplicateShare: shareSchema.optional(),
+  uniqueKey: z.array(z.string().min(1)).min(1).optional(),
+  volume: z
+    .strictObject({
+      minRows: z.number().int().nonnegative().optional(),
+      maxChangeShare: z.number().nonnegative().optional(),
+    })
+    .optional(),
+  extraColumns: z.enum(['drop', 'reject']).optional(),
+}) satisfies z.ZodType<ValidationRules>;
+
+/** Columns and rules together, checked against each other (unique names, key columns declared). */
+export const datasetSpecSchema = z
+  .strictObject({
+    columns: z.array(columnSpecSchema).min(1),
+    rules: rulesSchema.optional(),
+    rename: z.record(z.string(), z.string().min(1)).optional(),
+    format: z.enum(['csv', 'parquet', 'json']).optional(),
+  })
+  .superRefine((spec, ctx) => {
+    const names = spec.columns.map((c) => c.name);
+    const seen = new Set<string>();
+    for (const name of names) {
+      if (seen.has(name))
+        ctx.addIssue({ code: 'custom', path: ['columns'], message: `column '${name}' is declared twice` });
+      seen.add(name);
+    }
+    for (const key of spec.rules?.uniqueKey ?? []) {
+      if (!seen.has(key)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['rules', 'uniqueKey'],
+          message: `'${key}' is not a declared column`,
+        });
+      }
+    }
+  });
+
+export type DatasetSpec = z.infer<typeof datasetSpecSchema>;

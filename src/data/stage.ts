@@ -1,0 +1,123 @@
+/**
+ * @module data/stage
+ * Loads a batch into one DuckDB staging table of text columns named as the spec names them, plus
+ * `__file` (index into the batch's files) and `__row` (1-based data row within that file). Every
+ * check then runs over this one table, and the partition is written from it.
+ */
+import { statSync } from 'node:fs';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { KeelError, type ProgressFn } from '../core/index.js';
+import { detectFormat, readerSql } from './formats.js';
+import { ident, queryRows } from './sql.js';
+import type { ColumnSpec, DataFormat } from './types.js';
+
+/** One input of a batch: a name to report it by and the SQL that reads it (undefined: no data). */
+export interface StageSource {
+  name: string;
+  fromSql?: string;
+}
+
+/** What each source held against the spec, for the `columns` check. */
+export interface SourceColumns {
+  name: string;
+  missing: string[];
+  extra: string[];
+}
+
+export interface StagedBatch {
+  table: string;
+  rows: number;
+  sources: SourceColumns[];
+}
+
+/**
+ * Turns input files into stage sources, checking that each exists. A zero-byte file becomes a
+ * source with no data, so the `columns` check reports it with the rest of the batch.
+ * @throws KeelError RESOURCE_DOES_NOT_EXIST for a missing file, INVALID_PARAMETER_VALUE for a
+ * folder or an unknown extension.
+ */
+export function fileSources(paths: string[], format?: DataFormat): StageSource[] {
+  if (paths.length === 0) throw new KeelError('INVALID_PARAMETER_VALUE', 'No input files given');
+  return paths.map((path) => {
+    let size: number;
+    try {
+      const stat = statSync(path);
+      if (!stat.isFile()) throw new KeelError('INVALID_PARAMETER_VALUE', `Input '${path}' is not a file`);
+      size = stat.size;
+    } catch (err) {
+      if (err instanceof KeelError) throw err;
+      throw new KeelError('RESOURCE_DOES_NOT_EXIST', `Input file '${path}' does not exist`, { cause: err });
+    }
+    const fileFormat = format ?? detectFormat(path);
+    return { name: path, fromSql: size === 0 ? undefined : readerSql(path, fileFormat) };
+  });
+}
+
+async function sourceColumnNames(conn: DuckDBConnection, source: StageSource): Promise<string[]> {
+  if (!source.fromSql) return [];
+  try {
+    const rows = await queryRows(conn, `DESCRIBE SELECT * FROM ${source.fromSql}`);
+    return rows.map((r) => String(r.column_name));
+  } catch (err) {
+    throw new KeelError(
+      'INVALID_PARAMETER_VALUE',
+      `Cannot read '${source.name}': ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
+  }
+}
+
+/**
+ * Creates `table` and loads every source into it, reporting one progress step per source.
+ * @throws KeelError INVALID_PARAMETER_VALUE when DuckDB cannot read a source.
+ */
+export async function stageSources(
+  conn: DuckDBConnection,
+  table: string,
+  sources: StageSource[],
+  columns: ColumnSpec[],
+  options: { rename?: Record<string, string>; onProgress?: ProgressFn; label?: string } = {},
+): Promise<StagedBatch> {
+  const specNames = columns.map((c) => c.name);
+  const colDefs = specNames.map((n) => `${ident(n)} VARCHAR`).join(', ');
+  await conn.run(`CREATE OR REPLACE TEMP TABLE ${ident(table)} (__file INTEGER, __row BIGINT, ${colDefs})`);
+  const found: SourceColumns[] = [];
+  let rows = 0;
+  for (const [index, source] of sources.entries()) {
+    const inputNames = await sourceColumnNames(conn, source);
+    // Input name by spec name, after renaming.
+    const bySpec = new Map<string, string>();
+    const extra: string[] = [];
+    for (const input of inputNames) {
+      const target = options.rename?.[input] ?? input;
+      if (specNames.includes(target)) bySpec.set(target, input);
+      else extra.push(input);
+    }
+    found.push({ name: source.name, missing: specNames.filter((n) => !bySpec.has(n)), extra });
+    if (source.fromSql) {
+      const values = specNames.map((n) => {
+        const input = bySpec.get(n);
+        return input === undefined ? 'NULL' : `NULLIF(CAST(${ident(input)} AS VARCHAR), '')`;
+      });
+      const inserted = await queryRows(
+        conn,
+        `INSERT INTO ${ident(table)} SELECT ${index}, row_number() OVER (), ${values.join(', ')} FROM ${source.fromSql}`,
+      ).catch((err: Error) => {
+        throw new KeelError('INVALID_PARAMETER_VALUE', `Cannot read '${source.name}': ${err.message}`, {
+          cause: err,
+        });
+      });
+      rows += Number(inserted[0]?.Count ?? 0);
+    }
+    options.onProgress?.({
+      label: options.label ?? 'read',
+      done: index + 1,
+      total: sources.length,
+      unit: 'files',
+      info: `${rows} rows`,
+    });
+  }
+  return { table, rows, sources: found };
+}

@@ -140,7 +140,7 @@ export async function checkColumns(
     };
     if (!result.passed && n > 0) {
       result.examples = await findExamples(conn, ident(table), condition.where, condition.valueSql, files);
-      result.message += `, e.g. ${describeExamples(result.examples)}`;
+      result.message += `, e.g. ${describeExamples(result.examples.slice(0, 3))}`;
     }
     checks.push(result);
   }

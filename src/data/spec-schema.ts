@@ -8,7 +8,11 @@ import type { ColumnSpec, ValidationRules } from './types.js';
 
 const shareSchema = z.number().min(0).max(1);
 
-export const columnTypeSchema = z.enum(['int64', 'float64', 'string', 'bool', 'timestamp', 'date']);
+const COLUMN_TYPES = ['int64', 'float64', 'string', 'bool', 'timestamp', 'date'] as const;
+
+export const columnTypeSchema = z.enum(COLUMN_TYPES, {
+  error: (issue) => `unknown type ${JSON.stringify(issue.input)}: use one of ${COLUMN_TYPES.join(', ')}`,
+});
 
 export const columnSpecSchema = z
   .strictObject({

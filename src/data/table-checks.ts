@@ -83,7 +83,7 @@ export async function checkRepeats(
   if (!passed) {
     const ranked = `(SELECT *, row_number() OVER (PARTITION BY ${cols} ORDER BY __file, __row) AS __rank FROM ${ident(table)})`;
     result.examples = await findExamples(conn, ranked, '__rank > 1', `concat_ws('|', ${cols})`, files);
-    result.message += `, e.g. ${describeExamples(result.examples)}`;
+    result.message += `, e.g. ${describeExamples(result.examples.slice(0, 3))}`;
   }
   return result;
 }

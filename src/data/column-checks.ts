@@ -7,6 +7,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { typedSql } from './casts.js';
 import { count, describeExamples, findExamples, percent, share } from './figures.js';
 import { ident, literal, queryRows } from './sql.js';
+import { type SourceColumns, withRowIds } from './stage.js';
 import type { CheckResult, ColumnSpec, ValidationRules } from './types.js';
 
 /** One countable condition on a column, with how to judge and describe its count. */
@@ -114,14 +115,14 @@ function conditionsFor(column: ColumnSpec, rules: ValidationRules): Condition[] 
 
 /**
  * Runs the column checks over the staging `table` for `columns` present in the input.
- * `files` names the staging table's file indexes in examples.
+ * `sources` are the batch's sources, to name the file and row of examples.
  */
 export async function checkColumns(
   conn: DuckDBConnection,
   table: string,
   columns: ColumnSpec[],
   rules: ValidationRules,
-  files: string[],
+  sources: SourceColumns[],
 ): Promise<{ rows: number; checks: CheckResult[] }> {
   const conditions = columns.flatMap((c) => conditionsFor(c, rules));
   const counts = conditions.map((c, i) => `count_if(${c.where}) AS c${i}`);
@@ -139,7 +140,13 @@ export async function checkColumns(
       ...condition.judge(n, rows),
     };
     if (!result.passed && n > 0) {
-      result.examples = await findExamples(conn, ident(table), condition.where, condition.valueSql, files);
+      result.examples = await findExamples(
+        conn,
+        withRowIds(table),
+        condition.where,
+        condition.valueSql,
+        sources,
+      );
       result.message += `, e.g. ${describeExamples(result.examples.slice(0, 3))}`;
     }
     checks.push(result);

@@ -4,6 +4,7 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { queryRows } from './sql.js';
+import type { SourceColumns } from './stage.js';
 import type { CheckExample } from './types.js';
 
 /** How many example rows a failing check shows. */
@@ -21,23 +22,24 @@ export const percent = (share: number): string => {
 export const share = (part: number, whole: number): number => (whole === 0 ? 0 : part / whole);
 
 /**
- * The first rows of `fromSql` (the staging table, or a query over it) matching `where`, in file
- * and row order, with `valueSql` as their value. `files` turns the file index back into a name.
+ * The first rows of `fromSql` (the staging rows with `__file` and `__rid`, see `withRowIds`)
+ * matching `where`, in batch order, with `valueSql` as their value and their 1-based row in
+ * their source.
  */
 export async function findExamples(
   conn: DuckDBConnection,
   fromSql: string,
   where: string,
   valueSql: string,
-  files: string[],
+  sources: SourceColumns[],
 ): Promise<CheckExample[]> {
   const rows = await queryRows(
     conn,
-    `SELECT __file, __row, CAST(${valueSql} AS VARCHAR) AS value FROM ${fromSql} WHERE ${where} ORDER BY __file, __row LIMIT ${EXAMPLE_LIMIT}`,
+    `SELECT __file, __rid, CAST(${valueSql} AS VARCHAR) AS value FROM ${fromSql} WHERE ${where} ORDER BY __rid LIMIT ${EXAMPLE_LIMIT}`,
   );
   return rows.map((r) => ({
-    file: files[r.__file as number],
-    row: r.__row as number,
+    file: sources[r.__file as number].name,
+    row: (r.__rid as number) - sources[r.__file as number].firstRowId + 1,
     value: (r.value as string | null) ?? null,
   }));
 }

@@ -42,7 +42,7 @@ export async function writePartition(
   const tmp = join(dir, `.${name}.tmp`);
   const target = join(dir, name);
   try {
-    await conn.run(`COPY (${selectSql}) TO ${literal(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
+    await conn.run(`COPY (${selectSql}) TO ${literal(tmp)} (FORMAT parquet)`);
     fsyncPath(tmp);
     renameSync(tmp, target);
   } catch (err) {

@@ -1,8 +1,9 @@
 /**
  * @module data/stage
  * Loads a batch into one DuckDB staging table of text columns named as the spec names them, plus
- * `__file` (index into the batch's files) and `__row` (1-based data row within that file). Every
- * check then runs over this one table, and the partition is written from it.
+ * `__file` (index into the batch's sources). Sources are inserted in order, so a row's `rowid`
+ * minus its source's first rowid is its place in the file (no window function needed to number
+ * rows). Every check then runs over this one table, and the partition is written from it.
  */
 import { statSync } from 'node:fs';
 import type { DuckDBConnection } from '@duckdb/node-api';
@@ -22,6 +23,8 @@ export interface SourceColumns {
   name: string;
   missing: string[];
   extra: string[];
+  /** The staging table's rowid of this source's first row. */
+  firstRowId: number;
 }
 
 export interface StagedBatch {
@@ -82,7 +85,7 @@ export async function stageSources(
 ): Promise<StagedBatch> {
   const specNames = columns.map((c) => c.name);
   const colDefs = specNames.map((n) => `${ident(n)} VARCHAR`).join(', ');
-  await conn.run(`CREATE OR REPLACE TEMP TABLE ${ident(table)} (__file INTEGER, __row BIGINT, ${colDefs})`);
+  await conn.run(`CREATE OR REPLACE TEMP TABLE ${ident(table)} (__file INTEGER, ${colDefs})`);
   const found: SourceColumns[] = [];
   let rows = 0;
   for (const [index, source] of sources.entries()) {
@@ -95,7 +98,12 @@ export async function stageSources(
       if (specNames.includes(target)) bySpec.set(target, input);
       else extra.push(input);
     }
-    found.push({ name: source.name, missing: specNames.filter((n) => !bySpec.has(n)), extra });
+    found.push({
+      name: source.name,
+      missing: specNames.filter((n) => !bySpec.has(n)),
+      extra,
+      firstRowId: rows,
+    });
     if (source.fromSql) {
       const values = specNames.map((n) => {
         const input = bySpec.get(n);
@@ -103,7 +111,7 @@ export async function stageSources(
       });
       const inserted = await queryRows(
         conn,
-        `INSERT INTO ${ident(table)} SELECT ${index}, row_number() OVER (), ${values.join(', ')} FROM ${source.fromSql}`,
+        `INSERT INTO ${ident(table)} SELECT ${index}, ${values.join(', ')} FROM ${source.fromSql}`,
       ).catch((err: Error) => {
         throw new KeelError('INVALID_PARAMETER_VALUE', `Cannot read '${source.name}': ${err.message}`, {
           cause: err,
@@ -121,3 +129,6 @@ export async function stageSources(
   }
   return { table, rows, sources: found };
 }
+
+/** The staging table with each row's rowid as `__rid`, as `findExamples` reads it. */
+export const withRowIds = (table: string): string => `(SELECT *, rowid AS __rid FROM ${ident(table)})`;

@@ -6,7 +6,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { count, describeExamples, findExamples, percent, share } from './figures.js';
 import { ident, queryRows } from './sql.js';
-import type { SourceColumns } from './stage.js';
+import { type SourceColumns, withRowIds } from './stage.js';
 import type { CheckResult, ValidationRules } from './types.js';
 
 /** One `columns` result per missing spec column, one for extra columns, or one that all is well. */
@@ -49,6 +49,22 @@ export function checkPresence(sources: SourceColumns[], rules: ValidationRules):
 }
 
 /**
+ * The number of distinct combinations of `cols` in `table`, exactly. Rows whose hash is unique are
+ * distinct without comparing them; only rows sharing a hash (the duplicates, and the rare
+ * collision) are compared value by value. Twice as fast as a DISTINCT over wide text rows.
+ */
+async function countDistinct(conn: DuckDBConnection, table: string, cols: string): Promise<number> {
+  const [agg] = await queryRows(
+    conn,
+    `WITH groups AS (SELECT hash(${cols}) AS h, count(*) AS n FROM ${ident(table)} GROUP BY h)
+     SELECT (SELECT count(*) FROM groups WHERE n = 1)
+          + (SELECT count(*) FROM (SELECT DISTINCT ${cols} FROM ${ident(table)}
+                                   WHERE hash(${cols}) IN (SELECT h FROM groups WHERE n > 1))) AS n`,
+  );
+  return agg.n as number;
+}
+
+/**
  * Rows that repeat an earlier row on `key` (every column for exact duplicates): the count, and
  * when `threshold` (a share, 0..1) is broken, the first repeating rows.
  */
@@ -58,14 +74,10 @@ export async function checkRepeats(
   key: string[],
   rows: number,
   kind: { check: 'duplicates' | 'unique_key'; threshold?: number },
-  files: string[],
+  sources: SourceColumns[],
 ): Promise<CheckResult> {
   const cols = key.map(ident).join(', ');
-  const [agg] = await queryRows(
-    conn,
-    `SELECT count(*) AS n FROM (SELECT DISTINCT ${cols} FROM ${ident(table)})`,
-  );
-  const repeats = rows - (agg.n as number);
+  const repeats = rows - (await countDistinct(conn, table, cols));
   const observed = share(repeats, rows);
   const passed = kind.threshold === undefined || observed <= kind.threshold;
   const what =
@@ -81,8 +93,11 @@ export async function checkRepeats(
     message: `${count(repeats)} of ${count(rows)} rows (${percent(observed)}) ${what}, limit ${kind.threshold === undefined ? 'none' : percent(kind.threshold)}`,
   };
   if (!passed) {
-    const ranked = `(SELECT *, row_number() OVER (PARTITION BY ${cols} ORDER BY __file, __row) AS __rank FROM ${ident(table)})`;
-    result.examples = await findExamples(conn, ranked, '__rank > 1', `concat_ws('|', ${cols})`, files);
+    // Rank only rows whose hash repeats: the window then sorts thousands of rows, not the batch.
+    const repeated = `SELECT hash(${cols}) AS h FROM ${ident(table)} GROUP BY h HAVING count(*) > 1`;
+    const ranked = `(SELECT *, row_number() OVER (PARTITION BY ${cols} ORDER BY __rid) AS __rank
+      FROM ${withRowIds(table)} WHERE hash(${cols}) IN (${repeated}))`;
+    result.examples = await findExamples(conn, ranked, '__rank > 1', `concat_ws('|', ${cols})`, sources);
     result.message += `, e.g. ${describeExamples(result.examples.slice(0, 3))}`;
   }
   return result;

@@ -28,7 +28,6 @@ export async function checkStaged(
   earlierRows: number[],
   onProgress?: ProgressFn,
 ): Promise<ValidationResult> {
-  const files = staged.sources.map((s) => s.name);
   const absent = new Set(staged.sources.flatMap((s) => s.missing));
   // A column missing from the input fails `columns`; checking its (all-NULL) values would only add noise.
   const present = columns.filter((c) => !absent.has(c.name));
@@ -36,7 +35,13 @@ export async function checkStaged(
     onProgress?.({ label: 'validate', done: staged.rows, total: staged.rows, unit: 'rows', info });
 
   const checks = checkPresence(staged.sources, rules);
-  const { rows, checks: columnChecks } = await checkColumns(conn, staged.table, present, rules, files);
+  const { rows, checks: columnChecks } = await checkColumns(
+    conn,
+    staged.table,
+    present,
+    rules,
+    staged.sources,
+  );
   checks.push(...columnChecks);
   progress('column checks');
   if (present.length > 0) {
@@ -47,14 +52,21 @@ export async function checkStaged(
         present.map((c) => c.name),
         rows,
         { check: 'duplicates', threshold: rules.maxDuplicateShare },
-        files,
+        staged.sources,
       ),
     );
   }
   const key = rules.uniqueKey;
   if (key?.every((k) => !absent.has(k))) {
     checks.push(
-      await checkRepeats(conn, staged.table, key, rows, { check: 'unique_key', threshold: 0 }, files),
+      await checkRepeats(
+        conn,
+        staged.table,
+        key,
+        rows,
+        { check: 'unique_key', threshold: 0 },
+        staged.sources,
+      ),
     );
   }
   progress('duplicates');

@@ -8,12 +8,15 @@ import type { ColumnSpec, ValidationRules } from './types.js';
 
 const shareSchema = z.number().min(0).max(1);
 
+/** Every column type, in the order error messages list them. */
 const COLUMN_TYPES = ['int64', 'float64', 'string', 'bool', 'timestamp', 'date'] as const;
 
+/** A column type; an unknown one is named in the error with the valid choices. */
 export const columnTypeSchema = z.enum(COLUMN_TYPES, {
   error: (issue) => `unknown type ${JSON.stringify(issue.input)}: use one of ${COLUMN_TYPES.join(', ')}`,
 });
 
+/** One `ColumnSpec`, with min/max, allowed and format checked against the column's type. */
 export const columnSpecSchema = z
   .strictObject({
     name: z.string().min(1),
@@ -44,6 +47,7 @@ export const columnSpecSchema = z
     }
   }) satisfies z.ZodType<ColumnSpec>;
 
+/** `ValidationRules`; shares are 0..1. */
 export const rulesSchema = z.strictObject({
   maxMissingShare: shareSchema.optional(),
   maxDuplicateShare: shareSchema.optional(),
@@ -84,4 +88,5 @@ export const datasetSpecSchema = z
     }
   });
 
+/** What a schema.yaml holds, and what `ingest` and `validate` check their options against. */
 export type DatasetSpec = z.infer<typeof datasetSpecSchema>;

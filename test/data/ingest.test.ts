@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -210,5 +211,54 @@ describe('ingest', () => {
     const err = await rejection({ home, dataset: '../escape', paths: [path], columns: ORDER_COLUMNS });
     expect(isKeelError(err, 'INVALID_PARAMETER_VALUE')).toBe(true);
     expect(readdirSync(home)).toEqual(['orders.csv']);
+  });
+});
+
+describe('ingest killed while writing', () => {
+  it('leaves no partial partition and no history entry', { timeout: 120_000 }, async () => {
+    const home = tempDir();
+    const csv = join(home, 'big.csv');
+    const rows = 400_000;
+    await withDuckDB((conn) =>
+      conn.run(
+        `COPY (SELECT range AS id, range / 7 AS v, md5(range::VARCHAR) AS s FROM range(${rows})) TO '${csv}'`,
+      ),
+    );
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'test/fixtures/data/ingest-child.ts', home, csv],
+      {
+        stdio: 'ignore',
+      },
+    );
+    const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+    const dir = join(home, 'offline', 'big');
+    let sawTemp = false;
+    let running = true;
+    void exited.then(() => {
+      running = false;
+    });
+    // Kill the child the moment DuckDB starts writing the partition's temporary file.
+    while (running && !sawTemp) {
+      sawTemp = existsSync(dir) && readdirSync(dir).some((f) => f.endsWith('.tmp'));
+      if (sawTemp) child.kill('SIGKILL');
+      else await new Promise((r) => setTimeout(r, 2));
+    }
+    await exited;
+    const parts = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.parquet')) : [];
+    if (sawTemp) {
+      // Killed before the rename (the common case) or, rarely, just after it: never half a file.
+      for (const part of parts) {
+        const [count] = await withDuckDB((conn) =>
+          queryRows(conn, `SELECT count(*) AS n FROM '${join(dir, part)}'`),
+        );
+        expect(count.n).toBe(rows);
+      }
+      expect(parts.length).toBeLessThanOrEqual(1);
+      if (parts.length === 0) expect(existsSync(join(dir, '_ingests.json'))).toBe(false);
+    } else {
+      // The child finished before the poll saw its temporary file: then the partition is whole.
+      expect(parts).toHaveLength(1);
+    }
   });
 });

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { invalid, KeelError, parseInput, systemClock } from '../core/index.js';
 import { typedSelectList } from './casts.js';
 import { appendHistory, readHistory } from './history.js';
+import { withDatasetLock } from './lock.js';
 import { fileDigest, writePartition } from './partition.js';
 import { formatCheck, formatReport, reportHeadline } from './report.js';
 import { datasetSpecSchema } from './spec-schema.js';
@@ -44,7 +45,8 @@ export function datasetGlob(home: string, dataset: string): string {
  * @throws KeelError DATA_VALIDATION_FAILED when any check fails; the message lists the failed
  * checks, `details.report` is the IngestReport and `details.text` the whole report as text;
  * nothing is written. INVALID_PARAMETER_VALUE for an invalid spec, dataset name, or an unreadable
- * file; RESOURCE_DOES_NOT_EXIST for a missing file.
+ * file; RESOURCE_DOES_NOT_EXIST for a missing file; FAILED_PRECONDITION while another process
+ * writes the same dataset.
  */
 export async function ingest(options: IngestOptions): Promise<IngestReport> {
   const spec = parseInput(
@@ -87,16 +89,20 @@ export async function ingest(options: IngestOptions): Promise<IngestReport> {
         details: { report, text: formatReport(report) },
       });
     }
-    const at = clock.now();
-    const partition = await writePartition(
-      conn,
-      dir,
-      `SELECT ${typedSelectList(spec.columns)} FROM ${ident(STAGE_TABLE)}`,
-      at,
-    );
-    report.partition = partition;
-    report.digest = await fileDigest(partition);
-    appendHistory(dir, { at, rows: report.rows, partition, digest: report.digest, files: report.files });
+    // The volume check read the history before this lock: a batch another process lands
+    // meanwhile is missing from this batch's mean, but never from the history itself.
+    await withDatasetLock(dir, options.dataset, async () => {
+      const at = clock.now();
+      const partition = await writePartition(
+        conn,
+        dir,
+        `SELECT ${typedSelectList(spec.columns)} FROM ${ident(STAGE_TABLE)}`,
+        at,
+      );
+      report.partition = partition;
+      report.digest = await fileDigest(partition);
+      appendHistory(dir, { at, rows: report.rows, partition, digest: report.digest, files: report.files });
+    });
     progress?.({ label: `${label}: write`, done: report.rows, total: report.rows, unit: 'rows' });
     return report;
   });

@@ -260,5 +260,14 @@ describe('ingest killed while writing', () => {
       // The child finished before the poll saw its temporary file: then the partition is whole.
       expect(parts).toHaveLength(1);
     }
+    // The next ingest takes over the dead writer's lock and clears its leftover.
+    const small = writeText(home, 'small.csv', 'id,v,s\n1,0.5,a\n');
+    const columns = [
+      { name: 'id', type: 'int64' as const },
+      { name: 'v', type: 'float64' as const },
+      { name: 's', type: 'string' as const },
+    ];
+    await ingest({ home, dataset: 'big', paths: [small], columns });
+    expect(readdirSync(dir).filter((f) => !f.endsWith('.parquet'))).toEqual(['_ingests.json']);
   });
 });

@@ -9,7 +9,13 @@ export { detectFormat } from './formats.js';
 export { datasetDir, datasetGlob, ingest } from './ingest.js';
 export { formatCheck, formatReport } from './report.js';
 export { loadSchemaFile, parseSchemaText } from './schema-file.js';
-export { columnSpecSchema, type DatasetSpec, datasetSpecSchema, rulesSchema } from './spec-schema.js';
+export {
+  columnSpecSchema,
+  type DatasetSpec,
+  datasetSpecSchema,
+  parseDatasetSpec,
+  rulesSchema,
+} from './spec-schema.js';
 export type {
   CheckExample,
   CheckResult,

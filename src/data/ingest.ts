@@ -4,13 +4,13 @@
  * partition of the dataset or reject it whole with a report, leaving the store untouched.
  */
 import { join } from 'node:path';
-import { invalid, KeelError, parseInput, systemClock } from '../core/index.js';
+import { invalid, KeelError, systemClock } from '../core/index.js';
 import { typedSelectList } from './casts.js';
 import { appendHistory, readHistory } from './history.js';
 import { withDatasetLock } from './lock.js';
 import { fileDigest, writePartition } from './partition.js';
 import { formatCheck, formatReport, reportHeadline } from './report.js';
-import { datasetSpecSchema } from './spec-schema.js';
+import { parseDatasetSpec } from './spec-schema.js';
 import { ident, withDuckDB } from './sql.js';
 import { fileSources, stageSources } from './stage.js';
 import type { IngestOptions, IngestReport } from './types.js';
@@ -49,11 +49,7 @@ export function datasetGlob(home: string, dataset: string): string {
  * writes the same dataset.
  */
 export async function ingest(options: IngestOptions): Promise<IngestReport> {
-  const spec = parseInput(
-    datasetSpecSchema,
-    { columns: options.columns, rules: options.rules, rename: options.rename, format: options.format },
-    `spec of dataset '${options.dataset}'`,
-  );
+  const spec = parseDatasetSpec(options, `spec of dataset '${options.dataset}'`);
   const dir = datasetDir(options.home, options.dataset);
   const clock = options.clock ?? systemClock;
   const history = readHistory(dir);
@@ -64,6 +60,7 @@ export async function ingest(options: IngestOptions): Promise<IngestReport> {
   return withDuckDB(async (conn) => {
     const staged = await stageSources(conn, STAGE_TABLE, sources, spec.columns, {
       rename: spec.rename,
+      nullValues: spec.nullValues,
       label: `${label}: read`,
       onProgress: progress,
     });

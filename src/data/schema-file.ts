@@ -1,6 +1,6 @@
 /**
  * @module data/schema-file
- * A dataset's schema.yaml: its columns, rules, renames and format, checked with zod.
+ * A dataset's schema.yaml: its columns, rules, renames, null values and format, checked with zod.
  *
  * @example
  * columns:

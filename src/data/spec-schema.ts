@@ -4,6 +4,7 @@
  * and what a schema.yaml holds, so both get the same precise INVALID_PARAMETER_VALUE.
  */
 import { z } from 'zod';
+import { parseInput } from '../core/index.js';
 import type { ColumnSpec, ValidationRules } from './types.js';
 
 const shareSchema = z.number().min(0).max(1);
@@ -67,6 +68,7 @@ export const datasetSpecSchema = z
     columns: z.array(columnSpecSchema).min(1),
     rules: rulesSchema.optional(),
     rename: z.record(z.string(), z.string().min(1)).optional(),
+    nullValues: z.array(z.string()).optional(),
     format: z.enum(['csv', 'parquet', 'json']).optional(),
   })
   .superRefine((spec, ctx) => {
@@ -90,3 +92,12 @@ export const datasetSpecSchema = z
 
 /** What a schema.yaml holds, and what `ingest` and `validate` check their options against. */
 export type DatasetSpec = z.infer<typeof datasetSpecSchema>;
+
+/**
+ * Picks and checks the spec fields of ingest or validate options.
+ * @throws KeelError INVALID_PARAMETER_VALUE naming each invalid field, prefixed by `what`.
+ */
+export function parseDatasetSpec(options: Partial<DatasetSpec>, what: string): DatasetSpec {
+  const { columns, rules, rename, format, nullValues } = options;
+  return parseInput(datasetSpecSchema, { columns, rules, rename, format, nullValues }, what);
+}

@@ -9,7 +9,7 @@ import { statSync } from 'node:fs';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { KeelError, type ProgressFn } from '../core/index.js';
 import { detectFormat, readerSql } from './formats.js';
-import { ident, queryRows } from './sql.js';
+import { ident, literal, queryRows } from './sql.js';
 import type { ColumnSpec, DataFormat } from './types.js';
 
 /** One input of a batch: a name to report it by and the SQL that reads it (undefined: no data). */
@@ -81,11 +81,17 @@ export async function stageSources(
   table: string,
   sources: StageSource[],
   columns: ColumnSpec[],
-  options: { rename?: Record<string, string>; onProgress?: ProgressFn; label?: string } = {},
+  options: {
+    rename?: Record<string, string>;
+    nullValues?: string[];
+    onProgress?: ProgressFn;
+    label?: string;
+  } = {},
 ): Promise<StagedBatch> {
   const specNames = columns.map((c) => c.name);
   const colDefs = specNames.map((n) => `${ident(n)} VARCHAR`).join(', ');
   await conn.run(`CREATE OR REPLACE TEMP TABLE ${ident(table)} (__file INTEGER, ${colDefs})`);
+  const nulls = ['', ...(options.nullValues ?? [])].map(literal).join(', ');
   const found: SourceColumns[] = [];
   let rows = 0;
   for (const [index, source] of sources.entries()) {
@@ -107,7 +113,9 @@ export async function stageSources(
     if (source.fromSql) {
       const values = specNames.map((n) => {
         const input = bySpec.get(n);
-        return input === undefined ? 'NULL' : `NULLIF(CAST(${ident(input)} AS VARCHAR), '')`;
+        if (input === undefined) return 'NULL';
+        const text = `CAST(${ident(input)} AS VARCHAR)`;
+        return `CASE WHEN ${text} IN (${nulls}) THEN NULL ELSE ${text} END`;
       });
       const inserted = await queryRows(
         conn,

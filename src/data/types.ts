@@ -60,6 +60,8 @@ export interface IngestOptions {
   rules?: ValidationRules;
   /** Renames input columns before matching them to the spec: `{ inputName: specName }`. */
   rename?: Record<string, string>;
+  /** Texts that mean a missing value (e.g. `?`, `NA`), besides the empty text. */
+  nullValues?: string[];
   /** The input format; default from each file's extension. */
   format?: DataFormat;
   onProgress?: ProgressFn;

@@ -4,9 +4,9 @@
  * for any caller that wants a verdict without writing anything.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { invalid, type ProgressFn, parseInput, shortId } from '../core/index.js';
+import { invalid, type ProgressFn, shortId } from '../core/index.js';
 import { checkColumns } from './column-checks.js';
-import { datasetSpecSchema } from './spec-schema.js';
+import { parseDatasetSpec } from './spec-schema.js';
 import { ident, withDuckDB } from './sql.js';
 import { fileSources, type StagedBatch, type StageSource, stageSources } from './stage.js';
 import { checkPresence, checkRepeats, checkVolume } from './table-checks.js';
@@ -81,6 +81,8 @@ export interface ValidateOptions {
   paths?: string[];
   format?: DataFormat;
   rename?: Record<string, string>;
+  /** Texts that mean a missing value, besides the empty text. */
+  nullValues?: string[];
   /** A connection on which `relation` can be read. */
   connection?: DuckDBConnection;
   /** A table or view name, or a parenthesised query, e.g. `(SELECT * FROM t WHERE day = 3)`. */
@@ -96,11 +98,7 @@ export interface ValidateOptions {
  * relation, or an unreadable file; RESOURCE_DOES_NOT_EXIST for a missing file.
  */
 export async function validate(options: ValidateOptions): Promise<ValidationResult> {
-  const spec = parseInput(
-    datasetSpecSchema,
-    { columns: options.columns, rules: options.rules, rename: options.rename, format: options.format },
-    'dataset spec',
-  );
+  const spec = parseDatasetSpec(options, 'dataset spec');
   const hasRelation = options.connection !== undefined && options.relation !== undefined;
   if (hasRelation === (options.paths !== undefined)) {
     throw invalid('validate needs either paths, or a connection and a relation, not both');
@@ -110,6 +108,7 @@ export async function validate(options: ValidateOptions): Promise<ValidationResu
     try {
       const staged = await stageSources(conn, table, sources, spec.columns, {
         rename: spec.rename,
+        nullValues: spec.nullValues,
         onProgress: options.onProgress,
       });
       return await checkStaged(

@@ -205,6 +205,33 @@ describe('ingest', () => {
     ]);
   });
 
+  it('treats declared null texts as missing values, in the checks and in the stored data', async () => {
+    const home = tempDir();
+    const path = writeText(home, 'q.csv', ORDERS_CSV.replace('1.5', '?').replace(',b,', ',NA,'));
+    const report = await ingest({
+      home,
+      dataset: 'orders',
+      paths: [path],
+      columns: ORDER_COLUMNS,
+      nullValues: ['?', 'NA'],
+    });
+    const missing = (column: string) =>
+      report.checks.find((c) => c.check === 'missing' && c.column === column);
+    expect(missing('price')).toMatchObject({ count: 1 });
+    expect(missing('note')).toMatchObject({ count: 2 });
+    expect(report.checks.find((c) => c.check === 'type' && c.column === 'price')).toMatchObject({ count: 0 });
+    const rows = await withDuckDB((conn) =>
+      queryRows(
+        conn,
+        `SELECT price, note FROM read_parquet('${report.partition}') WHERE id <= 2 ORDER BY id`,
+      ),
+    );
+    expect(rows).toEqual([
+      { price: null, note: 'a' },
+      { price: 2.25, note: null },
+    ]);
+  });
+
   it('refuses a dataset name that could leave the store folder', async () => {
     const home = tempDir();
     const path = writeText(home, 'orders.csv', ORDERS_CSV);

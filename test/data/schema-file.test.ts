@@ -24,6 +24,7 @@ describe('schema files', () => {
   - { name: at, type: timestamp, format: '%d/%m/%Y' }
 rules: { maxMissingShare: 0.1, uniqueKey: [id], volume: { maxChangeShare: 0.5 } }
 rename: { ID: id }
+nullValues: ['?']
 format: csv
 `,
     );
@@ -34,6 +35,7 @@ format: csv
       ],
       rules: { maxMissingShare: 0.1, uniqueKey: ['id'], volume: { maxChangeShare: 0.5 } },
       rename: { ID: 'id' },
+      nullValues: ['?'],
       format: 'csv',
     });
   });

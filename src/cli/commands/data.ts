@@ -40,12 +40,11 @@ export function registerDataCommands(program: Command): void {
         ...(flags.maxDuplicates === undefined ? {} : { maxDuplicateShare: flags.maxDuplicates }),
       };
       const report = await ingest({
+        ...spec,
         home: io.config.home,
         dataset,
         paths,
-        columns: spec.columns,
         rules,
-        rename: spec.rename,
         format: flags.format ?? spec.format,
         onProgress: io.progress,
       });

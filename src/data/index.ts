@@ -5,8 +5,15 @@
  */
 
 export { DUCKDB_TYPES, typedSelectList, typedSql } from './casts.js';
+export {
+  datasetDigest,
+  datasetDir,
+  datasetGlob,
+  datasetHistory,
+  type IngestHistoryEntry,
+} from './dataset.js';
 export { detectFormat } from './formats.js';
-export { datasetDir, datasetGlob, ingest } from './ingest.js';
+export { ingest } from './ingest.js';
 export { formatCheck, formatReport } from './report.js';
 export { loadSchemaFile, parseSchemaText } from './schema-file.js';
 export {

@@ -3,9 +3,9 @@
  * Ingestion: read a batch through DuckDB, check it, and either write it whole as one Parquet
  * partition of the dataset or reject it whole with a report, leaving the store untouched.
  */
-import { join } from 'node:path';
-import { invalid, KeelError, systemClock } from '../core/index.js';
+import { KeelError, systemClock } from '../core/index.js';
 import { typedSelectList } from './casts.js';
+import { datasetDir } from './dataset.js';
 import { appendHistory, readHistory } from './history.js';
 import { withDatasetLock } from './lock.js';
 import { fileDigest, writePartition } from './partition.js';
@@ -16,26 +16,7 @@ import { fileSources, stageSources } from './stage.js';
 import type { IngestOptions, IngestReport } from './types.js';
 import { checkStaged } from './validate.js';
 
-const DATASET_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const STAGE_TABLE = 'batch';
-
-/** The folder holding a dataset's partitions and ingest history. */
-export function datasetDir(home: string, dataset: string): string {
-  if (!DATASET_NAME.test(dataset)) {
-    throw invalid(
-      `Dataset name '${dataset}' must start with a letter or digit and hold only letters, digits, _ . -`,
-    );
-  }
-  return join(home, 'offline', dataset);
-}
-
-/**
- * The glob DuckDB reads a dataset's partitions with: `<home>/offline/<dataset>/*.parquet`.
- * @throws KeelError INVALID_PARAMETER_VALUE for an invalid dataset name.
- */
-export function datasetGlob(home: string, dataset: string): string {
-  return join(datasetDir(home, dataset), '*.parquet');
-}
 
 /**
  * Ingests a batch of files into the offline store as one Parquet partition, after checking

@@ -72,15 +72,28 @@ export const datasetSpecSchema = z
     format: z.enum(['csv', 'parquet', 'json']).optional(),
   })
   .superRefine((spec, ctx) => {
-    const names = spec.columns.map((c) => c.name);
+    // DuckDB identifiers ignore case, so `ID` and `id` are one column there.
     const seen = new Set<string>();
-    for (const name of names) {
-      if (seen.has(name))
-        ctx.addIssue({ code: 'custom', path: ['columns'], message: `column '${name}' is declared twice` });
-      seen.add(name);
+    for (const { name } of spec.columns) {
+      if (seen.has(name.toLowerCase())) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['columns'],
+          message: `column '${name}' is declared twice (ignoring case)`,
+        });
+      }
+      if (name.startsWith('__')) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['columns'],
+          message: `column '${name}': names starting with __ are reserved`,
+        });
+      }
+      seen.add(name.toLowerCase());
     }
+    const declared = new Set(spec.columns.map((c) => c.name));
     for (const key of spec.rules?.uniqueKey ?? []) {
-      if (!seen.has(key)) {
+      if (!declared.has(key)) {
         ctx.addIssue({
           code: 'custom',
           path: ['rules', 'uniqueKey'],

@@ -56,20 +56,25 @@ export function fileSources(paths: string[], format?: DataFormat): StageSource[]
   });
 }
 
-async function sourceColumnNames(conn: DuckDBConnection, source: StageSource): Promise<string[]> {
+interface InputColumn {
+  name: string;
+  type: string;
+}
+
+async function sourceColumns(conn: DuckDBConnection, source: StageSource): Promise<InputColumn[]> {
   if (!source.fromSql) return [];
   try {
     const rows = await queryRows(conn, `DESCRIBE SELECT * FROM ${source.fromSql}`);
-    return rows.map((r) => String(r.column_name));
+    return rows.map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
   } catch (err) {
-    throw new KeelError(
-      'INVALID_PARAMETER_VALUE',
-      `Cannot read '${source.name}': ${(err as Error).message}`,
-      {
-        cause: err,
-      },
-    );
+    throw unreadable(source, err);
   }
+}
+
+/** DuckDB's reason a source cannot be read; its long lists of possible fixes stay in the cause. */
+function unreadable(source: StageSource, err: unknown): KeelError {
+  const reason = (err as Error).message.split('\n').slice(0, 2).join(' ');
+  return new KeelError('INVALID_PARAMETER_VALUE', `Cannot read '${source.name}': ${reason}`, { cause: err });
 }
 
 /**
@@ -95,14 +100,13 @@ export async function stageSources(
   const found: SourceColumns[] = [];
   let rows = 0;
   for (const [index, source] of sources.entries()) {
-    const inputNames = await sourceColumnNames(conn, source);
-    // Input name by spec name, after renaming.
-    const bySpec = new Map<string, string>();
+    // Input column by spec name, after renaming.
+    const bySpec = new Map<string, InputColumn>();
     const extra: string[] = [];
-    for (const input of inputNames) {
-      const target = options.rename?.[input] ?? input;
+    for (const input of await sourceColumns(conn, source)) {
+      const target = options.rename?.[input.name] ?? input.name;
       if (specNames.includes(target)) bySpec.set(target, input);
-      else extra.push(input);
+      else extra.push(input.name);
     }
     found.push({
       name: source.name,
@@ -114,16 +118,18 @@ export async function stageSources(
       const values = specNames.map((n) => {
         const input = bySpec.get(n);
         if (input === undefined) return 'NULL';
-        const text = `CAST(${ident(input)} AS VARCHAR)`;
+        // JSON whose values mix types comes as a JSON column: unquote its strings.
+        const text =
+          input.type === 'JSON'
+            ? `json_extract_string(${ident(input.name)}, '$')`
+            : `CAST(${ident(input.name)} AS VARCHAR)`;
         return `CASE WHEN ${text} IN (${nulls}) THEN NULL ELSE ${text} END`;
       });
       const inserted = await queryRows(
         conn,
         `INSERT INTO ${ident(table)} SELECT ${index}, ${values.join(', ')} FROM ${source.fromSql}`,
-      ).catch((err: Error) => {
-        throw new KeelError('INVALID_PARAMETER_VALUE', `Cannot read '${source.name}': ${err.message}`, {
-          cause: err,
-        });
+      ).catch((err: unknown) => {
+        throw unreadable(source, err);
       });
       rows += Number(inserted[0]?.Count ?? 0);
     }

@@ -7,6 +7,7 @@ describe('detectFormat', () => {
     expect(detectFormat('/a/b.csv')).toBe('csv');
     expect(detectFormat('/a/b.CSV.gz')).toBe('csv');
     expect(detectFormat('b.tsv')).toBe('csv');
+    expect(() => detectFormat('b.txt')).toThrow("'.txt'");
     expect(detectFormat('x/part.parquet')).toBe('parquet');
     expect(detectFormat('events.ndjson')).toBe('json');
     expect(detectFormat('events.jsonl.zst')).toBe('json');

@@ -48,8 +48,11 @@ format: csv
     expect(parse('columns: [{ name: a, type: string, min: 1 }]')).toContain(
       'columns.0: min/max apply to int64 and float64 columns, not string',
     );
-    expect(parse('columns: [{ name: a, type: int64 }, { name: a, type: int64 }]')).toContain(
-      "columns: column 'a' is declared twice",
+    expect(parse('columns: [{ name: ID, type: int64 }, { name: id, type: int64 }]')).toContain(
+      "columns: column 'id' is declared twice (ignoring case)",
+    );
+    expect(parse('columns: [{ name: __file, type: int64 }]')).toContain(
+      "columns: column '__file': names starting with __ are reserved",
     );
     expect(parse('columns: [{ name: a, type: int64 }]\nrules: { uniqueKey: [b] }')).toContain(
       "rules.uniqueKey: 'b' is not a declared column",

@@ -62,6 +62,28 @@ describe('stageSources', () => {
     });
   });
 
+  it('unquotes the strings of a JSON column whose values mix types', async () => {
+    const dir = tempDir();
+    const path = writeText(dir, 'mixed.json', '[{"id": 1, "name": "ann"}, {"id": "2", "name": 7}]');
+    await withDuckDB(async (conn) => {
+      await stageSources(conn, 'stage', fileSources([path]), columns);
+      expect(await queryRows(conn, 'SELECT id, name FROM stage ORDER BY rowid')).toEqual([
+        { id: '1', name: 'ann' },
+        { id: '2', name: '7' },
+      ]);
+    });
+  });
+
+  it('refuses a ragged CSV instead of guessing another dialect and dropping lines', async () => {
+    const dir = tempDir();
+    const ragged = writeText(dir, 'ragged.csv', 'id,name\n1,a\n2,b,extra\n3,c\n');
+    const err = await withDuckDB((conn) => stageSources(conn, 's', fileSources([ragged]), columns)).catch(
+      (e) => e,
+    );
+    expect(isKeelError(err, 'INVALID_PARAMETER_VALUE')).toBe(true);
+    expect((err as Error).message).toMatch(new RegExp(`^Cannot read '${ragged}': [^\n]+$`));
+  });
+
   it('turns a file DuckDB cannot read into an error naming the file', async () => {
     const dir = tempDir();
     const broken = writeText(dir, 'broken.parquet', 'this is not parquet');

@@ -3,12 +3,14 @@
  * Every command group, registered in the order `keel --help` lists them.
  */
 import type { Command } from 'commander';
+import { registerDataCommands } from './data.js';
 import { registerDemoCommand } from './demo.js';
 import { registerServeCommand } from './serve.js';
 import { registerTrackingCommands } from './tracking.js';
 
 const groups: Array<(program: Command) => void> = [
   registerDemoCommand,
+  registerDataCommands,
   registerServeCommand,
   registerTrackingCommands,
 ];

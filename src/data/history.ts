@@ -1,0 +1,49 @@
+/**
+ * @module data/history
+ * The record of a dataset's accepted ingests, `<home>/offline/<dataset>/_ingests.json`, kept for
+ * the volume check. Written atomically; a rejected batch never touches it.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { KeelError, writeFileAtomic } from '../core/index.js';
+
+const entrySchema = z.object({
+  at: z.number(),
+  rows: z.number().int().nonnegative(),
+  partition: z.string(),
+  digest: z.string(),
+  files: z.array(z.string()),
+});
+
+export type IngestHistoryEntry = z.infer<typeof entrySchema>;
+
+const HISTORY_FILE = '_ingests.json';
+
+/**
+ * The accepted ingests recorded in `dir`, oldest first; none when the file does not exist.
+ * @throws KeelError INVALID_STATE when the file exists but is not a valid history.
+ */
+export function readHistory(dir: string): IngestHistoryEntry[] {
+  const path = join(dir, HISTORY_FILE);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  try {
+    return z.array(entrySchema).parse(JSON.parse(text));
+  } catch (err) {
+    throw new KeelError('INVALID_STATE', `Ingest history ${path} is corrupt: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
+/** Appends one accepted ingest to the history in `dir`, atomically. */
+export function appendHistory(dir: string, entry: IngestHistoryEntry): void {
+  const entries = [...readHistory(dir), entry];
+  writeFileAtomic(join(dir, HISTORY_FILE), `${JSON.stringify(entries, null, 2)}\n`);
+}

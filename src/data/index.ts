@@ -1,0 +1,36 @@
+/**
+ * @module data
+ * Ingestion and validation: read CSV, Parquet and JSON through DuckDB, check a batch against its
+ * declared columns and rules, and store accepted batches as Parquet partitions of a dataset.
+ */
+
+export { DUCKDB_TYPES, typedSelectList, typedSql } from './casts.js';
+export {
+  datasetDigest,
+  datasetDir,
+  datasetGlob,
+  datasetHistory,
+  type IngestHistoryEntry,
+} from './dataset.js';
+export { detectFormat } from './formats.js';
+export { ingest } from './ingest.js';
+export { formatCheck, formatReport } from './report.js';
+export { loadSchemaFile, parseSchemaText } from './schema-file.js';
+export {
+  columnSpecSchema,
+  type DatasetSpec,
+  datasetSpecSchema,
+  parseDatasetSpec,
+  rulesSchema,
+} from './spec-schema.js';
+export type {
+  CheckExample,
+  CheckResult,
+  ColumnSpec,
+  ColumnType,
+  DataFormat,
+  IngestOptions,
+  IngestReport,
+  ValidationRules,
+} from './types.js';
+export { type ValidateOptions, type ValidationResult, validate } from './validate.js';

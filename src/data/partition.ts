@@ -1,0 +1,55 @@
+/**
+ * @module data/partition
+ * Writes an accepted batch as one Parquet partition: DuckDB writes a hidden temporary file in the
+ * dataset's folder, which is fsynced and renamed into place, so readers of `*.parquet` (and a
+ * process killed mid-write) never see half a partition.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, createReadStream, fsyncSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { shortId } from '../core/index.js';
+import { literal } from './sql.js';
+
+/** `sha256:<hex>` of a file's bytes. */
+export async function fileDigest(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return `sha256:${hash.digest('hex')}`;
+}
+
+function fsyncPath(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Writes the result of `selectSql` to `<dir>/part-<atMs>-<shortid>.parquet` and returns its path.
+ * On any failure the temporary file is removed and nothing is left in `dir`.
+ */
+export async function writePartition(
+  conn: DuckDBConnection,
+  dir: string,
+  selectSql: string,
+  atMs: number,
+): Promise<string> {
+  mkdirSync(dir, { recursive: true });
+  const name = `part-${atMs}-${shortId()}.parquet`;
+  const tmp = join(dir, `.${name}.tmp`);
+  const target = join(dir, name);
+  try {
+    await conn.run(`COPY (${selectSql}) TO ${literal(tmp)} (FORMAT parquet)`);
+    fsyncPath(tmp);
+    renameSync(tmp, target);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+  // The rename itself must reach the disk before the history points at the partition.
+  fsyncPath(dir);
+  return target;
+}

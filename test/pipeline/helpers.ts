@@ -1,7 +1,7 @@
 /**
  * Test helpers for the pipeline suites: temp projects written from a map of files.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -12,5 +12,15 @@ export function makeProject(files: Record<string, string>): string {
     mkdirSync(dirname(join(root, path)), { recursive: true });
     writeFileSync(join(root, path), text);
   }
+  return root;
+}
+
+const GENERATED = ['.keel', 'dvc.lock', 'metrics', 'model.json', join('data', 'prepared')];
+
+/** A fresh copy of examples/pipeline (sources only) in a temp folder. */
+export function copyExample(): string {
+  const src = join(import.meta.dirname, '..', '..', 'examples', 'pipeline');
+  const root = mkdtempSync(join(tmpdir(), 'keel-'));
+  cpSync(src, root, { recursive: true, filter: (p) => !GENERATED.some((g) => p === join(src, g)) });
   return root;
 }

@@ -2,11 +2,12 @@
  * @module pipeline/hash
  * DVC 3 hashing: a file is the md5 of its raw bytes (streamed), a directory is the md5 of its
  * sorted `[{"md5", "relpath"}]` manifest in Python's JSON form, suffixed `.dir`. A stat cache
- * skips files whose (inode, mtime, size) were hashed before.
+ * skips files whose (inode, mtime, size) were hashed before, and folders none of whose files changed.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, readdirSync, type Stats, statSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { KeelError, type ProgressFn } from '../core/index.js';
 import { pyJsonDumps } from './pyjson.js';
 import type { StatCache } from './state.js';
@@ -23,12 +24,14 @@ export interface HashInfo {
   size: number;
   /** Only for directories. */
   nfiles?: number;
-  /** Only for directories: the manifest the `.dir` hash was computed over. */
+  /** For directories hashed file by file: the manifest (absent when the stat cache answered). */
   entries?: DirEntry[];
 }
 
-const HASH_CONCURRENCY = 4;
+const HASH_CONCURRENCY = 8;
 const READ_CHUNK = 1 << 20;
+/** Files up to this size are read in one call; larger ones are streamed. */
+const WHOLE_READ_LIMIT = 8 << 20;
 
 /** md5 of a file's bytes, read as a stream. */
 export function md5File(path: string): Promise<string> {
@@ -41,10 +44,17 @@ export function md5File(path: string): Promise<string> {
   });
 }
 
+const byRelpath = (a: DirEntry, b: DirEntry) => (a.relpath < b.relpath ? -1 : a.relpath > b.relpath ? 1 : 0);
+const PLAIN = /^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/;
+
 /** The `.dir` object's bytes: the sorted manifest as Python's `json.dumps(..., sort_keys=True)`. */
 export function dirManifestText(entries: DirEntry[]): string {
-  const sorted = [...entries].sort((a, b) => (a.relpath < b.relpath ? -1 : a.relpath > b.relpath ? 1 : 0));
-  return pyJsonDumps(sorted.map((e) => ({ md5: e.md5, relpath: e.relpath })));
+  const parts = [...entries].sort(byRelpath).map((e) => {
+    // Most paths need no escaping; the general serialiser handles the rest.
+    const rel = PLAIN.test(e.relpath) ? `"${e.relpath}"` : pyJsonDumps(e.relpath);
+    return `{"md5": "${e.md5}", "relpath": ${rel}}`;
+  });
+  return `[${parts.join(', ')}]`;
 }
 
 /** The directory hash DVC 3 gives a manifest: md5 of its text plus `.dir`. */
@@ -52,11 +62,11 @@ export function dirHash(entries: DirEntry[]): string {
   return `${createHash('md5').update(dirManifestText(entries)).digest('hex')}.dir`;
 }
 
-function listFiles(root: string, dir = root, out: string[] = []): string[] {
+function listFiles(dir: string, prefix: string, out: string[]): string[] {
   for (const d of readdirSync(dir, { withFileTypes: true })) {
-    const full = join(dir, d.name);
-    if (d.isDirectory()) listFiles(root, full, out);
-    else if (d.isFile() || d.isSymbolicLink()) out.push(full);
+    const rel = prefix ? `${prefix}/${d.name}` : d.name;
+    if (d.isDirectory()) listFiles(join(dir, d.name), rel, out);
+    else if (d.isFile() || d.isSymbolicLink()) out.push(rel);
   }
   return out;
 }
@@ -72,16 +82,22 @@ export class Hasher {
     const key = { ino: st.ino, mtimeMs: st.mtimeMs, size: st.size };
     const known = this.state?.get(key);
     if (known) return known;
-    const md5 = await md5File(path);
+    const md5 =
+      st.size <= WHOLE_READ_LIMIT
+        ? createHash('md5')
+            .update(await readFile(path))
+            .digest('hex')
+        : await md5File(path);
     this.state?.set(key, md5);
     return md5;
   }
 
   /**
    * Hashes a file or a folder (recursively; symlinks followed).
+   * @param options.entries always return a folder's manifest (skips the folder-level cache).
    * @throws KeelError RESOURCE_DOES_NOT_EXIST when `path` does not exist.
    */
-  async hash(path: string): Promise<HashInfo> {
+  async hash(path: string, options: { entries?: boolean } = {}): Promise<HashInfo> {
     let st: Stats;
     try {
       st = statSync(path);
@@ -89,29 +105,40 @@ export class Hasher {
       throw new KeelError('RESOURCE_DOES_NOT_EXIST', `${path} does not exist`, { cause: err });
     }
     if (!st.isDirectory()) return { md5: await this.fileMd5(path, st), size: st.size };
-    const files = listFiles(path);
-    const entries: DirEntry[] = new Array(files.length);
+    const rels = listFiles(path, '', []).sort();
+    const stats = rels.map((rel) => statSync(join(path, rel)));
+    const fingerprint = createHash('md5');
     let size = 0;
+    for (let i = 0; i < rels.length; i++) {
+      const s = stats[i];
+      size += s.size;
+      fingerprint.update(`${rels[i]}\0${s.ino}\0${s.mtimeMs}\0${s.size}\n`);
+    }
+    const print = fingerprint.digest('hex');
+    const known = options.entries ? undefined : this.state?.getDir(path, print);
+    if (known) return { md5: known.md5, size: known.size, nfiles: known.nfiles };
+    const entries = await this.hashAll(path, rels, stats);
+    const md5 = dirHash(entries);
+    this.state?.flush();
+    this.state?.setDir(path, print, { md5, size, nfiles: entries.length });
+    return { md5, size, nfiles: entries.length, entries };
+  }
+
+  private async hashAll(root: string, rels: string[], stats: Stats[]): Promise<DirEntry[]> {
+    const entries: DirEntry[] = new Array(rels.length);
     let next = 0;
     let done = 0;
     const worker = async () => {
-      while (next < files.length) {
+      while (next < rels.length) {
         const i = next++;
-        const fst = statSync(files[i]);
-        size += fst.size;
-        entries[i] = {
-          md5: await this.fileMd5(files[i], fst),
-          relpath: relative(path, files[i]).split(sep).join('/'),
-        };
+        entries[i] = { md5: await this.fileMd5(join(root, rels[i]), stats[i]), relpath: rels[i] };
         done++;
-        if (done % 500 === 0 || done === files.length) {
-          this.progress?.({ label: `hash ${path}`, done, total: files.length, unit: 'files' });
+        if (done % 500 === 0 || done === rels.length) {
+          this.progress?.({ label: `hash ${root}`, done, total: rels.length, unit: 'files' });
         }
       }
     };
     await Promise.all(Array.from({ length: HASH_CONCURRENCY }, worker));
-    this.state?.flush();
-    const sorted = entries.sort((a, b) => (a.relpath < b.relpath ? -1 : a.relpath > b.relpath ? 1 : 0));
-    return { md5: dirHash(sorted), size, nfiles: sorted.length, entries: sorted };
+    return entries;
   }
 }

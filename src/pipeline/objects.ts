@@ -57,6 +57,9 @@ export class ObjectStore {
 
   /** Stores the file or folder at `path`, whose hash is `info`. Objects already present are kept. */
   save(path: string, info: HashInfo): void {
+    if (info.md5.endsWith('.dir') && !info.entries) {
+      throw new KeelError('INVALID_STATE', `Cannot cache folder ${path} without its manifest`);
+    }
     if (!info.entries) {
       if (!existsSync(this.pathOf(info.md5))) copyInto(path, this.pathOf(info.md5), 0o444);
       return;

@@ -58,7 +58,7 @@ async function saveOutputs(ws: Workspace, stage: Stage, forRunCache: boolean): P
         `Stage '${stage.name}': its cmd did not create output '${out.path}'`,
       );
     }
-    const info = await ws.hasher.hash(abs);
+    const info = await ws.hasher.hash(abs, { entries: true });
     // Uncached outs are stored too when the run cache applies, as DVC does, so it can restore them.
     if (out.cache || forRunCache) ws.objects.save(abs, info);
     outs.push(lockOut(out.path, info));

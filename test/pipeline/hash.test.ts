@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { dirHash, Hasher, md5File } from '../../src/pipeline/hash.js';
+import { StatCache } from '../../src/pipeline/state.js';
 import { makeProject } from './helpers.js';
 
 const hasMd5sum = (() => {
@@ -52,5 +53,23 @@ describe('DVC 3 hashing', () => {
     await expect(new Hasher().hash('/nonexistent/keel/x')).rejects.toThrow(
       /\/nonexistent\/keel\/x does not exist/,
     );
+  });
+});
+
+describe('folder hashing with a stat cache', () => {
+  it('answers an unchanged folder from the cache and sees a changed file', async () => {
+    const root = makeProject({ 'd/a.txt': 'hello\n', 'd/sub/b.txt': 'x' });
+    const state = new StatCache(join(root, 'state.db'));
+    const hasher = new Hasher(state);
+    const first = await hasher.hash(join(root, 'd'));
+    expect(first.entries).toHaveLength(2);
+    const again = await hasher.hash(join(root, 'd'));
+    expect(again).toEqual({ md5: first.md5, size: first.size, nfiles: 2 });
+    expect((await hasher.hash(join(root, 'd'), { entries: true })).entries).toEqual(first.entries);
+    writeFileSync(join(root, 'd/sub/b.txt'), 'xy');
+    const changed = await hasher.hash(join(root, 'd'));
+    expect(changed.md5).not.toBe(first.md5);
+    expect(changed.md5).toBe((await new Hasher().hash(join(root, 'd'))).md5);
+    state.close();
   });
 });

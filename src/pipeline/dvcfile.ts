@@ -5,7 +5,7 @@
  * that is its own dependency). Cycles are refused when the DAG is built.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, posix, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { KeelError, parseInput } from '../core/index.js';
 import { type Expanded, expandForeach, expandMatrix } from './expand.js';
@@ -63,7 +63,12 @@ function toOuts(entries: RawStage['outs'] | RawStage['plots'], kind: OutKind): O
   });
 }
 
-function toParams(entries: RawStage['params'], tracked: Map<string, Set<string>>): ParamsSpec[] {
+/** @param tracked root-relative params file -> keys read by templating; stored relative to wdir. */
+function toParams(
+  entries: RawStage['params'],
+  tracked: Map<string, Set<string>>,
+  wdir: string,
+): ParamsSpec[] {
   const byFile = new Map<string, string[] | null>();
   const add = (file: string, keys: string[] | null) => {
     const had = byFile.get(file);
@@ -74,7 +79,7 @@ function toParams(entries: RawStage['params'], tracked: Map<string, Set<string>>
     if (typeof entry === 'string') add(DEFAULT_PARAMS_FILE, [entry]);
     else for (const [file, keys] of Object.entries(entry)) add(file, keys);
   }
-  for (const [file, keys] of tracked) add(file, [...keys]);
+  for (const [file, keys] of tracked) add(posix.relative(wdir, file), [...keys]);
   return [...byFile].map(([file, keys]) => ({ file, keys }));
 }
 
@@ -91,7 +96,7 @@ function normalise(root: string, e: Expanded, file: string): Stage {
     wdir,
     deps: raw.deps ?? [],
     outs: [...toOuts(raw.outs, 'outs'), ...toOuts(raw.metrics, 'metrics'), ...toOuts(raw.plots, 'plots')],
-    params: toParams(raw.params, ctx.tracked),
+    params: toParams(raw.params, ctx.tracked, wdir),
     frozen: raw.frozen ?? false,
     alwaysChanged: raw.always_changed ?? false,
     ...(raw.desc !== undefined ? { desc: raw.desc } : {}),

@@ -31,12 +31,3 @@ export function showAtRevision(cwd: string, rev: string, path: string): string |
     return undefined;
   }
 }
-
-/** The commit `HEAD` points at, or undefined outside a repository. */
-export function headCommit(cwd: string): string | undefined {
-  try {
-    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd, stdio: 'pipe' }).toString().trim();
-  } catch {
-    return undefined;
-  }
-}

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KeelError } from '../core/index.js';
+import { KeelError, type ProgressFn } from '../core/index.js';
 import type { TrackingClient } from '../tracking/client.js';
 import { selectStages } from './dag.js';
 import { type LockFile, readLock, writeLock } from './lock.js';
@@ -27,6 +27,8 @@ export interface ReproOptions {
   dry?: boolean;
   /** Independent stages run at once. Default 1. */
   jobs?: number;
+  /** Called as each stage finishes (unit: stages). */
+  progress?: ProgressFn;
   /** Receives each stage's output as it is written. */
   onOutput?: (stage: string, chunk: string) => void;
   /** When given, the repro is recorded as one run. */
@@ -75,6 +77,13 @@ async function schedule(
       .then((r) => {
         results.set(stage.name, r);
         running.delete(stage.name);
+        o.progress?.({
+          label: 'repro',
+          done: results.size,
+          total: stages.length,
+          unit: 'stages',
+          info: `${r.stage} ${r.status}`,
+        });
       });
     running.set(stage.name, task);
   };

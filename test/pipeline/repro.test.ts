@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: dvc.yaml templating is written ${...}.
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -132,5 +133,27 @@ describe('repro scheduling', () => {
       "Stage 'a': its cmd did not create output 'never.txt'",
       "Stage 'b': dependency 'x' does not exist",
     ]);
+  });
+});
+
+describe('wdir', () => {
+  it('runs cmd in wdir, reads deps, outs and params relative to it, and tracks templated root params there', async () => {
+    const root = makeProject({
+      'params.yaml': 'greeting: hi\n',
+      'sub/params.yaml': 'n: 3\n',
+      'sub/in.txt': 'x\n',
+      'dvc.yaml':
+        'stages:\n  s:\n    wdir: sub\n    cmd: echo ${greeting} > out.txt && cat in.txt >> out.txt\n    deps: [in.txt]\n    params: [n]\n    outs: [out.txt]\n',
+    });
+    const w = ws(root);
+    expect(w.project.stages[0].params).toEqual([
+      { file: 'params.yaml', keys: ['n'] },
+      { file: '../params.yaml', keys: ['greeting'] },
+    ]);
+    await repro(w);
+    expect(readFileSync(join(root, 'sub/out.txt'), 'utf8')).toBe('hi\nx\n');
+    const entry = readLock(join(root, 'dvc.lock')).stages.s;
+    expect(entry.deps?.[0].path).toBe('in.txt');
+    expect(entry.params).toEqual({ 'params.yaml': { n: 3 }, '../params.yaml': { greeting: 'hi' } });
   });
 });

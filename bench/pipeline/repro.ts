@@ -39,7 +39,7 @@ async function timeRepro(): Promise<number> {
     const r = await repro(ws);
     if (r.stages[0].status !== 'unchanged') throw new Error(`expected a no-op, got ${r.stages[0].status}`);
   } finally {
-    ws.close();
+    await ws.close();
   }
   return seconds(start);
 }
@@ -71,7 +71,7 @@ rmSync(join(ROOT, '.keel'), { recursive: true, force: true });
 rmSync(join(ROOT, 'dvc.lock'), { force: true });
 const ws = Workspace.open(ROOT);
 await repro(ws);
-ws.close();
+await ws.close();
 
 const warm: number[] = [];
 for (let i = 0; i < 5; i++) warm.push(await timeRepro());

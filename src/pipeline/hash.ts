@@ -9,6 +9,7 @@ import { createReadStream, readdirSync, type Stats, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KeelError, type ProgressFn } from '../core/index.js';
+import { HashPool } from './hash-pool.js';
 import { pyJsonDumps } from './pyjson.js';
 import type { StatCache } from './state.js';
 
@@ -28,7 +29,8 @@ export interface HashInfo {
   entries?: DirEntry[];
 }
 
-const HASH_CONCURRENCY = 8;
+/** Below this many files to hash, worker threads cost more than they save. */
+const POOL_MIN_FILES = 64;
 const READ_CHUNK = 1 << 20;
 /** Files up to this size are read in one call; larger ones are streamed. */
 const WHOLE_READ_LIMIT = 8 << 20;
@@ -73,6 +75,8 @@ function listFiles(dir: string, prefix: string, out: string[]): string[] {
 
 /** Hashes files and folders, reusing a stat cache when one is given. */
 export class Hasher {
+  private pool?: HashPool;
+
   constructor(
     private readonly state?: StatCache,
     private readonly progress?: ProgressFn,
@@ -125,20 +129,36 @@ export class Hasher {
   }
 
   private async hashAll(root: string, rels: string[], stats: Stats[]): Promise<DirEntry[]> {
-    const entries: DirEntry[] = new Array(rels.length);
-    let next = 0;
-    let done = 0;
-    const worker = async () => {
-      while (next < rels.length) {
-        const i = next++;
-        entries[i] = { md5: await this.fileMd5(join(root, rels[i]), stats[i]), relpath: rels[i] };
-        done++;
-        if (done % 500 === 0 || done === rels.length) {
-          this.progress?.({ label: `hash ${root}`, done, total: rels.length, unit: 'files' });
-        }
-      }
+    const keys = stats.map((s) => ({ ino: s.ino, mtimeMs: s.mtimeMs, size: s.size }));
+    const md5s = keys.map((k) => this.state?.get(k));
+    const missing = md5s.flatMap((m, i) => (m === undefined ? [i] : []));
+    let done = rels.length - missing.length;
+    const report = (files: number) => {
+      done += files;
+      this.progress?.({ label: `hash ${root}`, done, total: rels.length, unit: 'files' });
     };
-    await Promise.all(Array.from({ length: HASH_CONCURRENCY }, worker));
-    return entries;
+    if (missing.length >= POOL_MIN_FILES) {
+      this.pool ??= new HashPool();
+      const hashed = await this.pool.hashFiles(
+        missing.map((i) => join(root, rels[i])),
+        report,
+      );
+      missing.forEach((i, k) => {
+        md5s[i] = hashed[k];
+      });
+    } else {
+      for (const i of missing) {
+        md5s[i] = await this.fileMd5(join(root, rels[i]), stats[i]);
+        report(1);
+      }
+    }
+    for (const i of missing) this.state?.set(keys[i], md5s[i]!);
+    return rels.map((relpath, i) => ({ md5: md5s[i]!, relpath }));
+  }
+
+  /** Stops the hashing workers, if any were started. */
+  async close(): Promise<void> {
+    await this.pool?.close();
+    this.pool = undefined;
   }
 }

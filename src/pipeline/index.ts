@@ -6,7 +6,7 @@
  *
  * @example
  * const ws = Workspace.open('/path/to/project');
- * try { await repro(ws, { jobs: 2 }); } finally { ws.close(); }
+ * try { await repro(ws, { jobs: 2 }); } finally { await ws.close(); }
  */
 export { type CheckoutEntry, checkout } from './checkout.js';
 export { buildDag, type Dag, dagEdges, renderDagMermaid, renderDagText, selectStages } from './dag.js';

@@ -69,7 +69,9 @@ export class Workspace {
     return absolutePath(this.root, stage, path);
   }
 
-  close(): void {
+  /** Closes the stat cache and stops hashing workers. */
+  async close(): Promise<void> {
+    await this.hasher.close();
     this.state.close();
   }
 }

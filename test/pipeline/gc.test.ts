@@ -8,8 +8,8 @@ import { Workspace } from '../../src/pipeline/workspace.js';
 import { makeProject } from './helpers.js';
 
 const open: Workspace[] = [];
-afterEach(() => {
-  for (const w of open.splice(0)) w.close();
+afterEach(async () => {
+  for (const w of open.splice(0)) await w.close();
 });
 const ws = (root: string) => {
   const w = Workspace.open(root);

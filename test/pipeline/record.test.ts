@@ -49,7 +49,7 @@ class RecordingClient implements TrackingClient {
 }
 
 let ws: Workspace | undefined;
-afterEach(() => ws?.close());
+afterEach(async () => ws?.close());
 
 describe('repro with a tracking client', () => {
   it('records one run with params, metrics values, deps as dataset inputs, the lock hash and environment capture', async () => {

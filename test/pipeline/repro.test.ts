@@ -14,8 +14,8 @@ const ws = (root: string) => {
   open.push(w);
   return w;
 };
-afterEach(() => {
-  for (const w of open.splice(0)) w.close();
+afterEach(async () => {
+  for (const w of open.splice(0)) await w.close();
 });
 
 const statuses = (r: { stages: Array<{ stage: string; status: string }> }) =>

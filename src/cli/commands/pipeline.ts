@@ -36,7 +36,7 @@ async function withWorkspace<T>(
   try {
     return await fn(ws);
   } finally {
-    ws.close();
+    await ws.close();
   }
 }
 

@@ -3,7 +3,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { copyExample, makeProject } from '../../pipeline/helpers.js';
+import { makeProject } from '../../pipeline/helpers.js';
 
 const repoRoot = join(import.meta.dirname, '..', '..', '..');
 const main = join(repoRoot, 'src', 'cli', 'main.ts');
@@ -20,19 +20,38 @@ const waitFor = async (path: string) => {
   if (!existsSync(path)) throw new Error(`${path} never appeared`);
 };
 
-describe('keel pipeline commands', () => {
+// Each test starts several `keel` processes (TypeScript compiled on the fly): give them room.
+describe('keel pipeline commands', { timeout: 120_000 }, () => {
   it('repro, status and params diff print one JSON document with --json; dag prints Mermaid', () => {
-    const root = copyExample();
-    const first = keel(['repro', '--json', '--cwd', root]);
+    const root = makeProject({
+      'params.yaml': 'n: 3\n',
+      'dvc.yaml': `stages:
+  make:
+    cmd: seq \${n} > nums.txt
+    outs: [nums.txt]
+  sum:
+    cmd: 'echo "{\\"total\\": $(wc -l < nums.txt)}" > m.json'
+    deps: [nums.txt]
+    metrics:
+      - m.json:
+          cache: false
+  count:
+    cmd: wc -l < nums.txt > count.txt
+    deps: [nums.txt]
+    outs: [count.txt]
+`,
+    });
+    const first = keel(['repro', '--json', '-j', '2', '--cwd', root]);
     expect(first.code).toBe(0);
     expect(JSON.parse(first.stdout).stages.map((s: { status: string }) => s.status)).toEqual([
       'ran',
       'ran',
       'ran',
     ]);
+    expect(JSON.parse(readFileSync(join(root, 'm.json'), 'utf8'))).toEqual({ total: 3 });
     expect(JSON.parse(keel(['status', '--json', '--cwd', root]).stdout)).toEqual([]);
     const dag = keel(['dag', '--mermaid', '--cwd', root]);
-    expect(dag.stdout).toContain('node1-->node2');
+    expect(dag.stdout).toContain('\tnode1-->node2\n\tnode1-->node3');
     const noGit = keel(['params', 'diff', '--json', '--cwd', root]);
     expect(noGit.code).toBe(4);
     expect(JSON.parse(noGit.stdout).error_code).toBe('RESOURCE_DOES_NOT_EXIST');

@@ -204,5 +204,12 @@ export function loadProject(rootDir: string, options: LoadProjectOptions = {}): 
     }
   }
   checkOutputs(stages, file);
-  return { root, file, stages, metrics: doc.metrics ?? [], plots: topLevelPlots(doc.plots) };
+  return {
+    root,
+    file,
+    stages,
+    metrics: doc.metrics ?? [],
+    plots: topLevelPlots(doc.plots),
+    params: doc.params ?? [],
+  };
 }

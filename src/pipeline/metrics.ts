@@ -88,17 +88,20 @@ export function diffMetrics(
 }
 
 function trackedParams(project: Project, rev?: string): FileValues {
+  const specs = [
+    ...project.stages.flatMap((stage) =>
+      stage.params.map((p) => ({ file: rootRelative(stage, p.file), keys: p.keys })),
+    ),
+    ...project.params.map((file) => ({ file, keys: null })),
+  ];
   const out: FileValues = {};
-  for (const stage of project.stages) {
-    for (const spec of stage.params) {
-      const file = rootRelative(stage, spec.file);
-      const text = readText(project.root, file, rev);
-      if (text === undefined) continue;
-      const flat = flattenParams(parseParamsText(text, file));
-      const keys = spec.keys ?? Object.keys(flat);
-      for (const key of keys) {
-        const hit = Object.entries(flat).filter(([k]) => k === key || k.startsWith(`${key}.`));
-        for (const [k, v] of hit) out[file] = { ...out[file], [k]: v };
+  for (const spec of specs) {
+    const text = readText(project.root, spec.file, rev);
+    if (text === undefined) continue;
+    const flat = flattenParams(parseParamsText(text, spec.file));
+    for (const key of spec.keys ?? Object.keys(flat)) {
+      for (const [k, v] of Object.entries(flat)) {
+        if (k === key || k.startsWith(`${key}.`)) out[spec.file] = { ...out[spec.file], [k]: v };
       }
     }
   }

@@ -122,4 +122,6 @@ export interface Project {
   stages: Stage[];
   metrics: string[];
   plots: PlotSpec[];
+  /** Top-level `params`: params files followed whole by `params diff`. */
+  params: string[];
 }

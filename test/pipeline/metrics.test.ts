@@ -16,7 +16,8 @@ function committedProject(): string {
   const root = makeProject({
     'params.yaml': 'train:\n  lr: 0.1\n  epochs: 10\nunused: 1\n',
     'dvc.yaml':
-      'stages:\n  train:\n    cmd: "true"\n    params: [train.lr, train.epochs]\n    metrics:\n      - m/train.json:\n          cache: false\nmetrics: [m/extra.yaml]\n',
+      'stages:\n  train:\n    cmd: "true"\n    params: [train.lr, train.epochs]\n    metrics:\n      - m/train.json:\n          cache: false\nmetrics: [m/extra.yaml]\nparams: [other.yaml]\n',
+    'other.yaml': 'batch: 8\n',
     'm/train.json': '{"loss": 0.5, "nested": {"auc": 0.8}, "note": "text"}',
     'm/extra.yaml': 'acc: 0.7\n',
   });
@@ -41,9 +42,13 @@ describe('metrics and params against git revisions', () => {
     const root = committedProject();
     writeFileSync(join(root, 'm/train.json'), '{"loss": 0.25, "nested": {"auc": 0.8}}');
     writeFileSync(join(root, 'params.yaml'), 'train:\n  lr: 0.05\n  epochs: 10\nunused: 2\n');
+    writeFileSync(join(root, 'other.yaml'), 'batch: 16\n');
     const p = loadProject(root);
     expect(diffMetrics(p)).toEqual({ 'm/train.json': { loss: { old: 0.5, new: 0.25, diff: -0.25 } } });
-    expect(diffParams(p)).toEqual({ 'params.yaml': { 'train.lr': { old: 0.1, new: 0.05, diff: -0.05 } } });
+    expect(diffParams(p)).toEqual({
+      'params.yaml': { 'train.lr': { old: 0.1, new: 0.05, diff: -0.05 } },
+      'other.yaml': { batch: { old: 8, new: 16, diff: 8 } },
+    });
     expect(Object.keys(diffParams(p, 'HEAD', true)['params.yaml'])).toEqual(['train.lr', 'train.epochs']);
   });
 

@@ -70,13 +70,21 @@ function registerRepro(program: Command): void {
   action(
     cmd,
     async (io, stages: string[], opts: CwdOption & { force?: boolean; dry?: boolean; jobs: number }) => {
+      let current: string | undefined;
+      // Stage output streams as it comes; a header marks each switch between (parallel) stages.
+      const echo = (stage: string, chunk: string) => {
+        if (stage !== current) process.stdout.write(`Running stage '${stage}':\n`);
+        current = stage;
+        process.stdout.write(chunk);
+      };
       const result = await withWorkspace(io, opts, (ws) =>
         repro(ws, {
           targets: stages,
           force: opts.force,
           dry: opts.dry,
           jobs: opts.jobs,
-          onOutput: io.json ? undefined : (_stage, chunk) => process.stdout.write(chunk),
+          progress: io.progress,
+          onOutput: io.json ? undefined : echo,
         }),
       );
       io.emit(result, (r) =>

@@ -74,9 +74,16 @@ function linearSvg(rows: Row[], spec: ChartSpec): string {
       .filter(Boolean)
       .join(' ');
     const color = COLORS[k % COLORS.length];
-    return `<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts}"/><text x="${W - PAD}" y="${PAD + 14 * k}" text-anchor="end" fill="${color}">${esc(c)}</text>`;
+    return `<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts}"/><text x="${W - PAD}" y="${H - PAD - 8 - 14 * k}" text-anchor="end" fill="${color}">${esc(c)}</text>`;
   });
-  const frame = `<line x1="${PAD}" y1="${H - PAD}" x2="${W - PAD}" y2="${H - PAD}" stroke="#333"/><line x1="${PAD}" y1="${PAD}" x2="${PAD}" y2="${H - PAD}" stroke="#333"/>`;
+  // A ROC curve is read against the chance line.
+  const chance =
+    spec.x === 'fpr' && spec.y[0] === 'tpr'
+      ? `<line x1="${sx(0)}" y1="${sy(0)}" x2="${sx(1)}" y2="${sy(1)}" stroke="#999" stroke-dasharray="4 4"/>`
+      : '';
+  const frame =
+    chance +
+    `<line x1="${PAD}" y1="${H - PAD}" x2="${W - PAD}" y2="${H - PAD}" stroke="#333"/><line x1="${PAD}" y1="${PAD}" x2="${PAD}" y2="${H - PAD}" stroke="#333"/>`;
   const ticks = `<text x="${PAD}" y="${H - PAD + 16}" text-anchor="middle">${+x0.toPrecision(3)}</text><text x="${W - PAD}" y="${H - PAD + 16}" text-anchor="middle">${+x1.toPrecision(3)}</text><text x="${PAD - 6}" y="${H - PAD}" text-anchor="end">${+y0.toPrecision(3)}</text><text x="${PAD - 6}" y="${PAD}" text-anchor="end">${+y1.toPrecision(3)}</text><text x="${W / 2}" y="${H - 8}" text-anchor="middle">${esc(spec.x)}</text>`;
   return frame + lines.join('') + ticks;
 }

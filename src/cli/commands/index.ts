@@ -5,12 +5,14 @@
 import type { Command } from 'commander';
 import { registerDataCommands } from './data.js';
 import { registerDemoCommand } from './demo.js';
+import { registerPipelineCommands } from './pipeline.js';
 import { registerServeCommand } from './serve.js';
 import { registerTrackingCommands } from './tracking.js';
 
 const groups: Array<(program: Command) => void> = [
   registerDemoCommand,
   registerDataCommands,
+  registerPipelineCommands,
   registerServeCommand,
   registerTrackingCommands,
 ];

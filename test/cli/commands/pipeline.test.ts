@@ -1,0 +1,104 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: dvc.yaml templating is written ${...}.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { makeProject } from '../../pipeline/helpers.js';
+
+const repoRoot = join(import.meta.dirname, '..', '..', '..');
+const main = join(repoRoot, 'src', 'cli', 'main.ts');
+const nodeArgs = (args: string[]) => ['--import', 'tsx', main, ...args];
+
+/** Runs `keel ...` as a child process from the repository root (so tsx resolves). */
+function keel(args: string[]) {
+  const r = spawnSync(process.execPath, nodeArgs(args), { cwd: repoRoot, encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const waitFor = async (path: string) => {
+  for (let i = 0; i < 400 && !existsSync(path); i++) await new Promise((r) => setTimeout(r, 25));
+  if (!existsSync(path)) throw new Error(`${path} never appeared`);
+};
+
+// Each test starts several `keel` processes (TypeScript compiled on the fly): give them room.
+describe('keel pipeline commands', { timeout: 120_000 }, () => {
+  it('repro, status and params diff print one JSON document with --json; dag prints Mermaid', () => {
+    const root = makeProject({
+      'params.yaml': 'n: 3\n',
+      'dvc.yaml': `stages:
+  make:
+    cmd: seq \${n} > nums.txt
+    outs: [nums.txt]
+  sum:
+    cmd: 'echo "{\\"total\\": $(wc -l < nums.txt)}" > m.json'
+    deps: [nums.txt]
+    metrics:
+      - m.json:
+          cache: false
+  count:
+    cmd: wc -l < nums.txt > count.txt
+    deps: [nums.txt]
+    outs: [count.txt]
+`,
+    });
+    const first = keel(['repro', '--json', '-j', '2', '--cwd', root]);
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.stdout).stages.map((s: { status: string }) => s.status)).toEqual([
+      'ran',
+      'ran',
+      'ran',
+    ]);
+    expect(JSON.parse(readFileSync(join(root, 'm.json'), 'utf8'))).toEqual({ total: 3 });
+    expect(JSON.parse(keel(['status', '--json', '--cwd', root]).stdout)).toEqual([]);
+    const dag = keel(['dag', '--mermaid', '--cwd', root]);
+    expect(dag.stdout).toContain('\tnode1-->node2\n\tnode1-->node3');
+    const noGit = keel(['params', 'diff', '--json', '--cwd', root]);
+    expect(noGit.code).toBe(4);
+    expect(JSON.parse(noGit.stdout).error_code).toBe('RESOURCE_DOES_NOT_EXIST');
+  });
+
+  it('a failing stage exits non-zero and prints its output; a bad dvc.yaml names file, stage and reason', () => {
+    const root = makeProject({
+      'dvc.yaml': 'stages:\n  bad:\n    cmd: echo "it broke"; exit 3\n    outs: [x]\n',
+    });
+    const r = keel(['repro', '--cwd', root]);
+    expect(r.code).toBe(9);
+    expect(r.stderr).toContain("keel: Stage 'bad': 'echo \"it broke\"; exit 3' exited with code 3");
+    expect(r.stderr).toContain('it broke');
+    const invalid = makeProject({ 'dvc.yaml': 'stages:\n  s:\n    cmd: x\n    dpes: [a]\n' });
+    const v = keel(['repro', '--cwd', invalid]);
+    expect(v.code).toBe(2);
+    expect(v.stderr).toMatch(/dvc\.yaml stage 's'.*dpes/);
+  });
+
+  it('a killed repro leaves the previous lock intact and the next repro recovers', async () => {
+    const root = makeProject({
+      'params.yaml': 'v: 1\n',
+      'work.sh': 'echo "$1" > out.txt\nif [ -f slow ]; then touch started; sleep 30; fi\n',
+      'dvc.yaml': 'stages:\n  work:\n    cmd: sh work.sh ${v}\n    deps: [work.sh]\n    outs: [out.txt]\n',
+    });
+    expect(keel(['repro', '--cwd', root]).code).toBe(0);
+    const lockBefore = readFileSync(join(root, 'dvc.lock'), 'utf8');
+    writeFileSync(join(root, 'params.yaml'), 'v: 2\n');
+    writeFileSync(join(root, 'slow'), '');
+    // Its own process group, so the kill takes the stage's shell down with it.
+    const child: ChildProcess = spawn(process.execPath, nodeArgs(['repro', '--cwd', root]), {
+      cwd: repoRoot,
+      detached: true,
+      stdio: 'ignore',
+    });
+    const exited = new Promise((r) => child.on('exit', r));
+    await waitFor(join(root, 'started'));
+    process.kill(-child.pid!, 'SIGKILL');
+    await exited;
+    expect(readFileSync(join(root, 'dvc.lock'), 'utf8')).toBe(lockBefore);
+    expect(existsSync(join(root, '.keel', 'tmp', 'repro.pid'))).toBe(true);
+
+    spawnSync('rm', [join(root, 'slow')]);
+    const again = keel(['repro', '--json', '--cwd', root]);
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout).stages[0].status).toBe('ran');
+    expect(readFileSync(join(root, 'out.txt'), 'utf8')).toBe('2\n');
+    expect(readFileSync(join(root, 'dvc.lock'), 'utf8')).toContain('cmd: sh work.sh 2');
+  });
+});

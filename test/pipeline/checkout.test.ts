@@ -1,0 +1,37 @@
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { checkout } from '../../src/pipeline/checkout.js';
+import { repro } from '../../src/pipeline/repro.js';
+import { Workspace } from '../../src/pipeline/workspace.js';
+import { makeProject } from './helpers.js';
+
+const open: Workspace[] = [];
+afterEach(async () => {
+  for (const w of open.splice(0)) await w.close();
+});
+const ws = (root: string) => {
+  const w = Workspace.open(root);
+  open.push(w);
+  return w;
+};
+
+const dvcYaml =
+  'stages:\n  split:\n    cmd: mkdir -p parts && cp in.txt parts/a.txt && echo b > parts/b.txt\n    deps: [in.txt]\n    outs: [parts]\n    metrics:\n      - m.json:\n          cache: false\n';
+
+describe('checkout', () => {
+  it('restores cached outputs (folders too) as dvc.lock records them, leaving uncached ones alone', async () => {
+    const root = makeProject({
+      'in.txt': 'a\n',
+      'dvc.yaml': dvcYaml.replace('echo b > parts/b.txt', 'echo b > parts/b.txt && echo 1 > m.json'),
+    });
+    await repro(ws(root));
+    rmSync(join(root, 'parts'), { recursive: true });
+    writeFileSync(join(root, 'm.json'), '2\n');
+    const entries = await checkout(ws(root));
+    expect(entries).toEqual([{ stage: 'split', path: 'parts', action: 'restored' }]);
+    expect(readFileSync(join(root, 'parts/b.txt'), 'utf8')).toBe('b\n');
+    expect(readFileSync(join(root, 'm.json'), 'utf8')).toBe('2\n');
+    expect((await checkout(ws(root)))[0].action).toBe('unchanged');
+  });
+});

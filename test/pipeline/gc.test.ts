@@ -1,0 +1,40 @@
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { checkout } from '../../src/pipeline/checkout.js';
+import { gc } from '../../src/pipeline/gc.js';
+import { repro } from '../../src/pipeline/repro.js';
+import { Workspace } from '../../src/pipeline/workspace.js';
+import { makeProject } from './helpers.js';
+
+const open: Workspace[] = [];
+afterEach(async () => {
+  for (const w of open.splice(0)) await w.close();
+});
+const ws = (root: string) => {
+  const w = Workspace.open(root);
+  open.push(w);
+  return w;
+};
+
+const dvcYaml =
+  'stages:\n  split:\n    cmd: mkdir -p parts && cp in.txt parts/a.txt && echo b > parts/b.txt\n    deps: [in.txt]\n    outs: [parts]\n';
+
+describe('gc', () => {
+  it('keeps what the lock and the run cache use, and drops the rest when the run cache goes', async () => {
+    const root = makeProject({
+      'in.txt': 'a\n',
+      'dvc.yaml': dvcYaml,
+    });
+    await repro(ws(root));
+    writeFileSync(join(root, 'in.txt'), 'changed\n');
+    await repro(ws(root));
+    expect(gc(ws(root)).removed).toBe(0);
+    const dropped = gc(ws(root), { runCache: false });
+    // The first run's a.txt and its .dir manifest are used by nothing now; b.txt is shared.
+    expect(dropped.removed).toBe(2);
+    expect(dropped.kept).toBe(3);
+    rmSync(join(root, 'parts'), { recursive: true });
+    expect((await checkout(ws(root)))[0].action).toBe('restored');
+  });
+});

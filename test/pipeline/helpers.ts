@@ -1,0 +1,26 @@
+/**
+ * Test helpers for the pipeline suites: temp projects written from a map of files.
+ */
+import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+/** Creates a temp folder holding `files` (path -> text) and returns its path. */
+export function makeProject(files: Record<string, string>): string {
+  const root = mkdtempSync(join(tmpdir(), 'keel-'));
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), text);
+  }
+  return root;
+}
+
+const GENERATED = ['.keel', 'dvc.lock', 'metrics', 'model.json', join('data', 'prepared')];
+
+/** A fresh copy of examples/pipeline (sources only) in a temp folder. */
+export function copyExample(): string {
+  const src = join(import.meta.dirname, '..', '..', 'examples', 'pipeline');
+  const root = mkdtempSync(join(tmpdir(), 'keel-'));
+  cpSync(src, root, { recursive: true, filter: (p) => !GENERATED.some((g) => p === join(src, g)) });
+  return root;
+}

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ident, literal, queryRows, withDuckDB } from '../../src/data/sql.js';
 
 describe('sql helpers', () => {
-  it('quote identifiers and literals so any name and text survive a round trip', async () => {
+  it('quotes identifiers and literals so any name and text survive a round trip', async () => {
     const name = 'we"ird name';
     const text = "it's; DROP TABLE x; --";
     const rows = await withDuckDB((conn) =>
@@ -11,7 +11,7 @@ describe('sql helpers', () => {
     expect(rows).toEqual([{ [name]: text, n: 2 }]);
   });
 
-  it('passes a failing query's error on to the caller', async () => {
+  it('passes the error of a failing query on to the caller', async () => {
     await expect(withDuckDB((conn) => conn.run('SELECT * FROM no_such_table'))).rejects.toThrow(
       'no_such_table',
     );

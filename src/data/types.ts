@@ -20,7 +20,10 @@ export interface ColumnSpec {
   max?: number;
   /** The only values a string column may hold. */
   allowed?: string[];
-  /** A strptime format for timestamp and date columns (e.g. `%d/%m/%Y %H:%M`); default ISO 8601. */
+  /**
+   * A strptime format for timestamp and date columns (e.g. `%d/%m/%Y %H:%M`); default ISO 8601.
+   * Timestamps are stored in UTC: a value with an offset is converted, one without is taken as UTC.
+   */
   format?: string;
   /** This column's limit on the share of missing values (0..1); overrides `rules.maxMissingShare`. */
   maxMissingShare?: number;

@@ -34,6 +34,25 @@ describe('typedSql', () => {
     expect((dates[0] as Date).toISOString()).toBe('2024-02-29T00:00:00.000Z');
   });
 
+  it('stores timestamps in UTC, converting those with an offset', async () => {
+    const ts = await cast({ type: 'timestamp' }, [
+      '2024-01-01T10:00:00+02:00',
+      '2024-01-01T10:00:00Z',
+      '2024-01-01 10:00:00',
+      '2024-01-01T10:00:00.123',
+      'soon',
+    ]);
+    expect(ts.map((t) => (t === null ? null : (t as Date).toISOString()))).toEqual([
+      '2024-01-01T08:00:00.000Z',
+      '2024-01-01T10:00:00.000Z',
+      '2024-01-01T10:00:00.000Z',
+      '2024-01-01T10:00:00.123Z',
+      null,
+    ]);
+    const zoned = await cast({ type: 'timestamp', format: '%d/%m/%Y %H:%M %z' }, ['09/12/2011 12:50 -0100']);
+    expect((zoned[0] as Date).toISOString()).toBe('2011-12-09T13:50:00.000Z');
+  });
+
   it('parses timestamps with an explicit strptime format', async () => {
     const ts = await cast({ type: 'timestamp', format: '%d/%m/%Y %H:%M' }, [
       '09/12/2011 12:50',

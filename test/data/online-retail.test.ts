@@ -36,7 +36,8 @@ describe.skipIf(!existsSync(DATA))('ingest online_retail.csv.gz', () => {
         conn,
         `SELECT count(*) AS n, count(DISTINCT InvoiceNo) AS invoices, count(DISTINCT CustomerID) AS customers,
                 count(DISTINCT Country) AS countries, round(sum(Quantity * UnitPrice), 2) AS revenue,
-                min(InvoiceDate) AS first, typeof(any_value(CustomerID)) AS customer_type
+                min(InvoiceDate) AS first, typeof(any_value(CustomerID)) AS customer_type,
+                typeof(any_value(InvoiceDate)) AS date_type
          FROM read_parquet('${report.partition}')`,
       ),
     );
@@ -47,6 +48,7 @@ describe.skipIf(!existsSync(DATA))('ingest online_retail.csv.gz', () => {
       countries: 38,
       revenue: 9_747_747.93,
       customer_type: 'DOUBLE',
+      date_type: 'TIMESTAMP',
     });
     expect((stored.first as Date).toISOString()).toBe('2010-12-01T08:26:00.000Z');
 

@@ -2,8 +2,8 @@
  * The CLI as a user runs it: demo, experiments, runs; `--json` output; exit codes for bad input.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { keel } from '../helpers/cli.js';
-import { tempDir } from '../helpers/tracking.js';
+import { keel } from '../../helpers/cli.js';
+import { tempDir } from '../../helpers/tracking.js';
 
 describe('keel CLI: tracking', () => {
   const cwd = tempDir();

@@ -1,0 +1,16 @@
+/**
+ * @module ml
+ * Keel's built-in training: logistic regression and histogram gradient-boosted trees over typed
+ * arrays, ONNX export, ONNX signature reading, evaluation and fairness metrics.
+ */
+export * from './dataset.js';
+export * from './fairness.js';
+export * from './gbdt.js';
+export * from './logistic.js';
+export * from './metrics.js';
+export type { IterationMetrics, Objective } from './objective.js';
+export * from './onnx-export.js';
+export { ELEM_TYPES, onnx } from './onnx-proto.js';
+export * from './onnx-signature.js';
+export { Rng } from './random.js';
+export type { Tree } from './tree.js';

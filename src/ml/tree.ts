@@ -1,0 +1,195 @@
+/**
+ * @module ml/tree
+ * One regression tree of the boosted ensemble, grown leaf-wise: the leaf whose best split gains
+ * most is split next, until `maxLeaves` leaves, `maxDepth`, or no split gains enough. Rows live
+ * in one index array; every node owns a contiguous range of it, partitioned in place on a split.
+ */
+import {
+  buildHistogram,
+  findBestSplit,
+  type HistogramLayout,
+  noSplit,
+  type Split,
+  type SplitLimits,
+  subtractHistogram,
+} from './histogram.js';
+
+/**
+ * A tree in flat arrays (index 0 is the root). An inner node sends a row left when its value, in
+ * float32, is at most `threshold`, or when it is missing and `defaultLeft` is set. Leaves have
+ * `feature` -1 and a float32 `value`.
+ */
+export interface Tree {
+  feature: number[];
+  threshold: number[];
+  defaultLeft: boolean[];
+  left: number[];
+  right: number[];
+  value: number[];
+}
+
+/** What growing trees needs besides the rows; shared by every tree of an ensemble. */
+export interface GrowContext {
+  /** Row-major histogram slots (`row * nFeatures + feature`), from `slotRows`. */
+  slots: Uint16Array;
+  layout: HistogramLayout;
+  bounds: readonly Float64Array[];
+  /** Gradient and hessian of each row, interleaved. */
+  gh: Float64Array;
+  limits: SplitLimits;
+  maxLeaves: number;
+  maxDepth: number;
+  learningRate: number;
+  /** Gain and split count per feature, added to as splits are made. */
+  importanceGain: Float64Array;
+  importanceSplit: Float64Array;
+  /** Histogram buffers reused across nodes and trees. */
+  pool: Float64Array[];
+  /** Partition buffer, as long as the training rows. */
+  scratch: Uint32Array;
+}
+
+interface Leaf {
+  node: number;
+  start: number;
+  end: number;
+  depth: number;
+  g: number;
+  h: number;
+  hist: Float64Array;
+  split: Split;
+}
+
+/**
+ * Grows one tree on the rows `index` (reordered in place) and returns it with, per leaf, the row
+ * range of `index` it holds, so the caller can update predictions without walking the tree.
+ */
+export function growTree(
+  ctx: GrowContext,
+  index: Uint32Array,
+  features: Int32Array,
+): { tree: Tree; leafRanges: Array<[start: number, end: number, node: number]> } {
+  const tree: Tree = { feature: [], threshold: [], defaultLeft: [], left: [], right: [], value: [] };
+  const addNode = (): number => {
+    tree.feature.push(-1);
+    tree.threshold.push(0);
+    tree.defaultLeft.push(false);
+    tree.left.push(-1);
+    tree.right.push(-1);
+    tree.value.push(0);
+    return tree.feature.length - 1;
+  };
+  const nFeatures = ctx.layout.binCounts.length;
+  const histSize = ctx.layout.offsets[ctx.layout.offsets.length - 1] * 3;
+  const take = (): Float64Array => ctx.pool.pop()?.fill(0) ?? new Float64Array(histSize);
+  const makeLeaf = (
+    node: number,
+    start: number,
+    end: number,
+    depth: number,
+    g: number,
+    h: number,
+    hist: Float64Array,
+  ): Leaf => ({
+    node,
+    start,
+    end,
+    depth,
+    g,
+    h,
+    hist,
+    split:
+      depth >= ctx.maxDepth
+        ? noSplit()
+        : findBestSplit(hist, ctx.layout, features, g, h, end - start, ctx.limits),
+  });
+
+  let g0 = 0;
+  let h0 = 0;
+  for (let i = 0; i < index.length; i++) {
+    g0 += ctx.gh[2 * index[i]];
+    h0 += ctx.gh[2 * index[i] + 1];
+  }
+  const rootHist = take();
+  buildHistogram(rootHist, ctx.slots, nFeatures, index, 0, index.length, ctx.gh, features);
+  const open: Leaf[] = [makeLeaf(addNode(), 0, index.length, 0, g0, h0, rootHist)];
+  const closed: Leaf[] = [];
+
+  while (open.length > 0 && open.length + closed.length < ctx.maxLeaves) {
+    let bi = 0;
+    for (let i = 1; i < open.length; i++) if (open[i].split.gain > open[bi].split.gain) bi = i;
+    const leaf = open[bi];
+    open.splice(bi, 1);
+    const s = leaf.split;
+    if (s.feature < 0) {
+      closed.push(leaf);
+      continue;
+    }
+    const mid = partition(ctx, index, leaf.start, leaf.end, s);
+    const leftNode = addNode();
+    const rightNode = addNode();
+    tree.feature[leaf.node] = s.feature;
+    tree.threshold[leaf.node] = ctx.bounds[s.feature][s.bin];
+    tree.defaultLeft[leaf.node] = s.missingLeft;
+    tree.left[leaf.node] = leftNode;
+    tree.right[leaf.node] = rightNode;
+    ctx.importanceGain[s.feature] += s.gain;
+    ctx.importanceSplit[s.feature] += 1;
+
+    const leftSmaller = mid - leaf.start <= leaf.end - mid;
+    const small = take();
+    if (leftSmaller) buildHistogram(small, ctx.slots, nFeatures, index, leaf.start, mid, ctx.gh, features);
+    else buildHistogram(small, ctx.slots, nFeatures, index, mid, leaf.end, ctx.gh, features);
+    subtractHistogram(leaf.hist, small, ctx.layout, features);
+    const depth = leaf.depth + 1;
+    open.push(
+      makeLeaf(leftNode, leaf.start, mid, depth, s.leftG, s.leftH, leftSmaller ? small : leaf.hist),
+      makeLeaf(
+        rightNode,
+        mid,
+        leaf.end,
+        depth,
+        leaf.g - s.leftG,
+        leaf.h - s.leftH,
+        leftSmaller ? leaf.hist : small,
+      ),
+    );
+  }
+  const leafRanges: Array<[number, number, number]> = [];
+  for (const leaf of open.concat(closed)) {
+    tree.value[leaf.node] = Math.fround((-ctx.learningRate * leaf.g) / (leaf.h + ctx.limits.l2));
+    leafRanges.push([leaf.start, leaf.end, leaf.node]);
+    ctx.pool.push(leaf.hist);
+  }
+  return { tree, leafRanges };
+}
+
+/** Stable in-place partition of `index[start..end)` by a split; returns the first right position. */
+function partition(ctx: GrowContext, index: Uint32Array, start: number, end: number, s: Split): number {
+  const { slots, scratch } = ctx;
+  const nFeatures = ctx.layout.binCounts.length;
+  const first = ctx.layout.offsets[s.feature];
+  const missing = first + ctx.layout.binCounts[s.feature];
+  const last = first + s.bin;
+  let l = start;
+  let r = 0;
+  for (let i = start; i < end; i++) {
+    const row = index[i];
+    const b = slots[row * nFeatures + s.feature];
+    if (b === missing ? s.missingLeft : b <= last) index[l++] = row;
+    else scratch[r++] = row;
+  }
+  index.set(scratch.subarray(0, r), l);
+  return l;
+}
+
+/** The leaf a row reaches, from its raw feature values (NaN = missing). */
+export function leafOf(tree: Tree, cols: readonly Float64Array[], row: number): number {
+  let node = 0;
+  while (tree.feature[node] >= 0) {
+    const v = cols[tree.feature[node]][row];
+    const goLeft = Number.isNaN(v) ? tree.defaultLeft[node] : Math.fround(v) <= tree.threshold[node];
+    node = goLeft ? tree.left[node] : tree.right[node];
+  }
+  return node;
+}

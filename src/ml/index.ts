@@ -6,6 +6,7 @@
 export * from './dataset.js';
 export * from './fairness.js';
 export * from './gbdt.js';
+export * from './load.js';
 export * from './logistic.js';
 export * from './metrics.js';
 export type { IterationMetrics, Objective } from './objective.js';

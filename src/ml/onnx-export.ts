@@ -29,6 +29,10 @@ export const ONNX_INPUT = 'input';
 export const META_FEATURES = 'keel.feature_names';
 export const META_KIND = 'keel.model_kind';
 export const META_TASK = 'keel.task';
+/** What the loader needs to encode new data as at training: category lists, target, positive label. */
+export const META_CATEGORIES = 'keel.categories';
+export const META_TARGET = 'keel.target';
+export const META_POSITIVE = 'keel.positive_label';
 
 const IR_VERSION = 8;
 const OPSETS = [

@@ -1,4 +1,6 @@
 /** Small seeded data sets for the ml tests. */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { FeatureMatrix } from '../../src/ml/index.js';
 import { Rng } from '../../src/ml/index.js';
 
@@ -32,4 +34,26 @@ export function synthetic(n: number, seed: number, missing = 0): Synthetic {
     target[i] = Math.sin(a) + 0.2 * b + 0.5 * cMissing + (rng.next() - 0.5) * 0.2;
   }
   return { x: { names, columns }, y, target };
+}
+
+/** Writes `data.csv` in `dir`: features a..e, a text `colour`, a yes/no `label`, a numeric `amount`, a `split`. */
+export function writeSyntheticCsv(dir: string, n = 600): string {
+  const { x, y, target } = synthetic(n, 21, 0.05);
+  const cell = (v: number) => (Number.isNaN(v) ? '' : String(v));
+  const lines = ['a,b,c,d,e,colour,label,amount,split'];
+  for (let i = 0; i < n; i++) {
+    const row = x.columns.map((c) => cell(c[i]));
+    lines.push(
+      [
+        ...row,
+        ['red', 'green', 'blue'][i % 3],
+        y[i] ? 'yes' : 'no',
+        target[i],
+        i % 4 === 0 ? 'test' : 'train',
+      ].join(','),
+    );
+  }
+  const path = join(dir, 'data.csv');
+  writeFileSync(path, `${lines.join('\n')}\n`);
+  return path;
 }

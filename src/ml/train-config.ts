@@ -49,6 +49,7 @@ export const trainConfigSchema = z.strictObject({
 });
 
 export type TrainConfig = z.output<typeof trainConfigSchema>;
+export type TrainConfigInput = z.input<typeof trainConfigSchema>;
 
 export interface TrainFromConfigOptions {
   /** Overrides the config's `out`. */
@@ -123,7 +124,7 @@ export async function trainFromConfig(
     const values = table.extra[split.column];
     const train: number[] = [];
     const held: number[] = [];
-    values.forEach((v, i) => (split.trainValues.includes(v) ? train : held).push(i));
+    for (let i = 0; i < values.length; i++) (split.trainValues.includes(values[i]) ? train : held).push(i);
     if (train.length === 0 || held.length === 0) {
       throw new KeelError(
         'DATA_VALIDATION_FAILED',

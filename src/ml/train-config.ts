@@ -36,12 +36,12 @@ export const trainConfigSchema = z.strictObject({
       testFraction: z.number().gt(0).lt(1).default(0.2),
       seed: z.number().int().default(0),
     })
-    .default({ trainValues: ['train'], testFraction: 0.2, seed: 0 }),
+    .prefault({}),
   model: z.discriminatedUnion('kind', [
-    z.strictObject({ kind: z.literal('gbdt'), params: gbdtParamsSchema.default(gbdtParamsSchema.parse({})) }),
+    z.strictObject({ kind: z.literal('gbdt'), params: gbdtParamsSchema.prefault({}) }),
     z.strictObject({
       kind: z.literal('logistic'),
-      params: logisticParamsSchema.default(logisticParamsSchema.parse({})),
+      params: logisticParamsSchema.prefault({}),
     }),
   ]),
   /** Where to write the ONNX model, relative to the config file. Default `model.onnx`. */
@@ -99,7 +99,7 @@ export function readTrainConfig(path: string): TrainConfig {
  * @throws KeelError as `loadTable`, the trainers and `readTrainConfig` do.
  */
 export async function trainFromConfig(
-  config: string | TrainConfig,
+  config: string | TrainConfigInput,
   options: TrainFromConfigOptions = {},
 ): Promise<TrainResult> {
   const cfg =

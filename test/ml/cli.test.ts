@@ -13,7 +13,10 @@ const keel = (args: string[], cwd: string) =>
   });
 
 describe('keel train / keel evaluate', () => {
-  it('trains to model.onnx, evaluates with --json, and exits 7 when a threshold fails', () => {
+  // Two child processes that each load DuckDB and ONNX Runtime: slow on a busy machine.
+  it('trains to model.onnx, evaluates with --json, and exits 7 when a threshold fails', {
+    timeout: 180_000,
+  }, () => {
     const dir = mkdtempSync(join(tmpdir(), 'keel-'));
     writeSyntheticCsv(dir);
     writeFileSync(

@@ -120,11 +120,11 @@ export function trainGbdt(
       (f) =>
         `feature '${x.names[f]}' is constant or missing in every training row: it is kept but never split`,
     );
-  const layout = histogramLayout(binCounts);
-  const slots = slotRows(
-    train.x.columns.map((c, f) => binColumn(c, bounds[f])),
-    layout,
-  );
+  // Row counts are needed only to enforce min_samples_leaf (or to keep children non-empty
+  // when no hessian floor does).
+  const layout = histogramLayout(binCounts, p.minSamplesLeaf > 1 || p.minChildWeight <= 0);
+  const binColumns = train.x.columns.map((c, f) => binColumn(c, bounds[f]));
+  const slots = slotRows(binColumns, layout);
   const w = sampleWeights(train.y, p.classWeight);
   const base = Math.fround(baseScore(p.objective, train.y, w));
   const raw = new Float64Array(n).fill(base);
@@ -134,6 +134,7 @@ export function trainGbdt(
   const importanceSplit = new Float64Array(nf);
   const ctx: GrowContext = {
     slots,
+    binColumns,
     layout,
     bounds,
     pool: [],
@@ -160,10 +161,18 @@ export function trainGbdt(
   const sampleSize = Math.max(1, Math.round(n * p.subsample));
   const featureCount = Math.max(1, Math.round(splittable.length * p.colsample));
 
+  // An iteration's training loss comes from the next iteration's gradient pass (same exponentials),
+  // so each entry is reported one pass late, and the last one after the loop.
+  let pending: IterationMetrics | undefined;
+  const report = (entry: IterationMetrics, trainLoss: number) => {
+    entry.train = trainLoss;
+    history.push(entry);
+    options.onIteration?.(entry);
+  };
   for (let it = 0; it < p.iterations; it++) {
-    gradients(p.objective, train.y, w, raw, gh);
+    const loss = gradients(p.objective, train.y, w, raw, gh);
+    if (pending) report(pending, loss);
     const sampled = sampleSize < n ? rng.sample(n, sampleSize) : undefined;
-    // growTree reorders the index array; the sorted sample is kept for the rows outside it.
     // Rows in increasing order keep the histogram loop's reads sequential.
     if (!sampled) for (let i = 0; i < n; i++) allRows[i] = i;
     const index = sampled ? sampled.slice() : allRows;
@@ -178,16 +187,15 @@ export function trainGbdt(
       for (let i = start; i < end; i++) raw[index[i]] += v;
     }
     if (sampled) addTreeOutsideSample(tree, train.x, raw, sampled);
-    const entry: IterationMetrics = { iteration: it, metric, train: evalLoss(p.objective, train.y, raw) };
+    pending = { iteration: it, metric, train: Number.NaN };
     if (valid && validRaw) {
       addTree(tree, valid.x, validRaw);
-      entry.validation = evalLoss(p.objective, valid.y, validRaw);
-      if (entry.validation < best.loss) best = { loss: entry.validation, iteration: it };
+      pending.validation = evalLoss(p.objective, valid.y, validRaw);
+      if (pending.validation < best.loss) best = { loss: pending.validation, iteration: it };
     }
-    history.push(entry);
-    options.onIteration?.(entry);
     if (p.earlyStoppingRounds !== undefined && it - best.iteration >= p.earlyStoppingRounds) break;
   }
+  if (pending) report(pending, evalLoss(p.objective, train.y, raw));
   if (p.earlyStoppingRounds !== undefined && best.iteration >= 0) trees.length = best.iteration + 1;
   return {
     kind: 'gbdt',

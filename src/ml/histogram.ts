@@ -13,12 +13,15 @@ export interface HistogramLayout {
   binCounts: Int32Array;
   /** First bin of each feature; `offsets[nFeatures]` is the total. */
   offsets: Int32Array;
+  /** Float64 slots per bin: 3 with row counts, 2 without. */
+  stride: 2 | 3;
 }
 
-export function histogramLayout(binCounts: Int32Array): HistogramLayout {
+/** The layout for these bin counts; `withCounts` keeps a row count per bin. */
+export function histogramLayout(binCounts: Int32Array, withCounts: boolean): HistogramLayout {
   const offsets = new Int32Array(binCounts.length + 1);
   for (let f = 0; f < binCounts.length; f++) offsets[f + 1] = offsets[f] + binCounts[f] + 1;
-  return { binCounts, offsets };
+  return { binCounts, offsets, stride: withCounts ? 3 : 2 };
 }
 
 /**
@@ -43,26 +46,27 @@ export function slotRows(bins: readonly Uint8Array[], layout: HistogramLayout): 
  */
 export function buildHistogram(
   hist: Float64Array,
+  layout: HistogramLayout,
   slots: Uint16Array,
-  nFeatures: number,
   index: Uint32Array,
   start: number,
   end: number,
   gh: Float64Array,
   features: Int32Array,
 ): void {
+  const nFeatures = layout.binCounts.length;
   const nf = features.length;
-  if (nf === nFeatures) {
+  const all = nf === nFeatures;
+  if (layout.stride === 2) {
     for (let i = start; i < end; i++) {
       const r = index[i];
       const g = gh[2 * r];
       const h = gh[2 * r + 1];
       const o = r * nFeatures;
-      for (let f = 0; f < nf; f++) {
-        const s = slots[o + f] * 3;
+      for (let k = 0; k < nf; k++) {
+        const s = slots[o + (all ? k : features[k])] * 2;
         hist[s] += g;
         hist[s + 1] += h;
-        hist[s + 2] += 1;
       }
     }
     return;
@@ -73,7 +77,7 @@ export function buildHistogram(
     const h = gh[2 * r + 1];
     const o = r * nFeatures;
     for (let k = 0; k < nf; k++) {
-      const s = slots[o + features[k]] * 3;
+      const s = slots[o + (all ? k : features[k])] * 3;
       hist[s] += g;
       hist[s + 1] += h;
       hist[s + 2] += 1;
@@ -88,10 +92,11 @@ export function subtractHistogram(
   layout: HistogramLayout,
   features: Int32Array,
 ): void {
+  const stride = layout.stride;
   for (let k = 0; k < features.length; k++) {
     const f = features[k];
-    const to = layout.offsets[f + 1] * 3;
-    for (let s = layout.offsets[f] * 3; s < to; s++) parent[s] -= child[s];
+    const to = layout.offsets[f + 1] * stride;
+    for (let s = layout.offsets[f] * stride; s < to; s++) parent[s] -= child[s];
   }
 }
 
@@ -112,7 +117,6 @@ export interface Split {
   missingLeft: boolean;
   leftG: number;
   leftH: number;
-  leftCount: number;
 }
 
 export const noSplit = (): Split => ({
@@ -122,13 +126,13 @@ export const noSplit = (): Split => ({
   missingLeft: false,
   leftG: 0,
   leftH: 0,
-  leftCount: 0,
 });
 
 /**
  * Finds the split of largest gain (xgboost's second-order gain) over `features`, trying missing
  * values on both sides. Without missing values at the node, unseen missing values follow the
- * larger child.
+ * larger child. Without row counts (stride 2) `minSamplesLeaf` is taken as 1, and the hessian
+ * floor keeps children non-empty.
  */
 export function findBestSplit(
   hist: Float64Array,
@@ -143,32 +147,35 @@ export function findBestSplit(
   const { l2, minSamplesLeaf, minChildWeight } = limits;
   const parentScore = (totalG * totalG) / (totalH + l2);
   let bestGain = limits.minSplitGain;
+  const stride = layout.stride;
+  const counted = stride === 3;
   for (let k = 0; k < features.length; k++) {
     const f = features[k];
     const nb = layout.binCounts[f];
     if (nb < 2) continue;
-    const base = layout.offsets[f] * 3;
-    const m = base + nb * 3;
+    const base = layout.offsets[f] * stride;
+    const m = base + nb * stride;
     const mg = hist[m];
     const mh = hist[m + 1];
-    const mc = hist[m + 2];
+    const mc = counted ? hist[m + 2] : mh > 0 ? 1 : 0;
     const sides = mc === 0 ? 1 : 2;
     let g = 0;
     let h = 0;
     let c = 0;
     for (let b = 0; b < nb - 1; b++) {
-      const s = base + b * 3;
+      const s = base + b * stride;
       g += hist[s];
       h += hist[s + 1];
-      c += hist[s + 2];
+      if (counted) c += hist[s + 2];
       for (let side = 0; side < sides; side++) {
         // side 0 sends missing values right, side 1 sends them left.
         const lg = side === 1 ? g + mg : g;
         const lh = side === 1 ? h + mh : h;
-        const lc = side === 1 ? c + mc : c;
-        const rc = totalCount - lc;
-        if (lc < minSamplesLeaf || rc < minSamplesLeaf) continue;
         const rh = totalH - lh;
+        if (counted) {
+          const lc = side === 1 ? c + mc : c;
+          if (lc < minSamplesLeaf || totalCount - lc < minSamplesLeaf) continue;
+        }
         if (lh < minChildWeight || rh < minChildWeight) continue;
         const rg = totalG - lg;
         const gain = (lg * lg) / (lh + l2) + (rg * rg) / (rh + l2) - parentScore;
@@ -177,10 +184,9 @@ export function findBestSplit(
           best.gain = gain;
           best.feature = f;
           best.bin = b;
-          best.missingLeft = side === 1 || (mc === 0 && lc >= rc);
+          best.missingLeft = side === 1 || (mc === 0 && lh >= rh);
           best.leftG = lg;
           best.leftH = lh;
-          best.leftCount = lc;
         }
       }
     }

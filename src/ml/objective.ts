@@ -35,7 +35,8 @@ export function baseScore(objective: Objective, y: Float64Array, w: Float64Array
 
 /**
  * Fills `gh` with the weighted gradient and hessian of the loss at the raw scores `raw`,
- * interleaved per row.
+ * interleaved per row, and returns the unweighted loss there (as `evalLoss`): both need the
+ * same exponentials, so computing them together saves a pass.
  */
 export function gradients(
   objective: Objective,
@@ -43,19 +44,27 @@ export function gradients(
   w: Float64Array,
   raw: Float64Array,
   gh: Float64Array,
-): void {
+): number {
+  let sum = 0;
   if (objective === 'regression') {
     for (let i = 0; i < y.length; i++) {
-      gh[2 * i] = w[i] * (raw[i] - y[i]);
+      const d = raw[i] - y[i];
+      gh[2 * i] = w[i] * d;
       gh[2 * i + 1] = w[i];
+      sum += d * d;
     }
-    return;
+    return Math.sqrt(sum / y.length);
   }
   for (let i = 0; i < y.length; i++) {
-    const p = 1 / (1 + Math.exp(-raw[i]));
+    const z = raw[i];
+    const e = Math.exp(-z);
+    const p = 1 / (1 + e);
     gh[2 * i] = w[i] * (p - y[i]);
     gh[2 * i + 1] = w[i] * Math.max(p * (1 - p), MIN_HESSIAN);
+    // -log(p) = log(1 + e^-z); -log(1 - p) = z + log(1 + e^-z).
+    sum += e === Number.POSITIVE_INFINITY ? (y[i] === 1 ? -z : 0) : Math.log1p(e) + (y[i] === 1 ? 0 : z);
   }
+  return sum / y.length;
 }
 
 /** The unweighted evaluation loss at raw scores: log loss (binary) or RMSE (regression). */

@@ -32,6 +32,8 @@ export interface Tree {
 export interface GrowContext {
   /** Row-major histogram slots (`row * nFeatures + feature`), from `slotRows`. */
   slots: Uint16Array;
+  /** The same bins column by column, for partitioning a node on one feature. */
+  binColumns: readonly Uint8Array[];
   layout: HistogramLayout;
   bounds: readonly Float64Array[];
   /** Gradient and hessian of each row, interleaved. */
@@ -56,7 +58,8 @@ interface Leaf {
   depth: number;
   g: number;
   h: number;
-  hist: Float64Array;
+  /** Null for a leaf that can never split: its histogram is never built. */
+  hist: Float64Array | null;
   split: Split;
 }
 
@@ -79,9 +82,18 @@ export function growTree(
     tree.value.push(0);
     return tree.feature.length - 1;
   };
-  const nFeatures = ctx.layout.binCounts.length;
-  const histSize = ctx.layout.offsets[ctx.layout.offsets.length - 1] * 3;
+  const { layout, slots, gh, limits } = ctx;
+  const histSize = layout.offsets[layout.offsets.length - 1] * layout.stride;
   const take = (): Float64Array => ctx.pool.pop()?.fill(0) ?? new Float64Array(histSize);
+  const release = (hist: Float64Array | null) => {
+    if (hist) ctx.pool.push(hist);
+  };
+  // A node that cannot split (too deep, too small, or no leaf budget left) needs no histogram.
+  const canSplit = (depth: number, rows: number, h: number, leaves: number) =>
+    depth < ctx.maxDepth &&
+    leaves < ctx.maxLeaves &&
+    rows >= 2 * Math.max(1, limits.minSamplesLeaf) &&
+    h >= 2 * limits.minChildWeight;
   const makeLeaf = (
     node: number,
     start: number,
@@ -89,7 +101,7 @@ export function growTree(
     depth: number,
     g: number,
     h: number,
-    hist: Float64Array,
+    hist: Float64Array | null,
   ): Leaf => ({
     node,
     start,
@@ -98,20 +110,20 @@ export function growTree(
     g,
     h,
     hist,
-    split:
-      depth >= ctx.maxDepth
-        ? noSplit()
-        : findBestSplit(hist, ctx.layout, features, g, h, end - start, ctx.limits),
+    split: hist ? findBestSplit(hist, layout, features, g, h, end - start, limits) : noSplit(),
   });
 
   let g0 = 0;
   let h0 = 0;
   for (let i = 0; i < index.length; i++) {
-    g0 += ctx.gh[2 * index[i]];
-    h0 += ctx.gh[2 * index[i] + 1];
+    g0 += gh[2 * index[i]];
+    h0 += gh[2 * index[i] + 1];
   }
-  const rootHist = take();
-  buildHistogram(rootHist, ctx.slots, nFeatures, index, 0, index.length, ctx.gh, features);
+  let rootHist: Float64Array | null = null;
+  if (canSplit(0, index.length, h0, 1)) {
+    rootHist = take();
+    buildHistogram(rootHist, layout, slots, index, 0, index.length, gh, features);
+  }
   const open: Leaf[] = [makeLeaf(addNode(), 0, index.length, 0, g0, h0, rootHist)];
   const closed: Leaf[] = [];
 
@@ -136,50 +148,66 @@ export function growTree(
     ctx.importanceGain[s.feature] += s.gain;
     ctx.importanceSplit[s.feature] += 1;
 
-    const leftSmaller = mid - leaf.start <= leaf.end - mid;
-    const small = take();
-    if (leftSmaller) buildHistogram(small, ctx.slots, nFeatures, index, leaf.start, mid, ctx.gh, features);
-    else buildHistogram(small, ctx.slots, nFeatures, index, mid, leaf.end, ctx.gh, features);
-    subtractHistogram(leaf.hist, small, ctx.layout, features);
     const depth = leaf.depth + 1;
+    const leaves = open.length + closed.length + 2;
+    const rightH = leaf.h - s.leftH;
+    const leftOk = canSplit(depth, mid - leaf.start, s.leftH, leaves);
+    const rightOk = canSplit(depth, leaf.end - mid, rightH, leaves);
+    let leftHist: Float64Array | null = null;
+    let rightHist: Float64Array | null = null;
+    if (leftOk || rightOk) {
+      // Build the smaller child from its rows; the larger is the parent minus it.
+      const leftSmaller = mid - leaf.start <= leaf.end - mid;
+      const small = take();
+      if (leftSmaller) buildHistogram(small, layout, slots, index, leaf.start, mid, gh, features);
+      else buildHistogram(small, layout, slots, index, mid, leaf.end, gh, features);
+      const parent = leaf.hist as Float64Array;
+      subtractHistogram(parent, small, layout, features);
+      [leftHist, rightHist] = leftSmaller ? [small, parent] : [parent, small];
+      if (!leftOk) {
+        release(leftHist);
+        leftHist = null;
+      }
+      if (!rightOk) {
+        release(rightHist);
+        rightHist = null;
+      }
+    } else release(leaf.hist);
     open.push(
-      makeLeaf(leftNode, leaf.start, mid, depth, s.leftG, s.leftH, leftSmaller ? small : leaf.hist),
-      makeLeaf(
-        rightNode,
-        mid,
-        leaf.end,
-        depth,
-        leaf.g - s.leftG,
-        leaf.h - s.leftH,
-        leftSmaller ? leaf.hist : small,
-      ),
+      makeLeaf(leftNode, leaf.start, mid, depth, s.leftG, s.leftH, leftHist),
+      makeLeaf(rightNode, mid, leaf.end, depth, leaf.g - s.leftG, rightH, rightHist),
     );
   }
   const leafRanges: Array<[number, number, number]> = [];
   for (const leaf of open.concat(closed)) {
-    tree.value[leaf.node] = Math.fround((-ctx.learningRate * leaf.g) / (leaf.h + ctx.limits.l2));
+    tree.value[leaf.node] = Math.fround((-ctx.learningRate * leaf.g) / (leaf.h + limits.l2));
     leafRanges.push([leaf.start, leaf.end, leaf.node]);
-    ctx.pool.push(leaf.hist);
+    release(leaf.hist);
   }
   return { tree, leafRanges };
 }
 
 /** Stable in-place partition of `index[start..end)` by a split; returns the first right position. */
 function partition(ctx: GrowContext, index: Uint32Array, start: number, end: number, s: Split): number {
-  const { slots, scratch } = ctx;
-  const nFeatures = ctx.layout.binCounts.length;
-  const first = ctx.layout.offsets[s.feature];
-  const missing = first + ctx.layout.binCounts[s.feature];
-  const last = first + s.bin;
+  const { scratch } = ctx;
+  const bins = ctx.binColumns[s.feature];
+  const missing = ctx.layout.binCounts[s.feature];
+  const missingLeft = s.missingLeft;
+  const last = s.bin;
+  const missingToLeft = missingLeft ? 1 : 0;
   let l = start;
   let r = 0;
+  // Branch-free: the side is data-dependent, so a branch would mispredict about half the time.
   for (let i = start; i < end; i++) {
     const row = index[i];
-    const b = slots[row * nFeatures + s.feature];
-    if (b === missing ? s.missingLeft : b <= last) index[l++] = row;
-    else scratch[r++] = row;
+    const b = bins[row];
+    const left = (b <= last ? 1 : 0) | ((b === missing ? 1 : 0) & missingToLeft);
+    index[l] = row;
+    scratch[r] = row;
+    l += left;
+    r += 1 - left;
   }
-  index.set(scratch.subarray(0, r), l);
+  for (let k = 0; k < r; k++) index[l + k] = scratch[k];
   return l;
 }
 

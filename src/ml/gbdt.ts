@@ -6,7 +6,7 @@
  * same params, same seed: same model, bit for bit.
  */
 import { z } from 'zod';
-import { parseInput } from '../core/index.js';
+import { KeelError, parseInput } from '../core/index.js';
 import { binColumn, fitBinBounds } from './binning.js';
 import {
   checkTrainingData,
@@ -83,6 +83,11 @@ export interface GbdtModel {
 }
 
 export interface TrainOptions {
+  /**
+   * Features holding category codes (0, 1, 2, ...; NaN = missing) to split by set membership.
+   * One with more distinct codes than `maxBins` is split by order instead, with a warning.
+   */
+  categorical?: readonly string[];
   /** Held-out rows for the loss per iteration and early stopping. */
   validation?: { x: FeatureMatrix; y: Float64Array };
   onIteration?: (metrics: IterationMetrics) => void;
@@ -122,7 +127,22 @@ export function trainGbdt(
     );
   // Row counts are needed only to enforce min_samples_leaf (or to keep children non-empty
   // when no hessian floor does).
-  const layout = histogramLayout(binCounts, p.minSamplesLeaf > 1 || p.minChildWeight <= 0);
+  const categorical = new Uint8Array(nf);
+  for (const name of options.categorical ?? []) {
+    const f = x.names.indexOf(name);
+    if (f < 0)
+      throw new KeelError(
+        'INVALID_PARAMETER_VALUE',
+        `categorical feature '${name}' is not among the features`,
+      );
+    const distinct = new Set(train.x.columns[f].filter((v) => !Number.isNaN(v))).size;
+    if (distinct <= p.maxBins) categorical[f] = 1;
+    else
+      warnings.push(
+        `categorical feature '${name}' has ${distinct} categories (> maxBins ${p.maxBins}): split by code order`,
+      );
+  }
+  const layout = histogramLayout(binCounts, p.minSamplesLeaf > 1 || p.minChildWeight <= 0, categorical);
   const binColumns = train.x.columns.map((c, f) => binColumn(c, bounds[f]));
   const slots = slotRows(binColumns, layout);
   const w = sampleWeights(train.y, p.classWeight);

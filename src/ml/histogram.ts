@@ -15,13 +15,24 @@ export interface HistogramLayout {
   offsets: Int32Array;
   /** Float64 slots per bin: 3 with row counts, 2 without. */
   stride: 2 | 3;
+  /** 1 for a categorical feature: its bins are categories, split by set rather than order. */
+  categorical: Uint8Array;
 }
 
 /** The layout for these bin counts; `withCounts` keeps a row count per bin. */
-export function histogramLayout(binCounts: Int32Array, withCounts: boolean): HistogramLayout {
+export function histogramLayout(
+  binCounts: Int32Array,
+  withCounts: boolean,
+  categorical?: Uint8Array,
+): HistogramLayout {
   const offsets = new Int32Array(binCounts.length + 1);
   for (let f = 0; f < binCounts.length; f++) offsets[f + 1] = offsets[f] + binCounts[f] + 1;
-  return { binCounts, offsets, stride: withCounts ? 3 : 2 };
+  return {
+    binCounts,
+    offsets,
+    stride: withCounts ? 3 : 2,
+    categorical: categorical ?? new Uint8Array(binCounts.length),
+  };
 }
 
 /**
@@ -100,6 +111,8 @@ export function subtractHistogram(
   }
 }
 
+import { categoricalSplit } from './categorical-split.js';
+
 /** Limits a split must respect. */
 export interface SplitLimits {
   l2: number;
@@ -117,6 +130,8 @@ export interface Split {
   missingLeft: boolean;
   leftG: number;
   leftH: number;
+  /** For a categorical split: the bins (categories) that go left; `bin` is then unused. */
+  leftBins: number[] | null;
 }
 
 export const noSplit = (): Split => ({
@@ -126,6 +141,7 @@ export const noSplit = (): Split => ({
   missingLeft: false,
   leftG: 0,
   leftH: 0,
+  leftBins: null,
 });
 
 /**
@@ -153,6 +169,10 @@ export function findBestSplit(
     const f = features[k];
     const nb = layout.binCounts[f];
     if (nb < 2) continue;
+    if (layout.categorical[f]) {
+      bestGain = categoricalSplit(hist, layout, f, totalG, totalH, totalCount, limits, bestGain, best);
+      continue;
+    }
     const base = layout.offsets[f] * stride;
     const m = base + nb * stride;
     const mg = hist[m];
@@ -187,6 +207,7 @@ export function findBestSplit(
           best.missingLeft = side === 1 || (mc === 0 && lh >= rh);
           best.leftG = lg;
           best.leftH = lh;
+          best.leftBins = null;
         }
       }
     }

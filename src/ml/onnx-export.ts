@@ -4,24 +4,15 @@
  * feature names, in column order, recorded in the model's metadata (`keel.feature_names`): one
  * tensor keeps batch scoring a single copy, and the names travel with the file. Classifiers
  * output `label` (int64 [N]) and `probabilities` (float [N, 2]); regressors output `variable`
- * (float [N, 1]). Trees become `ai.onnx.ml` TreeEnsembleClassifier/Regressor; logistic
- * regression becomes Imputer, MatMul, Add and Sigmoid.
+ * (float [N, 1]). Trees become `ai.onnx.ml` TreeEnsembleClassifier/Regressor (opset 3), or the
+ * opset-5 TreeEnsemble when they split category sets; logistic regression becomes Imputer,
+ * MatMul, Add and Sigmoid.
  */
 import type { GbdtModel } from './gbdt.js';
 import type { LogisticModel } from './logistic.js';
-import {
-  attr,
-  encodeModel,
-  FLOAT,
-  floatTensor,
-  INT64,
-  int64Tensor,
-  type ModelProto,
-  type NodeProto,
-  type TensorProto,
-  tensorInfo,
-  type ValueInfoProto,
-} from './onnx-proto.js';
+import { classifierOutputs, type Graph, node, probabilityTail } from './onnx-graph.js';
+import { attr, encodeModel, FLOAT, floatTensor, type ModelProto, tensorInfo } from './onnx-proto.js';
+import { hasSetSplits, treeEnsembleGraph } from './onnx-tree-ensemble.js';
 
 /** Name of the single input tensor. */
 export const ONNX_INPUT = 'input';
@@ -39,6 +30,12 @@ const OPSETS = [
   { domain: '', version: 15 },
   { domain: 'ai.onnx.ml', version: 3 },
 ];
+// The TreeEnsemble op (set membership splits) needs ai.onnx.ml 5, which comes with opset 21 / IR 10.
+const IR_VERSION_SETS = 10;
+const OPSETS_SETS = [
+  { domain: '', version: 21 },
+  { domain: 'ai.onnx.ml', version: 5 },
+];
 
 export interface ExportOptions {
   /** Extra metadata entries (e.g. category codes of string features). */
@@ -49,7 +46,13 @@ export interface ExportOptions {
 
 /** The ONNX bytes of a trained model. */
 export function exportOnnx(model: GbdtModel | LogisticModel, options: ExportOptions = {}): Uint8Array {
-  const graph = model.kind === 'gbdt' ? treeGraph(model) : logisticGraph(model);
+  const sets = model.kind === 'gbdt' && hasSetSplits(model);
+  const graph =
+    model.kind === 'logistic'
+      ? logisticGraph(model)
+      : sets
+        ? treeEnsembleGraph(model, ONNX_INPUT)
+        : treeGraph(model);
   const task = model.kind === 'gbdt' && model.objective === 'regression' ? 'regression' : 'binary';
   const metadata: Record<string, string> = {
     [META_FEATURES]: JSON.stringify(model.featureNames),
@@ -58,10 +61,10 @@ export function exportOnnx(model: GbdtModel | LogisticModel, options: ExportOpti
     ...options.metadata,
   };
   const proto: ModelProto = {
-    irVersion: IR_VERSION,
+    irVersion: sets ? IR_VERSION_SETS : IR_VERSION,
     producerName: 'keel',
     producerVersion: '0.1.0',
-    opsetImport: OPSETS,
+    opsetImport: sets ? OPSETS_SETS : OPSETS,
     metadataProps: Object.entries(metadata).map(([key, value]) => ({ key, value })),
     graph: {
       name: options.name ?? 'keel_model',
@@ -73,17 +76,6 @@ export function exportOnnx(model: GbdtModel | LogisticModel, options: ExportOpti
   };
   return encodeModel(proto);
 }
-
-interface Graph {
-  nodes: NodeProto[];
-  initializers: TensorProto[];
-  outputs: ValueInfoProto[];
-}
-
-const classifierOutputs = (): ValueInfoProto[] => [
-  tensorInfo('label', INT64, ['N']),
-  tensorInfo('probabilities', FLOAT, ['N', 2]),
-];
 
 function treeGraph(model: GbdtModel): Graph {
   const n = {
@@ -178,20 +170,7 @@ function treeGraph(model: GbdtModel): Graph {
 
 function logisticGraph(model: LogisticModel): Graph {
   const f = model.weights.length;
-  const node = (
-    opType: string,
-    input: string[],
-    output: string[],
-    attribute: NodeProto['attribute'] = [],
-    domain = '',
-  ): NodeProto => ({
-    opType,
-    domain,
-    name: output[0],
-    input,
-    output,
-    attribute,
-  });
+  const tail = probabilityTail('logit');
   return {
     nodes: [
       node(
@@ -203,20 +182,13 @@ function logisticGraph(model: LogisticModel): Graph {
       ),
       node('MatMul', ['imputed', 'weights'], ['product']),
       node('Add', ['product', 'intercept'], ['logit']),
-      node('Sigmoid', ['logit'], ['p1']),
-      node('Sub', ['one', 'p1'], ['p0']),
-      node('Concat', ['p0', 'p1'], ['probabilities'], [attr('axis', 1, 'int')]),
-      node('Greater', ['p1', 'half'], ['positive']),
-      node('Cast', ['positive'], ['label_column'], [attr('to', INT64, 'int')]),
-      node('Reshape', ['label_column', 'flat'], ['label']),
+      ...tail.nodes,
     ],
     initializers: [
       floatTensor('weights', [f, 1], model.weights),
       floatTensor('intercept', [1], [model.intercept]),
-      floatTensor('one', [1], [1]),
-      floatTensor('half', [1], [0.5]),
-      int64Tensor('flat', [1], [-1]),
+      ...tail.initializers,
     ],
-    outputs: classifierOutputs(),
+    outputs: tail.outputs,
   };
 }

@@ -38,7 +38,12 @@ export const trainConfigSchema = z.strictObject({
     })
     .prefault({}),
   model: z.discriminatedUnion('kind', [
-    z.strictObject({ kind: z.literal('gbdt'), params: gbdtParamsSchema.prefault({}) }),
+    z.strictObject({
+      kind: z.literal('gbdt'),
+      params: gbdtParamsSchema.prefault({}),
+      /** Split the `categorical` columns by category sets (true) or by their code order (false). */
+      categoricalSplits: z.boolean().default(true),
+    }),
     z.strictObject({
       kind: z.literal('logistic'),
       params: logisticParamsSchema.prefault({}),
@@ -148,7 +153,10 @@ export async function trainFromConfig(
   };
   const model =
     cfg.model.kind === 'gbdt'
-      ? trainGbdt(xTrain, yTrain, cfg.model.params, { onIteration })
+      ? trainGbdt(xTrain, yTrain, cfg.model.params, {
+          onIteration,
+          categorical: cfg.model.categoricalSplits ? table.categorical : [],
+        })
       : trainLogistic(xTrain, yTrain, cfg.model.params, onIteration);
   const task = model.kind === 'gbdt' && model.objective === 'regression' ? 'regression' : 'binary';
   const testPred = model.kind === 'gbdt' ? predictGbdt(model, xTest) : predictLogistic(model, xTest);

@@ -16,12 +16,15 @@ import {
 
 /**
  * A tree in flat arrays (index 0 is the root). An inner node sends a row left when its value, in
- * float32, is at most `threshold`, or when it is missing and `defaultLeft` is set. Leaves have
+ * float32, is at most `threshold` (or, on a categorical split, is one of `categories`), or when it
+ * is missing and `defaultLeft` is set. Leaves have
  * `feature` -1 and a float32 `value`.
  */
 export interface Tree {
   feature: number[];
   threshold: number[];
+  /** For a categorical split: the category codes that go left (others go right); else null. */
+  categories: Array<number[] | null>;
   defaultLeft: boolean[];
   left: number[];
   right: number[];
@@ -72,10 +75,19 @@ export function growTree(
   index: Uint32Array,
   features: Int32Array,
 ): { tree: Tree; leafRanges: Array<[start: number, end: number, node: number]> } {
-  const tree: Tree = { feature: [], threshold: [], defaultLeft: [], left: [], right: [], value: [] };
+  const tree: Tree = {
+    feature: [],
+    threshold: [],
+    categories: [],
+    defaultLeft: [],
+    left: [],
+    right: [],
+    value: [],
+  };
   const addNode = (): number => {
     tree.feature.push(-1);
     tree.threshold.push(0);
+    tree.categories.push(null);
     tree.defaultLeft.push(false);
     tree.left.push(-1);
     tree.right.push(-1);
@@ -141,7 +153,9 @@ export function growTree(
     const leftNode = addNode();
     const rightNode = addNode();
     tree.feature[leaf.node] = s.feature;
-    tree.threshold[leaf.node] = ctx.bounds[s.feature][s.bin];
+    const bounds = ctx.bounds[s.feature];
+    if (s.leftBins) tree.categories[leaf.node] = s.leftBins.map((b) => bounds[b]);
+    else tree.threshold[leaf.node] = bounds[s.bin];
     tree.defaultLeft[leaf.node] = s.missingLeft;
     tree.left[leaf.node] = leftNode;
     tree.right[leaf.node] = rightNode;
@@ -194,6 +208,20 @@ function partition(ctx: GrowContext, index: Uint32Array, start: number, end: num
   const missing = ctx.layout.binCounts[s.feature];
   const missingLeft = s.missingLeft;
   const last = s.bin;
+  if (s.leftBins) {
+    const mask = new Uint8Array(missing + 1);
+    for (const b of s.leftBins) mask[b] = 1;
+    mask[missing] = missingLeft ? 1 : 0;
+    let l = start;
+    let r = 0;
+    for (let i = start; i < end; i++) {
+      const row = index[i];
+      if (mask[bins[row]]) index[l++] = row;
+      else scratch[r++] = row;
+    }
+    for (let k = 0; k < r; k++) index[l + k] = scratch[k];
+    return l;
+  }
   const missingToLeft = missingLeft ? 1 : 0;
   let l = start;
   let r = 0;
@@ -216,7 +244,12 @@ export function leafOf(tree: Tree, cols: readonly Float64Array[], row: number): 
   let node = 0;
   while (tree.feature[node] >= 0) {
     const v = cols[tree.feature[node]][row];
-    const goLeft = Number.isNaN(v) ? tree.defaultLeft[node] : Math.fround(v) <= tree.threshold[node];
+    const set = tree.categories[node];
+    const goLeft = Number.isNaN(v)
+      ? tree.defaultLeft[node]
+      : set
+        ? set.includes(Math.fround(v))
+        : Math.fround(v) <= tree.threshold[node];
     node = goLeft ? tree.left[node] : tree.right[node];
   }
   return node;

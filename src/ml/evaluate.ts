@@ -25,7 +25,7 @@ import {
   rocCurve,
   thresholdMetrics,
 } from './metrics.js';
-import { META_CATEGORIES, META_FEATURES, META_POSITIVE, META_TARGET } from './onnx-export.js';
+import { META_CATEGORIES, META_FEATURES, META_POSITIVE, META_TARGET, META_TASK } from './onnx-export.js';
 import { scoreOnnx } from './onnx-predict.js';
 import { readOnnxSignature } from './onnx-signature.js';
 
@@ -71,6 +71,10 @@ export interface ThresholdCheck {
 export interface EvaluateOptions {
   model: string;
   data: string;
+  /** Columns feeding the model's input, in order; default the model's `keel.feature_names`. */
+  features?: string[];
+  /** Default: `keel.task` from the model, else binary when it outputs `probabilities`. */
+  task?: 'binary' | 'regression';
   /** Default: the target recorded in the model. */
   target?: string;
   /** Default: the positive label recorded in the model. */
@@ -116,11 +120,13 @@ export function readThresholds(path: string): Thresholds {
  */
 export async function evaluateModel(options: EvaluateOptions): Promise<EvaluationResult> {
   const sig = readOnnxSignature(options.model);
-  const names = sig.metadata[META_FEATURES];
+  const names =
+    options.features ??
+    (sig.metadata[META_FEATURES] ? (JSON.parse(sig.metadata[META_FEATURES]) as string[]) : undefined);
   if (!names) {
     throw new KeelError(
       'INVALID_PARAMETER_VALUE',
-      `model '${options.model}' has no '${META_FEATURES}' metadata: Keel cannot tell which columns feed its input`,
+      `model '${options.model}' has no '${META_FEATURES}' metadata: name the columns feeding its input (features / --features)`,
     );
   }
   const target = options.target ?? sig.metadata[META_TARGET];
@@ -129,13 +135,20 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
       'INVALID_PARAMETER_VALUE',
       `no target given and model '${options.model}' records none`,
     );
-  const task = sig.outputs.some((o) => o.name === 'probabilities') ? 'binary' : 'regression';
+  const recorded = sig.metadata[META_TASK];
+  const task =
+    options.task ??
+    (recorded === 'binary' || recorded === 'regression'
+      ? recorded
+      : sig.outputs.some((o) => o.name === 'probabilities')
+        ? 'binary'
+        : 'regression');
   const sensitive = options.sensitive ?? [];
   const table = await loadTable({
     path: options.data,
     target,
     positiveLabel: options.positiveLabel ?? sig.metadata[META_POSITIVE],
-    features: JSON.parse(names),
+    features: names,
     categories: sig.metadata[META_CATEGORIES] ? JSON.parse(sig.metadata[META_CATEGORIES]) : {},
     extraColumns: sensitive,
   });

@@ -84,3 +84,27 @@ describe('evaluateModel', () => {
     expect(() => readThresholds(path)).toThrow(/roc_auc: give min or max/);
   });
 });
+
+describe('evaluateModel on a foreign model', () => {
+  it('scores a model without Keel metadata given its feature columns and task', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keel-'));
+    const data = join(dir, 'd.csv');
+    const rows = ['u,v,w,y'];
+    for (let i = 0; i < 40; i++) rows.push(`${(i % 7) - 3},${(i % 5) - 2},${(i % 3) - 1},${i % 2}`);
+    writeFileSync(data, `${rows.join('\n')}\n`);
+    const model = join(import.meta.dirname, 'fixtures', 'foreign_logistic.onnx');
+    await expect(evaluateModel({ model, data, target: 'y' })).rejects.toThrow(
+      /no 'keel.feature_names' metadata/,
+    );
+    const r = await evaluateModel({ model, data, target: 'y', features: ['u', 'v', 'w'], task: 'binary' });
+    expect(r.task).toBe('binary');
+    // p = sigmoid(0.5u - 1.25v + 2w + 0.1), scored by ONNX Runtime; check the log loss against it.
+    let loss = 0;
+    for (let i = 0; i < 40; i++) {
+      const [u, v, w] = [(i % 7) - 3, (i % 5) - 2, (i % 3) - 1];
+      const p = 1 / (1 + Math.exp(-(0.5 * u - 1.25 * v + 2 * w + 0.1)));
+      loss -= i % 2 === 1 ? Math.log(p) : Math.log(1 - p);
+    }
+    expect(r.metrics.log_loss).toBeCloseTo(loss / 40, 5);
+  });
+});

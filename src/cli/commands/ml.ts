@@ -50,6 +50,17 @@ function evaluateText(r: EvaluationResult): string {
   return lines.join('\n');
 }
 
+const splitList = (value: string | undefined): string[] | undefined =>
+  value
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+function parseTask(value: string | undefined): 'binary' | 'regression' | undefined {
+  if (value === undefined || value === 'binary' || value === 'regression') return value;
+  throw new KeelError('INVALID_PARAMETER_VALUE', `--task must be binary or regression, got '${value}'`);
+}
+
 export function registerMlCommands(program: Command): void {
   action(
     program
@@ -69,6 +80,11 @@ export function registerMlCommands(program: Command): void {
       .requiredOption('--model <file>', 'ONNX model')
       .requiredOption('--data <file>', 'CSV, CSV.gz or Parquet with the features and the target')
       .option('--target <column>', 'label column (default: the one recorded in the model)')
+      .option(
+        '--features <columns>',
+        'comma-separated input columns, in order (default: recorded in the model)',
+      )
+      .option('--task <task>', 'binary or regression (default: recorded in the model, or from its outputs)')
       .option('--positive-label <value>', 'value of a text target that means class 1')
       .option(
         '--threshold <p>',
@@ -88,6 +104,8 @@ export function registerMlCommands(program: Command): void {
         model: string;
         data: string;
         target?: string;
+        features?: string;
+        task?: string;
         positiveLabel?: string;
         threshold: number;
         thresholds?: string;
@@ -99,6 +117,8 @@ export function registerMlCommands(program: Command): void {
         model: opts.model,
         data: opts.data,
         target: opts.target,
+        features: splitList(opts.features),
+        task: parseTask(opts.task),
         positiveLabel: opts.positiveLabel,
         threshold: opts.threshold,
         thresholds: opts.thresholds ? readThresholds(opts.thresholds) : undefined,

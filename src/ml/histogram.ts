@@ -1,11 +1,13 @@
 /**
  * @module ml/histogram
  * Gradient histograms and split search for the boosted trees. A histogram holds, per feature and
- * bin, the sums of gradient, hessian and row count as three consecutive float64 slots; features
+ * bin, the sums of gradient and hessian, plus the row count when `min_samples_leaf` needs it, as
+ * consecutive float64 slots (`stride` 3 or 2: the count is a third of the loop's work); features
  * are packed back to back (`offsets`), each with its value bins and then its missing bin, so a
  * histogram is only as long as the data's bins. A node's sibling histogram comes from subtracting
  * it from the parent's, so only the smaller child of a split is ever built from rows.
  */
+import { categoricalSplit } from './categorical-split.js';
 
 /** Where each feature's bins start in a histogram (in bins, not slots), and how many it has. */
 export interface HistogramLayout {
@@ -110,8 +112,6 @@ export function subtractHistogram(
     for (let s = layout.offsets[f] * stride; s < to; s++) parent[s] -= child[s];
   }
 }
-
-import { categoricalSplit } from './categorical-split.js';
 
 /** Limits a split must respect. */
 export interface SplitLimits {

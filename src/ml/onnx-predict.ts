@@ -22,6 +22,7 @@ export async function scoreOnnx(model: string | Uint8Array, x: FeatureMatrix): P
   }
   let session: ort.InferenceSession;
   try {
+    // Two calls because the overloads take a path or bytes, not their union.
     session =
       typeof model === 'string'
         ? await ort.InferenceSession.create(model, { intraOpNumThreads: 1 })

@@ -80,6 +80,20 @@ describe('categorical set splits', () => {
     for (let i = 0; i < q.length; i++) expect(Math.abs(values[i] - q[i])).toBeLessThan(1e-6);
   });
 
+  it('exports one-leaf trees (no split gains enough) through the opset-5 op too', async () => {
+    const model = trainGbdt(
+      train.x,
+      train.y,
+      { iterations: 30, learningRate: 0.5, minSplitGain: 20 },
+      { categorical: ['code'] },
+    );
+    expect(model.trees.some((t) => t.feature.length === 1)).toBe(true);
+    expect(model.trees.some((t) => t.categories.some((c) => c !== null))).toBe(true);
+    const probs = (await onnxOutputs(exportOnnx(model), held.x)).probabilities.data as Float32Array;
+    const p = predictGbdt(model, held.x);
+    for (let i = 0; i < p.length; i++) expect(Math.abs(probs[2 * i + 1] - p[i])).toBeLessThan(1e-6);
+  });
+
   it('refuses an unknown categorical feature name', () => {
     expect(() => trainGbdt(train.x, train.y, {}, { categorical: ['colour'] })).toThrow(
       /categorical feature 'colour'/,

@@ -4,7 +4,7 @@
  * deps' hashes as dataset inputs and the lock's hash, so a model traces back to what made it. The
  * client adds the environment (git commit, Node version, lockfile hash).
  */
-import type { ActiveRun, DatasetInput, ParamValue, TrackingClient } from '../tracking/client.js';
+import type { ActiveRun, DatasetInput, ParamValue, TrackingClient } from '../tracking/index.js';
 import type { LockFile } from './lock.js';
 import { type FileValues, showMetrics } from './metrics.js';
 import { DEFAULT_PARAMS_FILE } from './params.js';

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KeelError, type ProgressFn } from '../core/index.js';
-import type { TrackingClient } from '../tracking/client.js';
+import type { TrackingClient } from '../tracking/index.js';
 import { selectStages } from './dag.js';
 import { type LockFile, readLock, writeLock } from './lock.js';
 import { recordRepro } from './record.js';

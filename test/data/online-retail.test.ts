@@ -1,19 +1,15 @@
-/**
- * End to end on the real data set (Chen, D. (2015). Online Retail. UCI Machine Learning
- * Repository. doi:10.24432/C5BW33, CC BY 4.0); the expected figures are those of its README.
- */
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { KeelError } from '../../src/core/index.js';
 import { type IngestReport, ingest, loadSchemaFile } from '../../src/data/index.js';
 import { queryRows, withDuckDB } from '../../src/data/sql.js';
 import { snapshot, tempDir } from '../helpers/data.js';
+import { sharedDataFile } from '../helpers/shared-data.js';
 
-const DATA = resolve('../shared/data/online_retail.csv.gz');
+const DATA = sharedDataFile('online_retail.csv.gz') ?? '';
 const spec = loadSchemaFile('test/fixtures/data/online_retail.schema.yaml');
 
-describe.skipIf(!existsSync(DATA))('ingest online_retail.csv.gz', () => {
+describe.skipIf(!DATA)('ingest online_retail.csv.gz', () => {
   // One read of the CSV; the duplicate rejection then re-ingests the stored Parquet partition.
   it('stores all 541,909 typed rows with the README figures, and rejects them over a duplicate limit', {
     timeout: 120_000,

@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { registerDataCommands } from './data.js';
 import { registerDemoCommand } from './demo.js';
+import { registerMlCommands } from './ml.js';
 import { registerPipelineCommands } from './pipeline.js';
 import { registerServeCommand } from './serve.js';
 import { registerTrackingCommands } from './tracking.js';
@@ -13,6 +14,7 @@ const groups: Array<(program: Command) => void> = [
   registerDemoCommand,
   registerDataCommands,
   registerPipelineCommands,
+  registerMlCommands,
   registerServeCommand,
   registerTrackingCommands,
 ];

@@ -1,0 +1,58 @@
+/**
+ * @module ml/binning
+ * Quantile binning for the histogram trees. Every bin's upper bound is a float32 value taken from
+ * the data, and a value falls in the first bin whose bound it does not exceed, compared in float32.
+ * That is exactly the test ONNX Runtime's tree ops make on a float input (`x <= threshold`), so a
+ * split learned on bins predicts identically in TypeScript and under ONNX Runtime. A feature with
+ * `k` bounds has value bins 0..k-1 and puts missing values (NaN) in bin `k`, so a bin fits a byte.
+ */
+
+/** Values sorted for quantiles at most; beyond this a seeded stride sample is used. */
+const QUANTILE_SAMPLE = 200_000;
+
+/**
+ * Upper bounds (float32 values, increasing) of at most `maxBins` bins for one column. A column
+ * with at most `maxBins` distinct values gets one bin per value; a column with none gets none.
+ */
+export function fitBinBounds(values: Float64Array, maxBins: number): Float64Array {
+  const stride = Math.max(1, Math.floor(values.length / QUANTILE_SAMPLE));
+  const present: number[] = [];
+  for (let i = 0; i < values.length; i += stride) {
+    const v = values[i];
+    if (!Number.isNaN(v)) present.push(Math.fround(v));
+  }
+  const sorted = Float64Array.from(present).sort();
+  const distinct: number[] = [];
+  for (let i = 0; i < sorted.length; i++)
+    if (i === 0 || sorted[i] !== sorted[i - 1]) distinct.push(sorted[i]);
+  if (distinct.length <= maxBins) return Float64Array.from(distinct);
+  const bounds: number[] = [];
+  for (let k = 1; k < maxBins; k++) {
+    const v = sorted[Math.floor((k * sorted.length) / maxBins) - 1];
+    if (bounds.length === 0 || v > bounds[bounds.length - 1]) bounds.push(v);
+  }
+  const max = sorted[sorted.length - 1];
+  if (bounds[bounds.length - 1] < max) bounds.push(max);
+  return Float64Array.from(bounds);
+}
+
+/** The bin of one value under `bounds`: values above the last bound go to the last bin, NaN to `bounds.length`. */
+export function binOf(value: number, bounds: Float64Array): number {
+  if (Number.isNaN(value) || bounds.length === 0) return bounds.length;
+  const x = Math.fround(value);
+  let lo = 0;
+  let hi = bounds.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (x <= bounds[mid]) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/** Bins one column. */
+export function binColumn(values: Float64Array, bounds: Float64Array): Uint8Array {
+  const out = new Uint8Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = binOf(values[i], bounds);
+  return out;
+}

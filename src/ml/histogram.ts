@@ -1,0 +1,216 @@
+/**
+ * @module ml/histogram
+ * Gradient histograms and split search for the boosted trees. A histogram holds, per feature and
+ * bin, the sums of gradient and hessian, plus the row count when `min_samples_leaf` needs it, as
+ * consecutive float64 slots (`stride` 3 or 2: the count is a third of the loop's work); features
+ * are packed back to back (`offsets`), each with its value bins and then its missing bin, so a
+ * histogram is only as long as the data's bins. A node's sibling histogram comes from subtracting
+ * it from the parent's, so only the smaller child of a split is ever built from rows.
+ */
+import { categoricalSplit } from './categorical-split.js';
+
+/** Where each feature's bins start in a histogram (in bins, not slots), and how many it has. */
+export interface HistogramLayout {
+  /** Value bins per feature; the missing bin is the one after them. */
+  binCounts: Int32Array;
+  /** First bin of each feature; `offsets[nFeatures]` is the total. */
+  offsets: Int32Array;
+  /** Float64 slots per bin: 3 with row counts, 2 without. */
+  stride: 2 | 3;
+  /** 1 for a categorical feature: its bins are categories, split by set rather than order. */
+  categorical: Uint8Array;
+}
+
+/** The layout for these bin counts; `withCounts` keeps a row count per bin. */
+export function histogramLayout(
+  binCounts: Int32Array,
+  withCounts: boolean,
+  categorical?: Uint8Array,
+): HistogramLayout {
+  const offsets = new Int32Array(binCounts.length + 1);
+  for (let f = 0; f < binCounts.length; f++) offsets[f + 1] = offsets[f] + binCounts[f] + 1;
+  return {
+    binCounts,
+    offsets,
+    stride: withCounts ? 3 : 2,
+    categorical: categorical ?? new Uint8Array(binCounts.length),
+  };
+}
+
+/**
+ * Each row's histogram slot per feature (`offsets[f] + bin`), row-major, so the histogram loop
+ * reads one index per cell and no bin arithmetic.
+ */
+export function slotRows(bins: readonly Uint8Array[], layout: HistogramLayout): Uint16Array {
+  const nf = bins.length;
+  const n = nf === 0 ? 0 : bins[0].length;
+  const out = new Uint16Array(n * nf);
+  for (let f = 0; f < nf; f++) {
+    const col = bins[f];
+    const off = layout.offsets[f];
+    for (let i = 0; i < n; i++) out[i * nf + f] = off + col[i];
+  }
+  return out;
+}
+
+/**
+ * Adds the rows `index[start..end)` into `hist` (which must start zeroed) for `features`;
+ * `gh` holds each row's gradient and hessian interleaved.
+ */
+export function buildHistogram(
+  hist: Float64Array,
+  layout: HistogramLayout,
+  slots: Uint16Array,
+  index: Uint32Array,
+  start: number,
+  end: number,
+  gh: Float64Array,
+  features: Int32Array,
+): void {
+  const nFeatures = layout.binCounts.length;
+  const nf = features.length;
+  const all = nf === nFeatures;
+  if (layout.stride === 2) {
+    for (let i = start; i < end; i++) {
+      const r = index[i];
+      const g = gh[2 * r];
+      const h = gh[2 * r + 1];
+      const o = r * nFeatures;
+      for (let k = 0; k < nf; k++) {
+        const s = slots[o + (all ? k : features[k])] * 2;
+        hist[s] += g;
+        hist[s + 1] += h;
+      }
+    }
+    return;
+  }
+  for (let i = start; i < end; i++) {
+    const r = index[i];
+    const g = gh[2 * r];
+    const h = gh[2 * r + 1];
+    const o = r * nFeatures;
+    for (let k = 0; k < nf; k++) {
+      const s = slots[o + (all ? k : features[k])] * 3;
+      hist[s] += g;
+      hist[s + 1] += h;
+      hist[s + 2] += 1;
+    }
+  }
+}
+
+/** `parent -= child` over the slots of `features`, leaving the sibling's histogram in `parent`. */
+export function subtractHistogram(
+  parent: Float64Array,
+  child: Float64Array,
+  layout: HistogramLayout,
+  features: Int32Array,
+): void {
+  const stride = layout.stride;
+  for (let k = 0; k < features.length; k++) {
+    const f = features[k];
+    const to = layout.offsets[f + 1] * stride;
+    for (let s = layout.offsets[f] * stride; s < to; s++) parent[s] -= child[s];
+  }
+}
+
+/** Limits a split must respect. */
+export interface SplitLimits {
+  l2: number;
+  minSamplesLeaf: number;
+  minChildWeight: number;
+  minSplitGain: number;
+}
+
+/** The best split of a node; `feature` -1 when there is none. */
+export interface Split {
+  gain: number;
+  feature: number;
+  /** Rows whose bin is at most this go left. */
+  bin: number;
+  missingLeft: boolean;
+  leftG: number;
+  leftH: number;
+  /** For a categorical split: the bins (categories) that go left; `bin` is then unused. */
+  leftBins: number[] | null;
+}
+
+export const noSplit = (): Split => ({
+  gain: 0,
+  feature: -1,
+  bin: -1,
+  missingLeft: false,
+  leftG: 0,
+  leftH: 0,
+  leftBins: null,
+});
+
+/**
+ * Finds the split of largest gain (xgboost's second-order gain) over `features`, trying missing
+ * values on both sides. Without missing values at the node, unseen missing values follow the
+ * larger child. Without row counts (stride 2) `minSamplesLeaf` is taken as 1, and the hessian
+ * floor keeps children non-empty.
+ */
+export function findBestSplit(
+  hist: Float64Array,
+  layout: HistogramLayout,
+  features: Int32Array,
+  totalG: number,
+  totalH: number,
+  totalCount: number,
+  limits: SplitLimits,
+): Split {
+  const best = noSplit();
+  const { l2, minSamplesLeaf, minChildWeight } = limits;
+  const parentScore = (totalG * totalG) / (totalH + l2);
+  let bestGain = limits.minSplitGain;
+  const stride = layout.stride;
+  const counted = stride === 3;
+  for (let k = 0; k < features.length; k++) {
+    const f = features[k];
+    const nb = layout.binCounts[f];
+    if (nb < 2) continue;
+    if (layout.categorical[f]) {
+      bestGain = categoricalSplit(hist, layout, f, totalG, totalH, totalCount, limits, bestGain, best);
+      continue;
+    }
+    const base = layout.offsets[f] * stride;
+    const m = base + nb * stride;
+    const mg = hist[m];
+    const mh = hist[m + 1];
+    const mc = counted ? hist[m + 2] : mh > 0 ? 1 : 0;
+    const sides = mc === 0 ? 1 : 2;
+    let g = 0;
+    let h = 0;
+    let c = 0;
+    for (let b = 0; b < nb - 1; b++) {
+      const s = base + b * stride;
+      g += hist[s];
+      h += hist[s + 1];
+      if (counted) c += hist[s + 2];
+      for (let side = 0; side < sides; side++) {
+        // side 0 sends missing values right, side 1 sends them left.
+        const lg = side === 1 ? g + mg : g;
+        const lh = side === 1 ? h + mh : h;
+        const rh = totalH - lh;
+        if (counted) {
+          const lc = side === 1 ? c + mc : c;
+          if (lc < minSamplesLeaf || totalCount - lc < minSamplesLeaf) continue;
+        }
+        if (lh < minChildWeight || rh < minChildWeight) continue;
+        const rg = totalG - lg;
+        const gain = (lg * lg) / (lh + l2) + (rg * rg) / (rh + l2) - parentScore;
+        if (gain > bestGain) {
+          bestGain = gain;
+          best.gain = gain;
+          best.feature = f;
+          best.bin = b;
+          best.missingLeft = side === 1 || (mc === 0 && lh >= rh);
+          best.leftG = lg;
+          best.leftH = lh;
+          best.leftBins = null;
+        }
+      }
+    }
+  }
+  return best;
+}

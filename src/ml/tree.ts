@@ -1,0 +1,256 @@
+/**
+ * @module ml/tree
+ * One regression tree of the boosted ensemble, grown leaf-wise: the leaf whose best split gains
+ * most is split next, until `maxLeaves` leaves, `maxDepth`, or no split gains enough. Rows live
+ * in one index array; every node owns a contiguous range of it, partitioned in place on a split.
+ */
+import {
+  buildHistogram,
+  findBestSplit,
+  type HistogramLayout,
+  noSplit,
+  type Split,
+  type SplitLimits,
+  subtractHistogram,
+} from './histogram.js';
+
+/**
+ * A tree in flat arrays (index 0 is the root). An inner node sends a row left when its value, in
+ * float32, is at most `threshold` (or, on a categorical split, is one of `categories`), or when it
+ * is missing and `defaultLeft` is set. Leaves have
+ * `feature` -1 and a float32 `value`.
+ */
+export interface Tree {
+  feature: number[];
+  threshold: number[];
+  /** For a categorical split: the category codes that go left (others go right); else null. */
+  categories: Array<number[] | null>;
+  defaultLeft: boolean[];
+  left: number[];
+  right: number[];
+  value: number[];
+}
+
+/** What growing trees needs besides the rows; shared by every tree of an ensemble. */
+export interface GrowContext {
+  /** Row-major histogram slots (`row * nFeatures + feature`), from `slotRows`. */
+  slots: Uint16Array;
+  /** The same bins column by column, for partitioning a node on one feature. */
+  binColumns: readonly Uint8Array[];
+  layout: HistogramLayout;
+  bounds: readonly Float64Array[];
+  /** Gradient and hessian of each row, interleaved. */
+  gh: Float64Array;
+  limits: SplitLimits;
+  maxLeaves: number;
+  maxDepth: number;
+  learningRate: number;
+  /** Gain and split count per feature, added to as splits are made. */
+  importanceGain: Float64Array;
+  importanceSplit: Float64Array;
+  /** Histogram buffers reused across nodes and trees. */
+  pool: Float64Array[];
+  /** Partition buffer, as long as the training rows. */
+  scratch: Uint32Array;
+}
+
+interface Leaf {
+  node: number;
+  start: number;
+  end: number;
+  depth: number;
+  g: number;
+  h: number;
+  /** Null for a leaf that can never split: its histogram is never built. */
+  hist: Float64Array | null;
+  split: Split;
+}
+
+/**
+ * Grows one tree on the rows `index` (reordered in place) and returns it with, per leaf, the row
+ * range of `index` it holds, so the caller can update predictions without walking the tree.
+ */
+export function growTree(
+  ctx: GrowContext,
+  index: Uint32Array,
+  features: Int32Array,
+): { tree: Tree; leafRanges: Array<[start: number, end: number, node: number]> } {
+  const tree: Tree = {
+    feature: [],
+    threshold: [],
+    categories: [],
+    defaultLeft: [],
+    left: [],
+    right: [],
+    value: [],
+  };
+  const addNode = (): number => {
+    tree.feature.push(-1);
+    tree.threshold.push(0);
+    tree.categories.push(null);
+    tree.defaultLeft.push(false);
+    tree.left.push(-1);
+    tree.right.push(-1);
+    tree.value.push(0);
+    return tree.feature.length - 1;
+  };
+  const { layout, slots, gh, limits } = ctx;
+  const histSize = layout.offsets[layout.offsets.length - 1] * layout.stride;
+  const take = (): Float64Array => ctx.pool.pop()?.fill(0) ?? new Float64Array(histSize);
+  const release = (hist: Float64Array | null) => {
+    if (hist) ctx.pool.push(hist);
+  };
+  // A node that cannot split (too deep, too small, or no leaf budget left) needs no histogram.
+  const canSplit = (depth: number, rows: number, h: number, leaves: number) =>
+    depth < ctx.maxDepth &&
+    leaves < ctx.maxLeaves &&
+    rows >= 2 * Math.max(1, limits.minSamplesLeaf) &&
+    h >= 2 * limits.minChildWeight;
+  const makeLeaf = (
+    node: number,
+    start: number,
+    end: number,
+    depth: number,
+    g: number,
+    h: number,
+    hist: Float64Array | null,
+  ): Leaf => ({
+    node,
+    start,
+    end,
+    depth,
+    g,
+    h,
+    hist,
+    split: hist ? findBestSplit(hist, layout, features, g, h, end - start, limits) : noSplit(),
+  });
+
+  let g0 = 0;
+  let h0 = 0;
+  for (let i = 0; i < index.length; i++) {
+    g0 += gh[2 * index[i]];
+    h0 += gh[2 * index[i] + 1];
+  }
+  let rootHist: Float64Array | null = null;
+  if (canSplit(0, index.length, h0, 1)) {
+    rootHist = take();
+    buildHistogram(rootHist, layout, slots, index, 0, index.length, gh, features);
+  }
+  const open: Leaf[] = [makeLeaf(addNode(), 0, index.length, 0, g0, h0, rootHist)];
+  const closed: Leaf[] = [];
+
+  while (open.length > 0 && open.length + closed.length < ctx.maxLeaves) {
+    let bi = 0;
+    for (let i = 1; i < open.length; i++) if (open[i].split.gain > open[bi].split.gain) bi = i;
+    const leaf = open[bi];
+    open.splice(bi, 1);
+    const s = leaf.split;
+    if (s.feature < 0) {
+      closed.push(leaf);
+      continue;
+    }
+    const mid = partition(ctx, index, leaf.start, leaf.end, s);
+    const leftNode = addNode();
+    const rightNode = addNode();
+    tree.feature[leaf.node] = s.feature;
+    const bounds = ctx.bounds[s.feature];
+    if (s.leftBins) tree.categories[leaf.node] = s.leftBins.map((b) => bounds[b]);
+    else tree.threshold[leaf.node] = bounds[s.bin];
+    tree.defaultLeft[leaf.node] = s.missingLeft;
+    tree.left[leaf.node] = leftNode;
+    tree.right[leaf.node] = rightNode;
+    ctx.importanceGain[s.feature] += s.gain;
+    ctx.importanceSplit[s.feature] += 1;
+
+    const depth = leaf.depth + 1;
+    const leaves = open.length + closed.length + 2;
+    const rightH = leaf.h - s.leftH;
+    const leftOk = canSplit(depth, mid - leaf.start, s.leftH, leaves);
+    const rightOk = canSplit(depth, leaf.end - mid, rightH, leaves);
+    let leftHist: Float64Array | null = null;
+    let rightHist: Float64Array | null = null;
+    if (leftOk || rightOk) {
+      // Build the smaller child from its rows; the larger is the parent minus it.
+      const leftSmaller = mid - leaf.start <= leaf.end - mid;
+      const small = take();
+      if (leftSmaller) buildHistogram(small, layout, slots, index, leaf.start, mid, gh, features);
+      else buildHistogram(small, layout, slots, index, mid, leaf.end, gh, features);
+      const parent = leaf.hist as Float64Array;
+      subtractHistogram(parent, small, layout, features);
+      [leftHist, rightHist] = leftSmaller ? [small, parent] : [parent, small];
+      if (!leftOk) {
+        release(leftHist);
+        leftHist = null;
+      }
+      if (!rightOk) {
+        release(rightHist);
+        rightHist = null;
+      }
+    } else release(leaf.hist);
+    open.push(
+      makeLeaf(leftNode, leaf.start, mid, depth, s.leftG, s.leftH, leftHist),
+      makeLeaf(rightNode, mid, leaf.end, depth, leaf.g - s.leftG, rightH, rightHist),
+    );
+  }
+  const leafRanges: Array<[number, number, number]> = [];
+  for (const leaf of open.concat(closed)) {
+    tree.value[leaf.node] = Math.fround((-ctx.learningRate * leaf.g) / (leaf.h + limits.l2));
+    leafRanges.push([leaf.start, leaf.end, leaf.node]);
+    release(leaf.hist);
+  }
+  return { tree, leafRanges };
+}
+
+/** Stable in-place partition of `index[start..end)` by a split; returns the first right position. */
+function partition(ctx: GrowContext, index: Uint32Array, start: number, end: number, s: Split): number {
+  const { scratch } = ctx;
+  const bins = ctx.binColumns[s.feature];
+  const missing = ctx.layout.binCounts[s.feature];
+  const missingLeft = s.missingLeft;
+  const last = s.bin;
+  if (s.leftBins) {
+    const mask = new Uint8Array(missing + 1);
+    for (const b of s.leftBins) mask[b] = 1;
+    mask[missing] = missingLeft ? 1 : 0;
+    let l = start;
+    let r = 0;
+    for (let i = start; i < end; i++) {
+      const row = index[i];
+      if (mask[bins[row]]) index[l++] = row;
+      else scratch[r++] = row;
+    }
+    for (let k = 0; k < r; k++) index[l + k] = scratch[k];
+    return l;
+  }
+  const missingToLeft = missingLeft ? 1 : 0;
+  let l = start;
+  let r = 0;
+  // Branch-free: the side is data-dependent, so a branch would mispredict about half the time.
+  for (let i = start; i < end; i++) {
+    const row = index[i];
+    const b = bins[row];
+    const left = (b <= last ? 1 : 0) | ((b === missing ? 1 : 0) & missingToLeft);
+    index[l] = row;
+    scratch[r] = row;
+    l += left;
+    r += 1 - left;
+  }
+  for (let k = 0; k < r; k++) index[l + k] = scratch[k];
+  return l;
+}
+
+/** The leaf a row reaches, from its raw feature values (NaN = missing). */
+export function leafOf(tree: Tree, cols: readonly Float64Array[], row: number): number {
+  let node = 0;
+  while (tree.feature[node] >= 0) {
+    const v = cols[tree.feature[node]][row];
+    const set = tree.categories[node];
+    const goLeft = Number.isNaN(v)
+      ? tree.defaultLeft[node]
+      : set
+        ? set.includes(Math.fround(v))
+        : Math.fround(v) <= tree.threshold[node];
+    node = goLeft ? tree.left[node] : tree.right[node];
+  }
+  return node;
+}

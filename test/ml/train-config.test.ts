@@ -1,0 +1,102 @@
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readOnnxSignature, trainFromConfig } from '../../src/ml/index.js';
+import type { ActiveRun, ParamValue } from '../../src/tracking/client.js';
+import { writeSyntheticCsv } from './synthetic.js';
+
+/** An ActiveRun that keeps what it is given, to check what training logs. */
+class RecordingRun implements ActiveRun {
+  readonly runId = 'r1';
+  readonly experimentId = '0';
+  params: Record<string, ParamValue> = {};
+  metrics: Array<{ key: string; value: number; step: number }> = [];
+  artifacts: string[] = [];
+  async logParams(p: Record<string, ParamValue>) {
+    Object.assign(this.params, p);
+  }
+  async logMetrics(m: Record<string, number>, o?: { step?: number }) {
+    for (const [key, value] of Object.entries(m)) this.metrics.push({ key, value, step: o?.step ?? 0 });
+  }
+  async setTags() {}
+  async logInputs() {}
+  async logArtifact(path: string) {
+    this.artifacts.push(path);
+  }
+  async flush() {}
+  async end() {}
+}
+
+describe('trainFromConfig', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'keel-'));
+  writeSyntheticCsv(dir);
+
+  it('trains a GBDT from YAML, writes ONNX with metadata, logs params, per-iteration metrics and the model', async () => {
+    const config = join(dir, 'train.yaml');
+    writeFileSync(
+      config,
+      [
+        'data: { path: data.csv, target: label, positiveLabel: "yes", features: [a, b, c, d, colour], categorical: [colour] }',
+        'split: { column: split }',
+        'model: { kind: gbdt, params: { iterations: 15, maxLeaves: 8 } }',
+        'out: models/m.onnx',
+      ].join('\n'),
+    );
+    const run = new RecordingRun();
+    const events: number[] = [];
+    const r = await trainFromConfig(config, { run, progress: (e) => events.push(e.done) });
+    expect(r.modelPath).toBe(join(dir, 'models', 'm.onnx'));
+    expect(r.rows).toEqual({ train: 450, test: 150 });
+    expect(r.test.roc_auc).toBeGreaterThan(0.7);
+    expect(events).toEqual(Array.from({ length: 15 }, (_, i) => i + 1));
+    const sig = readOnnxSignature(r.modelPath);
+    expect(JSON.parse(sig.metadata['keel.feature_names'])).toEqual(['a', 'b', 'c', 'd', 'colour']);
+    expect(JSON.parse(sig.metadata['keel.categories'])).toEqual({ colour: ['blue', 'green', 'red'] });
+    expect(sig.metadata['keel.positive_label']).toBe('yes');
+    expect(run.params).toMatchObject({ model_kind: 'gbdt', iterations: 15, maxLeaves: 8, target: 'label' });
+    const steps = run.metrics.filter((m) => m.key === 'train_log_loss').map((m) => m.step);
+    expect(steps).toEqual(Array.from({ length: 15 }, (_, i) => i));
+    expect(run.metrics.find((m) => m.key === 'test_roc_auc')?.value).toBe(r.test.roc_auc);
+    expect(run.artifacts).toEqual([r.modelPath]);
+  });
+
+  it('trains logistic regression and a regressor with a random split', async () => {
+    const lr = await trainFromConfig(
+      {
+        data: { path: 'data.csv', target: 'label', positiveLabel: 'yes', features: ['a', 'b'] },
+        model: { kind: 'logistic' },
+      },
+      { baseDir: dir, out: 'lr.onnx' },
+    );
+    expect(lr.rows).toEqual({ train: 480, test: 120 });
+    expect(lr.test.roc_auc).toBeGreaterThan(0.7);
+    const reg = await trainFromConfig(
+      {
+        data: { path: 'data.csv', target: 'amount', features: ['a', 'b', 'c'] },
+        model: { kind: 'gbdt', params: { objective: 'regression', iterations: 30 } },
+      },
+      { baseDir: dir, out: 'reg.onnx' },
+    );
+    expect(reg.task).toBe('regression');
+    expect(reg.test.r2).toBeGreaterThan(0.5);
+    expect(readOnnxSignature(join(dir, 'reg.onnx')).outputs[0].name).toBe('variable');
+  });
+
+  it('refuses a bad config naming the field, and writes no model', async () => {
+    const bad = {
+      data: { path: 'data.csv', target: 'label' },
+      model: { kind: 'gbdt', params: { maxDepht: 3 } },
+    };
+    await expect(trainFromConfig(bad as never, { baseDir: dir, out: 'bad.onnx' })).rejects.toThrow(
+      /model\.params|maxDepht/,
+    );
+    await expect(
+      trainFromConfig(
+        { data: { path: 'data.csv', target: 'nope' }, model: { kind: 'logistic' } },
+        { baseDir: dir, out: 'bad.onnx' },
+      ),
+    ).rejects.toThrow(/target column 'nope'/);
+    expect(existsSync(join(dir, 'bad.onnx'))).toBe(false);
+  });
+});

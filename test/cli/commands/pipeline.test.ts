@@ -101,4 +101,27 @@ describe('keel pipeline commands', { timeout: 120_000 }, () => {
     expect(readFileSync(join(root, 'out.txt'), 'utf8')).toBe('2\n');
     expect(readFileSync(join(root, 'dvc.lock'), 'utf8')).toContain('cmd: sh work.sh 2');
   });
+
+  it('a SIGTERM stops the running stage and its children, writes no lock for it, and exits non-zero', async () => {
+    const root = makeProject({
+      'in.txt': 'a\n',
+      'dvc.yaml':
+        'stages:\n  slow:\n    cmd: touch started; (sleep 1; cp in.txt out.txt) & wait\n    deps: [in.txt]\n    outs: [out.txt]\n',
+    });
+    const child = spawn(process.execPath, nodeArgs(['repro', '--json', '--cwd', root]), { cwd: repoRoot });
+    let stdout = '';
+    child.stdout!.on('data', (c) => {
+      stdout += c;
+    });
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    await waitFor(join(root, 'started'));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(9);
+    const report = JSON.parse(stdout);
+    expect(report.error_code).toBe('EXECUTION_FAILED');
+    expect(report.details.exitCode).toBe(143);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(existsSync(join(root, 'out.txt'))).toBe(false);
+    expect(existsSync(join(root, 'dvc.lock'))).toBe(false);
+  });
 });

@@ -38,6 +38,8 @@ const BATCH = 32;
 
 export class HashPool {
   private workers: Worker[] = [];
+  /** Calls run one after another: each uses every worker, and a worker answers one batch at a time. */
+  private tail: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly size = Math.max(1, Math.min(4, availableParallelism()))) {}
 
@@ -63,7 +65,13 @@ export class HashPool {
    * @param onBatch called with the number of files each finished batch held.
    * @throws KeelError RESOURCE_DOES_NOT_EXIST when a file cannot be read.
    */
-  async hashFiles(paths: string[], onBatch?: (files: number) => void): Promise<string[]> {
+  hashFiles(paths: string[], onBatch?: (files: number) => void): Promise<string[]> {
+    const run = this.tail.then(() => this.hashNow(paths, onBatch));
+    this.tail = run.catch(() => {});
+    return run;
+  }
+
+  private async hashNow(paths: string[], onBatch?: (files: number) => void): Promise<string[]> {
     while (this.workers.length < this.size) {
       const w = new Worker(WORKER_SOURCE, { eval: true });
       w.unref();

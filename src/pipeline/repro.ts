@@ -31,6 +31,8 @@ export interface ReproOptions {
   progress?: ProgressFn;
   /** Receives each stage's output as it is written. */
   onOutput?: (stage: string, chunk: string) => void;
+  /** Aborting stops running stages (their lock entries stay as they were) and starts no more. */
+  signal?: AbortSignal;
   /** When given, the repro is recorded as one run. */
   tracking?: TrackingClient;
   /** Experiment of that run; default `pipeline`. */

@@ -36,6 +36,8 @@ export interface StageRunOptions {
   /** A dry run counts a stage as changed when a stage upstream would run. */
   upstreamWouldRun?: boolean;
   onOutput?: (stage: string, chunk: string) => void;
+  /** Stops the running cmd (SIGTERM to its process group). */
+  signal?: AbortSignal;
   /** Receives the new lock entry once the outputs are cached. */
   commit: (stage: string, entry: LockStage) => void;
 }
@@ -110,9 +112,12 @@ export async function reproduceStage(
     mkdirSync(dirname(abs), { recursive: true });
   }
   const env = { ...process.env, KEEL_ROOT: ws.root, KEEL_STAGE: stage.name };
-  const run = await runCommands(stage.cmd, join(ws.root, stage.wdir), env, (c) =>
-    o.onOutput?.(stage.name, c),
-  );
+  const run = await runCommands(stage.cmd, {
+    cwd: join(ws.root, stage.wdir),
+    env,
+    onOutput: (c) => o.onOutput?.(stage.name, c),
+    signal: o.signal,
+  });
   if (run.code !== 0) {
     return {
       stage: stage.name,

@@ -19,6 +19,13 @@ describe('HashPool', () => {
     expect(await pool.hashFiles(paths)).toEqual(expected);
   });
 
+  it('answers calls made at the same time each with their own files', async () => {
+    const root = makeProject(files);
+    const paths = Object.keys(files).map((p) => join(root, p));
+    const [a, b] = await Promise.all([pool.hashFiles(paths.slice(0, 90)), pool.hashFiles(paths.slice(90))]);
+    expect([...a, ...b]).toEqual(await Promise.all(paths.map(md5File)));
+  });
+
   it('refuses an unreadable file by name', async () => {
     await expect(pool.hashFiles(['/nonexistent/keel/f'])).rejects.toThrow(
       /Cannot hash: .*\/nonexistent\/keel\/f/,

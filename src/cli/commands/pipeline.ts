@@ -77,6 +77,11 @@ function registerRepro(program: Command): void {
         current = stage;
         process.stdout.write(chunk);
       };
+      // Ctrl-C or a SIGTERM stops the running stages' process groups; the lock keeps what finished.
+      const controller = new AbortController();
+      const abort = () => controller.abort();
+      process.once('SIGINT', abort);
+      process.once('SIGTERM', abort);
       const result = await withWorkspace(io, opts, (ws) =>
         repro(ws, {
           targets: stages,
@@ -84,9 +89,13 @@ function registerRepro(program: Command): void {
           dry: opts.dry,
           jobs: opts.jobs,
           progress: io.progress,
+          signal: controller.signal,
           onOutput: io.json ? undefined : echo,
         }),
-      );
+      ).finally(() => {
+        process.off('SIGINT', abort);
+        process.off('SIGTERM', abort);
+      });
       io.emit(result, (r) =>
         r.stages
           .map((s) =>

@@ -74,14 +74,14 @@ describe('keel pipeline commands', { timeout: 120_000 }, () => {
   it('a killed repro leaves the previous lock intact and the next repro recovers', async () => {
     const root = makeProject({
       'params.yaml': 'v: 1\n',
-      'work.sh': 'echo "$1" > out.txt\nif [ -f slow ]; then touch started; sleep 30; fi\n',
+      'work.sh': 'echo "$1" > out.txt\nif [ -f slow ]; then echo $$ > started; sleep 30; fi\n',
       'dvc.yaml': 'stages:\n  work:\n    cmd: sh work.sh ${v}\n    deps: [work.sh]\n    outs: [out.txt]\n',
     });
     expect(keel(['repro', '--cwd', root]).code).toBe(0);
     const lockBefore = readFileSync(join(root, 'dvc.lock'), 'utf8');
     writeFileSync(join(root, 'params.yaml'), 'v: 2\n');
     writeFileSync(join(root, 'slow'), '');
-    // Its own process group, so the kill takes the stage's shell down with it.
+    // Its own process group, so one SIGKILL takes keel down at once, as a crash or an OOM kill would.
     const child: ChildProcess = spawn(process.execPath, nodeArgs(['repro', '--cwd', root]), {
       cwd: repoRoot,
       detached: true,
@@ -91,6 +91,10 @@ describe('keel pipeline commands', { timeout: 120_000 }, () => {
     await waitFor(join(root, 'started'));
     process.kill(-child.pid!, 'SIGKILL');
     await exited;
+    // The stage runs in its own process group, which a SIGKILL of keel cannot reach: end it here.
+    const stagePid = readFileSync(join(root, 'started'), 'utf8').trim();
+    const stageGroup = Number(readFileSync(`/proc/${stagePid}/stat`, 'utf8').split(') ')[1].split(' ')[2]);
+    process.kill(-stageGroup, 'SIGKILL');
     expect(readFileSync(join(root, 'dvc.lock'), 'utf8')).toBe(lockBefore);
     expect(existsSync(join(root, '.keel', 'tmp', 'repro.pid'))).toBe(true);
 
@@ -100,5 +104,28 @@ describe('keel pipeline commands', { timeout: 120_000 }, () => {
     expect(JSON.parse(again.stdout).stages[0].status).toBe('ran');
     expect(readFileSync(join(root, 'out.txt'), 'utf8')).toBe('2\n');
     expect(readFileSync(join(root, 'dvc.lock'), 'utf8')).toContain('cmd: sh work.sh 2');
+  });
+
+  it('a SIGTERM stops the running stage and its children, writes no lock for it, and exits non-zero', async () => {
+    const root = makeProject({
+      'in.txt': 'a\n',
+      'dvc.yaml':
+        'stages:\n  slow:\n    cmd: touch started; (sleep 1; cp in.txt out.txt) & wait\n    deps: [in.txt]\n    outs: [out.txt]\n',
+    });
+    const child = spawn(process.execPath, nodeArgs(['repro', '--json', '--cwd', root]), { cwd: repoRoot });
+    let stdout = '';
+    child.stdout!.on('data', (c) => {
+      stdout += c;
+    });
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    await waitFor(join(root, 'started'));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(9);
+    const report = JSON.parse(stdout);
+    expect(report.error_code).toBe('EXECUTION_FAILED');
+    expect(report.details.exitCode).toBe(143);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(existsSync(join(root, 'out.txt'))).toBe(false);
+    expect(existsSync(join(root, 'dvc.lock'))).toBe(false);
   });
 });

@@ -134,14 +134,16 @@ export async function repro(ws: Workspace, options: ReproOptions = {}): Promise<
   }
   const result: ReproResult = { stages: results, lockHash: lockHash(ws.lockPath) };
   const failed = results.find((r) => r.status === 'failed');
-  if (options.tracking && !options.dry) {
+  const stagesRan = results.filter((r) => r.status === 'ran' || r.status === 'restored').map((r) => r.stage);
+  // A repro that changed nothing made nothing new: it records no run.
+  if (options.tracking && !options.dry && (stagesRan.length > 0 || failed)) {
     result.runId = await recordRepro(
       options.tracking,
       ws.project,
       {
         lock,
         lockHash: result.lockHash ?? '',
-        stagesRan: results.filter((r) => r.status === 'ran' || r.status === 'restored').map((r) => r.stage),
+        stagesRan,
         failed: failed !== undefined,
       },
       options.experiment,

@@ -3,30 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readOnnxSignature, trainFromConfig } from '../../src/ml/index.js';
-import type { ActiveRun, ParamValue } from '../../src/tracking/client.js';
+import { localTrackingClient } from '../../src/tracking/index.js';
+import { openTestTracking } from '../helpers/tracking.js';
 import { writeSyntheticCsv } from './synthetic.js';
-
-/** An ActiveRun that keeps what it is given, to check what training logs. */
-class RecordingRun implements ActiveRun {
-  readonly runId = 'r1';
-  readonly experimentId = '0';
-  params: Record<string, ParamValue> = {};
-  metrics: Array<{ key: string; value: number; step: number }> = [];
-  artifacts: string[] = [];
-  async logParams(p: Record<string, ParamValue>) {
-    Object.assign(this.params, p);
-  }
-  async logMetrics(m: Record<string, number>, o?: { step?: number }) {
-    for (const [key, value] of Object.entries(m)) this.metrics.push({ key, value, step: o?.step ?? 0 });
-  }
-  async setTags() {}
-  async logInputs() {}
-  async logArtifact(path: string) {
-    this.artifacts.push(path);
-  }
-  async flush() {}
-  async end() {}
-}
 
 describe('trainFromConfig', () => {
   const dir = mkdtempSync(join(tmpdir(), 'keel-'));
@@ -43,9 +22,16 @@ describe('trainFromConfig', () => {
         'out: models/m.onnx',
       ].join('\n'),
     );
-    const run = new RecordingRun();
+    const { tracking, cleanup } = await openTestTracking('sqlite');
+    const run = await localTrackingClient(tracking).startRun({ experiment: 'train-config' });
     const events: number[] = [];
     const r = await trainFromConfig(config, { run, progress: (e) => events.push(e.done) });
+    await run.end();
+    const stored = await tracking.runs.get(run.runId);
+    const params = Object.fromEntries(stored.data.params.map((p) => [p.key, p.value]));
+    const lossHistory = await tracking.runs.metricHistory(run.runId, 'train_log_loss');
+    const artifacts = await tracking.listArtifacts(run.runId);
+    await cleanup();
     expect(r.modelPath).toBe(join(dir, 'models', 'm.onnx'));
     expect(r.rows).toEqual({ train: 450, test: 150 });
     expect(r.test.roc_auc).toBeGreaterThan(0.7);
@@ -54,11 +40,10 @@ describe('trainFromConfig', () => {
     expect(JSON.parse(sig.metadata['keel.feature_names'])).toEqual(['a', 'b', 'c', 'd', 'colour']);
     expect(JSON.parse(sig.metadata['keel.categories'])).toEqual({ colour: ['blue', 'green', 'red'] });
     expect(sig.metadata['keel.positive_label']).toBe('yes');
-    expect(run.params).toMatchObject({ model_kind: 'gbdt', iterations: 15, maxLeaves: 8, target: 'label' });
-    const steps = run.metrics.filter((m) => m.key === 'train_log_loss').map((m) => m.step);
-    expect(steps).toEqual(Array.from({ length: 15 }, (_, i) => i));
-    expect(run.metrics.find((m) => m.key === 'test_roc_auc')?.value).toBe(r.test.roc_auc);
-    expect(run.artifacts).toEqual([r.modelPath]);
+    expect(params).toMatchObject({ model_kind: 'gbdt', iterations: '15', maxLeaves: '8', target: 'label' });
+    expect(lossHistory.items.map((m) => m.step)).toEqual(Array.from({ length: 15 }, (_, i) => i));
+    expect(stored.data.metrics.find((m) => m.key === 'test_roc_auc')?.value).toBe(r.test.roc_auc);
+    expect(artifacts.files.map((f) => f.path)).toEqual(['m.onnx']);
   });
 
   it('trains logistic regression and a regressor with a random split', async () => {

@@ -12,6 +12,7 @@ import {
   trainFromConfig,
 } from '../../ml/index.js';
 import { action, parseNumberOption } from '../io.js';
+import { type TrackOptions, trackOptions, withTrackedRun } from '../tracked.js';
 
 const fixed = (v: number | null) => (v === null ? 'n/a' : Math.abs(v) >= 1000 ? v.toFixed(0) : v.toFixed(4));
 
@@ -63,41 +64,50 @@ function parseTask(value: string | undefined): 'binary' | 'regression' | undefin
 
 export function registerMlCommands(program: Command): void {
   action(
-    program
-      .command('train')
-      .description('train a model from a train.yaml and write it as ONNX')
-      .requiredOption('--config <file>', 'training config (YAML)')
-      .option('--out <file>', 'where to write the ONNX model (overrides the config)'),
-    async (io, opts: { config: string; out?: string }) => {
-      const result = await trainFromConfig(opts.config, { out: opts.out, progress: io.progress });
-      io.emit(result, trainText);
+    trackOptions(
+      program
+        .command('train')
+        .description('train a model from a train.yaml, write it as ONNX and record the run in tracking')
+        .requiredOption('--config <file>', 'training config (YAML)')
+        .option('--out <file>', 'where to write the ONNX model (overrides the config)'),
+      'train',
+    ),
+    async (io, opts: { config: string; out?: string } & TrackOptions) => {
+      const result = await withTrackedRun(io.config, opts, async (run) => ({
+        ...(await trainFromConfig(opts.config, { out: opts.out, progress: io.progress, run })),
+        runId: run?.runId,
+      }));
+      io.emit(result, (r) => `${trainText(r)}${r.runId ? `\ntracked as run ${r.runId}` : ''}`);
     },
   );
   action(
-    program
-      .command('evaluate')
-      .description('evaluate an ONNX model on labelled data: metrics, plot CSVs, fairness, threshold gates')
-      .requiredOption('--model <file>', 'ONNX model')
-      .requiredOption('--data <file>', 'CSV, CSV.gz or Parquet with the features and the target')
-      .option('--target <column>', 'label column (default: the one recorded in the model)')
-      .option(
-        '--features <columns>',
-        'comma-separated input columns, in order (default: recorded in the model)',
-      )
-      .option('--task <task>', 'binary or regression (default: recorded in the model, or from its outputs)')
-      .option('--positive-label <value>', 'value of a text target that means class 1')
-      .option(
-        '--threshold <p>',
-        'decision threshold on the class-1 probability',
-        parseNumberOption('--threshold'),
-        0.5,
-      )
-      .option(
-        '--thresholds <file>',
-        'YAML of metric bounds, e.g. "roc_auc: { min: 0.85 }"; a failure exits non-zero',
-      )
-      .option('--sensitive <columns>', 'comma-separated sensitive columns for the fairness table')
-      .option('--out <dir>', 'folder for metrics.json and the plot CSVs'),
+    trackOptions(
+      program
+        .command('evaluate')
+        .description('evaluate an ONNX model on labelled data: metrics, plot CSVs, fairness, threshold gates')
+        .requiredOption('--model <file>', 'ONNX model')
+        .requiredOption('--data <file>', 'CSV, CSV.gz or Parquet with the features and the target')
+        .option('--target <column>', 'label column (default: the one recorded in the model)')
+        .option(
+          '--features <columns>',
+          'comma-separated input columns, in order (default: recorded in the model)',
+        )
+        .option('--task <task>', 'binary or regression (default: recorded in the model, or from its outputs)')
+        .option('--positive-label <value>', 'value of a text target that means class 1')
+        .option(
+          '--threshold <p>',
+          'decision threshold on the class-1 probability',
+          parseNumberOption('--threshold'),
+          0.5,
+        )
+        .option(
+          '--thresholds <file>',
+          'YAML of metric bounds, e.g. "roc_auc: { min: 0.85 }"; a failure exits non-zero',
+        )
+        .option('--sensitive <columns>', 'comma-separated sensitive columns for the fairness table')
+        .option('--out <dir>', 'folder for metrics.json and the plot CSVs'),
+      'evaluate',
+    ),
     async (
       io,
       opts: {
@@ -111,23 +121,26 @@ export function registerMlCommands(program: Command): void {
         thresholds?: string;
         sensitive?: string;
         out?: string;
-      },
+      } & TrackOptions,
     ) => {
-      const result = await evaluateModel({
-        model: opts.model,
-        data: opts.data,
-        target: opts.target,
-        features: splitList(opts.features),
-        task: parseTask(opts.task),
-        positiveLabel: opts.positiveLabel,
-        threshold: opts.threshold,
-        thresholds: opts.thresholds ? readThresholds(opts.thresholds) : undefined,
-        sensitive: opts.sensitive
-          ?.split(',')
-          .map((s) => s.trim())
-          .filter(Boolean),
-        outDir: opts.out,
-      });
+      const result = await withTrackedRun(io.config, opts, (run) =>
+        evaluateModel({
+          run,
+          model: opts.model,
+          data: opts.data,
+          target: opts.target,
+          features: splitList(opts.features),
+          task: parseTask(opts.task),
+          positiveLabel: opts.positiveLabel,
+          threshold: opts.threshold,
+          thresholds: opts.thresholds ? readThresholds(opts.thresholds) : undefined,
+          sensitive: opts.sensitive
+            ?.split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
+          outDir: opts.out,
+        }),
+      );
       if (!result.passed) {
         const failed = result.checks.filter((c) => !c.passed).map((c) => `${c.metric}=${fixed(c.value)}`);
         throw new KeelError(

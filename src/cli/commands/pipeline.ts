@@ -5,6 +5,7 @@
  * src/pipeline.
  */
 import type { Command } from 'commander';
+import { loadConfig } from '../../core/index.js';
 import {
   type Change,
   checkout,
@@ -22,6 +23,7 @@ import {
   Workspace,
 } from '../../pipeline/index.js';
 import { action, type CommandIO, parseNumberOption } from '../io.js';
+import { type TrackOptions, trackOptions, withTrackingClient } from '../tracked.js';
 
 interface CwdOption {
   cwd?: string;
@@ -68,8 +70,12 @@ function registerRepro(program: Command): void {
     .option('-j, --jobs <n>', 'run up to n independent stages at once', parseNumberOption('--jobs', true), 1)
     .option('--cwd <dir>', 'the project root (the folder holding dvc.yaml)');
   action(
-    cmd,
-    async (io, stages: string[], opts: CwdOption & { force?: boolean; dry?: boolean; jobs: number }) => {
+    trackOptions(cmd, 'pipeline'),
+    async (
+      io,
+      stages: string[],
+      opts: CwdOption & TrackOptions & { force?: boolean; dry?: boolean; jobs: number },
+    ) => {
       let current: string | undefined;
       // Stage output streams as it comes; a header marks each switch between (parallel) stages.
       const echo = (stage: string, chunk: string) => {
@@ -82,16 +88,25 @@ function registerRepro(program: Command): void {
       const abort = () => controller.abort();
       process.once('SIGINT', abort);
       process.once('SIGTERM', abort);
-      const result = await withWorkspace(io, opts, (ws) =>
-        repro(ws, {
-          targets: stages,
-          force: opts.force,
-          dry: opts.dry,
-          jobs: opts.jobs,
-          progress: io.progress,
-          signal: controller.signal,
-          onOutput: io.json ? undefined : echo,
-        }),
+      // The run goes to the tracking store of the project being reproduced.
+      const config = loadConfig({ cwd: opts.cwd ?? process.cwd() });
+      const result = await withTrackingClient(
+        config,
+        { ...opts, track: opts.track && !opts.dry },
+        (tracking) =>
+          withWorkspace(io, opts, (ws) =>
+            repro(ws, {
+              tracking,
+              experiment: opts.experiment,
+              targets: stages,
+              force: opts.force,
+              dry: opts.dry,
+              jobs: opts.jobs,
+              progress: io.progress,
+              signal: controller.signal,
+              onOutput: io.json ? undefined : echo,
+            }),
+          ),
       ).finally(() => {
         process.off('SIGINT', abort);
         process.off('SIGTERM', abort);
@@ -103,6 +118,7 @@ function registerRepro(program: Command): void {
               ? `Stage '${s.stage}' didn't change, skipped`
               : `Stage '${s.stage}': ${s.status}`,
           )
+          .concat(r.runId ? [`Recorded as tracking run ${r.runId}`] : [])
           .join('\n'),
       );
     },

@@ -59,6 +59,8 @@ interface Shared {
 }
 
 export class Registry {
+  /** The tracking facade whose database and artifact store the registry shares. */
+  readonly tracking: Tracking;
   readonly models: ModelStore;
   readonly versions: VersionStore;
   readonly promotions: Promotions;
@@ -85,6 +87,7 @@ export class Registry {
       tokens: new TokenStore(db, clock),
     };
     const s = this.shared;
+    this.tracking = s.tracking;
     this.actor = options.actor ?? localActor();
     this.policy = s.policy;
     this.audit = s.audit;

@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { registerDemoCommand } from './demo.js';
+import { registerModelCommands } from './models.js';
 import { registerServeCommand } from './serve.js';
 import { registerTrackingCommands } from './tracking.js';
 
@@ -11,6 +12,7 @@ const groups: Array<(program: Command) => void> = [
   registerDemoCommand,
   registerServeCommand,
   registerTrackingCommands,
+  registerModelCommands,
 ];
 
 export function registerCommands(program: Command): void {

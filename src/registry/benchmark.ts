@@ -30,19 +30,38 @@ export async function sampleFeeds(signature: Signature, batchSize: number): Prom
         feeds[input.name] = new Tensor('float64', Float64Array.from({ length: size }, next), dims);
         break;
       case 'int64':
-        feeds[input.name] = new Tensor('int64', BigInt64Array.from({ length: size }, () => BigInt(Math.floor(next() * 10))), dims);
+        feeds[input.name] = new Tensor(
+          'int64',
+          BigInt64Array.from({ length: size }, () => BigInt(Math.floor(next() * 10))),
+          dims,
+        );
         break;
       case 'int32':
-        feeds[input.name] = new Tensor('int32', Int32Array.from({ length: size }, () => Math.floor(next() * 10)), dims);
+        feeds[input.name] = new Tensor(
+          'int32',
+          Int32Array.from({ length: size }, () => Math.floor(next() * 10)),
+          dims,
+        );
         break;
       case 'string':
-        feeds[input.name] = new Tensor('string', Array.from({ length: size }, () => 'a'), dims);
+        feeds[input.name] = new Tensor(
+          'string',
+          Array.from({ length: size }, () => 'a'),
+          dims,
+        );
         break;
       case 'bool':
-        feeds[input.name] = new Tensor('bool', Uint8Array.from({ length: size }, () => (next() < 0.5 ? 0 : 1)), dims);
+        feeds[input.name] = new Tensor(
+          'bool',
+          Uint8Array.from({ length: size }, () => (next() < 0.5 ? 0 : 1)),
+          dims,
+        );
         break;
       default:
-        throw new KeelError('INVALID_PARAMETER_VALUE', `Cannot build a sample for input '${input.name}' of type ${input.type}`);
+        throw new KeelError(
+          'INVALID_PARAMETER_VALUE',
+          `Cannot build a sample for input '${input.name}' of type ${input.type}`,
+        );
     }
   }
   return feeds;
@@ -67,7 +86,8 @@ export interface BenchmarkOptions {
   onProgress?: ProgressFn;
 }
 
-const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+const quantile = (sorted: number[], q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
 
 /** Times `iterations` calls of the model on one sample batch. Times in ms. */
 export async function benchmarkModel(
@@ -86,7 +106,8 @@ export async function benchmarkModel(
       const start = performance.now();
       await session.run(feeds);
       times.push(performance.now() - start);
-      if (i % 20 === 0) options.onProgress?.({ label: 'benchmark', done: i, total: iterations, unit: 'calls' });
+      if (i % 20 === 0)
+        options.onProgress?.({ label: 'benchmark', done: i, total: iterations, unit: 'calls' });
     }
     times.sort((a, b) => a - b);
     const round = (x: number) => Math.round(x * 1000) / 1000;

@@ -54,9 +54,15 @@ export async function upsertTag(
 /** @throws INVALID_PARAMETER_VALUE for an empty key or a key or value over MLflow's limits. */
 export function validateRegistryTag(key: unknown, value: unknown): void {
   if (typeof key !== 'string' || key === '' || key.length > 250) {
-    throw new KeelError('INVALID_PARAMETER_VALUE', `Tag key must be a string of 1 to 250 characters, got '${String(key)}'`);
+    throw new KeelError(
+      'INVALID_PARAMETER_VALUE',
+      `Tag key must be a string of 1 to 250 characters, got '${String(key)}'`,
+    );
   }
   if (typeof value !== 'string' || value.length > 5000) {
-    throw new KeelError('INVALID_PARAMETER_VALUE', `Tag '${key}' must have a string value of at most 5000 characters`);
+    throw new KeelError(
+      'INVALID_PARAMETER_VALUE',
+      `Tag '${key}' must have a string value of at most 5000 characters`,
+    );
   }
 }

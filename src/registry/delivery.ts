@@ -154,7 +154,9 @@ export class WebhookDispatcher {
 
   /** A webhook's delivery log, oldest first. */
   async deliveries(webhookId: string): Promise<DeliveryRecord[]> {
-    const rows = await this.db.all<Omit<DeliveryRecord, 'success'> & { success: number; status_code: number | null; error: string | null }>(
+    const rows = await this.db.all<
+      Omit<DeliveryRecord, 'success'> & { success: number; status_code: number | null; error: string | null }
+    >(
       'SELECT webhook_id, delivery_id, event, attempt, ts, status_code, error, success FROM webhook_deliveries WHERE webhook_id = ? ORDER BY id ASC',
       [webhookId],
     );

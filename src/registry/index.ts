@@ -6,7 +6,15 @@
 export type { AuditAction, AuditEntry, AuditOutcome } from './audit.js';
 export { type DeliveryOptions, type DeliveryRecord, signPayload, type TestResult } from './delivery.js';
 export { formatGates, type GateResult } from './gates.js';
-export { type Actor, can, localActor, type Permission, ROLES, type Role, requirePermission } from './identity.js';
+export {
+  type Actor,
+  can,
+  localActor,
+  type Permission,
+  ROLES,
+  type Role,
+  requirePermission,
+} from './identity.js';
 export type { SearchOptions } from './models.js';
 export { parseStage, parseVersion, validateAlias } from './names.js';
 export { DEFAULT_POLICY, describeGate, type Gate, type Policy, parsePolicy } from './policy.js';

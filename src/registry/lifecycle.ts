@@ -21,7 +21,11 @@ async function syncProductionAlias(tx: SqlExecutor, name: string, alias: string 
   );
   await tx.run('DELETE FROM registered_model_aliases WHERE name = ? AND alias = ?', [name, alias]);
   if (top?.v != null) {
-    await tx.run('INSERT INTO registered_model_aliases (name, alias, version) VALUES (?, ?, ?)', [name, alias, top.v]);
+    await tx.run('INSERT INTO registered_model_aliases (name, alias, version) VALUES (?, ?, ?)', [
+      name,
+      alias,
+      top.v,
+    ]);
   }
 }
 
@@ -73,7 +77,11 @@ export async function applyStage(
 }
 
 /** The version an alias points at, or undefined. */
-export async function aliasVersion(exec: SqlExecutor, name: string, alias: string): Promise<number | undefined> {
+export async function aliasVersion(
+  exec: SqlExecutor,
+  name: string,
+  alias: string,
+): Promise<number | undefined> {
   const row = await exec.get<{ version: number }>(
     'SELECT version FROM registered_model_aliases WHERE name = ? AND alias = ?',
     [name, alias],
@@ -114,11 +122,19 @@ export async function setAlias(
 }
 
 /** @throws RESOURCE_DOES_NOT_EXIST when the alias is not set. */
-export async function deleteAlias(ctx: RegistryContext, tx: SqlExecutor, name: string, alias: string): Promise<number> {
+export async function deleteAlias(
+  ctx: RegistryContext,
+  tx: SqlExecutor,
+  name: string,
+  alias: string,
+): Promise<number> {
   refuseProductionAlias(ctx, alias);
   const before = await aliasVersion(tx, name, alias);
   if (before === undefined) {
-    throw new KeelError('RESOURCE_DOES_NOT_EXIST', `Registered model alias ${alias} not found on model '${name}'`);
+    throw new KeelError(
+      'RESOURCE_DOES_NOT_EXIST',
+      `Registered model alias ${alias} not found on model '${name}'`,
+    );
   }
   await tx.run('DELETE FROM registered_model_aliases WHERE name = ? AND alias = ?', [name, alias]);
   return before;

@@ -6,7 +6,7 @@
 import { KeelError } from '../core/index.js';
 import type { SqlExecutor } from '../storage/index.js';
 import { decodePageToken, type KeyValue, type Page, pageOf } from '../tracking/index.js';
-import { type RegistryContext, modelNotFound, upsertTag, validateRegistryTag } from './context.js';
+import { modelNotFound, type RegistryContext, upsertTag, validateRegistryTag } from './context.js';
 import { validateModelName } from './names.js';
 import { hydrateVersions, lockModel, type ModelRow, type VersionRow } from './rows.js';
 import { compileFilter, compileOrderBy, MODEL_SEARCH, validateMax } from './search.js';
@@ -20,7 +20,11 @@ export interface SearchOptions {
 }
 
 /** The newest version in each stage, ordered None, Staging, Production, Archived as MLflow does. */
-export async function latestVersions(exec: SqlExecutor, name: string, stages?: string[]): Promise<ModelVersion[]> {
+export async function latestVersions(
+  exec: SqlExecutor,
+  name: string,
+  stages?: string[],
+): Promise<ModelVersion[]> {
   const rows = await exec.all<VersionRow>(
     `SELECT v.* FROM model_versions v WHERE v.name = ? AND v.version = (
        SELECT MAX(w.version) FROM model_versions w WHERE w.name = v.name AND w.current_stage = v.current_stage)
@@ -35,7 +39,10 @@ export class ModelStore {
   constructor(private readonly ctx: RegistryContext) {}
 
   /** @throws RESOURCE_ALREADY_EXISTS, INVALID_PARAMETER_VALUE */
-  async create(name: string, options: { description?: string; tags?: KeyValue[] } = {}): Promise<RegisteredModel> {
+  async create(
+    name: string,
+    options: { description?: string; tags?: KeyValue[] } = {},
+  ): Promise<RegisteredModel> {
     this.ctx.require('write', `create registered model '${name}'`);
     validateModelName(name);
     for (const t of options.tags ?? []) validateRegistryTag(t.key, t.value);
@@ -48,13 +55,18 @@ export class ModelStore {
         'INSERT INTO registered_models (name, creation_timestamp, last_updated_timestamp, description) VALUES (?, ?, ?, ?)',
         [name, now, now, options.description ?? ''],
       );
-      for (const t of options.tags ?? []) await upsertTag(tx, 'registered_model_tags', { name }, t.key, t.value);
+      for (const t of options.tags ?? [])
+        await upsertTag(tx, 'registered_model_tags', { name }, t.key, t.value);
       await this.ctx.audit.append(
         { ts: now, actor: this.ctx.actor.user, action: 'create_model', outcome: 'applied', name, reason: '' },
         tx,
       );
     });
-    this.ctx.events.emit('registered_model.created', { name, tags: options.tags ?? [], description: options.description ?? '' });
+    this.ctx.events.emit('registered_model.created', {
+      name,
+      tags: options.tags ?? [],
+      description: options.description ?? '',
+    });
     return this.get(name);
   }
 
@@ -73,7 +85,10 @@ export class ModelStore {
         last_updated_timestamp: r.last_updated_timestamp,
         description: r.description,
         latest_versions: await latestVersions(exec, r.name),
-        tags: await exec.all<KeyValue>('SELECT key, value FROM registered_model_tags WHERE name = ? ORDER BY key', [r.name]),
+        tags: await exec.all<KeyValue>(
+          'SELECT key, value FROM registered_model_tags WHERE name = ? ORDER BY key',
+          [r.name],
+        ),
         aliases: (
           await exec.all<{ alias: string; version: number }>(
             'SELECT alias, version FROM registered_model_aliases WHERE name = ? ORDER BY alias',
@@ -110,12 +125,24 @@ export class ModelStore {
   async rename(name: string, newName: string): Promise<RegisteredModel> {
     validateModelName(newName);
     await this.change(name, 'rename', async (tx) => {
-      if (newName !== name && (await tx.get('SELECT 1 AS x FROM registered_models WHERE name = ?', [newName]))) {
+      if (
+        newName !== name &&
+        (await tx.get('SELECT 1 AS x FROM registered_models WHERE name = ?', [newName]))
+      ) {
         throw new KeelError('RESOURCE_ALREADY_EXISTS', `Registered Model (name=${newName}) already exists.`);
       }
       await tx.run('UPDATE registered_models SET name = ? WHERE name = ?', [newName, name]);
       await this.ctx.audit.append(
-        { ts: this.ctx.clock.now(), actor: this.ctx.actor.user, action: 'rename_model', outcome: 'applied', name: newName, from: name, to: newName, reason: '' },
+        {
+          ts: this.ctx.clock.now(),
+          actor: this.ctx.actor.user,
+          action: 'rename_model',
+          outcome: 'applied',
+          name: newName,
+          from: name,
+          to: newName,
+          reason: '',
+        },
         tx,
       );
     });
@@ -134,7 +161,14 @@ export class ModelStore {
     await this.change(name, 'delete', async (tx) => {
       await tx.run('DELETE FROM registered_models WHERE name = ?', [name]);
       await this.ctx.audit.append(
-        { ts: this.ctx.clock.now(), actor: this.ctx.actor.user, action: 'delete_model', outcome: 'applied', name, reason: '' },
+        {
+          ts: this.ctx.clock.now(),
+          actor: this.ctx.actor.user,
+          action: 'delete_model',
+          outcome: 'applied',
+          name,
+          reason: '',
+        },
         tx,
       );
     });
@@ -148,8 +182,12 @@ export class ModelStore {
   /** @throws RESOURCE_DOES_NOT_EXIST when the model or the tag is missing. */
   async deleteTag(name: string, key: string): Promise<void> {
     await this.change(name, 'untag', async (tx) => {
-      const { changes } = await tx.run('DELETE FROM registered_model_tags WHERE name = ? AND key = ?', [name, key]);
-      if (changes === 0) throw new KeelError('RESOURCE_DOES_NOT_EXIST', `No tag '${key}' on registered model '${name}'`);
+      const { changes } = await tx.run('DELETE FROM registered_model_tags WHERE name = ? AND key = ?', [
+        name,
+        key,
+      ]);
+      if (changes === 0)
+        throw new KeelError('RESOURCE_DOES_NOT_EXIST', `No tag '${key}' on registered model '${name}'`);
     });
   }
 }

@@ -13,7 +13,8 @@ export function validateModelName(name: unknown): string {
   if (typeof name !== 'string' || name.trim() === '') {
     throw bad('Registered model name must be a non-empty string');
   }
-  if (name.length > 256) throw bad(`Registered model name '${name.slice(0, 40)}...' is longer than 256 characters`);
+  if (name.length > 256)
+    throw bad(`Registered model name '${name.slice(0, 40)}...' is longer than 256 characters`);
   // `/` and `@` would make models:/ URIs ambiguous.
   if (/[/@:\\\0]/.test(name) || name === '.' || name === '..') {
     throw bad(`Registered model name '${name}' must not contain '/', '\\', ':' or '@', nor be '.' or '..'`);

@@ -54,7 +54,11 @@ export type StagePolicy = z.infer<typeof stagePolicySchema>;
 
 const policySchema = z.strictObject({
   /** The alias that follows the Production stage; `null` turns it off. */
-  productionAlias: z.string().regex(/^[\w-]+$/).nullable().default('champion'),
+  productionAlias: z
+    .string()
+    .regex(/^[\w-]+$/)
+    .nullable()
+    .default('champion'),
   stages: z
     .strictObject({
       None: stagePolicySchema.optional(),
@@ -107,7 +111,10 @@ export function describeGate(gate: Gate): string {
     case 'canary':
       return `canary >= ${gate.minDays} days and >= ${gate.minRequests} requests in Staging`;
     case 'bias': {
-      const bounds = [gate.min !== undefined ? `>= ${gate.min}` : '', gate.max !== undefined ? `<= ${gate.max}` : '']
+      const bounds = [
+        gate.min !== undefined ? `>= ${gate.min}` : '',
+        gate.max !== undefined ? `<= ${gate.max}` : '',
+      ]
         .filter(Boolean)
         .join(' and ');
       return `bias ${gate.metric} ${bounds}`;

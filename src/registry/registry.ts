@@ -138,7 +138,8 @@ export class Registry {
   private async aliasChange<T>(name: string, alias: string, fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
     this.ctx.require('write', `change alias '${alias}' of '${name}'`);
     return this.ctx.db.transaction(async (tx) => {
-      if (!(await lockModel(tx, name, this.ctx.clock.now()))) throw new KeelError('RESOURCE_DOES_NOT_EXIST', `Registered Model with name=${name} not found`);
+      if (!(await lockModel(tx, name, this.ctx.clock.now())))
+        throw new KeelError('RESOURCE_DOES_NOT_EXIST', `Registered Model with name=${name} not found`);
       return fn(tx);
     });
   }
@@ -150,19 +151,43 @@ export class Registry {
       await this.versions.row(name, v, tx);
       const prev = await setAlias(this.ctx, tx, name, alias, v);
       await this.ctx.audit.append(
-        { ts: this.ctx.clock.now(), actor: this.actor.user, action: 'alias_set', outcome: 'applied', name, version: String(v), from: prev === undefined ? undefined : String(prev), to: alias, reason: '' },
+        {
+          ts: this.ctx.clock.now(),
+          actor: this.actor.user,
+          action: 'alias_set',
+          outcome: 'applied',
+          name,
+          version: String(v),
+          from: prev === undefined ? undefined : String(prev),
+          to: alias,
+          reason: '',
+        },
         tx,
       );
       return prev;
     });
-    this.dispatcher.emit('model_version_alias.created', { name, alias, version: String(v), previous_version: before === undefined ? null : String(before) });
+    this.dispatcher.emit('model_version_alias.created', {
+      name,
+      alias,
+      version: String(v),
+      previous_version: before === undefined ? null : String(before),
+    });
   }
 
   async deleteAlias(name: string, alias: string): Promise<void> {
     const before = await this.aliasChange(name, alias, async (tx) => {
       const prev = await deleteAlias(this.ctx, tx, name, alias);
       await this.ctx.audit.append(
-        { ts: this.ctx.clock.now(), actor: this.actor.user, action: 'alias_delete', outcome: 'applied', name, version: String(prev), from: alias, reason: '' },
+        {
+          ts: this.ctx.clock.now(),
+          actor: this.actor.user,
+          action: 'alias_delete',
+          outcome: 'applied',
+          name,
+          version: String(prev),
+          from: alias,
+          reason: '',
+        },
         tx,
       );
       return prev;
@@ -173,7 +198,11 @@ export class Registry {
   /** @throws RESOURCE_DOES_NOT_EXIST when the alias is not set. */
   async getByAlias(name: string, alias: string): Promise<ModelVersion> {
     const v = await aliasVersion(this.ctx.db, name, alias);
-    if (v === undefined) throw new KeelError('RESOURCE_DOES_NOT_EXIST', `Registered model alias ${alias} not found on model '${name}'`);
+    if (v === undefined)
+      throw new KeelError(
+        'RESOURCE_DOES_NOT_EXIST',
+        `Registered model alias ${alias} not found on model '${name}'`,
+      );
     return this.versions.get(name, v);
   }
 
@@ -189,7 +218,11 @@ export class Registry {
     else if (ref.kind === 'alias') version = await this.getByAlias(ref.name, ref.alias);
     else {
       const [latest] = await this.latestVersions(ref.name, [ref.stage]);
-      if (!latest) throw new KeelError('RESOURCE_DOES_NOT_EXIST', `Registered model '${ref.name}' has no version in stage ${ref.stage}`);
+      if (!latest)
+        throw new KeelError(
+          'RESOURCE_DOES_NOT_EXIST',
+          `Registered model '${ref.name}' has no version in stage ${ref.stage}`,
+        );
       version = latest;
     }
     const pkg = await this.versions.getPackage(version.name, version.version);
@@ -210,20 +243,37 @@ export class Registry {
   }
 
   /** Measures the version's latency in ONNX Runtime and stores it for the latency gate. */
-  async benchmark(name: string, version: number | string, options: { batchSize?: number; iterations?: number; onProgress?: ProgressFn } = {}): Promise<BenchmarkResult> {
+  async benchmark(
+    name: string,
+    version: number | string,
+    options: { batchSize?: number; iterations?: number; onProgress?: ProgressFn } = {},
+  ): Promise<BenchmarkResult> {
     const pkg = await this.versions.getPackage(name, version);
-    const result = await benchmarkModel(this.shared.artifacts.localPath(pkg.model_path), pkg.signature, { ...options, now: () => this.shared.clock.now() });
+    const result = await benchmarkModel(this.shared.artifacts.localPath(pkg.model_path), pkg.signature, {
+      ...options,
+      now: () => this.shared.clock.now(),
+    });
     await this.versions.setRecord(name, version, 'benchmark', result);
     return result;
   }
 
   /** Adds canary traffic served by a version (serving calls this); returns the running totals. */
-  async recordCanary(name: string, version: number | string, traffic: { requests: number; errors?: number }): Promise<CanaryRecord> {
+  async recordCanary(
+    name: string,
+    version: number | string,
+    traffic: { requests: number; errors?: number },
+  ): Promise<CanaryRecord> {
     if (!Number.isInteger(traffic.requests) || traffic.requests < 0) {
-      throw new KeelError('INVALID_PARAMETER_VALUE', `Canary requests must be a non-negative integer, got ${traffic.requests}`);
+      throw new KeelError(
+        'INVALID_PARAMETER_VALUE',
+        `Canary requests must be a non-negative integer, got ${traffic.requests}`,
+      );
     }
     return this.versions.change(name, version, 'record canary traffic of', async (tx, v) => {
-      const row = await tx.get<{ canary: string | null }>('SELECT canary FROM model_versions WHERE name = ? AND version = ?', [name, v]);
+      const row = await tx.get<{ canary: string | null }>(
+        'SELECT canary FROM model_versions WHERE name = ? AND version = ?',
+        [name, v],
+      );
       const prev: CanaryRecord | undefined = row?.canary ? JSON.parse(row.canary) : undefined;
       const now = this.shared.clock.now();
       const next: CanaryRecord = {
@@ -232,7 +282,11 @@ export class Registry {
         started_at: prev?.started_at ?? now,
         updated_at: now,
       };
-      await tx.run('UPDATE model_versions SET canary = ? WHERE name = ? AND version = ?', [JSON.stringify(next), name, v]);
+      await tx.run('UPDATE model_versions SET canary = ? WHERE name = ? AND version = ?', [
+        JSON.stringify(next),
+        name,
+        v,
+      ]);
       return next;
     });
   }

@@ -67,7 +67,9 @@ const bad = (message: string) => new KeelError('INVALID_PARAMETER_VALUE', messag
 
 function comparison(column: string, clause: Clause, numeric: boolean): SqlFragment {
   const { comparator: op, value } = clause;
-  const allowed = numeric ? ['=', '!=', '>', '>=', '<', '<=', 'IN', 'NOT IN'] : ['=', '!=', 'LIKE', 'ILIKE', 'IN', 'NOT IN'];
+  const allowed = numeric
+    ? ['=', '!=', '>', '>=', '<', '<=', 'IN', 'NOT IN']
+    : ['=', '!=', 'LIKE', 'ILIKE', 'IN', 'NOT IN'];
   if (!allowed.includes(op)) {
     throw bad(`Invalid comparator '${op}' for '${clause.key}': use one of ${allowed.join(', ')}`);
   }
@@ -76,7 +78,9 @@ function comparison(column: string, clause: Clause, numeric: boolean): SqlFragme
     return { sql: `${column} ${op} (${list.map(() => '?').join(', ')})`, params: list };
   }
   if (numeric !== (typeof value === 'number')) {
-    throw bad(`'${clause.key}' takes ${numeric ? 'a number' : "a quoted string, e.g. 'x'"}, got ${String(value)}`);
+    throw bad(
+      `'${clause.key}' takes ${numeric ? 'a number' : "a quoted string, e.g. 'x'"}, got ${String(value)}`,
+    );
   }
   if (op === 'ILIKE') return { sql: `LOWER(${column}) LIKE LOWER(?)`, params: [value as string] };
   return { sql: `${column} ${op} ?`, params: [value as SqlValue] };
@@ -107,7 +111,11 @@ export function compileFilter(target: SearchTarget, filter: string | undefined):
 }
 
 /** The ORDER BY list, with the target's tie-break appended. */
-export function compileOrderBy(target: SearchTarget, orderBy: readonly string[] | undefined, fallback: string): string {
+export function compileOrderBy(
+  target: SearchTarget,
+  orderBy: readonly string[] | undefined,
+  fallback: string,
+): string {
   const clauses = (orderBy?.length ? orderBy : [fallback]).map((text) => {
     const o = parseOrderBy(text);
     const attr = o.type === 'attribute' ? target.attributes[o.key] : undefined;

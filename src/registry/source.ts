@@ -27,7 +27,11 @@ export interface ResolvedSource {
 
 async function onnxIn(path: string, source: string): Promise<string> {
   const info = await stat(path).catch(() => undefined);
-  if (!info) throw new KeelError('INVALID_PARAMETER_VALUE', `Model source '${source}' does not exist (looked at ${path})`);
+  if (!info)
+    throw new KeelError(
+      'INVALID_PARAMETER_VALUE',
+      `Model source '${source}' does not exist (looked at ${path})`,
+    );
   if (info.isFile()) return path;
   const onnx = (await readdir(path)).filter((f) => f.endsWith('.onnx')).sort();
   const chosen = onnx.includes('model.onnx') ? 'model.onnx' : onnx.length === 1 ? onnx[0] : undefined;
@@ -57,7 +61,10 @@ export async function resolveSource(
     return { file: await onnxIn(artifacts.localPath(artifactUriToPath(source)), source) };
   }
   if (/^[a-z][\w+.-]*:\//i.test(source)) {
-    throw new KeelError('INVALID_PARAMETER_VALUE', `Model source '${source}': use runs:/, mlflow-artifacts:/ or a local file`);
+    throw new KeelError(
+      'INVALID_PARAMETER_VALUE',
+      `Model source '${source}': use runs:/, mlflow-artifacts:/ or a local file`,
+    );
   }
   return { file: await onnxIn(source, source) };
 }
@@ -69,12 +76,23 @@ export function lineageOf(run: Run | undefined, given: Partial<Lineage> = {}): L
   const views = run ? tagOf(run, LINEAGE_TAGS.featureViews) : undefined;
   const fromRun: Lineage = {
     ...(run ? { run_id: run.info.run_id } : {}),
-    datasets: run ? run.inputs.dataset_inputs.map((d) => ({ name: d.dataset.name, digest: d.dataset.digest })) : [],
-    feature_views: views ? views.split(',').map((v) => v.trim()).filter(Boolean) : [],
-    ...(run && tagOf(run, LINEAGE_TAGS.pipelineLock) ? { pipeline_lock_hash: tagOf(run, LINEAGE_TAGS.pipelineLock) } : {}),
+    datasets: run
+      ? run.inputs.dataset_inputs.map((d) => ({ name: d.dataset.name, digest: d.dataset.digest }))
+      : [],
+    feature_views: views
+      ? views
+          .split(',')
+          .map((v) => v.trim())
+          .filter(Boolean)
+      : [],
+    ...(run && tagOf(run, LINEAGE_TAGS.pipelineLock)
+      ? { pipeline_lock_hash: tagOf(run, LINEAGE_TAGS.pipelineLock) }
+      : {}),
     ...(run && tagOf(run, ENV_TAGS.gitCommit) ? { code_commit: tagOf(run, ENV_TAGS.gitCommit) } : {}),
   };
-  const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0)));
+  const defined = Object.fromEntries(
+    Object.entries(given).filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0)),
+  );
   return { ...fromRun, ...defined };
 }
 

@@ -32,26 +32,33 @@ export class TokenStore {
    */
   async create(user: string, role: string): Promise<TokenInfo & { token: string }> {
     if (!user || !/^[\w.@-]+$/.test(user)) {
-      throw new KeelError('INVALID_PARAMETER_VALUE', `Invalid user name '${user}': use letters, digits, '.', '@', '_', '-'`);
+      throw new KeelError(
+        'INVALID_PARAMETER_VALUE',
+        `Invalid user name '${user}': use letters, digits, '.', '@', '_', '-'`,
+      );
     }
     if (!(ROLES as readonly string[]).includes(role)) {
-      throw new KeelError('INVALID_PARAMETER_VALUE', `Invalid role '${role}': use one of ${ROLES.join(', ')}`);
+      throw new KeelError(
+        'INVALID_PARAMETER_VALUE',
+        `Invalid role '${role}': use one of ${ROLES.join(', ')}`,
+      );
     }
     const token = PREFIX + randomBytes(32).toString('hex');
     const now = this.clock.now();
-    await this.db.run('INSERT INTO api_tokens (token_hash, user_name, role, created_at) VALUES (?, ?, ?, ?)', [
+    await this.db.run(
+      'INSERT INTO api_tokens (token_hash, user_name, role, created_at) VALUES (?, ?, ?, ?)',
+      [hashToken(token), user, role, now],
+    );
+    const row = await this.db.get<{ id: number }>('SELECT id FROM api_tokens WHERE token_hash = ?', [
       hashToken(token),
-      user,
-      role,
-      now,
     ]);
-    const row = await this.db.get<{ id: number }>('SELECT id FROM api_tokens WHERE token_hash = ?', [hashToken(token)]);
     return { id: Number(row!.id), user, role: role as Role, created_at: now, token };
   }
 
   /** @throws KeelError UNAUTHENTICATED when the token is missing or unknown. */
   async authenticate(token: string | undefined): Promise<Actor> {
-    if (!token) throw new KeelError('UNAUTHENTICATED', 'An API token is required: send Authorization: Bearer <token>');
+    if (!token)
+      throw new KeelError('UNAUTHENTICATED', 'An API token is required: send Authorization: Bearer <token>');
     const row = await this.db.get<{ user_name: string; role: Role }>(
       'SELECT user_name, role FROM api_tokens WHERE token_hash = ?',
       [hashToken(token)],

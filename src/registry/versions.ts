@@ -9,7 +9,13 @@ import { basename } from 'node:path';
 import { KeelError } from '../core/index.js';
 import type { SqlExecutor } from '../storage/index.js';
 import { decodePageToken, type KeyValue, type Page, pageOf, type Run } from '../tracking/index.js';
-import { modelNotFound, type RegistryContext, upsertTag, validateRegistryTag, versionNotFound } from './context.js';
+import {
+  modelNotFound,
+  type RegistryContext,
+  upsertTag,
+  validateRegistryTag,
+  versionNotFound,
+} from './context.js';
 import type { SearchOptions } from './models.js';
 import { parseVersion, validateModelName } from './names.js';
 import { hydrateVersions, lockModel, packageOf, type VersionRow } from './rows.js';
@@ -61,7 +67,10 @@ export class VersionStore {
     try {
       const version = await this.ctx.db.transaction(async (tx) => {
         if (!(await lockModel(tx, name, now))) throw modelNotFound(name);
-        const max = await tx.get<{ v: number | null }>('SELECT MAX(version) AS v FROM model_versions WHERE name = ?', [name]);
+        const max = await tx.get<{ v: number | null }>(
+          'SELECT MAX(version) AS v FROM model_versions WHERE name = ?',
+          [name],
+        );
         const v = Number(max?.v ?? 0) + 1;
         const modelPath = `${versionFolder(name, v)}/${basename(resolved.file)}`;
         written = versionFolder(name, v);
@@ -71,13 +80,35 @@ export class VersionStore {
              stage_since, description, source, run_id, run_link, status, status_message, model_path, signature, features, lineage)
            VALUES (?, ?, ?, ?, ?, 'None', ?, ?, ?, ?, ?, 'READY', '', ?, ?, ?, ?)`,
           [
-            name, v, now, now, this.ctx.actor.user, now, input.description ?? '', input.source, runId ?? '',
-            input.runLink ?? '', modelPath, JSON.stringify(signature), JSON.stringify(input.features ?? []), JSON.stringify(lineage),
+            name,
+            v,
+            now,
+            now,
+            this.ctx.actor.user,
+            now,
+            input.description ?? '',
+            input.source,
+            runId ?? '',
+            input.runLink ?? '',
+            modelPath,
+            JSON.stringify(signature),
+            JSON.stringify(input.features ?? []),
+            JSON.stringify(lineage),
           ],
         );
-        for (const t of input.tags ?? []) await upsertTag(tx, 'model_version_tags', { name, version: v }, t.key, t.value);
+        for (const t of input.tags ?? [])
+          await upsertTag(tx, 'model_version_tags', { name, version: v }, t.key, t.value);
         await this.ctx.audit.append(
-          { ts: now, actor: this.ctx.actor.user, action: 'register', outcome: 'applied', name, version: String(v), to: input.source, reason: '' },
+          {
+            ts: now,
+            actor: this.ctx.actor.user,
+            action: 'register',
+            outcome: 'applied',
+            name,
+            version: String(v),
+            to: input.source,
+            reason: '',
+          },
           tx,
         );
         return v;
@@ -94,7 +125,10 @@ export class VersionStore {
 
   async row(name: string, version: number | string, exec: SqlExecutor = this.ctx.db): Promise<VersionRow> {
     const v = parseVersion(version);
-    const row = await exec.get<VersionRow>('SELECT * FROM model_versions WHERE name = ? AND version = ?', [name, v]);
+    const row = await exec.get<VersionRow>('SELECT * FROM model_versions WHERE name = ? AND version = ?', [
+      name,
+      v,
+    ]);
     if (!row) throw versionNotFound(name, v);
     return row;
   }
@@ -135,7 +169,12 @@ export class VersionStore {
   }
 
   /** Runs `fn` under the model's lock after checking the version exists. */
-  async change<T>(name: string, version: number | string, what: string, fn: (tx: SqlExecutor, v: number) => Promise<T>): Promise<T> {
+  async change<T>(
+    name: string,
+    version: number | string,
+    what: string,
+    fn: (tx: SqlExecutor, v: number) => Promise<T>,
+  ): Promise<T> {
     this.ctx.require('write', `${what} version ${version} of '${name}'`);
     const v = parseVersion(version);
     return this.ctx.db.transaction(async (tx) => {
@@ -150,9 +189,17 @@ export class VersionStore {
     });
   }
 
-  async updateDescription(name: string, version: number | string, description: string): Promise<ModelVersion> {
+  async updateDescription(
+    name: string,
+    version: number | string,
+    description: string,
+  ): Promise<ModelVersion> {
     await this.change(name, version, 'update', (tx, v) =>
-      tx.run('UPDATE model_versions SET description = ? WHERE name = ? AND version = ?', [description, name, v]),
+      tx.run('UPDATE model_versions SET description = ? WHERE name = ? AND version = ?', [
+        description,
+        name,
+        v,
+      ]),
     );
     return this.get(name, version);
   }
@@ -162,7 +209,15 @@ export class VersionStore {
     await this.change(name, version, 'delete', async (tx, v) => {
       await tx.run('DELETE FROM model_versions WHERE name = ? AND version = ?', [name, v]);
       await this.ctx.audit.append(
-        { ts: this.ctx.clock.now(), actor: this.ctx.actor.user, action: 'delete_version', outcome: 'applied', name, version: String(v), reason: '' },
+        {
+          ts: this.ctx.clock.now(),
+          actor: this.ctx.actor.user,
+          action: 'delete_version',
+          outcome: 'applied',
+          name,
+          version: String(v),
+          reason: '',
+        },
         tx,
       );
     });
@@ -170,23 +225,38 @@ export class VersionStore {
 
   async setTag(name: string, version: number | string, key: string, value: string): Promise<void> {
     validateRegistryTag(key, value);
-    await this.change(name, version, 'tag', (tx, v) => upsertTag(tx, 'model_version_tags', { name, version: v }, key, value));
+    await this.change(name, version, 'tag', (tx, v) =>
+      upsertTag(tx, 'model_version_tags', { name, version: v }, key, value),
+    );
     this.ctx.events.emit('model_version_tag.set', { name, version: String(version), key, value });
   }
 
   /** @throws RESOURCE_DOES_NOT_EXIST when the version or the tag is missing. */
   async deleteTag(name: string, version: number | string, key: string): Promise<void> {
     await this.change(name, version, 'untag', async (tx, v) => {
-      const { changes } = await tx.run('DELETE FROM model_version_tags WHERE name = ? AND version = ? AND key = ?', [name, v, key]);
-      if (changes === 0) throw new KeelError('RESOURCE_DOES_NOT_EXIST', `No tag '${key}' on version ${v} of '${name}'`);
+      const { changes } = await tx.run(
+        'DELETE FROM model_version_tags WHERE name = ? AND version = ? AND key = ?',
+        [name, v, key],
+      );
+      if (changes === 0)
+        throw new KeelError('RESOURCE_DOES_NOT_EXIST', `No tag '${key}' on version ${v} of '${name}'`);
     });
     this.ctx.events.emit('model_version_tag.deleted', { name, version: String(version), key });
   }
 
   /** Stores a JSON column (`benchmark`, `canary`) on the version. */
-  async setRecord(name: string, version: number | string, column: 'benchmark' | 'canary', value: unknown): Promise<void> {
+  async setRecord(
+    name: string,
+    version: number | string,
+    column: 'benchmark' | 'canary',
+    value: unknown,
+  ): Promise<void> {
     await this.change(name, version, `record ${column} of`, (tx, v) =>
-      tx.run(`UPDATE model_versions SET ${column} = ? WHERE name = ? AND version = ?`, [JSON.stringify(value), name, v]),
+      tx.run(`UPDATE model_versions SET ${column} = ? WHERE name = ? AND version = ?`, [
+        JSON.stringify(value),
+        name,
+        v,
+      ]),
     );
   }
 }

@@ -113,7 +113,17 @@ export class WebhookStore {
     await this.db.run(
       `INSERT INTO webhooks (webhook_id, name, url, events, secret, description, status, creation_timestamp, last_updated_timestamp)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [id, input.name, url, JSON.stringify(events), input.secret ?? '', input.description ?? '', input.status ?? 'ACTIVE', now, now],
+      [
+        id,
+        input.name,
+        url,
+        JSON.stringify(events),
+        input.secret ?? '',
+        input.description ?? '',
+        input.status ?? 'ACTIVE',
+        now,
+        now,
+      ],
     );
     return this.get(id);
   }
@@ -129,7 +139,9 @@ export class WebhookStore {
     return fromRow(await this.row(id));
   }
 
-  async list(options: { maxResults?: number; pageToken?: string } = {}): Promise<{ items: Webhook[]; next_page_token?: string }> {
+  async list(
+    options: { maxResults?: number; pageToken?: string } = {},
+  ): Promise<{ items: Webhook[]; next_page_token?: string }> {
     const max = options.maxResults ?? 100;
     const offset = decodePageToken(options.pageToken);
     const rows = await this.db.all<WebhookRow>(
@@ -168,7 +180,9 @@ export class WebhookStore {
   }
 
   /** Active subscribers of `event`, with their secrets, for delivery. */
-  async subscribers(event: WebhookEventName): Promise<Array<{ webhook_id: string; url: string; secret: string }>> {
+  async subscribers(
+    event: WebhookEventName,
+  ): Promise<Array<{ webhook_id: string; url: string; secret: string }>> {
     const rows = await this.db.all<WebhookRow>("SELECT * FROM webhooks WHERE status = 'ACTIVE'");
     return rows
       .filter((r) => (JSON.parse(r.events) as string[]).includes(event))

@@ -32,7 +32,10 @@ export function enableAuth(app: FastifyInstance, registry: Registry): void {
     if (path === '/health') return;
     const actor = await registry.tokens.authenticate(bearer(request));
     request.actor = actor;
-    const reading = request.method === 'GET' || request.method === 'HEAD' || (request.method === 'POST' && READ_ONLY_POST.test(path));
+    const reading =
+      request.method === 'GET' ||
+      request.method === 'HEAD' ||
+      (request.method === 'POST' && READ_ONLY_POST.test(path));
     if (!reading) requirePermission(actor, 'write', `${request.method} ${path}`);
   });
 }

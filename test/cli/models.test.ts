@@ -43,32 +43,54 @@ describe('keel models', () => {
   });
 
   it('registers, refuses a failing promotion, and promotes after approval by another user', () => {
-    const reg = keel(['models', 'register', 'churn', `runs:/${runId}/model`, '--json'], { cwd, env: { KEEL_TOKEN: tokens.alice } });
+    const reg = keel(['models', 'register', 'churn', `runs:/${runId}/model`, '--json'], {
+      cwd,
+      env: { KEEL_TOKEN: tokens.alice },
+    });
     expect(reg.code, reg.stderr).toBe(0);
     expect(JSON.parse(reg.stdout)).toMatchObject({ version: '2', user_id: 'alice', run_id: runId });
     const bench = keel(['models', 'benchmark', 'churn', '2', '--iterations', '30', '--json'], { cwd });
     expect(bench.code, bench.stderr).toBe(0);
     expect(JSON.parse(bench.stdout).p99_ms).toBeGreaterThan(0);
 
-    const refused = keel(['models', 'promote', 'churn', '1', '--to', 'Production'], { cwd, env: { KEEL_TOKEN: tokens.alice } });
+    const refused = keel(['models', 'promote', 'churn', '1', '--to', 'Production'], {
+      cwd,
+      env: { KEEL_TOKEN: tokens.alice },
+    });
     expect(refused.code).toBe(7);
-    expect(refused.stderr).toContain("failed gates 'metric auc >= 0.85', 'latency p99 < 1000 ms', 'lineage complete'");
+    expect(refused.stderr).toContain(
+      "failed gates 'metric auc >= 0.85', 'latency p99 < 1000 ms', 'lineage complete'",
+    );
     expect(refused.stderr).toMatch(/FAIL {2}latency p99 < 1000 ms: not measured/);
 
-    const pending = keel(['models', 'promote', 'churn', '2', '--to', 'Production', '--json'], { cwd, env: { KEEL_TOKEN: tokens.alice } });
+    const pending = keel(['models', 'promote', 'churn', '2', '--to', 'Production', '--json'], {
+      cwd,
+      env: { KEEL_TOKEN: tokens.alice },
+    });
     expect(pending.code, pending.stderr).toBe(0);
     const request = JSON.parse(pending.stdout);
     expect(request).toMatchObject({ status: 'pending_approval', version: '2' });
 
-    const selfApprove = keel(['models', 'approve', String(request.request_id)], { cwd, env: { KEEL_TOKEN: tokens.alice } });
+    const selfApprove = keel(['models', 'approve', String(request.request_id)], {
+      cwd,
+      env: { KEEL_TOKEN: tokens.alice },
+    });
     expect(selfApprove.code).toBe(5);
     expect(selfApprove.stderr).toContain("'approver' role");
-    const approved = keel(['models', 'approve', String(request.request_id), '--reason', 'metrics hold'], { cwd, env: { KEEL_TOKEN: tokens.bob } });
+    const approved = keel(['models', 'approve', String(request.request_id), '--reason', 'metrics hold'], {
+      cwd,
+      env: { KEEL_TOKEN: tokens.bob },
+    });
     expect(approved.code, approved.stderr).toBe(0);
     expect(approved.stdout).toContain('churn version 2: None -> Production');
 
     const audit = keel(['models', 'audit', 'churn', '--json'], { cwd });
-    const entries = JSON.parse(audit.stdout) as Array<{ action: string; outcome: string; actor: string; version?: string }>;
+    const entries = JSON.parse(audit.stdout) as Array<{
+      action: string;
+      outcome: string;
+      actor: string;
+      version?: string;
+    }>;
     const attempts = entries.filter((e) => ['promote', 'approval_requested', 'approve'].includes(e.action));
     expect(attempts.map((e) => [e.action, e.outcome, e.actor, e.version])).toEqual([
       ['promote', 'refused', 'alice', '1'],

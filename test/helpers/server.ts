@@ -2,8 +2,8 @@
  * Starts the real Keel app on a loopback port over a fresh store, for tests that speak HTTP.
  */
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/server/index.js';
 import type { Policy, Registry } from '../../src/registry/index.js';
+import { buildApp } from '../../src/server/index.js';
 import type { Tracking } from '../../src/tracking/index.js';
 import { openTestRegistry } from './registry.js';
 import type { Backend } from './tracking.js';
@@ -36,7 +36,9 @@ export async function startTestServer(
   onRequest?: (method: string, url: string) => void,
   options: TestServerOptions = {},
 ): Promise<TestServer> {
-  const { registry, tracking, cleanup } = await openTestRegistry(backend, postgresUrl, { policy: options.policy });
+  const { registry, tracking, cleanup } = await openTestRegistry(backend, postgresUrl, {
+    policy: options.policy,
+  });
   const app = await buildApp({ services: { tracking, registry }, logger: false, auth: options.auth });
   if (onRequest) app.addHook('onRequest', async (request) => onRequest(request.method, request.url));
   const url = await app.listen({ host: '127.0.0.1', port: 0 });

@@ -5,8 +5,8 @@
 import { createHmac } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signPayload } from '../../src/registry/index.js';
 import type { Registry } from '../../src/registry/index.js';
+import { signPayload } from '../../src/registry/index.js';
 import { writeLogisticModel } from '../helpers/onnx.js';
 import { openTestRegistry } from '../helpers/registry.js';
 import { tempDir } from '../helpers/tracking.js';
@@ -28,7 +28,9 @@ describe('webhook delivery', () => {
 
   beforeAll(async () => {
     receiver = Fastify();
-    receiver.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+    receiver.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) =>
+      done(null, body),
+    );
     receiver.post('/hook', async (request, reply) => {
       if (failNext > 0) {
         failNext--;
@@ -58,14 +60,22 @@ describe('webhook delivery', () => {
       name: 'ci',
       url,
       secret: 's3cret',
-      events: ['model_version.created', 'model_version.stage_changed', 'model_version_alias.created', 'approval.requested', { entity: 'approval', action: 'given' }],
+      events: [
+        'model_version.created',
+        'model_version.stage_changed',
+        'model_version_alias.created',
+        'approval.requested',
+        { entity: 'approval', action: 'given' },
+      ],
     });
     await registry.models.create('churn');
     failNext = 2;
     await registry.versions.create({ name: 'churn', source: writeLogisticModel(tempDir()) });
     await registry.dispatcher.flush();
     await registry.setAlias('churn', 'challenger', 1);
-    const { request_id } = await registry.as({ user: 'alice', role: 'writer' }).promote('churn', 1, 'Production');
+    const { request_id } = await registry
+      .as({ user: 'alice', role: 'writer' })
+      .promote('churn', 1, 'Production');
     await registry.as({ user: 'bob', role: 'approver' }).approve(request_id!);
     await registry.dispatcher.flush();
 
@@ -84,7 +94,12 @@ describe('webhook delivery', () => {
       expect(signPayload('s3cret', r.raw)).toBe(expected);
     }
     expect(of('model_version.created')).toMatchObject({ name: 'churn', version: '1' });
-    expect(of('model_version.stage_changed')).toMatchObject({ name: 'churn', version: '1', from: 'None', to: 'Production' });
+    expect(of('model_version.stage_changed')).toMatchObject({
+      name: 'churn',
+      version: '1',
+      from: 'None',
+      to: 'Production',
+    });
     expect(of('approval.given')).toMatchObject({ approved_by: 'bob' });
 
     const log = await registry.dispatcher.deliveries(hook.webhook_id);
@@ -99,8 +114,14 @@ describe('webhook delivery', () => {
   });
 
   it('gives up after the last attempt and logs the error; a disabled webhook gets nothing', async () => {
-    const dead = await registry.webhooks.create({ name: 'dead', url: 'http://127.0.0.1:9/nothing', events: ['model_version.created'] });
-    await registry.webhooks.update((await registry.webhooks.list()).items[0].webhook_id, { status: 'DISABLED' });
+    const dead = await registry.webhooks.create({
+      name: 'dead',
+      url: 'http://127.0.0.1:9/nothing',
+      events: ['model_version.created'],
+    });
+    await registry.webhooks.update((await registry.webhooks.list()).items[0].webhook_id, {
+      status: 'DISABLED',
+    });
     const before = received.length;
     await registry.versions.create({ name: 'churn', source: writeLogisticModel(tempDir()) });
     await registry.dispatcher.flush();
@@ -113,12 +134,20 @@ describe('webhook delivery', () => {
   });
 
   it('validates and manages webhooks', async () => {
-    await expect(registry.webhooks.create({ name: 'x', url: 'ftp://a', events: ['model_version.created'] })).rejects.toMatchObject({ code: 'INVALID_PARAMETER_VALUE' });
-    await expect(registry.webhooks.create({ name: 'x', url, events: ['model.exploded'] })).rejects.toMatchObject({ code: 'INVALID_PARAMETER_VALUE' });
+    await expect(
+      registry.webhooks.create({ name: 'x', url: 'ftp://a', events: ['model_version.created'] }),
+    ).rejects.toMatchObject({ code: 'INVALID_PARAMETER_VALUE' });
+    await expect(
+      registry.webhooks.create({ name: 'x', url, events: ['model.exploded'] }),
+    ).rejects.toMatchObject({ code: 'INVALID_PARAMETER_VALUE' });
     const hook = await registry.webhooks.create({ name: 'tmp', url, events: ['model_version.created'] });
     expect(hook).not.toHaveProperty('secret');
-    expect((await registry.webhooks.update(hook.webhook_id, { description: 'temp' })).description).toBe('temp');
+    expect((await registry.webhooks.update(hook.webhook_id, { description: 'temp' })).description).toBe(
+      'temp',
+    );
     await registry.webhooks.delete(hook.webhook_id);
-    await expect(registry.webhooks.get(hook.webhook_id)).rejects.toMatchObject({ code: 'RESOURCE_DOES_NOT_EXIST' });
+    await expect(registry.webhooks.get(hook.webhook_id)).rejects.toMatchObject({
+      code: 'RESOURCE_DOES_NOT_EXIST',
+    });
   });
 });

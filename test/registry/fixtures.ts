@@ -4,8 +4,8 @@
  */
 import { join } from 'node:path';
 import type { Tracking } from '../../src/tracking/index.js';
-import { tempDir } from '../helpers/tracking.js';
 import { writeLogisticModel } from '../helpers/onnx.js';
+import { tempDir } from '../helpers/tracking.js';
 
 export async function trainedRun(
   tracking: Tracking,

@@ -49,27 +49,43 @@ export function describeRegistryContract(backend: Backend, postgresUrl?: string)
     });
 
     it('creates, renames, describes, tags, searches and deletes registered models', async () => {
-      await registry.models.create('churn', { description: 'who leaves', tags: [{ key: 'team', value: 'growth' }] });
+      await registry.models.create('churn', {
+        description: 'who leaves',
+        tags: [{ key: 'team', value: 'growth' }],
+      });
       await registry.models.create('fraud');
-      await expect(registry.models.create('churn')).rejects.toMatchObject({ code: 'RESOURCE_ALREADY_EXISTS' });
+      await expect(registry.models.create('churn')).rejects.toMatchObject({
+        code: 'RESOURCE_ALREADY_EXISTS',
+      });
       await expect(registry.models.create('a/b')).rejects.toMatchObject({ code: 'INVALID_PARAMETER_VALUE' });
       await registry.models.rename('churn', 'churn-v2');
       await registry.models.updateDescription('churn-v2', 'customers who leave');
       await registry.models.setTag('churn-v2', 'owner', 'alice');
       const m = await registry.models.get('churn-v2');
-      expect(m).toMatchObject({ name: 'churn-v2', description: 'customers who leave', latest_versions: [], aliases: [] });
+      expect(m).toMatchObject({
+        name: 'churn-v2',
+        description: 'customers who leave',
+        latest_versions: [],
+        aliases: [],
+      });
       expect(m.tags).toEqual([
         { key: 'owner', value: 'alice' },
         { key: 'team', value: 'growth' },
       ]);
-      expect((await registry.models.search({ filter: "name LIKE 'churn%'" })).items.map((x) => x.name)).toEqual(['churn-v2']);
-      expect((await registry.models.search({ filter: "tags.team = 'growth'" })).items.map((x) => x.name)).toEqual(['churn-v2']);
+      expect(
+        (await registry.models.search({ filter: "name LIKE 'churn%'" })).items.map((x) => x.name),
+      ).toEqual(['churn-v2']);
+      expect(
+        (await registry.models.search({ filter: "tags.team = 'growth'" })).items.map((x) => x.name),
+      ).toEqual(['churn-v2']);
       const page1 = await registry.models.search({ maxResults: 1 });
       expect(page1.items.map((x) => x.name)).toEqual(['churn-v2']);
       const page2 = await registry.models.search({ maxResults: 1, pageToken: page1.next_page_token });
       expect(page2.items.map((x) => x.name)).toEqual(['fraud']);
       expect(page2.next_page_token).toBeUndefined();
-      await expect(registry.models.search({ filter: 'metrics.auc > 1' })).rejects.toMatchObject({ code: 'INVALID_PARAMETER_VALUE' });
+      await expect(registry.models.search({ filter: 'metrics.auc > 1' })).rejects.toMatchObject({
+        code: 'INVALID_PARAMETER_VALUE',
+      });
       await registry.models.deleteTag('churn-v2', 'owner');
       await registry.models.delete('fraud');
       await expect(registry.models.get('fraud')).rejects.toMatchObject({ code: 'RESOURCE_DOES_NOT_EXIST' });
@@ -78,8 +94,18 @@ export function describeRegistryContract(backend: Backend, postgresUrl?: string)
     it('registers versions from a run and from an uploaded ONNX file, with signature and lineage', async () => {
       await registry.models.create('churn');
       const runId = await trainedRun(tracking);
-      const v1 = await registry.versions.create({ name: 'churn', source: `runs:/${runId}/model`, features: ['customer_stats:recency'] });
-      expect(v1).toMatchObject({ name: 'churn', version: '1', current_stage: 'None', status: 'READY', run_id: runId });
+      const v1 = await registry.versions.create({
+        name: 'churn',
+        source: `runs:/${runId}/model`,
+        features: ['customer_stats:recency'],
+      });
+      expect(v1).toMatchObject({
+        name: 'churn',
+        version: '1',
+        current_stage: 'None',
+        status: 'READY',
+        run_id: runId,
+      });
       const pkg = await registry.versions.getPackage('churn', 1);
       expect(pkg.model_path).toBe('models/churn/1/model.onnx');
       expect(pkg.signature).toEqual({
@@ -95,7 +121,11 @@ export function describeRegistryContract(backend: Backend, postgresUrl?: string)
         code_commit: 'abc123',
       });
       const upload = writeLogisticModel(tempDir(), [1, 1, 1], 'foreign.onnx');
-      const v2 = await registry.versions.create({ name: 'churn', source: upload, tags: [{ key: 'origin', value: 'sklearn' }] });
+      const v2 = await registry.versions.create({
+        name: 'churn',
+        source: upload,
+        tags: [{ key: 'origin', value: 'sklearn' }],
+      });
       expect(v2.version).toBe('2');
       expect(v2.tags).toEqual([{ key: 'origin', value: 'sklearn' }]);
       expect(await registry.versions.downloadUri('churn', 2)).toBe('mlflow-artifacts:/models/churn/2');
@@ -105,17 +135,29 @@ export function describeRegistryContract(backend: Backend, postgresUrl?: string)
       const err = await registry.versions.create({ name: 'churn', source: junk }).catch((e) => e);
       expect(err).toMatchObject({ code: 'INVALID_PARAMETER_VALUE' });
       expect(err.message).toContain(junk);
-      await expect(registry.versions.create({ name: 'nope', source: upload })).rejects.toMatchObject({ code: 'RESOURCE_DOES_NOT_EXIST' });
-      expect((await registry.versions.search({ filter: "name = 'churn'" })).items.map((v) => v.version)).toEqual(['2', '1']);
-      expect((await registry.versions.search({ filter: `run_id = '${runId}'` })).items.map((v) => v.version)).toEqual(['1']);
-      expect((await registry.versions.search({ filter: "tags.origin = 'sklearn'" })).items.map((v) => v.version)).toEqual(['2']);
+      await expect(registry.versions.create({ name: 'nope', source: upload })).rejects.toMatchObject({
+        code: 'RESOURCE_DOES_NOT_EXIST',
+      });
+      expect(
+        (await registry.versions.search({ filter: "name = 'churn'" })).items.map((v) => v.version),
+      ).toEqual(['2', '1']);
+      expect(
+        (await registry.versions.search({ filter: `run_id = '${runId}'` })).items.map((v) => v.version),
+      ).toEqual(['1']);
+      expect(
+        (await registry.versions.search({ filter: "tags.origin = 'sklearn'" })).items.map((v) => v.version),
+      ).toEqual(['2']);
       await registry.versions.updateDescription('churn', 1, 'first');
       await registry.versions.setTag('churn', 1, 'validated', 'yes');
       await registry.versions.deleteTag('churn', 1, 'validated');
       expect(await registry.versions.get('churn', 1)).toMatchObject({ description: 'first', tags: [] });
       await registry.versions.delete('churn', 2);
-      await expect(registry.versions.get('churn', 2)).rejects.toMatchObject({ code: 'RESOURCE_DOES_NOT_EXIST' });
-      await expect(registry.versions.get('churn', 'x')).rejects.toMatchObject({ code: 'INVALID_PARAMETER_VALUE' });
+      await expect(registry.versions.get('churn', 2)).rejects.toMatchObject({
+        code: 'RESOURCE_DOES_NOT_EXIST',
+      });
+      await expect(registry.versions.get('churn', 'x')).rejects.toMatchObject({
+        code: 'INVALID_PARAMETER_VALUE',
+      });
     });
 
     it('moves stages with archive_existing, keeps aliases by the rules and resolves model URIs', async () => {
@@ -125,20 +167,31 @@ export function describeRegistryContract(backend: Backend, postgresUrl?: string)
       await registry.promote('churn', 1, 'Production');
       await registry.promote('churn', 2, 'production', { archiveExisting: false });
       expect((await registry.latestVersions('churn', ['Production'])).map((v) => v.version)).toEqual(['2']);
-      expect((await registry.versions.search({ filter: "current_stage = 'Production'" })).items).toHaveLength(2);
+      expect((await registry.versions.search({ filter: "current_stage = 'Production'" })).items).toHaveLength(
+        2,
+      );
       await registry.promote('churn', 3, 'Production', { archiveExisting: true });
-      const stages = (await registry.versions.search({ filter: "name = 'churn'" })).items.map((v) => [v.version, v.current_stage]);
+      const stages = (await registry.versions.search({ filter: "name = 'churn'" })).items.map((v) => [
+        v.version,
+        v.current_stage,
+      ]);
       expect(stages).toEqual([
         ['3', 'Production'],
         ['2', 'Archived'],
         ['1', 'Archived'],
       ]);
-      await expect(registry.promote('churn', 3, 'Live')).rejects.toMatchObject({ code: 'INVALID_PARAMETER_VALUE' });
+      await expect(registry.promote('churn', 3, 'Live')).rejects.toMatchObject({
+        code: 'INVALID_PARAMETER_VALUE',
+      });
 
       for (const bad of ['latest', 'LATEST', 'v3', 'V12', 'has space', 'x'.repeat(256)]) {
-        await expect(registry.setAlias('churn', bad, 1)).rejects.toMatchObject({ code: 'INVALID_PARAMETER_VALUE' });
+        await expect(registry.setAlias('churn', bad, 1)).rejects.toMatchObject({
+          code: 'INVALID_PARAMETER_VALUE',
+        });
       }
-      await expect(registry.setAlias('churn', 'champion', 1)).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
+      await expect(registry.setAlias('churn', 'champion', 1)).rejects.toMatchObject({
+        code: 'FAILED_PRECONDITION',
+      });
       await registry.setAlias('churn', 'challenger', 1);
       await registry.setAlias('churn', 'challenger', 2);
       expect((await registry.getByAlias('churn', 'challenger')).version).toBe('2');
@@ -153,10 +206,16 @@ export function describeRegistryContract(backend: Backend, postgresUrl?: string)
       expect(prod.version.version).toBe('3');
       expect(prod.modelFile.endsWith(join('models', 'churn', '3', 'model.onnx'))).toBe(true);
       expect((await registry.resolveModelUri('models:/churn@champion')).version.version).toBe('3');
-      await expect(registry.resolveModelUri('models:/churn/Staging')).rejects.toMatchObject({ code: 'RESOURCE_DOES_NOT_EXIST' });
-      await expect(registry.resolveModelUri('churn/3')).rejects.toMatchObject({ code: 'INVALID_PARAMETER_VALUE' });
+      await expect(registry.resolveModelUri('models:/churn/Staging')).rejects.toMatchObject({
+        code: 'RESOURCE_DOES_NOT_EXIST',
+      });
+      await expect(registry.resolveModelUri('churn/3')).rejects.toMatchObject({
+        code: 'INVALID_PARAMETER_VALUE',
+      });
       await registry.deleteAlias('churn', 'challenger');
-      await expect(registry.getByAlias('churn', 'challenger')).rejects.toMatchObject({ code: 'RESOURCE_DOES_NOT_EXIST' });
+      await expect(registry.getByAlias('churn', 'challenger')).rejects.toMatchObject({
+        code: 'RESOURCE_DOES_NOT_EXIST',
+      });
     });
 
     it('refuses a promotion with a failing gate, then promotes with green gates and an approval; the audit log holds both', async () => {
@@ -179,18 +238,27 @@ export function describeRegistryContract(backend: Backend, postgresUrl?: string)
       const refused = await alice.promote('churn', 1, 'Production').catch((e) => e);
       expect(refused).toMatchObject({ code: 'FAILED_PRECONDITION' });
       expect(refused.message).toContain("'metric auc >= 0.85'");
-      const failed = (refused.details.gates as Array<{ gate: string; passed: boolean }>).filter((g) => !g.passed);
-      expect(failed.map((g) => g.gate), JSON.stringify(failed)).toEqual(['metric auc >= 0.85']);
+      const failed = (refused.details.gates as Array<{ gate: string; passed: boolean }>).filter(
+        (g) => !g.passed,
+      );
+      expect(
+        failed.map((g) => g.gate),
+        JSON.stringify(failed),
+      ).toEqual(['metric auc >= 0.85']);
       expect((await registry.versions.get('churn', 1)).current_stage).toBe('Staging');
       expect(await registry.promotions.requests('churn')).toEqual([]);
 
       const pending = await alice.promote('churn', 2, 'Production');
       expect(pending.status).toBe('pending_approval');
       expect(pending.gates.every((g) => g.passed)).toBe(true);
-      expect(pending.gates.find((g) => g.kind === 'canary')?.evidence).toMatchObject({ canary_requests: 500 });
+      expect(pending.gates.find((g) => g.kind === 'canary')?.evidence).toMatchObject({
+        canary_requests: 500,
+      });
       expect((await registry.versions.get('churn', 2)).current_stage).toBe('Staging');
       await expect(carol.approve(pending.request_id!)).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
-      await expect(alice.as({ user: 'alice', role: 'approver' }).approve(pending.request_id!)).rejects.toMatchObject({
+      await expect(
+        alice.as({ user: 'alice', role: 'approver' }).approve(pending.request_id!),
+      ).rejects.toMatchObject({
         code: 'PERMISSION_DENIED',
       });
       const done = await bob.approve(pending.request_id!, 'looks good');
@@ -199,7 +267,9 @@ export function describeRegistryContract(backend: Backend, postgresUrl?: string)
       await expect(bob.approve(pending.request_id!)).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
 
       const audit = await registry.audit.list('churn');
-      const attempts = audit.filter((e) => ['promote', 'approval_requested', 'approve'].includes(e.action) && e.to === 'Production');
+      const attempts = audit.filter(
+        (e) => ['promote', 'approval_requested', 'approve'].includes(e.action) && e.to === 'Production',
+      );
       expect(attempts.map((e) => [e.action, e.outcome, e.actor, e.version])).toEqual([
         ['promote', 'refused', 'alice', '1'],
         ['approval_requested', 'pending', 'alice', '2'],
@@ -209,13 +279,23 @@ export function describeRegistryContract(backend: Backend, postgresUrl?: string)
       expect(attempts[2]).toMatchObject({ from: 'Staging', reason: 'looks good' });
 
       // An admin may override the failed gate only with a reason.
-      await expect(alice.promote('churn', 1, 'Production', { override: true, reason: 'x' })).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
+      await expect(
+        alice.promote('churn', 1, 'Production', { override: true, reason: 'x' }),
+      ).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
       const admin = registry.as({ user: 'dana', role: 'admin' });
-      await expect(admin.promote('churn', 1, 'Production', { override: true })).rejects.toMatchObject({ code: 'INVALID_PARAMETER_VALUE' });
-      const overridden = await admin.promote('churn', 1, 'Production', { override: true, reason: 'hotfix for a data bug' });
+      await expect(admin.promote('churn', 1, 'Production', { override: true })).rejects.toMatchObject({
+        code: 'INVALID_PARAMETER_VALUE',
+      });
+      const overridden = await admin.promote('churn', 1, 'Production', {
+        override: true,
+        reason: 'hotfix for a data bug',
+      });
       expect(overridden.status).toBe('pending_approval');
       const drill = overridden.gates.find((g) => g.kind === 'rollback_drill');
-      expect(drill).toMatchObject({ passed: true, evidence: { replaces: '2', loads: true, dry_run_restores: '2' } });
+      expect(drill).toMatchObject({
+        passed: true,
+        evidence: { replaces: '2', loads: true, dry_run_restores: '2' },
+      });
       await bob.approve(overridden.request_id!);
       expect((await registry.resolveModelUri('models:/churn/Production')).version.version).toBe('1');
 
@@ -223,20 +303,31 @@ export function describeRegistryContract(backend: Backend, postgresUrl?: string)
       expect(back).toEqual({ name: 'churn', from: '1', to: '2' });
       expect((await registry.resolveModelUri('models:/churn@champion')).version.version).toBe('2');
       expect((await registry.versions.get('churn', 1)).current_stage).toBe('Archived');
-      expect((await registry.audit.list('churn')).at(-1)).toMatchObject({ action: 'rollback', actor: 'alice', from: '1', version: '2' });
+      expect((await registry.audit.list('churn')).at(-1)).toMatchObject({
+        action: 'rollback',
+        actor: 'alice',
+        from: '1',
+        version: '2',
+      });
     });
 
     it('leaves exactly one Production version after concurrent promotions, with alias and stage agreeing', async () => {
       await registry.models.create('churn');
       const file = writeLogisticModel(tempDir());
       for (let i = 0; i < 4; i++) await registry.versions.create({ name: 'churn', source: file });
-      const results = await Promise.allSettled([1, 2, 3, 4].map((v) => registry.promote('churn', v, 'Production')));
+      const results = await Promise.allSettled(
+        [1, 2, 3, 4].map((v) => registry.promote('churn', v, 'Production')),
+      );
       expect(results.every((r) => r.status === 'fulfilled')).toBe(true);
       const prod = (await registry.versions.search({ filter: "current_stage = 'Production'" })).items;
       expect(prod).toHaveLength(1);
       expect(prod[0].aliases).toEqual(['champion']);
-      expect((await registry.resolveModelUri('models:/churn@champion')).version.version).toBe(prod[0].version);
-      expect((await registry.versions.search({ filter: "current_stage = 'Archived'" })).items).toHaveLength(3);
+      expect((await registry.resolveModelUri('models:/churn@champion')).version.version).toBe(
+        prod[0].version,
+      );
+      expect((await registry.versions.search({ filter: "current_stage = 'Archived'" })).items).toHaveLength(
+        3,
+      );
     });
 
     it('refuses rollback without an earlier Production version', async () => {
@@ -245,7 +336,9 @@ export function describeRegistryContract(backend: Backend, postgresUrl?: string)
       await expect(registry.rollback('churn')).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
       await registry.promote('churn', 1, 'Production');
       await expect(registry.rollback('churn')).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
-      await expect(registry.as({ user: 'r', role: 'reader' }).rollback('churn')).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
+      await expect(registry.as({ user: 'r', role: 'reader' }).rollback('churn')).rejects.toMatchObject({
+        code: 'PERMISSION_DENIED',
+      });
     });
   });
 }

@@ -31,15 +31,23 @@ function promotionText(r: PromotionResult): string {
 
 function registerQueries(models: Command): void {
   action(
-    models.command('list').description('list registered models').option('-f, --filter <filter>', "e.g. \"name LIKE '%churn%'\""),
+    models
+      .command('list')
+      .description('list registered models')
+      .option('-f, --filter <filter>', 'e.g. "name LIKE \'%churn%\'"'),
     async (io, opts: { filter?: string }) => {
-      const page = await withRegistry(io.config, (r) => r.models.search({ filter: opts.filter, maxResults: 1000 }));
+      const page = await withRegistry(io.config, (r) =>
+        r.models.search({ filter: opts.filter, maxResults: 1000 }),
+      );
       io.emit(page.items, (items) =>
         formatTable(
           ['NAME', 'LATEST', 'PRODUCTION', 'ALIASES', 'UPDATED'],
           items.map((m) => [
             m.name,
-            m.latest_versions.map((v) => Number(v.version)).reduce((a, b) => Math.max(a, b), 0).toString(),
+            m.latest_versions
+              .map((v) => Number(v.version))
+              .reduce((a, b) => Math.max(a, b), 0)
+              .toString(),
             m.latest_versions.find((v) => v.current_stage === 'Production')?.version ?? '',
             m.aliases.map((a) => `${a.alias}=${a.version}`).join(' '),
             formatTime(m.last_updated_timestamp),
@@ -49,14 +57,21 @@ function registerQueries(models: Command): void {
     },
   );
   action(
-    models.command('show').description('show a model, or one version with its package').argument('<name>').argument('[version]'),
+    models
+      .command('show')
+      .description('show a model, or one version with its package')
+      .argument('<name>')
+      .argument('[version]'),
     async (io, name: string, version?: string) => {
       if (version === undefined) {
         const model = await withRegistry(io.config, (r) => r.models.get(name));
         io.emit(model, (m) =>
           [
             `${m.name}${m.description ? `: ${m.description}` : ''}`,
-            formatTable(['VERSION', 'STAGE'], m.latest_versions.map((v) => [v.version, v.current_stage])),
+            formatTable(
+              ['VERSION', 'STAGE'],
+              m.latest_versions.map((v) => [v.version, v.current_stage]),
+            ),
             ...m.aliases.map((a) => `@${a.alias} -> ${a.version}`),
           ].join('\n'),
         );
@@ -73,7 +88,9 @@ function registerQueries(models: Command): void {
           `inputs: ${v.package.signature.inputs.map((t) => `${t.name} ${t.type}[${t.shape.join(',')}]`).join(', ')}`,
           `outputs: ${v.package.signature.outputs.map((t) => `${t.name} ${t.type}[${t.shape.join(',')}]`).join(', ')}`,
           `lineage: ${JSON.stringify(v.package.lineage)}`,
-          v.package.benchmark ? `latency: p50 ${v.package.benchmark.p50_ms} ms, p99 ${v.package.benchmark.p99_ms} ms` : 'latency: not measured',
+          v.package.benchmark
+            ? `latency: p50 ${v.package.benchmark.p50_ms} ms, p99 ${v.package.benchmark.p99_ms} ms`
+            : 'latency: not measured',
           v.aliases.length ? `aliases: ${v.aliases.join(', ')}` : '',
         ]
           .filter(Boolean)
@@ -88,7 +105,16 @@ function registerQueries(models: Command): void {
       io.emit(entries, (list) =>
         formatTable(
           ['WHEN', 'WHO', 'ACTION', 'OUTCOME', 'VERSION', 'FROM', 'TO', 'REASON'],
-          list.map((e) => [formatTime(e.ts), e.actor, e.action, e.outcome, e.version ?? '', e.from ?? '', e.to ?? '', e.reason]),
+          list.map((e) => [
+            formatTime(e.ts),
+            e.actor,
+            e.action,
+            e.outcome,
+            e.version ?? '',
+            e.from ?? '',
+            e.to ?? '',
+            e.reason,
+          ]),
         ),
       );
     },
@@ -100,7 +126,14 @@ function registerQueries(models: Command): void {
       io.emit(list, (items) =>
         formatTable(
           ['ID', 'MODEL', 'VERSION', 'TO', 'BY', 'WHEN'],
-          items.map((q) => [String(q.id), q.name, q.version, q.to_stage, q.requested_by, formatTime(q.requested_at)]),
+          items.map((q) => [
+            String(q.id),
+            q.name,
+            q.version,
+            q.to_stage,
+            q.requested_by,
+            formatTime(q.requested_at),
+          ]),
         ),
       );
     },
@@ -117,14 +150,25 @@ function registerChanges(models: Command): void {
       .option('--run-id <id>', 'the training run, for lineage')
       .option('--feature <ref...>', 'feature references the model needs (view:feature)')
       .option('-d, --description <text>', 'description'),
-    async (io: CommandIO, name: string, source: string, opts: { runId?: string; feature?: string[]; description?: string }) => {
+    async (
+      io: CommandIO,
+      name: string,
+      source: string,
+      opts: { runId?: string; feature?: string[]; description?: string },
+    ) => {
       const created = await withRegistry(io.config, async (r) => {
         const exists = await r.models.get(name).then(
           () => true,
           (err) => (isKeelError(err, 'RESOURCE_DOES_NOT_EXIST') ? false : Promise.reject(err)),
         );
         if (!exists) await r.models.create(name);
-        return r.versions.create({ name, source, runId: opts.runId, features: opts.feature, description: opts.description });
+        return r.versions.create({
+          name,
+          source,
+          runId: opts.runId,
+          features: opts.feature,
+          description: opts.description,
+        });
       });
       io.emit(created, (v) => `registered ${v.name} version ${v.version}`);
     },
@@ -139,7 +183,12 @@ function registerChanges(models: Command): void {
       .option('--keep-existing', 'do not archive the versions now in that stage')
       .option('--override', 'apply despite failed gates (admin only, needs --reason)')
       .option('--reason <text>', 'why: required with --override, recorded in the audit log'),
-    async (io, name: string, version: string, opts: { to: string; keepExisting?: boolean; override?: boolean; reason?: string }) => {
+    async (
+      io,
+      name: string,
+      version: string,
+      opts: { to: string; keepExisting?: boolean; override?: boolean; reason?: string },
+    ) => {
       const result = await withRegistry(io.config, (r) =>
         r.promote(name, version, opts.to, {
           archiveExisting: opts.keepExisting ? false : undefined,
@@ -181,15 +230,25 @@ function registerChanges(models: Command): void {
       .option('--iterations <n>', 'timed calls', parseNumberOption('--iterations', true), 200),
     async (io, name: string, version: string, opts: { batchSize: number; iterations: number }) => {
       const result = await withRegistry(io.config, (r) =>
-        r.benchmark(name, version, { batchSize: opts.batchSize, iterations: opts.iterations, onProgress: io.progress }),
+        r.benchmark(name, version, {
+          batchSize: opts.batchSize,
+          iterations: opts.iterations,
+          onProgress: io.progress,
+        }),
       );
-      io.emit(result, (b) => `${name} version ${version}: p50 ${b.p50_ms} ms, p99 ${b.p99_ms} ms (batch ${b.batch_size}, ${b.iterations} calls)`);
+      io.emit(
+        result,
+        (b) =>
+          `${name} version ${version}: p50 ${b.p50_ms} ms, p99 ${b.p99_ms} ms (batch ${b.batch_size}, ${b.iterations} calls)`,
+      );
     },
   );
 }
 
 export function registerModelCommands(program: Command): void {
-  const models = program.command('models').description('the model registry: versions, stages, gates, approvals');
+  const models = program
+    .command('models')
+    .description('the model registry: versions, stages, gates, approvals');
   registerQueries(models);
   registerChanges(models);
 
@@ -205,7 +264,10 @@ export function registerModelCommands(program: Command): void {
         requirePermission(r.actor, 'override', 'create API tokens');
         return r.tokens.create(opts.user, opts.role);
       });
-      io.emit(created, (t) => `${t.token}\n(token for ${t.user} as ${t.role}: store it now, it is not shown again)`);
+      io.emit(
+        created,
+        (t) => `${t.token}\n(token for ${t.user} as ${t.role}: store it now, it is not shown again)`,
+      );
     },
   );
 }

@@ -9,13 +9,15 @@ import { z } from 'zod';
 import { KeelError } from '../../core/index.js';
 import type { Registry } from '../../registry/index.js';
 import { mlflowErrorHandler } from '../errors.js';
-import { R } from '../mlflow/registry-schemas.js';
 import { registryFor } from '../mlflow/registry-routes.js';
+import { R } from '../mlflow/registry-schemas.js';
 import { route } from '../mlflow/routes.js';
 
 function governanceErrorHandler(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (err instanceof KeelError && err.code === 'FAILED_PRECONDITION' && err.details?.gates) {
-    return reply.status(err.status).send({ error_code: err.code, message: err.message, gates: err.details.gates });
+    return reply
+      .status(err.status)
+      .send({ error_code: err.code, message: err.message, gates: err.details.gates });
   }
   return mlflowErrorHandler(err, request, reply);
 }

@@ -19,7 +19,10 @@ const page = <T>(key: string, p: { items: T[]; next_page_token?: string }) => ({
   ...(p.next_page_token ? { next_page_token: p.next_page_token } : {}),
 });
 
-export async function mlflowRegistryRoutes(app: FastifyInstance, opts: { registry: Registry }): Promise<void> {
+export async function mlflowRegistryRoutes(
+  app: FastifyInstance,
+  opts: { registry: Registry },
+): Promise<void> {
   const as = (request: FastifyRequest) => registryFor(opts.registry, request);
   app.setErrorHandler(mlflowErrorHandler);
 
@@ -39,15 +42,26 @@ export async function mlflowRegistryRoutes(app: FastifyInstance, opts: { registr
   route(app, 'GET', '/registered-models/search', R.searchModels, async (q, req) =>
     page(
       'registered_models',
-      await as(req).models.search({ filter: q.filter, maxResults: q.max_results, orderBy: q.order_by, pageToken: q.page_token }),
+      await as(req).models.search({
+        filter: q.filter,
+        maxResults: q.max_results,
+        orderBy: q.order_by,
+        pageToken: q.page_token,
+      }),
     ),
   );
   route(app, ['POST', 'GET'], '/registered-models/get-latest-versions', R.latestVersions, async (b, req) => ({
     model_versions: await as(req).latestVersions(b.name, b.stages ?? []),
   }));
-  route(app, 'POST', '/registered-models/set-tag', R.modelTag, (b, req) => as(req).models.setTag(b.name, b.key, b.value));
-  route(app, 'DELETE', '/registered-models/delete-tag', R.modelTagKey, (b, req) => as(req).models.deleteTag(b.name, b.key));
-  route(app, 'POST', '/registered-models/alias', R.setAlias, (b, req) => as(req).setAlias(b.name, b.alias, b.version));
+  route(app, 'POST', '/registered-models/set-tag', R.modelTag, (b, req) =>
+    as(req).models.setTag(b.name, b.key, b.value),
+  );
+  route(app, 'DELETE', '/registered-models/delete-tag', R.modelTagKey, (b, req) =>
+    as(req).models.deleteTag(b.name, b.key),
+  );
+  route(app, 'POST', '/registered-models/alias', R.setAlias, (b, req) =>
+    as(req).setAlias(b.name, b.alias, b.version),
+  );
   route(app, 'DELETE', '/registered-models/alias', R.alias, (b, req) => as(req).deleteAlias(b.name, b.alias));
   route(app, 'GET', '/registered-models/alias', R.alias, async (q, req) => ({
     model_version: await as(req).getByAlias(q.name, q.alias),
@@ -71,14 +85,21 @@ export async function mlflowRegistryRoutes(app: FastifyInstance, opts: { registr
     await r.promotions.transition(b.name, b.version, b.stage, b.archive_existing_versions ?? false);
     return { model_version: await r.versions.get(b.name, b.version) };
   });
-  route(app, 'DELETE', '/model-versions/delete', R.version, (b, req) => as(req).versions.delete(b.name, b.version));
+  route(app, 'DELETE', '/model-versions/delete', R.version, (b, req) =>
+    as(req).versions.delete(b.name, b.version),
+  );
   route(app, 'GET', '/model-versions/get', R.version, async (q, req) => ({
     model_version: await as(req).versions.get(q.name, q.version),
   }));
   route(app, 'GET', '/model-versions/search', R.searchVersions, async (q, req) =>
     page(
       'model_versions',
-      await as(req).versions.search({ filter: q.filter, maxResults: q.max_results, orderBy: q.order_by, pageToken: q.page_token }),
+      await as(req).versions.search({
+        filter: q.filter,
+        maxResults: q.max_results,
+        orderBy: q.order_by,
+        pageToken: q.page_token,
+      }),
     ),
   );
   route(app, 'GET', '/model-versions/get-download-uri', R.version, async (q, req) => ({

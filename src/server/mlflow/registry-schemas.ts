@@ -66,7 +66,13 @@ export const R = {
     override: S.bool.optional(),
     reason: z.string().optional(),
   }),
-  decide: z.object({ request_id: z.union([z.number().int(), z.string().regex(/^\d+$/).transform(Number)]), reason: z.string().optional() }),
+  decide: z.object({
+    request_id: z.union([z.number().int(), z.string().regex(/^\d+$/).transform(Number)]),
+    reason: z.string().optional(),
+  }),
   rollback: z.object({ name, reason: z.string().optional() }),
-  requests: z.object({ name: z.string().optional(), status: z.enum(['pending', 'approved', 'rejected']).optional() }),
+  requests: z.object({
+    name: z.string().optional(),
+    status: z.enum(['pending', 'approved', 'rejected']).optional(),
+  }),
 };

@@ -28,7 +28,9 @@ export function route<S extends z.ZodType>(
         // Path parameters (`/webhooks/:id`) join the fields.
         const params = request.params as Record<string, string> | undefined;
         const merged =
-          params && Object.keys(params).length > 0 ? { ...(source as Record<string, unknown>), ...params } : source;
+          params && Object.keys(params).length > 0
+            ? { ...(source as Record<string, unknown>), ...params }
+            : source;
         const input = parseInput(schema, merged, `request to ${path}`);
         return (await handler(input, request)) ?? {};
       },

@@ -7,15 +7,16 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { type Registry, requirePermission } from '../../registry/index.js';
 import { mlflowErrorHandler } from '../errors.js';
+import { registryFor } from './registry-routes.js';
 import { R } from './registry-schemas.js';
 import { route } from './routes.js';
-import { registryFor } from './registry-routes.js';
 
 const byId = z.object({ webhook_id: z.string().min(1) });
 
 export async function mlflowWebhookRoutes(app: FastifyInstance, opts: { registry: Registry }): Promise<void> {
   const { webhooks, dispatcher } = opts.registry;
-  const admin = (req: FastifyRequest, what: string) => requirePermission(registryFor(opts.registry, req).actor, 'override', what);
+  const admin = (req: FastifyRequest, what: string) =>
+    requirePermission(registryFor(opts.registry, req).actor, 'override', what);
   app.setErrorHandler(mlflowErrorHandler);
 
   route(app, 'POST', '/webhooks', R.createWebhook, async (b, req) => {
@@ -26,7 +27,9 @@ export async function mlflowWebhookRoutes(app: FastifyInstance, opts: { registry
     const p = await webhooks.list({ maxResults: q.max_results, pageToken: q.page_token });
     return { webhooks: p.items, ...(p.next_page_token ? { next_page_token: p.next_page_token } : {}) };
   });
-  route(app, 'GET', '/webhooks/:webhook_id', byId, async (q) => ({ webhook: await webhooks.get(q.webhook_id) }));
+  route(app, 'GET', '/webhooks/:webhook_id', byId, async (q) => ({
+    webhook: await webhooks.get(q.webhook_id),
+  }));
   route(app, 'PATCH', '/webhooks/:webhook_id', R.updateWebhook.extend(byId.shape), async (b, req) => {
     admin(req, 'change webhooks');
     return { webhook: await webhooks.update(b.webhook_id, b) };

@@ -67,11 +67,18 @@ export async function sampleFeeds(signature: Signature, batchSize: number): Prom
   return feeds;
 }
 
+/**
+ * The outputs to fetch: ONNX Runtime for Node cannot return non-tensor outputs (the sequence of
+ * maps sklearn's ZipMap makes), so only tensors are asked for.
+ */
+export const tensorOutputs = (signature: Signature): string[] =>
+  signature.outputs.filter((o) => o.type !== 'non-tensor').map((o) => o.name);
+
 /** Runs the model once on a one-row sample: proof that it loads and predicts. */
 export async function dryRun(path: string, signature: Signature): Promise<void> {
   const session = await openOnnxSession(path);
   try {
-    await session.run(await sampleFeeds(signature, 1));
+    await session.run(await sampleFeeds(signature, 1), tensorOutputs(signature));
   } finally {
     await session.release();
   }
@@ -100,11 +107,12 @@ export async function benchmarkModel(
   const session = await openOnnxSession(path);
   try {
     const feeds = await sampleFeeds(signature, batchSize);
-    for (let i = 0; i < (options.warmup ?? 20); i++) await session.run(feeds);
+    const fetches = tensorOutputs(signature);
+    for (let i = 0; i < (options.warmup ?? 20); i++) await session.run(feeds, fetches);
     const times: number[] = [];
     for (let i = 0; i < iterations; i++) {
       const start = performance.now();
-      await session.run(feeds);
+      await session.run(feeds, fetches);
       times.push(performance.now() - start);
       if (i % 20 === 0)
         options.onProgress?.({ label: 'benchmark', done: i, total: iterations, unit: 'calls' });

@@ -13,7 +13,8 @@ import { evaluateGates, formatGates, type GateResult } from './gates.js';
 import { applyStage } from './lifecycle.js';
 import { parseStage, parseVersion } from './names.js';
 import { type Policy, stagePolicy } from './policy.js';
-import { lockModel, type VersionRow } from './rows.js';
+import { productionRow, rehearseRollback, rollbackIn } from './rollback.js';
+import { lockModel } from './rows.js';
 import type { Stage } from './types.js';
 import type { VersionStore } from './versions.js';
 
@@ -56,45 +57,17 @@ export class Promotions {
     private readonly policy: Policy,
   ) {}
 
-  private async productionRow(
-    exec: SqlExecutor,
-    name: string,
-    except?: number,
-  ): Promise<VersionRow | undefined> {
-    return exec.get<VersionRow>(
-      "SELECT * FROM model_versions WHERE name = ? AND current_stage = 'Production' AND version <> ? ORDER BY version DESC LIMIT 1",
-      [name, except ?? 0],
-    );
-  }
-
   /** Evaluates the gates `stage` asks of a version, without changing anything. */
   async check(name: string, version: number | string, stage: Stage): Promise<GateResult[]> {
     const row = await this.versions.row(name, version);
     const run = row.run_id ? await this.ctx.tracking.runs.get(row.run_id).catch(() => undefined) : undefined;
-    const replaced = await this.productionRow(this.ctx.db, name, Number(row.version));
+    const replaced = await productionRow(this.ctx.db, name, Number(row.version));
     return evaluateGates(
       this.ctx,
       stagePolicy(this.policy, stage).gates,
       { row, run, stage, replaced },
-      (n, v) => this.rehearse(n, v),
+      (n, v) => rehearseRollback(this.ctx, n, v),
     );
-  }
-
-  private async rehearse(name: string, version: number): Promise<{ restored: number | undefined }> {
-    // A KeelError, because the PostgreSQL adapter rewraps anything else; recognized by identity.
-    const rollBack = new KeelError('INVALID_STATE', 'rollback rehearsal: always rolled back');
-    let restored: number | undefined;
-    try {
-      await this.ctx.db.transaction(async (tx) => {
-        await lockModel(tx, name, this.ctx.clock.now());
-        await applyStage(this.ctx, tx, name, version, 'Production', true);
-        restored = (await this.rollbackIn(tx, name, version)).to;
-        throw rollBack;
-      });
-    } catch (err) {
-      if (err !== rollBack) throw err;
-    }
-    return { restored };
   }
 
   private async audit(
@@ -371,40 +344,13 @@ export class Promotions {
     });
   }
 
-  /** Inside `tx`: archives the Production version and restores the one that held Production before it. */
-  private async rollbackIn(
-    tx: SqlExecutor,
-    name: string,
-    current?: number,
-  ): Promise<{ from: number; to: number }> {
-    const top = current ?? (await this.productionRow(tx, name))?.version;
-    if (top === undefined)
-      throw new KeelError(
-        'FAILED_PRECONDITION',
-        `Registered model '${name}' has no Production version to roll back`,
-      );
-    const earlier = await tx.all<{ version: number }>(
-      `SELECT a.version FROM registry_audit a JOIN model_versions v ON v.name = a.name AND v.version = a.version
-       WHERE a.name = ? AND a.to_value = 'Production' AND a.outcome = 'applied' AND a.version <> ? ORDER BY a.id DESC LIMIT 1`,
-      [name, Number(top)],
-    );
-    if (earlier.length === 0)
-      throw new KeelError(
-        'FAILED_PRECONDITION',
-        `Registered model '${name}' has no earlier Production version to roll back to`,
-      );
-    const to = Number(earlier[0].version);
-    await applyStage(this.ctx, tx, name, to, 'Production', true);
-    return { from: Number(top), to };
-  }
-
   /** Puts the previous Production version back, atomically, and records it. @throws FAILED_PRECONDITION when there is none. */
   async rollback(name: string, reason = ''): Promise<{ name: string; from: string; to: string }> {
     this.ctx.require('write', `roll back '${name}'`);
     const { from, to } = await this.ctx.db.transaction(async (tx) => {
       if (!(await lockModel(tx, name, this.ctx.clock.now())))
         throw new KeelError('RESOURCE_DOES_NOT_EXIST', `Registered Model with name=${name} not found`);
-      const r = await this.rollbackIn(tx, name);
+      const r = await rollbackIn(this.ctx, tx, name);
       await this.audit(tx, {
         action: 'rollback',
         outcome: 'applied',

@@ -248,6 +248,7 @@ export class Registry {
     version: number | string,
     options: { batchSize?: number; iterations?: number; onProgress?: ProgressFn } = {},
   ): Promise<BenchmarkResult> {
+    this.ctx.require('write', `benchmark version ${version} of '${name}'`);
     const pkg = await this.versions.getPackage(name, version);
     const result = await benchmarkModel(this.shared.artifacts.localPath(pkg.model_path), pkg.signature, {
       ...options,

@@ -13,7 +13,11 @@ import { validateAlias } from './names.js';
 import type { Stage } from './types.js';
 
 /** Points the production alias at the newest Production version, or removes it. */
-async function syncProductionAlias(tx: SqlExecutor, name: string, alias: string | null): Promise<void> {
+export async function syncProductionAlias(
+  tx: SqlExecutor,
+  name: string,
+  alias: string | null,
+): Promise<void> {
   if (!alias) return;
   const top = await tx.get<{ v: number | null }>(
     "SELECT MAX(version) AS v FROM model_versions WHERE name = ? AND current_stage = 'Production'",

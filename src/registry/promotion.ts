@@ -130,6 +130,7 @@ export class Promotions {
     const archive = options.archiveExisting ?? stage === 'Production';
     if (stagePolicy(this.policy, stage).requireApproval) {
       const id = await this.ctx.db.transaction(async (tx) => {
+        await lockModel(tx, name, this.ctx.clock.now());
         await tx.run(
           `INSERT INTO promotion_requests (name, version, to_stage, requested_by, requested_at, status, gates, override, archive_existing, reason)
            VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)`,

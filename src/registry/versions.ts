@@ -16,6 +16,7 @@ import {
   validateRegistryTag,
   versionNotFound,
 } from './context.js';
+import { syncProductionAlias } from './lifecycle.js';
 import type { SearchOptions } from './models.js';
 import { parseVersion, validateModelName } from './names.js';
 import { hydrateVersions, lockModel, packageOf, type VersionRow } from './rows.js';
@@ -208,6 +209,7 @@ export class VersionStore {
   async delete(name: string, version: number | string): Promise<void> {
     await this.change(name, version, 'delete', async (tx, v) => {
       await tx.run('DELETE FROM model_versions WHERE name = ? AND version = ?', [name, v]);
+      await syncProductionAlias(tx, name, this.ctx.productionAlias);
       await this.ctx.audit.append(
         {
           ts: this.ctx.clock.now(),

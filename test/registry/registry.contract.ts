@@ -328,6 +328,14 @@ export function describeRegistryContract(backend: Backend, postgresUrl?: string)
       expect((await registry.versions.search({ filter: "current_stage = 'Archived'" })).items).toHaveLength(
         3,
       );
+      // With two Production versions the alias names the newest; deleting it moves the alias back.
+      const other = prod[0].version === '1' ? 2 : 1;
+      await registry.promote('churn', other, 'Production', { archiveExisting: false });
+      const top = Math.max(other, Number(prod[0].version));
+      expect((await registry.resolveModelUri('models:/churn@champion')).version.version).toBe(String(top));
+      await registry.versions.delete('churn', top);
+      const left = (await registry.resolveModelUri('models:/churn/Production')).version.version;
+      expect((await registry.resolveModelUri('models:/churn@champion')).version.version).toBe(left);
     });
 
     it('refuses rollback without an earlier Production version', async () => {

@@ -25,7 +25,7 @@ import { latestVersions, ModelStore } from './models.js';
 import { parseStage, parseVersion } from './names.js';
 import { type Policy, parsePolicy } from './policy.js';
 import { type PromoteOptions, Promotions } from './promotion.js';
-import { lockModel } from './rows.js';
+import { hydrateVersions, lockModel, packageOf } from './rows.js';
 import { registryMigrations } from './schema.js';
 import { TokenStore } from './tokens.js';
 import type { BenchmarkResult, CanaryRecord, ModelPackage, ModelVersion } from './types.js';
@@ -213,19 +213,34 @@ export class Registry {
    */
   async resolveModelUri(uri: string): Promise<ResolvedModel> {
     const ref = parseModelUri(uri);
-    let version: ModelVersion;
-    if (ref.kind === 'version') version = await this.versions.get(ref.name, ref.version);
-    else if (ref.kind === 'alias') version = await this.getByAlias(ref.name, ref.alias);
-    else {
-      const [latest] = await this.latestVersions(ref.name, [ref.stage]);
-      if (!latest)
+    const db = this.ctx.db;
+    let number: number | undefined;
+    if (ref.kind === 'version') number = ref.version;
+    else if (ref.kind === 'alias') {
+      number = await aliasVersion(db, ref.name, ref.alias);
+      if (number === undefined) {
+        throw new KeelError(
+          'RESOURCE_DOES_NOT_EXIST',
+          `Registered model alias ${ref.alias} not found on model '${ref.name}'`,
+        );
+      }
+    } else {
+      const top = await db.get<{ v: number | null }>(
+        'SELECT MAX(version) AS v FROM model_versions WHERE name = ? AND current_stage = ?',
+        [ref.name, ref.stage],
+      );
+      if (top?.v == null) {
         throw new KeelError(
           'RESOURCE_DOES_NOT_EXIST',
           `Registered model '${ref.name}' has no version in stage ${ref.stage}`,
         );
-      version = latest;
+      }
+      number = Number(top.v);
     }
-    const pkg = await this.versions.getPackage(version.name, version.version);
+    // One read of the row serves both the MLflow view and the package.
+    const row = await this.versions.row(ref.name, number);
+    const [version] = await hydrateVersions(db, [row]);
+    const pkg = packageOf(row);
     return { version, package: pkg, modelFile: this.shared.artifacts.localPath(pkg.model_path) };
   }
 

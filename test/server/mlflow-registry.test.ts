@@ -211,6 +211,35 @@ describe('MLflow model registry REST API', () => {
     expect((await s.call('GET', q('registered-models/get', { name: 'fraud-v2' }))).status).toBe(404);
   });
 
+  it('creates, lists, reads, changes, tests and deletes webhooks (MLflow 3)', async () => {
+    const created = await s.call('POST', api('webhooks'), {
+      name: 'ci',
+      url: 'http://127.0.0.1:9/hook',
+      events: [{ entity: 'model_version', action: 'created' }, 'model_version_alias.created'],
+      secret: 'x',
+    });
+    expect(created.status).toBe(200);
+    const hook = created.body.webhook as { webhook_id: string };
+    expect(hook).toMatchObject({ name: 'ci', status: 'ACTIVE' });
+    expect(hook).not.toHaveProperty('secret');
+    const listed = await s.call('GET', api('webhooks'));
+    expect((listed.body.webhooks as Array<{ webhook_id: string }>).map((w) => w.webhook_id)).toEqual([
+      hook.webhook_id,
+    ]);
+    const patched = await s.call('PATCH', api(`webhooks/${hook.webhook_id}`), { status: 'DISABLED' });
+    expect(patched.body.webhook).toMatchObject({ status: 'DISABLED', name: 'ci' });
+    const tested = await s.call('POST', api(`webhooks/${hook.webhook_id}/test`), {});
+    expect(tested.body.result).toMatchObject({ success: false });
+    const bad = await s.call('POST', api('webhooks'), {
+      name: 'x',
+      url: 'http://a',
+      events: ['nope.happened'],
+    });
+    expect(bad).toMatchObject({ status: 400, body: { error_code: 'INVALID_PARAMETER_VALUE' } });
+    expect((await s.call('DELETE', api(`webhooks/${hook.webhook_id}`))).status).toBe(200);
+    expect((await s.call('GET', api(`webhooks/${hook.webhook_id}`))).status).toBe(404);
+  });
+
   it('answers bad input with 4xx and the MLflow error body, never a 500', async () => {
     const cases: Array<[string, string, unknown?]> = [
       ['POST', api('registered-models/create'), {}],

@@ -144,11 +144,6 @@ export class VersionStore {
     return packageOf(await this.row(name, version));
   }
 
-  /** The local path of the version's ONNX file. */
-  async modelFile(name: string, version: number | string): Promise<string> {
-    return this.ctx.artifacts.localPath((await this.row(name, version)).model_path);
-  }
-
   /** `mlflow-artifacts:/models/<name>/<version>`: the folder holding the version's files. */
   async downloadUri(name: string, version: number | string): Promise<string> {
     const row = await this.row(name, version);

@@ -6,12 +6,17 @@
  */
 import type { Command } from 'commander';
 import { isKeelError, type KeelConfig } from '../../core/index.js';
-import { formatGates, type PromotionResult, type Registry, requirePermission } from '../../registry/index.js';
+import type { PromotionResult, Registry } from '../../registry/index.js';
 import { action, type CommandIO, parseNumberOption } from '../io.js';
 import { formatTable, formatTime } from '../table.js';
 
+type RegistryModule = typeof import('../../registry/index.js');
+
+// The registry loads on use, so other commands do not pay for it at startup.
+const loadRegistry = (): Promise<RegistryModule> => import('../../registry/index.js');
+
 async function withRegistry<T>(config: KeelConfig, fn: (r: Registry) => Promise<T>): Promise<T> {
-  const { Registry } = await import('../../registry/index.js');
+  const { Registry } = await loadRegistry();
   const registry = await Registry.open(config);
   try {
     const token = process.env.KEEL_TOKEN;
@@ -21,12 +26,17 @@ async function withRegistry<T>(config: KeelConfig, fn: (r: Registry) => Promise<
   }
 }
 
-function promotionText(r: PromotionResult): string {
+async function emitPromotion(io: CommandIO, result: PromotionResult): Promise<void> {
+  const { formatGates } = await loadRegistry();
+  io.emit(result, (r) => promotionText(r, formatGates(r.gates)));
+}
+
+function promotionText(r: PromotionResult, gates: string): string {
   const head =
     r.status === 'promoted'
       ? `${r.name} version ${r.version}: ${r.from} -> ${r.to}`
       : `${r.name} version ${r.version}: waiting for approval (request ${r.request_id}; approve with: keel models approve ${r.request_id})`;
-  return r.gates.length ? `${head}\n${formatGates(r.gates)}` : head;
+  return r.gates.length ? `${head}\n${gates}` : head;
 }
 
 function registerQueries(models: Command): void {
@@ -196,7 +206,7 @@ function registerChanges(models: Command): void {
           reason: opts.reason,
         }),
       );
-      io.emit(result, promotionText);
+      await emitPromotion(io, result);
     },
   );
   action(
@@ -206,7 +216,7 @@ function registerChanges(models: Command): void {
       .argument('<request-id>', 'from `keel models requests`', parseNumberOption('request id', true))
       .option('--reason <text>', 'recorded in the audit log'),
     async (io, id: number, opts: { reason?: string }) => {
-      io.emit(await withRegistry(io.config, (r) => r.approve(id, opts.reason)), promotionText);
+      await emitPromotion(io, await withRegistry(io.config, (r) => r.approve(id, opts.reason)));
     },
   );
   action(
@@ -261,7 +271,7 @@ export function registerModelCommands(program: Command): void {
       .requiredOption('--role <role>', 'reader, writer, approver or admin'),
     async (io, opts: { user: string; role: string }) => {
       const created = await withRegistry(io.config, async (r) => {
-        requirePermission(r.actor, 'override', 'create API tokens');
+        (await loadRegistry()).requirePermission(r.actor, 'override', 'create API tokens');
         return r.tokens.create(opts.user, opts.role);
       });
       io.emit(

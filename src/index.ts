@@ -19,6 +19,24 @@ export {
   type ProgressFn,
   systemClock,
 } from './core/index.js';
+// Model registry
+export {
+  type Actor,
+  type AuditEntry,
+  type GateResult,
+  type ModelPackage,
+  type ModelVersion,
+  type Policy,
+  type PromotionResult,
+  parseModelUri,
+  parsePolicy,
+  type RegisteredModel,
+  Registry,
+  type ResolvedModel,
+  type Role,
+  readSignature,
+  type Signature,
+} from './registry/index.js';
 // HTTP server
 export { buildApp, startServer } from './server/index.js';
 // Metadata storage

@@ -15,6 +15,8 @@ describe('package exports', () => {
       'KeelError',
       'buildApp',
       'startServer',
+      'Registry',
+      'readSignature',
     ]) {
       expect(keel, name).toHaveProperty(name);
     }

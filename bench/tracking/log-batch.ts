@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import { LocalArtifactStore } from '../../src/artifacts/index.js';
+import { Registry } from '../../src/registry/index.js';
 import { buildApp } from '../../src/server/index.js';
 import { openDatabase } from '../../src/storage/index.js';
 import { Tracking } from '../../src/tracking/index.js';
@@ -55,7 +56,9 @@ async function drive(base: string, runIds: string[]): Promise<number> {
 }
 
 async function benchKeel(label: string, tracking: Tracking): Promise<number> {
-  const app = await buildApp({ services: { tracking }, logger: false });
+  const registry = new Registry(tracking);
+  await registry.init();
+  const app = await buildApp({ services: { tracking, registry }, logger: false });
   const base = await app.listen({ host: '127.0.0.1', port: 0 });
   const exp = await tracking.experiments.create(`bench-${Date.now()}`);
   const runIds: string[] = [];

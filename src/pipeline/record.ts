@@ -4,7 +4,13 @@
  * deps' hashes as dataset inputs and the lock's hash, so a model traces back to what made it. The
  * client adds the environment (git commit, Node version, lockfile hash).
  */
-import type { ActiveRun, DatasetInput, ParamValue, TrackingClient } from '../tracking/index.js';
+import {
+  type ActiveRun,
+  type DatasetInput,
+  LINEAGE_TAGS,
+  type ParamValue,
+  type TrackingClient,
+} from '../tracking/index.js';
 import type { LockFile } from './lock.js';
 import { type FileValues, showMetrics } from './metrics.js';
 import { DEFAULT_PARAMS_FILE } from './params.js';
@@ -78,7 +84,7 @@ export async function recordRepro(
     captureEnvironment: true,
     tags: {
       'keel.pipeline.file': project.file,
-      'keel.pipeline.lock_sha256': record.lockHash,
+      [LINEAGE_TAGS.pipelineLock]: record.lockHash,
       'keel.pipeline.stages_ran': record.stagesRan.join(','),
     },
   });

@@ -6,18 +6,27 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from '../core/index.js';
+import type { Registry } from '../registry/index.js';
 import type { Tracking } from '../tracking/index.js';
+import { enableAuth } from './auth.js';
 import { mlflowErrorHandler } from './errors.js';
+import { governanceRoutes } from './keel/governance-routes.js';
 import { mlflowArtifactRoutes } from './mlflow/artifact-routes.js';
+import { mlflowRegistryRoutes } from './mlflow/registry-routes.js';
 import { mlflowTrackingRoutes } from './mlflow/tracking-routes.js';
+import { mlflowWebhookRoutes } from './mlflow/webhook-routes.js';
 
 export interface KeelServices {
   tracking: Tracking;
+  /** The model registry; it shares tracking's database and artifact store. */
+  registry: Registry;
 }
 
 export interface BuildAppOptions {
   services: KeelServices;
   logger?: Logger | false;
+  /** Require a bearer token on every route but /health, and check its role on writes. */
+  auth?: boolean;
 }
 
 /** MLflow's limit on a request body (artifact uploads stream and are not limited). */
@@ -30,9 +39,10 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     // MLflow's clients send `order_by` etc. as repeated query keys; default parsing keeps arrays.
     routerOptions: { ignoreTrailingSlash: true },
   }) as unknown as FastifyInstance;
-  const { tracking } = options.services;
+  const { tracking, registry } = options.services;
 
   app.setErrorHandler(mlflowErrorHandler);
+  if (options.auth) enableAuth(app, registry);
   app.setNotFoundHandler((request, reply) =>
     reply.status(404).send({
       error_code: 'RESOURCE_DOES_NOT_EXIST',
@@ -43,7 +53,10 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.get('/health', async (_request, reply) => reply.type('text/plain').send('OK'));
   for (const prefix of ['/api/2.0/mlflow', '/ajax-api/2.0/mlflow']) {
     await app.register(mlflowTrackingRoutes, { prefix, tracking });
+    await app.register(mlflowRegistryRoutes, { prefix, registry });
   }
+  await app.register(mlflowWebhookRoutes, { prefix: '/api/2.0/mlflow', registry });
+  await app.register(governanceRoutes, { prefix: '/api/2.0/keel/registry', registry });
   await app.register(mlflowArtifactRoutes, {
     prefix: '/api/2.0/mlflow-artifacts',
     artifacts: tracking.artifacts,

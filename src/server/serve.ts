@@ -5,21 +5,25 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { createLogger, type KeelConfig } from '../core/index.js';
-import { Tracking } from '../tracking/index.js';
+import { Registry } from '../registry/index.js';
 import { buildApp } from './app.js';
 
 export interface ServeOptions {
   host?: string;
   port?: number;
+  /** Require API tokens (`keel tokens create`) on every route but /health. */
+  auth?: boolean;
 }
 
 export async function startServer(
   config: KeelConfig,
   options: ServeOptions = {},
 ): Promise<{ app: FastifyInstance; url: string; close: () => Promise<void> }> {
-  const tracking = await Tracking.open(config);
+  const registry = await Registry.open(config);
+  const tracking = registry.tracking;
   const app = await buildApp({
-    services: { tracking },
+    auth: options.auth,
+    services: { tracking, registry },
     logger: createLogger(config.logLevel === 'warn' ? 'info' : config.logLevel),
   });
   const url = await app.listen({
@@ -28,7 +32,7 @@ export async function startServer(
   });
   const close = async () => {
     await app.close();
-    await tracking.close();
+    await registry.close();
   };
   return { app, url, close };
 }

@@ -20,6 +20,17 @@ export const ENV_TAGS = {
   lockfile: 'keel.env.lockfile_sha256',
 } as const;
 
+/**
+ * Run tags that carry lineage the tracking tables do not model: written by pipelines and the
+ * feature store, read by the registry's lineage gate.
+ */
+export const LINEAGE_TAGS = {
+  /** sha256 of the dvc.lock a repro left. */
+  pipelineLock: 'keel.pipeline.lock_sha256',
+  /** Comma-separated `view@version` references. */
+  featureViews: 'keel.features.views',
+} as const;
+
 function gitCommit(cwd: string): string | undefined {
   try {
     return execFileSync('git', ['rev-parse', 'HEAD'], { cwd, stdio: ['ignore', 'pipe', 'ignore'] })

@@ -4,7 +4,7 @@
  * environment a run ran in, with MLflow's search language and an in-process or HTTP client.
  */
 export type * from './client.js';
-export { ENV_TAGS, environmentTags, lockfileHash } from './environment.js';
+export { ENV_TAGS, environmentTags, LINEAGE_TAGS, lockfileHash } from './environment.js';
 export { DEFAULT_EXPERIMENT_ID, ExperimentStore, parseExperimentId } from './experiments.js';
 export { type Clause, type OrderBy, parseFilter, parseOrderBy } from './filter.js';
 export { LIMITS, validateRunId } from './limits.js';

@@ -2,36 +2,53 @@
  * Starts the real Keel app on a loopback port over a fresh store, for tests that speak HTTP.
  */
 import type { FastifyInstance } from 'fastify';
+import type { Policy, Registry } from '../../src/registry/index.js';
 import { buildApp } from '../../src/server/index.js';
 import type { Tracking } from '../../src/tracking/index.js';
-import { type Backend, openTestTracking } from './tracking.js';
+import { openTestRegistry } from './registry.js';
+import type { Backend } from './tracking.js';
 
 export interface TestServer {
   url: string;
   app: FastifyInstance;
   tracking: Tracking;
+  registry: Registry;
   close: () => Promise<void>;
   /** JSON request helper: returns status and parsed body. */
   call: (
     method: string,
     path: string,
     body?: unknown,
+    token?: string,
   ) => Promise<{ status: number; body: Record<string, unknown> }>;
+}
+
+export interface TestServerOptions {
+  /** Require bearer tokens (`keel serve --auth`). */
+  auth?: boolean;
+  /** The governance policy; none by default. */
+  policy?: Policy;
 }
 
 export async function startTestServer(
   backend: Backend = 'sqlite',
   postgresUrl?: string,
   onRequest?: (method: string, url: string) => void,
+  options: TestServerOptions = {},
 ): Promise<TestServer> {
-  const { tracking, cleanup } = await openTestTracking(backend, postgresUrl);
-  const app = await buildApp({ services: { tracking }, logger: false });
+  const { registry, tracking, cleanup } = await openTestRegistry(backend, postgresUrl, {
+    policy: options.policy,
+  });
+  const app = await buildApp({ services: { tracking, registry }, logger: false, auth: options.auth });
   if (onRequest) app.addHook('onRequest', async (request) => onRequest(request.method, request.url));
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
-  const call = async (method: string, path: string, body?: unknown) => {
+  const call = async (method: string, path: string, body?: unknown, token?: string) => {
     const res = await fetch(`${url}${path}`, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: {
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
     const text = await res.text();
@@ -41,6 +58,7 @@ export async function startTestServer(
     url,
     app,
     tracking,
+    registry,
     call,
     close: async () => {
       await app.close();

@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { registerDataCommands } from './data.js';
 import { registerDemoCommand } from './demo.js';
 import { registerMlCommands } from './ml.js';
+import { registerModelCommands } from './models.js';
 import { registerPipelineCommands } from './pipeline.js';
 import { registerServeCommand } from './serve.js';
 import { registerTrackingCommands } from './tracking.js';
@@ -17,6 +18,7 @@ const groups: Array<(program: Command) => void> = [
   registerMlCommands,
   registerServeCommand,
   registerTrackingCommands,
+  registerModelCommands,
 ];
 
 export function registerCommands(program: Command): void {

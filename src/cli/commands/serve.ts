@@ -1,6 +1,6 @@
 /**
  * @module cli/commands/serve
- * `keel serve [--port 5000] [--host 127.0.0.1]`: the MLflow-compatible server until Ctrl-C.
+ * `keel serve [--port 5000] [--host 127.0.0.1] [--auth]`: the MLflow-compatible server until Ctrl-C.
  */
 import type { Command } from 'commander';
 import { action, parseNumberOption } from '../io.js';
@@ -9,14 +9,15 @@ export function registerServeCommand(program: Command): void {
   action(
     program
       .command('serve')
-      .description('serve the REST APIs (MLflow tracking, artifacts) over HTTP')
+      .description('serve the REST APIs (MLflow tracking, registry, artifacts) over HTTP')
       .option(
         '-p, --port <port>',
         'port (default 5000, or server.port in keel.yaml)',
         parseNumberOption('--port', true),
       )
-      .option('-h, --host <host>', 'interface to bind (default 127.0.0.1)'),
-    async (io, opts: { port?: number; host?: string }) => {
+      .option('-h, --host <host>', 'interface to bind (default 127.0.0.1)')
+      .option('--auth', 'require an API token (keel tokens create) on every route but /health'),
+    async (io, opts: { port?: number; host?: string; auth?: boolean }) => {
       // Loaded on use, so other commands do not pay for Fastify at startup.
       const { startServer } = await import('../../server/index.js');
       const server = await startServer(io.config, opts);

@@ -3,7 +3,7 @@
  * A tiny route table helper: each MLflow endpoint is a method, a path, a zod schema and a handler
  * that returns the response body. GET reads the query string, everything else the JSON body.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { parseInput } from '../../core/index.js';
 
@@ -14,7 +14,7 @@ export function route<S extends z.ZodType>(
   methods: Method | Method[],
   path: string,
   schema: S,
-  handler: (input: z.output<S>) => Promise<unknown>,
+  handler: (input: z.output<S>, request: FastifyRequest) => Promise<unknown>,
 ): void {
   for (const method of Array.isArray(methods) ? methods : [methods]) {
     app.route({
@@ -25,8 +25,14 @@ export function route<S extends z.ZodType>(
         // DELETE may carry its fields in the query string when there is no body.
         const source =
           method === 'DELETE' && (request.body === undefined || request.body === null) ? request.query : raw;
-        const input = parseInput(schema, source, `request to ${path}`);
-        return (await handler(input)) ?? {};
+        // Path parameters (`/webhooks/:id`) join the fields.
+        const params = request.params as Record<string, string> | undefined;
+        const merged =
+          params && Object.keys(params).length > 0
+            ? { ...(source as Record<string, unknown>), ...params }
+            : source;
+        const input = parseInput(schema, merged, `request to ${path}`);
+        return (await handler(input, request)) ?? {};
       },
     });
   }

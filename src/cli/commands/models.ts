@@ -1,0 +1,283 @@
+/**
+ * @module cli/commands/models
+ * `keel models list | show | register | promote | approve | requests | rollback | audit | benchmark`
+ * and `keel tokens create`. Commands act on the configured store as the user of `KEEL_TOKEN`
+ * when it is set, otherwise as the local OS user with admin rights.
+ */
+import type { Command } from 'commander';
+import { isKeelError, type KeelConfig } from '../../core/index.js';
+import type { PromotionResult, Registry } from '../../registry/index.js';
+import { action, type CommandIO, parseNumberOption } from '../io.js';
+import { formatTable, formatTime } from '../table.js';
+
+type RegistryModule = typeof import('../../registry/index.js');
+
+// The registry loads on use, so other commands do not pay for it at startup.
+const loadRegistry = (): Promise<RegistryModule> => import('../../registry/index.js');
+
+async function withRegistry<T>(config: KeelConfig, fn: (r: Registry) => Promise<T>): Promise<T> {
+  const { Registry } = await loadRegistry();
+  const registry = await Registry.open(config);
+  try {
+    const token = process.env.KEEL_TOKEN;
+    return await fn(token ? registry.as(await registry.tokens.authenticate(token)) : registry);
+  } finally {
+    await registry.close();
+  }
+}
+
+async function emitPromotion(io: CommandIO, result: PromotionResult): Promise<void> {
+  const { formatGates } = await loadRegistry();
+  io.emit(result, (r) => promotionText(r, formatGates(r.gates)));
+}
+
+function promotionText(r: PromotionResult, gates: string): string {
+  const head =
+    r.status === 'promoted'
+      ? `${r.name} version ${r.version}: ${r.from} -> ${r.to}`
+      : `${r.name} version ${r.version}: waiting for approval (request ${r.request_id}; approve with: keel models approve ${r.request_id})`;
+  return r.gates.length ? `${head}\n${gates}` : head;
+}
+
+function registerQueries(models: Command): void {
+  action(
+    models
+      .command('list')
+      .description('list registered models')
+      .option('-f, --filter <filter>', 'e.g. "name LIKE \'%churn%\'"'),
+    async (io, opts: { filter?: string }) => {
+      const page = await withRegistry(io.config, (r) =>
+        r.models.search({ filter: opts.filter, maxResults: 1000 }),
+      );
+      io.emit(page.items, (items) =>
+        formatTable(
+          ['NAME', 'LATEST', 'PRODUCTION', 'ALIASES', 'UPDATED'],
+          items.map((m) => [
+            m.name,
+            m.latest_versions
+              .map((v) => Number(v.version))
+              .reduce((a, b) => Math.max(a, b), 0)
+              .toString(),
+            m.latest_versions.find((v) => v.current_stage === 'Production')?.version ?? '',
+            m.aliases.map((a) => `${a.alias}=${a.version}`).join(' '),
+            formatTime(m.last_updated_timestamp),
+          ]),
+        ),
+      );
+    },
+  );
+  action(
+    models
+      .command('show')
+      .description('show a model, or one version with its package')
+      .argument('<name>')
+      .argument('[version]'),
+    async (io, name: string, version?: string) => {
+      if (version === undefined) {
+        const model = await withRegistry(io.config, (r) => r.models.get(name));
+        io.emit(model, (m) =>
+          [
+            `${m.name}${m.description ? `: ${m.description}` : ''}`,
+            formatTable(
+              ['VERSION', 'STAGE'],
+              m.latest_versions.map((v) => [v.version, v.current_stage]),
+            ),
+            ...m.aliases.map((a) => `@${a.alias} -> ${a.version}`),
+          ].join('\n'),
+        );
+        return;
+      }
+      const shown = await withRegistry(io.config, async (r) => ({
+        ...(await r.versions.get(name, version)),
+        package: await r.versions.getPackage(name, version),
+      }));
+      io.emit(shown, (v) =>
+        [
+          `${v.name} version ${v.version} [${v.current_stage}] by ${v.user_id}, ${formatTime(v.creation_timestamp)}`,
+          `source: ${v.source}`,
+          `inputs: ${v.package.signature.inputs.map((t) => `${t.name} ${t.type}[${t.shape.join(',')}]`).join(', ')}`,
+          `outputs: ${v.package.signature.outputs.map((t) => `${t.name} ${t.type}[${t.shape.join(',')}]`).join(', ')}`,
+          `lineage: ${JSON.stringify(v.package.lineage)}`,
+          v.package.benchmark
+            ? `latency: p50 ${v.package.benchmark.p50_ms} ms, p99 ${v.package.benchmark.p99_ms} ms`
+            : 'latency: not measured',
+          v.aliases.length ? `aliases: ${v.aliases.join(', ')}` : '',
+        ]
+          .filter(Boolean)
+          .join('\n'),
+      );
+    },
+  );
+  action(
+    models.command('audit').description("a model's audit log, oldest first").argument('<name>'),
+    async (io, name: string) => {
+      const entries = await withRegistry(io.config, (r) => r.audit.list(name));
+      io.emit(entries, (list) =>
+        formatTable(
+          ['WHEN', 'WHO', 'ACTION', 'OUTCOME', 'VERSION', 'FROM', 'TO', 'REASON'],
+          list.map((e) => [
+            formatTime(e.ts),
+            e.actor,
+            e.action,
+            e.outcome,
+            e.version ?? '',
+            e.from ?? '',
+            e.to ?? '',
+            e.reason,
+          ]),
+        ),
+      );
+    },
+  );
+  action(
+    models.command('requests').description('promotion requests waiting for approval').argument('[name]'),
+    async (io, name?: string) => {
+      const list = await withRegistry(io.config, (r) => r.promotions.requests(name, 'pending'));
+      io.emit(list, (items) =>
+        formatTable(
+          ['ID', 'MODEL', 'VERSION', 'TO', 'BY', 'WHEN'],
+          items.map((q) => [
+            String(q.id),
+            q.name,
+            q.version,
+            q.to_stage,
+            q.requested_by,
+            formatTime(q.requested_at),
+          ]),
+        ),
+      );
+    },
+  );
+}
+
+function registerChanges(models: Command): void {
+  action(
+    models
+      .command('register')
+      .description('register an ONNX model as a new version (creates the model when missing)')
+      .argument('<name>')
+      .argument('<source>', 'an .onnx file, runs:/<run_id>/<path> or mlflow-artifacts:/<path>')
+      .option('--run-id <id>', 'the training run, for lineage')
+      .option('--feature <ref...>', 'feature references the model needs (view:feature)')
+      .option('-d, --description <text>', 'description'),
+    async (
+      io: CommandIO,
+      name: string,
+      source: string,
+      opts: { runId?: string; feature?: string[]; description?: string },
+    ) => {
+      const created = await withRegistry(io.config, async (r) => {
+        const exists = await r.models.get(name).then(
+          () => true,
+          (err) => (isKeelError(err, 'RESOURCE_DOES_NOT_EXIST') ? false : Promise.reject(err)),
+        );
+        if (!exists) await r.models.create(name);
+        return r.versions.create({
+          name,
+          source,
+          runId: opts.runId,
+          features: opts.feature,
+          description: opts.description,
+        });
+      });
+      io.emit(created, (v) => `registered ${v.name} version ${v.version}`);
+    },
+  );
+  action(
+    models
+      .command('promote')
+      .description('move a version to a stage through its gates (exit 7 when a gate fails)')
+      .argument('<name>')
+      .argument('<version>')
+      .requiredOption('--to <stage>', 'None, Staging, Production or Archived')
+      .option('--keep-existing', 'do not archive the versions now in that stage')
+      .option('--override', 'apply despite failed gates (admin only, needs --reason)')
+      .option('--reason <text>', 'why: required with --override, recorded in the audit log'),
+    async (
+      io,
+      name: string,
+      version: string,
+      opts: { to: string; keepExisting?: boolean; override?: boolean; reason?: string },
+    ) => {
+      const result = await withRegistry(io.config, (r) =>
+        r.promote(name, version, opts.to, {
+          archiveExisting: opts.keepExisting ? false : undefined,
+          override: opts.override,
+          reason: opts.reason,
+        }),
+      );
+      await emitPromotion(io, result);
+    },
+  );
+  action(
+    models
+      .command('approve')
+      .description('approve a promotion request (approver role, not the requester)')
+      .argument('<request-id>', 'from `keel models requests`', parseNumberOption('request id', true))
+      .option('--reason <text>', 'recorded in the audit log'),
+    async (io, id: number, opts: { reason?: string }) => {
+      await emitPromotion(io, await withRegistry(io.config, (r) => r.approve(id, opts.reason)));
+    },
+  );
+  action(
+    models
+      .command('rollback')
+      .description('put the previous Production version back, in one step')
+      .argument('<name>')
+      .option('--reason <text>', 'recorded in the audit log'),
+    async (io, name: string, opts: { reason?: string }) => {
+      const r = await withRegistry(io.config, (reg) => reg.rollback(name, opts.reason));
+      io.emit(r, (x) => `${x.name}: Production is version ${x.to} again (version ${x.from} archived)`);
+    },
+  );
+  action(
+    models
+      .command('benchmark')
+      .description("measure a version's ONNX Runtime latency and store it for the latency gate")
+      .argument('<name>')
+      .argument('<version>')
+      .option('--batch-size <n>', 'rows per call', parseNumberOption('--batch-size', true), 1)
+      .option('--iterations <n>', 'timed calls', parseNumberOption('--iterations', true), 200),
+    async (io, name: string, version: string, opts: { batchSize: number; iterations: number }) => {
+      const result = await withRegistry(io.config, (r) =>
+        r.benchmark(name, version, {
+          batchSize: opts.batchSize,
+          iterations: opts.iterations,
+          onProgress: io.progress,
+        }),
+      );
+      io.emit(
+        result,
+        (b) =>
+          `${name} version ${version}: p50 ${b.p50_ms} ms, p99 ${b.p99_ms} ms (batch ${b.batch_size}, ${b.iterations} calls)`,
+      );
+    },
+  );
+}
+
+export function registerModelCommands(program: Command): void {
+  const models = program
+    .command('models')
+    .description('the model registry: versions, stages, gates, approvals');
+  registerQueries(models);
+  registerChanges(models);
+
+  const tokens = program.command('tokens').description('API tokens for keel serve --auth');
+  action(
+    tokens
+      .command('create')
+      .description('create an API token (printed once; only its hash is stored)')
+      .requiredOption('--user <name>', 'who the token acts as')
+      .requiredOption('--role <role>', 'reader, writer, approver or admin'),
+    async (io, opts: { user: string; role: string }) => {
+      const created = await withRegistry(io.config, async (r) => {
+        (await loadRegistry()).requirePermission(r.actor, 'override', 'create API tokens');
+        return r.tokens.create(opts.user, opts.role);
+      });
+      io.emit(
+        created,
+        (t) => `${t.token}\n(token for ${t.user} as ${t.role}: store it now, it is not shown again)`,
+      );
+    },
+  );
+}

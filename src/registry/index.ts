@@ -1,0 +1,29 @@
+/**
+ * @module registry
+ * The model registry: registered models, versions as ONNX packages with signature and lineage,
+ * stages and aliases, governance gates, approvals, the audit log, API tokens and webhooks.
+ */
+export type { AuditAction, AuditEntry, AuditOutcome } from './audit.js';
+export { type DeliveryOptions, type DeliveryRecord, signPayload, type TestResult } from './delivery.js';
+export { formatGates, type GateResult } from './gates.js';
+export {
+  type Actor,
+  can,
+  localActor,
+  type Permission,
+  ROLES,
+  type Role,
+  requirePermission,
+} from './identity.js';
+export type { SearchOptions } from './models.js';
+export { parseStage, parseVersion, validateAlias } from './names.js';
+export { DEFAULT_POLICY, describeGate, type Gate, type Policy, parsePolicy } from './policy.js';
+export type { PromoteOptions, PromotionRequest, PromotionResult } from './promotion.js';
+export { Registry, type RegistryOptions, type ResolvedModel } from './registry.js';
+export { registryMigrations } from './schema.js';
+export { readSignature } from './signature.js';
+export type { TokenInfo } from './tokens.js';
+export type * from './types.js';
+export { type ModelReference, parseModelUri } from './uri.js';
+export type { CreateVersionInput } from './versions.js';
+export { WEBHOOK_EVENTS, type Webhook, type WebhookInput } from './webhooks.js';

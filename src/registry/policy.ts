@@ -1,0 +1,127 @@
+/**
+ * @module registry/policy
+ * The governance policy: `governance:` in keel.yaml lists, per target stage, the gates a version
+ * must pass and whether a second person must approve. Without a `governance:` section the seed's
+ * checklist guards Production: AUC >= 0.85, p99 latency < 50 ms, 7 days and 1,000 requests of
+ * canary traffic in Staging, disparate impact >= 0.8, complete lineage, a rollback drill, and an
+ * approval.
+ *
+ * @example keel.yaml
+ * governance:
+ *   productionAlias: champion
+ *   stages:
+ *     Production:
+ *       requireApproval: true
+ *       gates:
+ *         - { kind: metric, metric: auc, op: '>=', value: 0.85 }
+ *         - { kind: latency, maxP99Ms: 50 }
+ */
+import { z } from 'zod';
+import { parseInput } from '../core/index.js';
+import type { Stage } from './types.js';
+
+const gateSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('metric'),
+    metric: z.string().min(1),
+    op: z.enum(['>=', '>', '<=', '<', '=']),
+    value: z.number(),
+  }),
+  z.strictObject({ kind: z.literal('latency'), maxP99Ms: z.number().positive() }),
+  z.strictObject({
+    kind: z.literal('canary'),
+    minDays: z.number().min(0),
+    minRequests: z.number().int().min(0),
+  }),
+  z
+    .strictObject({
+      kind: z.literal('bias'),
+      metric: z.string().min(1),
+      min: z.number().optional(),
+      max: z.number().optional(),
+    })
+    .refine((g) => g.min !== undefined || g.max !== undefined, 'a bias gate needs min, max or both'),
+  z.strictObject({ kind: z.literal('lineage') }),
+  z.strictObject({ kind: z.literal('rollback_drill') }),
+]);
+export type Gate = z.infer<typeof gateSchema>;
+
+const stagePolicySchema = z.strictObject({
+  requireApproval: z.boolean().default(false),
+  gates: z.array(gateSchema).default([]),
+});
+export type StagePolicy = z.infer<typeof stagePolicySchema>;
+
+const policySchema = z.strictObject({
+  /** The alias that follows the Production stage; `null` turns it off. */
+  productionAlias: z
+    .string()
+    .regex(/^[\w-]+$/)
+    .nullable()
+    .default('champion'),
+  stages: z
+    .strictObject({
+      None: stagePolicySchema.optional(),
+      Staging: stagePolicySchema.optional(),
+      Production: stagePolicySchema.optional(),
+      Archived: stagePolicySchema.optional(),
+    })
+    .default({}),
+});
+export type Policy = z.infer<typeof policySchema>;
+
+/** The seed's Production checklist. */
+export const DEFAULT_POLICY: Policy = {
+  productionAlias: 'champion',
+  stages: {
+    Production: {
+      requireApproval: true,
+      gates: [
+        { kind: 'metric', metric: 'auc', op: '>=', value: 0.85 },
+        { kind: 'latency', maxP99Ms: 50 },
+        { kind: 'canary', minDays: 7, minRequests: 1000 },
+        { kind: 'bias', metric: 'disparate_impact', min: 0.8 },
+        { kind: 'lineage' },
+        { kind: 'rollback_drill' },
+      ],
+    },
+  },
+};
+
+/**
+ * The policy from keel.yaml's `governance:` section; the default policy when there is none.
+ * @throws KeelError INVALID_PARAMETER_VALUE naming the bad field.
+ */
+export function parsePolicy(governance: unknown): Policy {
+  if (governance === undefined || governance === null) return DEFAULT_POLICY;
+  return parseInput(policySchema, governance, 'governance policy (keel.yaml governance:)');
+}
+
+export function stagePolicy(policy: Policy, stage: Stage): StagePolicy {
+  return policy.stages[stage] ?? { requireApproval: false, gates: [] };
+}
+
+/** A gate as one line: `metric auc >= 0.85`, `latency p99 < 50 ms`. */
+export function describeGate(gate: Gate): string {
+  switch (gate.kind) {
+    case 'metric':
+      return `metric ${gate.metric} ${gate.op} ${gate.value}`;
+    case 'latency':
+      return `latency p99 < ${gate.maxP99Ms} ms`;
+    case 'canary':
+      return `canary >= ${gate.minDays} days and >= ${gate.minRequests} requests in Staging`;
+    case 'bias': {
+      const bounds = [
+        gate.min !== undefined ? `>= ${gate.min}` : '',
+        gate.max !== undefined ? `<= ${gate.max}` : '',
+      ]
+        .filter(Boolean)
+        .join(' and ');
+      return `bias ${gate.metric} ${bounds}`;
+    }
+    case 'lineage':
+      return 'lineage complete';
+    case 'rollback_drill':
+      return 'rollback drill';
+  }
+}

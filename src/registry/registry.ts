@@ -1,0 +1,315 @@
+/**
+ * @module registry/registry
+ * The Registry facade: registered models, versions, stages, aliases, governed promotion, audit,
+ * tokens and webhooks over the metadata database and the artifact store. `as(actor)` gives the
+ * same registry acting for another user (the server does this per request); without it the
+ * registry acts as the local OS user with admin rights.
+ *
+ * @example
+ * const registry = await Registry.open(loadConfig());
+ * await registry.models.create('churn');
+ * const v = await registry.versions.create({ name: 'churn', source: 'runs:/<run_id>/model' });
+ * const result = await registry.promote('churn', v.version, 'Production');
+ */
+import type { ArtifactStore } from '../artifacts/index.js';
+import { type Clock, type KeelConfig, KeelError, type ProgressFn, systemClock } from '../core/index.js';
+import { migrate, type SqlExecutor } from '../storage/index.js';
+import { Tracking } from '../tracking/index.js';
+import { AuditLog } from './audit.js';
+import { benchmarkModel } from './benchmark.js';
+import { makeContext, type RegistryContext } from './context.js';
+import { type DeliveryOptions, WebhookDispatcher } from './delivery.js';
+import { type Actor, localActor } from './identity.js';
+import { aliasVersion, deleteAlias, setAlias } from './lifecycle.js';
+import { latestVersions, ModelStore } from './models.js';
+import { parseStage, parseVersion } from './names.js';
+import { type Policy, parsePolicy } from './policy.js';
+import { type PromoteOptions, Promotions } from './promotion.js';
+import { hydrateVersions, lockModel, packageOf } from './rows.js';
+import { registryMigrations } from './schema.js';
+import { TokenStore } from './tokens.js';
+import type { BenchmarkResult, CanaryRecord, ModelPackage, ModelVersion } from './types.js';
+import { parseModelUri } from './uri.js';
+import { VersionStore } from './versions.js';
+import { WebhookStore } from './webhooks.js';
+
+export interface RegistryOptions {
+  policy?: Policy;
+  clock?: Clock;
+  actor?: Actor;
+  delivery?: DeliveryOptions;
+}
+
+export interface ResolvedModel {
+  version: ModelVersion;
+  package: ModelPackage;
+  /** The ONNX file on local disk, ready for `InferenceSession.create`. */
+  modelFile: string;
+}
+
+interface Shared {
+  tracking: Tracking;
+  artifacts: ArtifactStore;
+  clock: Clock;
+  policy: Policy;
+  audit: AuditLog;
+  webhooks: WebhookStore;
+  dispatcher: WebhookDispatcher;
+  tokens: TokenStore;
+}
+
+export class Registry {
+  /** The tracking facade whose database and artifact store the registry shares. */
+  readonly tracking: Tracking;
+  readonly models: ModelStore;
+  readonly versions: VersionStore;
+  readonly promotions: Promotions;
+  readonly audit: AuditLog;
+  readonly webhooks: WebhookStore;
+  readonly dispatcher: WebhookDispatcher;
+  readonly tokens: TokenStore;
+  readonly policy: Policy;
+  readonly actor: Actor;
+  private readonly ctx: RegistryContext;
+
+  constructor(tracking: Tracking, options: RegistryOptions = {}, shared?: Shared) {
+    const clock = options.clock ?? shared?.clock ?? systemClock;
+    const db = tracking.db;
+    const webhooks = shared?.webhooks ?? new WebhookStore(db, clock);
+    this.shared = shared ?? {
+      tracking,
+      artifacts: tracking.artifacts,
+      clock,
+      policy: options.policy ?? parsePolicy(undefined),
+      audit: new AuditLog(db),
+      webhooks,
+      dispatcher: new WebhookDispatcher(db, webhooks, clock, options.delivery),
+      tokens: new TokenStore(db, clock),
+    };
+    const s = this.shared;
+    this.tracking = s.tracking;
+    this.actor = options.actor ?? localActor();
+    this.policy = s.policy;
+    this.audit = s.audit;
+    this.webhooks = s.webhooks;
+    this.dispatcher = s.dispatcher;
+    this.tokens = s.tokens;
+    this.ctx = makeContext({
+      db,
+      clock: s.clock,
+      actor: this.actor,
+      audit: s.audit,
+      events: s.dispatcher,
+      tracking: s.tracking,
+      artifacts: s.artifacts,
+      productionAlias: s.policy.productionAlias,
+    });
+    this.models = new ModelStore(this.ctx);
+    this.versions = new VersionStore(this.ctx);
+    this.promotions = new Promotions(this.ctx, this.versions, s.policy);
+  }
+
+  private readonly shared: Shared;
+
+  /** Opens tracking (the registry shares its database and artifact store) and applies migrations. */
+  static async open(config: KeelConfig, options: Omit<RegistryOptions, 'policy'> = {}): Promise<Registry> {
+    const policy = parsePolicy(config.governance);
+    const tracking = await Tracking.open(config, options.clock);
+    const registry = new Registry(tracking, { ...options, policy });
+    await registry.init();
+    return registry;
+  }
+
+  async init(): Promise<void> {
+    await migrate(this.shared.tracking.db, registryMigrations);
+  }
+
+  /** The same registry acting as `actor`. */
+  as(actor: Actor): Registry {
+    return new Registry(this.shared.tracking, { actor }, this.shared);
+  }
+
+  /** Newest version per stage (all stages when `stages` is empty). */
+  async latestVersions(name: string, stages: string[] = []): Promise<ModelVersion[]> {
+    await this.models.get(name);
+    return latestVersions(this.ctx.db, name, stages.map(parseStage));
+  }
+
+  private async aliasChange<T>(name: string, alias: string, fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    this.ctx.require('write', `change alias '${alias}' of '${name}'`);
+    return this.ctx.db.transaction(async (tx) => {
+      if (!(await lockModel(tx, name, this.ctx.clock.now())))
+        throw new KeelError('RESOURCE_DOES_NOT_EXIST', `Registered Model with name=${name} not found`);
+      return fn(tx);
+    });
+  }
+
+  /** Points `alias` at `version`, moving it atomically if it was set. */
+  async setAlias(name: string, alias: string, version: number | string): Promise<void> {
+    const v = parseVersion(version);
+    const before = await this.aliasChange(name, alias, async (tx) => {
+      await this.versions.row(name, v, tx);
+      const prev = await setAlias(this.ctx, tx, name, alias, v);
+      await this.ctx.audit.append(
+        {
+          ts: this.ctx.clock.now(),
+          actor: this.actor.user,
+          action: 'alias_set',
+          outcome: 'applied',
+          name,
+          version: String(v),
+          from: prev === undefined ? undefined : String(prev),
+          to: alias,
+          reason: '',
+        },
+        tx,
+      );
+      return prev;
+    });
+    this.dispatcher.emit('model_version_alias.created', {
+      name,
+      alias,
+      version: String(v),
+      previous_version: before === undefined ? null : String(before),
+    });
+  }
+
+  async deleteAlias(name: string, alias: string): Promise<void> {
+    const before = await this.aliasChange(name, alias, async (tx) => {
+      const prev = await deleteAlias(this.ctx, tx, name, alias);
+      await this.ctx.audit.append(
+        {
+          ts: this.ctx.clock.now(),
+          actor: this.actor.user,
+          action: 'alias_delete',
+          outcome: 'applied',
+          name,
+          version: String(prev),
+          from: alias,
+          reason: '',
+        },
+        tx,
+      );
+      return prev;
+    });
+    this.dispatcher.emit('model_version_alias.deleted', { name, alias, version: String(before) });
+  }
+
+  /** @throws RESOURCE_DOES_NOT_EXIST when the alias is not set. */
+  async getByAlias(name: string, alias: string): Promise<ModelVersion> {
+    const v = await aliasVersion(this.ctx.db, name, alias);
+    if (v === undefined)
+      throw new KeelError(
+        'RESOURCE_DOES_NOT_EXIST',
+        `Registered model alias ${alias} not found on model '${name}'`,
+      );
+    return this.versions.get(name, v);
+  }
+
+  /**
+   * Resolves `models:/name/3`, `models:/name@champion` or `models:/name/Production` to a version
+   * and its local ONNX file: the one function serving calls.
+   * @throws INVALID_PARAMETER_VALUE for a malformed URI; RESOURCE_DOES_NOT_EXIST when nothing matches.
+   */
+  async resolveModelUri(uri: string): Promise<ResolvedModel> {
+    const ref = parseModelUri(uri);
+    const db = this.ctx.db;
+    let number: number | undefined;
+    if (ref.kind === 'version') number = ref.version;
+    else if (ref.kind === 'alias') {
+      number = await aliasVersion(db, ref.name, ref.alias);
+      if (number === undefined) {
+        throw new KeelError(
+          'RESOURCE_DOES_NOT_EXIST',
+          `Registered model alias ${ref.alias} not found on model '${ref.name}'`,
+        );
+      }
+    } else {
+      const top = await db.get<{ v: number | null }>(
+        'SELECT MAX(version) AS v FROM model_versions WHERE name = ? AND current_stage = ?',
+        [ref.name, ref.stage],
+      );
+      if (top?.v == null) {
+        throw new KeelError(
+          'RESOURCE_DOES_NOT_EXIST',
+          `Registered model '${ref.name}' has no version in stage ${ref.stage}`,
+        );
+      }
+      number = Number(top.v);
+    }
+    // One read of the row serves both the MLflow view and the package.
+    const row = await this.versions.row(ref.name, number);
+    const [version] = await hydrateVersions(db, [row]);
+    const pkg = packageOf(row);
+    return { version, package: pkg, modelFile: this.shared.artifacts.localPath(pkg.model_path) };
+  }
+
+  /** Governed stage change: see {@link Promotions.promote}. */
+  promote(name: string, version: number | string, stage: string, options?: PromoteOptions) {
+    return this.promotions.promote(name, version, stage, options);
+  }
+
+  approve(requestId: number, reason?: string) {
+    return this.promotions.approve(requestId, reason);
+  }
+
+  rollback(name: string, reason?: string) {
+    return this.promotions.rollback(name, reason);
+  }
+
+  /** Measures the version's latency in ONNX Runtime and stores it for the latency gate. */
+  async benchmark(
+    name: string,
+    version: number | string,
+    options: { batchSize?: number; iterations?: number; onProgress?: ProgressFn } = {},
+  ): Promise<BenchmarkResult> {
+    this.ctx.require('write', `benchmark version ${version} of '${name}'`);
+    const pkg = await this.versions.getPackage(name, version);
+    const result = await benchmarkModel(this.shared.artifacts.localPath(pkg.model_path), pkg.signature, {
+      ...options,
+      now: () => this.shared.clock.now(),
+    });
+    await this.versions.setRecord(name, version, 'benchmark', result);
+    return result;
+  }
+
+  /** Adds canary traffic served by a version (serving calls this); returns the running totals. */
+  async recordCanary(
+    name: string,
+    version: number | string,
+    traffic: { requests: number; errors?: number },
+  ): Promise<CanaryRecord> {
+    if (!Number.isInteger(traffic.requests) || traffic.requests < 0) {
+      throw new KeelError(
+        'INVALID_PARAMETER_VALUE',
+        `Canary requests must be a non-negative integer, got ${traffic.requests}`,
+      );
+    }
+    return this.versions.change(name, version, 'record canary traffic of', async (tx, v) => {
+      const row = await tx.get<{ canary: string | null }>(
+        'SELECT canary FROM model_versions WHERE name = ? AND version = ?',
+        [name, v],
+      );
+      const prev: CanaryRecord | undefined = row?.canary ? JSON.parse(row.canary) : undefined;
+      const now = this.shared.clock.now();
+      const next: CanaryRecord = {
+        requests: (prev?.requests ?? 0) + traffic.requests,
+        errors: (prev?.errors ?? 0) + (traffic.errors ?? 0),
+        started_at: prev?.started_at ?? now,
+        updated_at: now,
+      };
+      await tx.run('UPDATE model_versions SET canary = ? WHERE name = ? AND version = ?', [
+        JSON.stringify(next),
+        name,
+        v,
+      ]);
+      return next;
+    });
+  }
+
+  /** Waits for queued webhook deliveries, then closes the database. */
+  async close(): Promise<void> {
+    await this.dispatcher.flush();
+    await this.shared.tracking.close();
+  }
+}

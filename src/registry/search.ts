@@ -1,0 +1,135 @@
+/**
+ * @module registry/search
+ * MLflow's registry search filters and order_by, compiled to SQL over `registered_models m` and
+ * `model_versions v`: `name LIKE '%churn%'`, `name = 'x'`, `run_id = '...'`, `tags.k = 'v'`,
+ * `version_number > 2`. Values always travel as parameters.
+ */
+import { KeelError } from '../core/index.js';
+import type { SqlValue } from '../storage/index.js';
+import { type Clause, parseFilter, parseOrderBy } from '../tracking/index.js';
+
+export interface SqlFragment {
+  sql: string;
+  params: SqlValue[];
+}
+
+interface Attribute {
+  column: string;
+  numeric: boolean;
+}
+
+export interface SearchTarget {
+  what: string;
+  alias: string;
+  tagTable: string;
+  /** The owner's key columns in the tag table, paired with the owner's columns. */
+  tagJoin: Array<[string, string]>;
+  attributes: Record<string, Attribute>;
+  /** Always-appended order so pages never overlap. */
+  tieBreak: string;
+}
+
+export const MODEL_SEARCH: SearchTarget = {
+  what: 'registered models',
+  alias: 'm',
+  tagTable: 'registered_model_tags',
+  tagJoin: [['name', 'm.name']],
+  attributes: {
+    name: { column: 'm.name', numeric: false },
+    creation_timestamp: { column: 'm.creation_timestamp', numeric: true },
+    last_updated_timestamp: { column: 'm.last_updated_timestamp', numeric: true },
+  },
+  tieBreak: 'm.name ASC',
+};
+
+export const VERSION_SEARCH: SearchTarget = {
+  what: 'model versions',
+  alias: 'v',
+  tagTable: 'model_version_tags',
+  tagJoin: [
+    ['name', 'v.name'],
+    ['version', 'v.version'],
+  ],
+  attributes: {
+    name: { column: 'v.name', numeric: false },
+    version_number: { column: 'v.version', numeric: true },
+    run_id: { column: 'v.run_id', numeric: false },
+    source_path: { column: 'v.source', numeric: false },
+    current_stage: { column: 'v.current_stage', numeric: false },
+    user_id: { column: 'v.user_id', numeric: false },
+    creation_timestamp: { column: 'v.creation_timestamp', numeric: true },
+    last_updated_timestamp: { column: 'v.last_updated_timestamp', numeric: true },
+  },
+  tieBreak: 'v.name ASC, v.version DESC',
+};
+
+const bad = (message: string) => new KeelError('INVALID_PARAMETER_VALUE', message);
+
+function comparison(column: string, clause: Clause, numeric: boolean): SqlFragment {
+  const { comparator: op, value } = clause;
+  const allowed = numeric
+    ? ['=', '!=', '>', '>=', '<', '<=', 'IN', 'NOT IN']
+    : ['=', '!=', 'LIKE', 'ILIKE', 'IN', 'NOT IN'];
+  if (!allowed.includes(op)) {
+    throw bad(`Invalid comparator '${op}' for '${clause.key}': use one of ${allowed.join(', ')}`);
+  }
+  if (Array.isArray(value)) {
+    const list = numeric ? value.map(Number) : value;
+    return { sql: `${column} ${op} (${list.map(() => '?').join(', ')})`, params: list };
+  }
+  if (numeric !== (typeof value === 'number')) {
+    throw bad(
+      `'${clause.key}' takes ${numeric ? 'a number' : "a quoted string, e.g. 'x'"}, got ${String(value)}`,
+    );
+  }
+  if (op === 'ILIKE') return { sql: `LOWER(${column}) LIKE LOWER(?)`, params: [value as string] };
+  return { sql: `${column} ${op} ?`, params: [value as SqlValue] };
+}
+
+function clauseSql(target: SearchTarget, clause: Clause): SqlFragment {
+  if (clause.type === 'tag') {
+    const on = target.tagJoin.map(([col, owner]) => `t.${col} = ${owner}`).join(' AND ');
+    const base = `SELECT 1 FROM ${target.tagTable} t WHERE ${on} AND t.key = ?`;
+    if (clause.comparator === 'IS NULL') return { sql: `NOT EXISTS (${base})`, params: [clause.key] };
+    if (clause.comparator === 'IS NOT NULL') return { sql: `EXISTS (${base})`, params: [clause.key] };
+    const cmp = comparison('t.value', clause, false);
+    return { sql: `EXISTS (${base} AND ${cmp.sql})`, params: [clause.key, ...cmp.params] };
+  }
+  const attr = clause.type === 'attribute' ? target.attributes[clause.key] : undefined;
+  if (!attr) {
+    throw bad(
+      `Invalid filter key '${clause.key}' for ${target.what}: use ${Object.keys(target.attributes).join(', ')} or tags.<key>`,
+    );
+  }
+  return comparison(attr.column, clause, attr.numeric);
+}
+
+/** The WHERE condition ('' for no filter). @throws INVALID_PARAMETER_VALUE naming the bad clause. */
+export function compileFilter(target: SearchTarget, filter: string | undefined): SqlFragment {
+  const parts = parseFilter(filter).map((c) => clauseSql(target, c));
+  return { sql: parts.map((p) => p.sql).join(' AND '), params: parts.flatMap((p) => p.params) };
+}
+
+/** The ORDER BY list, with the target's tie-break appended. */
+export function compileOrderBy(
+  target: SearchTarget,
+  orderBy: readonly string[] | undefined,
+  fallback: string,
+): string {
+  const clauses = (orderBy?.length ? orderBy : [fallback]).map((text) => {
+    const o = parseOrderBy(text);
+    const attr = o.type === 'attribute' ? target.attributes[o.key] : undefined;
+    if (!attr) throw bad(`Invalid order_by key '${o.key}' for ${target.what}`);
+    return `${attr.column} ${o.ascending ? 'ASC' : 'DESC'}`;
+  });
+  return [...clauses, target.tieBreak].join(', ');
+}
+
+/** `max_results` within [1, limit]. @throws INVALID_PARAMETER_VALUE */
+export function validateMax(max: number | undefined, fallback: number, limit: number): number {
+  const n = max ?? fallback;
+  if (!Number.isInteger(n) || n < 1 || n > limit) {
+    throw bad(`max_results must be an integer between 1 and ${limit}, got ${String(max)}`);
+  }
+  return n;
+}

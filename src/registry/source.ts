@@ -1,0 +1,100 @@
+/**
+ * @module registry/source
+ * Finds the ONNX file behind a version's source and the lineage behind its run. A source is a
+ * local file (an upload), `runs:/<run_id>/<path>` or `mlflow-artifacts:/<path>`; a folder source
+ * (an MLflow model directory) must hold one `.onnx` file at its top.
+ */
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ArtifactStore } from '../artifacts/index.js';
+import { KeelError } from '../core/index.js';
+import { artifactUriToPath, ENV_TAGS, LINEAGE_TAGS, type Run, type Tracking } from '../tracking/index.js';
+import type { Lineage } from './types.js';
+
+export interface ResolvedSource {
+  /** The ONNX file on local disk. */
+  file: string;
+  /** The run the source names, if any. */
+  runId?: string;
+}
+
+async function onnxIn(path: string, source: string): Promise<string> {
+  const info = await stat(path).catch(() => undefined);
+  if (!info)
+    throw new KeelError(
+      'INVALID_PARAMETER_VALUE',
+      `Model source '${source}' does not exist (looked at ${path})`,
+    );
+  if (info.isFile()) return path;
+  const onnx = (await readdir(path)).filter((f) => f.endsWith('.onnx')).sort();
+  const chosen = onnx.includes('model.onnx') ? 'model.onnx' : onnx.length === 1 ? onnx[0] : undefined;
+  if (!chosen) {
+    throw new KeelError(
+      'INVALID_PARAMETER_VALUE',
+      onnx.length === 0
+        ? `Model source '${source}' holds no .onnx file: Keel registers ONNX models`
+        : `Model source '${source}' holds several .onnx files (${onnx.join(', ')}): name one`,
+    );
+  }
+  return join(path, chosen);
+}
+
+/** @throws INVALID_PARAMETER_VALUE for an unknown scheme or a source with no ONNX file. */
+export async function resolveSource(
+  source: string,
+  tracking: Tracking,
+  artifacts: ArtifactStore,
+): Promise<ResolvedSource> {
+  const runs = /^runs:\/([^/]+)(?:\/(.*))?$/.exec(source);
+  if (runs) {
+    const root = await tracking.runArtifactRoot(runs[1]);
+    return { file: await onnxIn(artifacts.localPath(join(root, runs[2] ?? '')), source), runId: runs[1] };
+  }
+  if (source.startsWith('mlflow-artifacts:/')) {
+    return { file: await onnxIn(artifacts.localPath(artifactUriToPath(source)), source) };
+  }
+  if (/^[a-z][\w+.-]*:\//i.test(source)) {
+    throw new KeelError(
+      'INVALID_PARAMETER_VALUE',
+      `Model source '${source}': use runs:/, mlflow-artifacts:/ or a local file`,
+    );
+  }
+  return { file: await onnxIn(source, source) };
+}
+
+const tagOf = (run: Run, key: string) => run.data.tags.find((t) => t.key === key)?.value;
+
+/** Lineage read from the training run, with what the caller gave taking precedence. */
+export function lineageOf(run: Run | undefined, given: Partial<Lineage> = {}): Lineage {
+  const views = run ? tagOf(run, LINEAGE_TAGS.featureViews) : undefined;
+  const fromRun: Lineage = {
+    ...(run ? { run_id: run.info.run_id } : {}),
+    datasets: run
+      ? run.inputs.dataset_inputs.map((d) => ({ name: d.dataset.name, digest: d.dataset.digest }))
+      : [],
+    feature_views: views
+      ? views
+          .split(',')
+          .map((v) => v.trim())
+          .filter(Boolean)
+      : [],
+    ...(run && tagOf(run, LINEAGE_TAGS.pipelineLock)
+      ? { pipeline_lock_hash: tagOf(run, LINEAGE_TAGS.pipelineLock) }
+      : {}),
+    ...(run && tagOf(run, ENV_TAGS.gitCommit) ? { code_commit: tagOf(run, ENV_TAGS.gitCommit) } : {}),
+  };
+  const defined = Object.fromEntries(
+    Object.entries(given).filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0)),
+  );
+  return { ...fromRun, ...defined };
+}
+
+/** The lineage fields a complete lineage needs and this one lacks. */
+export function missingLineage(lineage: Lineage): string[] {
+  const missing: string[] = [];
+  if (!lineage.run_id) missing.push('training run');
+  if (lineage.datasets.length === 0) missing.push('dataset digests');
+  if (!lineage.code_commit) missing.push('code commit');
+  if (!lineage.pipeline_lock_hash) missing.push('pipeline lock hash');
+  return missing;
+}

@@ -1,0 +1,41 @@
+/**
+ * @module server/auth
+ * `keel serve --auth`: every route but `/health` needs `Authorization: Bearer <token>`; the token's
+ * role is checked on every write. Reads are GET and HEAD, plus the POST routes that only search
+ * (MLflow's clients POST their searches). Finer checks (approve, override) happen in the registry.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { KeelError } from '../core/index.js';
+import { type Actor, type Registry, requirePermission } from '../registry/index.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authenticated caller; undefined when auth is off (the server acts as its own user). */
+    actor?: Actor;
+  }
+}
+
+const READ_ONLY_POST = /\/(search|get-latest-versions)$/;
+
+function bearer(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (!header) return undefined;
+  const m = /^Bearer\s+(\S+)$/i.exec(header);
+  if (!m) throw new KeelError('UNAUTHENTICATED', "The Authorization header must be 'Bearer <token>'");
+  return m[1];
+}
+
+/** Adds the authentication hook to the root app. */
+export function enableAuth(app: FastifyInstance, registry: Registry): void {
+  app.addHook('onRequest', async (request) => {
+    const path = request.url.split('?')[0];
+    if (path === '/health') return;
+    const actor = await registry.tokens.authenticate(bearer(request));
+    request.actor = actor;
+    const reading =
+      request.method === 'GET' ||
+      request.method === 'HEAD' ||
+      (request.method === 'POST' && READ_ONLY_POST.test(path));
+    if (!reading) requirePermission(actor, 'write', `${request.method} ${path}`);
+  });
+}

@@ -1,0 +1,103 @@
+/**
+ * `keel models ...` and `keel tokens create` as a user runs them, as child processes on one
+ * project folder: register, benchmark, a refused promotion (exit 7), a promotion request approved
+ * by a different user's token, rollback and the audit log.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/core/index.js';
+import { Registry } from '../../src/registry/index.js';
+import { keel } from '../helpers/cli.js';
+import { writeLogisticModel } from '../helpers/onnx.js';
+import { tempDir } from '../helpers/tracking.js';
+import { trainedRun } from '../registry/fixtures.js';
+
+const POLICY = `governance:
+  stages:
+    Production:
+      requireApproval: true
+      gates:
+        - { kind: metric, metric: auc, op: '>=', value: 0.85 }
+        - { kind: latency, maxP99Ms: 1000 }
+        - { kind: lineage }
+`;
+
+describe('keel models', () => {
+  const cwd = tempDir();
+  let runId: string;
+  const tokens: Record<string, string> = {};
+
+  beforeAll(async () => {
+    writeFileSync(join(cwd, 'keel.yaml'), POLICY);
+    // Set-up through the library, to keep the child processes to the commands under test.
+    const registry = await Registry.open(loadConfig({ cwd, env: {} }));
+    runId = await trainedRun(registry.tracking);
+    await registry.models.create('churn');
+    await registry.versions.create({ name: 'churn', source: writeLogisticModel(tempDir()) });
+    tokens.bob = (await registry.tokens.create('bob', 'approver')).token;
+    await registry.close();
+    const res = keel(['tokens', 'create', '--user', 'alice', '--role', 'writer', '--json'], { cwd });
+    expect(res.code, res.stderr).toBe(0);
+    tokens.alice = JSON.parse(res.stdout).token;
+  });
+
+  it('registers, refuses a failing promotion, and promotes after approval by another user', () => {
+    const reg = keel(['models', 'register', 'churn', `runs:/${runId}/model`, '--json'], {
+      cwd,
+      env: { KEEL_TOKEN: tokens.alice },
+    });
+    expect(reg.code, reg.stderr).toBe(0);
+    expect(JSON.parse(reg.stdout)).toMatchObject({ version: '2', user_id: 'alice', run_id: runId });
+    const bench = keel(['models', 'benchmark', 'churn', '2', '--iterations', '30', '--json'], { cwd });
+    expect(bench.code, bench.stderr).toBe(0);
+    expect(JSON.parse(bench.stdout).p99_ms).toBeGreaterThan(0);
+
+    const refused = keel(['models', 'promote', 'churn', '1', '--to', 'Production'], {
+      cwd,
+      env: { KEEL_TOKEN: tokens.alice },
+    });
+    expect(refused.code).toBe(7);
+    expect(refused.stderr).toContain(
+      "failed gates 'metric auc >= 0.85', 'latency p99 < 1000 ms', 'lineage complete'",
+    );
+    expect(refused.stderr).toMatch(/FAIL {2}latency p99 < 1000 ms: not measured/);
+
+    const pending = keel(['models', 'promote', 'churn', '2', '--to', 'Production', '--json'], {
+      cwd,
+      env: { KEEL_TOKEN: tokens.alice },
+    });
+    expect(pending.code, pending.stderr).toBe(0);
+    const request = JSON.parse(pending.stdout);
+    expect(request).toMatchObject({ status: 'pending_approval', version: '2' });
+
+    const selfApprove = keel(['models', 'approve', String(request.request_id)], {
+      cwd,
+      env: { KEEL_TOKEN: tokens.alice },
+    });
+    expect(selfApprove.code).toBe(5);
+    expect(selfApprove.stderr).toContain("'approver' role");
+    const approved = keel(['models', 'approve', String(request.request_id), '--reason', 'metrics hold'], {
+      cwd,
+      env: { KEEL_TOKEN: tokens.bob },
+    });
+    expect(approved.code, approved.stderr).toBe(0);
+    expect(approved.stdout).toContain('churn version 2: None -> Production');
+
+    const audit = keel(['models', 'audit', 'churn', '--json'], { cwd });
+    const entries = JSON.parse(audit.stdout) as Array<{
+      action: string;
+      outcome: string;
+      actor: string;
+      version?: string;
+    }>;
+    const attempts = entries.filter((e) => ['promote', 'approval_requested', 'approve'].includes(e.action));
+    expect(attempts.map((e) => [e.action, e.outcome, e.actor, e.version])).toEqual([
+      ['promote', 'refused', 'alice', '1'],
+      ['approval_requested', 'pending', 'alice', '2'],
+      ['approve', 'applied', 'bob', '2'],
+    ]);
+    const list = keel(['models', 'list'], { cwd });
+    expect(list.stdout).toMatch(/churn\s+2\s+2\s+champion=2/);
+  });
+});

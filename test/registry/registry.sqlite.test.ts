@@ -1,0 +1,3 @@
+import { describeRegistryContract } from './registry.contract.js';
+
+describeRegistryContract('sqlite');

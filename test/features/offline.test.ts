@@ -1,0 +1,165 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { defineEntity, defineFeatureView, type FeatureStore, fileSource } from '../../src/features/index.js';
+import { random, storeWith, tempDir } from './helpers.js';
+
+const MIN = 60_000;
+const BASE = Date.UTC(2024, 0, 1);
+const TTL_MIN = 10;
+const iso = (ms: number) => new Date(ms).toISOString();
+
+interface FeatureRow {
+  id: number;
+  ts: number;
+  created: number;
+  a: number | null;
+  b: number;
+}
+
+/** Random feature rows on a minute grid: equal timestamps (ties), gaps, late-created corrections. */
+function featureRows(rand: () => number, n: number): FeatureRow[] {
+  const rows: FeatureRow[] = [];
+  for (let i = 0; i < n; i++) {
+    const ts = BASE + Math.floor(rand() * 60) * MIN;
+    // Created up to an hour after the event (late arrivals); the index keeps created times unique.
+    const created = ts + Math.floor(rand() * 60) * MIN + i;
+    rows.push({ id: 1 + Math.floor(rand() * 5), ts, created, a: rand() < 0.1 ? null : i, b: i * 0.5 });
+  }
+  return rows;
+}
+
+function writeCsv(path: string, rows: FeatureRow[]): void {
+  const lines = rows.map((r) => `${r.id},${iso(r.ts)},${iso(r.created)},${r.a ?? ''},${r.b}`);
+  writeFileSync(path, `customer_id,ts,created,a,b\n${lines.join('\n')}\n`);
+}
+
+/** The specification, by brute force: the latest row in (event - ttl, event], latest created first. */
+function bruteForce(rows: FeatureRow[], id: number, event: number, ttlMs: number): FeatureRow | undefined {
+  let best: FeatureRow | undefined;
+  for (const r of rows) {
+    if (r.id !== id || r.ts > event || (ttlMs > 0 && r.ts <= event - ttlMs)) continue;
+    if (!best || r.ts > best.ts || (r.ts === best.ts && r.created > best.created)) best = r;
+  }
+  return best;
+}
+
+const customer = defineEntity({ name: 'customer', joinKey: 'customer_id' });
+const view = (path: string, ttl: number) =>
+  defineFeatureView({
+    name: 'stats',
+    entities: [customer],
+    schema: { a: 'int64', b: 'float64' },
+    source: fileSource({ path, timestampField: 'ts', createdTimestampField: 'created' }),
+    ttl,
+  });
+
+describe('getHistoricalFeatures', () => {
+  const { dir, cleanup } = tempDir();
+  afterAll(cleanup);
+
+  for (const [seed, ttlMin] of [
+    [1, TTL_MIN],
+    [2, TTL_MIN],
+    [3, 0],
+    [4, 3],
+  ] as const) {
+    it(`matches a brute-force join on random data (seed ${seed}, ttl ${ttlMin} min)`, async () => {
+      const rand = random(seed);
+      const rows = featureRows(rand, 300);
+      const path = join(dir, `features-${seed}.csv`);
+      writeCsv(path, rows);
+      const store = storeWith(join(dir, `s${seed}`), [view(path, ttlMin * 60)]);
+      // Events on the same grid, so some fall exactly on a feature timestamp or on the TTL edge.
+      const entityRows = Array.from({ length: 200 }, (_, i) => ({
+        customer_id: 1 + Math.floor(rand() * 6),
+        event_timestamp: new Date(BASE + Math.floor(rand() * 75) * MIN - (i % 7 === 0 ? 1 : 0)),
+        label: i,
+      }));
+      const result = await store.getHistoricalFeatures({ entityRows, features: ['stats:a', 'stats:b'] });
+      expect(result.columns).toEqual(['customer_id', 'event_timestamp', 'label', 'a', 'b']);
+      expect(result.rows).toHaveLength(entityRows.length);
+      let matched = 0;
+      result.rows.forEach((row, i) => {
+        const e = entityRows[i];
+        expect(row.label).toBe(e.label);
+        const want = bruteForce(rows, e.customer_id, e.event_timestamp.getTime(), ttlMin * MIN);
+        if (want) matched++;
+        expect({ i, a: row.a, b: row.b }).toEqual({ i, a: want?.a ?? null, b: want?.b ?? null });
+      });
+      expect(matched).toBeGreaterThan(20);
+      await store.close();
+    });
+  }
+
+  it('never joins a feature row from after the event, even one created before it', async () => {
+    const path = join(dir, 'future.csv');
+    const event = BASE + 30 * MIN;
+    writeCsv(path, [
+      { id: 1, ts: event - MIN, created: event - MIN, a: 1, b: 1 },
+      { id: 1, ts: event + 1, created: event - 5 * MIN, a: 2, b: 2 },
+      { id: 2, ts: event + 1, created: event, a: 3, b: 3 },
+    ]);
+    const store: FeatureStore = storeWith(join(dir, 'future'), [view(path, 0)]);
+    const result = await store.getHistoricalFeatures({
+      entityRows: [
+        { customer_id: 1, event_timestamp: iso(event) },
+        { customer_id: 2, event_timestamp: iso(event) },
+        { customer_id: 2, event_timestamp: iso(event + 1) },
+      ],
+      features: ['stats:a'],
+    });
+    expect(result.rows.map((r) => r.a)).toEqual([1, null, 3]);
+    await store.close();
+  });
+
+  it('writes Parquet with --out and reads entity rows from a file', async () => {
+    const path = join(dir, 'out.csv');
+    writeCsv(path, [{ id: 7, ts: BASE, created: BASE, a: 42, b: 0.5 }]);
+    const entities = join(dir, 'entities.csv');
+    writeFileSync(entities, `customer_id,event_timestamp\n7,${iso(BASE + MIN)}\n8,${iso(BASE + MIN)}\n`);
+    const store = storeWith(join(dir, 'out'), [view(path, 0)]);
+    const out = join(dir, 'training.parquet');
+    const written = await store.getHistoricalFeatures({
+      entityRows: { path: entities },
+      features: ['stats'],
+      out,
+    });
+    expect(written.rowCount).toBe(2);
+    const back = await store.getHistoricalFeatures({
+      entityRows: { path: out },
+      features: ['stats:b'],
+      fullFeatureNames: true,
+    });
+    expect(back.rows.map((r) => [r.customer_id, r.a, r.stats__b])).toEqual([
+      [7, 42, 0.5],
+      [8, null, null],
+    ]);
+    await store.close();
+  });
+
+  it('names the missing column of bad entity rows', async () => {
+    const path = join(dir, 'bad.csv');
+    writeCsv(path, [{ id: 7, ts: BASE, created: BASE, a: 1, b: 1 }]);
+    const store = storeWith(join(dir, 'bad'), [view(path, 0)]);
+    await expect(
+      store.getHistoricalFeatures({
+        entityRows: [{ customer_id: 1, when: iso(BASE) }],
+        features: ['stats:a'],
+      }),
+    ).rejects.toThrow(/lack column 'event_timestamp'/);
+    await expect(
+      store.getHistoricalFeatures({
+        entityRows: [{ customer_id: 1, event_timestamp: 'soon' }],
+        features: ['stats:a'],
+      }),
+    ).rejects.toThrow(/row 0 column event_timestamp is not a timestamp/);
+    await expect(
+      store.getHistoricalFeatures({
+        entityRows: [{ customer_id: 1, event_timestamp: iso(BASE) }],
+        features: ['stats:zz'],
+      }),
+    ).rejects.toThrow(/has no feature 'zz'/);
+    await store.close();
+  });
+});

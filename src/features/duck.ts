@@ -7,6 +7,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { type DuckDBAppender, type DuckDBConnection, DuckDBInstance, timestampValue } from '@duckdb/node-api';
 import { invalid, KeelError } from '../core/index.js';
 import type { FeatureValue, FileSource, Source, ValueType } from './definitions.js';
+import { toEpochMs } from './time.js';
 
 /** Where relative source paths and `{home}` point. */
 export interface PathContext {
@@ -61,20 +62,6 @@ export function toJs(value: unknown): FeatureValue {
   if (typeof value === 'bigint') return Number(value);
   if (typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean') return value;
   return String(value);
-}
-
-/** Milliseconds since the epoch from a Date, a number of ms, or an ISO-8601 string (UTC if no zone). */
-export function toEpochMs(value: unknown, what: string): number {
-  let ms = Number.NaN;
-  if (value instanceof Date) ms = value.getTime();
-  else if (typeof value === 'number') ms = value;
-  else if (typeof value === 'string') {
-    const s =
-      /[zZ]|[+-]\d\d:?\d\d$/.test(value) || !/\d[ T]\d/.test(value) ? value : `${value.replace(' ', 'T')}Z`;
-    ms = Date.parse(s);
-  }
-  if (!Number.isFinite(ms)) throw invalid(`${what} is not a timestamp: ${JSON.stringify(value)}`);
-  return ms;
 }
 
 export type ColumnType = ValueType | 'timestamp';

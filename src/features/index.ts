@@ -5,7 +5,6 @@
  */
 
 export * from './definitions.js';
-export { toEpochMs } from './duck.js';
 export type { MaterializeOptions, MaterializeSummary } from './materialize.js';
 export type { EntityRowsInput, HistoricalOptions, HistoricalResult } from './offline.js';
 export { type FeatureStatus, type OnlineColumn, type OnlineResponse, onlineRows } from './online.js';
@@ -26,3 +25,4 @@ export {
   type FeatureStoreOptions,
   type MaterializeRequest,
 } from './store.js';
+export { toEpochMs } from './time.js';

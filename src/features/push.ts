@@ -5,8 +5,8 @@
  */
 import { invalid } from '../core/index.js';
 import type { FeatureValue, FeatureView, ValueType } from './definitions.js';
-import { toEpochMs } from './duck.js';
 import { entityKey, type OnlineStore, type OnlineWriteRow } from './online-store.js';
+import { toEpochMs } from './time.js';
 
 function coerce(type: ValueType, value: unknown, what: string): FeatureValue {
   if (value === null || value === undefined) return null;

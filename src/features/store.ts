@@ -20,9 +20,9 @@ import {
   systemClock,
 } from '../core/index.js';
 import type { FeatureView } from './definitions.js';
-import { openDuck, type PathContext } from './duck.js';
-import { incrementalStart, type MaterializeSummary, materializeView } from './materialize.js';
-import { type EntityRowsInput, getHistoricalFeatures, type HistoricalResult } from './offline.js';
+import type { PathContext } from './duck.js';
+import type { MaterializeOptions, MaterializeSummary } from './materialize.js';
+import type { EntityRowsInput, HistoricalResult } from './offline.js';
 import { bindTransforms, type Transform } from './on-demand.js';
 import { type OnlineResponse, readOnlineFeatures } from './online.js';
 import { type OnlineStore, type OnlineStoreOptions, openOnlineStore } from './online-store.js';
@@ -51,14 +51,11 @@ export interface FeatureStoreOptions {
 /** Which features to read: refs (`view:feature`) or a feature service's name. */
 export type FeatureSelection = { features: readonly string[] } | { featureService: string };
 
-export interface MaterializeRequest {
-  start?: number;
+export interface MaterializeRequest extends MaterializeOptions {
   /** ms since the epoch, inclusive. */
   end: number;
   /** Views to materialize (default: every online view). */
   views?: readonly string[];
-  progress?: ProgressFn;
-  windowMs?: number;
 }
 
 const REGISTRY_CHECK_MS = 1000;
@@ -136,6 +133,7 @@ export class FeatureStore {
     },
   ): Promise<HistoricalResult> {
     const refs = await this.resolve(request, request.fullFeatureNames ?? false);
+    const { getHistoricalFeatures } = await import('./offline.js');
     return this.withDuck((conn) => getHistoricalFeatures(conn, this.ctx, request.entityRows, refs, request));
   }
 
@@ -157,6 +155,7 @@ export class FeatureStore {
 
   /** Materializes each online view from where its last run stopped up to `end`. */
   async materializeIncremental(request: MaterializeRequest): Promise<MaterializeSummary[]> {
+    const { incrementalStart } = await import('./materialize.js');
     return this.materializeEach(request, (view) => incrementalStart(this.ctx, view, request.end));
   }
 
@@ -196,6 +195,7 @@ export class FeatureStore {
       request.views ?? Object.keys(registry.featureViews).filter((n) => registry.featureViews[n].spec.online);
     const views = names.map((n) => this.featureView(n));
     const store = await this.onlineStore;
+    const { materializeView } = await import('./materialize.js');
     const summaries: MaterializeSummary[] = [];
     for (const view of views) {
       const start = startOf(view);
@@ -209,9 +209,9 @@ export class FeatureStore {
     return summaries;
   }
 
-  /** Runs offline work one job at a time on the shared DuckDB connection. */
+  /** Runs offline work one job at a time on the shared DuckDB connection (loaded on first use). */
   private withDuck<T>(job: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
-    this.duck ??= openDuck(this.options.threads);
+    this.duck ??= import('./duck.js').then(({ openDuck }) => openDuck(this.options.threads));
     const run = this.offlineQueue.then(async () => job(await (this.duck as Promise<DuckDBConnection>)));
     this.offlineQueue = run.catch(() => undefined);
     return run;

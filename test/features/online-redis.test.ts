@@ -1,0 +1,14 @@
+import { describe } from 'vitest';
+import { shortId } from '../../src/core/index.js';
+import { openOnlineStore } from '../../src/features/index.js';
+import { serviceUrl } from '../helpers/services.js';
+import { describeOnlineStoreContract } from './online-store.contract.js';
+
+const url = await serviceUrl('redis');
+
+describe.skipIf(!url)('redis online store', () => {
+  // A namespace of its own, so parallel runs never see each other's keys; the suite deletes them.
+  describeOnlineStoreContract('redis', async () =>
+    url ? openOnlineStore({ type: 'redis', url }, { keyPrefix: `keel-test:${shortId()}:` }) : undefined,
+  );
+});

@@ -11,14 +11,7 @@
  */
 import { statSync } from 'node:fs';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import {
-  type Clock,
-  invalid,
-  type KeelConfig,
-  notFound,
-  type ProgressFn,
-  systemClock,
-} from '../core/index.js';
+import { type Clock, invalid, type KeelConfig, notFound, systemClock } from '../core/index.js';
 import type { FeatureView } from './definitions.js';
 import type { PathContext } from './duck.js';
 import type { MaterializeOptions, MaterializeSummary } from './materialize.js';

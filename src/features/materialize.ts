@@ -13,7 +13,7 @@ import { invalid, type ProgressFn, writeFileAtomic } from '../core/index.js';
 import type { FeatureValue, FeatureView } from './definitions.js';
 import { ident, type PathContext, toJs, wrapDuckError } from './duck.js';
 import { viewRowsSql } from './offline.js';
-import { entityKey, type OnlineStore, type OnlineWriteRow } from './online-store.js';
+import { entityKey, entityKeySql, type OnlineStore, type OnlineWriteRow } from './online-store.js';
 
 export interface ViewMaterializationState {
   /** Everything up to here (ms) has been materialized at least once. */
@@ -62,7 +62,8 @@ function latestSql(view: FeatureView, start: number, end: number, ctx: PathConte
   return `SELECT ${keys}, epoch_ms(__ts) AS __ts, epoch_ms(__created) AS __created, ${features}
     FROM (${viewRowsSql(view, Object.keys(view.schema), ctx)})
     WHERE __ts >= epoch_ms(${Math.floor(start)}::BIGINT) AND __ts <= epoch_ms(${Math.floor(end)}::BIGINT)
-    QUALIFY row_number() OVER (PARTITION BY ${keys} ORDER BY __ts DESC, __created DESC NULLS LAST) = 1`;
+    QUALIFY row_number() OVER (PARTITION BY ${keys} ORDER BY __ts DESC, __created DESC NULLS LAST) = 1
+    ORDER BY ${entityKeySql(view.entities, ident)}`;
 }
 
 async function copyWindow(
@@ -85,20 +86,22 @@ async function copyWindow(
     onBatch(batch.length);
     batch = [];
   };
+  const at = (name: string) => names.indexOf(name);
+  const keyCols = view.entities.map((e) => [e.joinKey, at(e.joinKey)] as const);
+  const featureCols = features.map((f) => [f, at(f)] as const);
+  const [tsCol, createdCol] = [at('__ts'), at('__created')];
   for (;;) {
     const chunk = await result.fetchChunk();
     if (!chunk || chunk.rowCount === 0) break;
-    for (const values of chunk.getRows()) {
-      const row: Record<string, FeatureValue> = {};
-      names.forEach((name, i) => {
-        row[name] = toJs(values[i]);
-      });
-      const record = {
-        eventTs: row.__ts as number,
-        createdTs: (row.__created as number | null) ?? undefined,
-        values: Object.fromEntries(features.map((f) => [f, row[f]])),
-      };
-      batch.push({ entityKey: entityKey(view.entities, row), record });
+    const columns = chunk.getColumns();
+    for (let r = 0; r < chunk.rowCount; r++) {
+      const keys: Record<string, FeatureValue> = {};
+      for (const [k, c] of keyCols) keys[k] = toJs(columns[c][r]);
+      const values: Record<string, FeatureValue> = {};
+      for (const [f, c] of featureCols) values[f] = toJs(columns[c][r]);
+      const created = toJs(columns[createdCol][r]) as number | null;
+      const record = { eventTs: toJs(columns[tsCol][r]) as number, createdTs: created ?? undefined, values };
+      batch.push({ entityKey: entityKey(view.entities, keys), record });
       if (batch.length >= batchSize) await flush();
     }
   }

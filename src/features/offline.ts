@@ -88,7 +88,7 @@ async function loadEntities(
   return columns;
 }
 
-/** The SELECT that joins every requested view onto the entity rows. */
+/** The SELECT that joins every requested view onto the entity rows: one ASOF LEFT JOIN per view. */
 function joinSql(refs: ResolvedRefs, entityColumns: string[], eventColumn: string, ctx: PathContext): string {
   const event = `CAST(e.${ident(eventColumn)} AS TIMESTAMP)`;
   const ctes = [`e AS (SELECT row_number() OVER () AS __row, * FROM ${ENTITY})`];
@@ -98,20 +98,17 @@ function joinSql(refs: ResolvedRefs, entityColumns: string[], eventColumn: strin
   );
   [...refs.views.values()].forEach(({ view, features }, i) => {
     const keyEq = view.entities
-      .map((en) => `CAST(e.${ident(en.joinKey)} AS ${SQL_TYPES[en.valueType]}) = v.${ident(en.joinKey)}`)
+      .map((en) => `CAST(e.${ident(en.joinKey)} AS ${SQL_TYPES[en.valueType]}) = v${i}.${ident(en.joinKey)}`)
       .join(' AND ');
     ctes.push(`v${i} AS (${viewRowsSql(view, features, ctx)})`);
-    ctes.push(
-      `j${i} AS (SELECT e.__row, v.__ts, ${features.map((f) => `v.${ident(f)}`).join(', ')}
-        FROM e ASOF LEFT JOIN v${i} v ON ${keyEq} AND ${event} >= v.__ts)`,
-    );
-    joins.push(`LEFT JOIN j${i} ON j${i}.__row = e.__row`);
+    joins.push(`ASOF LEFT JOIN v${i} ON ${keyEq} AND ${event} >= v${i}.__ts`);
+    // ASOF finds the latest row at or before the event; the TTL then decides whether it counts.
     const fresh =
       view.ttl > 0
-        ? `j${i}.__ts > ${event} - to_microseconds(${Math.round(view.ttl * 1e6)}::BIGINT)`
-        : `j${i}.__ts IS NOT NULL`;
+        ? `v${i}.__ts > ${event} - to_microseconds(${Math.round(view.ttl * 1e6)}::BIGINT)`
+        : `v${i}.__ts IS NOT NULL`;
     for (const f of features)
-      selected.push(`CASE WHEN ${fresh} THEN j${i}.${ident(f)} END AS ${ident(`${view.name}__${f}`)}`);
+      selected.push(`CASE WHEN ${fresh} THEN v${i}.${ident(f)} END AS ${ident(`${view.name}__${f}`)}`);
   });
   return `WITH ${ctes.join(',\n')} SELECT ${selected.join(', ')} FROM e ${joins.join(' ')} ORDER BY e.__row`;
 }

@@ -45,9 +45,9 @@ function bruteForce(rows: FeatureRow[], id: number, event: number, ttlMs: number
 }
 
 const customer = defineEntity({ name: 'customer', joinKey: 'customer_id' });
-const view = (path: string, ttl: number) =>
+const view = (path: string, ttl: number, name = 'stats') =>
   defineFeatureView({
-    name: 'stats',
+    name,
     entities: [customer],
     schema: { a: 'int64', b: 'float64' },
     source: fileSource({ path, timestampField: 'ts', createdTimestampField: 'created' }),
@@ -69,23 +69,41 @@ describe('getHistoricalFeatures', () => {
       const rows = featureRows(rand, 300);
       const path = join(dir, `features-${seed}.csv`);
       writeCsv(path, rows);
-      const store = storeWith(join(dir, `s${seed}`), [view(path, ttlMin * 60)]);
+      // A second view over the same rows with its own TTL: each join must apply its own.
+      const store = storeWith(join(dir, `s${seed}`), [view(path, ttlMin * 60), view(path, 5 * 60, 'recent')]);
       // Events on the same grid, so some fall exactly on a feature timestamp or on the TTL edge.
       const entityRows = Array.from({ length: 200 }, (_, i) => ({
         customer_id: 1 + Math.floor(rand() * 6),
         event_timestamp: new Date(BASE + Math.floor(rand() * 75) * MIN - (i % 7 === 0 ? 1 : 0)),
         label: i,
       }));
-      const result = await store.getHistoricalFeatures({ entityRows, features: ['stats:a', 'stats:b'] });
-      expect(result.columns).toEqual(['customer_id', 'event_timestamp', 'label', 'a', 'b']);
+      const result = await store.getHistoricalFeatures({
+        entityRows,
+        features: ['stats:a', 'stats:b', 'recent:a'],
+        fullFeatureNames: true,
+      });
+      expect(result.columns).toEqual([
+        'customer_id',
+        'event_timestamp',
+        'label',
+        'stats__a',
+        'stats__b',
+        'recent__a',
+      ]);
       expect(result.rows).toHaveLength(entityRows.length);
       let matched = 0;
       result.rows.forEach((row, i) => {
         const e = entityRows[i];
         expect(row.label).toBe(e.label);
         const want = bruteForce(rows, e.customer_id, e.event_timestamp.getTime(), ttlMin * MIN);
+        const recent = bruteForce(rows, e.customer_id, e.event_timestamp.getTime(), 5 * MIN);
         if (want) matched++;
-        expect({ i, a: row.a, b: row.b }).toEqual({ i, a: want?.a ?? null, b: want?.b ?? null });
+        expect({ i, a: row.stats__a, b: row.stats__b, recent: row.recent__a }).toEqual({
+          i,
+          a: want?.a ?? null,
+          b: want?.b ?? null,
+          recent: recent?.a ?? null,
+        });
       });
       expect(matched).toBeGreaterThan(20);
       await store.close();

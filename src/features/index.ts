@@ -5,9 +5,10 @@
  */
 
 export * from './definitions.js';
+export { historicalColumns, onlineRows } from './layout.js';
 export type { MaterializeOptions, MaterializeSummary } from './materialize.js';
 export type { EntityRowsInput, HistoricalOptions, HistoricalResult } from './offline.js';
-export { type FeatureStatus, type OnlineColumn, type OnlineResponse, onlineRows } from './online.js';
+export type { FeatureStatus, OnlineColumn, OnlineResponse } from './online.js';
 export {
   entityKey,
   type OnlineReadRequest,

@@ -76,6 +76,7 @@ async function loadEntities(
       `reading entity rows ${input.path}`,
     );
   } else {
+    if (input.length === 0) throw invalid('no entity rows given');
     await tableFromRows(conn, ENTITY, input, { ...keyTypes, [eventColumn]: 'timestamp' });
   }
   const described = await runSql(conn, `DESCRIBE ${ENTITY}`, 'describing entity rows');

@@ -121,11 +121,3 @@ export async function readOnlineFeatures(
   }
   return response;
 }
-
-/** The same answer row by row: one object per entity row, feature name to value. */
-export function onlineRows(response: OnlineResponse): Record<string, FeatureValue>[] {
-  const n = response.results[0]?.values.length ?? 0;
-  return Array.from({ length: n }, (_, i) =>
-    Object.fromEntries(response.featureNames.map((name, c) => [name, response.results[c].values[i]])),
-  );
-}

@@ -53,6 +53,12 @@ export interface MaterializeRequest extends MaterializeOptions {
 
 const REGISTRY_CHECK_MS = 1000;
 
+function requireFlag(refs: ResolvedRefs, flag: 'online' | 'offline'): void {
+  for (const { view } of refs.views.values()) {
+    if (!view[flag]) throw invalid(`feature view ${view.name} is not ${flag} (its ${flag} flag is false)`);
+  }
+}
+
 export class FeatureStore {
   private readonly ctx: PathContext;
   private readonly clock: Clock;
@@ -126,6 +132,7 @@ export class FeatureStore {
     },
   ): Promise<HistoricalResult> {
     const refs = await this.resolve(request, request.fullFeatureNames ?? false);
+    requireFlag(refs, 'offline');
     const { getHistoricalFeatures } = await import('./offline.js');
     return this.withDuck((conn) => getHistoricalFeatures(conn, this.ctx, request.entityRows, refs, request));
   }
@@ -138,6 +145,7 @@ export class FeatureStore {
     },
   ): Promise<OnlineResponse> {
     const refs = await this.resolve(request, request.fullFeatureNames ?? false);
+    requireFlag(refs, 'online');
     return readOnlineFeatures(await this.onlineStore, refs, request.entities, this.clock.now());
   }
 
@@ -187,6 +195,9 @@ export class FeatureStore {
     const names =
       request.views ?? Object.keys(registry.featureViews).filter((n) => registry.featureViews[n].spec.online);
     const views = names.map((n) => this.featureView(n));
+    const offlineOnly = views.find((v) => !v.online);
+    if (offlineOnly)
+      throw invalid(`feature view ${offlineOnly.name} is not online, so it cannot be materialized`);
     const store = await this.onlineStore;
     const { materializeView } = await import('./materialize.js');
     const summaries: MaterializeSummary[] = [];

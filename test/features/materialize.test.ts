@@ -100,6 +100,43 @@ describe('materialization', () => {
     await fresh.close();
   });
 
+  it('refuses to serve or materialize a view that is not online, and to join one that is not offline', async () => {
+    const path = join(dir, 'flags.csv');
+    writeFeatures(path, 3);
+    const source = fileSource({ path, timestampField: 'ts' });
+    const offlineOnly = defineFeatureView({
+      name: 'cold',
+      entities: [customer],
+      schema: { a: 'int64' },
+      source,
+      online: false,
+    });
+    const onlineOnly = defineFeatureView({
+      name: 'hot',
+      entities: [customer],
+      schema: { a: 'int64' },
+      source,
+      offline: false,
+    });
+    const store = storeWith(join(dir, 'flags'), [offlineOnly, onlineOnly]);
+    await expect(
+      store.getOnlineFeatures({ features: ['cold:a'], entities: { customer_id: [1] } }),
+    ).rejects.toThrow(/cold is not online/);
+    await expect(store.materialize({ start: BASE, end: BASE + MIN, views: ['cold'] })).rejects.toThrow(
+      /cold is not online/,
+    );
+    await expect(
+      store.getHistoricalFeatures({
+        entityRows: [{ customer_id: 1, event_timestamp: iso(BASE) }],
+        features: ['hot:a'],
+      }),
+    ).rejects.toThrow(/hot is not offline/);
+    expect((await store.materialize({ start: BASE, end: BASE + 120 * MIN })).map((s) => s.view)).toEqual([
+      'hot',
+    ]);
+    await store.close();
+  });
+
   it('materializes incrementally from where the last run stopped', async () => {
     const path = join(dir, 'inc.csv');
     writeFeatures(path, 11);

@@ -1,7 +1,14 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
-import { defineEntity, defineFeatureView, type FeatureStore, fileSource } from '../../src/features/index.js';
+import {
+  defineEntity,
+  defineFeatureView,
+  type FeatureStore,
+  fileSource,
+  historicalColumns,
+} from '../../src/features/index.js';
 import { random, storeWith, tempDir } from './helpers.js';
 
 const MIN = 60_000;
@@ -98,6 +105,9 @@ describe('getHistoricalFeatures', () => {
         const want = bruteForce(rows, e.customer_id, e.event_timestamp.getTime(), ttlMin * MIN);
         const recent = bruteForce(rows, e.customer_id, e.event_timestamp.getTime(), 5 * MIN);
         if (want) matched++;
+        // Whatever was joined came from a row at or before the event: b identifies the row.
+        const source = rows.find((r) => r.b === row.stats__b);
+        if (source) expect(source.ts).toBeLessThanOrEqual(e.event_timestamp.getTime());
         expect({ i, a: row.stats__a, b: row.stats__b, recent: row.recent__a }).toEqual({
           i,
           a: want?.a ?? null,
@@ -153,6 +163,40 @@ describe('getHistoricalFeatures', () => {
       [7, 42, 0.5],
       [8, null, null],
     ]);
+    expect(historicalColumns(back)).toMatchObject({ customer_id: [7, 8], stats__b: [0.5, null] });
+    await store.close();
+  });
+
+  it('reads a glob of Parquet partitions under {home}, as ingestion writes them', async () => {
+    const home = join(dir, 'glob', '.keel');
+    mkdirSync(join(home, 'offline', 'tx'), { recursive: true });
+    const db = await DuckDBInstance.create(':memory:');
+    const conn = await db.connect();
+    for (const [part, ts, a] of [
+      [1, BASE, 1],
+      [2, BASE + MIN, 2],
+    ]) {
+      await conn.run(
+        `COPY (SELECT 7::BIGINT AS customer_id, epoch_ms(${ts}::BIGINT) AS ts, ${a}::BIGINT AS a, 0.5 AS b)
+         TO '${join(home, 'offline', 'tx', `part-${part}.parquet`)}' (FORMAT parquet)`,
+      );
+    }
+    conn.closeSync();
+    const partitioned = defineFeatureView({
+      name: 'tx',
+      entities: [customer],
+      schema: { a: 'int64' },
+      source: fileSource({ path: '{home}/offline/tx/*.parquet', timestampField: 'ts' }),
+    });
+    const store = storeWith(join(dir, 'glob'), [partitioned]);
+    const result = await store.getHistoricalFeatures({
+      entityRows: [
+        { customer_id: 7, event_timestamp: iso(BASE) },
+        { customer_id: 7, event_timestamp: iso(BASE + 2 * MIN) },
+      ],
+      features: ['tx:a'],
+    });
+    expect(result.rows.map((r) => r.a)).toEqual([1, 2]);
     await store.close();
   });
 
@@ -178,6 +222,9 @@ describe('getHistoricalFeatures', () => {
         features: ['stats:zz'],
       }),
     ).rejects.toThrow(/has no feature 'zz'/);
+    await expect(store.getHistoricalFeatures({ entityRows: [], features: ['stats:a'] })).rejects.toThrow(
+      /no entity rows/,
+    );
     await store.close();
   });
 });

@@ -237,7 +237,7 @@ export function defineOnDemandFeatureView<
     request: spec.request,
     inputs,
     schema: spec.schema,
-    transform: (row) => spec.transform(row as OnDemandRow<R, V>),
+    transform: spec.transform,
     description: spec.description,
     tags: spec.tags ?? {},
   };

@@ -88,6 +88,16 @@ describe('feature registry', () => {
       }),
     });
     expect(buildRepo([view, odfv]).onDemandFeatureViews.get('ratio')?.inputs).toEqual(['stats:orders']);
+    // The registry keeps a hash of the transform's code: changing the code is a new version.
+    const store2 = new FeatureStore({
+      config: { root: dir, home: join(dir, 'odfv'), onlineStore: { type: 'sqlite', path: ':memory:' } },
+    });
+    store2.applyRepo(buildRepo([view, odfv]));
+    const changed = { ...odfv, transform: () => ({ per_order: 1 }) };
+    expect(store2.applyRepo(buildRepo([view, changed])).find((c) => c.name === 'ratio')).toMatchObject({
+      change: 'updated',
+      version: 2,
+    });
     expect(() =>
       defineFeatureView({ name: 'bad name', entities: [customer], schema: { a: 'int64' }, source }),
     ).toThrow(/feature view name 'bad name'/);

@@ -116,13 +116,20 @@ export async function openRedisOnlineStore(
   const prefix = options.keyPrefix ?? 'keel:';
   const redis = new Redis(config.url, { keyPrefix: prefix, lazyConnect: true, maxRetriesPerRequest: 2 });
   redis.defineCommand('keelWriteIfNewer', { lua: WRITE_IF_NEWER, numberOfKeys: 1 });
+  // Connection errors also reject the commands in flight, which report them; the listener keeps
+  // ioredis from printing them as unhandled, and remembers the first for the message below.
+  let connectError: Error | undefined;
+  redis.on('error', (err: Error) => {
+    connectError ??= err;
+  });
   try {
     await redis.connect();
   } catch (err) {
     redis.disconnect();
+    const reason = (connectError ?? (err as Error)).message;
     throw new KeelError(
       'TEMPORARILY_UNAVAILABLE',
-      `Redis online store ${config.url} does not answer: ${(err as Error).message}`,
+      `Redis online store ${config.url} does not answer: ${reason}`,
       {
         cause: err,
       },

@@ -1,4 +1,4 @@
-import { describe } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { shortId } from '../../src/core/index.js';
 import { openOnlineStore } from '../../src/features/index.js';
 import { serviceUrl } from '../helpers/services.js';
@@ -11,4 +11,13 @@ describe.skipIf(!url)('redis online store', () => {
   describeOnlineStoreContract('redis', async () =>
     url ? openOnlineStore({ type: 'redis', url }, { keyPrefix: `keel-test:${shortId()}:` }) : undefined,
   );
+});
+
+describe('redis online store without Redis', () => {
+  it('fails fast with TEMPORARILY_UNAVAILABLE and the reason', async () => {
+    await expect(openOnlineStore({ type: 'redis', url: 'redis://127.0.0.1:1' })).rejects.toMatchObject({
+      code: 'TEMPORARILY_UNAVAILABLE',
+      message: expect.stringMatching(/redis:\/\/127.0.0.1:1 does not answer: .*ECONNREFUSED/),
+    });
+  });
 });

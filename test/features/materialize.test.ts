@@ -1,14 +1,16 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/core/index.js';
-import { defineEntity, defineFeatureView, fileSource } from '../../src/features/index.js';
+import { ManualClock, shortId } from '../../src/core/index.js';
+import { defineEntity, defineFeatureView, fileSource, openOnlineStore } from '../../src/features/index.js';
+import { serviceUrl } from '../helpers/services.js';
 import { random, storeWith, tempDir } from './helpers.js';
 
 const MIN = 60_000;
 const BASE = Date.UTC(2024, 0, 1);
 const customer = defineEntity({ name: 'customer', joinKey: 'customer_id' });
 const iso = (ms: number) => new Date(ms).toISOString();
+const redisUrl = await serviceUrl('redis');
 
 /** 400 random rows over 2 hours for 30 customers, with ties, nulls and late-created rows. */
 function writeFeatures(path: string, seed: number): void {
@@ -42,7 +44,7 @@ describe('materialization', () => {
       const now = BASE + at * MIN;
       const clock = new ManualClock(now);
       const store = storeWith(join(dir, `s${at}`), [view(path)], { clock });
-      const [summary] = await store.materialize({ start: BASE - MIN, end: now, windowMs: 17 * MIN });
+      const [summary] = await store.materialize({ start: BASE - MIN, end: now, windowMs: 50 * MIN });
       expect(summary.rows).toBeGreaterThan(0);
       const online = await store.getOnlineFeatures({
         features: ['stats:a', 'stats:flag'],
@@ -60,6 +62,34 @@ describe('materialization', () => {
       await store.close();
     });
   }
+
+  it.skipIf(!redisUrl)('gives the same agreement with the Redis online store', async () => {
+    const path = join(dir, 'redis.csv');
+    writeFeatures(path, 5);
+    const now = BASE + 100 * MIN;
+    const redis = await openOnlineStore(
+      { type: 'redis', url: redisUrl as string },
+      { keyPrefix: `keel-test:${shortId()}:` },
+    );
+    const store = storeWith(join(dir, 'redis'), [view(path)], {
+      clock: new ManualClock(now),
+      onlineStore: redis,
+    });
+    await store.materialize({ start: BASE, end: now });
+    const online = await store.getOnlineFeatures({
+      features: ['stats:a', 'stats:flag'],
+      entities: { customer_id: ids },
+    });
+    const offline = await store.getHistoricalFeatures({
+      entityRows: ids.map((id) => ({ customer_id: id, event_timestamp: iso(now) })),
+      features: ['stats:a', 'stats:flag'],
+    });
+    expect(online.results[1].values).toEqual(offline.rows.map((r) => r.a));
+    expect(online.results[2].values).toEqual(offline.rows.map((r) => r.flag));
+    await redis.deleteView('stats');
+    await store.close();
+    await redis.close();
+  });
 
   it('resumes a crashed run at the first unfinished window and ends in the same state', async () => {
     const path = join(dir, 'crash.csv');

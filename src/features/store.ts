@@ -59,6 +59,11 @@ function requireFlag(refs: ResolvedRefs, flag: 'online' | 'offline'): void {
   }
 }
 
+/**
+ * The feature store's one entry point for the library, the CLI and the feature server. Offline
+ * work (historical retrieval, materialization) runs one job at a time on a shared DuckDB
+ * connection; online reads go straight to the online store.
+ */
 export class FeatureStore {
   private readonly ctx: PathContext;
   private readonly clock: Clock;

@@ -14,9 +14,12 @@ import {
   sqlSource,
 } from '../../src/features/index.js';
 
-/** The raw transactions; `KEEL_RETAIL_CSV` points elsewhere (e.g. ingested Parquet partitions). */
-export const RETAIL_CSV =
-  process.env.KEEL_RETAIL_CSV ??
+/**
+ * The raw transactions. `KEEL_RETAIL_DATA` reads them elsewhere: a CSV, or a Parquet file or glob
+ * (such as the partitions `keel ingest` writes under `<home>/offline/`).
+ */
+export const RETAIL_DATA =
+  process.env.KEEL_RETAIL_DATA ??
   fileURLToPath(new URL('../../../shared/data/online_retail.csv.gz', import.meta.url));
 
 /** The last day of the data set: the daily grid runs up to here. */
@@ -84,7 +87,7 @@ export const customerFeatures = defineFeatureView({
   },
   source: sqlSource({
     sql: DAILY_CUSTOMER_SQL,
-    inputs: { transactions: fileSource({ path: RETAIL_CSV, timestampField: 'InvoiceDate', format: 'csv' }) },
+    inputs: { transactions: fileSource({ path: RETAIL_DATA, timestampField: 'InvoiceDate' }) },
     timestampField: 'feature_ts',
   }),
   // A daily row is replaced the next day; two days of lookback tolerate one missed run.

@@ -2,20 +2,20 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
-import { churnModel, RETAIL_CSV } from '../../../examples/churn/features.js';
+import { churnModel, RETAIL_DATA } from '../../../examples/churn/features.js';
 import { FeatureStore } from '../../../src/features/index.js';
 import { tempDir } from '../../features/helpers.js';
 
 const REPO = resolve(import.meta.dirname, '../../../examples/churn/features.ts');
 
-/** The same features per (customer, cut-off day), by plain filters instead of windows, in one read. */
-async function independent(cases: { customer_id: number; day: string }[]) {
+/** The same features per (customer, cut-off day), by plain filters instead of windows. */
+async function independent(data: string, cases: { customer_id: number; day: string }[]) {
   const db = await DuckDBInstance.create(':memory:');
   const conn = await db.connect();
   const values = cases.map((c, i) => `(${i}, ${c.customer_id}, DATE '${c.day}')`).join(', ');
   const reader = await conn.runAndReadAll(`
     WITH t AS (
-      SELECT DISTINCT * FROM read_csv('${RETAIL_CSV}', header = true)
+      SELECT DISTINCT * FROM read_parquet('${data}')
       WHERE CustomerID IS NOT NULL AND InvoiceNo NOT LIKE 'C%' AND InvoiceNo NOT LIKE 'A%'
         AND StockCode SIMILAR TO '[0-9]{5}.*' AND Quantity > 0 AND UnitPrice > 0
     ), c(i, id, day) AS (VALUES ${values})
@@ -33,7 +33,7 @@ async function independent(cases: { customer_id: number; day: string }[]) {
   return rows;
 }
 
-describe.skipIf(!existsSync(RETAIL_CSV))('examples/churn on the real Online Retail data', () => {
+describe.skipIf(!existsSync(RETAIL_DATA))('examples/churn on the real Online Retail data', () => {
   const { dir, cleanup } = tempDir();
   const store = new FeatureStore({
     config: {
@@ -47,11 +47,30 @@ describe.skipIf(!existsSync(RETAIL_CSV))('examples/churn on the real Online Reta
     cleanup();
   });
 
-  it('applies and computes daily customer features that match an independent computation', async () => {
-    const changes = await store.apply(REPO);
+  // Real data: 540k rows. The CSV is parsed once into Parquet (the form ingestion stores), which
+  // both the example and the independent computation read.
+  it('applies and computes daily customer features that match an independent computation', {
+    timeout: 120_000,
+  }, async () => {
+    const parquet = join(dir, 'online_retail.parquet');
+    const db = await DuckDBInstance.create(':memory:');
+    const conn = await db.connect();
+    await conn.run(
+      `COPY (SELECT * FROM read_csv('${RETAIL_DATA}', header = true)) TO '${parquet}' (FORMAT parquet)`,
+    );
+    conn.closeSync();
+    process.env.KEEL_RETAIL_DATA = parquet;
+    const changes = await store.apply(REPO).finally(() => {
+      delete process.env.KEEL_RETAIL_DATA;
+    });
     expect(changes.filter((c) => c.change === 'created').map((c) => c.name)).toEqual(
       expect.arrayContaining(['customer', 'customer_features', 'basket_ratio', 'churn_model']),
     );
+    const source = store.featureView('customer_features').source;
+    expect(source.kind === 'sql' && source.inputs.transactions).toMatchObject({
+      path: parquet,
+      format: 'parquet',
+    });
     // Each event sees the row of the previous day (stamped at its end), never that day's orders.
     const cases = [
       { customer_id: 17850, event_timestamp: '2011-01-15T09:00:00Z', day: '2011-01-14' },
@@ -66,7 +85,7 @@ describe.skipIf(!existsSync(RETAIL_CSV))('examples/churn on the real Online Reta
       })),
       features: [...churnModel.features, 'basket_ratio:basket_vs_avg'],
     });
-    const wanted = await independent(cases);
+    const wanted = await independent(parquet, cases);
     for (const [i, want] of wanted.entries()) {
       const got = result.rows[i];
       const exact = ['total_orders_30d', 'total_orders', 'days_since_last_order'];

@@ -13,8 +13,15 @@ import { action, type CommandIO } from '../io.js';
 const list = (value: string, previous: string[] = []) => [...previous, ...value.split(',').filter(Boolean)];
 const repeat = (value: string, previous: string[] = []) => [...previous, value];
 
-async function withStore<T>(io: CommandIO, work: (store: FeatureStore) => Promise<T>): Promise<T> {
-  const store = new FeatureStore({ config: io.config });
+async function withStore<T>(
+  io: CommandIO,
+  work: (store: FeatureStore) => Promise<T>,
+  at?: number,
+): Promise<T> {
+  const store = new FeatureStore({
+    config: io.config,
+    clock: at === undefined ? undefined : { now: () => at },
+  });
   try {
     return await work(store);
   } finally {
@@ -50,6 +57,14 @@ function entityColumns(pairs: string[]): Record<string, unknown[]> {
   }
   if (Object.keys(columns).length === 0) throw invalid('give at least one --entity key=value');
   return columns;
+}
+
+interface OnlineOptions {
+  features?: string[];
+  featureService?: string;
+  entity: string[];
+  fullFeatureNames?: boolean;
+  at?: string;
 }
 
 const table = (rows: Record<string, unknown>[]) =>
@@ -221,25 +236,29 @@ export function registerFeaturesCommands(program: Command): void {
       .option('--features <refs>', 'comma-separated view:feature refs', list)
       .option('--feature-service <name>', 'a feature service instead of --features')
       .requiredOption('--entity <key=value>', 'a join key value, repeatable (also request fields)', repeat)
-      .option('--full-feature-names', 'name features view__feature'),
-    (
-      io,
-      opts: { features?: string[]; featureService?: string; entity: string[]; fullFeatureNames?: boolean },
-    ) =>
-      withStore(io, async (store) => {
-        const response = await store.getOnlineFeatures({
-          ...selection(opts),
-          entities: entityColumns(opts.entity),
-          fullFeatureNames: opts.fullFeatureNames,
-        });
-        io.emit(response, (r) =>
-          r.featureNames
-            .map(
-              (name, c) =>
-                `${name}: ${r.results[c].values.map((v, i) => `${v ?? '∅'} (${r.results[c].statuses[i]})`).join(', ')}`,
-            )
-            .join('\n'),
-        );
-      }),
+      .option('--full-feature-names', 'name features view__feature')
+      .option('--at <time>', 'judge max age as of this ISO-8601 time instead of now (replays, demos)'),
+    (io, opts: OnlineOptions) => {
+      const at = opts.at === undefined ? undefined : toEpochMs(opts.at, '--at');
+      return withStore(
+        io,
+        async (store) => {
+          const response = await store.getOnlineFeatures({
+            ...selection(opts),
+            entities: entityColumns(opts.entity),
+            fullFeatureNames: opts.fullFeatureNames,
+          });
+          io.emit(response, (r) =>
+            r.featureNames
+              .map(
+                (name, c) =>
+                  `${name}: ${r.results[c].values.map((v, i) => `${v ?? '∅'} (${r.results[c].statuses[i]})`).join(', ')}`,
+              )
+              .join('\n'),
+          );
+        },
+        at,
+      );
+    },
   );
 }

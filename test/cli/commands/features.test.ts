@@ -25,7 +25,7 @@ const repo = (features: string) => `
 import { defineEntity, defineFeatureView, defineOnDemandFeatureView, defineFeatureService, fileSource } from '${join(ROOT, 'src/features/index.js')}';
 export const customer = defineEntity({ name: 'customer', joinKey: 'customer_id' });
 export const stats = defineFeatureView({
-  name: 'stats', entities: [customer], ttl: '30d', onlineMaxAge: 0,
+  name: 'stats', entities: [customer], ttl: '30d',
   schema: { ${features} },
   source: fileSource({ path: '${join(dir, 'stats.csv')}', timestampField: 'ts' }),
 });
@@ -108,6 +108,7 @@ describe('keel features', () => {
     expect(mat.json.views).toEqual([
       { view: 'stats', start: '2011-01-01T00:00:00.000Z', end: '2011-02-01T00:00:00.000Z', rows: 2 },
     ]);
+    // The data is old: --at judges max age as of then (without it every value is OUTSIDE_MAX_AGE).
     const online = keel(
       'features',
       'get-online',
@@ -117,6 +118,8 @@ describe('keel features', () => {
       'customer_id=17850',
       '--entity',
       'amount=10',
+      '--at',
+      '2011-02-01T12:00:00Z',
     );
     expect(online.json.featureNames).toEqual(['customer_id', 'orders', 'amount_per_order']);
     const results = online.json.results as {

@@ -21,6 +21,16 @@ export type FeatureValue = number | string | boolean | null;
 
 export type Schema = Record<string, ValueType>;
 
+/** Whether `value` is a valid value of `type` (null always is; numbers must be finite). */
+export function fitsType(type: ValueType, value: unknown): value is FeatureValue {
+  if (value === null) return true;
+  if (type === 'string') return typeof value === 'string';
+  if (type === 'bool') return typeof value === 'boolean';
+  return (
+    typeof value === 'number' && Number.isFinite(value) && (type === 'float64' || Number.isInteger(value))
+  );
+}
+
 /** A row typed by a schema; every feature may be null. */
 export type RowOf<S extends Schema> = { [K in keyof S]: ValueOf<S[K]> | null };
 

@@ -5,7 +5,7 @@
  * function; the code itself comes from the applied repo, and a mismatch is refused.
  */
 import { invalid, KeelError } from '../core/index.js';
-import type { FeatureValue, OnDemandFeatureView, ValueType } from './definitions.js';
+import { type FeatureValue, fitsType, type OnDemandFeatureView } from './definitions.js';
 import { type RegistryData, type StoredOnDemandView, storeOnDemandView } from './registry.js';
 import type { FeatureRepo } from './repo.js';
 
@@ -34,13 +34,6 @@ export function bindTransforms(registry: RegistryData, repo: FeatureRepo): Map<s
     transforms.set(name, current.transform);
   }
   return transforms;
-}
-
-function fits(type: ValueType, value: FeatureValue): boolean {
-  if (value === null) return true;
-  if (type === 'string') return typeof value === 'string';
-  if (type === 'bool') return typeof value === 'boolean';
-  return typeof value === 'number' && (type === 'float64' || Number.isInteger(value));
 }
 
 /**
@@ -77,7 +70,7 @@ export function applyOnDemand(
     const checked: Record<string, FeatureValue> = {};
     for (const [feature, type] of Object.entries(spec.schema)) {
       const value = out?.[feature] ?? null;
-      if (!fits(type, value)) {
+      if (!fitsType(type, value)) {
         throw invalid(
           `on-demand view ${spec.name} returned ${JSON.stringify(value)} for ${feature}, declared ${type}`,
         );

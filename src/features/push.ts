@@ -4,22 +4,14 @@
  * schema first, so a bad column is refused before anything is written.
  */
 import { invalid } from '../core/index.js';
-import type { FeatureValue, FeatureView, ValueType } from './definitions.js';
+import { type FeatureValue, type FeatureView, fitsType, type ValueType } from './definitions.js';
 import { entityKey, type OnlineStore, type OnlineWriteRow } from './online-store.js';
 import { toEpochMs } from './time.js';
 
 function coerce(type: ValueType, value: unknown, what: string): FeatureValue {
-  if (value === null || value === undefined) return null;
-  const ok =
-    type === 'string'
-      ? typeof value === 'string'
-      : type === 'bool'
-        ? typeof value === 'boolean'
-        : typeof value === 'number' &&
-          Number.isFinite(value) &&
-          (type === 'float64' || Number.isInteger(value));
-  if (!ok) throw invalid(`${what} must be ${type}, got ${JSON.stringify(value)}`);
-  return value as FeatureValue;
+  const v = value === undefined ? null : value;
+  if (!fitsType(type, v)) throw invalid(`${what} must be ${type}, got ${JSON.stringify(value)}`);
+  return v;
 }
 
 /**

@@ -141,6 +141,22 @@ describe('getHistoricalFeatures', () => {
     await store.close();
   });
 
+  it('lets a late-arriving correction (same timestamp, created later) win the tie', async () => {
+    const path = join(dir, 'late.csv');
+    writeCsv(path, [
+      { id: 1, ts: BASE, created: BASE + 2 * MIN, a: 2, b: 2 },
+      { id: 1, ts: BASE, created: BASE, a: 1, b: 1 },
+      { id: 1, ts: BASE - MIN, created: BASE + 9 * MIN, a: 0, b: 0 },
+    ]);
+    const store = storeWith(join(dir, 'late'), [view(path, 0)]);
+    const result = await store.getHistoricalFeatures({
+      entityRows: [{ customer_id: 1, event_timestamp: iso(BASE) }],
+      features: ['stats:a'],
+    });
+    expect(result.rows[0].a).toBe(2);
+    await store.close();
+  });
+
   it('writes Parquet with --out and reads entity rows from a file', async () => {
     const path = join(dir, 'out.csv');
     writeCsv(path, [{ id: 7, ts: BASE, created: BASE, a: 42, b: 0.5 }]);

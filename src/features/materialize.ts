@@ -12,8 +12,8 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { invalid, type ProgressFn, writeFileAtomic } from '../core/index.js';
 import type { FeatureValue, FeatureView } from './definitions.js';
 import { ident, type PathContext, toJs, wrapDuckError } from './duck.js';
-import { viewRowsSql } from './offline.js';
 import { entityKey, entityKeySql, type OnlineStore, type OnlineWriteRow } from './online-store.js';
+import { viewRowsSql } from './pit-sql.js';
 
 export interface ViewMaterializationState {
   /** Everything up to here (ms) has been materialized at least once. */

@@ -2,14 +2,14 @@
  * @module features/offline
  * Point-in-time retrieval: for each entity row (keys + event timestamp), the latest feature row
  * with `feature_ts <= event_ts` and `feature_ts > event_ts - ttl`, ties on `feature_ts` broken by
- * the latest created timestamp. One DuckDB `ASOF LEFT JOIN` per view, so nothing from the future
- * can reach a training row.
+ * the latest created timestamp (SQL in pit-sql.ts). Nothing from the future can reach a training
+ * row; with `asOfCreated`, neither can a row written after the event.
  */
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { invalid, shortId } from '../core/index.js';
-import type { FeatureValue, FeatureView } from './definitions.js';
+import type { FeatureValue } from './definitions.js';
 import {
   type ColumnType,
   fileRelation,
@@ -17,12 +17,11 @@ import {
   literal,
   type PathContext,
   runSql,
-  SQL_TYPES,
-  sourceRelation,
   tableFromRows,
   toJs,
 } from './duck.js';
 import { applyOnDemand } from './on-demand.js';
+import { ENTITY, joinSql } from './pit-sql.js';
 import { joinKeysOf, type ResolvedRefs } from './refs.js';
 
 /** Entity rows as JS objects, or a CSV/Parquet file of them. */
@@ -33,6 +32,12 @@ export interface HistoricalOptions {
   eventTimestampColumn?: string;
   /** Write the result to this Parquet file (atomically) instead of returning rows. */
   out?: string;
+  /**
+   * Also require `created_ts <= event_ts`: only rows already written at the event count, so a
+   * late-arriving row or correction never reaches an earlier training row. Slower (a range join
+   * instead of ASOF); views without a created timestamp are unaffected.
+   */
+  asOfCreated?: boolean;
 }
 
 export interface HistoricalResult {
@@ -41,23 +46,6 @@ export interface HistoricalResult {
   /** The rows, in the entity rows' order (empty when written to `out`). */
   rows: Record<string, FeatureValue>[];
   rowCount: number;
-}
-
-const ENTITY = '__keel_entity';
-
-/** The feature rows of one view, one per (keys, timestamp): the latest created wins ties. */
-export function viewRowsSql(view: FeatureView, features: readonly string[], ctx: PathContext): string {
-  const { timestampField: ts, createdTimestampField: created } = view.source;
-  const keys = view.entities.map(
-    (e) => `CAST(${ident(e.joinKey)} AS ${SQL_TYPES[e.valueType]}) AS ${ident(e.joinKey)}`,
-  );
-  const cols = features.map((f) => `CAST(${ident(f)} AS ${SQL_TYPES[view.schema[f]]}) AS ${ident(f)}`);
-  const createdCol = created ? `CAST(${ident(created)} AS TIMESTAMP)` : 'NULL::TIMESTAMP';
-  const dedupe = created
-    ? `QUALIFY row_number() OVER (PARTITION BY ${view.entities.map((e) => ident(e.joinKey)).join(', ')}, __ts ORDER BY __created DESC NULLS LAST) = 1`
-    : '';
-  return `SELECT ${[...keys, `CAST(${ident(ts)} AS TIMESTAMP) AS __ts`, `${createdCol} AS __created`, ...cols].join(', ')}
-    FROM ${sourceRelation(view.source, ctx)} WHERE ${ident(ts)} IS NOT NULL ${dedupe}`;
 }
 
 async function loadEntities(
@@ -89,31 +77,6 @@ async function loadEntities(
   return columns;
 }
 
-/** The SELECT that joins every requested view onto the entity rows: one ASOF LEFT JOIN per view. */
-function joinSql(refs: ResolvedRefs, entityColumns: string[], eventColumn: string, ctx: PathContext): string {
-  const event = `CAST(e.${ident(eventColumn)} AS TIMESTAMP)`;
-  const ctes = [`e AS (SELECT row_number() OVER () AS __row, * FROM ${ENTITY})`];
-  const joins: string[] = [];
-  const selected = entityColumns.map((c) =>
-    c === eventColumn ? `strftime(${event}, '%Y-%m-%dT%H:%M:%S.%gZ') AS ${ident(c)}` : `e.${ident(c)}`,
-  );
-  [...refs.views.values()].forEach(({ view, features }, i) => {
-    const keyEq = view.entities
-      .map((en) => `CAST(e.${ident(en.joinKey)} AS ${SQL_TYPES[en.valueType]}) = v${i}.${ident(en.joinKey)}`)
-      .join(' AND ');
-    ctes.push(`v${i} AS (${viewRowsSql(view, features, ctx)})`);
-    joins.push(`ASOF LEFT JOIN v${i} ON ${keyEq} AND ${event} >= v${i}.__ts`);
-    // ASOF finds the latest row at or before the event; the TTL then decides whether it counts.
-    const fresh =
-      view.ttl > 0
-        ? `v${i}.__ts > ${event} - to_microseconds(${Math.round(view.ttl * 1e6)}::BIGINT)`
-        : `v${i}.__ts IS NOT NULL`;
-    for (const f of features)
-      selected.push(`CASE WHEN ${fresh} THEN v${i}.${ident(f)} END AS ${ident(`${view.name}__${f}`)}`);
-  });
-  return `WITH ${ctes.join(',\n')} SELECT ${selected.join(', ')} FROM e ${joins.join(' ')} ORDER BY e.__row`;
-}
-
 /** Renames internal `view__feature` columns to the requested output names. */
 function outputSelect(refs: ResolvedRefs, entityColumns: string[]): string {
   const stored = refs.features.filter((f) => !f.onDemand);
@@ -142,7 +105,7 @@ export async function getHistoricalFeatures(
     for (const e of view.entities) keyTypes[e.joinKey] = e.valueType;
   for (const key of joinKeysOf(refs.views.values())) keyTypes[key] ??= 'string';
   const entityColumns = await loadEntities(conn, entityRows, keyTypes, eventColumn, ctx);
-  const joined = joinSql(refs, entityColumns, eventColumn, ctx);
+  const joined = joinSql(refs, entityColumns, eventColumn, ctx, options.asOfCreated ?? false);
   const columns = [...entityColumns, ...refs.features.map((f) => f.output)];
   try {
     if (refs.onDemand.length === 0) {

@@ -15,7 +15,7 @@ import { type Clock, invalid, type KeelConfig, notFound, systemClock } from '../
 import type { FeatureView } from './definitions.js';
 import type { PathContext } from './duck.js';
 import type { MaterializeOptions, MaterializeSummary } from './materialize.js';
-import type { EntityRowsInput, HistoricalResult } from './offline.js';
+import type { EntityRowsInput, HistoricalOptions, HistoricalResult } from './offline.js';
 import { bindTransforms, type Transform } from './on-demand.js';
 import { type OnlineResponse, readOnlineFeatures } from './online.js';
 import { type OnlineStore, type OnlineStoreOptions, openOnlineStore } from './online-store.js';
@@ -129,12 +129,8 @@ export class FeatureStore {
 
   /** Point-in-time correct features for entity rows (see `getHistoricalFeatures` in offline). */
   async getHistoricalFeatures(
-    request: FeatureSelection & {
-      entityRows: EntityRowsInput;
-      fullFeatureNames?: boolean;
-      eventTimestampColumn?: string;
-      out?: string;
-    },
+    request: FeatureSelection &
+      HistoricalOptions & { entityRows: EntityRowsInput; fullFeatureNames?: boolean },
   ): Promise<HistoricalResult> {
     const refs = await this.resolve(request, request.fullFeatureNames ?? false);
     requireFlag(refs, 'offline');

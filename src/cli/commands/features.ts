@@ -162,6 +162,7 @@ export function registerFeaturesCommands(program: Command): void {
       .option('--feature-service <name>', 'a feature service instead of --features')
       .option('--event-timestamp-column <name>', 'the entity rows timestamp column', 'event_timestamp')
       .option('--full-feature-names', 'name columns view__feature')
+      .option('--as-of-created', 'also ignore feature rows created after each event (late arrivals)')
       .option('--out <file.parquet>', 'write Parquet here instead of printing rows'),
     (
       io,
@@ -171,6 +172,7 @@ export function registerFeaturesCommands(program: Command): void {
         featureService?: string;
         eventTimestampColumn: string;
         fullFeatureNames?: boolean;
+        asOfCreated?: boolean;
         out?: string;
       },
     ) =>
@@ -180,6 +182,7 @@ export function registerFeaturesCommands(program: Command): void {
           entityRows: { path: resolve(opts.entities) },
           eventTimestampColumn: opts.eventTimestampColumn,
           fullFeatureNames: opts.fullFeatureNames,
+          asOfCreated: opts.asOfCreated,
           out: opts.out ? resolve(opts.out) : undefined,
         });
         const shown = opts.out

@@ -52,6 +52,7 @@ export interface MaterializeRequest extends MaterializeOptions {
 }
 
 const REGISTRY_CHECK_MS = 1000;
+const RESOLVED_CACHE_MAX = 1000;
 
 function requireFlag(refs: ResolvedRefs, flag: 'online' | 'offline'): void {
   for (const { view } of refs.views.values()) {
@@ -232,6 +233,8 @@ export class FeatureStore {
     const needsTransforms = refs.some((r) => (/^[^:@]+/.exec(r)?.[0] ?? '') in registry.onDemandFeatureViews);
     const transforms = needsTransforms ? await this.loadTransforms(registry) : undefined;
     const resolved = resolveRefs(registry, refs, { fullFeatureNames, transforms });
+    // Clients choose the ref lists, so the cache is bounded: past the cap it starts over.
+    if (this.resolved.size >= RESOLVED_CACHE_MAX) this.resolved.clear();
     this.resolved.set(key, resolved);
     return resolved;
   }

@@ -6,6 +6,7 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from '../core/index.js';
+import type { FeatureStore } from '../features/index.js';
 import type { Registry } from '../registry/index.js';
 import type { Tracking } from '../tracking/index.js';
 import { enableAuth } from './auth.js';
@@ -15,11 +16,14 @@ import { mlflowArtifactRoutes } from './mlflow/artifact-routes.js';
 import { mlflowRegistryRoutes } from './mlflow/registry-routes.js';
 import { mlflowTrackingRoutes } from './mlflow/tracking-routes.js';
 import { mlflowWebhookRoutes } from './mlflow/webhook-routes.js';
+import { feastRoutes } from './routes/feast.js';
 
 export interface KeelServices {
   tracking: Tracking;
   /** The model registry; it shares tracking's database and artifact store. */
   registry: Registry;
+  /** The feature store behind the Feast-compatible routes; without it they are not served. */
+  features?: FeatureStore;
 }
 
 export interface BuildAppOptions {
@@ -61,5 +65,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     prefix: '/api/2.0/mlflow-artifacts',
     artifacts: tracking.artifacts,
   });
+  // Feast clients post to `<url>/get-online-features`, so the feature server sits at the root.
+  if (options.services.features) await app.register(feastRoutes, { store: options.services.features });
   return app;
 }

@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { createLogger, type KeelConfig } from '../core/index.js';
+import { FeatureStore } from '../features/index.js';
 import { Registry } from '../registry/index.js';
 import { buildApp } from './app.js';
 
@@ -21,9 +22,10 @@ export async function startServer(
 ): Promise<{ app: FastifyInstance; url: string; close: () => Promise<void> }> {
   const registry = await Registry.open(config);
   const tracking = registry.tracking;
+  const features = new FeatureStore({ config });
   const app = await buildApp({
     auth: options.auth,
-    services: { tracking, registry },
+    services: { tracking, registry, features },
     logger: createLogger(config.logLevel === 'warn' ? 'info' : config.logLevel),
   });
   const url = await app.listen({
@@ -32,6 +34,7 @@ export async function startServer(
   });
   const close = async () => {
     await app.close();
+    await features.close();
     await registry.close();
   };
   return { app, url, close };

@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { registerDataCommands } from './data.js';
 import { registerDemoCommand } from './demo.js';
+import { registerFeaturesCommands } from './features.js';
 import { registerMlCommands } from './ml.js';
 import { registerModelCommands } from './models.js';
 import { registerPipelineCommands } from './pipeline.js';
@@ -14,6 +15,7 @@ import { registerTrackingCommands } from './tracking.js';
 const groups: Array<(program: Command) => void> = [
   registerDemoCommand,
   registerDataCommands,
+  registerFeaturesCommands,
   registerPipelineCommands,
   registerMlCommands,
   registerServeCommand,

@@ -1,0 +1,29 @@
+/**
+ * @module features
+ * The feature store: definitions in TypeScript, a versioned registry, point-in-time retrieval
+ * over DuckDB, online stores (SQLite, Redis), materialization, and the `FeatureStore` facade.
+ */
+
+export * from './definitions.js';
+export { historicalColumns, onlineRows } from './layout.js';
+export type { MaterializeOptions, MaterializeSummary } from './materialize.js';
+export type { EntityRowsInput, HistoricalOptions, HistoricalResult } from './offline.js';
+export type { FeatureStatus, OnlineColumn, OnlineResponse } from './online.js';
+export {
+  entityKey,
+  type OnlineReadRequest,
+  type OnlineRecord,
+  type OnlineStore,
+  type OnlineStoreOptions,
+  type OnlineWriteRow,
+  openOnlineStore,
+} from './online-store.js';
+export { type ApplyChange, type RegistryData, readRegistry, registryPath } from './registry.js';
+export { buildRepo, type FeatureRepo, loadFeatureRepo } from './repo.js';
+export {
+  type FeatureSelection,
+  FeatureStore,
+  type FeatureStoreOptions,
+  type MaterializeRequest,
+} from './store.js';
+export { toEpochMs } from './time.js';

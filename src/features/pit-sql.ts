@@ -1,0 +1,84 @@
+/**
+ * @module features/pit-sql
+ * The SQL of point-in-time retrieval. Each view's rows are joined onto the entity rows with an
+ * `ASOF LEFT JOIN` (the latest row at or before the event), then its TTL decides whether that
+ * row counts. With `asOfCreated`, a range join also requires the row to have been created by then.
+ */
+import type { FeatureView } from './definitions.js';
+import { ident, type PathContext, SQL_TYPES, sourceRelation } from './duck.js';
+import type { ResolvedRefs } from './refs.js';
+
+/** The temporary table holding the entity rows. */
+export const ENTITY = '__keel_entity';
+
+/**
+ * The feature rows of one view as (keys, `__ts`, `__created`, features). With `dedupe`, one row
+ * per (keys, timestamp): the latest created wins ties.
+ */
+export function viewRowsSql(
+  view: FeatureView,
+  features: readonly string[],
+  ctx: PathContext,
+  dedupe = true,
+): string {
+  const { timestampField: ts, createdTimestampField: created } = view.source;
+  const keys = view.entities.map(
+    (e) => `CAST(${ident(e.joinKey)} AS ${SQL_TYPES[e.valueType]}) AS ${ident(e.joinKey)}`,
+  );
+  const cols = features.map((f) => `CAST(${ident(f)} AS ${SQL_TYPES[view.schema[f]]}) AS ${ident(f)}`);
+  const createdCol = created ? `CAST(${ident(created)} AS TIMESTAMP)` : 'NULL::TIMESTAMP';
+  const latest =
+    created && dedupe
+      ? `QUALIFY row_number() OVER (PARTITION BY ${view.entities.map((e) => ident(e.joinKey)).join(', ')}, __ts ORDER BY __created DESC NULLS LAST) = 1`
+      : '';
+  return `SELECT ${[...keys, `CAST(${ident(ts)} AS TIMESTAMP) AS __ts`, `${createdCol} AS __created`, ...cols].join(', ')}
+    FROM ${sourceRelation(view.source, ctx)} WHERE ${ident(ts)} IS NOT NULL ${latest}`;
+}
+
+/**
+ * The SELECT that joins every requested view onto the entity rows, in their order. Features come
+ * out as `view__feature` columns.
+ */
+export function joinSql(
+  refs: ResolvedRefs,
+  entityColumns: string[],
+  eventColumn: string,
+  ctx: PathContext,
+  asOfCreated: boolean,
+): string {
+  const event = `CAST(e.${ident(eventColumn)} AS TIMESTAMP)`;
+  const ctes = [`e AS (SELECT row_number() OVER () AS __row, * FROM ${ENTITY})`];
+  const joins: string[] = [];
+  const selected = entityColumns.map((c) =>
+    c === eventColumn ? `strftime(${event}, '%Y-%m-%dT%H:%M:%S.%gZ') AS ${ident(c)}` : `e.${ident(c)}`,
+  );
+  [...refs.views.values()].forEach(({ view, features }, i) => {
+    const v = `v${i}`;
+    const keyEq = (alias: string) =>
+      view.entities
+        .map(
+          (en) =>
+            `CAST(e.${ident(en.joinKey)} AS ${SQL_TYPES[en.valueType]}) = ${alias}.${ident(en.joinKey)}`,
+        )
+        .join(' AND ');
+    const fresh =
+      view.ttl > 0
+        ? `${v}.__ts > ${event} - to_microseconds(${Math.round(view.ttl * 1e6)}::BIGINT)`
+        : `${v}.__ts IS NOT NULL`;
+    if (asOfCreated && view.source.createdTimestampField) {
+      // Rows created after the event are excluded before picking the latest, so no ASOF here.
+      ctes.push(`r${i} AS (${viewRowsSql(view, features, ctx, false)})`);
+      ctes.push(`${v} AS (SELECT e.__row, r.* FROM e JOIN r${i} r ON ${keyEq('r')}
+        AND r.__ts <= ${event} AND r.__created <= ${event}
+        QUALIFY row_number() OVER (PARTITION BY e.__row ORDER BY r.__ts DESC, r.__created DESC) = 1)`);
+      joins.push(`LEFT JOIN ${v} ON ${v}.__row = e.__row`);
+    } else {
+      ctes.push(`${v} AS (${viewRowsSql(view, features, ctx)})`);
+      joins.push(`ASOF LEFT JOIN ${v} ON ${keyEq(v)} AND ${event} >= ${v}.__ts`);
+    }
+    // The join found the latest row at or before the event; the TTL decides whether it counts.
+    for (const f of features)
+      selected.push(`CASE WHEN ${fresh} THEN ${v}.${ident(f)} END AS ${ident(`${view.name}__${f}`)}`);
+  });
+  return `WITH ${ctes.join(',\n')} SELECT ${selected.join(', ')} FROM e ${joins.join(' ')} ORDER BY e.__row`;
+}

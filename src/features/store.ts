@@ -1,0 +1,253 @@
+/**
+ * @module features/store
+ * The `FeatureStore` facade: resolves config once, opens the online store and DuckDB lazily, and
+ * delegates each call in a few lines. The CLI and the feature server only call this.
+ *
+ * @example
+ * const fs = new FeatureStore({ config: loadConfig() });
+ * await fs.apply('features.ts');
+ * await fs.materialize({ start: Date.parse('2011-01-01'), end: Date.parse('2011-12-09') });
+ * const res = await fs.getOnlineFeatures({ features: ['customer_features:avg_order_value'], entities: { customer_id: [17850] } });
+ */
+import { statSync } from 'node:fs';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { type Clock, invalid, type KeelConfig, notFound, systemClock } from '../core/index.js';
+import type { FeatureView } from './definitions.js';
+import type { PathContext } from './duck.js';
+import type { MaterializeOptions, MaterializeSummary } from './materialize.js';
+import type { EntityRowsInput, HistoricalOptions, HistoricalResult } from './offline.js';
+import { bindTransforms, type Transform } from './on-demand.js';
+import { type OnlineResponse, readOnlineFeatures } from './online.js';
+import { type OnlineStore, type OnlineStoreOptions, openOnlineStore } from './online-store.js';
+import { pushRows } from './push.js';
+import { type ResolvedRefs, resolveRefs, serviceRefs } from './refs.js';
+import {
+  type ApplyChange,
+  planApply,
+  type RegistryData,
+  readRegistry,
+  registryPath,
+  writeRegistry,
+} from './registry.js';
+import { type FeatureRepo, loadFeatureRepo } from './repo.js';
+
+export interface FeatureStoreOptions {
+  config: Pick<KeelConfig, 'root' | 'home' | 'onlineStore'>;
+  clock?: Clock;
+  /** An already open online store (tests, embedding); otherwise opened from config on first use. */
+  onlineStore?: OnlineStore;
+  onlineStoreOptions?: OnlineStoreOptions;
+  /** DuckDB threads for offline work (default: DuckDB's choice). */
+  threads?: number;
+}
+
+/** Which features to read: refs (`view:feature`) or a feature service's name. */
+export type FeatureSelection = { features: readonly string[] } | { featureService: string };
+
+export interface MaterializeRequest extends MaterializeOptions {
+  /** ms since the epoch, inclusive. */
+  end: number;
+  /** Views to materialize (default: every online view). */
+  views?: readonly string[];
+}
+
+const REGISTRY_CHECK_MS = 1000;
+const RESOLVED_CACHE_MAX = 1000;
+
+function requireFlag(refs: ResolvedRefs, flag: 'online' | 'offline'): void {
+  for (const { view } of refs.views.values()) {
+    if (!view[flag]) throw invalid(`feature view ${view.name} is not ${flag} (its ${flag} flag is false)`);
+  }
+}
+
+/**
+ * The feature store's one entry point for the library, the CLI and the feature server. Offline
+ * work (historical retrieval, materialization) runs one job at a time on a shared DuckDB
+ * connection; online reads go straight to the online store.
+ */
+export class FeatureStore {
+  private readonly ctx: PathContext;
+  private readonly clock: Clock;
+  private online?: Promise<OnlineStore>;
+  private duck?: Promise<DuckDBConnection>;
+  private offlineQueue: Promise<unknown> = Promise.resolve();
+  private cached?: { data: RegistryData; mtimeMs: number; checkedAt: number };
+  private resolved = new Map<string, ResolvedRefs>();
+  private transforms?: Promise<Map<string, Transform>>;
+
+  constructor(private readonly options: FeatureStoreOptions) {
+    this.ctx = { root: options.config.root, home: options.config.home };
+    this.clock = options.clock ?? systemClock;
+    if (options.onlineStore) this.online = Promise.resolve(options.onlineStore);
+  }
+
+  /** The online store, opened on first use. */
+  get onlineStore(): Promise<OnlineStore> {
+    this.online ??= openOnlineStore(this.options.config.onlineStore, this.options.onlineStoreOptions);
+    return this.online;
+  }
+
+  /** The registry as last applied; re-read at most once a second when its file changes. */
+  registry(): RegistryData {
+    const path = registryPath(this.ctx.home);
+    const now = Date.now();
+    if (this.cached && now - this.cached.checkedAt < REGISTRY_CHECK_MS) return this.cached.data;
+    const mtimeMs = statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? 0;
+    if (!this.cached || this.cached.mtimeMs !== mtimeMs) {
+      this.cached = { data: readRegistry(path), mtimeMs, checkedAt: now };
+      this.resolved.clear();
+      this.transforms = undefined;
+    } else this.cached.checkedAt = now;
+    return this.cached.data;
+  }
+
+  /**
+   * Loads a repo module and registers its definitions.
+   * @throws KeelError FAILED_PRECONDITION for an incompatible change without `force`.
+   */
+  async apply(repoPath: string, options: { force?: boolean } = {}): Promise<ApplyChange[]> {
+    return this.applyRepo(await loadFeatureRepo(repoPath), { ...options, repoPath });
+  }
+
+  /** Registers already loaded definitions (see `apply`). */
+  applyRepo(repo: FeatureRepo, options: { force?: boolean; repoPath?: string } = {}): ApplyChange[] {
+    const path = registryPath(this.ctx.home);
+    const { data, changes } = planApply(readRegistry(path), repo, options);
+    writeRegistry(path, data);
+    this.cached = undefined;
+    return changes;
+  }
+
+  /**
+   * A registered feature view.
+   * @throws KeelError RESOURCE_DOES_NOT_EXIST when there is none by that name.
+   */
+  featureView(name: string): FeatureView {
+    const found = this.registry().featureViews[name];
+    if (!found) throw notFound(`feature view '${name}' is not registered`);
+    return found.spec;
+  }
+
+  /** Point-in-time correct features for entity rows (see `getHistoricalFeatures` in offline). */
+  async getHistoricalFeatures(
+    request: FeatureSelection &
+      HistoricalOptions & { entityRows: EntityRowsInput; fullFeatureNames?: boolean },
+  ): Promise<HistoricalResult> {
+    const refs = await this.resolve(request, request.fullFeatureNames ?? false);
+    requireFlag(refs, 'offline');
+    const { getHistoricalFeatures } = await import('./offline.js');
+    return this.withDuck((conn) => getHistoricalFeatures(conn, this.ctx, request.entityRows, refs, request));
+  }
+
+  /** Latest features for columnar entity rows, with Feast's statuses (see `readOnlineFeatures`). */
+  async getOnlineFeatures(
+    request: FeatureSelection & {
+      entities: Readonly<Record<string, readonly unknown[]>>;
+      fullFeatureNames?: boolean;
+    },
+  ): Promise<OnlineResponse> {
+    const refs = await this.resolve(request, request.fullFeatureNames ?? false);
+    requireFlag(refs, 'online');
+    return readOnlineFeatures(await this.onlineStore, refs, request.entities, this.clock.now());
+  }
+
+  /** Materializes online views over [start, end] (ms, inclusive). */
+  async materialize(request: MaterializeRequest & { start: number }): Promise<MaterializeSummary[]> {
+    return this.materializeEach(request, () => request.start);
+  }
+
+  /** Materializes each online view from where its last run stopped up to `end`. */
+  async materializeIncremental(request: MaterializeRequest): Promise<MaterializeSummary[]> {
+    const { incrementalStart } = await import('./materialize.js');
+    return this.materializeEach(request, (view) => incrementalStart(this.ctx, view, request.end));
+  }
+
+  /**
+   * Writes rows straight into the online store (Feast's push). `columns` holds the view's join
+   * keys, its timestamp field and any of its features.
+   * @throws KeelError INVALID_PARAMETER_VALUE for an offline push, a view that is not online, or
+   * values that do not fit the schema.
+   */
+  async push(
+    view: string,
+    columns: Readonly<Record<string, readonly unknown[]>>,
+    to = 'online',
+  ): Promise<number> {
+    if (to !== 'online')
+      throw invalid(`push to '${to}' is not supported: Keel pushes to the online store only`);
+    const fv = this.featureView(view);
+    if (!fv.online) throw invalid(`feature view ${view} is not online`);
+    return pushRows(await this.onlineStore, fv, columns);
+  }
+
+  async close(): Promise<void> {
+    const online = this.online;
+    this.online = undefined;
+    if (online && !this.options.onlineStore) await (await online).close();
+    const duck = this.duck;
+    this.duck = undefined;
+    if (duck) (await duck).closeSync();
+  }
+
+  private async materializeEach(
+    request: MaterializeRequest,
+    startOf: (view: FeatureView) => number,
+  ): Promise<MaterializeSummary[]> {
+    const registry = this.registry();
+    const names =
+      request.views ?? Object.keys(registry.featureViews).filter((n) => registry.featureViews[n].spec.online);
+    const views = names.map((n) => this.featureView(n));
+    const offlineOnly = views.find((v) => !v.online);
+    if (offlineOnly)
+      throw invalid(`feature view ${offlineOnly.name} is not online, so it cannot be materialized`);
+    const store = await this.onlineStore;
+    const { materializeView } = await import('./materialize.js');
+    const summaries: MaterializeSummary[] = [];
+    for (const view of views) {
+      const start = startOf(view);
+      if (start > request.end) continue;
+      summaries.push(
+        await this.withDuck((conn) =>
+          materializeView(conn, this.ctx, store, view, { start, end: request.end }, request),
+        ),
+      );
+    }
+    return summaries;
+  }
+
+  /** Runs offline work one job at a time on the shared DuckDB connection (loaded on first use). */
+  private withDuck<T>(job: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+    this.duck ??= import('./duck.js').then(({ openDuck }) => openDuck(this.options.threads));
+    const run = this.offlineQueue.then(async () => job(await (this.duck as Promise<DuckDBConnection>)));
+    this.offlineQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async resolve(selection: FeatureSelection, fullFeatureNames: boolean): Promise<ResolvedRefs> {
+    const registry = this.registry();
+    const refs =
+      'featureService' in selection ? serviceRefs(registry, selection.featureService) : selection.features;
+    const key = `${fullFeatureNames}|${refs.join(',')}`;
+    const hit = this.resolved.get(key);
+    if (hit) return hit;
+    const needsTransforms = refs.some((r) => (/^[^:@]+/.exec(r)?.[0] ?? '') in registry.onDemandFeatureViews);
+    const transforms = needsTransforms ? await this.loadTransforms(registry) : undefined;
+    const resolved = resolveRefs(registry, refs, { fullFeatureNames, transforms });
+    // Clients choose the ref lists, so the cache is bounded: past the cap it starts over.
+    if (this.resolved.size >= RESOLVED_CACHE_MAX) this.resolved.clear();
+    this.resolved.set(key, resolved);
+    return resolved;
+  }
+
+  private loadTransforms(registry: RegistryData): Promise<Map<string, Transform>> {
+    if (!registry.repoPath) throw invalid('the registry names no repo to load on-demand transforms from');
+    const path = registry.repoPath;
+    this.transforms ??= loadFeatureRepo(path)
+      .then((repo) => bindTransforms(registry, repo))
+      .catch((err) => {
+        this.transforms = undefined;
+        throw err;
+      });
+    return this.transforms;
+  }
+}

@@ -1,0 +1,143 @@
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../../features/helpers.js';
+
+const ROOT = resolve(import.meta.dirname, '../../..');
+const { dir, cleanup } = tempDir();
+afterAll(cleanup);
+
+function keel(...args: string[]): { code: number | null; json: Record<string, unknown>; stderr: string } {
+  const run = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args, '--json'],
+    {
+      cwd: ROOT,
+      env: { ...process.env, KEEL_HOME: join(dir, 'home'), KEEL_ONLINE_STORE: join(dir, 'online.db') },
+      encoding: 'utf8',
+    },
+  );
+  return { code: run.status, json: run.stdout ? JSON.parse(run.stdout) : {}, stderr: run.stderr };
+}
+
+const repo = (features: string) => `
+import { defineEntity, defineFeatureView, defineOnDemandFeatureView, defineFeatureService, fileSource } from '${join(ROOT, 'src/features/index.js')}';
+export const customer = defineEntity({ name: 'customer', joinKey: 'customer_id' });
+export const stats = defineFeatureView({
+  name: 'stats', entities: [customer], ttl: '30d',
+  schema: { ${features} },
+  source: fileSource({ path: '${join(dir, 'stats.csv')}', timestampField: 'ts' }),
+});
+export const perOrder = defineOnDemandFeatureView({
+  name: 'per_order', request: { amount: 'float64' }, sources: [stats], schema: { amount_per_order: 'float64' },
+  transform: (row) => ({ amount_per_order: row.amount === null || !row.orders ? null : row.amount / row.orders }),
+});
+export const model = defineFeatureService({ name: 'churn_model', features: ['stats:orders', perOrder] });
+`;
+
+describe('keel features', () => {
+  writeFileSync(
+    join(dir, 'stats.csv'),
+    'customer_id,ts,orders\n17850,2011-01-01 00:00:00,4\n17850,2011-02-01 00:00:00,5\n13047,2011-01-15 00:00:00,2\n',
+  );
+  writeFileSync(
+    join(dir, 'entities.csv'),
+    'customer_id,event_timestamp,amount\n17850,2011-01-20 00:00:00,10\n17850,2011-02-01 00:00:00,10\n13047,2011-02-01 00:00:00,4\n',
+  );
+  writeFileSync(join(dir, 'features.mts'), repo(`orders: 'int64'`));
+
+  it('applies a TypeScript repo, lists and describes it', () => {
+    const applied = keel('features', 'apply', '--repo', join(dir, 'features.mts'));
+    expect(applied.code).toBe(0);
+    expect(applied.json.changes).toContainEqual({
+      kind: 'featureViews',
+      name: 'stats',
+      change: 'created',
+      version: 1,
+    });
+    const listed = keel('features', 'list');
+    expect((listed.json.featureServices as unknown[])[0]).toMatchObject({
+      name: 'churn_model',
+      features: ['stats:orders', 'per_order'],
+    });
+    const described = keel('features', 'describe', 'stats');
+    expect(described.json).toMatchObject({ kind: 'featureViews', version: 1, spec: { ttl: 2_592_000 } });
+  });
+
+  it('refuses an incompatible change with exit code 7 unless forced', () => {
+    writeFileSync(join(dir, 'features2.mts'), repo(`orders: 'float64'`));
+    const refused = keel('features', 'apply', '--repo', join(dir, 'features2.mts'));
+    expect(refused.code).toBe(7);
+    expect(refused.json.message).toMatch(/orders' changed type from int64 to float64/);
+  });
+
+  it('builds a training set with on-demand features, and serves the same values online', () => {
+    const out = join(dir, 'train.parquet');
+    const hist = keel(
+      'features',
+      'get-historical',
+      '--entities',
+      join(dir, 'entities.csv'),
+      '--feature-service',
+      'churn_model',
+      '--out',
+      out,
+    );
+    expect(hist.code).toBe(0);
+    expect(hist.json).toMatchObject({
+      rowCount: 3,
+      columns: ['customer_id', 'event_timestamp', 'amount', 'orders', 'amount_per_order'],
+    });
+    const printed = keel(
+      'features',
+      'get-historical',
+      '--entities',
+      join(dir, 'entities.csv'),
+      '--feature-service',
+      'churn_model',
+    );
+    expect(
+      (printed.json.rows as Record<string, unknown>[]).map((r) => [r.orders, r.amount_per_order]),
+    ).toEqual([
+      [4, 2.5],
+      [5, 2],
+      [2, 2],
+    ]);
+    const mat = keel('features', 'materialize', '--start', '2011-01-01', '--end', '2011-02-01T00:00:00Z');
+    expect(mat.json.views).toEqual([
+      { view: 'stats', start: '2011-01-01T00:00:00.000Z', end: '2011-02-01T00:00:00.000Z', rows: 2 },
+    ]);
+    // The data is old: --at judges max age as of then (without it every value is OUTSIDE_MAX_AGE).
+    const online = keel(
+      'features',
+      'get-online',
+      '--feature-service',
+      'churn_model',
+      '--entity',
+      'customer_id=17850',
+      '--entity',
+      'amount=10',
+      '--at',
+      '2011-02-01T12:00:00Z',
+    );
+    expect(online.json.featureNames).toEqual(['customer_id', 'orders', 'amount_per_order']);
+    const results = online.json.results as {
+      values: unknown[];
+      statuses: string[];
+      eventTimestamps: string[];
+    }[];
+    expect(results.map((r) => [r.values[0], r.statuses[0]])).toEqual([
+      [17850, 'PRESENT'],
+      [5, 'PRESENT'],
+      [2, 'PRESENT'],
+    ]);
+    expect(results[1].eventTimestamps).toEqual(['2011-02-01T00:00:00Z']);
+  });
+
+  it('answers bad input with a message and a non-zero exit', () => {
+    const bad = keel('features', 'get-online', '--features', 'stats:nope', '--entity', 'customer_id=1');
+    expect(bad.code).toBe(4);
+    expect(bad.json.message).toMatch(/stats has no feature 'nope'/);
+  });
+});

@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { shortId } from '../../src/core/index.js';
+import { openOnlineStore } from '../../src/features/index.js';
+import { serviceUrl } from '../helpers/services.js';
+import { describeOnlineStoreContract } from './online-store.contract.js';
+
+const url = await serviceUrl('redis');
+
+describe.skipIf(!url)('redis online store', () => {
+  // A namespace of its own, so parallel runs never see each other's keys; the suite deletes them.
+  describeOnlineStoreContract('redis', async () =>
+    url ? openOnlineStore({ type: 'redis', url }, { keyPrefix: `keel-test:${shortId()}:` }) : undefined,
+  );
+});
+
+describe('redis online store without Redis', () => {
+  it('fails fast with TEMPORARILY_UNAVAILABLE and the reason', async () => {
+    await expect(openOnlineStore({ type: 'redis', url: 'redis://127.0.0.1:1' })).rejects.toMatchObject({
+      code: 'TEMPORARILY_UNAVAILABLE',
+      message: expect.stringMatching(/redis:\/\/127.0.0.1:1 does not answer: .*ECONNREFUSED/),
+    });
+  });
+});

@@ -6,6 +6,7 @@
 export * from './clock.js';
 export * from './config.js';
 export * from './errors.js';
+export * from './file-lock.js';
 export * from './fs.js';
 export * from './ids.js';
 export * from './logger.js';

@@ -1,12 +1,13 @@
 /** Shared set-up for the feature store tests: a temp home and a store over given definitions. */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ManualClock } from '../../src/core/index.js';
 import { buildRepo, FeatureStore, type OnlineStore } from '../../src/features/index.js';
+import { tempDir } from '../helpers/temp.js';
 
-export function tempDir(): { dir: string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), 'keel-'));
+/** A temp folder for a store's home, and the function that removes it. */
+export function tempHome(): { dir: string; cleanup: () => void } {
+  const dir = tempDir();
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 

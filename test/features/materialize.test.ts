@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ManualClock, shortId } from '../../src/core/index.js';
 import { defineEntity, defineFeatureView, fileSource, openOnlineStore } from '../../src/features/index.js';
 import { serviceUrl } from '../helpers/services.js';
-import { random, storeWith, tempDir } from './helpers.js';
+import { random, storeWith, tempHome } from './helpers.js';
 
 const MIN = 60_000;
 const BASE = Date.UTC(2024, 0, 1);
@@ -33,7 +33,7 @@ const view = (path: string) =>
   });
 
 describe('materialization', () => {
-  const { dir, cleanup } = tempDir();
+  const { dir, cleanup } = tempHome();
   afterAll(cleanup);
   const ids = Array.from({ length: 32 }, (_, i) => i + 1);
 

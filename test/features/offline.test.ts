@@ -9,7 +9,7 @@ import {
   fileSource,
   historicalColumns,
 } from '../../src/features/index.js';
-import { random, storeWith, tempDir } from './helpers.js';
+import { random, storeWith, tempHome } from './helpers.js';
 
 const MIN = 60_000;
 const BASE = Date.UTC(2024, 0, 1);
@@ -69,7 +69,7 @@ const view = (path: string, ttl: number, name = 'stats') =>
   });
 
 describe('getHistoricalFeatures', () => {
-  const { dir, cleanup } = tempDir();
+  const { dir, cleanup } = tempHome();
   afterAll(cleanup);
 
   for (const [seed, ttlMin] of [

@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
 import { openOnlineStore } from '../../src/features/index.js';
-import { tempDir } from './helpers.js';
+import { tempHome } from './helpers.js';
 import { describeOnlineStoreContract } from './online-store.contract.js';
 
-const { dir, cleanup } = tempDir();
+const { dir, cleanup } = tempHome();
 afterAll(cleanup);
 
 describeOnlineStoreContract('sqlite', () =>

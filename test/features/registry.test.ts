@@ -12,7 +12,7 @@ import {
   fileSource,
   registryPath,
 } from '../../src/features/index.js';
-import { tempDir } from './helpers.js';
+import { tempHome } from './helpers.js';
 
 const customer = defineEntity({ name: 'customer', joinKey: 'customer_id' });
 const source = fileSource({ path: 'tx.parquet', timestampField: 'ts' });
@@ -20,7 +20,7 @@ const stats = (schema: Record<string, 'int64' | 'float64' | 'string'>, descripti
   defineFeatureView({ name: 'stats', entities: [customer], schema, source, ttl: '30d', description });
 
 describe('feature registry', () => {
-  const { dir, cleanup } = tempDir();
+  const { dir, cleanup } = tempHome();
   afterAll(cleanup);
   const home = join(dir, '.keel');
   const store = new FeatureStore({

@@ -2,12 +2,11 @@
  * Small files and store snapshots for the data tests.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ColumnSpec } from '../../src/data/index.js';
 
-export const tempDir = (): string => mkdtempSync(join(tmpdir(), 'keel-'));
+export { tempDir } from './temp.js';
 
 /** Writes `text` to `dir/name` and returns the path. */
 export function writeText(dir: string, name: string, text: string): string {

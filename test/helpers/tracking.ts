@@ -1,20 +1,14 @@
-/**
- * Opens a Tracking facade on a fresh store: SQLite in a temp folder, or a fresh PostgreSQL schema.
- */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { LocalArtifactStore } from '../../src/artifacts/index.js';
 import { type Clock, systemClock } from '../../src/core/index.js';
 import { openDatabase, type SqlDatabase } from '../../src/storage/index.js';
 import { Tracking } from '../../src/tracking/index.js';
+import { tempDir } from './temp.js';
+
+export { tempDir };
 
 export type Backend = 'sqlite' | 'postgres';
-
-export function tempDir(prefix = 'keel-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
-}
 
 /** A fresh, empty PostgreSQL schema on the server at `url`, returned as a connection URL. */
 export async function freshPostgresSchema(url: string): Promise<{ url: string; drop: () => Promise<void> }> {

@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/temp.js';
 import { writeSyntheticCsv } from './synthetic.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -17,7 +17,7 @@ describe('keel train / keel evaluate', () => {
   it('trains to model.onnx, evaluates with --json, and exits 7 when a threshold fails', {
     timeout: 180_000,
   }, () => {
-    const dir = mkdtempSync(join(tmpdir(), 'keel-'));
+    const dir = tempDir();
     writeSyntheticCsv(dir);
     writeFileSync(
       join(dir, 'train.yaml'),

@@ -1,12 +1,12 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { evaluateModel, readThresholds, trainFromConfig } from '../../src/ml/index.js';
+import { tempDir } from '../helpers/temp.js';
 import { writeSyntheticCsv } from './synthetic.js';
 
 describe('evaluateModel', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'keel-'));
+  const dir = tempDir();
   const data = writeSyntheticCsv(dir);
   const model = join(dir, 'm.onnx');
 
@@ -86,7 +86,7 @@ describe('evaluateModel', () => {
 
 describe('evaluateModel on a foreign model', () => {
   it('scores a model without Keel metadata given its feature columns and task', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'keel-'));
+    const dir = tempDir();
     const data = join(dir, 'd.csv');
     const rows = ['u,v,w,y'];
     for (let i = 0; i < 40; i++) rows.push(`${(i % 7) - 3},${(i % 5) - 2},${(i % 3) - 1},${i % 2}`);

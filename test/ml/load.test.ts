@@ -1,13 +1,13 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { describe, expect, it } from 'vitest';
 import type { KeelError } from '../../src/core/index.js';
 import { loadTable } from '../../src/ml/index.js';
+import { tempDir } from '../helpers/temp.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'keel-'));
+const dir = tempDir();
 const csv = [
   'age,city,score,label,split',
   '30,Oslo,1.5,yes,train',

@@ -1,10 +1,10 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { KeelError } from '../../src/core/index.js';
 import { exportOnnx, readOnnxSignature, trainLogistic } from '../../src/ml/index.js';
+import { tempDir } from '../helpers/temp.js';
 import { synthetic } from './synthetic.js';
 
 const foreign = join(import.meta.dirname, 'fixtures', 'foreign_logistic.onnx');
@@ -37,7 +37,7 @@ describe('readOnnxSignature', () => {
   });
 
   it('refuses files that are not ONNX models, naming the file', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'keel-'));
+    const dir = tempDir();
     const text = join(dir, 'notes.onnx');
     writeFileSync(text, 'this is a text file, not a model\n');
     const truncated = join(dir, 'truncated.onnx');

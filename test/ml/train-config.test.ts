@@ -1,14 +1,14 @@
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readOnnxSignature, trainFromConfig } from '../../src/ml/index.js';
 import { localTrackingClient } from '../../src/tracking/index.js';
+import { tempDir } from '../helpers/temp.js';
 import { openTestTracking } from '../helpers/tracking.js';
 import { writeSyntheticCsv } from './synthetic.js';
 
 describe('trainFromConfig', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'keel-'));
+  const dir = tempDir();
   writeSyntheticCsv(dir);
 
   it('trains a GBDT from YAML, writes ONNX with metadata, logs params, per-iteration metrics and the model', async () => {

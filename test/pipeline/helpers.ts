@@ -1,13 +1,13 @@
 /**
  * Test helpers for the pipeline suites: temp projects written from a map of files.
  */
-import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { tempDir } from '../helpers/temp.js';
 
 /** Creates a temp folder holding `files` (path -> text) and returns its path. */
 export function makeProject(files: Record<string, string>): string {
-  const root = mkdtempSync(join(tmpdir(), 'keel-'));
+  const root = tempDir();
   for (const [path, text] of Object.entries(files)) {
     mkdirSync(dirname(join(root, path)), { recursive: true });
     writeFileSync(join(root, path), text);
@@ -20,7 +20,7 @@ const GENERATED = ['.keel', 'dvc.lock', 'metrics', 'model.json', join('data', 'p
 /** A fresh copy of examples/pipeline (sources only) in a temp folder. */
 export function copyExample(): string {
   const src = join(import.meta.dirname, '..', '..', 'examples', 'pipeline');
-  const root = mkdtempSync(join(tmpdir(), 'keel-'));
+  const root = tempDir();
   cpSync(src, root, { recursive: true, filter: (p) => !GENERATED.some((g) => p === join(src, g)) });
   return root;
 }

@@ -2,10 +2,10 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { tempDir } from '../../features/helpers.js';
+import { tempHome } from '../../features/helpers.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
-const { dir, cleanup } = tempDir();
+const { dir, cleanup } = tempHome();
 afterAll(cleanup);
 
 function keel(...args: string[]): { code: number | null; json: Record<string, unknown>; stderr: string } {

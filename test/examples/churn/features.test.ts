@@ -4,7 +4,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
 import { churnModel, RETAIL_DATA } from '../../../examples/churn/features.js';
 import { FeatureStore } from '../../../src/features/index.js';
-import { tempDir } from '../../features/helpers.js';
+import { tempHome } from '../../features/helpers.js';
 
 const REPO = resolve(import.meta.dirname, '../../../examples/churn/features.ts');
 
@@ -34,7 +34,7 @@ async function independent(data: string, cases: { customer_id: number; day: stri
 }
 
 describe.skipIf(!existsSync(RETAIL_DATA))('examples/churn on the real Online Retail data', () => {
-  const { dir, cleanup } = tempDir();
+  const { dir, cleanup } = tempHome();
   const store = new FeatureStore({
     config: {
       root: dir,

@@ -11,14 +11,14 @@ import {
   fileSource,
 } from '../../../src/features/index.js';
 import { feastRoutes } from '../../../src/server/routes/feast.js';
-import { storeWith, tempDir } from '../../features/helpers.js';
+import { storeWith, tempHome } from '../../features/helpers.js';
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2011, 5, 1);
 const driver = defineEntity({ name: 'driver', joinKey: 'driver_id' });
 
 describe('Feast feature server routes', () => {
-  const { dir, cleanup } = tempDir();
+  const { dir, cleanup } = tempHome();
   const clock = new ManualClock(T0 + 2 * DAY);
   let app: FastifyInstance;
   let store: FeatureStore;

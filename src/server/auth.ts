@@ -15,7 +15,8 @@ declare module 'fastify' {
   }
 }
 
-const READ_ONLY_POST = /\/(search|get-latest-versions)$/;
+// Feature reads are POSTs too (Feast sends the entities in the body).
+const READ_ONLY_POST = /\/(search|get-latest-versions|get-online-features|online-features)$/;
 
 function bearer(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
@@ -25,6 +26,10 @@ function bearer(request: FastifyRequest): string | undefined {
   return m[1];
 }
 
+/** Whether a request only reads: GET/HEAD, and the POSTs that search or read features. */
+export const isReadRequest = (method: string, path: string): boolean =>
+  method === 'GET' || method === 'HEAD' || (method === 'POST' && READ_ONLY_POST.test(path));
+
 /** Adds the authentication hook to the root app. */
 export function enableAuth(app: FastifyInstance, registry: Registry): void {
   app.addHook('onRequest', async (request) => {
@@ -32,10 +37,6 @@ export function enableAuth(app: FastifyInstance, registry: Registry): void {
     if (path === '/health') return;
     const actor = await registry.tokens.authenticate(bearer(request));
     request.actor = actor;
-    const reading =
-      request.method === 'GET' ||
-      request.method === 'HEAD' ||
-      (request.method === 'POST' && READ_ONLY_POST.test(path));
-    if (!reading) requirePermission(actor, 'write', `${request.method} ${path}`);
+    if (!isReadRequest(request.method, path)) requirePermission(actor, 'write', `${request.method} ${path}`);
   });
 }

@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Policy } from '../../src/registry/index.js';
+import { isReadRequest } from '../../src/server/auth.js';
 import { writeLogisticModel } from '../helpers/onnx.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { tempDir } from '../helpers/tracking.js';
@@ -44,6 +45,15 @@ describe('serve --auth', () => {
     const noRun = await s.call('POST', api('runs/create'), { experiment_id: '0' });
     expect(noRun.status).toBe(401);
     expect((await s.registry.models.search()).items).toEqual([]);
+  });
+
+  it('counts searches and online feature reads as reads, every other POST as a write', () => {
+    expect(isReadRequest('POST', '/api/2.0/mlflow/runs/search')).toBe(true);
+    expect(isReadRequest('POST', '/get-online-features')).toBe(true);
+    expect(isReadRequest('POST', '/online-features')).toBe(true);
+    expect(isReadRequest('POST', '/push')).toBe(false);
+    expect(isReadRequest('POST', '/materialize')).toBe(false);
+    expect(isReadRequest('DELETE', '/api/2.0/mlflow-artifacts/artifacts/x')).toBe(false);
   });
 
   it('lets a reader read and search but not write', async () => {

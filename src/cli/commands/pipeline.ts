@@ -64,7 +64,7 @@ function diffTable(diff: Record<string, Record<string, ValueDiff>>): string {
 function registerRepro(program: Command): void {
   const cmd = program
     .command('repro [stages...]')
-    .description('Reproduce the pipeline in dvc.yaml: run the stages that changed, in DAG order')
+    .description('reproduce the pipeline in dvc.yaml: run the stages that changed, in DAG order')
     .option('-f, --force', 'run every selected stage, even unchanged ones')
     .option('--dry', 'show what would run, run nothing')
     .option('-j, --jobs <n>', 'run up to n independent stages at once', parseNumberOption('--jobs', true), 1)
@@ -128,7 +128,7 @@ function registerRepro(program: Command): void {
 function registerInspect(program: Command): void {
   const status = program
     .command('status [stages...]')
-    .description('Show which stages changed since dvc.lock, and why')
+    .description('show which stages changed since dvc.lock, and why')
     .option('--cwd <dir>', 'the project root');
   action(status, async (io, stages: string[], opts: CwdOption) => {
     const result = await withWorkspace(io, opts, (ws) =>
@@ -145,7 +145,7 @@ function registerInspect(program: Command): void {
 
   const dag = program
     .command('dag')
-    .description('Show the stage graph (text, or Mermaid with --mermaid)')
+    .description('show the stage graph (text, or Mermaid with --mermaid)')
     .option('--mermaid', 'print a Mermaid flowchart')
     .option('--cwd <dir>', 'the project root');
   action(dag, async (io, opts: CwdOption & { mermaid?: boolean }) => {
@@ -158,11 +158,11 @@ function registerInspect(program: Command): void {
 }
 
 function registerDiffs(program: Command): void {
-  const params = program.command('params').description('Pipeline parameters');
+  const params = program.command('params').description('pipeline parameters');
   action(
     params
       .command('diff [rev]')
-      .description('Compare tracked params with a git revision (default HEAD)')
+      .description('compare tracked params with a git revision (default HEAD)')
       .option('--all', 'list unchanged params too')
       .option('--cwd <dir>', 'the project root'),
     async (io, rev: string | undefined, opts: CwdOption & { all?: boolean }) => {
@@ -170,11 +170,11 @@ function registerDiffs(program: Command): void {
       io.emit(result, diffTable);
     },
   );
-  const metrics = program.command('metrics').description('Pipeline metrics files');
+  const metrics = program.command('metrics').description('pipeline metrics files');
   action(
     metrics
       .command('show')
-      .description('Show the metrics files')
+      .description('show the metrics files')
       .option('--rev <rev>', 'as they were at a git revision')
       .option('--cwd <dir>', 'the project root'),
     async (io, opts: CwdOption & { rev?: string }) => {
@@ -189,7 +189,7 @@ function registerDiffs(program: Command): void {
   action(
     metrics
       .command('diff [rev]')
-      .description('Compare metrics with a git revision (default HEAD)')
+      .description('compare metrics with a git revision (default HEAD)')
       .option('--all', 'list unchanged metrics too')
       .option('--cwd <dir>', 'the project root'),
     async (io, rev: string | undefined, opts: CwdOption & { all?: boolean }) => {
@@ -197,11 +197,11 @@ function registerDiffs(program: Command): void {
       io.emit(result, diffTable);
     },
   );
-  const plots = program.command('plots').description('Pipeline plots');
+  const plots = program.command('plots').description('pipeline plots');
   action(
     plots
       .command('show')
-      .description('Render the plots files to one HTML page')
+      .description('render the plots files to one HTML page')
       .option('-o, --out <file>', 'the HTML file (default .keel/plots/index.html)')
       .option('--cwd <dir>', 'the project root'),
     async (io, opts: CwdOption & { out?: string }) => {
@@ -219,7 +219,7 @@ function registerCache(program: Command): void {
   action(
     program
       .command('checkout [stages...]')
-      .description('Restore cached outputs as dvc.lock records them')
+      .description('restore cached outputs as dvc.lock records them')
       .option('--cwd <dir>', 'the project root'),
     async (io, stages: string[], opts: CwdOption) => {
       const result = await withWorkspace(io, opts, (ws) => checkout(ws, stages));
@@ -236,7 +236,7 @@ function registerCache(program: Command): void {
   action(
     program
       .command('gc')
-      .description('Remove cache objects dvc.lock and the run cache no longer use')
+      .description('remove cache objects dvc.lock and the run cache no longer use')
       .option('--no-run-cache', 'also drop the run cache and what only it uses')
       .option('--cwd <dir>', 'the project root'),
     async (io, opts: CwdOption & { runCache: boolean }) => {

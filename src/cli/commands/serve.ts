@@ -9,7 +9,9 @@ export function registerServeCommand(program: Command): void {
   action(
     program
       .command('serve')
-      .description('serve the REST APIs (MLflow tracking, registry, artifacts) over HTTP')
+      .description(
+        'serve the REST APIs over HTTP: MLflow tracking, registry and artifacts, the Feast feature server',
+      )
       .option(
         '-p, --port <port>',
         'port (default 5000, or server.port in keel.yaml)',

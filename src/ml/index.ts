@@ -14,6 +14,7 @@ export type { IterationMetrics, Objective } from './objective.js';
 export * from './onnx-export.js';
 export * from './onnx-predict.js';
 export { ELEM_TYPES, onnx } from './onnx-proto.js';
+export * from './onnx-session.js';
 export * from './onnx-signature.js';
 export { Rng } from './random.js';
 export * from './train-config.js';

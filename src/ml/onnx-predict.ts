@@ -4,9 +4,9 @@
  * a float tensor [N, F]; a classifier's score is the class-1 column of `probabilities` (or of its
  * first float output with two columns), a regressor's is `variable` (or its first float output).
  */
-import * as ort from 'onnxruntime-node';
 import { KeelError } from '../core/index.js';
 import { type FeatureMatrix, rowCount } from './dataset.js';
+import { loadOrt, openOnnxSession } from './onnx-session.js';
 
 /**
  * Scores rows with an ONNX model (bytes or path), one thread.
@@ -20,23 +20,10 @@ export async function scoreOnnx(model: string | Uint8Array, x: FeatureMatrix): P
     const col = x.columns[j];
     for (let i = 0; i < n; i++) data[i * f + j] = col[i];
   }
-  let session: ort.InferenceSession;
+  const session = await openOnnxSession(model, { intraOpNumThreads: 1 });
+  const { Tensor } = await loadOrt();
   try {
-    // Two calls because the overloads take a path or bytes, not their union.
-    session =
-      typeof model === 'string'
-        ? await ort.InferenceSession.create(model, { intraOpNumThreads: 1 })
-        : await ort.InferenceSession.create(model, { intraOpNumThreads: 1 });
-  } catch (cause) {
-    const what = typeof model === 'string' ? `'${model}'` : 'the model';
-    throw new KeelError(
-      'INVALID_PARAMETER_VALUE',
-      `ONNX Runtime cannot load ${what}: ${(cause as Error).message}`,
-      { cause },
-    );
-  }
-  try {
-    const out = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', data, [n, f]) });
+    const out = await session.run({ [session.inputNames[0]]: new Tensor('float32', data, [n, f]) });
     const name =
       ['probabilities', 'variable'].find((k) => out[k]) ??
       session.outputNames.find((k) => out[k].type === 'float32');

@@ -5,7 +5,7 @@
  * fixed pseudo-random sequence so two runs time the same work.
  */
 import { KeelError, type ProgressFn } from '../core/index.js';
-import { loadOrt, openOnnxSession } from './signature.js';
+import { loadOrt, openOnnxSession } from '../ml/index.js';
 import type { BenchmarkResult, Signature } from './types.js';
 
 type Tensor = import('onnxruntime-node').Tensor;

@@ -19,6 +19,32 @@ export {
   type ProgressFn,
   systemClock,
 } from './core/index.js';
+// Data ingestion and validation
+export { formatReport, ingest, validate } from './data/index.js';
+// Feature store
+export {
+  defineEntity,
+  defineFeatureService,
+  defineFeatureView,
+  defineOnDemandFeatureView,
+  FeatureStore,
+  fileSource,
+  sqlSource,
+} from './features/index.js';
+// Training, evaluation, fairness, ONNX
+export {
+  evaluateModel,
+  exportOnnx,
+  predictGbdt,
+  predictLogistic,
+  readOnnxSignature,
+  scoreOnnx,
+  trainFromConfig,
+  trainGbdt,
+  trainLogistic,
+} from './ml/index.js';
+// Reproducible pipelines
+export { pipelineStatus, repro, Workspace } from './pipeline/index.js';
 // Model registry
 export {
   type Actor,

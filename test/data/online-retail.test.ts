@@ -7,7 +7,7 @@ import { snapshot, tempDir } from '../helpers/data.js';
 import { sharedDataFile } from '../helpers/shared-data.js';
 
 const DATA = sharedDataFile('online_retail.csv.gz') ?? '';
-const spec = loadSchemaFile('test/fixtures/data/online_retail.schema.yaml');
+const spec = loadSchemaFile('examples/churn/online_retail.schema.yaml');
 
 describe.skipIf(!DATA)('ingest online_retail.csv.gz', () => {
   // One read of the CSV; the duplicate rejection then re-ingests the stored Parquet partition.

@@ -20,6 +20,8 @@ export interface RegistryStep {
     message: string;
     gates: GateResult[];
     failed: string[];
+    /** Whether the policy also wants a second person's approval once the gates pass. */
+    approvalRequired: boolean;
     /** The version's stage after the attempt. */
     stageAfter: string;
   };
@@ -48,7 +50,7 @@ export async function registerAndPromote(
   const version = created.version;
   await registry.promote(name, version, 'Staging');
   const bench = await registry.benchmark(name, version, { iterations: 200 });
-  let production: Omit<RegistryStep['production'], 'stageAfter'>;
+  let production: Omit<RegistryStep['production'], 'stageAfter' | 'approvalRequired'>;
   try {
     const result = await registry.promote(name, version, 'Production');
     production = {
@@ -75,6 +77,10 @@ export async function registerAndPromote(
     stage: 'Staging',
     lineage: pkg.lineage,
     p99Ms: bench.p99_ms,
-    production: { ...production, stageAfter: after.current_stage },
+    production: {
+      ...production,
+      approvalRequired: registry.policy.stages.Production?.requireApproval ?? false,
+      stageAfter: after.current_stage,
+    },
   };
 }

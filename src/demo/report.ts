@@ -61,6 +61,9 @@ export function formatStep(s: DemoStep): string {
         `4. Registered ${r.name} version ${r.version} from its run (lineage: run ${r.lineage.run_id}, ${r.lineage.datasets.length} datasets, feature views ${r.lineage.feature_views.join(', ')}); promoted to Staging; p99 ${num(r.p99Ms, 2)} ms`,
         `   Production: ${p.promoted ? 'promoted' : `refused, version stays in ${p.stageAfter}`}`,
         ...p.gates.map((g) => `     ${g.passed ? 'pass' : 'FAIL'}  ${g.gate}: ${g.message}`),
+        ...(p.approvalRequired
+          ? ['   Once every gate passes, a second person with the approver role must still approve.']
+          : []),
       ].join('\n');
     }
     case 'online': {

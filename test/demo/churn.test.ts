@@ -1,30 +1,35 @@
 /**
- * `keel demo` as a library call in a fresh folder: the whole churn use case on the real Online
- * Retail data (541,909 rows, shipped with the example), checked against the data README's figures.
+ * `keel demo --json` in a fresh folder, as a user runs it: the whole churn use case on the real
+ * Online Retail data (541,909 rows, shipped with the example), checked against the data README's
+ * figures and what the stores hold afterwards.
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/index.js';
-import { type ChurnDemoResult, type DemoStep, runChurnDemo } from '../../src/demo/index.js';
+import { type ChurnDemoResult, formatStep } from '../../src/demo/index.js';
 import { LINEAGE_TAGS, Tracking } from '../../src/tracking/index.js';
+import { keel } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tracking.js';
 
-describe('the churn demo', () => {
+describe('keel demo', () => {
   const cwd = tempDir();
   const config = loadConfig({ cwd, env: {} });
-  const steps: DemoStep['step'][] = [];
   let result: ChurnDemoResult;
 
-  beforeAll(async () => {
-    result = await runChurnDemo(config, { onStep: (s) => steps.push(s.step) });
+  beforeAll(() => {
+    const res = keel(['demo', '--json'], { cwd });
+    expect(res.code, res.stderr).toBe(0);
+    result = JSON.parse(res.stdout);
   }, 120_000);
   afterAll(() => rmSync(cwd, { recursive: true, force: true }));
 
-  it('reports each step as it finishes, in order, and works in the folder it was given', () => {
-    expect(steps).toEqual(['ingest', 'features', 'training-set', 'train', 'registry', 'online']);
+  it('works in the .keel folder of the folder it runs in, and lists the commands to run next', () => {
     expect(result.home).toBe(join(cwd, '.keel'));
     expect(result.ingest.partition.startsWith(join(cwd, '.keel', 'offline', 'online_retail'))).toBe(true);
+    expect(result.next).toEqual(
+      expect.arrayContaining(['keel runs list --experiment churn', 'keel models show churn', 'keel serve']),
+    );
   });
 
   it('ingests every row with the validation figures of the data README', () => {
@@ -83,6 +88,7 @@ describe('the churn demo', () => {
     });
     expect(r.production.promoted).toBe(false);
     expect(r.production.stageAfter).toBe('Staging');
+    expect(r.production.approvalRequired).toBe(true);
     const failed = r.production.gates.filter((g) => !g.passed).map((g) => g.kind);
     expect(failed).toEqual(expect.arrayContaining(['canary', 'lineage']));
     expect(r.production.failed.length).toBe(failed.length);
@@ -103,5 +109,22 @@ describe('the churn demo', () => {
     expect(o.score.online).toBe(o.score.offline);
     expect(o.score.online).toBeGreaterThan(0);
     expect(o.score.online).toBeLessThan(1);
+  });
+
+  it('tells people what each step did, with the figures', () => {
+    const text = [
+      formatStep({ step: 'ingest', result: result.ingest }),
+      formatStep({ step: 'features', result: result.features }),
+      formatStep({ step: 'training-set', result: result.trainingSet }),
+      formatStep({ step: 'train', result: result.training }),
+      formatStep({ step: 'registry', result: result.registry }),
+      formatStep({ step: 'online', result: result.online }),
+    ].join('\n');
+    expect(text).toContain('541,909 rows');
+    expect(text).toContain('missing CustomerID: 135,080 rows (24.9%)');
+    expect(text).toMatch(/2011-09-09 {2}test {3}3,370 customers {2}churn 43\.1%/);
+    expect(text).toMatch(/FAIL {2}canary >= 7 days/);
+    expect(text).toContain('Production: refused, version stays in Staging');
+    expect(text).toContain('online == offline: no training-serving skew');
   });
 });

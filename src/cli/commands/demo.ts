@@ -15,7 +15,7 @@ export function registerDemoCommand(program: Command): void {
       const { runChurnDemo, formatStep } = await import('../../demo/index.js');
       const result = await runChurnDemo(io.config, {
         onProgress: io.progress,
-        onStep: io.json ? undefined : (step) => process.stdout.write(`${formatStep(step)}\n`),
+        onStep: (step) => io.note(formatStep(step)),
       });
       io.emit(result, (r) =>
         ['', `Done: everything is in ${r.home}. Next:`, ...r.next.map((c) => `  npx ${c}`)].join('\n'),

@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { ingest, loadSchemaFile } from '../../src/data/index.js';
 import { withDuckDB } from '../../src/data/sql.js';
 
-const DATA = resolve(import.meta.dirname, '../../../shared/data/online_retail.csv.gz');
+const DATA = resolve(import.meta.dirname, '../../examples/churn/data/online_retail.csv.gz');
 const ROWS = 541_909;
 const repeats = Number(process.argv[2] ?? 3);
 const spec = loadSchemaFile('examples/churn/online_retail.schema.yaml');

@@ -6,9 +6,9 @@
  * tracking run, register it and promote it to Staging, try Production through the gates, and
  * score one customer from the online store with the registered ONNX model.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type KeelConfig, noProgress, type ProgressFn } from '../core/index.js';
+import { type KeelConfig, KeelError, noProgress, type ProgressFn } from '../core/index.js';
 import { FeatureStore } from '../features/index.js';
 import { Registry } from '../registry/index.js';
 import { localTrackingClient } from '../tracking/index.js';
@@ -72,12 +72,20 @@ async function applyRepo(store: FeatureStore, partition: string) {
 
 /**
  * Runs the churn demo in `config.home`. Running it again adds a new ingest, run and model version.
- * @throws KeelError from the step that failed (each names its object and figures).
+ * @throws KeelError RESOURCE_DOES_NOT_EXIST when the churn example is not beside the code (an
+ * installed package ships `dist/` only); otherwise the error of the step that failed.
  */
 export async function runChurnDemo(
   config: KeelConfig,
   options: ChurnDemoOptions = {},
 ): Promise<ChurnDemoResult> {
+  const missing = Object.values(CHURN_EXAMPLE).find((file) => !existsSync(file));
+  if (missing) {
+    throw new KeelError(
+      'RESOURCE_DOES_NOT_EXIST',
+      `The demo needs the churn example of Keel's repository, and ${missing} is missing: run it from a clone (npm run demo)`,
+    );
+  }
   const progress = options.onProgress ?? noProgress;
   const emit = options.onStep ?? (() => {});
   const dir = join(config.home, 'demo');

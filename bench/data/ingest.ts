@@ -11,10 +11,10 @@ import { join, resolve } from 'node:path';
 import { ingest, loadSchemaFile } from '../../src/data/index.js';
 import { withDuckDB } from '../../src/data/sql.js';
 
-const DATA = resolve(import.meta.dirname, '../../../shared/data/online_retail.csv.gz');
+const DATA = resolve(import.meta.dirname, '../../examples/churn/data/online_retail.csv.gz');
 const ROWS = 541_909;
 const repeats = Number(process.argv[2] ?? 3);
-const spec = loadSchemaFile('test/fixtures/data/online_retail.schema.yaml');
+const spec = loadSchemaFile('examples/churn/online_retail.schema.yaml');
 // Every kind of check runs: the fixture's types, not-null and missing limits, plus a range,
 // exact duplicates with a limit, and volume against the earlier ingest of the same run.
 const columns = spec.columns.map((c) => (c.name === 'Quantity' ? { ...c, min: -100_000, max: 100_000 } : c));

@@ -19,8 +19,7 @@ import {
  * (such as the partitions `keel ingest` writes under `<home>/offline/`).
  */
 export const RETAIL_DATA =
-  process.env.KEEL_RETAIL_DATA ??
-  fileURLToPath(new URL('../../../shared/data/online_retail.csv.gz', import.meta.url));
+  process.env.KEEL_RETAIL_DATA ?? fileURLToPath(new URL('./data/online_retail.csv.gz', import.meta.url));
 
 /** The last day of the data set: the daily grid runs up to here. */
 export const LAST_DAY = '2011-12-09';
@@ -36,6 +35,10 @@ export const customer = defineEntity({
 // PADS: products start with five digits), non-positive quantities or prices, exact duplicates.
 // One feature row per customer per day from the first order on, stamped at the end of that day
 // (00:00 the next day), so a day's orders are never visible before the day is over.
+// Money is summed as DECIMAL (prices have at most 3 decimals): a window sum of doubles depends on
+// the order DuckDB adds them in, which differs between the point-in-time join and
+// materialization, and an average such as 5391.21 / 34 = 158.565 then rounds to 158.56 on one
+// path and 158.57 on the other: training-serving skew from float arithmetic alone.
 const DAILY_CUSTOMER_SQL = `
 WITH clean AS (
   SELECT DISTINCT * FROM transactions
@@ -46,7 +49,7 @@ WITH clean AS (
 ),
 orders AS (
   SELECT CAST(CustomerID AS BIGINT) AS customer_id, InvoiceNo,
-         CAST(min(InvoiceDate) AS DATE) AS day, sum(Quantity * UnitPrice) AS value
+         CAST(min(InvoiceDate) AS DATE) AS day, sum(Quantity * CAST(UnitPrice AS DECIMAL(18, 3))) AS value
   FROM clean GROUP BY CustomerID, InvoiceNo
 ),
 daily AS (
@@ -64,9 +67,9 @@ filled AS (
 SELECT customer_id,
        CAST(day + INTERVAL 1 DAY AS TIMESTAMP) AS feature_ts,
        sum(n_orders) OVER last30 AS total_orders_30d,
-       round(sum(spend) OVER last30, 2) AS total_spend_30d,
+       CAST(round(sum(spend) OVER last30, 2) AS DOUBLE) AS total_spend_30d,
        sum(n_orders) OVER upto AS total_orders,
-       round(sum(spend) OVER upto / sum(n_orders) OVER upto, 2) AS avg_order_value,
+       round(CAST(sum(spend) OVER upto AS DOUBLE) / sum(n_orders) OVER upto, 2) AS avg_order_value,
        date_diff('day', max(order_day) OVER upto, day) AS days_since_last_order,
        date_diff('day', min(order_day) OVER upto, day) AS tenure_days
 FROM filled

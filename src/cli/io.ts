@@ -16,6 +16,8 @@ export interface CommandIO {
   emit<T>(result: T, human?: (result: T) => string): void;
   /** A progress callback: a bar on a TTY, nothing with `--json` or when piped. */
   progress: ProgressFn;
+  /** Prints a line of human output while the command runs (below any bar); nothing with `--json`. */
+  note(text: string): void;
 }
 
 export function createIO(json: boolean): CommandIO & { done(): void } {
@@ -36,6 +38,11 @@ export function createIO(json: boolean): CommandIO & { done(): void } {
       } else process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     },
     progress: renderer ? renderer.update : () => {},
+    note(text) {
+      if (json) return;
+      renderer?.stop();
+      process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+    },
     done: () => renderer?.stop(),
   };
 }

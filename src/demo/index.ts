@@ -1,5 +1,14 @@
 /**
  * @module demo
- * `npm run demo`: the main job on the embedded defaults, no server needed.
+ * `npm run demo`: the churn use case end to end on the embedded defaults, no server needed.
  */
-export { runTrackingTour, type TourResult } from './tracking-tour.js';
+export {
+  CHURN_CUTOFFS,
+  type ChurnDemoOptions,
+  type ChurnDemoResult,
+  DEMO_CUSTOMER,
+  type DemoStep,
+  runChurnDemo,
+  SERVE_AT,
+} from './churn.js';
+export { formatStep } from './report.js';

@@ -218,10 +218,29 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
     writeFileAtomic(metricsPath, `${JSON.stringify(result, null, 2)}\n`);
   }
   if (options.run) {
-    await options.run.logMetrics(result.metrics);
+    await options.run.logMetrics({ ...result.metrics, ...fairnessMetrics(result.fairness) });
     for (const f of result.files) await options.run.logArtifact(f, 'evaluation');
   }
   return result;
+}
+
+/**
+ * The fairness figures as run metrics, named as thresholds name them (`<column>.<metric>`), plus
+ * `disparate_impact`: the lowest ratio over the sensitive columns, which the default governance
+ * policy's bias gate reads. Undefined figures (NaN) are left out.
+ */
+export function fairnessMetrics(fairness: Record<string, FairnessReport>): Record<string, number> {
+  const metrics: Record<string, number> = {};
+  for (const [column, f] of Object.entries(fairness)) {
+    metrics[`${column}.demographic_parity_difference`] = f.demographicParityDifference;
+    metrics[`${column}.equal_opportunity_difference`] = f.equalOpportunityDifference;
+    metrics[`${column}.disparate_impact_ratio`] = f.disparateImpactRatio;
+  }
+  const ratios = Object.values(fairness)
+    .map((f) => f.disparateImpactRatio)
+    .filter((v) => !Number.isNaN(v));
+  if (ratios.length > 0) metrics.disparate_impact = Math.min(...ratios);
+  return Object.fromEntries(Object.entries(metrics).filter(([, v]) => !Number.isNaN(v)));
 }
 
 function fairnessValue(result: EvaluationResult, name: string): number | undefined {

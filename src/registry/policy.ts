@@ -4,7 +4,8 @@
  * must pass and whether a second person must approve. Without a `governance:` section the seed's
  * checklist guards Production: AUC >= 0.85, p99 latency < 50 ms, 7 days and 1,000 requests of
  * canary traffic in Staging, disparate impact >= 0.8, complete lineage, a rollback drill, and an
- * approval.
+ * approval. The metrics are read from the version's run under the names `evaluateModel` logs
+ * them with: `roc_auc` and `disparate_impact`.
  *
  * @example keel.yaml
  * governance:
@@ -13,7 +14,7 @@
  *     Production:
  *       requireApproval: true
  *       gates:
- *         - { kind: metric, metric: auc, op: '>=', value: 0.85 }
+ *         - { kind: metric, metric: roc_auc, op: '>=', value: 0.85 }
  *         - { kind: latency, maxP99Ms: 50 }
  */
 import { z } from 'zod';
@@ -77,7 +78,7 @@ export const DEFAULT_POLICY: Policy = {
     Production: {
       requireApproval: true,
       gates: [
-        { kind: 'metric', metric: 'auc', op: '>=', value: 0.85 },
+        { kind: 'metric', metric: 'roc_auc', op: '>=', value: 0.85 },
         { kind: 'latency', maxP99Ms: 50 },
         { kind: 'canary', minDays: 7, minRequests: 1000 },
         { kind: 'bias', metric: 'disparate_impact', min: 0.8 },

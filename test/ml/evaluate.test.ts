@@ -1,7 +1,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { evaluateModel, readThresholds, trainFromConfig } from '../../src/ml/index.js';
+import {
+  evaluateModel,
+  fairnessMetrics,
+  fairnessReport,
+  readThresholds,
+  trainFromConfig,
+} from '../../src/ml/index.js';
 import { tempDir } from '../helpers/temp.js';
 import { writeSyntheticCsv } from './synthetic.js';
 
@@ -105,5 +111,25 @@ describe('evaluateModel on a foreign model', () => {
       loss -= i % 2 === 1 ? Math.log(p) : Math.log(1 - p);
     }
     expect(r.metrics.log_loss).toBeCloseTo(loss / 40, 5);
+  });
+});
+
+describe('fairnessMetrics', () => {
+  it('names each figure as thresholds do, and gives the lowest disparate impact over the columns', () => {
+    const y = [1, 0, 1, 0, 1, 0, 1, 0];
+    const score = [0.9, 0.8, 0.7, 0.1, 0.9, 0.2, 0.3, 0.1];
+    // sex: a selects 3 of 4, b 1 of 4 (ratio 1/3); region: u selects 2 of 4, v 2 of 4 (ratio 1).
+    const metrics = fairnessMetrics({
+      sex: fairnessReport(y, score, ['a', 'a', 'a', 'a', 'b', 'b', 'b', 'b']),
+      region: fairnessReport(y, score, ['u', 'v', 'u', 'v', 'v', 'u', 'v', 'u']),
+      // One group with no positive label: its TPR and so the opportunity difference are undefined.
+      only: fairnessReport([0, 0], [0.9, 0.1], ['x', 'x']),
+    });
+    expect(metrics['sex.disparate_impact_ratio']).toBeCloseTo(1 / 3, 12);
+    expect(metrics['sex.demographic_parity_difference']).toBeCloseTo(0.5, 12);
+    expect(metrics['region.disparate_impact_ratio']).toBe(1);
+    expect(metrics.disparate_impact).toBeCloseTo(1 / 3, 12);
+    expect(metrics).not.toHaveProperty('only.equal_opportunity_difference');
+    expect(Object.values(metrics).every((v) => Number.isFinite(v))).toBe(true);
   });
 });

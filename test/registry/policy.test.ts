@@ -12,7 +12,7 @@ describe('governance policy', () => {
     const production = policy.stages.Production!;
     expect(production.requireApproval).toBe(true);
     expect(production.gates.map(describeGate)).toEqual([
-      'metric auc >= 0.85',
+      'metric roc_auc >= 0.85',
       'latency p99 < 50 ms',
       'canary >= 7 days and >= 1000 requests in Staging',
       'bias disparate_impact >= 0.8',

@@ -1,45 +1,60 @@
 /**
- * The CLI as a user runs it: demo, experiments, runs; `--json` output; exit codes for bad input.
+ * The CLI as a user runs it: experiments, runs; `--json` output; exit codes for bad input. The runs
+ * it reads are logged beforehand through the library, into the same folder's embedded store.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../src/core/index.js';
+import { openTrackingClient } from '../../../src/tracking/index.js';
 import { keel } from '../../helpers/cli.js';
 import { tempDir } from '../../helpers/tracking.js';
 
+const LEARNING_RATES = [0.01, 0.05, 0.2];
+
 describe('keel CLI: tracking', () => {
   const cwd = tempDir();
-  let demo: { runs: Array<{ runId: string }>; best: { runId: string; learningRate: number } };
+  const runIds: string[] = [];
 
-  beforeAll(() => {
-    const res = keel(['demo', '--json'], { cwd });
-    expect(res.code, res.stderr).toBe(0);
-    demo = JSON.parse(res.stdout);
-  });
-
-  it('runs the demo, which tracks three runs and finds the best by search', () => {
-    expect(demo.runs).toHaveLength(3);
-    expect(demo.best.learningRate).toBeGreaterThan(0.01);
+  beforeAll(async () => {
+    const client = await openTrackingClient(loadConfig({ cwd, env: {} }), {});
+    for (const learningRate of LEARNING_RATES) {
+      const run = await client.startRun({ experiment: 'tour', runName: `linear-lr-${learningRate}` });
+      await run.logParams({ learning_rate: learningRate, model: 'linear' });
+      for (let step = 0; step < 3; step++) await run.logMetrics({ mse: learningRate / (step + 1) }, { step });
+      await run.logMetrics({ final_mse: learningRate / 3 });
+      await run.end();
+      runIds.push(run.runId);
+    }
+    await client.close();
   });
 
   it('lists experiments and runs, as text and as JSON', () => {
     const exps = keel(['experiments', 'list', '--json'], { cwd });
     expect(exps.code).toBe(0);
-    expect(JSON.parse(exps.stdout).map((e: { name: string }) => e.name)).toContain('keel-demo');
-    const text = keel(['runs', 'list', '--experiment', 'keel-demo'], { cwd });
+    expect(JSON.parse(exps.stdout).map((e: { name: string }) => e.name)).toContain('tour');
+    const text = keel(['runs', 'list', '--experiment', 'tour'], { cwd });
     expect(text.stdout).toMatch(/^RUN ID\s+NAME/);
     expect(text.stdout.trim().split('\n')).toHaveLength(4);
     const filtered = keel(
-      ['runs', 'list', '--experiment', 'keel-demo', '--filter', "params.learning_rate = '0.01'", '--json'],
+      ['runs', 'list', '--experiment', 'tour', '--filter', "params.learning_rate = '0.01'", '--json'],
       { cwd },
     );
     expect(JSON.parse(filtered.stdout)).toHaveLength(1);
+    const best = keel(
+      ['runs', 'list', '--experiment', 'tour', '--order-by', 'metrics.final_mse ASC', '--max', '1', '--json'],
+      { cwd },
+    );
+    expect(JSON.parse(best.stdout).map((r: { info: { run_id: string } }) => r.info.run_id)).toEqual([
+      runIds[0],
+    ]);
   });
 
   it('shows a run', () => {
-    const res = keel(['runs', 'show', demo.best.runId, '--json'], { cwd });
+    const res = keel(['runs', 'show', runIds[1], '--json'], { cwd });
     expect(res.code).toBe(0);
     const run = JSON.parse(res.stdout);
-    expect(run.info.run_id).toBe(demo.best.runId);
-    expect(run.data.params).toContainEqual({ key: 'model', value: 'linear' });
+    expect(run.info.run_id).toBe(runIds[1]);
+    expect(run.data.params).toContainEqual({ key: 'learning_rate', value: '0.05' });
+    expect(run.data.metrics).toContainEqual(expect.objectContaining({ key: 'mse', step: 2 }));
   });
 
   it.each([

@@ -9,8 +9,8 @@ import { basename, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { ERROR_CODES, type ErrorCode, KeelError } from '../core/index.js';
 import type { RunStatus } from './client.js';
-import type { TrackingTransport } from './transport.js';
-import type { DatasetInputEntity, KeyValue, LogBatch } from './types.js';
+import type { NewRun, TrackingTransport } from './transport.js';
+import type { DatasetInputEntity, LogBatch } from './types.js';
 
 export class HttpTransport implements TrackingTransport {
   private readonly base: string;
@@ -69,12 +69,7 @@ export class HttpTransport implements TrackingTransport {
     }
   }
 
-  async createRun(options: {
-    experimentId: string;
-    runName?: string;
-    tags: KeyValue[];
-    startTime: number;
-  }): Promise<string> {
+  async createRun(options: NewRun): Promise<string> {
     const res = await this.call<{ run: { info: { run_id: string } } }>('POST', 'runs/create', {
       experiment_id: options.experimentId,
       run_name: options.runName,

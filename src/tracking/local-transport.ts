@@ -4,8 +4,8 @@
  */
 import type { RunStatus } from './client.js';
 import type { Tracking } from './tracking.js';
-import type { TrackingTransport } from './transport.js';
-import type { DatasetInputEntity, KeyValue, LogBatch } from './types.js';
+import type { NewRun, TrackingTransport } from './transport.js';
+import type { DatasetInputEntity, LogBatch } from './types.js';
 
 export class LocalTransport implements TrackingTransport {
   constructor(
@@ -16,12 +16,7 @@ export class LocalTransport implements TrackingTransport {
   ensureExperiment(name: string): Promise<string> {
     return this.tracking.ensureExperiment(name);
   }
-  async createRun(options: {
-    experimentId: string;
-    runName?: string;
-    tags: KeyValue[];
-    startTime: number;
-  }): Promise<string> {
+  async createRun(options: NewRun): Promise<string> {
     return (await this.tracking.runs.create(options)).info.run_id;
   }
   logBatch(runId: string, batch: LogBatch): Promise<void> {

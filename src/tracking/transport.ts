@@ -6,14 +6,18 @@
 import type { RunStatus } from './client.js';
 import type { DatasetInputEntity, KeyValue, LogBatch } from './types.js';
 
+/** What a transport needs to create a run. */
+export interface NewRun {
+  experimentId: string;
+  runName?: string;
+  tags: KeyValue[];
+  /** ms since the epoch */
+  startTime: number;
+}
+
 export interface TrackingTransport {
   ensureExperiment(name: string): Promise<string>;
-  createRun(options: {
-    experimentId: string;
-    runName?: string;
-    tags: KeyValue[];
-    startTime: number;
-  }): Promise<string>;
+  createRun(options: NewRun): Promise<string>;
   logBatch(runId: string, batch: LogBatch): Promise<void>;
   logInputs(runId: string, inputs: DatasetInputEntity[]): Promise<void>;
   logArtifact(runId: string, localPath: string, artifactPath?: string): Promise<void>;

@@ -38,46 +38,45 @@ export function histogramLayout(
 }
 
 /**
- * Each row's histogram slot per feature (`offsets[f] + bin`), row-major, so the histogram loop
- * reads one index per cell and no bin arithmetic.
+ * Each row's first histogram slot per feature (`(offsets[f] + bin) * stride`), row-major, so the
+ * histogram loop reads one index per cell and does no bin arithmetic.
  */
-export function slotRows(bins: readonly Uint8Array[], layout: HistogramLayout): Uint16Array {
+export function slotRows(bins: readonly Uint8Array[], layout: HistogramLayout): Uint32Array {
   const nf = bins.length;
   const n = nf === 0 ? 0 : bins[0].length;
-  const out = new Uint16Array(n * nf);
+  const out = new Uint32Array(n * nf);
   for (let f = 0; f < nf; f++) {
     const col = bins[f];
     const off = layout.offsets[f];
-    for (let i = 0; i < n; i++) out[i * nf + f] = off + col[i];
+    for (let i = 0; i < n; i++) out[i * nf + f] = (off + col[i]) * layout.stride;
   }
   return out;
 }
 
 /**
- * Adds the rows `index[start..end)` into `hist` (which must start zeroed) for `features`;
- * `gh` holds each row's gradient and hessian interleaved.
+ * Adds the rows `index[start..end)` into `hist` (which must start zeroed) for every feature;
+ * `gh` holds each row's gradient and hessian interleaved. Every feature, even under column
+ * sampling: indexing the row's slots through a feature list made the loop ~1.7x slower per
+ * cell, which costs more than the skipped features save at any usual `colsample`.
  */
 export function buildHistogram(
   hist: Float64Array,
   layout: HistogramLayout,
-  slots: Uint16Array,
+  slots: Uint32Array,
   index: Uint32Array,
   start: number,
   end: number,
   gh: Float64Array,
-  features: Int32Array,
 ): void {
-  const nFeatures = layout.binCounts.length;
-  const nf = features.length;
-  const all = nf === nFeatures;
+  const nf = layout.binCounts.length;
   if (layout.stride === 2) {
     for (let i = start; i < end; i++) {
       const r = index[i];
       const g = gh[2 * r];
       const h = gh[2 * r + 1];
-      const o = r * nFeatures;
-      for (let k = 0; k < nf; k++) {
-        const s = slots[o + (all ? k : features[k])] * 2;
+      const last = (r + 1) * nf;
+      for (let o = r * nf; o < last; o++) {
+        const s = slots[o];
         hist[s] += g;
         hist[s + 1] += h;
       }
@@ -88,9 +87,9 @@ export function buildHistogram(
     const r = index[i];
     const g = gh[2 * r];
     const h = gh[2 * r + 1];
-    const o = r * nFeatures;
-    for (let k = 0; k < nf; k++) {
-      const s = slots[o + (all ? k : features[k])] * 3;
+    const last = (r + 1) * nf;
+    for (let o = r * nf; o < last; o++) {
+      const s = slots[o];
       hist[s] += g;
       hist[s + 1] += h;
       hist[s + 2] += 1;
@@ -98,19 +97,9 @@ export function buildHistogram(
   }
 }
 
-/** `parent -= child` over the slots of `features`, leaving the sibling's histogram in `parent`. */
-export function subtractHistogram(
-  parent: Float64Array,
-  child: Float64Array,
-  layout: HistogramLayout,
-  features: Int32Array,
-): void {
-  const stride = layout.stride;
-  for (let k = 0; k < features.length; k++) {
-    const f = features[k];
-    const to = layout.offsets[f + 1] * stride;
-    for (let s = layout.offsets[f] * stride; s < to; s++) parent[s] -= child[s];
-  }
+/** `parent -= child` over every slot, leaving the sibling's histogram in `parent`. */
+export function subtractHistogram(parent: Float64Array, child: Float64Array): void {
+  for (let s = 0; s < parent.length; s++) parent[s] -= child[s];
 }
 
 /** Limits a split must respect. */

@@ -34,7 +34,7 @@ export interface Tree {
 /** What growing trees needs besides the rows; shared by every tree of an ensemble. */
 export interface GrowContext {
   /** Row-major histogram slots (`row * nFeatures + feature`), from `slotRows`. */
-  slots: Uint16Array;
+  slots: Uint32Array;
   /** The same bins column by column, for partitioning a node on one feature. */
   binColumns: readonly Uint8Array[];
   layout: HistogramLayout;
@@ -134,7 +134,7 @@ export function growTree(
   let rootHist: Float64Array | null = null;
   if (canSplit(0, index.length, h0, 1)) {
     rootHist = take();
-    buildHistogram(rootHist, layout, slots, index, 0, index.length, gh, features);
+    buildHistogram(rootHist, layout, slots, index, 0, index.length, gh);
   }
   const open: Leaf[] = [makeLeaf(addNode(), 0, index.length, 0, g0, h0, rootHist)];
   const closed: Leaf[] = [];
@@ -173,10 +173,10 @@ export function growTree(
       // Build the smaller child from its rows; the larger is the parent minus it.
       const leftSmaller = mid - leaf.start <= leaf.end - mid;
       const small = take();
-      if (leftSmaller) buildHistogram(small, layout, slots, index, leaf.start, mid, gh, features);
-      else buildHistogram(small, layout, slots, index, mid, leaf.end, gh, features);
+      if (leftSmaller) buildHistogram(small, layout, slots, index, leaf.start, mid, gh);
+      else buildHistogram(small, layout, slots, index, mid, leaf.end, gh);
       const parent = leaf.hist as Float64Array;
-      subtractHistogram(parent, small, layout, features);
+      subtractHistogram(parent, small);
       [leftHist, rightHist] = leftSmaller ? [small, parent] : [parent, small];
       if (!leftOk) {
         release(leftHist);
@@ -203,39 +203,43 @@ export function growTree(
 
 /** Stable in-place partition of `index[start..end)` by a split; returns the first right position. */
 function partition(ctx: GrowContext, index: Uint32Array, start: number, end: number, s: Split): number {
-  const { scratch } = ctx;
   const bins = ctx.binColumns[s.feature];
   const missing = ctx.layout.binCounts[s.feature];
-  const missingLeft = s.missingLeft;
-  const last = s.bin;
-  if (s.leftBins) {
-    const mask = new Uint8Array(missing + 1);
-    for (const b of s.leftBins) mask[b] = 1;
-    mask[missing] = missingLeft ? 1 : 0;
-    let l = start;
-    let r = 0;
-    for (let i = start; i < end; i++) {
-      const row = index[i];
-      if (mask[bins[row]]) index[l++] = row;
-      else scratch[r++] = row;
-    }
-    for (let k = 0; k < r; k++) index[l + k] = scratch[k];
-    return l;
-  }
-  const missingToLeft = missingLeft ? 1 : 0;
+  // A split sends bins left by a table: bins <= s.bin (or its categories), plus the missing bin
+  // when missing values go left. One lookup per row serves both kinds of split.
+  const goesLeft = new Uint8Array(missing + 1);
+  if (s.leftBins) for (const b of s.leftBins) goesLeft[b] = 1;
+  else goesLeft.fill(1, 0, s.bin + 1);
+  goesLeft[missing] = s.missingLeft ? 1 : 0;
+  const l = splitRange(index, start, end, bins, goesLeft, ctx.scratch);
+  index.set(ctx.scratch.subarray(0, end - l), l);
+  return l;
+}
+
+/**
+ * Moves the rows of `index[start..end)` that go left to its front, in order, and the others to
+ * `scratch`; returns the end of the left rows. Only the loop lives here: V8 compiles a hot loop on
+ * stack before the code after it has run, and that code then deoptimised it on every call.
+ */
+function splitRange(
+  index: Uint32Array,
+  start: number,
+  end: number,
+  bins: Uint8Array,
+  goesLeft: Uint8Array,
+  scratch: Uint32Array,
+): number {
   let l = start;
   let r = 0;
   // Branch-free: the side is data-dependent, so a branch would mispredict about half the time.
   for (let i = start; i < end; i++) {
     const row = index[i];
-    const b = bins[row];
-    const left = (b <= last ? 1 : 0) | ((b === missing ? 1 : 0) & missingToLeft);
+    const left = goesLeft[bins[row]];
     index[l] = row;
     scratch[r] = row;
     l += left;
     r += 1 - left;
   }
-  for (let k = 0; k < r; k++) index[l + k] = scratch[k];
   return l;
 }
 

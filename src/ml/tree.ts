@@ -232,13 +232,28 @@ function splitRange(
   let l = start;
   let r = 0;
   // Branch-free: the side is data-dependent, so a branch would mispredict about half the time.
-  for (let i = start; i < end; i++) {
-    const row = index[i];
-    const left = goesLeft[bins[row]];
-    index[l] = row;
-    scratch[r] = row;
-    l += left;
-    r += 1 - left;
+  // Two rows per step halves V8's per-iteration checks of the four arrays. Reading both rows
+  // before writing is safe: l never passes the row being read.
+  let i = start;
+  for (; i + 1 < end; i += 2) {
+    const a = index[i];
+    const b = index[i + 1];
+    const aLeft = goesLeft[bins[a]];
+    const bLeft = goesLeft[bins[b]];
+    index[l] = a;
+    scratch[r] = a;
+    l += aLeft;
+    r += 1 - aLeft;
+    index[l] = b;
+    scratch[r] = b;
+    l += bLeft;
+    r += 1 - bLeft;
+  }
+  if (i < end) {
+    const a = index[i];
+    index[l] = a;
+    scratch[r] = a;
+    l += goesLeft[bins[a]];
   }
   return l;
 }

@@ -13,6 +13,7 @@ import {
   type SplitLimits,
   subtractHistogram,
 } from './histogram.js';
+import { goesLeftTable, partitionRange } from './partition.js';
 
 /**
  * A tree in flat arrays (index 0 is the root). An inner node sends a row left when its value, in
@@ -67,14 +68,28 @@ interface Leaf {
 }
 
 /**
- * Grows one tree on the rows `index` (reordered in place) and returns it with, per leaf, the row
- * range of `index` it holds, so the caller can update predictions without walking the tree.
+ * A grown tree and where its training rows went, so predictions update without walking the tree:
+ * each leaf's row range of `index`, and, for each last split (its children can never split), the
+ * range it was split from, left unpartitioned because nothing but the scores needs its rows.
  */
-export function growTree(
-  ctx: GrowContext,
-  index: Uint32Array,
-  features: Int32Array,
-): { tree: Tree; leafRanges: Array<[start: number, end: number, node: number]> } {
+export interface GrownTree {
+  tree: Tree;
+  leafRanges: Array<[start: number, end: number, node: number]>;
+  lastSplits: LastSplit[];
+}
+
+/** A row range whose rows go to `left` when `goesLeft[bins[row]]` is 1, else to `right`. */
+interface LastSplit {
+  start: number;
+  end: number;
+  bins: Uint8Array;
+  goesLeft: Uint8Array;
+  left: number;
+  right: number;
+}
+
+/** Grows one tree on the rows `index` (reordered in place). */
+export function growTree(ctx: GrowContext, index: Uint32Array, features: Int32Array): GrownTree {
   const tree: Tree = {
     feature: [],
     threshold: [],
@@ -138,6 +153,7 @@ export function growTree(
   }
   const open: Leaf[] = [makeLeaf(addNode(), 0, index.length, 0, g0, h0, rootHist)];
   const closed: Leaf[] = [];
+  const lastSplits: LastSplit[] = [];
 
   while (open.length > 0 && open.length + closed.length < ctx.maxLeaves) {
     let bi = 0;
@@ -149,7 +165,6 @@ export function growTree(
       closed.push(leaf);
       continue;
     }
-    const mid = partition(ctx, index, leaf.start, leaf.end, s);
     const leftNode = addNode();
     const rightNode = addNode();
     tree.feature[leaf.node] = s.feature;
@@ -165,6 +180,20 @@ export function growTree(
     const depth = leaf.depth + 1;
     const leaves = open.length + closed.length + 2;
     const rightH = leaf.h - s.leftH;
+    const goesLeft = goesLeftTable(s, layout.binCounts[s.feature]);
+    const bins = ctx.binColumns[s.feature];
+    if (depth >= ctx.maxDepth || leaves >= ctx.maxLeaves) {
+      // Neither child can split: skip the partition (a sixth of it in a depth-6 tree) and let
+      // the score update route these rows. The children hold empty ranges.
+      release(leaf.hist);
+      lastSplits.push({ start: leaf.start, end: leaf.end, bins, goesLeft, left: leftNode, right: rightNode });
+      closed.push(
+        makeLeaf(leftNode, leaf.start, leaf.start, depth, s.leftG, s.leftH, null),
+        makeLeaf(rightNode, leaf.start, leaf.start, depth, leaf.g - s.leftG, rightH, null),
+      );
+      continue;
+    }
+    const mid = partitionRange(index, leaf.start, leaf.end, bins, goesLeft, ctx.scratch);
     const leftOk = canSplit(depth, mid - leaf.start, s.leftH, leaves);
     const rightOk = canSplit(depth, leaf.end - mid, rightH, leaves);
     let leftHist: Float64Array | null = null;
@@ -195,67 +224,27 @@ export function growTree(
   const leafRanges: Array<[number, number, number]> = [];
   for (const leaf of open.concat(closed)) {
     tree.value[leaf.node] = Math.fround((-ctx.learningRate * leaf.g) / (leaf.h + limits.l2));
-    leafRanges.push([leaf.start, leaf.end, leaf.node]);
+    if (leaf.end > leaf.start) leafRanges.push([leaf.start, leaf.end, leaf.node]);
     release(leaf.hist);
   }
-  return { tree, leafRanges };
+  return { tree, leafRanges, lastSplits };
 }
 
-/** Stable in-place partition of `index[start..end)` by a split; returns the first right position. */
-function partition(ctx: GrowContext, index: Uint32Array, start: number, end: number, s: Split): number {
-  const bins = ctx.binColumns[s.feature];
-  const missing = ctx.layout.binCounts[s.feature];
-  // A split sends bins left by a table: bins <= s.bin (or its categories), plus the missing bin
-  // when missing values go left. One lookup per row serves both kinds of split.
-  const goesLeft = new Uint8Array(missing + 1);
-  if (s.leftBins) for (const b of s.leftBins) goesLeft[b] = 1;
-  else goesLeft.fill(1, 0, s.bin + 1);
-  goesLeft[missing] = s.missingLeft ? 1 : 0;
-  const l = splitRange(index, start, end, bins, goesLeft, ctx.scratch);
-  index.set(ctx.scratch.subarray(0, end - l), l);
-  return l;
-}
-
-/**
- * Moves the rows of `index[start..end)` that go left to its front, in order, and the others to
- * `scratch`; returns the end of the left rows. Only the loop lives here: V8 compiles a hot loop on
- * stack before the code after it has run, and that code then deoptimised it on every call.
- */
-function splitRange(
-  index: Uint32Array,
-  start: number,
-  end: number,
-  bins: Uint8Array,
-  goesLeft: Uint8Array,
-  scratch: Uint32Array,
-): number {
-  let l = start;
-  let r = 0;
-  // Branch-free: the side is data-dependent, so a branch would mispredict about half the time.
-  // Two rows per step halves V8's per-iteration checks of the four arrays. Reading both rows
-  // before writing is safe: l never passes the row being read.
-  let i = start;
-  for (; i + 1 < end; i += 2) {
-    const a = index[i];
-    const b = index[i + 1];
-    const aLeft = goesLeft[bins[a]];
-    const bLeft = goesLeft[bins[b]];
-    index[l] = a;
-    scratch[r] = a;
-    l += aLeft;
-    r += 1 - aLeft;
-    index[l] = b;
-    scratch[r] = b;
-    l += bLeft;
-    r += 1 - bLeft;
+/** Adds each training row's leaf value of a grown tree to its raw score. */
+export function addLeafValues(grown: GrownTree, index: Uint32Array, raw: Float64Array): void {
+  const value = grown.tree.value;
+  for (const [start, end, node] of grown.leafRanges) {
+    const v = value[node];
+    for (let i = start; i < end; i++) raw[index[i]] += v;
   }
-  if (i < end) {
-    const a = index[i];
-    index[l] = a;
-    scratch[r] = a;
-    l += goesLeft[bins[a]];
+  for (const { start, end, bins, goesLeft, left, right } of grown.lastSplits) {
+    const vl = value[left];
+    const vr = value[right];
+    for (let i = start; i < end; i++) {
+      const row = index[i];
+      raw[row] += goesLeft[bins[row]] === 1 ? vl : vr;
+    }
   }
-  return l;
 }
 
 /** The leaf a row reaches, from its raw feature values (NaN = missing). */

@@ -45,12 +45,20 @@ export function slotRows(bins: readonly Uint8Array[], layout: HistogramLayout): 
   const nf = bins.length;
   const n = nf === 0 ? 0 : bins[0].length;
   const out = new Uint32Array(n * nf);
-  for (let f = 0; f < nf; f++) {
-    const col = bins[f];
-    const off = layout.offsets[f];
-    for (let i = 0; i < n; i++) out[i * nf + f] = (off + col[i]) * layout.stride;
-  }
+  for (let f = 0; f < nf; f++) fillSlots(out, bins[f], f, nf, layout.offsets[f], layout.stride);
   return out;
+}
+
+/** Writes feature `f`'s slots (every `nf`-th entry of `out` from `f`). */
+function fillSlots(
+  out: Uint32Array,
+  col: Uint8Array,
+  f: number,
+  nf: number,
+  offset: number,
+  stride: number,
+): void {
+  for (let i = 0; i < col.length; i++) out[i * nf + f] = (offset + col[i]) * stride;
 }
 
 /**

@@ -233,17 +233,33 @@ export function growTree(ctx: GrowContext, index: Uint32Array, features: Int32Ar
 /** Adds each training row's leaf value of a grown tree to its raw score. */
 export function addLeafValues(grown: GrownTree, index: Uint32Array, raw: Float64Array): void {
   const value = grown.tree.value;
-  for (const [start, end, node] of grown.leafRanges) {
-    const v = value[node];
-    for (let i = start; i < end; i++) raw[index[i]] += v;
-  }
+  for (const [start, end, node] of grown.leafRanges) addToRange(index, start, end, value[node], raw);
+  // [right value, left value], picked by the 0/1 table entry: the side is data-dependent, so a
+  // branch would mispredict, and `vr + (vl - vr) * left` would not round to `vl` exactly.
+  const sides = new Float64Array(2);
   for (const { start, end, bins, goesLeft, left, right } of grown.lastSplits) {
-    const vl = value[left];
-    const vr = value[right];
-    for (let i = start; i < end; i++) {
-      const row = index[i];
-      raw[row] += goesLeft[bins[row]] === 1 ? vl : vr;
-    }
+    sides[0] = value[right];
+    sides[1] = value[left];
+    addBySide(index, start, end, bins, goesLeft, sides, raw);
+  }
+}
+
+function addToRange(index: Uint32Array, start: number, end: number, v: number, raw: Float64Array): void {
+  for (let i = start; i < end; i++) raw[index[i]] += v;
+}
+
+function addBySide(
+  index: Uint32Array,
+  start: number,
+  end: number,
+  bins: Uint8Array,
+  goesLeft: Uint8Array,
+  sides: Float64Array,
+  raw: Float64Array,
+): void {
+  for (let i = start; i < end; i++) {
+    const row = index[i];
+    raw[row] += sides[goesLeft[bins[row]]];
   }
 }
 

@@ -85,17 +85,18 @@ export function buildHistogram(
       const r = index[i];
       const g = gh[2 * r];
       const h = gh[2 * r + 1];
-      const o = r * nf;
-      for (let k = 0; k < pairs; k += 2) {
-        const s = slots[o + k];
-        const t = slots[o + k + 1];
+      let o = r * nf;
+      const last = o + pairs;
+      for (; o < last; o += 2) {
+        const s = slots[o];
+        const t = slots[o + 1];
         hist[s] += g;
         hist[s + 1] += h;
         hist[t] += g;
         hist[t + 1] += h;
       }
       if (pairs < nf) {
-        const s = slots[o + pairs];
+        const s = slots[o];
         hist[s] += g;
         hist[s + 1] += h;
       }
@@ -106,10 +107,11 @@ export function buildHistogram(
     const r = index[i];
     const g = gh[2 * r];
     const h = gh[2 * r + 1];
-    const o = r * nf;
-    for (let k = 0; k < pairs; k += 2) {
-      const s = slots[o + k];
-      const t = slots[o + k + 1];
+    let o = r * nf;
+    const last = o + pairs;
+    for (; o < last; o += 2) {
+      const s = slots[o];
+      const t = slots[o + 1];
       hist[s] += g;
       hist[s + 1] += h;
       hist[s + 2] += 1;
@@ -118,7 +120,7 @@ export function buildHistogram(
       hist[t + 2] += 1;
     }
     if (pairs < nf) {
-      const s = slots[o + pairs];
+      const s = slots[o];
       hist[s] += g;
       hist[s + 1] += h;
       hist[s + 2] += 1;

@@ -7,6 +7,8 @@
  * `k` bounds has value bins 0..k-1 and puts missing values (NaN) in bin `k`, so a bin fits a byte.
  */
 
+import { sortFloat32 } from './radix-sort.js';
+
 /** Values sorted for quantiles at most; beyond this a seeded stride sample is used. */
 const QUANTILE_SAMPLE = 200_000;
 
@@ -26,16 +28,16 @@ export function fitBinBounds(values: Float64Array, maxBins: number): Float64Arra
 /** The present (non-NaN) values as float32, sorted; a stride sample beyond `QUANTILE_SAMPLE`. */
 function sortedSample(values: Float64Array): Float64Array {
   const stride = Math.max(1, Math.floor(values.length / QUANTILE_SAMPLE));
-  const out = new Float64Array(Math.ceil(values.length / stride));
-  return out.subarray(0, copyPresent(values, stride, out)).sort();
+  const present = new Float32Array(Math.ceil(values.length / stride));
+  return Float64Array.from(sortFloat32(present, copyPresent(values, stride, present)));
 }
 
-/** Copies every `stride`-th present value, as float32, to the front of `out`; returns how many. */
-function copyPresent(values: Float64Array, stride: number, out: Float64Array): number {
+/** Copies every `stride`-th present value (rounded to float32) to the front of `out`; returns how many. */
+function copyPresent(values: Float64Array, stride: number, out: Float32Array): number {
   let m = 0;
   for (let i = 0; i < values.length; i += stride) {
     const v = values[i];
-    if (!Number.isNaN(v)) out[m++] = Math.fround(v);
+    if (!Number.isNaN(v)) out[m++] = v;
   }
   return m;
 }

@@ -29,7 +29,7 @@ export function fitBinBounds(values: Float64Array, maxBins: number): Float64Arra
 function sortedSample(values: Float64Array): Float64Array {
   const stride = Math.max(1, Math.floor(values.length / QUANTILE_SAMPLE));
   const present = new Float32Array(Math.ceil(values.length / stride));
-  return Float64Array.from(sortFloat32(present, copyPresent(values, stride, present)));
+  return new Float64Array(sortFloat32(present, copyPresent(values, stride, present)));
 }
 
 /** Copies every `stride`-th present value (rounded to float32) to the front of `out`; returns how many. */

@@ -17,7 +17,7 @@ import {
   takeRows,
   takeValues,
 } from './dataset.js';
-import { histogramLayout, slotRows } from './histogram.js';
+import { histogramLayout } from './histogram.js';
 import {
   baseScore,
   evalLoss,
@@ -28,6 +28,7 @@ import {
   sigmoid,
 } from './objective.js';
 import { Rng } from './random.js';
+import { slotRows } from './slot-rows.js';
 import { addLeafValues, type GrowContext, growTree, leafOf, type Tree } from './tree.js';
 
 const classWeightSchema = z.union([

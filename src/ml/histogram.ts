@@ -8,6 +8,7 @@
  * it from the parent's, so only the smaller child of a split is ever built from rows.
  */
 import { categoricalSplit } from './categorical-split.js';
+import { fillSkippedBins, type SlotRows } from './slot-rows.js';
 
 /** Where each feature's bins start in a histogram (in bins, not slots), and how many it has. */
 export interface HistogramLayout {
@@ -38,80 +39,80 @@ export function histogramLayout(
 }
 
 /**
- * Each row's first histogram slot per feature (`(offsets[f] + bin) * stride`), row-major, so the
- * histogram loop reads one index per cell and does no bin arithmetic.
- */
-export function slotRows(bins: readonly Uint8Array[], layout: HistogramLayout): Uint32Array {
-  const nf = bins.length;
-  const n = nf === 0 ? 0 : bins[0].length;
-  const out = new Uint32Array(n * nf);
-  for (let f = 0; f < nf; f++) fillSlots(out, bins[f], f, nf, layout.offsets[f], layout.stride);
-  return out;
-}
-
-/** Writes feature `f`'s slots (every `nf`-th entry of `out` from `f`). */
-function fillSlots(
-  out: Uint32Array,
-  col: Uint8Array,
-  f: number,
-  nf: number,
-  offset: number,
-  stride: number,
-): void {
-  for (let i = 0; i < col.length; i++) out[i * nf + f] = (offset + col[i]) * stride;
-}
-
-/**
- * Adds the rows `index[start..end)` into `hist` (which must start zeroed) for every feature;
- * `gh` holds each row's gradient and hessian interleaved. Every feature, even under column
- * sampling: indexing the row's slots through a feature list made the loop ~1.7x slower per
- * cell, which costs more than the skipped features save at any usual `colsample`.
+ * Fills `hist` (zeroed) with the rows `index[start..end)`, whose gradient and hessian sums are
+ * `totalG` and `totalH`; `gh` holds each row's gradient and hessian interleaved. The loop adds
+ * the kept cells of `rows`, every feature even under column sampling (indexing through a feature
+ * list made each cell ~1.7x slower, more than the skipped features save); then the bins left out
+ * are filled from the totals.
  */
 export function buildHistogram(
   hist: Float64Array,
   layout: HistogramLayout,
-  slots: Uint32Array,
+  rows: SlotRows,
+  index: Uint32Array,
+  start: number,
+  end: number,
+  gh: Float64Array,
+  totalG: number,
+  totalH: number,
+): void {
+  if (layout.stride === 2) addRows(hist, rows.rowStart, rows.cells, index, start, end, gh);
+  else addRowsCounted(hist, rows.rowStart, rows.cells, index, start, end, gh);
+  fillSkippedBins(hist, layout, rows.skipped, totalG, totalH, end - start);
+}
+
+// Two cells per step in both loops: V8 re-checks each typed array (map, length) on every
+// iteration of an inner loop, so handling two per iteration halves those checks (~20% here).
+
+function addRows(
+  hist: Float64Array,
+  rowStart: Uint32Array,
+  cells: Uint32Array,
   index: Uint32Array,
   start: number,
   end: number,
   gh: Float64Array,
 ): void {
-  const nf = layout.binCounts.length;
-  // Two features per step: V8 re-checks each typed array (map, length) on every iteration of an
-  // inner loop, so handling two cells per iteration halves those checks (~20% faster here).
-  const pairs = nf & ~1;
-  if (layout.stride === 2) {
-    for (let i = start; i < end; i++) {
-      const r = index[i];
-      const g = gh[2 * r];
-      const h = gh[2 * r + 1];
-      let o = r * nf;
-      const last = o + pairs;
-      for (; o < last; o += 2) {
-        const s = slots[o];
-        const t = slots[o + 1];
-        hist[s] += g;
-        hist[s + 1] += h;
-        hist[t] += g;
-        hist[t + 1] += h;
-      }
-      if (pairs < nf) {
-        const s = slots[o];
-        hist[s] += g;
-        hist[s + 1] += h;
-      }
-    }
-    return;
-  }
   for (let i = start; i < end; i++) {
     const r = index[i];
     const g = gh[2 * r];
     const h = gh[2 * r + 1];
-    let o = r * nf;
-    const last = o + pairs;
-    for (; o < last; o += 2) {
-      const s = slots[o];
-      const t = slots[o + 1];
+    let o = rowStart[r];
+    const last = rowStart[r + 1];
+    for (; o + 1 < last; o += 2) {
+      const s = cells[o];
+      const t = cells[o + 1];
+      hist[s] += g;
+      hist[s + 1] += h;
+      hist[t] += g;
+      hist[t + 1] += h;
+    }
+    if (o < last) {
+      const s = cells[o];
+      hist[s] += g;
+      hist[s + 1] += h;
+    }
+  }
+}
+
+function addRowsCounted(
+  hist: Float64Array,
+  rowStart: Uint32Array,
+  cells: Uint32Array,
+  index: Uint32Array,
+  start: number,
+  end: number,
+  gh: Float64Array,
+): void {
+  for (let i = start; i < end; i++) {
+    const r = index[i];
+    const g = gh[2 * r];
+    const h = gh[2 * r + 1];
+    let o = rowStart[r];
+    const last = rowStart[r + 1];
+    for (; o + 1 < last; o += 2) {
+      const s = cells[o];
+      const t = cells[o + 1];
       hist[s] += g;
       hist[s + 1] += h;
       hist[s + 2] += 1;
@@ -119,8 +120,8 @@ export function buildHistogram(
       hist[t + 1] += h;
       hist[t + 2] += 1;
     }
-    if (pairs < nf) {
-      const s = slots[o];
+    if (o < last) {
+      const s = cells[o];
       hist[s] += g;
       hist[s + 1] += h;
       hist[s + 2] += 1;

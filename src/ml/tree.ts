@@ -14,6 +14,7 @@ import {
   subtractHistogram,
 } from './histogram.js';
 import { goesLeftTable, partitionRange } from './partition.js';
+import type { SlotRows } from './slot-rows.js';
 
 /**
  * A tree in flat arrays (index 0 is the root). An inner node sends a row left when its value, in
@@ -34,8 +35,8 @@ export interface Tree {
 
 /** What growing trees needs besides the rows; shared by every tree of an ensemble. */
 export interface GrowContext {
-  /** Row-major histogram slots (`row * nFeatures + feature`), from `slotRows`. */
-  slots: Uint32Array;
+  /** The rows' histogram slots, from `slotRows`. */
+  slots: SlotRows;
   /** The same bins column by column, for partitioning a node on one feature. */
   binColumns: readonly Uint8Array[];
   layout: HistogramLayout;
@@ -149,7 +150,7 @@ export function growTree(ctx: GrowContext, index: Uint32Array, features: Int32Ar
   let rootHist: Float64Array | null = null;
   if (canSplit(0, index.length, h0, 1)) {
     rootHist = take();
-    buildHistogram(rootHist, layout, slots, index, 0, index.length, gh);
+    buildHistogram(rootHist, layout, slots, index, 0, index.length, gh, g0, h0);
   }
   const open: Leaf[] = [makeLeaf(addNode(), 0, index.length, 0, g0, h0, rootHist)];
   const closed: Leaf[] = [];
@@ -202,8 +203,8 @@ export function growTree(ctx: GrowContext, index: Uint32Array, features: Int32Ar
       // Build the smaller child from its rows; the larger is the parent minus it.
       const leftSmaller = mid - leaf.start <= leaf.end - mid;
       const small = take();
-      if (leftSmaller) buildHistogram(small, layout, slots, index, leaf.start, mid, gh);
-      else buildHistogram(small, layout, slots, index, mid, leaf.end, gh);
+      if (leftSmaller) buildHistogram(small, layout, slots, index, leaf.start, mid, gh, s.leftG, s.leftH);
+      else buildHistogram(small, layout, slots, index, mid, leaf.end, gh, leaf.g - s.leftG, rightH);
       const parent = leaf.hist as Float64Array;
       subtractHistogram(parent, small);
       [leftHist, rightHist] = leftSmaller ? [small, parent] : [parent, small];

@@ -61,8 +61,8 @@ export function buildHistogram(
   fillSkippedBins(hist, layout, rows.skipped, totalG, totalH, end - start);
 }
 
-// Two cells per step in both loops: V8 re-checks each typed array (map, length) on every
-// iteration of an inner loop, so handling two per iteration halves those checks (~20% here).
+// Two cells per step in both loops (rows hold an even number of cells): V8 re-checks each typed
+// array (map, length) on every iteration of an inner loop, so two per iteration halves those.
 
 function addRows(
   hist: Float64Array,
@@ -79,18 +79,13 @@ function addRows(
     const h = gh[2 * r + 1];
     let o = rowStart[r];
     const last = rowStart[r + 1];
-    for (; o + 1 < last; o += 2) {
+    for (; o < last; o += 2) {
       const s = cells[o];
       const t = cells[o + 1];
       hist[s] += g;
       hist[s + 1] += h;
       hist[t] += g;
       hist[t + 1] += h;
-    }
-    if (o < last) {
-      const s = cells[o];
-      hist[s] += g;
-      hist[s + 1] += h;
     }
   }
 }
@@ -110,7 +105,7 @@ function addRowsCounted(
     const h = gh[2 * r + 1];
     let o = rowStart[r];
     const last = rowStart[r + 1];
-    for (; o + 1 < last; o += 2) {
+    for (; o < last; o += 2) {
       const s = cells[o];
       const t = cells[o + 1];
       hist[s] += g;
@@ -119,12 +114,6 @@ function addRowsCounted(
       hist[t] += g;
       hist[t + 1] += h;
       hist[t + 2] += 1;
-    }
-    if (o < last) {
-      const s = cells[o];
-      hist[s] += g;
-      hist[s + 1] += h;
-      hist[s + 2] += 1;
     }
   }
 }

@@ -8,7 +8,11 @@
  */
 import type { HistogramLayout } from './histogram.js';
 
-/** Row `r`'s slots are `cells[rowStart[r] .. rowStart[r + 1])`. */
+/**
+ * Row `r`'s slots are `cells[rowStart[r] .. rowStart[r + 1])`, an even count: a row with an odd
+ * number of kept values gets one more cell at the sink slot, `sinkSlot(layout)`, so the loop that
+ * takes two cells per step has no data-dependent remainder branch. Histograms have room for it.
+ */
 export interface SlotRows {
   rowStart: Uint32Array;
   /** First histogram slot (`(offsets[f] + bin) * stride`) of each kept (row, feature) value. */
@@ -26,11 +30,17 @@ export function slotRows(bins: readonly Uint8Array[], layout: HistogramLayout): 
   );
   const rowStart = new Uint32Array(n + 1);
   countKept(bins, skipped, rowStart);
-  for (let r = 0; r < n; r++) rowStart[r + 1] += rowStart[r];
-  const cells = new Uint32Array(rowStart[n]);
+  for (let r = 0; r < n; r++) rowStart[r + 1] += rowStart[r] + (rowStart[r + 1] & 1);
+  // Every cell starts at the sink, so the padding cells need no writing.
+  const cells = new Uint32Array(rowStart[n]).fill(sinkSlot(layout));
   const next = rowStart.slice(0, n);
   for (let f = 0; f < nf; f++) fillCells(cells, next, bins[f], skipped[f], layout.offsets[f], layout.stride);
   return { rowStart, cells, skipped };
+}
+
+/** The slot padding cells add to, just past the features' bins; a histogram needs `sinkSlot + stride` entries. */
+export function sinkSlot(layout: HistogramLayout): number {
+  return layout.offsets[layout.offsets.length - 1] * layout.stride;
 }
 
 /** The most frequent of the value bins 0..valueBins-1 (the missing bin is never chosen). */

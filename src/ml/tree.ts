@@ -14,7 +14,7 @@ import {
   subtractHistogram,
 } from './histogram.js';
 import { goesLeftTable, partitionRange } from './partition.js';
-import type { SlotRows } from './slot-rows.js';
+import { type SlotRows, sinkSlot } from './slot-rows.js';
 
 /**
  * A tree in flat arrays (index 0 is the root). An inner node sends a row left when its value, in
@@ -111,7 +111,7 @@ export function growTree(ctx: GrowContext, index: Uint32Array, features: Int32Ar
     return tree.feature.length - 1;
   };
   const { layout, slots, gh, limits } = ctx;
-  const histSize = layout.offsets[layout.offsets.length - 1] * layout.stride;
+  const histSize = sinkSlot(layout) + layout.stride;
   const take = (): Float64Array => ctx.pool.pop()?.fill(0) ?? new Float64Array(histSize);
   const release = (hist: Float64Array | null) => {
     if (hist) ctx.pool.push(hist);

@@ -22,7 +22,7 @@ const CATEGORICAL = [
   'sex',
   'native_country',
 ];
-const RUNS = 3;
+const RUNS = 5;
 
 interface Baseline {
   auc: number;

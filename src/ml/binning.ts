@@ -7,6 +7,8 @@
  * `k` bounds has value bins 0..k-1 and puts missing values (NaN) in bin `k`, so a bin fits a byte.
  */
 
+import { sortFloat32 } from './radix-sort.js';
+
 /** Values sorted for quantiles at most; beyond this a seeded stride sample is used. */
 const QUANTILE_SAMPLE = 200_000;
 
@@ -15,17 +17,39 @@ const QUANTILE_SAMPLE = 200_000;
  * with at most `maxBins` distinct values gets one bin per value; a column with none gets none.
  */
 export function fitBinBounds(values: Float64Array, maxBins: number): Float64Array {
+  // Each pass is its own function: V8 compiles a hot first loop on stack before later loops of
+  // the same function have run, and those then deoptimise it on every call.
+  const sorted = sortedSample(values);
+  const all = new Float64Array(sorted.length);
+  const distinct = all.slice(0, copyDistinct(sorted, all));
+  return distinct.length <= maxBins ? distinct : quantileBounds(sorted, maxBins);
+}
+
+/** The present (non-NaN) values as float32, sorted; a stride sample beyond `QUANTILE_SAMPLE`. */
+function sortedSample(values: Float64Array): Float64Array {
   const stride = Math.max(1, Math.floor(values.length / QUANTILE_SAMPLE));
-  const present: number[] = [];
+  const present = new Float32Array(Math.ceil(values.length / stride));
+  return new Float64Array(sortFloat32(present, copyPresent(values, stride, present)));
+}
+
+/** Copies every `stride`-th present value (rounded to float32) to the front of `out`; returns how many. */
+function copyPresent(values: Float64Array, stride: number, out: Float32Array): number {
+  let m = 0;
   for (let i = 0; i < values.length; i += stride) {
     const v = values[i];
-    if (!Number.isNaN(v)) present.push(Math.fround(v));
+    if (!Number.isNaN(v)) out[m++] = v;
   }
-  const sorted = Float64Array.from(present).sort();
-  const distinct: number[] = [];
-  for (let i = 0; i < sorted.length; i++)
-    if (i === 0 || sorted[i] !== sorted[i - 1]) distinct.push(sorted[i]);
-  if (distinct.length <= maxBins) return Float64Array.from(distinct);
+  return m;
+}
+
+/** Writes the distinct values of `sorted` to the front of `out`; returns how many. */
+function copyDistinct(sorted: Float64Array, out: Float64Array): number {
+  let m = 0;
+  for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) out[m++] = sorted[i];
+  return m;
+}
+
+function quantileBounds(sorted: Float64Array, maxBins: number): Float64Array {
   const bounds: number[] = [];
   for (let k = 1; k < maxBins; k++) {
     const v = sorted[Math.floor((k * sorted.length) / maxBins) - 1];

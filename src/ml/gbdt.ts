@@ -17,7 +17,7 @@ import {
   takeRows,
   takeValues,
 } from './dataset.js';
-import { histogramLayout, slotRows } from './histogram.js';
+import { histogramLayout } from './histogram.js';
 import {
   baseScore,
   evalLoss,
@@ -28,7 +28,8 @@ import {
   sigmoid,
 } from './objective.js';
 import { Rng } from './random.js';
-import { type GrowContext, growTree, leafOf, type Tree } from './tree.js';
+import { slotRows } from './slot-rows.js';
+import { addLeafValues, type GrowContext, growTree, leafOf, type Tree } from './tree.js';
 
 const classWeightSchema = z.union([
   z.literal('balanced'),
@@ -200,12 +201,10 @@ export function trainGbdt(
       featureCount < splittable.length
         ? Int32Array.from(rng.sample(splittable.length, featureCount), (k) => splittable[k])
         : splittable;
-    const { tree, leafRanges } = growTree(ctx, index, features);
+    const grown = growTree(ctx, index, features);
+    const tree = grown.tree;
     trees.push(tree);
-    for (const [start, end, node] of leafRanges) {
-      const v = tree.value[node];
-      for (let i = start; i < end; i++) raw[index[i]] += v;
-    }
+    addLeafValues(grown, index, raw);
     if (sampled) addTreeOutsideSample(tree, train.x, raw, sampled);
     pending = { iteration: it, metric, train: Number.NaN };
     if (valid && validRaw) {

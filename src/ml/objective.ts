@@ -3,6 +3,7 @@
  * The losses the boosted trees minimise: their starting score, gradients, hessians, and the loss
  * reported per iteration (log loss for binary classification, RMSE for regression).
  */
+import { fastExp } from './fast-exp.js';
 
 export type Objective = 'binary' | 'regression';
 
@@ -16,6 +17,8 @@ export interface IterationMetrics {
 
 /** Hessian floor: keeps a leaf's denominator positive when every row is predicted with certainty. */
 const MIN_HESSIAN = 1e-16;
+const TWO_POW_256 = 2 ** 256;
+const TWO_POW_MINUS_256 = 2 ** -256;
 
 export const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
 
@@ -55,16 +58,29 @@ export function gradients(
     }
     return Math.sqrt(sum / y.length);
   }
+  // sum log(1 + e_i) is taken as the log of a running product, rescaled by 2^-256 before it can
+  // overflow, so the pass needs no logarithm per row (as costly as the exponential). Terms above
+  // 2^256 go to the sum directly, where log(1 + e) = -z to double precision.
+  let product = 1;
+  let octaves = 0;
   for (let i = 0; i < y.length; i++) {
     const z = raw[i];
-    const e = Math.exp(-z);
+    const e = fastExp(-z);
     const p = 1 / (1 + e);
-    gh[2 * i] = w[i] * (p - y[i]);
+    const yi = y[i];
+    gh[2 * i] = w[i] * (p - yi);
     gh[2 * i + 1] = w[i] * Math.max(p * (1 - p), MIN_HESSIAN);
     // -log(p) = log(1 + e^-z); -log(1 - p) = z + log(1 + e^-z).
-    sum += e === Number.POSITIVE_INFINITY ? (y[i] === 1 ? -z : 0) : Math.log1p(e) + (y[i] === 1 ? 0 : z);
+    sum += (1 - yi) * z;
+    if (e < TWO_POW_256) {
+      product *= 1 + e;
+      if (product > TWO_POW_256) {
+        product *= TWO_POW_MINUS_256;
+        octaves += 256;
+      }
+    } else sum -= z;
   }
-  return sum / y.length;
+  return (sum + Math.log(product) + octaves * Math.LN2) / y.length;
 }
 
 /** The unweighted evaluation loss at raw scores: log loss (binary) or RMSE (regression). */

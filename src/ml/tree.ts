@@ -13,6 +13,8 @@ import {
   type SplitLimits,
   subtractHistogram,
 } from './histogram.js';
+import { goesLeftTable, partitionRange } from './partition.js';
+import { type SlotRows, sinkSlot } from './slot-rows.js';
 
 /**
  * A tree in flat arrays (index 0 is the root). An inner node sends a row left when its value, in
@@ -33,8 +35,8 @@ export interface Tree {
 
 /** What growing trees needs besides the rows; shared by every tree of an ensemble. */
 export interface GrowContext {
-  /** Row-major histogram slots (`row * nFeatures + feature`), from `slotRows`. */
-  slots: Uint16Array;
+  /** The rows' histogram slots, from `slotRows`. */
+  slots: SlotRows;
   /** The same bins column by column, for partitioning a node on one feature. */
   binColumns: readonly Uint8Array[];
   layout: HistogramLayout;
@@ -67,14 +69,28 @@ interface Leaf {
 }
 
 /**
- * Grows one tree on the rows `index` (reordered in place) and returns it with, per leaf, the row
- * range of `index` it holds, so the caller can update predictions without walking the tree.
+ * A grown tree and where its training rows went, so predictions update without walking the tree:
+ * each leaf's row range of `index`, and, for each last split (its children can never split), the
+ * range it was split from, left unpartitioned because nothing but the scores needs its rows.
  */
-export function growTree(
-  ctx: GrowContext,
-  index: Uint32Array,
-  features: Int32Array,
-): { tree: Tree; leafRanges: Array<[start: number, end: number, node: number]> } {
+export interface GrownTree {
+  tree: Tree;
+  leafRanges: Array<[start: number, end: number, node: number]>;
+  lastSplits: LastSplit[];
+}
+
+/** A row range whose rows go to `left` when `goesLeft[bins[row]]` is 1, else to `right`. */
+interface LastSplit {
+  start: number;
+  end: number;
+  bins: Uint8Array;
+  goesLeft: Uint8Array;
+  left: number;
+  right: number;
+}
+
+/** Grows one tree on the rows `index` (reordered in place). */
+export function growTree(ctx: GrowContext, index: Uint32Array, features: Int32Array): GrownTree {
   const tree: Tree = {
     feature: [],
     threshold: [],
@@ -95,7 +111,7 @@ export function growTree(
     return tree.feature.length - 1;
   };
   const { layout, slots, gh, limits } = ctx;
-  const histSize = layout.offsets[layout.offsets.length - 1] * layout.stride;
+  const histSize = sinkSlot(layout) + layout.stride;
   const take = (): Float64Array => ctx.pool.pop()?.fill(0) ?? new Float64Array(histSize);
   const release = (hist: Float64Array | null) => {
     if (hist) ctx.pool.push(hist);
@@ -134,10 +150,11 @@ export function growTree(
   let rootHist: Float64Array | null = null;
   if (canSplit(0, index.length, h0, 1)) {
     rootHist = take();
-    buildHistogram(rootHist, layout, slots, index, 0, index.length, gh, features);
+    buildHistogram(rootHist, layout, slots, index, 0, index.length, gh, g0, h0);
   }
   const open: Leaf[] = [makeLeaf(addNode(), 0, index.length, 0, g0, h0, rootHist)];
   const closed: Leaf[] = [];
+  const lastSplits: LastSplit[] = [];
 
   while (open.length > 0 && open.length + closed.length < ctx.maxLeaves) {
     let bi = 0;
@@ -149,7 +166,6 @@ export function growTree(
       closed.push(leaf);
       continue;
     }
-    const mid = partition(ctx, index, leaf.start, leaf.end, s);
     const leftNode = addNode();
     const rightNode = addNode();
     tree.feature[leaf.node] = s.feature;
@@ -165,6 +181,20 @@ export function growTree(
     const depth = leaf.depth + 1;
     const leaves = open.length + closed.length + 2;
     const rightH = leaf.h - s.leftH;
+    const goesLeft = goesLeftTable(s, layout.binCounts[s.feature]);
+    const bins = ctx.binColumns[s.feature];
+    if (depth >= ctx.maxDepth || leaves >= ctx.maxLeaves) {
+      // Neither child can split: skip the partition (a sixth of it in a depth-6 tree) and let
+      // the score update route these rows. The children hold empty ranges.
+      release(leaf.hist);
+      lastSplits.push({ start: leaf.start, end: leaf.end, bins, goesLeft, left: leftNode, right: rightNode });
+      closed.push(
+        makeLeaf(leftNode, leaf.start, leaf.start, depth, s.leftG, s.leftH, null),
+        makeLeaf(rightNode, leaf.start, leaf.start, depth, leaf.g - s.leftG, rightH, null),
+      );
+      continue;
+    }
+    const mid = partitionRange(index, leaf.start, leaf.end, bins, goesLeft, ctx.scratch);
     const leftOk = canSplit(depth, mid - leaf.start, s.leftH, leaves);
     const rightOk = canSplit(depth, leaf.end - mid, rightH, leaves);
     let leftHist: Float64Array | null = null;
@@ -173,10 +203,10 @@ export function growTree(
       // Build the smaller child from its rows; the larger is the parent minus it.
       const leftSmaller = mid - leaf.start <= leaf.end - mid;
       const small = take();
-      if (leftSmaller) buildHistogram(small, layout, slots, index, leaf.start, mid, gh, features);
-      else buildHistogram(small, layout, slots, index, mid, leaf.end, gh, features);
+      if (leftSmaller) buildHistogram(small, layout, slots, index, leaf.start, mid, gh, s.leftG, s.leftH);
+      else buildHistogram(small, layout, slots, index, mid, leaf.end, gh, leaf.g - s.leftG, rightH);
       const parent = leaf.hist as Float64Array;
-      subtractHistogram(parent, small, layout, features);
+      subtractHistogram(parent, small);
       [leftHist, rightHist] = leftSmaller ? [small, parent] : [parent, small];
       if (!leftOk) {
         release(leftHist);
@@ -195,48 +225,43 @@ export function growTree(
   const leafRanges: Array<[number, number, number]> = [];
   for (const leaf of open.concat(closed)) {
     tree.value[leaf.node] = Math.fround((-ctx.learningRate * leaf.g) / (leaf.h + limits.l2));
-    leafRanges.push([leaf.start, leaf.end, leaf.node]);
+    if (leaf.end > leaf.start) leafRanges.push([leaf.start, leaf.end, leaf.node]);
     release(leaf.hist);
   }
-  return { tree, leafRanges };
+  return { tree, leafRanges, lastSplits };
 }
 
-/** Stable in-place partition of `index[start..end)` by a split; returns the first right position. */
-function partition(ctx: GrowContext, index: Uint32Array, start: number, end: number, s: Split): number {
-  const { scratch } = ctx;
-  const bins = ctx.binColumns[s.feature];
-  const missing = ctx.layout.binCounts[s.feature];
-  const missingLeft = s.missingLeft;
-  const last = s.bin;
-  if (s.leftBins) {
-    const mask = new Uint8Array(missing + 1);
-    for (const b of s.leftBins) mask[b] = 1;
-    mask[missing] = missingLeft ? 1 : 0;
-    let l = start;
-    let r = 0;
-    for (let i = start; i < end; i++) {
-      const row = index[i];
-      if (mask[bins[row]]) index[l++] = row;
-      else scratch[r++] = row;
-    }
-    for (let k = 0; k < r; k++) index[l + k] = scratch[k];
-    return l;
+/** Adds each training row's leaf value of a grown tree to its raw score. */
+export function addLeafValues(grown: GrownTree, index: Uint32Array, raw: Float64Array): void {
+  const value = grown.tree.value;
+  for (const [start, end, node] of grown.leafRanges) addToRange(index, start, end, value[node], raw);
+  // [right value, left value], picked by the 0/1 table entry: the side is data-dependent, so a
+  // branch would mispredict, and `vr + (vl - vr) * left` would not round to `vl` exactly.
+  const sides = new Float64Array(2);
+  for (const { start, end, bins, goesLeft, left, right } of grown.lastSplits) {
+    sides[0] = value[right];
+    sides[1] = value[left];
+    addBySide(index, start, end, bins, goesLeft, sides, raw);
   }
-  const missingToLeft = missingLeft ? 1 : 0;
-  let l = start;
-  let r = 0;
-  // Branch-free: the side is data-dependent, so a branch would mispredict about half the time.
+}
+
+function addToRange(index: Uint32Array, start: number, end: number, v: number, raw: Float64Array): void {
+  for (let i = start; i < end; i++) raw[index[i]] += v;
+}
+
+function addBySide(
+  index: Uint32Array,
+  start: number,
+  end: number,
+  bins: Uint8Array,
+  goesLeft: Uint8Array,
+  sides: Float64Array,
+  raw: Float64Array,
+): void {
   for (let i = start; i < end; i++) {
     const row = index[i];
-    const b = bins[row];
-    const left = (b <= last ? 1 : 0) | ((b === missing ? 1 : 0) & missingToLeft);
-    index[l] = row;
-    scratch[r] = row;
-    l += left;
-    r += 1 - left;
+    raw[row] += sides[goesLeft[bins[row]]];
   }
-  for (let k = 0; k < r; k++) index[l + k] = scratch[k];
-  return l;
 }
 
 /** The leaf a row reaches, from its raw feature values (NaN = missing). */

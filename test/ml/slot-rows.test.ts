@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { buildHistogram, histogramLayout } from '../../src/ml/histogram.js';
+import { Rng } from '../../src/ml/random.js';
+import { sinkSlot, slotRows } from '../../src/ml/slot-rows.js';
+
+describe('slotRows and buildHistogram', () => {
+  const rng = new Rng(8);
+  const n = 500;
+  // Feature 0: mostly bin 2; feature 1 (categorical): mostly bin 0; feature 2: uniform, some missing (bin 4).
+  const bins = [
+    Uint8Array.from({ length: n }, () => (rng.next() < 0.8 ? 2 : rng.int(3))),
+    Uint8Array.from({ length: n }, () => (rng.next() < 0.7 ? 0 : rng.int(5))),
+    Uint8Array.from({ length: n }, () => (rng.next() < 0.1 ? 4 : rng.int(4))),
+  ];
+  const binCounts = Int32Array.from([3, 5, 4]);
+  const gh = Float64Array.from({ length: 2 * n }, (_, i) => (i % 2 === 0 ? rng.next() - 0.5 : rng.next()));
+
+  it('leaves out the most frequent value bin of numeric features only', () => {
+    const layout = histogramLayout(binCounts, false, Uint8Array.from([0, 1, 0]));
+    const rows = slotRows(bins, layout);
+    expect(Array.from(rows.skipped.subarray(0, 2))).toEqual([2, -1]);
+    const sink = sinkSlot(layout);
+    let kept = 0;
+    for (let r = 0; r < n; r++) {
+      const cells = rows.cells.subarray(rows.rowStart[r], rows.rowStart[r + 1]);
+      const real = [bins[0][r] !== 2, true, bins[2][r] !== rows.skipped[2]].filter(Boolean).length;
+      // The kept values, then one sink cell when their count is odd.
+      expect(cells.length).toBe(real + (real % 2));
+      expect(cells.filter((c) => c === sink).length).toBe(real % 2);
+      kept += real;
+    }
+    expect(kept).toBeLessThan(2 * n);
+  });
+
+  for (const withCounts of [false, true]) {
+    it(`gives the full histogram of a row subset (${withCounts ? 'with' : 'without'} row counts)`, () => {
+      const layout = histogramLayout(binCounts, withCounts, Uint8Array.from([0, 1, 0]));
+      const stride = layout.stride;
+      const rows = slotRows(bins, layout);
+      const index = Uint32Array.from({ length: n }, (_, i) => i).filter((i) => i % 3 !== 0);
+      let g = 0;
+      let h = 0;
+      const want = new Float64Array(layout.offsets[3] * stride);
+      for (const r of index) {
+        g += gh[2 * r];
+        h += gh[2 * r + 1];
+        for (let f = 0; f < 3; f++) {
+          const s = (layout.offsets[f] + bins[f][r]) * stride;
+          want[s] += gh[2 * r];
+          want[s + 1] += gh[2 * r + 1];
+          if (withCounts) want[s + 2] += 1;
+        }
+      }
+      // Room for the sink slot past the bins; it is not compared.
+      const got = new Float64Array(want.length + stride);
+      buildHistogram(got, layout, rows, index, 0, index.length, gh, g, h);
+      for (let s = 0; s < want.length; s++) expect(got[s]).toBeCloseTo(want[s], 10);
+    });
+  }
+});

@@ -28,11 +28,8 @@ export function categoricalSplit(
   const counted = stride === 3;
   const nb = layout.binCounts[f];
   const base = layout.offsets[f] * stride;
-  const present: number[] = [];
-  for (let b = 0; b < nb; b++) if (hist[base + b * stride + 1] > 0) present.push(b);
-  if (present.length < 2) return bestGain;
-  const ratio = (b: number) => hist[base + b * stride] / (hist[base + b * stride + 1] + ORDER_SMOOTHING);
-  present.sort((a, b) => ratio(a) - ratio(b));
+  const present = sortPresent(hist, base, stride, nb);
+  if (present < 2) return bestGain;
   const m = base + nb * stride;
   const mg = hist[m];
   const mh = hist[m + 1];
@@ -41,8 +38,9 @@ export function categoricalSplit(
   let g = 0;
   let h = 0;
   let c = 0;
-  for (let k = 0; k < present.length - 1; k++) {
-    const s = base + present[k] * stride;
+  let bestK = -1;
+  for (let k = 0; k < present - 1; k++) {
+    const s = base + ORDER[k] * stride;
     g += hist[s];
     h += hist[s + 1];
     if (counted) c += hist[s + 2];
@@ -65,9 +63,39 @@ export function categoricalSplit(
         best.missingLeft = side === 1 || (mc === 0 && lh >= rh);
         best.leftG = lg;
         best.leftH = lh;
-        best.leftBins = present.slice(0, k + 1).sort((a, b) => a - b);
+        bestK = k;
       }
     }
   }
+  // The set is built once, for the feature's best prefix, not at every improvement.
+  if (bestK >= 0) best.leftBins = Array.from(ORDER.subarray(0, bestK + 1)).sort((a, b) => a - b);
   return bestGain;
+}
+
+// Scratch for `sortPresent`, shared by every call: the split search is synchronous and never
+// re-entered, and an order array (plus sort closures) per node and categorical feature made
+// ~200k short-lived arrays in a 200-round adult training. maxBins <= 255.
+const ORDER = new Int32Array(256);
+const RATIO = new Float64Array(256);
+
+/**
+ * Puts the categories present at the node (hessian > 0) into `ORDER` by ascending smoothed
+ * gradient-to-hessian ratio, ties in category order (a stable insertion sort: there are at most
+ * maxBins, usually a few dozen); returns how many there are.
+ */
+function sortPresent(hist: Float64Array, base: number, stride: number, nb: number): number {
+  let count = 0;
+  for (let b = 0; b < nb; b++) {
+    const s = base + b * stride;
+    if (!(hist[s + 1] > 0)) continue;
+    const r = hist[s] / (hist[s + 1] + ORDER_SMOOTHING);
+    let k = count++;
+    for (; k > 0 && RATIO[k - 1] > r; k--) {
+      RATIO[k] = RATIO[k - 1];
+      ORDER[k] = ORDER[k - 1];
+    }
+    RATIO[k] = r;
+    ORDER[k] = b;
+  }
+  return count;
 }

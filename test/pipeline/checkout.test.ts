@@ -1,20 +1,11 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkout } from '../../src/pipeline/checkout.js';
 import { repro } from '../../src/pipeline/repro.js';
-import { Workspace } from '../../src/pipeline/workspace.js';
-import { makeProject } from './helpers.js';
+import { makeProject, workspaces } from './helpers.js';
 
-const open: Workspace[] = [];
-afterEach(async () => {
-  for (const w of open.splice(0)) await w.close();
-});
-const ws = (root: string) => {
-  const w = Workspace.open(root);
-  open.push(w);
-  return w;
-};
+const ws = workspaces();
 
 const dvcYaml =
   'stages:\n  split:\n    cmd: mkdir -p parts && cp in.txt parts/a.txt && echo b > parts/b.txt\n    deps: [in.txt]\n    outs: [parts]\n    metrics:\n      - m.json:\n          cache: false\n';

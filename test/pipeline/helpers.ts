@@ -3,6 +3,8 @@
  */
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { afterEach } from 'vitest';
+import { Workspace } from '../../src/pipeline/workspace.js';
 import { tempDir } from '../helpers/temp.js';
 
 /** Creates a temp folder holding `files` (path -> text) and returns its path. */
@@ -23,4 +25,17 @@ export function copyExample(): string {
   const root = tempDir();
   cpSync(src, root, { recursive: true, filter: (p) => !GENERATED.some((g) => p === join(src, g)) });
   return root;
+}
+
+/** Opens workspaces for a suite and closes every one after each test. */
+export function workspaces(): (root: string) => Workspace {
+  const open: Workspace[] = [];
+  afterEach(async () => {
+    for (const w of open.splice(0)) await w.close();
+  });
+  return (root) => {
+    const w = Workspace.open(root);
+    open.push(w);
+    return w;
+  };
 }

@@ -1,22 +1,13 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: dvc.yaml templating is written ${...}.
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isKeelError } from '../../src/core/index.js';
 import { readLock } from '../../src/pipeline/lock.js';
 import { repro } from '../../src/pipeline/repro.js';
-import { Workspace } from '../../src/pipeline/workspace.js';
-import { copyExample, makeProject } from './helpers.js';
+import { copyExample, makeProject, workspaces } from './helpers.js';
 
-const open: Workspace[] = [];
-const ws = (root: string) => {
-  const w = Workspace.open(root);
-  open.push(w);
-  return w;
-};
-afterEach(async () => {
-  for (const w of open.splice(0)) await w.close();
-});
+const ws = workspaces();
 
 const statuses = (r: { stages: Array<{ stage: string; status: string }> }) =>
   Object.fromEntries(r.stages.map((s) => [s.stage, s.status]));

@@ -1,21 +1,12 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readLock } from '../../src/pipeline/lock.js';
 import { repro } from '../../src/pipeline/repro.js';
 import { pipelineStatus, stageChanges } from '../../src/pipeline/status.js';
-import { Workspace } from '../../src/pipeline/workspace.js';
-import { makeProject } from './helpers.js';
+import { makeProject, workspaces } from './helpers.js';
 
-const open: Workspace[] = [];
-afterEach(async () => {
-  for (const w of open.splice(0)) await w.close();
-});
-const ws = (root: string) => {
-  const w = Workspace.open(root);
-  open.push(w);
-  return w;
-};
+const ws = workspaces();
 
 const project = (extra = '') =>
   makeProject({

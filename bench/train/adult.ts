@@ -8,20 +8,11 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadTable, predictGbdt, rocAuc, takeRows, takeValues, trainGbdt } from '../../src/ml/index.js';
+import { ADULT_CATEGORICAL as CATEGORICAL } from '../../test/ml/fixtures/adult.js';
 
 const DATA = process.env.KEEL_ADULT ?? resolve(import.meta.dirname, '../../../shared/data/adult.csv.gz');
 const SCRIPT = join(import.meta.dirname, '..', '..', 'test', 'ml', 'fixtures', 'adult_reference.py');
 const PYTHON = '/usr/bin/python3';
-const CATEGORICAL = [
-  'workclass',
-  'education',
-  'marital_status',
-  'occupation',
-  'relationship',
-  'race',
-  'sex',
-  'native_country',
-];
 const RUNS = 5;
 
 interface Baseline {

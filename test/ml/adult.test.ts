@@ -11,6 +11,7 @@ import {
   trainGbdt,
 } from '../../src/ml/index.js';
 import { sharedDataFile } from '../helpers/shared-data.js';
+import { ADULT_CATEGORICAL as CATEGORICAL } from './fixtures/adult.js';
 
 const reference = JSON.parse(
   readFileSync(join(import.meta.dirname, 'fixtures', 'adult_reference.json'), 'utf8'),
@@ -19,16 +20,6 @@ const reference = JSON.parse(
   xgboost: { auc: number };
   sklearn_hgb: { auc: number };
 };
-const CATEGORICAL = [
-  'workclass',
-  'education',
-  'marital_status',
-  'occupation',
-  'relationship',
-  'race',
-  'sex',
-  'native_country',
-];
 
 const ADULT = sharedDataFile('adult.csv.gz') ?? '';
 

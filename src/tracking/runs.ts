@@ -357,6 +357,11 @@ export class RunStore {
     });
   }
 
+  /** The run's artifact URI, without loading its params, tags and metrics. @throws RESOURCE_DOES_NOT_EXIST */
+  async artifactUri(runId: string): Promise<string> {
+    return (await this.row(this.db, runId)).artifact_uri;
+  }
+
   /** @throws RESOURCE_DOES_NOT_EXIST */
   async get(runId: string): Promise<Run> {
     const row = await this.row(this.db, runId);

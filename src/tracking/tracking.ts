@@ -83,8 +83,7 @@ export class Tracking {
 
   /** Store-relative path of a run's artifact root. */
   async runArtifactRoot(runId: string): Promise<string> {
-    const run = await this.runs.get(runId);
-    return artifactUriToPath(run.info.artifact_uri);
+    return artifactUriToPath(await this.runs.artifactUri(runId));
   }
 
   async logArtifact(runId: string, localPath: string, artifactPath = ''): Promise<void> {
@@ -94,12 +93,12 @@ export class Tracking {
   }
 
   async listArtifacts(runId: string, path = ''): Promise<{ root_uri: string; files: ArtifactEntry[] }> {
-    const run = await this.runs.get(runId);
-    const root = artifactUriToPath(run.info.artifact_uri);
+    const rootUri = await this.runs.artifactUri(runId);
+    const root = artifactUriToPath(rootUri);
     const rel = joinArtifactPath(path);
     const files = await this.artifacts.list(joinArtifactPath(root, rel));
     return {
-      root_uri: run.info.artifact_uri,
+      root_uri: rootUri,
       files: files.map((f) => ({ ...f, path: rel ? `${rel}/${f.path}` : f.path })),
     };
   }

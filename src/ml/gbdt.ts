@@ -29,6 +29,7 @@ import {
 } from './objective.js';
 import { Rng } from './random.js';
 import { slotRows } from './slot-rows.js';
+import { trainingMemory } from './training-memory.js';
 import { addLeafValues, type GrowContext, growTree, leafOf, type Tree } from './tree.js';
 
 const classWeightSchema = z.union([
@@ -145,21 +146,33 @@ export function trainGbdt(
   }
   const layout = histogramLayout(binCounts, p.minSamplesLeaf > 1 || p.minChildWeight <= 0, categorical);
   const binColumns = train.x.columns.map((c, f) => binColumn(c, bounds[f]));
-  const slots = slotRows(binColumns, layout);
-  const w = sampleWeights(train.y, p.classWeight);
-  const base = Math.fround(baseScore(p.objective, train.y, w));
-  const raw = new Float64Array(n).fill(base);
+  const sampleSize = Math.max(1, Math.round(n * p.subsample));
+  const weights = sampleWeights(train.y, p.classWeight);
+  const mem = trainingMemory(
+    layout,
+    slotRows(binColumns, layout),
+    binColumns,
+    train.y,
+    weights,
+    p,
+    sampleSize,
+  );
+  const w = mem.w;
+  const base = Math.fround(baseScore(p.objective, mem.y, w));
+  const raw = mem.raw.fill(base);
   const validRaw = valid ? new Float64Array(valid.y.length).fill(base) : undefined;
-  const gh = new Float64Array(2 * n);
+  const gh = mem.gh;
   const importanceGain = new Float64Array(nf);
   const importanceSplit = new Float64Array(nf);
   const ctx: GrowContext = {
-    slots,
-    binColumns,
+    memory: mem.memory,
+    slots: mem.slots,
+    binColumns: mem.binColumns,
     layout,
     bounds,
-    pool: [],
-    scratch: new Uint32Array(n),
+    pool: mem.pool,
+    scratch: mem.scratch,
+    goesLeft: mem.goesLeft,
     gh,
     limits: {
       l2: p.l2,
@@ -173,13 +186,12 @@ export function trainGbdt(
     importanceGain,
     importanceSplit,
   };
+  const allRows = Uint32Array.from({ length: n }, (_, i) => i);
   const rng = new Rng(p.seed);
   const trees: Tree[] = [];
   const history: IterationMetrics[] = [];
   const metric = lossName(p.objective);
   let best = { loss: Number.POSITIVE_INFINITY, iteration: -1 };
-  const allRows = new Uint32Array(n);
-  const sampleSize = Math.max(1, Math.round(n * p.subsample));
   const featureCount = Math.max(1, Math.round(splittable.length * p.colsample));
 
   // An iteration's training loss comes from the next iteration's gradient pass (same exponentials),
@@ -191,12 +203,12 @@ export function trainGbdt(
     options.onIteration?.(entry);
   };
   for (let it = 0; it < p.iterations; it++) {
-    const loss = gradients(p.objective, train.y, w, raw, gh);
+    const loss = gradients(ctx.memory, p.objective, mem.y, w, raw, gh);
     if (pending) report(pending, loss);
     const sampled = sampleSize < n ? rng.sample(n, sampleSize) : undefined;
-    // Rows in increasing order keep the histogram loop's reads sequential.
-    if (!sampled) for (let i = 0; i < n; i++) allRows[i] = i;
-    const index = sampled ? sampled.slice() : allRows;
+    // Rows in increasing order keep the histogram kernel's reads sequential.
+    const index = mem.index.subarray(0, sampleSize);
+    index.set(sampled ?? allRows);
     const features =
       featureCount < splittable.length
         ? Int32Array.from(rng.sample(splittable.length, featureCount), (k) => splittable[k])
@@ -204,7 +216,7 @@ export function trainGbdt(
     const grown = growTree(ctx, index, features);
     const tree = grown.tree;
     trees.push(tree);
-    addLeafValues(grown, index, raw);
+    addLeafValues(ctx.memory, grown, index, raw);
     if (sampled) addTreeOutsideSample(tree, train.x, raw, sampled);
     pending = { iteration: it, metric, train: Number.NaN };
     if (valid && validRaw) {

@@ -5,10 +5,12 @@
  * consecutive float64 slots (`stride` 3 or 2: the count is a third of the loop's work); features
  * are packed back to back (`offsets`), each with its value bins and then its missing bin, so a
  * histogram is only as long as the data's bins. A node's sibling histogram comes from subtracting
- * it from the parent's, so only the smaller child of a split is ever built from rows.
+ * it from the parent's (`KernelMemory.subtract`), so only the smaller child of a split is ever
+ * built from rows.
  */
 import { categoricalSplit } from './categorical-split.js';
 import { fillSkippedBins, type SlotRows } from './slot-rows.js';
+import type { KernelMemory } from './wasm/kernels.js';
 
 /** Where each feature's bins start in a histogram (in bins, not slots), and how many it has. */
 export interface HistogramLayout {
@@ -40,12 +42,13 @@ export function histogramLayout(
 
 /**
  * Fills `hist` (zeroed) with the rows `index[start..end)`, whose gradient and hessian sums are
- * `totalG` and `totalH`; `gh` holds each row's gradient and hessian interleaved. The loop adds
+ * `totalG` and `totalH`; `gh` holds each row's gradient and hessian interleaved. The kernel adds
  * the kept cells of `rows`, every feature even under column sampling (indexing through a feature
  * list made each cell ~1.7x slower, more than the skipped features save); then the bins left out
- * are filled from the totals.
+ * are filled from the totals. Every array is a view of `memory`.
  */
 export function buildHistogram(
+  memory: KernelMemory,
   hist: Float64Array,
   layout: HistogramLayout,
   rows: SlotRows,
@@ -56,73 +59,8 @@ export function buildHistogram(
   totalG: number,
   totalH: number,
 ): void {
-  if (layout.stride === 2) addRows(hist, rows.rowStart, rows.cells, index, start, end, gh);
-  else addRowsCounted(hist, rows.rowStart, rows.cells, index, start, end, gh);
+  memory.addRows(hist, rows.rowStart, rows.cells, index, start, end, gh, layout.stride === 3);
   fillSkippedBins(hist, layout, rows.skipped, totalG, totalH, end - start);
-}
-
-// Two cells per step in both loops (rows hold an even number of cells): V8 re-checks each typed
-// array (map, length) on every iteration of an inner loop, so two per iteration halves those.
-// The counted twin is a separate function rather than a flag because a branch in the innermost
-// loop costs more than the duplicated ten lines: keep the two loops in step when changing one.
-
-function addRows(
-  hist: Float64Array,
-  rowStart: Uint32Array,
-  cells: Uint32Array,
-  index: Uint32Array,
-  start: number,
-  end: number,
-  gh: Float64Array,
-): void {
-  for (let i = start; i < end; i++) {
-    const r = index[i];
-    const g = gh[2 * r];
-    const h = gh[2 * r + 1];
-    let o = rowStart[r];
-    const last = rowStart[r + 1];
-    for (; o < last; o += 2) {
-      const s = cells[o];
-      const t = cells[o + 1];
-      hist[s] += g;
-      hist[s + 1] += h;
-      hist[t] += g;
-      hist[t + 1] += h;
-    }
-  }
-}
-
-function addRowsCounted(
-  hist: Float64Array,
-  rowStart: Uint32Array,
-  cells: Uint32Array,
-  index: Uint32Array,
-  start: number,
-  end: number,
-  gh: Float64Array,
-): void {
-  for (let i = start; i < end; i++) {
-    const r = index[i];
-    const g = gh[2 * r];
-    const h = gh[2 * r + 1];
-    let o = rowStart[r];
-    const last = rowStart[r + 1];
-    for (; o < last; o += 2) {
-      const s = cells[o];
-      const t = cells[o + 1];
-      hist[s] += g;
-      hist[s + 1] += h;
-      hist[s + 2] += 1;
-      hist[t] += g;
-      hist[t + 1] += h;
-      hist[t + 2] += 1;
-    }
-  }
-}
-
-/** `parent -= child` over every slot, leaving the sibling's histogram in `parent`. */
-export function subtractHistogram(parent: Float64Array, child: Float64Array): void {
-  for (let s = 0; s < parent.length; s++) parent[s] -= child[s];
 }
 
 /** Limits a split must respect. */

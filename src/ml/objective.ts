@@ -3,7 +3,7 @@
  * The losses the boosted trees minimise: their starting score, gradients, hessians, and the loss
  * reported per iteration (log loss for binary classification, RMSE for regression).
  */
-import { fastExp } from './fast-exp.js';
+import type { KernelMemory } from './wasm/kernels.js';
 
 export type Objective = 'binary' | 'regression';
 
@@ -14,11 +14,6 @@ export interface IterationMetrics {
   train: number;
   validation?: number;
 }
-
-/** Hessian floor: keeps a leaf's denominator positive when every row is predicted with certainty. */
-const MIN_HESSIAN = 1e-16;
-const TWO_POW_256 = 2 ** 256;
-const TWO_POW_MINUS_256 = 2 ** -256;
 
 export const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
 
@@ -39,48 +34,25 @@ export function baseScore(objective: Objective, y: Float64Array, w: Float64Array
 /**
  * Fills `gh` with the weighted gradient and hessian of the loss at the raw scores `raw`,
  * interleaved per row, and returns the unweighted loss there (as `evalLoss`): both need the
- * same exponentials, so computing them together saves a pass.
+ * same exponentials, so computing them together saves a pass. The arrays are views of `memory`.
  */
 export function gradients(
+  memory: KernelMemory,
   objective: Objective,
   y: Float64Array,
   w: Float64Array,
   raw: Float64Array,
   gh: Float64Array,
 ): number {
+  if (objective === 'binary') return memory.logisticGradients(y, w, raw, gh);
   let sum = 0;
-  if (objective === 'regression') {
-    for (let i = 0; i < y.length; i++) {
-      const d = raw[i] - y[i];
-      gh[2 * i] = w[i] * d;
-      gh[2 * i + 1] = w[i];
-      sum += d * d;
-    }
-    return Math.sqrt(sum / y.length);
-  }
-  // sum log(1 + e_i) is taken as the log of a running product, rescaled by 2^-256 before it can
-  // overflow, so the pass needs no logarithm per row (as costly as the exponential). Terms above
-  // 2^256 go to the sum directly, where log(1 + e) = -z to double precision.
-  let product = 1;
-  let octaves = 0;
   for (let i = 0; i < y.length; i++) {
-    const z = raw[i];
-    const e = fastExp(-z);
-    const p = 1 / (1 + e);
-    const yi = y[i];
-    gh[2 * i] = w[i] * (p - yi);
-    gh[2 * i + 1] = w[i] * Math.max(p * (1 - p), MIN_HESSIAN);
-    // -log(p) = log(1 + e^-z); -log(1 - p) = z + log(1 + e^-z).
-    sum += (1 - yi) * z;
-    if (e < TWO_POW_256) {
-      product *= 1 + e;
-      if (product > TWO_POW_256) {
-        product *= TWO_POW_MINUS_256;
-        octaves += 256;
-      }
-    } else sum -= z;
+    const d = raw[i] - y[i];
+    gh[2 * i] = w[i] * d;
+    gh[2 * i + 1] = w[i];
+    sum += d * d;
   }
-  return (sum + Math.log(product) + octaves * Math.LN2) / y.length;
+  return Math.sqrt(sum / y.length);
 }
 
 /** The unweighted evaluation loss at raw scores: log loss (binary) or RMSE (regression). */

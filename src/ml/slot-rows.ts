@@ -10,14 +10,21 @@
  */
 import type { HistogramLayout } from './histogram.js';
 
+/** Bytes per histogram slot (a float64). */
+const SLOT_BYTES = 8;
+
 /**
  * Row `r`'s slots are `cells[rowStart[r] .. rowStart[r + 1])`, an even count: a row with an odd
- * number of kept values gets one more cell at the sink slot, `sinkSlot(layout)`, so the loop that
- * takes two cells per step has no data-dependent remainder branch. Histograms have room for it.
+ * number of kept values gets one more cell at the sink slot, past the features' bins, so the loop
+ * that takes two cells per step has no data-dependent remainder branch. Histograms have room for it
+ * (`histogramSlots`).
  */
 export interface SlotRows {
   rowStart: Uint32Array;
-  /** First histogram slot (`(offsets[f] + bin) * stride`) of each kept (row, feature) value. */
+  /**
+   * Byte offset in a histogram of the first slot (`(offsets[f] + bin) * stride`, 8 bytes a slot)
+   * of each kept (row, feature) value: the histogram kernel adds it to the histogram's address.
+   */
   cells: Uint32Array;
   /** Per feature, the value bin left out of `cells`, or -1 for a feature without value bins. */
   skipped: Int32Array;
@@ -34,15 +41,24 @@ export function slotRows(bins: readonly Uint8Array[], layout: HistogramLayout): 
   countKept(bins, skipped, rowStart);
   for (let r = 0; r < n; r++) rowStart[r + 1] += rowStart[r] + (rowStart[r + 1] & 1);
   // Every cell starts at the sink, so the padding cells need no writing.
-  const cells = new Uint32Array(rowStart[n]).fill(sinkSlot(layout));
+  const cells = new Uint32Array(rowStart[n]).fill(sinkSlot(layout) * SLOT_BYTES);
   const next = rowStart.slice(0, n);
   for (let f = 0; f < nf; f++) fillCells(cells, next, bins[f], skipped[f], layout.offsets[f], layout.stride);
   return { rowStart, cells, skipped };
 }
 
-/** The slot padding cells add to, just past the features' bins; a histogram needs `sinkSlot + stride` entries. */
-export function sinkSlot(layout: HistogramLayout): number {
+/** The slot padding cells add to, just past the features' bins. */
+function sinkSlot(layout: HistogramLayout): number {
   return layout.offsets[layout.offsets.length - 1] * layout.stride;
+}
+
+/**
+ * Float64 slots of one histogram: the bins and the sink, rounded up to an even count because the
+ * kernels move two slots (16 bytes) at a time.
+ */
+export function histogramSlots(layout: HistogramLayout): number {
+  const slots = sinkSlot(layout) + layout.stride;
+  return slots + (slots & 1);
 }
 
 /** The most frequent of the value bins 0..valueBins-1 (the missing bin is never chosen). */
@@ -71,7 +87,8 @@ function fillCells(
   offset: number,
   stride: number,
 ): void {
-  for (let r = 0; r < col.length; r++) if (col[r] !== skip) cells[next[r]++] = (offset + col[r]) * stride;
+  for (let r = 0; r < col.length; r++)
+    if (col[r] !== skip) cells[next[r]++] = (offset + col[r]) * stride * SLOT_BYTES;
 }
 
 /**

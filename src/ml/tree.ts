@@ -4,6 +4,7 @@
  * most is split next, until `maxLeaves` leaves, `maxDepth`, or no split gains enough. Rows live
  * in one index array; every node owns a contiguous range of it, partitioned in place on a split.
  */
+import { KeelError } from '../core/index.js';
 import {
   buildHistogram,
   findBestSplit,
@@ -11,10 +12,10 @@ import {
   noSplit,
   type Split,
   type SplitLimits,
-  subtractHistogram,
 } from './histogram.js';
-import { goesLeftTable, partitionRange } from './partition.js';
-import { type SlotRows, sinkSlot } from './slot-rows.js';
+import { fillGoesLeft } from './partition.js';
+import type { SlotRows } from './slot-rows.js';
+import type { KernelMemory } from './wasm/kernels.js';
 
 /**
  * A tree in flat arrays (index 0 is the root). An inner node sends a row left when its value, in
@@ -33,8 +34,12 @@ export interface Tree {
   value: number[];
 }
 
-/** What growing trees needs besides the rows; shared by every tree of an ensemble. */
+/**
+ * What growing trees needs besides the rows; shared by every tree of an ensemble. Every typed
+ * array is a view of `memory`, where the kernels run.
+ */
 export interface GrowContext {
+  memory: KernelMemory;
   /** The rows' histogram slots, from `slotRows`. */
   slots: SlotRows;
   /** The same bins column by column, for partitioning a node on one feature. */
@@ -50,10 +55,15 @@ export interface GrowContext {
   /** Gain and split count per feature, added to as splits are made. */
   importanceGain: Float64Array;
   importanceSplit: Float64Array;
-  /** Histogram buffers reused across nodes and trees. */
+  /**
+   * Histogram buffers reused across nodes and trees, as many as can be live at once
+   * (`maxLiveHistograms`).
+   */
   pool: Float64Array[];
   /** Partition buffer, as long as the training rows. */
   scratch: Uint32Array;
+  /** One 256-entry bin-to-side table per split a tree can make. */
+  goesLeft: Uint8Array[];
 }
 
 interface Leaf {
@@ -110,9 +120,12 @@ export function growTree(ctx: GrowContext, index: Uint32Array, features: Int32Ar
     tree.value.push(0);
     return tree.feature.length - 1;
   };
-  const { layout, slots, gh, limits } = ctx;
-  const histSize = sinkSlot(layout) + layout.stride;
-  const take = (): Float64Array => ctx.pool.pop()?.fill(0) ?? new Float64Array(histSize);
+  const { memory, layout, slots, gh, limits } = ctx;
+  const take = (): Float64Array => {
+    const hist = ctx.pool.pop();
+    if (!hist) throw new KeelError('INTERNAL_ERROR', 'more live histograms than maxLiveHistograms allows');
+    return hist.fill(0);
+  };
   const release = (hist: Float64Array | null) => {
     if (hist) ctx.pool.push(hist);
   };
@@ -141,20 +154,16 @@ export function growTree(ctx: GrowContext, index: Uint32Array, features: Int32Ar
     split: hist ? findBestSplit(hist, layout, features, g, h, end - start, limits) : noSplit(),
   });
 
-  let g0 = 0;
-  let h0 = 0;
-  for (let i = 0; i < index.length; i++) {
-    g0 += gh[2 * index[i]];
-    h0 += gh[2 * index[i] + 1];
-  }
+  const [g0, h0] = memory.sumRows(index, 0, index.length, gh);
   let rootHist: Float64Array | null = null;
   if (canSplit(0, index.length, h0, 1)) {
     rootHist = take();
-    buildHistogram(rootHist, layout, slots, index, 0, index.length, gh, g0, h0);
+    buildHistogram(memory, rootHist, layout, slots, index, 0, index.length, gh, g0, h0);
   }
   const open: Leaf[] = [makeLeaf(addNode(), 0, index.length, 0, g0, h0, rootHist)];
   const closed: Leaf[] = [];
   const lastSplits: LastSplit[] = [];
+  let splits = 0;
 
   while (open.length > 0 && open.length + closed.length < ctx.maxLeaves) {
     let bi = 0;
@@ -163,6 +172,8 @@ export function growTree(ctx: GrowContext, index: Uint32Array, features: Int32Ar
     open.splice(bi, 1);
     const s = leaf.split;
     if (s.feature < 0) {
+      release(leaf.hist);
+      leaf.hist = null;
       closed.push(leaf);
       continue;
     }
@@ -181,7 +192,7 @@ export function growTree(ctx: GrowContext, index: Uint32Array, features: Int32Ar
     const depth = leaf.depth + 1;
     const leaves = open.length + closed.length + 2;
     const rightH = leaf.h - s.leftH;
-    const goesLeft = goesLeftTable(s, layout.binCounts[s.feature]);
+    const goesLeft = fillGoesLeft(ctx.goesLeft[splits++], s, layout.binCounts[s.feature]);
     const bins = ctx.binColumns[s.feature];
     if (depth >= ctx.maxDepth || leaves >= ctx.maxLeaves) {
       // Neither child can split: skip the partition (a sixth of it in a depth-6 tree) and let
@@ -194,7 +205,7 @@ export function growTree(ctx: GrowContext, index: Uint32Array, features: Int32Ar
       );
       continue;
     }
-    const mid = partitionRange(index, leaf.start, leaf.end, bins, goesLeft, ctx.scratch);
+    const mid = memory.partition(index, leaf.start, leaf.end, bins, goesLeft, ctx.scratch);
     const leftOk = canSplit(depth, mid - leaf.start, s.leftH, leaves);
     const rightOk = canSplit(depth, leaf.end - mid, rightH, leaves);
     let leftHist: Float64Array | null = null;
@@ -203,10 +214,11 @@ export function growTree(ctx: GrowContext, index: Uint32Array, features: Int32Ar
       // Build the smaller child from its rows; the larger is the parent minus it.
       const leftSmaller = mid - leaf.start <= leaf.end - mid;
       const small = take();
-      if (leftSmaller) buildHistogram(small, layout, slots, index, leaf.start, mid, gh, s.leftG, s.leftH);
-      else buildHistogram(small, layout, slots, index, mid, leaf.end, gh, leaf.g - s.leftG, rightH);
+      if (leftSmaller)
+        buildHistogram(memory, small, layout, slots, index, leaf.start, mid, gh, s.leftG, s.leftH);
+      else buildHistogram(memory, small, layout, slots, index, mid, leaf.end, gh, leaf.g - s.leftG, rightH);
       const parent = leaf.hist as Float64Array;
-      subtractHistogram(parent, small);
+      memory.subtract(parent, small);
       [leftHist, rightHist] = leftSmaller ? [small, parent] : [parent, small];
       if (!leftOk) {
         release(leftHist);
@@ -231,37 +243,37 @@ export function growTree(ctx: GrowContext, index: Uint32Array, features: Int32Ar
   return { tree, leafRanges, lastSplits };
 }
 
-/** Adds each training row's leaf value of a grown tree to its raw score. */
-export function addLeafValues(grown: GrownTree, index: Uint32Array, raw: Float64Array): void {
-  const value = grown.tree.value;
-  for (const [start, end, node] of grown.leafRanges) addToRange(index, start, end, value[node], raw);
-  // [right value, left value], picked by the 0/1 table entry: the side is data-dependent, so a
-  // branch would mispredict, and `vr + (vl - vr) * left` would not round to `vl` exactly.
-  const sides = new Float64Array(2);
-  for (const { start, end, bins, goesLeft, left, right } of grown.lastSplits) {
-    sides[0] = value[right];
-    sides[1] = value[left];
-    addBySide(index, start, end, bins, goesLeft, sides, raw);
-  }
-}
-
-function addToRange(index: Uint32Array, start: number, end: number, v: number, raw: Float64Array): void {
-  for (let i = start; i < end; i++) raw[index[i]] += v;
-}
-
-function addBySide(
+/** Adds each training row's leaf value of a grown tree to its raw score (a view of `memory`). */
+export function addLeafValues(
+  memory: KernelMemory,
+  grown: GrownTree,
   index: Uint32Array,
-  start: number,
-  end: number,
-  bins: Uint8Array,
-  goesLeft: Uint8Array,
-  sides: Float64Array,
   raw: Float64Array,
 ): void {
-  for (let i = start; i < end; i++) {
-    const row = index[i];
-    raw[row] += sides[goesLeft[bins[row]]];
-  }
+  const value = grown.tree.value;
+  for (const [start, end, node] of grown.leafRanges) memory.addToRange(index, start, end, raw, value[node]);
+  for (const { start, end, bins, goesLeft, left, right } of grown.lastSplits)
+    memory.addBySide(index, start, end, bins, goesLeft, raw, value[left], value[right]);
+}
+
+/**
+ * The most histograms a tree can hold at once: one per open leaf that can still split, and one
+ * more while a split builds its smaller child. Such leaves are fewer than `maxLeaves`, sit above
+ * `maxDepth` (an antichain of a binary tree of depth `maxDepth - 1`: at most 2^(maxDepth-1)), and
+ * own disjoint ranges of at least 2 * minSamplesLeaf rows.
+ */
+export function maxLiveHistograms(
+  rows: number,
+  maxLeaves: number,
+  maxDepth: number,
+  minSamplesLeaf: number,
+): number {
+  const splittable = Math.min(
+    maxLeaves - 1,
+    2 ** (maxDepth - 1),
+    Math.floor(rows / (2 * Math.max(1, minSamplesLeaf))),
+  );
+  return Math.max(1, splittable) + 1;
 }
 
 /** The leaf a row reaches, from its raw feature values (NaN = missing). */

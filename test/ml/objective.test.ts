@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { evalLoss, gradients, sigmoid } from '../../src/ml/objective.js';
 import { Rng } from '../../src/ml/random.js';
+import { inKernelMemory } from './kernel-memory.js';
 
 describe('gradients (binary)', () => {
   const rng = new Rng(9);
@@ -9,12 +10,24 @@ describe('gradients (binary)', () => {
   const w = Float64Array.from({ length: n }, () => 0.5 + rng.next());
 
   it('returns the log loss evalLoss gives, also with scores far enough out to rescale the product', () => {
-    for (const spread of [0.1, 8, 2000]) {
-      const raw = Float64Array.from({ length: n }, () => (rng.next() - 0.5) * spread);
-      const gh = new Float64Array(2 * n);
-      const loss = gradients('binary', y, w, raw, gh);
-      expect(loss / evalLoss('binary', y, raw)).toBeCloseTo(1, 11);
-      for (let i = 0; i < n; i += 97) {
+    // Odd and even row counts: the kernel takes rows in pairs.
+    for (const [spread, rows] of [
+      [0.1, n],
+      [8, n - 1],
+      [2000, n],
+      [3, 1],
+    ]) {
+      const arrays = {
+        y: y.subarray(0, rows),
+        w: w.subarray(0, rows),
+        raw: Float64Array.from({ length: rows }, () => (rng.next() - 0.5) * spread),
+        gh: new Float64Array(2 * rows),
+      };
+      const { memory, views } = inKernelMemory(arrays);
+      const { raw, gh } = views;
+      const loss = gradients(memory, 'binary', views.y, views.w, raw, gh);
+      expect(loss / evalLoss('binary', arrays.y, raw)).toBeCloseTo(1, 11);
+      for (let i = rows - 1; i >= 0; i -= 97) {
         const p = sigmoid(raw[i]);
         expect(gh[2 * i]).toBeCloseTo(w[i] * (p - y[i]), 14);
         expect(gh[2 * i + 1]).toBeCloseTo(w[i] * Math.max(p * (1 - p), 1e-16), 14);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { buildHistogram, histogramLayout } from '../../src/ml/histogram.js';
 import { Rng } from '../../src/ml/random.js';
-import { sinkSlot, slotRows } from '../../src/ml/slot-rows.js';
+import { histogramSlots, slotRows } from '../../src/ml/slot-rows.js';
+import { inKernelMemory } from './kernel-memory.js';
 
 describe('slotRows and buildHistogram', () => {
   const rng = new Rng(8);
@@ -19,7 +20,8 @@ describe('slotRows and buildHistogram', () => {
     const layout = histogramLayout(binCounts, false, Uint8Array.from([0, 1, 0]));
     const rows = slotRows(bins, layout);
     expect(Array.from(rows.skipped.subarray(0, 2))).toEqual([2, 0]);
-    const sink = sinkSlot(layout);
+    // The sink: the first slot past the features' bins, as a byte offset.
+    const sink = layout.offsets[3] * layout.stride * 8;
     let kept = 0;
     for (let r = 0; r < n; r++) {
       const cells = rows.cells.subarray(rows.rowStart[r], rows.rowStart[r + 1]);
@@ -54,9 +56,36 @@ describe('slotRows and buildHistogram', () => {
         }
       }
       // Room for the sink slot past the bins; it is not compared.
-      const got = new Float64Array(want.length + stride);
-      buildHistogram(got, layout, rows, index, 0, index.length, gh, g, h);
+      const { memory, views } = inKernelMemory({
+        got: new Float64Array(histogramSlots(layout)),
+        rowStart: rows.rowStart,
+        cells: rows.cells,
+        index,
+        gh,
+      });
+      const got = views.got;
+      const inMemory = { rowStart: views.rowStart, cells: views.cells, skipped: rows.skipped };
+      buildHistogram(memory, got, layout, inMemory, views.index, 0, index.length, views.gh, g, h);
       for (let s = 0; s < want.length; s++) expect(got[s]).toBeCloseTo(want[s], 10);
+      // A sub-range: the kernel reads only index[start..end).
+      got.fill(0);
+      buildHistogram(
+        memory,
+        got,
+        layout,
+        inMemory,
+        views.index,
+        5,
+        6,
+        views.gh,
+        gh[2 * index[5]],
+        gh[2 * index[5] + 1],
+      );
+      for (let f = 0; f < 3; f++) {
+        const s = (layout.offsets[f] + bins[f][index[5]]) * stride;
+        expect(got[s]).toBe(gh[2 * index[5]]);
+        if (withCounts) expect(got[s + 2]).toBe(1);
+      }
     });
   }
 });

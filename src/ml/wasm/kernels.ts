@@ -9,7 +9,6 @@ import { KeelError } from '../../core/index.js';
 import { KERNELS_WASM_BASE64 } from './kernels-binary.js';
 
 interface KernelExports {
-  exp_array(at: number, end: number, fraction: number): void;
   logistic_gradients(
     n: number,
     y: number,
@@ -108,14 +107,6 @@ export class KernelMemory {
 
   u8(at: number, length: number): Uint8Array {
     return new Uint8Array(this.buffer(), at, length);
-  }
-
-  /**
-   * `values[i] = e^values[i]`, within a few ulp, by the gradient kernel's exponential; arguments
-   * are clamped to [-708, 709] first. `values` has an even length.
-   */
-  exp(values: Float64Array): void {
-    this.kernels(values).exp_array(values.byteOffset, values.byteOffset + values.byteLength, this.fraction);
   }
 
   /**

@@ -12,53 +12,16 @@
 ;; binary matches this text.
 (module
   (memory (import "keel" "memory") 1 65536)
-  ;; e^x for both lanes, within a few ulp, for the gradient pass (Math.exp is a call into C):
-  ;; x = (k / 64) ln 2 + r with |r| <= ln 2 / 128, e^x = 2^(k >> 6) * 2^((k & 63) / 64) * e^r,
-  ;; e^r by a degree-5 polynomial; `fraction` holds 2^(j / 64) for j = 0..63. ln 2 / 64 is split
-  ;; in two (fdlibm's ln2_hi and ln2_lo over 64) so that k times the first part is exact. x is
-  ;; clamped to [-708, 709] first, where every power of two involved is a normal number: beyond
-  ;; it a sigmoid is 0 or 1 to double precision either way. NaN stays NaN.
-  (func $exp2 (param $x v128) (param $fraction i32) (result v128)
-    (local $k v128) (local $r v128) (local $ki v128) (local $j v128)
-    ;; pmin and pmax: x < -708 ? -708 : x, then 709 < x ? 709 : x.
-    (local.set $x (f64x2.pmin (f64x2.pmax (local.get $x) (f64x2.splat (f64.const -708))) (f64x2.splat (f64.const 709))))
-    ;; 64 / ln 2
-    (local.set $k
-      (f64x2.floor (f64x2.add (f64x2.mul (local.get $x) (f64x2.splat (f64.const 0x1.71547652b82fep+6))) (f64x2.splat (f64.const 0.5)))))
-    (local.set $r
-      (f64x2.sub
-        (f64x2.sub (local.get $x) (f64x2.mul (local.get $k) (f64x2.splat (f64.const 0x1.62e42fee00000p-7))))
-        (f64x2.mul (local.get $k) (f64x2.splat (f64.const 0x1.a39ef35793c76p-39)))))
-    (local.set $ki (i32x4.trunc_sat_f64x2_s_zero (local.get $k)))
-    (local.set $j (i32x4.shl (v128.and (local.get $ki) (i32x4.splat (i32.const 63))) (i32.const 3)))
-    (f64x2.mul
-      (f64x2.mul
-        ;; 2^(k >> 6), built from its exponent bits.
-        (i64x2.shl
-          (i64x2.add (i64x2.extend_low_i32x4_s (i32x4.shr_s (local.get $ki) (i32.const 6))) (i64x2.splat (i64.const 1023)))
-          (i32.const 52))
-        (f64x2.replace_lane 1
-          (f64x2.splat (f64.load (i32.add (local.get $fraction) (i32x4.extract_lane 0 (local.get $j)))))
-          (f64.load (i32.add (local.get $fraction) (i32x4.extract_lane 1 (local.get $j))))))
-      (f64x2.add (f64x2.splat (f64.const 1)) (f64x2.mul (local.get $r)
-        (f64x2.add (f64x2.splat (f64.const 1)) (f64x2.mul (local.get $r)
-          (f64x2.add (f64x2.splat (f64.const 0.5)) (f64x2.mul (local.get $r)
-            (f64x2.add (f64x2.splat (f64.const 0x1.5555555555555p-3)) (f64x2.mul (local.get $r)
-              (f64x2.add (f64x2.splat (f64.const 0x1.5555555555555p-5))
-                (f64x2.mul (local.get $r) (f64x2.splat (f64.const 0x1.1111111111111p-7))))))))))))))
-
-  ;; values[i] = e^values[i] over [at, end), an even number of f64 (the exponential's test).
-  (func (export "exp_array") (param $at i32) (param $end i32) (param $fraction i32)
-    (block $done
-      (br_if $done (i32.ge_u (local.get $at) (local.get $end)))
-      (loop $pairs
-        (v128.store (local.get $at) (call $exp2 (v128.load (local.get $at)) (local.get $fraction)))
-        (local.set $at (i32.add (local.get $at) (i32.const 16)))
-        (br_if $pairs (i32.lt_u (local.get $at) (local.get $end))))))
-
   ;; Log-loss gradients, two rows per step: p = 1 / (1 + e^-z), gh[i] = (w (p - y), w max(p (1 - p),
   ;; 1e-16)); the floor keeps a leaf's denominator positive when every row is predicted with
-  ;; certainty. n is even (the caller gives an odd count's last row a partner). The loss,
+  ;; certainty. n is even (the caller gives an odd count's last row a partner).
+  ;; e^-z is computed here within a few ulp (Math.exp would be a call into C): x = (k / 64) ln 2 + r
+  ;; with |r| <= ln 2 / 128, e^x = 2^(k >> 6) * 2^((k & 63) / 64) * e^r, e^r by a degree-5
+  ;; polynomial; `fraction` holds 2^(j / 64) for j = 0..63. ln 2 / 64 is split in two (fdlibm's
+  ;; ln2_hi and ln2_lo over 64) so that k times the first part is exact. x is clamped to
+  ;; [-708, 709] first, where every power of two involved is a normal number: beyond it the
+  ;; sigmoid is 0 or 1 to double precision either way. NaN stays NaN.
+  ;; The loss,
   ;; sum log(1 + e^-z) + (1 - y) z, needs no logarithm per row: it is kept as a running product
   ;; per lane, rescaled by 2^-256 before it can overflow; out receives (sum of the other terms,
   ;; product, octaves taken out) and the caller adds log(product) + octaves ln 2. Terms of 2^256
@@ -68,6 +31,7 @@
     (param $fraction i32) (param $out i32)
     (local $end i32) (local $z v128) (local $e v128) (local $p v128) (local $yv v128) (local $wv v128)
     (local $g v128) (local $h v128) (local $small v128) (local $over v128)
+    (local $x v128) (local $k v128) (local $r v128) (local $ki v128) (local $j v128)
     (local $sum v128) (local $product v128) (local $octaves v128)
     (local.set $product (f64x2.splat (f64.const 1)))
     (local.set $end (i32.add (local.get $raw) (i32.shl (local.get $n) (i32.const 3))))
@@ -75,7 +39,36 @@
       (br_if $done (i32.ge_u (local.get $raw) (local.get $end)))
       (loop $pairs
         (local.set $z (v128.load (local.get $raw)))
-        (local.set $e (call $exp2 (f64x2.neg (local.get $z)) (local.get $fraction)))
+        ;; e = e^x for x = -z, inlined: a call would spill every live vector register.
+        (local.set $x (f64x2.neg (local.get $z)))
+        ;; pmin and pmax: x < -708 ? -708 : x, then 709 < x ? 709 : x.
+        (local.set $x (f64x2.pmin (f64x2.pmax (local.get $x) (f64x2.splat (f64.const -708))) (f64x2.splat (f64.const 709))))
+        ;; 64 / ln 2
+        (local.set $k
+          (f64x2.floor (f64x2.add (f64x2.mul (local.get $x) (f64x2.splat (f64.const 0x1.71547652b82fep+6))) (f64x2.splat (f64.const 0.5)))))
+        (local.set $r
+          (f64x2.sub
+            (f64x2.sub (local.get $x) (f64x2.mul (local.get $k) (f64x2.splat (f64.const 0x1.62e42fee00000p-7))))
+            (f64x2.mul (local.get $k) (f64x2.splat (f64.const 0x1.a39ef35793c76p-39)))))
+        (local.set $ki (i32x4.trunc_sat_f64x2_s_zero (local.get $k)))
+        (local.set $j (i32x4.shl (v128.and (local.get $ki) (i32x4.splat (i32.const 63))) (i32.const 3)))
+        (local.set $e
+          (f64x2.mul
+            (f64x2.mul
+              ;; 2^(k >> 6), built from its exponent bits.
+              (i64x2.shl
+                (i64x2.add (i64x2.extend_low_i32x4_s (i32x4.shr_s (local.get $ki) (i32.const 6))) (i64x2.splat (i64.const 1023)))
+                (i32.const 52))
+              (f64x2.replace_lane 1
+                (f64x2.splat (f64.load (i32.add (local.get $fraction) (i32x4.extract_lane 0 (local.get $j)))))
+                (f64.load (i32.add (local.get $fraction) (i32x4.extract_lane 1 (local.get $j))))))
+            (f64x2.add (f64x2.splat (f64.const 1)) (f64x2.mul (local.get $r)
+              (f64x2.add (f64x2.splat (f64.const 1)) (f64x2.mul (local.get $r)
+                (f64x2.add (f64x2.splat (f64.const 0.5)) (f64x2.mul (local.get $r)
+                  (f64x2.add (f64x2.splat (f64.const 0x1.5555555555555p-3)) (f64x2.mul (local.get $r)
+                    (f64x2.add (f64x2.splat (f64.const 0x1.5555555555555p-5))
+                      (f64x2.mul (local.get $r) (f64x2.splat (f64.const 0x1.1111111111111p-7))))))))))))))
+
         (local.set $p (f64x2.div (f64x2.splat (f64.const 1)) (f64x2.add (f64x2.splat (f64.const 1)) (local.get $e))))
         (local.set $yv (v128.load (local.get $y)))
         (local.set $wv (v128.load (local.get $w)))

@@ -81,7 +81,8 @@ export class KernelMemory {
 
   /**
    * Creates the memory for everything reserved.
-   * @throws KeelError INVALID_PARAMETER_VALUE when it exceeds WebAssembly's 4 GiB.
+   * @throws KeelError INVALID_PARAMETER_VALUE when it exceeds WebAssembly's 4 GiB, EXECUTION_FAILED
+   *   when the system cannot provide it.
    */
   commit(): void {
     const pages = Math.ceil(this.top / PAGE_BYTES);
@@ -91,7 +92,15 @@ export class KernelMemory {
         `training needs ${(this.top / 2 ** 30).toFixed(1)} GiB of working memory, more than the ` +
           `trainer's 4 GiB: use fewer rows or features, or lower maxLeaves/maxDepth`,
       );
-    this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+    try {
+      this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+    } catch (cause) {
+      throw new KeelError(
+        'EXECUTION_FAILED',
+        `cannot allocate the training's ${(this.top / 2 ** 20).toFixed(0)} MiB of working memory`,
+        { cause },
+      );
+    }
     const instance = new WebAssembly.Instance(kernelsModule(), { keel: { memory: this.memory } });
     this.exports = instance.exports as unknown as KernelExports;
     this.f64(this.fraction, FRACTION.length).set(FRACTION);

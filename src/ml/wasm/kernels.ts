@@ -165,25 +165,9 @@ export class KernelMemory {
     counted: boolean,
   ): void {
     const k = this.kernels(hist, rowStart, cells, index, gh);
+    const add = counted ? k.add_rows_counted : k.add_rows;
     const at = index.byteOffset;
-    if (counted)
-      k.add_rows_counted(
-        hist.byteOffset,
-        rowStart.byteOffset,
-        cells.byteOffset,
-        at + 4 * start,
-        at + 4 * end,
-        gh.byteOffset,
-      );
-    else
-      k.add_rows(
-        hist.byteOffset,
-        rowStart.byteOffset,
-        cells.byteOffset,
-        at + 4 * start,
-        at + 4 * end,
-        gh.byteOffset,
-      );
+    add(hist.byteOffset, rowStart.byteOffset, cells.byteOffset, at + 4 * start, at + 4 * end, gh.byteOffset);
   }
 
   /** The sums of gradient and hessian over the rows of `index[start..end)`. */

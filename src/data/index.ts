@@ -14,6 +14,7 @@ export {
 } from './dataset.js';
 export { detectFormat } from './formats.js';
 export { ingest } from './ingest.js';
+export { fileDigest } from './partition.js';
 export { formatCheck, formatReport } from './report.js';
 export { loadSchemaFile, parseSchemaText } from './schema-file.js';
 export {

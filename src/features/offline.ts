@@ -43,6 +43,10 @@ export interface HistoricalOptions {
 export interface HistoricalResult {
   /** Output columns: the entity rows' columns, then the features in request order. */
   columns: string[];
+  /** The feature columns alone (the last of `columns`), in request order. */
+  features: string[];
+  /** Every feature view read, as `view@version` (on-demand views and their inputs included). */
+  featureViews: string[];
   /** The rows, in the entity rows' order (empty when written to `out`). */
   rows: Record<string, FeatureValue>[];
   rowCount: number;
@@ -106,22 +110,24 @@ export async function getHistoricalFeatures(
   for (const key of joinKeysOf(refs.views.values())) keyTypes[key] ??= 'string';
   const entityColumns = await loadEntities(conn, entityRows, keyTypes, eventColumn, ctx);
   const joined = joinSql(refs, entityColumns, eventColumn, ctx, options.asOfCreated ?? false);
-  const columns = [...entityColumns, ...refs.features.map((f) => f.output)];
+  const features = refs.features.map((f) => f.output);
+  const columns = [...entityColumns, ...features];
+  const shape = { columns, features, featureViews: refs.lineage };
   try {
     if (refs.onDemand.length === 0) {
       const query = `SELECT ${outputSelect(refs, entityColumns)} FROM (${joined})`;
-      if (options.out) return { columns, rows: [], rowCount: await copyToParquet(conn, query, options.out) };
+      if (options.out) return { ...shape, rows: [], rowCount: await copyToParquet(conn, query, options.out) };
       const reader = await runSql(conn, query, 'point-in-time join');
       const rows = reader.getRowObjects().map((r) => mapValues(r));
-      return { columns, rows, rowCount: rows.length };
+      return { ...shape, rows, rowCount: rows.length };
     }
     const reader = await runSql(conn, joined, 'point-in-time join');
     const internal = reader.getRowObjects().map((r) => mapValues(r));
     const rows = internal.map((row) => projectRow(row, refs, entityColumns));
-    if (!options.out) return { columns, rows, rowCount: rows.length };
+    if (!options.out) return { ...shape, rows, rowCount: rows.length };
     await tableFromRows(conn, '__keel_out', rows, {}, columns);
     return {
-      columns,
+      ...shape,
       rows: [],
       rowCount: await copyToParquet(conn, 'SELECT * FROM __keel_out', options.out),
     };

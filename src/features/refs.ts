@@ -23,6 +23,8 @@ export interface ResolvedRefs {
   views: Map<string, { view: FeatureView; features: string[] }>;
   /** On-demand views to run, each with its transform. */
   onDemand: BoundOnDemand[];
+  /** Every view read (on-demand views and their inputs included) as `view@version`, for lineage. */
+  lineage: string[];
 }
 
 const REF = /^([A-Za-z_][A-Za-z0-9_]*)(?:@v(\d+))?(?::([A-Za-z_][A-Za-z0-9_]*))?$/;
@@ -51,8 +53,10 @@ export function resolveRefs(
   const features: ResolvedFeature[] = [];
   const views: ResolvedRefs['views'] = new Map();
   const onDemand = new Map<string, BoundOnDemand>();
+  const lineage = new Set<string>();
   const need = (view: string, feature: string) => {
-    const fv = registry.featureViews[view].spec;
+    const { spec: fv, version } = registry.featureViews[view];
+    lineage.add(`${view}@${version}`);
     const entry = views.get(view) ?? { view: fv, features: [] };
     if (!entry.features.includes(feature)) entry.features.push(feature);
     views.set(view, entry);
@@ -81,6 +85,7 @@ export function resolveRefs(
       if (!isOnDemand) need(name, f);
     }
     if (isOnDemand) {
+      lineage.add(`${name}@${stored.version}`);
       const odfv = registry.onDemandFeatureViews[name].spec;
       const transform = options.transforms?.get(name);
       if (!transform)
@@ -101,7 +106,7 @@ export function resolveRefs(
     }
     outputs.add(f.output);
   }
-  return { features, views, onDemand: [...onDemand.values()] };
+  return { features, views, onDemand: [...onDemand.values()], lineage: [...lineage] };
 }
 
 /** The join keys a set of views needs, in first-seen order. */

@@ -15,6 +15,8 @@ import type { FeatureMatrix } from './dataset.js';
 export interface LoadOptions {
   /** CSV (optionally .gz) or Parquet file. */
   path: string;
+  /** How error messages name the table (default: its path), e.g. when the file is temporary. */
+  name?: string;
   /** Label column; omit to read features only. */
   target?: string;
   /** For a string target: the value that means class 1 (other values are 0). */
@@ -68,6 +70,7 @@ function source(path: string, missing: string[]): { sql: string; csv: boolean } 
  */
 export async function loadTable(options: LoadOptions): Promise<LoadedTable> {
   const missing = options.missingValues ?? ['', 'NA', '?'];
+  const name = options.name ?? options.path;
   const src = source(options.path, missing);
   const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
   const db = await instance.connect();
@@ -77,21 +80,19 @@ export async function loadTable(options: LoadOptions): Promise<LoadedTable> {
       // are read as text (no type sniffing turns 'yes' into a boolean) and cast where needed.
       await db.run(`CREATE TEMP TABLE src AS SELECT row_number() OVER () AS __keel_row, * FROM ${src.sql}`);
     } catch (cause) {
-      throw new KeelError(
-        'RESOURCE_DOES_NOT_EXIST',
-        `cannot read '${options.path}': ${(cause as Error).message}`,
-        { cause },
-      );
+      throw new KeelError('RESOURCE_DOES_NOT_EXIST', `cannot read '${name}': ${(cause as Error).message}`, {
+        cause,
+      });
     }
     const described = (await db.runAndReadAll('DESCRIBE src')).getRowObjectsJS();
     const types = new Map(described.map((r) => [String(r.column_name), String(r.column_type)]));
     types.delete('__keel_row');
     const columns = [...types.keys()];
-    const need = (name: string, role: string) => {
-      if (!types.has(name)) {
+    const need = (column: string, role: string) => {
+      if (!types.has(column)) {
         throw new KeelError(
           'INVALID_PARAMETER_VALUE',
-          `${role} column '${name}' is not in '${options.path}' (columns: ${columns.join(', ')})`,
+          `${role} column '${column}' is not in '${name}' (columns: ${columns.join(', ')})`,
         );
       }
     };
@@ -105,7 +106,7 @@ export async function loadTable(options: LoadOptions): Promise<LoadedTable> {
     const categorical = options.categorical ?? Object.keys(options.categories ?? {});
     for (const c of categorical) need(c, 'categorical');
     const numeric = features.filter((f) => !categorical.includes(f));
-    for (const f of numeric) await checkNumeric(db, f, options.path, src.csv);
+    for (const f of numeric) await checkNumeric(db, f, name, src.csv);
     const categories: Record<string, string[]> = {};
     for (const c of categorical) {
       categories[c] =

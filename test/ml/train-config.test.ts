@@ -84,4 +84,37 @@ describe('trainFromConfig', () => {
     ).rejects.toThrow(/target column 'nope'/);
     expect(existsSync(join(dir, 'bad.onnx'))).toBe(false);
   });
+
+  it('wants exactly one data source and one feature selection, and a resolver for a training set', async () => {
+    const model = { kind: 'logistic' } as const;
+    const train = (trainingSet: Record<string, unknown>) =>
+      trainFromConfig(
+        { data: { trainingSet: { entities: 'labels.csv', ...trainingSet }, target: 'label' }, model },
+        { baseDir: dir, out: 'bad.onnx' },
+      );
+    await expect(train({})).rejects.toThrow(
+      'Invalid training config: data.trainingSet: needs one of featureService and features',
+    );
+    await expect(train({ featureService: 'churn', features: ['stats:a'] })).rejects.toThrow(
+      'data.trainingSet: give featureService or features, not both',
+    );
+    await expect(train({ featureService: 'churn' })).rejects.toMatchObject({
+      code: 'INVALID_PARAMETER_VALUE',
+      message: 'data.trainingSet needs a feature store to join it: pass resolveTrainingSet (keel train does)',
+    });
+    await expect(
+      trainFromConfig(
+        {
+          data: {
+            path: 'data.csv',
+            trainingSet: { entities: 'labels.csv', featureService: 'churn' },
+            target: 'label',
+          },
+          model,
+        },
+        { baseDir: dir, out: 'bad.onnx' },
+      ),
+    ).rejects.toThrow('data: give path or trainingSet, not both');
+    expect(existsSync(join(dir, 'bad.onnx'))).toBe(false);
+  });
 });

@@ -13,7 +13,8 @@ import { action, type CommandIO } from '../io.js';
 const list = (value: string, previous: string[] = []) => [...previous, ...value.split(',').filter(Boolean)];
 const repeat = (value: string, previous: string[] = []) => [...previous, value];
 
-async function withStore<T>(
+/** Runs `work` with the feature store of the Keel home, closed afterwards. */
+export async function withStore<T>(
   io: CommandIO,
   work: (store: FeatureStore) => Promise<T>,
   at?: number,

@@ -1,18 +1,38 @@
 /**
  * @module cli/commands/ml
  * `keel train` and `keel evaluate`: thin wrappers over `trainFromConfig` and `evaluateModel`.
+ * `keel train` joins a config's `data.trainingSet` with the feature store of the Keel home.
  */
 import type { Command } from 'commander';
 import { KeelError } from '../../core/index.js';
+import type { FeatureStore } from '../../features/index.js';
 import {
   type EvaluationResult,
   evaluateModel,
+  type ResolveTrainingSet,
   readThresholds,
   type TrainResult,
   trainFromConfig,
 } from '../../ml/index.js';
 import { action, parseNumberOption } from '../io.js';
 import { type TrackOptions, trackOptions, withTrackedRun } from '../tracked.js';
+import { withStore } from './features.js';
+
+/** Builds training sets as `keel features get-historical --out` does. */
+export const trainingSetsFrom =
+  (store: FeatureStore): ResolveTrainingSet =>
+  async (spec, out) => {
+    const result = await store.getHistoricalFeatures({
+      ...(spec.featureService !== undefined
+        ? { featureService: spec.featureService }
+        : { features: spec.features ?? [] }),
+      entityRows: { path: spec.entities },
+      eventTimestampColumn: spec.eventTimestampColumn,
+      fullFeatureNames: spec.fullFeatureNames,
+      out,
+    });
+    return { features: result.features, featureViews: result.featureViews };
+  };
 
 const fixed = (v: number | null) => (v === null ? 'n/a' : Math.abs(v) >= 1000 ? v.toFixed(0) : v.toFixed(4));
 
@@ -20,6 +40,7 @@ function trainText(r: TrainResult): string {
   const lines = [
     `trained ${r.kind} (${r.task}) on ${r.rows.train} rows, ${r.iterations} iterations; tested on ${r.rows.test} rows`,
     ...Object.entries(r.test).map(([k, v]) => `  ${k.padEnd(18)} ${fixed(v)}`),
+    ...(r.featureViews ? [`features from ${r.featureViews.join(', ')}`] : []),
     `model written to ${r.modelPath}`,
   ];
   for (const w of r.warnings) lines.push(`warning: ${w}`);
@@ -73,10 +94,18 @@ export function registerMlCommands(program: Command): void {
       'train',
     ),
     async (io, opts: { config: string; out?: string } & TrackOptions) => {
-      const result = await withTrackedRun(io.config, opts, async (run) => ({
-        ...(await trainFromConfig(opts.config, { out: opts.out, progress: io.progress, run })),
-        runId: run?.runId,
-      }));
+      // The store opens nothing until a training set asks it to.
+      const result = await withStore(io, (store) =>
+        withTrackedRun(io.config, opts, async (run) => ({
+          ...(await trainFromConfig(opts.config, {
+            out: opts.out,
+            progress: io.progress,
+            run,
+            resolveTrainingSet: trainingSetsFrom(store),
+          })),
+          runId: run?.runId,
+        })),
+      );
       io.emit(result, (r) => `${trainText(r)}${r.runId ? `\ntracked as run ${r.runId}` : ''}`);
     },
   );

@@ -97,6 +97,11 @@ describe('keel features', () => {
       '--feature-service',
       'churn_model',
     );
+    // The on-demand view and the stored view it reads are both lineage.
+    expect(printed.json).toMatchObject({
+      features: ['orders', 'amount_per_order'],
+      featureViews: ['stats@1', 'per_order@1'],
+    });
     expect(
       (printed.json.rows as Record<string, unknown>[]).map((r) => [r.orders, r.amount_per_order]),
     ).toEqual([

@@ -21,8 +21,11 @@ export const LIMITS = {
 const bad = (message: string) => new KeelError('INVALID_PARAMETER_VALUE', message);
 const NAME_RE = /^[/\w.\- :]*$/;
 
-/** Metric and param names: MLflow's character set, no path tricks, at most 250 characters. */
-export function validateKey(kind: 'metric' | 'param' | 'tag', key: unknown): string {
+/**
+ * Metric and param names: MLflow's character set, no path tricks, at most 250 characters. Tags and
+ * logged-model params keep only the length and path rules: MLflow's store checks no more of them.
+ */
+export function validateKey(kind: 'metric' | 'param' | 'tag' | 'model param', key: unknown): string {
   if (typeof key !== 'string' || key === '')
     throw bad(`Invalid ${kind} name: a non-empty string is required`);
   if (key.length > LIMITS.keyLength) {
@@ -30,7 +33,7 @@ export function validateKey(kind: 'metric' | 'param' | 'tag', key: unknown): str
       `Invalid ${kind} name '${key.slice(0, 40)}...': ${key.length} characters, the limit is ${LIMITS.keyLength}`,
     );
   }
-  if (kind !== 'tag' && !NAME_RE.test(key)) {
+  if ((kind === 'metric' || kind === 'param') && !NAME_RE.test(key)) {
     throw bad(
       `Invalid ${kind} name '${key}': names may only contain alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), colons (:) and slashes (/)`,
     );

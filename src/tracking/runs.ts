@@ -3,21 +3,27 @@
  * Run operations: lifecycle, the log-batch primitive every logging call goes through, reads and
  * search. A batch is one transaction: params are checked against what is stored (write-once),
  * tags upserted (last one in the request wins), metric points appended, and the latest value per
- * key kept in `latest_metrics`.
+ * key kept in `latest_metrics`. Points that carry a `model_id` are also linked to that logged model.
  */
-import { type Clock, KeelError, newRunId, shortId } from '../core/index.js';
-import type { SqlDatabase, SqlExecutor, SqlValue } from '../storage/index.js';
+import { type Clock, KeelError, newRunId } from '../core/index.js';
+import { placeholders, type SqlDatabase, type SqlExecutor, type SqlValue } from '../storage/index.js';
 import type { RunStatus } from './client.js';
 import { parseExperimentId, viewTypeCondition } from './experiments.js';
 import { parseFilter, parseOrderBy } from './filter.js';
+import { CHUNK, insertWriteOnce, type KeyValueTable, upsertKeyValues } from './key-values.js';
 import { LIMITS, validateBatch, validateMaxResults, validateRunId, validateTag } from './limits.js';
+import { linkModelMetrics, linkRunModels } from './logged-models.js';
+import { randomName } from './names.js';
 import { decodePageToken, pageOf } from './paging.js';
 import { compileRunFilter, compileRunOrderBy } from './search-sql.js';
 import type {
   DatasetInputEntity,
   KeyValue,
   LogBatch,
+  LoggedMetric,
   Metric,
+  ModelInput,
+  ModelOutput,
   Page,
   Run,
   RunInfo,
@@ -27,8 +33,6 @@ import type {
 export const RUN_NAME_TAG = 'mlflow.runName';
 export const USER_TAG = 'mlflow.user';
 const STATUSES: readonly RunStatus[] = ['RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED'];
-/** Rows per multi-row INSERT: well under both backends' parameter limits. */
-const CHUNK = 400;
 
 interface RunRow {
   run_uuid: string;
@@ -58,25 +62,6 @@ const toMetric = (r: MetricRow): Metric => ({
   step: r.step,
 });
 
-/** A friendly random name for runs nobody named, like MLflow's `bright-fox-123`. */
-function randomRunName(): string {
-  const adjectives = [
-    'bright',
-    'calm',
-    'bold',
-    'keen',
-    'quick',
-    'steady',
-    'sharp',
-    'quiet',
-    'brave',
-    'clever',
-  ];
-  const nouns = ['fox', 'owl', 'hare', 'lynx', 'wren', 'seal', 'crane', 'otter', 'heron', 'finch'];
-  const n = Number.parseInt(shortId(2), 16);
-  return `${adjectives[n % 10]}-${nouns[Math.floor(n / 10) % 10]}-${n % 1000}`;
-}
-
 export function parseStatus(status: unknown): RunStatus {
   if (typeof status === 'string' && (STATUSES as readonly string[]).includes(status))
     return status as RunStatus;
@@ -85,8 +70,6 @@ export function parseStatus(status: unknown): RunStatus {
     `Invalid run status '${String(status)}': use one of ${STATUSES.join(', ')}`,
   );
 }
-
-const inList = (n: number) => `(${new Array(n).fill('?').join(', ')})`;
 
 export interface CreateRunOptions {
   experimentId: string;
@@ -106,7 +89,7 @@ export class RunStore {
     const expId = parseExperimentId(options.experimentId);
     for (const t of options.tags ?? []) validateTag(t.key, t.value, LIMITS.runTagValueLength);
     const tags = new Map((options.tags ?? []).map((t) => [t.key, t.value]));
-    const runName = options.runName || tags.get(RUN_NAME_TAG) || randomRunName();
+    const runName = options.runName || tags.get(RUN_NAME_TAG) || randomName();
     tags.set(RUN_NAME_TAG, runName);
     const userId = options.userId || tags.get(USER_TAG) || 'unknown';
     const runId = newRunId();
@@ -138,9 +121,9 @@ export class RunStore {
           `${exp.artifact_location}/${runId}/artifacts`,
         ],
       );
-      await this.upsertTags(
+      await upsertKeyValues(
         tx,
-        runId,
+        this.kv('tags', runId),
         [...tags].map(([key, value]) => ({ key, value })),
       );
     });
@@ -179,7 +162,8 @@ export class RunStore {
         changes.runName || row.name,
         runId,
       ]);
-      if (changes.runName) await this.upsertTags(tx, runId, [{ key: RUN_NAME_TAG, value: changes.runName }]);
+      if (changes.runName)
+        await upsertKeyValues(tx, this.kv('tags', runId), [{ key: RUN_NAME_TAG, value: changes.runName }]);
     });
     return (await this.get(runId)).info;
   }
@@ -203,63 +187,49 @@ export class RunStore {
     validateBatch(batch);
     await this.db.transaction(async (tx) => {
       await this.activeRow(tx, runId);
-      if (batch.params?.length) await this.insertParams(tx, runId, batch.params);
+      if (batch.params?.length) await insertWriteOnce(tx, this.kv('params', runId), batch.params);
       if (batch.tags?.length) {
         const last = new Map(batch.tags.map((t) => [t.key, t.value]));
         const tags = [...last].map(([key, value]) => ({ key, value }));
-        await this.upsertTags(tx, runId, tags);
+        await upsertKeyValues(tx, this.kv('tags', runId), tags);
         const name = last.get(RUN_NAME_TAG);
         if (name) await tx.run('UPDATE runs SET name = ? WHERE run_uuid = ?', [name, runId]);
       }
-      if (batch.metrics?.length) await this.insertMetrics(tx, runId, batch.metrics);
+      if (batch.metrics?.length) {
+        await linkModelMetrics(tx, runId, batch.metrics);
+        await this.insertMetrics(tx, runId, await this.withoutRelogged(tx, runId, batch.metrics));
+      }
     });
   }
 
-  private async insertParams(tx: SqlExecutor, runId: string, params: KeyValue[]): Promise<void> {
-    const wanted = new Map<string, string>();
-    for (const p of params) {
-      const prior = wanted.get(p.key);
-      if (prior !== undefined && prior !== p.value) {
-        throw new KeelError(
-          'INVALID_PARAMETER_VALUE',
-          `Duplicate parameter keys have been submitted with different values: '${p.key}' = '${prior}' and '${p.value}'`,
-        );
-      }
-      wanted.set(p.key, p.value);
-    }
-    const keys = [...wanted.keys()];
-    const existing = await tx.all<KeyValue>(
-      `SELECT key, value FROM params WHERE run_uuid = ? AND key IN ${inList(keys.length)}`,
-      [runId, ...keys],
+  /**
+   * MLflow 3's log_model logs the run's points of the model's step again, now with the model's
+   * id: the run's history keeps each of those points once (MLflow's store skips exact repeats).
+   */
+  private async withoutRelogged(tx: SqlExecutor, runId: string, metrics: LoggedMetric[]): Promise<Metric[]> {
+    const linked = metrics.filter((m) => m.model_id);
+    if (linked.length === 0) return metrics;
+    const keys = [...new Set(linked.map((m) => m.key))];
+    const steps = [...new Set(linked.map((m) => m.step))];
+    const stored = await tx.all<MetricRow>(
+      `SELECT * FROM metrics WHERE run_uuid = ? AND key IN ${placeholders(keys.length)} AND step IN ${placeholders(steps.length)}`,
+      [runId, ...keys, ...steps],
     );
-    for (const e of existing) {
-      if (e.value !== wanted.get(e.key)) {
-        throw new KeelError(
-          'INVALID_PARAMETER_VALUE',
-          `Changing param values is not allowed. Param with key='${e.key}' was already logged with value='${e.value}' for run ID='${runId}'. Attempted logging new value '${wanted.get(e.key)}'.`,
-        );
-      }
-      wanted.delete(e.key);
-    }
-    const rows = [...wanted];
-    for (let i = 0; i < rows.length; i += CHUNK) {
-      const chunk = rows.slice(i, i + CHUNK);
-      await tx.run(
-        `INSERT INTO params (run_uuid, key, value) VALUES ${chunk.map(() => '(?, ?, ?)').join(', ')}`,
-        chunk.flatMap(([k, v]) => [runId, k, v]),
-      );
-    }
+    const point = (m: Metric) => JSON.stringify([m.key, m.timestamp, m.step, String(m.value)]);
+    const seen = new Set(stored.map((r) => point(toMetric(r))));
+    return metrics.filter((m) => !m.model_id || !seen.has(point(m)));
   }
 
-  private async upsertTags(tx: SqlExecutor, runId: string, tags: KeyValue[]): Promise<void> {
-    for (let i = 0; i < tags.length; i += CHUNK) {
-      const chunk = tags.slice(i, i + CHUNK);
-      await tx.run(
-        `INSERT INTO tags (run_uuid, key, value) VALUES ${chunk.map(() => '(?, ?, ?)').join(', ')}
-         ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value`,
-        chunk.flatMap((t) => [runId, t.key, t.value]),
-      );
-    }
+  /** Records the logged models a run produced, at the step each was logged at. */
+  async logOutputs(runId: string, models: ModelOutput[]): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await this.activeRow(tx, runId);
+      await linkRunModels(tx, runId, 'output', models);
+    });
+  }
+
+  private kv(table: 'params' | 'tags', runId: string): KeyValueTable {
+    return { table, ownerColumn: 'run_uuid', ownerId: runId, ownerLabel: `run ID='${runId}'` };
   }
 
   private async insertMetrics(tx: SqlExecutor, runId: string, metrics: Metric[]): Promise<void> {
@@ -311,9 +281,11 @@ export class RunStore {
     });
   }
 
-  async logInputs(runId: string, inputs: DatasetInputEntity[]): Promise<void> {
+  /** Datasets (stored once per experiment, name and digest) and logged models the run read. */
+  async logInputs(runId: string, inputs: DatasetInputEntity[], models: ModelInput[] = []): Promise<void> {
     await this.db.transaction(async (tx) => {
       const run = await this.activeRow(tx, runId);
+      await linkRunModels(tx, runId, 'input', models);
       for (const input of inputs) {
         const d = input.dataset;
         for (const [field, v] of Object.entries({
@@ -371,8 +343,8 @@ export class RunStore {
   private async hydrate(rows: RunRow[]): Promise<Run[]> {
     if (rows.length === 0) return [];
     const ids = rows.map((r) => r.run_uuid);
-    const list = inList(ids.length);
-    const [params, tags, metrics, inputs] = await Promise.all([
+    const list = placeholders(ids.length);
+    const [params, tags, metrics, inputs, models] = await Promise.all([
       this.db.all<KeyValue & { run_uuid: string }>(
         `SELECT run_uuid, key, value FROM params WHERE run_uuid IN ${list} ORDER BY key`,
         ids,
@@ -396,13 +368,19 @@ export class RunStore {
          FROM run_inputs ri JOIN datasets d ON d.dataset_uuid = ri.dataset_uuid WHERE ri.run_uuid IN ${list} ORDER BY d.name`,
         ids,
       ),
+      this.db.all<ModelOutput & { run_uuid: string; direction: 'input' | 'output' }>(
+        `SELECT run_uuid, model_id, direction, step FROM run_models WHERE run_uuid IN ${list} ORDER BY model_id`,
+        ids,
+      ),
     ]);
     const group = <T extends { run_uuid: string }>(items: T[]) => {
       const m = new Map<string, T[]>();
       for (const it of items) m.set(it.run_uuid, [...(m.get(it.run_uuid) ?? []), it]);
       return m;
     };
-    const [p, t, m, i] = [group(params), group(tags), group(metrics), group(inputs)];
+    const [p, t, m, i, lm] = [group(params), group(tags), group(metrics), group(inputs), group(models)];
+    const linked = (runId: string, direction: 'input' | 'output') =>
+      (lm.get(runId) ?? []).filter((x) => x.direction === direction);
     return rows.map((r) => ({
       info: runInfo(r),
       data: {
@@ -422,9 +400,11 @@ export class RunStore {
             ...(d.profile ? { profile: d.profile } : {}),
           },
         })),
-        model_inputs: [],
+        model_inputs: linked(r.run_uuid, 'input').map(({ model_id }) => ({ model_id })),
       },
-      outputs: { model_outputs: [] },
+      outputs: {
+        model_outputs: linked(r.run_uuid, 'output').map(({ model_id, step }) => ({ model_id, step })),
+      },
     }));
   }
 
@@ -492,7 +472,7 @@ export class RunStore {
     const where = compileRunFilter(parseFilter(options.filter));
     const order = compileRunOrderBy((options.orderBy ?? []).map(parseOrderBy));
     const conditions = [
-      `r.experiment_id IN ${inList(ids.length)}`,
+      `r.experiment_id IN ${placeholders(ids.length)}`,
       viewTypeCondition(options.viewType, 'r'),
       where.sql,
     ].filter(Boolean);

@@ -1,7 +1,8 @@
 /**
  * @module tracking/schema
  * Tracking tables. Metrics keep their full history in `metrics` and the current value per key in
- * `latest_metrics`, so showing and searching runs never scans the history.
+ * `latest_metrics`, so showing and searching runs never scans the history. Logged models (MLflow 3)
+ * keep their own params and tags; their metrics are run metric points linked to them.
  */
 import type { Migration } from '../storage/index.js';
 
@@ -84,6 +85,57 @@ CREATE TABLE run_inputs (
   dataset_uuid TEXT NOT NULL REFERENCES datasets(dataset_uuid),
   tags TEXT NOT NULL DEFAULT '[]',
   PRIMARY KEY (run_uuid, dataset_uuid)
+);
+`,
+  },
+  {
+    version: 101,
+    name: 'tracking: logged models, their params, tags and metrics, run model inputs and outputs',
+    sql: `
+CREATE TABLE logged_models (
+  model_id TEXT PRIMARY KEY,
+  experiment_id {{bigint}} NOT NULL REFERENCES experiments(experiment_id),
+  name TEXT NOT NULL,
+  artifact_location TEXT NOT NULL,
+  creation_timestamp_ms {{bigint}} NOT NULL,
+  last_updated_timestamp_ms {{bigint}} NOT NULL,
+  status TEXT NOT NULL,
+  lifecycle_stage TEXT NOT NULL DEFAULT 'active',
+  model_type TEXT,
+  source_run_id TEXT,
+  status_message TEXT
+);
+CREATE INDEX logged_models_experiment ON logged_models (experiment_id, creation_timestamp_ms);
+CREATE TABLE logged_model_params (
+  model_id TEXT NOT NULL REFERENCES logged_models(model_id) ON DELETE CASCADE,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (model_id, key)
+);
+CREATE TABLE logged_model_tags (
+  model_id TEXT NOT NULL REFERENCES logged_models(model_id) ON DELETE CASCADE,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (model_id, key)
+);
+CREATE TABLE logged_model_metrics (
+  model_id TEXT NOT NULL REFERENCES logged_models(model_id) ON DELETE CASCADE,
+  run_uuid TEXT NOT NULL REFERENCES runs(run_uuid) ON DELETE CASCADE,
+  key TEXT NOT NULL,
+  value {{double}} NOT NULL,
+  is_nan INTEGER NOT NULL DEFAULT 0,
+  timestamp {{bigint}} NOT NULL,
+  step {{bigint}} NOT NULL,
+  dataset_name TEXT,
+  dataset_digest TEXT,
+  PRIMARY KEY (model_id, key, timestamp, step, run_uuid)
+);
+CREATE TABLE run_models (
+  run_uuid TEXT NOT NULL REFERENCES runs(run_uuid) ON DELETE CASCADE,
+  model_id TEXT NOT NULL REFERENCES logged_models(model_id) ON DELETE CASCADE,
+  direction TEXT NOT NULL,
+  step {{bigint}} NOT NULL DEFAULT 0,
+  PRIMARY KEY (run_uuid, model_id, direction)
 );
 `,
   },

@@ -1,11 +1,12 @@
 /**
  * @module tracking/search-sql
  * Compiles parsed filters and order_by clauses into portable SQL over the tracking tables. Runs
- * are `r` (runs), experiments `e`. Values always travel as parameters, never inside the SQL text.
+ * are `r` (runs), experiments `e`, logged models `lm`. Values always travel as parameters, never
+ * inside the SQL text.
  */
 import { KeelError } from '../core/index.js';
 import type { SqlValue } from '../storage/index.js';
-import type { Clause, OrderBy } from './filter.js';
+import { type Clause, type OrderBy, parseOrderBy } from './filter.js';
 
 export interface SqlFragment {
   sql: string;
@@ -57,6 +58,8 @@ function keyValueClause(
   return { sql: `EXISTS (${base} AND ${cmp.sql})`, params: [clause.key, ...cmp.params] };
 }
 
+const RUN_METRIC = 'SELECT 1 FROM latest_metrics lm WHERE lm.run_uuid = r.run_uuid AND lm.key = ?';
+
 const RUN_ATTRIBUTES: Record<string, { column: string; numeric: boolean }> = {
   run_id: { column: 'r.run_uuid', numeric: false },
   run_uuid: { column: 'r.run_uuid', numeric: false },
@@ -87,17 +90,24 @@ function attributeClause(attrs: typeof RUN_ATTRIBUTES, clause: Clause): SqlFragm
   return compare(attr.column, clause);
 }
 
-function metricClause(clause: Clause): SqlFragment {
-  const base = 'SELECT 1 FROM latest_metrics lm WHERE lm.run_uuid = r.run_uuid AND lm.key = ?';
-  if (clause.comparator === 'IS NULL') return { sql: `NOT EXISTS (${base})`, params: [clause.key] };
-  if (clause.comparator === 'IS NOT NULL') return { sql: `EXISTS (${base})`, params: [clause.key] };
+/** `EXISTS` over a metric table `base` (its key bound first), numbers only, NaN points never matching. */
+function metricClause(clause: Clause, base: string, alias: string, also?: SqlFragment): SqlFragment {
+  const head = {
+    sql: also ? `${base} AND ${also.sql}` : base,
+    params: [clause.key, ...(also?.params ?? [])],
+  };
+  if (clause.comparator === 'IS NULL') return { sql: `NOT EXISTS (${head.sql})`, params: head.params };
+  if (clause.comparator === 'IS NOT NULL') return { sql: `EXISTS (${head.sql})`, params: head.params };
   if (!NUMERIC_OPS.has(clause.comparator) || typeof clause.value !== 'number') {
     throw bad(
       `Metric '${clause.key}' is compared with numbers only, using one of ${[...NUMERIC_OPS].join(', ')}`,
     );
   }
-  const cmp = compare('lm.value', clause);
-  return { sql: `EXISTS (${base} AND lm.is_nan = 0 AND ${cmp.sql})`, params: [clause.key, ...cmp.params] };
+  const cmp = compare(`${alias}.value`, clause);
+  return {
+    sql: `EXISTS (${head.sql} AND ${alias}.is_nan = 0 AND ${cmp.sql})`,
+    params: [...head.params, ...cmp.params],
+  };
 }
 
 function datasetClause(clause: Clause): SqlFragment {
@@ -120,7 +130,7 @@ export function compileRunFilter(clauses: Clause[]): SqlFragment {
     clauses.map((c) => {
       switch (c.type) {
         case 'metric':
-          return metricClause(c);
+          return metricClause(c, RUN_METRIC, 'lm');
         case 'param':
           return keyValueClause('params', 'r.run_uuid', 'run_uuid', c, 'param');
         case 'tag':
@@ -195,4 +205,106 @@ export function compileExperimentOrderBy(orderBy: OrderBy[]): SqlFragment {
   });
   parts.push('e.experiment_id ASC');
   return { sql: parts.join(', '), params: [] };
+}
+
+/** A logged-model search's `datasets`: metric clauses then count points measured on one of them. */
+export interface DatasetRef {
+  dataset_name: string;
+  dataset_digest?: string;
+}
+
+const MODEL_METRIC = 'SELECT 1 FROM logged_model_metrics mm WHERE mm.model_id = lm.model_id AND mm.key = ?';
+
+const LOGGED_MODEL_ATTRIBUTES: Record<string, { column: string; numeric: boolean }> = {
+  model_id: { column: 'lm.model_id', numeric: false },
+  name: { column: 'lm.name', numeric: false },
+  status: { column: 'lm.status', numeric: false },
+  model_type: { column: 'lm.model_type', numeric: false },
+  source_run_id: { column: 'lm.source_run_id', numeric: false },
+  artifact_location: { column: 'lm.artifact_location', numeric: false },
+  creation_timestamp_ms: { column: 'lm.creation_timestamp_ms', numeric: true },
+  last_updated_timestamp_ms: { column: 'lm.last_updated_timestamp_ms', numeric: true },
+  // MLflow's aliases (SqlLoggedModel.ALIASES).
+  creation_time: { column: 'lm.creation_timestamp_ms', numeric: true },
+  creation_timestamp: { column: 'lm.creation_timestamp_ms', numeric: true },
+  last_updated_timestamp: { column: 'lm.last_updated_timestamp_ms', numeric: true },
+};
+
+/** `(mm.dataset_name = ? AND mm.dataset_digest = ?) OR ...` over the given datasets. */
+function datasetScope(datasets: DatasetRef[]): SqlFragment | undefined {
+  if (datasets.length === 0) return undefined;
+  const parts = datasets.map((d) =>
+    d.dataset_digest
+      ? { sql: '(mm.dataset_name = ? AND mm.dataset_digest = ?)', params: [d.dataset_name, d.dataset_digest] }
+      : { sql: 'mm.dataset_name = ?', params: [d.dataset_name] },
+  );
+  return { sql: `(${parts.map((p) => p.sql).join(' OR ')})`, params: parts.flatMap((p) => p.params) };
+}
+
+/**
+ * Logged models are `lm`. Metric clauses match any linked point (on the given datasets, if any);
+ * datasets without a metric clause keep the models with some point on one of them, as MLflow does.
+ */
+export function compileLoggedModelFilter(clauses: Clause[], datasets: DatasetRef[] = []): SqlFragment {
+  const scope = datasetScope(datasets);
+  const fragments = clauses.map((c) => {
+    switch (c.type) {
+      case 'metric':
+        return metricClause(c, MODEL_METRIC, 'mm', scope);
+      case 'param':
+        return keyValueClause('logged_model_params', 'lm.model_id', 'model_id', c, 'param');
+      case 'tag':
+        return keyValueClause('logged_model_tags', 'lm.model_id', 'model_id', c, 'tag');
+      case 'attribute':
+        return attributeClause(LOGGED_MODEL_ATTRIBUTES, c);
+      default:
+        throw bad(`Logged models can be filtered by attributes, metrics, params and tags, not '${c.type}'`);
+    }
+  });
+  if (scope && !clauses.some((c) => c.type === 'metric')) {
+    fragments.push({
+      sql: `EXISTS (SELECT 1 FROM logged_model_metrics mm WHERE mm.model_id = lm.model_id AND ${scope.sql})`,
+      params: scope.params,
+    });
+  }
+  return join(fragments);
+}
+
+/** One entry of a logged-model search's `order_by`, as the proto's OrderBy message has it. */
+export interface LoggedModelOrder {
+  field_name: string;
+  ascending?: boolean;
+  dataset_name?: string;
+  dataset_digest?: string;
+}
+
+/**
+ * Attributes or `metrics.<key>` (the model's latest point for that key, on the dataset named, if
+ * any). Missing values sort last; ties go to the newest model, then to the id, so pages never overlap.
+ */
+export function compileLoggedModelOrderBy(orderBy: LoggedModelOrder[]): SqlFragment {
+  let byCreation = false;
+  const parts = orderBy.map((o) => {
+    const { type, key } = parseOrderBy(o.field_name);
+    let expr: SqlFragment;
+    if (type === 'metric') {
+      const scope = datasetScope(
+        o.dataset_name ? [{ dataset_name: o.dataset_name, dataset_digest: o.dataset_digest }] : [],
+      );
+      expr = {
+        sql: `(SELECT CASE WHEN mm.is_nan = 1 THEN NULL ELSE mm.value END FROM logged_model_metrics mm WHERE mm.model_id = lm.model_id AND mm.key = ?${scope ? ` AND ${scope.sql}` : ''} ORDER BY mm.timestamp DESC, mm.step DESC LIMIT 1)`,
+        params: [key, ...(scope?.params ?? [])],
+      };
+    } else {
+      const attr = LOGGED_MODEL_ATTRIBUTES[key];
+      if (type !== 'attribute' || !attr) {
+        throw bad(`Invalid order_by field_name '${o.field_name}': use an attribute or metrics.<key>`);
+      }
+      if (attr.column === 'lm.creation_timestamp_ms') byCreation = true;
+      expr = { sql: attr.column, params: [] };
+    }
+    return orderExpression(expr, o.ascending ?? true);
+  });
+  parts.push({ sql: `${byCreation ? '' : 'lm.creation_timestamp_ms DESC, '}lm.model_id ASC`, params: [] });
+  return { sql: parts.map((p) => p.sql).join(', '), params: parts.flatMap((p) => p.params) };
 }

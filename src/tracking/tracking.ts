@@ -1,7 +1,7 @@
 /**
  * @module tracking/tracking
- * The Tracking facade: experiments, runs and their artifacts over one metadata database and one
- * artifact store. The REST API, the CLI and the in-process client all call this.
+ * The Tracking facade: experiments, runs, logged models and their artifacts over one metadata
+ * database and one artifact store. The REST API, the CLI and the in-process client all call this.
  *
  * @example
  * const tracking = await Tracking.open(loadConfig());
@@ -17,6 +17,7 @@ import {
 import { type Clock, type KeelConfig, KeelError, systemClock } from '../core/index.js';
 import { migrate, openDatabase, type SqlDatabase } from '../storage/index.js';
 import { ExperimentStore } from './experiments.js';
+import { LoggedModelStore } from './logged-models.js';
 import { RunStore } from './runs.js';
 import { trackingMigrations } from './schema.js';
 
@@ -36,6 +37,7 @@ export function artifactUriToPath(uri: string): string {
 export class Tracking {
   readonly experiments: ExperimentStore;
   readonly runs: RunStore;
+  readonly loggedModels: LoggedModelStore;
 
   constructor(
     readonly db: SqlDatabase,
@@ -44,6 +46,7 @@ export class Tracking {
   ) {
     this.experiments = new ExperimentStore(db, clock);
     this.runs = new RunStore(db, clock);
+    this.loggedModels = new LoggedModelStore(db, clock);
   }
 
   /** Opens the configured database, applies migrations and makes sure experiment 0 exists. */
@@ -92,8 +95,23 @@ export class Tracking {
     await this.artifacts.putLocal(localPath, joinArtifactPath(root, artifactPath, name));
   }
 
+  /** A run's artifacts under `path`, paths relative to its artifact root. */
   async listArtifacts(runId: string, path = ''): Promise<{ root_uri: string; files: ArtifactEntry[] }> {
-    const rootUri = await this.runs.artifactUri(runId);
+    return this.listUnder(await this.runs.artifactUri(runId), path);
+  }
+
+  /** A logged model's files under `path`, paths relative to its artifact location. */
+  async listLoggedModelArtifacts(
+    modelId: string,
+    path = '',
+  ): Promise<{ root_uri: string; files: ArtifactEntry[] }> {
+    return this.listUnder(await this.loggedModels.artifactLocation(modelId), path);
+  }
+
+  private async listUnder(
+    rootUri: string,
+    path: string,
+  ): Promise<{ root_uri: string; files: ArtifactEntry[] }> {
     const root = artifactUriToPath(rootUri);
     const rel = joinArtifactPath(path);
     const files = await this.artifacts.list(joinArtifactPath(root, rel));

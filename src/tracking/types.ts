@@ -59,11 +59,21 @@ export interface DatasetInputEntity {
   dataset: Dataset;
 }
 
+/** A logged model a run read (`model_inputs`) or produced (`model_outputs`, at a step). */
+export interface ModelInput {
+  model_id: string;
+}
+
+export interface ModelOutput {
+  model_id: string;
+  step: number;
+}
+
 export interface Run {
   info: RunInfo;
   data: { metrics: Metric[]; params: KeyValue[]; tags: KeyValue[] };
-  inputs: { dataset_inputs: DatasetInputEntity[]; model_inputs: unknown[] };
-  outputs: { model_outputs: unknown[] };
+  inputs: { dataset_inputs: DatasetInputEntity[]; model_inputs: ModelInput[] };
+  outputs: { model_outputs: ModelOutput[] };
 }
 
 export interface Page<T> {
@@ -72,8 +82,49 @@ export interface Page<T> {
   next_page_token?: string;
 }
 
+/**
+ * A metric point as logged. MLflow 3 clients link a point to a logged model (`model_id`) and to
+ * the dataset it was measured on; the point then also counts among the model's metrics.
+ */
+export interface LoggedMetric extends Metric {
+  model_id?: string;
+  dataset_name?: string;
+  dataset_digest?: string;
+}
+
 export interface LogBatch {
-  metrics?: Metric[];
+  metrics?: LoggedMetric[];
   params?: KeyValue[];
   tags?: KeyValue[];
+}
+
+/** LoggedModelStatus of MLflow's proto, by name. */
+export type LoggedModelStatus = 'LOGGED_MODEL_PENDING' | 'LOGGED_MODEL_READY' | 'LOGGED_MODEL_UPLOAD_FAILED';
+
+/** A metric point linked to a logged model, with the run that logged it. */
+export interface LoggedModelMetric extends Metric {
+  model_id: string;
+  run_id: string;
+  dataset_name?: string;
+  dataset_digest?: string;
+}
+
+/** MLflow 3's LoggedModel: a model and its files under the experiment, apart from any run. */
+export interface LoggedModel {
+  info: {
+    /** `m-` and 32 hex digits, as MLflow's SQL store makes them. */
+    model_id: string;
+    experiment_id: string;
+    name: string;
+    creation_timestamp_ms: number;
+    last_updated_timestamp_ms: number;
+    /** `<experiment artifact location>/models/<model_id>/artifacts`: where the client uploads. */
+    artifact_uri: string;
+    status: LoggedModelStatus;
+    model_type?: string;
+    source_run_id?: string;
+    status_message?: string;
+    tags: KeyValue[];
+  };
+  data: { params: KeyValue[]; metrics: LoggedModelMetric[] };
 }

@@ -50,6 +50,34 @@ const withRunId = <T extends z.ZodRawShape>(shape: T) =>
 const viewType = z.enum(['ACTIVE_ONLY', 'DELETED_ONLY', 'ALL']).optional();
 export const maxResults = int64.optional();
 
+/** A metric point; MLflow 3 clients may link it to a logged model and the dataset it was measured on. */
+const metric = {
+  key: z.string(),
+  value: double,
+  timestamp: int64,
+  step: int64.optional(),
+  model_id: z.string().optional(),
+  dataset_name: z.string().optional(),
+  dataset_digest: z.string().optional(),
+};
+
+const modelId = z.string().min(1);
+/** LoggedModelStatus by name or number, as proto3 JSON allows; 0 (UNSPECIFIED) is no status. */
+const LOGGED_MODEL_STATUSES = [
+  'LOGGED_MODEL_PENDING',
+  'LOGGED_MODEL_READY',
+  'LOGGED_MODEL_UPLOAD_FAILED',
+] as const;
+const loggedModelStatus = z.union([
+  z.enum(LOGGED_MODEL_STATUSES),
+  z
+    .number()
+    .int()
+    .min(1)
+    .max(3)
+    .transform((n) => LOGGED_MODEL_STATUSES[n - 1]),
+]);
+
 export const S = {
   createExperiment: z.object({ name: z.string(), artifact_location: z.string().optional(), tags }),
   experimentId: z.object({ experiment_id: z.string().min(1) }),
@@ -77,14 +105,12 @@ export const S = {
     run_name: z.string().optional(),
   }),
   runOnly: withRunId({}),
-  logMetric: withRunId({ key: z.string(), value: double, timestamp: int64, step: int64.optional() }),
+  logMetric: withRunId(metric),
   logParam: withRunId({ key: z.string(), value: z.string() }),
   setTag: withRunId({ key: z.string(), value: z.string() }),
   deleteTag: withRunId({ key: z.string() }),
   logBatch: withRunId({
-    metrics: z
-      .array(z.object({ key: z.string(), value: double, timestamp: int64, step: int64.optional() }))
-      .optional(),
+    metrics: z.array(z.object(metric)).optional(),
     params: z.array(keyValue).optional(),
     tags,
   }),
@@ -104,6 +130,10 @@ export const S = {
         }),
       )
       .optional(),
+    models: z.array(z.object({ model_id: modelId })).optional(),
+  }),
+  logOutputs: withRunId({
+    models: z.array(z.object({ model_id: modelId, step: int64.optional() })).optional(),
   }),
   logModel: withRunId({ model_json: z.string() }),
   searchRuns: z.object({
@@ -127,10 +157,38 @@ export const S = {
     max_results: maxResults,
   }),
   listArtifacts: withRunId({ path: z.string().optional(), page_token: z.string().optional() }),
+  createLoggedModel: z.object({
+    experiment_id: z.string().min(1),
+    name: z.string().optional(),
+    model_type: z.string().optional(),
+    source_run_id: z.string().optional(),
+    params: z.array(keyValue).optional(),
+    tags,
+  }),
+  modelId: z.object({ model_id: modelId }),
+  finalizeLoggedModel: z.object({ model_id: modelId, status: loggedModelStatus }),
+  setLoggedModelTags: z.object({ model_id: modelId, tags }),
+  deleteLoggedModelTag: z.object({ model_id: modelId, tag_key: z.string().min(1) }),
+  logLoggedModelParams: z.object({ model_id: modelId, params: z.array(keyValue).optional() }),
+  listLoggedModelArtifacts: z.object({ model_id: modelId, artifact_directory_path: z.string().optional() }),
   searchLoggedModels: z.object({
-    experiment_ids: list(z.string()).optional(),
+    // Required as in MLflow's handler; an empty list finds nothing.
+    experiment_ids: list(z.string()),
     filter: z.string().optional(),
+    datasets: z
+      .array(z.object({ dataset_name: z.string().min(1), dataset_digest: z.string().optional() }))
+      .optional(),
     max_results: maxResults,
+    order_by: z
+      .array(
+        z.object({
+          field_name: z.string().min(1),
+          ascending: bool.optional(),
+          dataset_name: z.string().optional(),
+          dataset_digest: z.string().optional(),
+        }),
+      )
+      .optional(),
     page_token: z.string().optional(),
   }),
   bool,

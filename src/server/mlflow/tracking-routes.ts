@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { KeelError } from '../../core/index.js';
 import { DEFAULT_EXPERIMENT_ID, RUN_NAME_TAG, type Tracking } from '../../tracking/index.js';
 import { mlflowErrorHandler } from '../errors.js';
-import { metricJson, runJson } from './json.js';
+import { listingJson, loggedModelJson, metricJson, runJson } from './json.js';
 import { route } from './routes.js';
 import { S } from './schemas.js';
 
@@ -17,7 +17,7 @@ export async function mlflowTrackingRoutes(
   app: FastifyInstance,
   opts: { tracking: Tracking },
 ): Promise<void> {
-  const { experiments, runs } = opts.tracking;
+  const { experiments, runs, loggedModels } = opts.tracking;
   const tracking = opts.tracking;
   app.setErrorHandler(mlflowErrorHandler);
 
@@ -72,10 +72,8 @@ export async function mlflowTrackingRoutes(
   route(app, 'POST', '/runs/delete', S.runOnly, (b) => runs.setLifecycle(b.run_id, 'deleted'));
   route(app, 'POST', '/runs/restore', S.runOnly, (b) => runs.setLifecycle(b.run_id, 'active'));
   route(app, 'GET', '/runs/get', S.runOnly, async (q) => ({ run: runJson(await runs.get(q.run_id)) }));
-  route(app, 'POST', '/runs/log-metric', S.logMetric, (b) =>
-    runs.logBatch(b.run_id, {
-      metrics: [{ key: b.key, value: b.value, timestamp: b.timestamp, step: b.step ?? 0 }],
-    }),
+  route(app, 'POST', '/runs/log-metric', S.logMetric, ({ run_id, ...m }) =>
+    runs.logBatch(run_id, { metrics: [{ ...m, step: m.step ?? 0 }] }),
   );
   route(app, 'POST', '/runs/log-parameter', S.logParam, (b) =>
     runs.logBatch(b.run_id, { params: [{ key: b.key, value: b.value }] }),
@@ -86,12 +84,7 @@ export async function mlflowTrackingRoutes(
   route(app, 'POST', '/runs/delete-tag', S.deleteTag, (b) => runs.deleteTag(b.run_id, b.key));
   route(app, 'POST', '/runs/log-batch', S.logBatch, (b) =>
     runs.logBatch(b.run_id, {
-      metrics: b.metrics?.map((m) => ({
-        key: m.key,
-        value: m.value,
-        timestamp: m.timestamp,
-        step: m.step ?? 0,
-      })),
+      metrics: b.metrics?.map((m) => ({ ...m, step: m.step ?? 0 })),
       params: b.params,
       tags: b.tags,
     }),
@@ -100,6 +93,13 @@ export async function mlflowTrackingRoutes(
     runs.logInputs(
       b.run_id,
       (b.datasets ?? []).map((d) => ({ tags: d.tags ?? [], dataset: d.dataset })),
+      b.models,
+    ),
+  );
+  route(app, 'POST', '/runs/outputs', S.logOutputs, (b) =>
+    runs.logOutputs(
+      b.run_id,
+      (b.models ?? []).map((m) => ({ model_id: m.model_id, step: m.step ?? 0 })),
     ),
   );
   route(app, 'POST', '/runs/log-model', S.logModel, async (b) => {
@@ -150,19 +150,56 @@ export async function mlflowTrackingRoutes(
       })
     ).map(metricJson),
   }));
-  route(app, 'GET', '/artifacts/list', S.listArtifacts, async (q) => {
-    const listed = await tracking.listArtifacts(q.run_id, q.path ?? '');
+  route(app, 'GET', '/artifacts/list', S.listArtifacts, async (q) =>
+    listingJson(await tracking.listArtifacts(q.run_id, q.path ?? '')),
+  );
+
+  // MLflow 3's logged models (service.proto: CreateLoggedModel ... LogLoggedModelParamsRequest).
+  route(app, 'POST', '/logged-models', S.createLoggedModel, async (b) => ({
+    model: loggedModelJson(
+      await loggedModels.create({
+        experimentId: b.experiment_id,
+        name: b.name,
+        modelType: b.model_type,
+        sourceRunId: b.source_run_id,
+        params: b.params,
+        tags: b.tags,
+      }),
+    ),
+  }));
+  route(app, 'POST', '/logged-models/search', S.searchLoggedModels, async (b) => {
+    const page = await loggedModels.search({
+      experimentIds: b.experiment_ids,
+      filter: b.filter,
+      datasets: b.datasets,
+      maxResults: b.max_results,
+      orderBy: b.order_by,
+      pageToken: b.page_token,
+    });
     return {
-      root_uri: listed.root_uri,
-      files: listed.files.map((f) => ({
-        path: f.path,
-        is_dir: f.isDir,
-        ...(f.isDir ? {} : { file_size: f.fileSize }),
-      })),
+      models: page.items.map(loggedModelJson),
+      ...(page.next_page_token ? { next_page_token: page.next_page_token } : {}),
     };
   });
-  // Logged models arrive with the registry; until then the search answers an empty page.
-  route(app, 'POST', '/logged-models/search', S.searchLoggedModels, async () => ({ models: [] }));
+  route(app, 'GET', '/logged-models/:model_id', S.modelId, async (q) => ({
+    model: loggedModelJson(await loggedModels.get(q.model_id)),
+  }));
+  route(app, 'PATCH', '/logged-models/:model_id', S.finalizeLoggedModel, async (b) => ({
+    model: loggedModelJson(await loggedModels.finalize(b.model_id, b.status)),
+  }));
+  route(app, 'DELETE', '/logged-models/:model_id', S.modelId, (b) => loggedModels.delete(b.model_id));
+  route(app, 'PATCH', '/logged-models/:model_id/tags', S.setLoggedModelTags, (b) =>
+    loggedModels.setTags(b.model_id, b.tags ?? []),
+  );
+  route(app, 'DELETE', '/logged-models/:model_id/tags/:tag_key', S.deleteLoggedModelTag, (b) =>
+    loggedModels.deleteTag(b.model_id, b.tag_key),
+  );
+  route(app, 'POST', '/logged-models/:model_id/params', S.logLoggedModelParams, (b) =>
+    loggedModels.logParams(b.model_id, b.params ?? []),
+  );
+  route(app, 'GET', '/logged-models/:model_id/artifacts/directories', S.listLoggedModelArtifacts, async (q) =>
+    listingJson(await tracking.listLoggedModelArtifacts(q.model_id, q.artifact_directory_path ?? '')),
+  );
 }
 
 export { RUN_NAME_TAG };

@@ -1,7 +1,8 @@
 /**
  * @module registry/source
  * Finds the ONNX file behind a version's source and the lineage behind its run. A source is a
- * local file (an upload), `runs:/<run_id>/<path>` or `mlflow-artifacts:/<path>`; a folder source
+ * local file (an upload), `runs:/<run_id>/<path>`, `models:/<logged model id>` (MLflow 3) or
+ * `mlflow-artifacts:/<path>`; a folder source
  * (an MLflow model directory) must hold one `.onnx` file at its top.
  */
 import { readdir, stat } from 'node:fs/promises';
@@ -50,13 +51,23 @@ export async function resolveSource(
     const root = await tracking.runArtifactRoot(runs[1]);
     return { file: await onnxIn(artifacts.localPath(join(root, runs[2] ?? '')), source), runId: runs[1] };
   }
+  // MLflow 3's register_model names a logged model by its id; its files and run come from it.
+  const logged = /^models:\/(m-[0-9a-f]{32})(?:\/(.*))?$/.exec(source);
+  if (logged) {
+    const model = await tracking.loggedModels.get(logged[1]);
+    const root = artifactUriToPath(model.info.artifact_uri);
+    return {
+      file: await onnxIn(artifacts.localPath(join(root, logged[2] ?? '')), source),
+      runId: model.info.source_run_id,
+    };
+  }
   if (source.startsWith('mlflow-artifacts:/')) {
     return { file: await onnxIn(artifacts.localPath(artifactUriToPath(source)), source) };
   }
   if (/^[a-z][\w+.-]*:\//i.test(source)) {
     throw new KeelError(
       'INVALID_PARAMETER_VALUE',
-      `Model source '${source}': use runs:/, mlflow-artifacts:/ or a local file`,
+      `Model source '${source}': use runs:/, models:/<logged model id>, mlflow-artifacts:/ or a local file`,
     );
   }
   return { file: await onnxIn(source, source) };

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/index.js';
 import type { Policy, Registry } from '../../src/registry/index.js';
-import type { Tracking } from '../../src/tracking/index.js';
+import { artifactUriToPath, type Tracking } from '../../src/tracking/index.js';
 import { writeLogisticModel } from '../helpers/onnx.js';
 import { openTestRegistry } from '../helpers/registry.js';
 import { type Backend, tempDir } from '../helpers/tracking.js';
@@ -216,6 +216,30 @@ export function describeRegistryContract(backend: Backend, postgresUrl?: string)
       await expect(registry.getByAlias('churn', 'challenger')).rejects.toMatchObject({
         code: 'RESOURCE_DOES_NOT_EXIST',
       });
+    });
+
+    it('registers a version from an MLflow 3 logged model (models:/m-...), its run giving the lineage', async () => {
+      await registry.models.create('churn');
+      const runId = await trainedRun(tracking);
+      const logged = await tracking.loggedModels.create({
+        experimentId: '0',
+        name: 'model',
+        sourceRunId: runId,
+      });
+      const root = artifactUriToPath(logged.info.artifact_uri);
+      const dir = tempDir();
+      writeLogisticModel(dir, [0.2, 0.1, -0.3]);
+      await tracking.artifacts.putLocal(join(dir, 'model.onnx'), `${root}/model.onnx`);
+      const v = await registry.versions.create({ name: 'churn', source: `models:/${logged.info.model_id}` });
+      expect(v).toMatchObject({ version: '1', run_id: runId, source: `models:/${logged.info.model_id}` });
+      expect((await registry.versions.getPackage('churn', 1)).lineage).toMatchObject({
+        run_id: runId,
+        datasets: [{ name: 'train', digest: 'd1g3st' }],
+      });
+      const unknown = await registry.versions
+        .create({ name: 'churn', source: `models:/m-${'0'.repeat(32)}` })
+        .catch((e) => e);
+      expect(unknown).toMatchObject({ code: 'RESOURCE_DOES_NOT_EXIST' });
     });
 
     it('refuses a promotion with a failing gate, then promotes with green gates and an approval; the audit log holds both', async () => {

@@ -6,7 +6,29 @@
  */
 import { KeelError } from '../core/index.js';
 import { type FeatureMatrix, rowCount } from './dataset.js';
-import { loadOrt, openOnnxSession } from './onnx-session.js';
+import { loadOrt, type OnnxSession, openOnnxSession } from './onnx-session.js';
+
+type OnnxOutputs = Awaited<ReturnType<OnnxSession['run']>>;
+
+/**
+ * The score of each of `n` rows in a session's outputs: the class-1 column of `probabilities`
+ * (or of the first float output with two columns), else `variable` or the first float output.
+ * @throws KeelError INVALID_PARAMETER_VALUE when the model has no float output.
+ */
+export function scoresOf(out: OnnxOutputs, outputNames: readonly string[], n: number): Float64Array {
+  const name =
+    ['probabilities', 'variable'].find((k) => out[k]) ?? outputNames.find((k) => out[k].type === 'float32');
+  if (!name)
+    throw new KeelError(
+      'INVALID_PARAMETER_VALUE',
+      `the model has no float output (outputs: ${outputNames.join(', ')})`,
+    );
+  const t = out[name];
+  const values = t.data as Float32Array;
+  const width = t.dims.length === 2 ? Number(t.dims[1]) : 1;
+  const column = width === 2 ? 1 : 0;
+  return Float64Array.from({ length: n }, (_, i) => values[i * width + column]);
+}
 
 /**
  * Scores rows with an ONNX model (bytes or path), one thread.
@@ -24,19 +46,7 @@ export async function scoreOnnx(model: string | Uint8Array, x: FeatureMatrix): P
   const { Tensor } = await loadOrt();
   try {
     const out = await session.run({ [session.inputNames[0]]: new Tensor('float32', data, [n, f]) });
-    const name =
-      ['probabilities', 'variable'].find((k) => out[k]) ??
-      session.outputNames.find((k) => out[k].type === 'float32');
-    if (!name)
-      throw new KeelError(
-        'INVALID_PARAMETER_VALUE',
-        `the model has no float output (outputs: ${session.outputNames.join(', ')})`,
-      );
-    const t = out[name];
-    const values = t.data as Float32Array;
-    const width = t.dims.length === 2 ? Number(t.dims[1]) : 1;
-    const column = width === 2 ? 1 : 0;
-    return Float64Array.from({ length: n }, (_, i) => values[i * width + column]);
+    return scoresOf(out, session.outputNames, n);
   } catch (cause) {
     if (cause instanceof KeelError) throw cause;
     throw new KeelError(

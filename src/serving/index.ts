@@ -1,0 +1,9 @@
+/**
+ * @module serving
+ * Online serving of registered models: ONNX Runtime sessions fed from request rows or from the
+ * online feature store, and the set of models a server process serves.
+ */
+export { encodeArrays, encodeRecords } from './encode.js';
+export { ServingModel, type ServingModelInfo } from './model.js';
+export { type Lease, ModelServer, type ModelServerOptions } from './model-server.js';
+export { type EntityPrediction, Predictor } from './predictor.js';

@@ -18,10 +18,13 @@ export interface ModelServerOptions {
   models: readonly string[];
 }
 
-/** A predictor held for one request; `release` exactly once when the request is done. */
+/**
+ * A predictor held for one request; `release` once when the request is done, saying whether the
+ * model failed it (a canary's error rate counts those).
+ */
 export interface Lease {
   predictor: Predictor;
-  release(): void;
+  release(failed?: boolean): void;
 }
 
 interface Served {
@@ -63,10 +66,11 @@ export class ModelServer {
   }
 
   /**
-   * The predictor serving `name` now; with `version`, only if that is the version served.
+   * The predictor serving `name` now; with `version`, only if that is the version served. `key`
+   * (an entity or client id) keeps a caller on one side of a traffic split.
    * @throws KeelError RESOURCE_DOES_NOT_EXIST for a model or version not served here.
    */
-  acquire(name: string, options: { version?: string } = {}): Lease {
+  acquire(name: string, options: { version?: string; key?: string } = {}): Lease {
     const served = this.served.get(name);
     if (!served) throw new KeelError('RESOURCE_DOES_NOT_EXIST', `model '${name}' is not served here`);
     const info = served.predictor.model.info;

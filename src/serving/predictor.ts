@@ -23,11 +23,13 @@ export class Predictor {
     private readonly features?: FeatureStore,
   ) {}
 
-  predictRecords(records: ReadonlyArray<Record<string, unknown>>): Promise<Float64Array> {
+  /** @throws KeelError INVALID_PARAMETER_VALUE (as a rejection) for rows the model cannot take. */
+  async predictRecords(records: ReadonlyArray<Record<string, unknown>>): Promise<Float64Array> {
     return this.model.score(encodeRecords(this.model, records), records.length);
   }
 
-  predictArrays(rows: ReadonlyArray<readonly unknown[]>): Promise<Float64Array> {
+  /** @throws KeelError INVALID_PARAMETER_VALUE (as a rejection) for rows the model cannot take. */
+  async predictArrays(rows: ReadonlyArray<readonly unknown[]>): Promise<Float64Array> {
     return this.model.score(encodeArrays(this.model, rows), rows.length);
   }
 

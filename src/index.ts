@@ -67,6 +67,15 @@ export {
 } from './registry/index.js';
 // HTTP server
 export { buildApp, startServer } from './server/index.js';
+// Serving
+export {
+  type Lease,
+  ModelServer,
+  type ModelServerOptions,
+  Predictor,
+  ServingModel,
+  type ServingModelInfo,
+} from './serving/index.js';
 // Metadata storage
 export { type Migration, migrate, openDatabase, type SqlDatabase } from './storage/index.js';
 // Experiment tracking

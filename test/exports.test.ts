@@ -17,6 +17,8 @@ describe('package exports', () => {
       'startServer',
       'Registry',
       'readSignature',
+      'ModelServer',
+      'Predictor',
     ]) {
       expect(keel, name).toHaveProperty(name);
     }

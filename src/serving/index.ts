@@ -5,5 +5,13 @@
  */
 export { encodeArrays, encodeRecords } from './encode.js';
 export { ServingModel, type ServingModelInfo } from './model.js';
-export { type Lease, ModelServer, type ModelServerOptions } from './model-server.js';
+export {
+  type CanaryInfo,
+  type Lease,
+  type ModelEntry,
+  ModelServer,
+  type ModelServerOptions,
+  type ServedModelInfo,
+} from './model-server.js';
 export { type EntityPrediction, Predictor } from './predictor.js';
+export type { RefreshError } from './slot.js';

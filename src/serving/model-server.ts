@@ -3,19 +3,84 @@
  * The models one `keel serve` process serves, by name. A request takes a lease on the predictor
  * serving its model and gives it back when done, so a model can be replaced under load without
  * releasing a session a request still uses.
+ *
+ * A URI naming an alias or a stage (`models:/churn@champion`, `models:/churn/Production`) is
+ * re-resolved every `refreshIntervalMs` and on `refresh()`: a promotion is served once the new
+ * version has loaded and scored a warm-up row, with no request failing on the way. The registry
+ * has no in-process event to listen to, and another process may promote, so the server polls.
+ * A model may have a canary taking a share of its traffic; the canary's requests and failures are
+ * added to its version's record in the registry (what the promotion gate `canary` reads).
+ *
+ * @example
+ * const server = await ModelServer.start({
+ *   registry,
+ *   models: [{ uri: 'models:/churn@champion', canary: { uri: 'models:/churn@challenger', percent: 10 } }],
+ * });
+ * const lease = server.acquire('churn', { key: customerId });
+ * let failed = false;
+ * try {
+ *   return await lease.predictor.predictRecords(rows);
+ * } catch (err) {
+ *   // Bad input is the caller's fault, not the model's.
+ *   failed = !(err instanceof KeelError && err.code === 'INVALID_PARAMETER_VALUE');
+ *   throw err;
+ * } finally {
+ *   lease.release(failed);
+ * }
  */
-import { KeelError } from '../core/index.js';
+import { z } from 'zod';
+import { KeelError, type Logger, parseInput, silentLogger } from '../core/index.js';
 import type { FeatureStore } from '../features/index.js';
-import type { Registry } from '../registry/index.js';
-import { ServingModel, type ServingModelInfo } from './model.js';
-import { Predictor } from './predictor.js';
+import { Rng } from '../ml/index.js';
+import { parseModelUri, type Registry } from '../registry/index.js';
+import type { ServingModelInfo } from './model.js';
+import type { Predictor } from './predictor.js';
+import { type Backend, type RefreshError, Slot } from './slot.js';
+import { type RandomSource, type SplitRule, toCanary } from './traffic.js';
+
+const entrySchema = z.preprocess(
+  (entry) => (typeof entry === 'string' ? { uri: entry } : entry),
+  z.strictObject({
+    uri: z.string().min(1),
+    canary: z
+      .strictObject({
+        uri: z.string().min(1),
+        percent: z.number().min(0).max(100),
+        sticky: z.boolean().default(false),
+      })
+      .optional(),
+  }),
+);
+
+const settingsSchema = z.strictObject({
+  models: z.array(entrySchema),
+  refreshIntervalMs: z.number().int().min(0).default(2000),
+  canaryFlushMs: z.number().int().positive().default(5000),
+  seed: z.number().int().optional(),
+});
+
+/**
+ * A model to serve: its URI, or its URI and a canary taking `percent` (0 to 100) of its requests.
+ * `sticky` keeps each request key on one side of the split.
+ */
+export type ModelEntry =
+  | string
+  | { uri: string; canary?: { uri: string; percent: number; sticky?: boolean } };
 
 export interface ModelServerOptions {
   registry: Registry;
   /** The feature store entity requests read features from. */
   features?: FeatureStore;
-  /** Model URIs to serve (`models:/churn@champion`), each under its registered model's name. */
-  models: readonly string[];
+  /** Models to serve (`models:/churn@champion`), each under its registered model's name. */
+  models: readonly ModelEntry[];
+  /** How often alias and stage URIs are re-resolved, in ms (default 2000; 0: only on `refresh()`). */
+  refreshIntervalMs?: number;
+  /** How often canary traffic is added to the registry, in ms (default 5000; also at `close`). */
+  canaryFlushMs?: number;
+  /** Seeds the draw of non-sticky splits, for reproducible tests. */
+  seed?: number;
+  /** Where swaps and failed loads are reported (default: nowhere). */
+  logger?: Logger;
 }
 
 /**
@@ -24,76 +89,259 @@ export interface ModelServerOptions {
  */
 export interface Lease {
   predictor: Predictor;
+  /** The request went to the model's canary. */
+  canary: boolean;
   release(failed?: boolean): void;
 }
 
-interface Served {
-  predictor: Predictor;
+/** A served model's canary: its URI, the split, and whether it takes traffic now. */
+export interface CanaryInfo {
+  uri: string;
+  /** The version it serves; none while it is being swapped or after its load failed. */
+  version: string | null;
+  percent: number;
+  sticky: boolean;
+  /** Only a ready canary gets traffic: loaded, warmed and not being swapped. */
+  ready: boolean;
+  lastError?: RefreshError;
+}
+
+/** A served model: the primary version's info, plus how it is kept up to date and split. */
+export interface ServedModelInfo extends ServingModelInfo {
+  /** The URI names an alias or a stage, so a promotion swaps the version served. */
+  follows: boolean;
+  /** Leases out on the version served. */
   inFlight: number;
+  /** Versions swapped out that still finish requests, their sessions released after. */
+  draining: Array<{ version: string; inFlight: number }>;
+  /** The last refresh of the URI that failed, until one succeeds. */
+  lastError?: RefreshError;
+  canary?: CanaryInfo;
+}
+
+interface Served {
+  primary: Slot;
+  canary?: { slot: Slot; rule: SplitRule };
+}
+
+/** Canary traffic not yet added to the registry. */
+interface Tally {
+  name: string;
+  version: string;
+  requests: number;
+  errors: number;
 }
 
 export class ModelServer {
   private readonly served = new Map<string, Served>();
+  private readonly tallies = new Map<string, Tally>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  /** Refreshes run one after another; this settles when the last one queued is done. */
+  private refreshes: Promise<void> = Promise.resolve();
+  private refreshing = 0;
+  /** Flushes of canary traffic, one after another. */
+  private flushes: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly registry: Registry,
+    private readonly random: RandomSource,
+    private readonly logger: Logger,
+  ) {}
 
   /**
-   * Loads every model; a model that does not load stops the start with its error.
-   * @throws KeelError as `ServingModel.load`, or INVALID_PARAMETER_VALUE for two URIs of one model.
+   * Loads every model and canary. A model that does not load stops the start with its error; a
+   * canary that does not load only gets no traffic until a refresh loads it.
+   * @throws KeelError as `ServingModel.load`; INVALID_PARAMETER_VALUE naming the field for a bad
+   *   option, for two entries of one model, or for a canary of another registered model.
    */
   static async start(options: ModelServerOptions): Promise<ModelServer> {
-    const server = new ModelServer();
+    const settings = parseInput(
+      settingsSchema,
+      {
+        models: options.models,
+        refreshIntervalMs: options.refreshIntervalMs,
+        canaryFlushMs: options.canaryFlushMs,
+        seed: options.seed,
+      },
+      'model server options',
+    );
+    const seeded = settings.seed === undefined ? undefined : new Rng(settings.seed);
+    const logger = options.logger ?? silentLogger;
+    const server = new ModelServer(options.registry, seeded ? () => seeded.next() : Math.random, logger);
+    const ctx = { registry: options.registry, features: options.features, logger };
+    const entries = settings.models.map((entry, i) => {
+      const { name } = parseModelUri(entry.uri);
+      if (server.served.has(name))
+        throw new KeelError('INVALID_PARAMETER_VALUE', `model '${name}' is given twice`);
+      if (entry.canary && parseModelUri(entry.canary.uri).name !== name)
+        throw new KeelError(
+          'INVALID_PARAMETER_VALUE',
+          `models.${i}.canary.uri: ${entry.canary.uri} is not a version of '${name}'`,
+        );
+      const served: Served = {
+        primary: new Slot(entry.uri, 'primary', ctx),
+        canary: entry.canary && {
+          slot: new Slot(entry.canary.uri, 'canary', ctx),
+          rule: { percent: entry.canary.percent, sticky: entry.canary.sticky },
+        },
+      };
+      server.served.set(name, served);
+      return served;
+    });
     try {
-      for (const uri of options.models) {
-        const model = await ServingModel.load(options.registry, uri);
-        if (server.served.has(model.info.name)) {
-          await model.release();
-          throw new KeelError('INVALID_PARAMETER_VALUE', `model '${model.info.name}' is given twice`);
-        }
-        server.served.set(model.info.name, {
-          predictor: new Predictor(model, options.features),
-          inFlight: 0,
-        });
+      for (const { primary, canary } of entries) {
+        await primary.open();
+        await canary?.slot.refresh();
       }
     } catch (err) {
       await server.close();
       throw err;
     }
+    if (settings.refreshIntervalMs > 0)
+      server.every(settings.refreshIntervalMs, () => {
+        // A slow load must not pile refreshes up behind it.
+        if (server.refreshing === 0) void server.refresh();
+      });
+    server.every(settings.canaryFlushMs, () => void server.flushCanary());
     return server;
   }
 
-  /** What is served, by model name. */
-  list(): ServingModelInfo[] {
-    return [...this.served.values()].map((s) => s.predictor.model.info);
+  private every(ms: number, fn: () => void): void {
+    // unref: a forgotten server must not keep the process alive.
+    this.timers.push(setInterval(fn, ms).unref());
+  }
+
+  /** What is served, by model name: the primary version, swaps in progress, and the canary. */
+  list(): ServedModelInfo[] {
+    return [...this.served.values()].flatMap(({ primary, canary }) => {
+      const serving = primary.serving;
+      if (!serving) return [];
+      const c = canary?.slot.serving;
+      return [
+        {
+          ...serving.predictor.model.info,
+          follows: primary.follows,
+          inFlight: serving.inFlight,
+          draining: primary.drainingVersions,
+          ...(primary.lastError ? { lastError: primary.lastError } : {}),
+          ...(canary
+            ? {
+                canary: {
+                  uri: canary.slot.uri,
+                  version: c?.version ?? null,
+                  percent: canary.rule.percent,
+                  sticky: canary.rule.sticky,
+                  ready: c !== undefined,
+                  ...(canary.slot.lastError ? { lastError: canary.slot.lastError } : {}),
+                },
+              }
+            : {}),
+        },
+      ];
+    });
   }
 
   /**
-   * The predictor serving `name` now; with `version`, only if that is the version served. `key`
-   * (an entity or client id) keeps a caller on one side of a traffic split.
+   * The predictor to serve one request of `name` with: the canary's for its share of requests
+   * when it is ready, the primary's otherwise. With `version`, only that version (primary or
+   * canary). `key` (an entity or client id) keeps a caller on one side of a sticky split.
    * @throws KeelError RESOURCE_DOES_NOT_EXIST for a model or version not served here.
    */
   acquire(name: string, options: { version?: string; key?: string } = {}): Lease {
     const served = this.served.get(name);
-    if (!served) throw new KeelError('RESOURCE_DOES_NOT_EXIST', `model '${name}' is not served here`);
-    const info = served.predictor.model.info;
-    if (options.version !== undefined && options.version !== info.version)
+    const primary = served?.primary.serving;
+    if (!served || !primary)
+      throw new KeelError('RESOURCE_DOES_NOT_EXIST', `model '${name}' is not served here`);
+    const canary = served.canary?.slot.serving;
+    let backend: Backend;
+    if (options.version === undefined)
+      backend =
+        canary && served.canary && toCanary(served.canary.rule, name, options.key, this.random)
+          ? canary
+          : primary;
+    else if (options.version === primary.version) backend = primary;
+    else if (options.version === canary?.version) backend = canary;
+    else
       throw new KeelError(
         'RESOURCE_DOES_NOT_EXIST',
-        `model '${name}' version ${options.version} is not served here (serving version ${info.version})`,
+        `model '${name}' version ${options.version} is not served here (serving version ${primary.version}${canary ? `, canary ${canary.version}` : ''})`,
       );
-    served.inFlight++;
+    const isCanary = backend === canary;
+    backend.take();
     let released = false;
     return {
-      predictor: served.predictor,
-      release: () => {
+      predictor: backend.predictor,
+      canary: isCanary,
+      release: (failed = false) => {
         if (released) return;
         released = true;
-        served.inFlight--;
+        if (isCanary) this.tally(name, backend.version, 1, failed ? 1 : 0);
+        backend.give();
       },
     };
   }
 
+  private tally(name: string, version: string, requests: number, errors: number): void {
+    const id = `${name}\u0000${version}`;
+    const t = this.tallies.get(id);
+    if (t) {
+      t.requests += requests;
+      t.errors += errors;
+    } else this.tallies.set(id, { name, version, requests, errors });
+  }
+
+  /**
+   * Adds the canary traffic counted since the last flush to each version's record in the
+   * registry. Runs on a timer and at `close`; a failed write keeps its counts for the next flush.
+   */
+  flushCanary(): Promise<void> {
+    this.flushes = this.flushes.then(async () => {
+      const due = [...this.tallies.values()];
+      this.tallies.clear();
+      for (const t of due) {
+        try {
+          await this.registry.recordCanary(t.name, t.version, { requests: t.requests, errors: t.errors });
+        } catch (err) {
+          // A version deleted meanwhile has nowhere to record its traffic.
+          if (err instanceof KeelError && err.code === 'RESOURCE_DOES_NOT_EXIST') continue;
+          this.logger.warn({ model: t.name, version: t.version, err }, 'recording canary traffic failed');
+          this.tally(t.name, t.version, t.requests, t.errors);
+        }
+      }
+    });
+    return this.flushes;
+  }
+
+  /**
+   * Re-resolves every alias and stage URI and swaps in the versions they name now; retries a
+   * canary that failed to load. Never throws: a failure leaves the old version serving and shows
+   * as `lastError` in `list()`. Resolves when this refresh is done (after any already running).
+   */
+  refresh(): Promise<void> {
+    this.refreshing++;
+    const run = this.refreshes.then(async () => {
+      for (const { primary, canary } of this.served.values()) {
+        await primary.refresh();
+        await canary?.slot.refresh();
+      }
+    });
+    this.refreshes = run.finally(() => {
+      this.refreshing--;
+    });
+    return this.refreshes;
+  }
+
+  /**
+   * Stops the timers, waits for a running refresh, records pending canary traffic, and releases
+   * every session; a session with a lease still out is released when the lease comes back.
+   */
   async close(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.timers.length = 0;
+    await this.refreshes;
     const all = [...this.served.values()];
     this.served.clear();
-    await Promise.all(all.map((s) => s.predictor.model.release()));
+    await this.flushCanary();
+    await Promise.all(all.flatMap((s) => [s.primary.close(), s.canary?.slot.close()]));
   }
 }

@@ -93,7 +93,8 @@ export class ServingModel {
   /**
    * Scores `rows` rows of `values` (row-major float32, `width` columns): class-1 probabilities
    * of a classifier, values of a regressor.
-   * @throws KeelError INVALID_PARAMETER_VALUE when ONNX Runtime refuses the input.
+   * @throws KeelError INVALID_PARAMETER_VALUE for values of the wrong length; EXECUTION_FAILED when
+   *   ONNX Runtime fails (the model's fault, which a canary's error count records).
    */
   async score(values: Float32Array, rows: number): Promise<Float64Array> {
     if (values.length !== rows * this.width)
@@ -109,12 +110,11 @@ export class ServingModel {
       return scoresOf(out, this.session.outputNames, rows);
     } catch (cause) {
       if (cause instanceof KeelError) throw cause;
+      // The rows were checked against the model's columns already: a failure here is the model's.
       throw new KeelError(
-        'INVALID_PARAMETER_VALUE',
-        `ONNX Runtime refused the input: ${(cause as Error).message}`,
-        {
-          cause,
-        },
+        'EXECUTION_FAILED',
+        `ONNX Runtime failed to score ${rows} rows with ${this.info.name} version ${this.info.version}: ${(cause as Error).message}`,
+        { cause },
       );
     }
   }

@@ -70,6 +70,7 @@ export { buildApp, startServer } from './server/index.js';
 // Serving
 export {
   type Lease,
+  type ModelEntry,
   ModelServer,
   type ModelServerOptions,
   Predictor,

@@ -3,6 +3,7 @@
  * Online serving of registered models: ONNX Runtime sessions fed from request rows or from the
  * online feature store, and the set of models a server process serves.
  */
+export { type ScoreDatasetOptions, type ScoreDatasetResult, scoreDataset } from './batch.js';
 export { encodeArrays, encodeRecords } from './encode.js';
 export { ServingModel, type ServingModelInfo } from './model.js';
 export {

@@ -9,6 +9,7 @@ import { registerFeaturesCommands } from './features.js';
 import { registerMlCommands } from './ml.js';
 import { registerModelCommands } from './models.js';
 import { registerPipelineCommands } from './pipeline.js';
+import { registerScoreCommand } from './score.js';
 import { registerServeCommand } from './serve.js';
 import { registerTrackingCommands } from './tracking.js';
 
@@ -21,6 +22,7 @@ const groups: Array<(program: Command) => void> = [
   registerServeCommand,
   registerTrackingCommands,
   registerModelCommands,
+  registerScoreCommand,
 ];
 
 export function registerCommands(program: Command): void {

@@ -1,0 +1,305 @@
+/**
+ * @module serving/batch-writer
+ * The streaming half of batch scoring: reads a file through DuckDB with every model column
+ * encoded in SQL, gathers rows into chunks, scores each chunk and writes it as a Parquet part,
+ * then merges the parts into one file. See `batch.ts` for the public call and its guarantees.
+ */
+import { renameSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  DOUBLE,
+  type DuckDBAppender,
+  type DuckDBConnection,
+  DuckDBDataChunk,
+  DuckDBInstance,
+  type DuckDBType,
+} from '@duckdb/node-api';
+import { invalid, KeelError, type ProgressFn } from '../core/index.js';
+import { detectFormat } from '../data/index.js';
+import type { ServingModel } from './model.js';
+
+const ident = (name: string): string => `"${name.replaceAll('"', '""')}"`;
+const literal = (value: string): string => `'${value.replaceAll("'", "''")}'`;
+
+/** The DuckDB table function that reads `path`; CSV cells stay text, as ingestion reads them. */
+function readerSql(path: string): string {
+  switch (detectFormat(path)) {
+    case 'parquet':
+      return `read_parquet(${literal(path)})`;
+    case 'json':
+      return `read_json(${literal(path)}, format = 'auto')`;
+    case 'csv':
+      return `read_csv(${literal(path)}, header = true, all_varchar = true, delim = ${/\.tsv(\.gz|\.zst)?$/i.test(path) ? "'\t'" : "','"})`;
+  }
+}
+
+const NUMERIC_TYPE =
+  /^(BOOLEAN|TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|DECIMAL\(.*\))$/;
+
+/**
+ * The streamed columns: `keep`, then one DOUBLE per model column, then, when a model column is
+ * text, the index of the first one in the row holding a value that is not a number (-1 if none).
+ */
+interface Plan {
+  source: string;
+  select: string;
+  checked: boolean;
+}
+
+const NAN = "'NaN'::DOUBLE";
+
+function plan(
+  model: ServingModel,
+  source: string,
+  types: Map<string, string>,
+  keep: string[],
+  file: string,
+): Plan {
+  const names = model.info.features;
+  const missing = names.filter((f) => !types.has(f));
+  if (missing.length > 0)
+    throw invalid(
+      `'${file}' lacks the model's column${missing.length > 1 ? 's' : ''} ${missing.map((c) => `'${c}'`).join(', ')} (${model.info.name} version ${model.info.version} takes ${names.join(', ')})`,
+      { columns: missing },
+    );
+  const absent = keep.filter((k) => !types.has(k));
+  if (absent.length > 0)
+    throw invalid(
+      `'${file}' has no column ${absent.map((c) => `'${c}'`).join(', ')} to keep (columns: ${[...types.keys()].join(', ')})`,
+    );
+  // Everything is encoded in SQL and arrives as DOUBLE without NULLs (missing is NaN): DuckDB's
+  // vectors then carry no validity mask, whose per-row check costs more than the copy itself,
+  // and category strings never cross into JavaScript.
+  const checks: string[] = [];
+  const features = names.map((f, j) => {
+    const id = ident(f);
+    const categories = model.categories[f];
+    if (categories) {
+      if (categories.length === 0) return NAN;
+      const codes = categories.map((c, i) => `${literal(c)}: ${i}`).join(', ');
+      return `coalesce(MAP {${codes}}[CAST(${id} AS VARCHAR)], ${NAN})`;
+    }
+    const type = types.get(f) as string;
+    if (NUMERIC_TYPE.test(type)) return `coalesce(CAST(${id} AS DOUBLE), ${NAN})`;
+    if (type !== 'VARCHAR')
+      throw invalid(`column '${f}' of '${file}' is ${type}; ${model.info.name} takes it as a number`);
+    // '' is missing, as in a request; any other text that is not a number is refused.
+    checks.push(`WHEN NULLIF(${id}, '') IS NOT NULL AND TRY_CAST(${id} AS DOUBLE) IS NULL THEN ${j}`);
+    return `coalesce(TRY_CAST(${id} AS DOUBLE), ${NAN})`;
+  });
+  const columns = [
+    ...keep.map((k, i) => `${ident(k)} AS __keel_k${i}`),
+    ...features.map((sql, j) => `${sql} AS __keel_f${j}`),
+    ...(checks.length > 0 ? [`CASE ${checks.join(' ')} ELSE -1 END AS __keel_bad`] : []),
+  ];
+  return { source, select: columns.join(', '), checked: checks.length > 0 };
+}
+
+export interface WriteJob {
+  model: ServingModel;
+  input: string;
+  /** How messages name the input. */
+  name: string;
+  keep: string[];
+  chunkRows: number;
+  parts: string;
+  file: string;
+  progress: ProgressFn;
+}
+
+/** Streams, scores and writes `job.input` into `job.file`; returns the row count. */
+export async function writeScores(job: WriteJob): Promise<number> {
+  const instance = await DuckDBInstance.create(':memory:');
+  // The input streams on one connection while chunks are staged and written on another: any
+  // statement on the streaming connection (an appender's flush too) would end the stream.
+  const reader = await instance.connect();
+  const writer = await instance.connect();
+  try {
+    const source = readerSql(job.input);
+    const types = await describe(reader, source, job.name);
+    const p = plan(job.model, source, types, job.keep, job.name);
+    const total = source.startsWith('read_parquet')
+      ? Number((await reader.runAndReadAll(`SELECT count(*) FROM ${source}`)).getColumnsJS()[0][0])
+      : undefined;
+    const stream = await reader.stream(`SELECT ${p.select} FROM ${source}`);
+    const chunks = new ChunkWriter(writer, job, p, stream.columnTypes().slice(0, job.keep.length), total);
+    try {
+      for (let chunk = await fetch(stream, job.name); chunk; chunk = await fetch(stream, job.name)) {
+        await chunks.add(chunk);
+      }
+      return await chunks.finish(job.file);
+    } finally {
+      chunks.close();
+    }
+  } finally {
+    writer.closeSync();
+    reader.closeSync();
+    instance.closeSync();
+  }
+}
+
+async function describe(conn: DuckDBConnection, source: string, file: string): Promise<Map<string, string>> {
+  try {
+    const rows = (await conn.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`)).getRowObjectsJS();
+    return new Map(rows.map((r) => [String(r.column_name), String(r.column_type)]));
+  } catch (cause) {
+    throw new KeelError('DATA_VALIDATION_FAILED', `cannot read '${file}': ${(cause as Error).message}`, {
+      cause,
+    });
+  }
+}
+
+type Stream = Awaited<ReturnType<DuckDBConnection['stream']>>;
+
+async function fetch(stream: Stream, file: string): Promise<DuckDBDataChunk | undefined> {
+  try {
+    const chunk = await stream.fetchChunk();
+    return chunk && chunk.rowCount > 0 ? chunk : undefined;
+  } catch (cause) {
+    throw new KeelError('DATA_VALIDATION_FAILED', `cannot read '${file}': ${(cause as Error).message}`, {
+      cause,
+    });
+  }
+}
+
+/**
+ * Gathers streamed rows into chunks, scores each and writes it as one Parquet part: the `keep`
+ * columns are staged in a DuckDB table (only those: staging every streamed column cost more than
+ * reading them), the scores in another, and the two are paired by position.
+ */
+class ChunkWriter {
+  private readonly width: number;
+  private readonly x: Float32Array;
+  private readonly parts: string[] = [];
+  private staged?: DuckDBAppender;
+  /** Rows in the current chunk. */
+  private rows = 0;
+  /** Rows written in earlier chunks. */
+  private done = 0;
+
+  constructor(
+    private readonly conn: DuckDBConnection,
+    private readonly job: WriteJob,
+    private readonly plan: Plan,
+    private readonly keepTypes: DuckDBType[],
+    private readonly total: number | undefined,
+  ) {
+    this.width = job.model.width;
+    this.x = new Float32Array((job.chunkRows + 2048) * this.width);
+  }
+
+  async add(chunk: DuckDBDataChunk): Promise<void> {
+    if (this.keepTypes.length > 0) {
+      this.staged ??= await this.stage();
+      const kept = DuckDBDataChunk.create(this.keepTypes, chunk.rowCount);
+      for (let k = 0; k < this.keepTypes.length; k++) kept.setColumnValues(k, chunk.getColumnValues(k));
+      this.staged.appendDataChunk(kept);
+    }
+    this.encode(chunk);
+    if (this.plan.checked) await this.check(chunk);
+    this.rows += chunk.rowCount;
+    if (this.rows >= this.job.chunkRows) await this.write();
+  }
+
+  /** Writes the last chunk and the parts' union to `file`; returns the row count. */
+  async finish(file: string): Promise<number> {
+    if (this.rows > 0 || this.parts.length === 0) await this.write();
+    if (this.parts.length === 1) renameSync(this.parts[0], file);
+    else {
+      const list = this.parts.map(literal).join(', ');
+      await this.conn.run(
+        `COPY (SELECT * FROM read_parquet([${list}])) TO ${literal(file)} (FORMAT parquet)`,
+      );
+    }
+    return this.done;
+  }
+
+  /** Drops a chunk left staged by a failure, before its connection closes. */
+  close(): void {
+    this.staged?.clear();
+    this.staged?.closeSync();
+    this.staged = undefined;
+  }
+
+  /** A fresh staging table for one chunk's kept columns (dropping the last one frees its memory). */
+  private async stage(): Promise<DuckDBAppender> {
+    const columns = this.keepTypes.map((type, i) => `__keel_k${i} ${type.toString()}`);
+    await this.conn.run(`CREATE OR REPLACE TABLE __keel_rows (${columns.join(', ')})`);
+    return this.conn.createAppender('__keel_rows');
+  }
+
+  private encode(chunk: DuckDBDataChunk): void {
+    const { width, x, rows } = this;
+    const first = this.keepTypes.length;
+    const n = chunk.rowCount;
+    for (let j = 0; j < width; j++) {
+      const vector = chunk.getColumnVector(first + j);
+      for (let i = 0; i < n; i++) x[(rows + i) * width + j] = vector.getItem(i) as number;
+    }
+  }
+
+  /** Refuses the first value that is not a number; the value itself is read again to name it. */
+  private async check(chunk: DuckDBDataChunk): Promise<void> {
+    const bad = chunk.getColumnVector(this.keepTypes.length + this.width);
+    for (let i = 0; i < chunk.rowCount; i++) {
+      const j = bad.getItem(i) as number;
+      if (j < 0) continue;
+      const column = this.job.model.info.features[j];
+      const row = this.done + this.rows + i + 1;
+      const value = (
+        await this.conn.runAndReadAll(
+          `SELECT CAST(${ident(column)} AS VARCHAR) FROM ${this.plan.source} LIMIT 1 OFFSET ${row - 1}`,
+        )
+      ).getColumnsJS()[0][0];
+      throw new KeelError(
+        'DATA_VALIDATION_FAILED',
+        `column '${column}', row ${row} of '${this.job.name}': ${JSON.stringify(value)} is not a number`,
+        { details: { column, row, value } },
+      );
+    }
+  }
+
+  private async write(): Promise<void> {
+    const { job, rows } = this;
+    const kept = this.keepTypes.length > 0;
+    if (kept) {
+      const staged = this.staged ?? (await this.stage());
+      staged.closeSync();
+      this.staged = undefined;
+    }
+    await this.conn.run('CREATE OR REPLACE TABLE __keel_scores (score DOUBLE)');
+    if (rows > 0) {
+      const scores = await job.model.score(this.x.subarray(0, rows * this.width), rows);
+      const appender = await this.conn.createAppender('__keel_scores');
+      for (let at = 0; at < rows; at += 2048) {
+        const slice = scores.subarray(at, Math.min(rows, at + 2048));
+        const chunk = DuckDBDataChunk.create([DOUBLE], slice.length);
+        chunk.setColumnValues(0, Array.from(slice));
+        appender.appendDataChunk(chunk);
+      }
+      appender.closeSync();
+    }
+    const part = join(job.parts, `part-${String(this.parts.length).padStart(6, '0')}.parquet`);
+    const { name, version } = job.model.info;
+    const columns = [
+      ...job.keep.map((k, i) => `__keel_k${i} AS ${ident(k)}`),
+      's.score AS score',
+      `${literal(name)} AS model_name`,
+      `${literal(version)} AS model_version`,
+    ];
+    // POSITIONAL JOIN pairs the n-th staged row with the n-th score: both were appended in order.
+    const from = kept ? '__keel_rows POSITIONAL JOIN __keel_scores s' : '__keel_scores s';
+    await this.conn.run(
+      `COPY (SELECT ${columns.join(', ')} FROM ${from}) TO ${literal(part)} (FORMAT parquet)`,
+    );
+    this.parts.push(part);
+    this.done += rows;
+    this.rows = 0;
+    job.progress({
+      label: `score ${name} version ${version}`,
+      done: this.done,
+      total: this.total,
+      unit: 'rows',
+    });
+  }
+}

@@ -12,7 +12,7 @@ export {
   datasetHistory,
   type IngestHistoryEntry,
 } from './dataset.js';
-export { detectFormat } from './formats.js';
+export { detectFormat, readerSql } from './formats.js';
 export { ingest } from './ingest.js';
 export { fileDigest } from './partition.js';
 export { formatCheck, formatReport } from './report.js';
@@ -24,6 +24,7 @@ export {
   parseDatasetSpec,
   rulesSchema,
 } from './spec-schema.js';
+export { ident, literal } from './sql.js';
 export type {
   CheckExample,
   CheckResult,

@@ -5,10 +5,10 @@
  * process killed mid-write) never see half a partition.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, fsyncSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
+import { createReadStream, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { shortId } from '../core/index.js';
+import { fsyncFile, shortId } from '../core/index.js';
 import { literal } from './sql.js';
 
 /** `sha256:<hex>` of a file's bytes. */
@@ -16,15 +16,6 @@ export async function fileDigest(path: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   return `sha256:${hash.digest('hex')}`;
-}
-
-function fsyncPath(path: string): void {
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /**
@@ -43,13 +34,13 @@ export async function writePartition(
   const target = join(dir, name);
   try {
     await conn.run(`COPY (${selectSql}) TO ${literal(tmp)} (FORMAT parquet)`);
-    fsyncPath(tmp);
+    fsyncFile(tmp);
     renameSync(tmp, target);
   } catch (err) {
     rmSync(tmp, { force: true });
     throw err;
   }
   // The rename itself must reach the disk before the history points at the partition.
-  fsyncPath(dir);
+  fsyncFile(dir);
   return target;
 }

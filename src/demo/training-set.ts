@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { KeelError } from '../core/index.js';
+import { literal } from '../data/index.js';
 import type { FeatureStore } from '../features/index.js';
 import { CHURN_EXAMPLE } from './paths.js';
 
@@ -32,8 +33,6 @@ export interface TrainingSet {
   cutoffs: CutoffSummary[];
 }
 
-const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
-
 async function run(conn: DuckDBConnection, sql: string, what: string) {
   try {
     return await conn.runAndReadAll(sql);
@@ -52,24 +51,24 @@ async function writeLabels(
   const test = cutoffs[cutoffs.length - 1];
   await run(
     conn,
-    `CREATE OR REPLACE VIEW transactions AS SELECT * FROM read_parquet(${sqlString(partition)})`,
+    `CREATE OR REPLACE VIEW transactions AS SELECT * FROM read_parquet(${literal(partition)})`,
     'reading the ingested transactions',
   );
   await run(
     conn,
-    `CREATE OR REPLACE TABLE cutoffs AS SELECT CAST(c AS DATE) AS cutoff FROM (VALUES ${cutoffs.map((c) => `(${sqlString(c)})`).join(', ')}) t(c)`,
+    `CREATE OR REPLACE TABLE cutoffs AS SELECT CAST(c AS DATE) AS cutoff FROM (VALUES ${cutoffs.map((c) => `(${literal(c)})`).join(', ')}) t(c)`,
     'listing the cutoffs',
   );
   const labels = readFileSync(CHURN_EXAMPLE.labels, 'utf8');
   await run(
     conn,
     `CREATE OR REPLACE TABLE labels AS
-     SELECT *, CASE WHEN cutoff = DATE ${sqlString(test)} THEN 'test' ELSE 'train' END AS split,
+     SELECT *, CASE WHEN cutoff = DATE ${literal(test)} THEN 'test' ELSE 'train' END AS split,
             CASE WHEN country = 'United Kingdom' THEN 'UK' ELSE 'non-UK' END AS ${REGION_COLUMN}
      FROM (${labels}) ORDER BY cutoff, customer_id`,
     `the churn label SQL (${CHURN_EXAMPLE.labels})`,
   );
-  await run(conn, `COPY labels TO ${sqlString(out)} (FORMAT parquet)`, `writing ${out}`);
+  await run(conn, `COPY labels TO ${literal(out)} (FORMAT parquet)`, `writing ${out}`);
   const summary = await run(
     conn,
     `SELECT strftime(cutoff, '%Y-%m-%d') AS cutoff, any_value(split) AS split, count(*) AS customers,
@@ -110,7 +109,7 @@ export async function buildTrainingSet(
     const testPath = join(dir, 'test_set.parquet');
     await run(
       conn,
-      `COPY (SELECT * FROM read_parquet(${sqlString(path)}) WHERE split = 'test') TO ${sqlString(testPath)} (FORMAT parquet)`,
+      `COPY (SELECT * FROM read_parquet(${literal(path)}) WHERE split = 'test') TO ${literal(testPath)} (FORMAT parquet)`,
       `writing ${testPath}`,
     );
     const count = (split: string) =>

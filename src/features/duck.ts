@@ -6,6 +6,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { type DuckDBAppender, type DuckDBConnection, DuckDBInstance, timestampValue } from '@duckdb/node-api';
 import { invalid, KeelError } from '../core/index.js';
+import { ident, literal } from '../data/index.js';
 import type { FeatureValue, FileSource, Source, ValueType } from './definitions.js';
 import { toEpochMs } from './time.js';
 
@@ -14,9 +15,6 @@ export interface PathContext {
   root: string;
   home: string;
 }
-
-export const ident = (name: string): string => `"${name.replaceAll('"', '""')}"`;
-export const literal = (value: string): string => `'${value.replaceAll("'", "''")}'`;
 
 export const SQL_TYPES: Record<ValueType, string> = {
   int64: 'BIGINT',

@@ -10,8 +10,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { invalid, type ProgressFn, writeFileAtomic } from '../core/index.js';
+import { ident } from '../data/index.js';
 import type { FeatureValue, FeatureView } from './definitions.js';
-import { ident, type PathContext, toJs, wrapDuckError } from './duck.js';
+import { type PathContext, toJs, wrapDuckError } from './duck.js';
 import { entityKey, entityKeySql, type OnlineStore, type OnlineWriteRow } from './online-store.js';
 import { viewRowsSql } from './pit-sql.js';
 

@@ -9,17 +9,9 @@ import { existsSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { invalid, shortId } from '../core/index.js';
+import { ident, literal } from '../data/index.js';
 import type { FeatureValue } from './definitions.js';
-import {
-  type ColumnType,
-  fileRelation,
-  ident,
-  literal,
-  type PathContext,
-  runSql,
-  tableFromRows,
-  toJs,
-} from './duck.js';
+import { type ColumnType, fileRelation, type PathContext, runSql, tableFromRows, toJs } from './duck.js';
 import { applyOnDemand } from './on-demand.js';
 import { ENTITY, joinSql } from './pit-sql.js';
 import { joinKeysOf, type ResolvedRefs } from './refs.js';

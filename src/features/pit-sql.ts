@@ -4,8 +4,10 @@
  * `ASOF LEFT JOIN` (the latest row at or before the event), then its TTL decides whether that
  * row counts. With `asOfCreated`, a range join also requires the row to have been created by then.
  */
+
+import { ident } from '../data/index.js';
 import type { FeatureView } from './definitions.js';
-import { ident, type PathContext, SQL_TYPES, sourceRelation } from './duck.js';
+import { type PathContext, SQL_TYPES, sourceRelation } from './duck.js';
 import type { ResolvedRefs } from './refs.js';
 
 /** The temporary table holding the entity rows. */

@@ -10,6 +10,7 @@
  */
 import { DuckDBInstance } from '@duckdb/node-api';
 import { KeelError } from '../core/index.js';
+import { ident, literal } from '../data/index.js';
 import type { FeatureMatrix } from './dataset.js';
 
 export interface LoadOptions {
@@ -43,15 +44,12 @@ export interface LoadedTable {
   rows: number;
 }
 
-const quoteId = (name: string): string => `"${name.replaceAll('"', '""')}"`;
-const quoteStr = (s: string): string => `'${s.replaceAll("'", "''")}'`;
-
 function source(path: string, missing: string[]): { sql: string; csv: boolean } {
   const lower = path.toLowerCase();
-  if (lower.endsWith('.parquet')) return { sql: `read_parquet(${quoteStr(path)})`, csv: false };
+  if (lower.endsWith('.parquet')) return { sql: `read_parquet(${literal(path)})`, csv: false };
   if (/\.(csv|tsv|txt)(\.gz)?$/.test(lower)) {
     return {
-      sql: `read_csv(${quoteStr(path)}, header = true, all_varchar = true, nullstr = [${missing.map(quoteStr).join(', ')}])`,
+      sql: `read_csv(${literal(path)}, header = true, all_varchar = true, nullstr = [${missing.map(literal).join(', ')}])`,
       csv: true,
     };
   }
@@ -113,7 +111,7 @@ export async function loadTable(options: LoadOptions): Promise<LoadedTable> {
         options.categories?.[c] ??
         (
           await db.runAndReadAll(
-            `SELECT DISTINCT CAST(${quoteId(c)} AS VARCHAR) AS v FROM src WHERE ${quoteId(c)} IS NOT NULL ORDER BY v`,
+            `SELECT DISTINCT CAST(${ident(c)} AS VARCHAR) AS v FROM src WHERE ${ident(c)} IS NOT NULL ORDER BY v`,
           )
         )
           .getColumnsJS()[0]
@@ -121,10 +119,10 @@ export async function loadTable(options: LoadOptions): Promise<LoadedTable> {
     }
     const select = [
       ...features.map((f) =>
-        categorical.includes(f) ? `CAST(${quoteId(f)} AS VARCHAR)` : `CAST(${quoteId(f)} AS DOUBLE)`,
+        categorical.includes(f) ? `CAST(${ident(f)} AS VARCHAR)` : `CAST(${ident(f)} AS DOUBLE)`,
       ),
-      ...extraColumns.map((c) => `CAST(${quoteId(c)} AS VARCHAR)`),
-      ...(options.target !== undefined ? [`CAST(${quoteId(options.target)} AS VARCHAR)`] : []),
+      ...extraColumns.map((c) => `CAST(${ident(c)} AS VARCHAR)`),
+      ...(options.target !== undefined ? [`CAST(${ident(options.target)} AS VARCHAR)`] : []),
     ];
     const count = Number((await db.runAndReadAll('SELECT count(*) FROM src')).getColumnsJS()[0][0]);
     const x = features.map(() => new Float64Array(count));
@@ -184,7 +182,7 @@ async function checkNumeric(
   path: string,
   csv: boolean,
 ) {
-  const id = quoteId(column);
+  const id = ident(column);
   const bad = (
     await db.runAndReadAll(
       `SELECT __keel_row, CAST(${id} AS VARCHAR) FROM src WHERE ${id} IS NOT NULL AND TRY_CAST(${id} AS DOUBLE) IS NULL ORDER BY __keel_row LIMIT 1`,

@@ -15,23 +15,8 @@ import {
   type DuckDBType,
 } from '@duckdb/node-api';
 import { invalid, KeelError, type ProgressFn } from '../core/index.js';
-import { detectFormat } from '../data/index.js';
+import { detectFormat, ident, literal, readerSql } from '../data/index.js';
 import type { ServingModel } from './model.js';
-
-const ident = (name: string): string => `"${name.replaceAll('"', '""')}"`;
-const literal = (value: string): string => `'${value.replaceAll("'", "''")}'`;
-
-/** The DuckDB table function that reads `path`; CSV cells stay text, as ingestion reads them. */
-function readerSql(path: string): string {
-  switch (detectFormat(path)) {
-    case 'parquet':
-      return `read_parquet(${literal(path)})`;
-    case 'json':
-      return `read_json(${literal(path)}, format = 'auto')`;
-    case 'csv':
-      return `read_csv(${literal(path)}, header = true, all_varchar = true, delim = ${/\.tsv(\.gz|\.zst)?$/i.test(path) ? "'\t'" : "','"})`;
-  }
-}
 
 const NUMERIC_TYPE =
   /^(BOOLEAN|TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|DECIMAL\(.*\))$/;
@@ -115,7 +100,7 @@ export async function writeScores(job: WriteJob): Promise<number> {
   const reader = await instance.connect();
   const writer = await instance.connect();
   try {
-    const source = readerSql(job.input);
+    const source = readerSql(job.input, detectFormat(job.input));
     const types = await describe(reader, source, job.name);
     const p = plan(job.model, source, types, job.keep, job.name);
     const total = source.startsWith('read_parquet')

@@ -14,10 +14,18 @@
  * metadata so that outputs of several versions can be stacked and still told apart in plain SQL;
  * Parquet's run-length encoding makes a constant column cost a few bytes per row group.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { invalid, KeelError, notFound, type ProgressFn, parseInput, shortId } from '../core/index.js';
+import {
+  fsyncFile,
+  invalid,
+  KeelError,
+  notFound,
+  type ProgressFn,
+  parseInput,
+  shortId,
+} from '../core/index.js';
 import type { FeatureStore } from '../features/index.js';
 import type { Registry } from '../registry/index.js';
 import { writeScores } from './batch-writer.js';
@@ -139,9 +147,9 @@ export async function scoreDataset(options: ScoreDatasetOptions): Promise<ScoreD
       file: temp.file,
       progress: options.progress ?? (() => {}),
     });
-    fsyncPath(temp.file);
+    fsyncFile(temp.file);
     renameSync(temp.file, output);
-    fsyncPath(dirname(output));
+    fsyncFile(dirname(output));
     const seconds = (performance.now() - started) / 1000;
     return { rows, seconds, rowsPerSecond: rows / seconds, model: name, version, output };
   } finally {
@@ -169,13 +177,4 @@ async function joinFeatures(
     eventTimestampColumn,
     out,
   });
-}
-
-function fsyncPath(path: string): void {
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }

@@ -76,6 +76,7 @@ export {
   Predictor,
   ServingModel,
   type ServingModelInfo,
+  scoreDataset,
 } from './serving/index.js';
 // Metadata storage
 export { type Migration, migrate, openDatabase, type SqlDatabase } from './storage/index.js';

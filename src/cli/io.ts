@@ -101,3 +101,6 @@ export function parseNumberOption(name: string, integer = false): (value: string
     return n;
   };
 }
+
+/** Collects a repeatable option's values (`--model a --model b`). */
+export const repeatOption = (value: string, previous: string[] = []): string[] => [...previous, value];

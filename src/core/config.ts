@@ -32,6 +32,13 @@ const fileSchema = z.strictObject({
   server: z
     .strictObject({ host: z.string().optional(), port: z.number().int().min(0).max(65535).optional() })
     .optional(),
+  /** Online serving: micro-batching of concurrent requests to one model (defaults in serving/). */
+  serving: z
+    .strictObject({
+      maxBatchSize: z.number().int().min(1).max(100_000).optional(),
+      maxLatencyMs: z.number().min(0).max(10_000).optional(),
+    })
+    .optional(),
   log: z
     .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) })
     .optional(),
@@ -57,6 +64,8 @@ export interface KeelConfig {
   onlineStore: OnlineStoreConfig;
   server: { host: string; port: number };
   logLevel: LogLevel;
+  /** Batching settings keel.yaml gives; serving fills in the rest from its defaults. */
+  serving?: NonNullable<KeelFileConfig['serving']>;
   governance?: Record<string, unknown>;
   features?: Record<string, unknown>;
   monitoring?: Record<string, unknown>;
@@ -132,6 +141,7 @@ export function loadConfig(options: LoadConfigOptions = {}): KeelConfig {
     onlineStore,
     server: { host: fromFile.server?.host ?? '127.0.0.1', port: fromFile.server?.port ?? 5000 },
     logLevel,
+    serving: fromFile.serving,
     governance: fromFile.governance,
     features: fromFile.features,
     monitoring: fromFile.monitoring,

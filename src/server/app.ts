@@ -8,6 +8,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from '../core/index.js';
 import type { FeatureStore } from '../features/index.js';
 import type { Registry } from '../registry/index.js';
+import { type BatchingOptions, DEFAULT_BATCHING, type ModelServer } from '../serving/index.js';
 import type { Tracking } from '../tracking/index.js';
 import { enableAuth } from './auth.js';
 import { mlflowErrorHandler } from './errors.js';
@@ -17,6 +18,7 @@ import { mlflowRegistryRoutes } from './mlflow/registry-routes.js';
 import { mlflowTrackingRoutes } from './mlflow/tracking-routes.js';
 import { mlflowWebhookRoutes } from './mlflow/webhook-routes.js';
 import { feastRoutes } from './routes/feast.js';
+import { servingRoutes } from './routes/serving.js';
 
 export interface KeelServices {
   tracking: Tracking;
@@ -24,13 +26,17 @@ export interface KeelServices {
   registry: Registry;
   /** The feature store behind the Feast-compatible routes; without it they are not served. */
   features?: FeatureStore;
+  /** The models `keel serve --model` serves; without it the scoring routes are not served. */
+  serving?: ModelServer;
 }
 
 export interface BuildAppOptions {
   services: KeelServices;
   logger?: Logger | false;
-  /** Require a bearer token on every route but /health, and check its role on writes. */
+  /** Require a bearer token on every route but the health checks, and check its role on writes. */
   auth?: boolean;
+  /** Micro-batching of the scoring routes (default `DEFAULT_BATCHING`). */
+  batching?: Partial<BatchingOptions>;
 }
 
 /** MLflow's limit on a request body (artifact uploads stream and are not limited). */
@@ -67,5 +73,14 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   });
   // Feast clients post to `<url>/get-online-features`, so the feature server sits at the root.
   if (options.services.features) await app.register(feastRoutes, { store: options.services.features });
+  // MLflow's scoring clients post to `<url>/invocations`, so the scoring routes sit at the root too.
+  if (options.services.serving)
+    await app.register(servingRoutes, {
+      server: options.services.serving,
+      batching: {
+        maxBatchSize: options.batching?.maxBatchSize ?? DEFAULT_BATCHING.maxBatchSize,
+        maxLatencyMs: options.batching?.maxLatencyMs ?? DEFAULT_BATCHING.maxLatencyMs,
+      },
+    });
   return app;
 }

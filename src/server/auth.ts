@@ -1,8 +1,10 @@
 /**
  * @module server/auth
- * `keel serve --auth`: every route but `/health` needs `Authorization: Bearer <token>`; the token's
- * role is checked on every write. Reads are GET and HEAD, plus the POST routes that only search
- * (MLflow's clients POST their searches). Finer checks (approve, override) happen in the registry.
+ * `keel serve --auth`: every route but the health checks (`/health`, `/ping`, `/v2/health/*`, which
+ * probes call without tokens) needs `Authorization: Bearer <token>`; the token's role is checked on
+ * every write. Reads are GET and HEAD, plus the POST routes that only search or score (MLflow's
+ * clients POST their searches; scoring writes nothing). Finer checks (approve, override) happen in
+ * the registry.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { KeelError } from '../core/index.js';
@@ -15,8 +17,10 @@ declare module 'fastify' {
   }
 }
 
-// Feature reads are POSTs too (Feast sends the entities in the body).
-const READ_ONLY_POST = /\/(search|get-latest-versions|get-online-features|online-features)$/;
+// Feature reads and predictions are POSTs too (they send entities or rows in the body).
+const READ_ONLY_POST =
+  /\/(search|get-latest-versions|get-online-features|online-features|invocations|predict|infer)$/;
+const HEALTH = new Set(['/health', '/ping', '/v2/health/live', '/v2/health/ready']);
 
 function bearer(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
@@ -26,7 +30,7 @@ function bearer(request: FastifyRequest): string | undefined {
   return m[1];
 }
 
-/** Whether a request only reads: GET/HEAD, and the POSTs that search or read features. */
+/** Whether a request only reads: GET/HEAD, and the POSTs that search, read features or score. */
 export const isReadRequest = (method: string, path: string): boolean =>
   method === 'GET' || method === 'HEAD' || (method === 'POST' && READ_ONLY_POST.test(path));
 
@@ -34,7 +38,7 @@ export const isReadRequest = (method: string, path: string): boolean =>
 export function enableAuth(app: FastifyInstance, registry: Registry): void {
   app.addHook('onRequest', async (request) => {
     const path = request.url.split('?')[0];
-    if (path === '/health') return;
+    if (HEALTH.has(path)) return;
     const actor = await registry.tokens.authenticate(bearer(request));
     request.actor = actor;
     if (!isReadRequest(request.method, path)) requirePermission(actor, 'write', `${request.method} ${path}`);

@@ -1,19 +1,22 @@
 /**
  * @module server/serve
- * `keel serve`: opens the configured stores, builds the app and listens until SIGINT/SIGTERM,
- * then drains in-flight requests and closes the stores.
+ * `keel serve`: opens the configured stores, loads the models to serve, builds the app and listens
+ * until SIGINT/SIGTERM, then drains in-flight requests and closes the models and stores.
  */
 import type { FastifyInstance } from 'fastify';
 import { createLogger, type KeelConfig } from '../core/index.js';
 import { FeatureStore } from '../features/index.js';
 import { Registry } from '../registry/index.js';
+import { ModelServer } from '../serving/index.js';
 import { buildApp } from './app.js';
 
 export interface ServeOptions {
   host?: string;
   port?: number;
-  /** Require API tokens (`keel tokens create`) on every route but /health. */
+  /** Require API tokens (`keel tokens create`) on every route but the health checks. */
   auth?: boolean;
+  /** Model URIs to serve online (`models:/churn@champion`); none serves no scoring routes. */
+  models?: readonly string[];
 }
 
 export async function startServer(
@@ -23,19 +26,31 @@ export async function startServer(
   const registry = await Registry.open(config);
   const tracking = registry.tracking;
   const features = new FeatureStore({ config });
-  const app = await buildApp({
-    auth: options.auth,
-    services: { tracking, registry, features },
-    logger: createLogger(config.logLevel === 'warn' ? 'info' : config.logLevel),
-  });
-  const url = await app.listen({
-    host: options.host ?? config.server.host,
-    port: options.port ?? config.server.port,
-  });
+  let serving: ModelServer | undefined;
+  let app: FastifyInstance | undefined;
   const close = async () => {
-    await app.close();
+    await app?.close();
+    await serving?.close();
     await features.close();
     await registry.close();
   };
-  return { app, url, close };
+  try {
+    // A model that does not load stops the start with its error: serving a subset would hide it.
+    if (options.models?.length)
+      serving = await ModelServer.start({ registry, features, models: options.models });
+    app = await buildApp({
+      auth: options.auth,
+      services: { tracking, registry, features, serving },
+      batching: config.serving,
+      logger: createLogger(config.logLevel === 'warn' ? 'info' : config.logLevel),
+    });
+    const url = await app.listen({
+      host: options.host ?? config.server.host,
+      port: options.port ?? config.server.port,
+    });
+    return { app, url, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
 }

@@ -1,9 +1,17 @@
 /**
  * @module serving
  * Online serving of registered models: ONNX Runtime sessions fed from request rows or from the
- * online feature store, and the set of models a server process serves.
+ * online feature store, the set of models a server process serves, and the micro-batcher that
+ * merges concurrent requests to one model into one ONNX Runtime call.
  */
 export { type ScoreDatasetOptions, type ScoreDatasetResult, scoreDataset } from './batch.js';
+export {
+  type BatchingOptions,
+  DEFAULT_BATCHING,
+  MicroBatcher,
+  ModelBatchers,
+  type ScoreRows,
+} from './batcher.js';
 export { encodeArrays, encodeRecords } from './encode.js';
 export { ServingModel, type ServingModelInfo } from './model.js';
 export {
@@ -14,5 +22,5 @@ export {
   type ModelServerOptions,
   type ServedModelInfo,
 } from './model-server.js';
-export { type EntityPrediction, Predictor } from './predictor.js';
+export { type EntityFeatures, type EntityPrediction, Predictor } from './predictor.js';
 export type { RefreshError } from './slot.js';

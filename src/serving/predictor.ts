@@ -9,8 +9,11 @@ import type { FeatureStatus, FeatureStore, FeatureValue } from '../features/inde
 import { encodeArrays, encodeRecords } from './encode.js';
 import type { ServingModel } from './model.js';
 
-export interface EntityPrediction {
+export interface EntityPrediction extends EntityFeatures {
   scores: Float64Array;
+}
+
+export interface EntityFeatures {
   /** Per row, the feature values the model was given. */
   features: Array<Record<string, FeatureValue>>;
   /** Per row, the features the online store did not hold fresh (`NOT_FOUND`, `OUTSIDE_MAX_AGE`, ...). */
@@ -36,10 +39,20 @@ export class Predictor {
   /**
    * Looks the model's features up online for each entity (columns of join keys, as Feast's
    * `/get-online-features` takes them) and scores them.
+   * @throws KeelError as `lookupEntities`.
+   */
+  async predictEntities(entities: Readonly<Record<string, readonly unknown[]>>): Promise<EntityPrediction> {
+    const found = await this.lookupEntities(entities);
+    return { scores: await this.predictRecords(found.features), ...found };
+  }
+
+  /**
+   * The model's features of each entity, read online, without scoring them (a server batches the
+   * scoring of many requests).
    * @throws KeelError FAILED_PRECONDITION when the server has no feature store or the model no
    *   feature references; as `FeatureStore.getOnlineFeatures` for bad entities.
    */
-  async predictEntities(entities: Readonly<Record<string, readonly unknown[]>>): Promise<EntityPrediction> {
+  async lookupEntities(entities: Readonly<Record<string, readonly unknown[]>>): Promise<EntityFeatures> {
     const { info } = this.model;
     if (!this.features)
       throw new KeelError('FAILED_PRECONDITION', 'this server has no feature store to look features up in');
@@ -65,6 +78,6 @@ export class Predictor {
       features.push(values);
       missing.push(absent);
     }
-    return { scores: await this.predictRecords(features), features, missing };
+    return { features, missing };
   }
 }

@@ -44,4 +44,17 @@ describe('config', () => {
     expect(() => loadConfig({ cwd, env: {} })).toThrow(/not valid YAML/);
     expect(() => loadConfig({ cwd: tempDir(), env: { KEEL_LOG_LEVEL: 'loud' } })).toThrow(/KEEL_LOG_LEVEL/);
   });
+
+  it('reads the serving section, leaving unset batching values to serving', () => {
+    const cwd = tempDir();
+    expect(loadConfig({ cwd, env: {} }).serving).toBeUndefined();
+    writeFileSync(join(cwd, 'keel.yaml'), 'serving: { maxBatchSize: 32 }\n');
+    expect(loadConfig({ cwd, env: {} }).serving).toEqual({ maxBatchSize: 32 });
+    writeFileSync(join(cwd, 'keel.yaml'), 'serving: { maxBatchSize: 0 }\n');
+    expect(() => loadConfig({ cwd, env: {} })).toThrow(/serving\.maxBatchSize/);
+    writeFileSync(join(cwd, 'keel.yaml'), 'serving: { maxLatencyMs: -1 }\n');
+    expect(() => loadConfig({ cwd, env: {} })).toThrow(/serving\.maxLatencyMs/);
+    writeFileSync(join(cwd, 'keel.yaml'), 'serving: { batchSize: 8 }\n');
+    expect(() => loadConfig({ cwd, env: {} })).toThrow(/batchSize/);
+  });
 });

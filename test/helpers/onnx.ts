@@ -44,6 +44,28 @@ export function logisticModelBytes(weights: number[], bias = 0): Uint8Array {
   return onnx.ModelProto.encode(model).finish();
 }
 
+/**
+ * A model that loads (one float input [N, width]) but fails every run: it reshapes its input to
+ * [7, 3], which no N * width of an even width fills. Serving tests use it for a model failure.
+ */
+export function failingModelBytes(width = 2): Uint8Array {
+  const model = onnx.ModelProto.create({
+    irVersion: 7,
+    producerName: 'keel-test',
+    opsetImport: [{ domain: '', version: 13 }],
+    graph: {
+      name: 'failing',
+      node: [{ opType: 'Reshape', input: ['features', 'shape'], output: ['probability'], name: 'reshape' }],
+      initializer: [
+        { name: 'shape', dims: [2], dataType: onnx.TensorProto.DataType.INT64, int64Data: [7, 3] },
+      ],
+      input: [{ name: 'features', type: tensorType(['N', width]) }],
+      output: [{ name: 'probability', type: tensorType([7, 3]) }],
+    },
+  });
+  return onnx.ModelProto.encode(model).finish();
+}
+
 /** Writes a logistic model to `dir/<file>` and returns its path. */
 export function writeLogisticModel(dir: string, weights = [0.5, -0.25, 1], file = 'model.onnx'): string {
   const path = join(dir, file);

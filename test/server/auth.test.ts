@@ -51,6 +51,13 @@ describe('serve --auth', () => {
     expect(isReadRequest('POST', '/api/2.0/mlflow/runs/search')).toBe(true);
     expect(isReadRequest('POST', '/get-online-features')).toBe(true);
     expect(isReadRequest('POST', '/online-features')).toBe(true);
+    for (const scoring of [
+      '/invocations',
+      '/predict',
+      '/v2/models/churn/infer',
+      '/v2/models/churn/versions/2/infer',
+    ])
+      expect(isReadRequest('POST', scoring), scoring).toBe(true);
     expect(isReadRequest('POST', '/push')).toBe(false);
     expect(isReadRequest('POST', '/materialize')).toBe(false);
     expect(isReadRequest('DELETE', '/api/2.0/mlflow-artifacts/artifacts/x')).toBe(false);

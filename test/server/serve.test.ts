@@ -1,9 +1,12 @@
 /**
- * `keel serve` as started by the CLI: every API family on one port over the configured stores.
+ * `keel serve` as started by the CLI: every API family on one port over the configured stores,
+ * and the models it serves online.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/index.js';
+import { Registry } from '../../src/registry/index.js';
 import { startServer } from '../../src/server/index.js';
+import { writeLogisticModel } from '../helpers/onnx.js';
 import { tempDir } from '../helpers/tracking.js';
 
 describe('startServer', () => {
@@ -27,5 +30,36 @@ describe('startServer', () => {
     expect(feast.status).toBeGreaterThanOrEqual(400);
     expect(feast.status).toBeLessThan(500);
     expect(((await feast.json()) as { message: string }).message).toMatch(/customer/);
+  });
+});
+
+describe('startServer with models to serve', () => {
+  it('loads them and mounts the scoring routes; a model that does not load stops the start', async () => {
+    const cwd = tempDir();
+    const config = loadConfig({ cwd, env: {} });
+    const registry = await Registry.open(config);
+    await registry.models.create('logit');
+    await registry.versions.create({ name: 'logit', source: writeLogisticModel(cwd, [1, 0, 0]) });
+    await registry.close();
+
+    const server = await startServer(config, { port: 0, models: ['models:/logit/1'] });
+    try {
+      expect((await fetch(`${server.url}/ping`)).status).toBe(200);
+      const res = await fetch(`${server.url}/invocations`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ inputs: [[0, 5, 5]] }),
+      });
+      expect(await res.json()).toEqual({ predictions: [0.5] });
+      expect((await fetch(`${server.url}/v2/models/logit/ready`)).status).toBe(200);
+    } finally {
+      await server.close();
+    }
+    await expect(
+      startServer(config, { port: 0, models: ['models:/logit/1', 'models:/churn@champion'] }),
+    ).rejects.toMatchObject({
+      code: 'RESOURCE_DOES_NOT_EXIST',
+      message: expect.stringContaining("'churn'"),
+    });
   });
 });

@@ -8,10 +8,9 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { invalid, notFound } from '../../core/index.js';
 import { type FeatureSelection, FeatureStore, toEpochMs } from '../../features/index.js';
-import { action, type CommandIO } from '../io.js';
+import { action, type CommandIO, repeatOption } from '../io.js';
 
 const list = (value: string, previous: string[] = []) => [...previous, ...value.split(',').filter(Boolean)];
-const repeat = (value: string, previous: string[] = []) => [...previous, value];
 
 /** Runs `work` with the feature store of the Keel home, closed afterwards. */
 export async function withStore<T>(
@@ -239,7 +238,11 @@ export function registerFeaturesCommands(program: Command): void {
       .description('read online features for entities')
       .option('--features <refs>', 'comma-separated view:feature refs', list)
       .option('--feature-service <name>', 'a feature service instead of --features')
-      .requiredOption('--entity <key=value>', 'a join key value, repeatable (also request fields)', repeat)
+      .requiredOption(
+        '--entity <key=value>',
+        'a join key value, repeatable (also request fields)',
+        repeatOption,
+      )
       .option('--full-feature-names', 'name features view__feature')
       .option('--at <time>', 'judge max age as of this ISO-8601 time instead of now (replays, demos)'),
     (io, opts: OnlineOptions) => {

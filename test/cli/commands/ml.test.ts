@@ -5,73 +5,16 @@
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainingSetsFrom } from '../../../src/cli/commands/ml.js';
 import { loadConfig } from '../../../src/core/index.js';
-import {
-  defineEntity,
-  defineFeatureService,
-  defineFeatureView,
-  type FeatureStore,
-  fileSource,
-} from '../../../src/features/index.js';
+import type { FeatureStore } from '../../../src/features/index.js';
 import { type ResolveTrainingSet, readOnnxSignature, trainFromConfig } from '../../../src/ml/index.js';
 import { LINEAGE_TAGS, localTrackingClient, Tracking } from '../../../src/tracking/index.js';
 import { storeWith, tempHome } from '../../features/helpers.js';
 import { keel } from '../../helpers/cli.js';
+import { definitions, ENTITY_ROWS, writeSources } from '../../helpers/feature-repo.js';
 import { openTestTracking } from '../../helpers/tracking.js';
-
-const CUSTOMERS = 20;
-/** Feature rows on days 0, 10 and 20; entity rows five days after each, so each sees one row. */
-const FEATURE_DAYS = [0, 10, 20];
-const ENTITY_ROWS = CUSTOMERS * FEATURE_DAYS.length;
-const day = (d: number) => new Date(Date.UTC(2024, 0, 1 + d)).toISOString();
-const orders = (c: number, d: number) => (c * 3 + d) % 7;
-
-async function writeSources(dir: string): Promise<void> {
-  const db = await DuckDBInstance.create(':memory:');
-  const conn = await db.connect();
-  const grid = `range(1, ${CUSTOMERS + 1}) c(id), (VALUES ${FEATURE_DAYS.map((d) => `(${d})`).join(', ')}) d(day)`;
-  const ts = `TIMESTAMP '2024-01-01' + to_days(CAST(day AS INTEGER))`;
-  await conn.run(
-    `COPY (SELECT id AS customer_id, ${ts} AS ts, (id * 3 + day) % 7 AS orders, ((id * 13 + day * 7) % 50) / 10.0 AS spend FROM ${grid})
-     TO '${join(dir, 'activity.parquet')}' (FORMAT parquet)`,
-  );
-  await conn.run(
-    `COPY (SELECT id AS customer_id, ${ts} AS ts, CAST(day + id AS DOUBLE) AS tenure FROM ${grid})
-     TO '${join(dir, 'profile.parquet')}' (FORMAT parquet)`,
-  );
-  conn.closeSync();
-  db.closeSync();
-  // The label and a non-feature column (country) come with the entity rows.
-  const rows = FEATURE_DAYS.flatMap((d) =>
-    Array.from({ length: CUSTOMERS }, (_, i) => {
-      const c = i + 1;
-      return `${c},${day(d + 5)},${orders(c, d) < 3 ? 1 : 0},${c % 2 ? 'UK' : 'FR'}`;
-    }),
-  );
-  writeFileSync(join(dir, 'labels.csv'), `customer_id,event_timestamp,churned,country\n${rows.join('\n')}\n`);
-}
-
-function definitions(dir: string) {
-  const customer = defineEntity({ name: 'customer', joinKey: 'customer_id' });
-  const view = (name: string, schema: Record<string, 'int64' | 'float64'>) =>
-    defineFeatureView({
-      name,
-      entities: [customer],
-      schema,
-      source: fileSource({ path: join(dir, `${name}.parquet`), timestampField: 'ts' }),
-    });
-  const activity = view('activity', { orders: 'int64', spend: 'float64' });
-  const profile = view('profile', { tenure: 'float64' });
-  // The service's order, not the views', is the model's feature order.
-  const churn = defineFeatureService({
-    name: 'churn',
-    features: ['profile:tenure', 'activity:orders', 'activity:spend'],
-  });
-  return [customer, activity, profile, churn];
-}
 
 const trainingSet = (extra: Record<string, unknown> = {}) => ({
   data: { trainingSet: { entities: 'labels.csv', featureService: 'churn', ...extra }, target: 'churned' },

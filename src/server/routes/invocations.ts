@@ -1,0 +1,160 @@
+/**
+ * @module server/routes/invocations
+ * MLflow's scoring server (`mlflow models serve`, specs/COMPAT.md section 3): `POST /invocations`
+ * with JSON (`dataframe_split`, `dataframe_records`, `instances`, `inputs`) or CSV, `GET /ping`
+ * and `GET /version`. Content types, charsets and messages follow MLflow's
+ * `pyfunc/scoring_server`: 415 as text, bad input as `{error_code: "BAD_REQUEST", message}`.
+ * With several models served, `?model=<name>` or the `X-Keel-Model` header picks one.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import { z } from 'zod';
+import { KeelError, parseInput } from '../../core/index.js';
+import { encodeArrays, encodeRecords, type ServingModel } from '../../serving/index.js';
+import { logIfInternal, toHttpError } from '../errors.js';
+import { KEEL_VERSION } from '../version.js';
+import { parseCsv } from './csv.js';
+import type { Scoring } from './scoring.js';
+import { MLFLOW_FORMATS, mlflowFormats } from './serving-schemas.js';
+
+/** Rows of a request, before the model's columns are known. */
+export type RequestRows =
+  | { records: ReadonlyArray<Record<string, unknown>> }
+  /** A table; without `columns` (or for a model with no column names) read by position. */
+  | { columns?: readonly string[]; rows: ReadonlyArray<readonly unknown[]> };
+
+/**
+ * The model's input tensor for `input`.
+ * @throws KeelError INVALID_PARAMETER_VALUE naming the row, column or value that does not fit.
+ */
+export function encodeRows(model: ServingModel, input: RequestRows): { values: Float32Array; rows: number } {
+  if ('records' in input) return { values: encodeRecords(model, input.records), rows: input.records.length };
+  const { columns, rows } = input;
+  if (!columns || model.info.features.length === 0)
+    return { values: encodeArrays(model, rows), rows: rows.length };
+  const records = rows.map((row, i) => {
+    if (row.length !== columns.length)
+      throw new KeelError(
+        'INVALID_PARAMETER_VALUE',
+        `row ${i} has ${row.length} values for ${columns.length} columns`,
+      );
+    return Object.fromEntries(columns.map((c, j) => [c, row[j]]));
+  });
+  return { values: encodeRecords(model, records), rows: rows.length };
+}
+
+const CONTENT_TYPES = ['text/csv', 'application/json'];
+/** Scoring requests carry data: more than the 1 MiB the REST APIs allow. */
+export const SCORING_BODY_LIMIT = 32 * 1024 * 1024;
+
+const REQUIRED_INPUT_FORMAT = `The input must be a JSON dictionary with exactly one of the input fields {${MLFLOW_FORMATS.map((f) => `'${f}'`).join(', ')}}`;
+
+const badInput = (message: string) => new KeelError('BAD_REQUEST', `Invalid input. ${message}`);
+
+/** The reason for a 415, as MLflow words it, or the media type. */
+function mediaType(header: string | undefined): { type: string } | { refused: string } {
+  const [type, ...pairs] = (header ?? '').split(';').map((s) => s.trim());
+  const params = new Map(
+    pairs.map((p) => {
+      const eq = p.indexOf('=');
+      return eq < 0
+        ? [p.toLowerCase(), '']
+        : [p.slice(0, eq).toLowerCase(), p.slice(eq + 1).replace(/^"|"$/g, '')];
+    }),
+  );
+  const charset = (params.get('charset') ?? 'utf-8').toLowerCase();
+  if (charset !== 'utf-8' && charset !== 'utf8') return { refused: 'The scoring server only supports UTF-8' };
+  params.delete('charset');
+  if (params.size > 0)
+    return { refused: `Unrecognized content type parameters: ${[...params.keys()].join(', ')}.` };
+  const mime = type.toLowerCase();
+  if (!CONTENT_TYPES.includes(mime))
+    return {
+      refused: `This predictor only supports the following content types: Types: ['${CONTENT_TYPES.join("', '")}']. Got '${header ?? ''}'.`,
+    };
+  return { type: mime };
+}
+
+function columnar(columns: Record<string, readonly unknown[]>): RequestRows {
+  const names = Object.keys(columns);
+  const n = names.length > 0 ? columns[names[0]].length : 0;
+  const ragged = names.find((c) => columns[c].length !== n);
+  if (ragged !== undefined)
+    throw badInput(`column '${ragged}' has ${columns[ragged].length} values; '${names[0]}' has ${n}`);
+  return {
+    records: Array.from({ length: n }, (_, i) => Object.fromEntries(names.map((c) => [c, columns[c][i]]))),
+  };
+}
+
+function jsonRows(text: string): RequestRows {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (err) {
+    throw badInput(`Ensure that input is a valid JSON formatted string. Error: '${(err as Error).message}'`);
+  }
+  if (Array.isArray(body)) throw badInput(`${REQUIRED_INPUT_FORMAT}. Received a list.`);
+  if (body === null || typeof body !== 'object')
+    throw badInput(`${REQUIRED_INPUT_FORMAT}. Received unexpected input type '${typeof body}'.`);
+  const fields = Object.keys(body);
+  const formats = MLFLOW_FORMATS.filter((f) => f in body);
+  if (formats.length !== 1)
+    throw badInput(
+      `${REQUIRED_INPUT_FORMAT}. Received dictionary with input fields: [${fields.map((f) => `'${f}'`).join(', ')}].`,
+    );
+  const format = formats[0];
+  const value = (body as Record<string, unknown>)[format];
+  switch (format) {
+    case 'dataframe_split': {
+      const split = parseInput(mlflowFormats.dataframe_split, value, format);
+      return { columns: split.columns, rows: split.data };
+    }
+    case 'dataframe_records':
+      return { records: parseInput(mlflowFormats.dataframe_records, value, format) };
+    case 'instances': {
+      const rows = parseInput(mlflowFormats.instances, value, format);
+      return rows.every((r) => Array.isArray(r))
+        ? { rows: rows as unknown[][] }
+        : { records: rows as Array<Record<string, unknown>> };
+    }
+    case 'inputs': {
+      const inputs = parseInput(mlflowFormats.inputs, value, format);
+      return Array.isArray(inputs) ? { rows: inputs } : columnar(inputs);
+    }
+  }
+}
+
+const query = z.object({ model: z.string().optional() });
+
+export const mlflowScoringRoutes: FastifyPluginAsync<{ scoring: Scoring }> = async (app, { scoring }) => {
+  // The body arrives as text, so the content type and charset are judged here, as MLflow does,
+  // rather than by Fastify's parsers.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+  app.setErrorHandler((err, request, reply) => {
+    const e = toHttpError(err);
+    logIfInternal(request, err, e.internal);
+    return reply
+      .status(e.status)
+      .send({ error_code: e.status === 400 ? 'BAD_REQUEST' : e.code, message: e.message });
+  });
+
+  // MLflow answers a newline, labelled JSON.
+  app.get('/ping', async (_request, reply) => reply.type('application/json').send('\n'));
+  app.get('/version', async (_request, reply) => reply.type('text/plain').send(KEEL_VERSION));
+
+  app.post('/invocations', { bodyLimit: SCORING_BODY_LIMIT }, async (request, reply) => {
+    const media = mediaType(request.headers['content-type']);
+    if ('refused' in media) return reply.status(415).type('text/plain').send(media.refused);
+    const text = typeof request.body === 'string' ? request.body : '';
+    const input = media.type === 'text/csv' ? parseCsv(text) : jsonRows(text);
+    const header = request.headers['x-keel-model'];
+    const name = scoring.pick(
+      parseInput(query, request.query, 'query').model ?? (Array.isArray(header) ? header[0] : header),
+      '?model=<name> or the X-Keel-Model header',
+    );
+    return scoring.withModel(name, {}, async (predictor, score) => {
+      const { values, rows } = encodeRows(predictor.model, input);
+      return { predictions: Array.from(await score(values, rows)) };
+    });
+  });
+};

@@ -1,0 +1,70 @@
+/**
+ * @module server/routes/serving
+ * Online serving over HTTP, mounted by `keel serve --model <uri>`: MLflow's scoring server
+ * (`/invocations`, `/ping`, `/version`), the Open Inference Protocol v2 (`/v2/...`), and Keel's
+ * `POST /predict`, which looks a model's features up in the online store by entity keys. Every
+ * scoring request holds a lease on its model for exactly its own duration, and its model calls
+ * are merged with concurrent ones by the model's micro-batcher.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import { parseInput } from '../../core/index.js';
+import type { BatchingOptions, ModelServer } from '../../serving/index.js';
+import { encodeRows, mlflowScoringRoutes, SCORING_BODY_LIMIT } from './invocations.js';
+import { oipRoutes } from './oip.js';
+import { Scoring } from './scoring.js';
+import { predictBody } from './serving-schemas.js';
+
+export interface ServingRoutesOptions {
+  server: ModelServer;
+  batching: BatchingOptions;
+}
+
+/** A lease key for sticky traffic splits: the first entity's join key values. */
+const entityKey = (entities: Record<string, ReadonlyArray<string | number>>): string =>
+  Object.keys(entities)
+    .sort()
+    .map((k) => String(entities[k][0]))
+    .join('|');
+
+export const servingRoutes: FastifyPluginAsync<ServingRoutesOptions> = async (app, options) => {
+  const scoring = new Scoring(options.server, options.batching);
+  // OIP and /predict take JSON only: text gets a 415, not a confusing schema error.
+  app.removeContentTypeParser('text/plain');
+  await app.register(mlflowScoringRoutes, { scoring });
+  await app.register(oipRoutes, { prefix: '/v2', scoring });
+
+  // Keel's own route answers errors as the rest of Keel's API does: `{error_code, message}`.
+  app.post('/predict', { bodyLimit: SCORING_BODY_LIMIT }, async (request) => {
+    const body = parseInput(predictBody, request.body, 'predict request');
+    const name = scoring.pick(body.model, "the request's 'model' field");
+    const { entities, rows } = body;
+    const key = entities ? entityKey(entities) : undefined;
+    return scoring.withModel(name, { version: body.version, key }, async (predictor, score) => {
+      const { info } = predictor.model;
+      if (entities) {
+        const found = await predictor.lookupEntities(entities);
+        const { values } = encodeRows(predictor.model, { records: found.features });
+        const scores = await score(values, found.features.length);
+        return {
+          model: info.name,
+          version: info.version,
+          predictions: found.missing.map((missing, i) =>
+            Object.keys(missing).length > 0
+              ? { score: scores[i], missing_features: missing }
+              : { score: scores[i] },
+          ),
+        };
+      }
+      const input = (rows as unknown[]).every((r) => Array.isArray(r))
+        ? { rows: rows as unknown[][] }
+        : { records: rows as Array<Record<string, unknown>> };
+      const encoded = encodeRows(predictor.model, input);
+      const scores = await score(encoded.values, encoded.rows);
+      return {
+        model: info.name,
+        version: info.version,
+        predictions: Array.from(scores, (s) => ({ score: s })),
+      };
+    });
+  });
+};

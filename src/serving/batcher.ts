@@ -1,0 +1,141 @@
+/**
+ * @module serving/batcher
+ * Micro-batching, MLServer/KServe style: concurrent requests to one model are merged into one
+ * ONNX Runtime call of at most `maxBatchSize` rows, and each gets back exactly its own rows'
+ * scores, in order (the bug class of MLServer #1306, where responses were crossed). A batch that
+ * fails fails every request in it with the same error.
+ */
+import { KeelError } from '../core/index.js';
+import type { ServingModel } from './model.js';
+
+export interface BatchingOptions {
+  /** Most rows in one model call; a request with more rows runs alone, never split. */
+  maxBatchSize: number;
+  /**
+   * How long (ms) the first queued request waits for others. 0 batches only what is already
+   * queued: requests that arrived in the same turn of the event loop, so a lone request is not
+   * delayed.
+   */
+  maxLatencyMs: number;
+}
+
+export const DEFAULT_BATCHING: BatchingOptions = { maxBatchSize: 64, maxLatencyMs: 0 };
+
+/** Scores `rows` rows of row-major float32 `values`: one value per row. */
+export type ScoreRows = (values: Float32Array, rows: number) => Promise<Float64Array>;
+
+interface Pending {
+  values: Float32Array;
+  rows: number;
+  resolve: (scores: Float64Array) => void;
+  reject: (err: unknown) => void;
+}
+
+export class MicroBatcher {
+  private queue: Pending[] = [];
+  private queuedRows = 0;
+  private timer?: { cancel: () => void };
+
+  constructor(
+    private readonly run: ScoreRows,
+    /** Values in a row. */
+    private readonly width: number,
+    private readonly options: BatchingOptions = DEFAULT_BATCHING,
+  ) {
+    if (!Number.isInteger(options.maxBatchSize) || options.maxBatchSize < 1)
+      throw new KeelError('INVALID_PARAMETER_VALUE', `maxBatchSize must be a whole number >= 1`);
+    if (!(options.maxLatencyMs >= 0))
+      throw new KeelError('INVALID_PARAMETER_VALUE', `maxLatencyMs must be >= 0`);
+  }
+
+  /**
+   * Queues `rows` rows and resolves to their scores once the batch holding them has run.
+   * @throws KeelError INVALID_PARAMETER_VALUE when `values` is not `rows` rows of `width`.
+   */
+  score(values: Float32Array, rows: number): Promise<Float64Array> {
+    if (values.length !== rows * this.width)
+      return Promise.reject(
+        new KeelError(
+          'INVALID_PARAMETER_VALUE',
+          `the model takes ${this.width} values a row; got ${values.length} for ${rows} rows`,
+        ),
+      );
+    if (rows === 0) return Promise.resolve(new Float64Array(0));
+    return new Promise((resolve, reject) => {
+      const max = this.options.maxBatchSize;
+      // Keep every batch within the limit: what is queued goes first if this would overflow it.
+      if (this.queuedRows > 0 && this.queuedRows + rows > max) this.flush();
+      this.queue.push({ values, rows, resolve, reject });
+      this.queuedRows += rows;
+      if (this.queuedRows >= max) this.flush();
+      else this.timer ??= this.schedule();
+    });
+  }
+
+  private schedule(): { cancel: () => void } {
+    const flush = () => this.flush();
+    if (this.options.maxLatencyMs === 0) {
+      // setImmediate runs after the I/O callbacks of this loop turn: requests read in the same
+      // turn join the batch, and nobody waits for a timer.
+      const handle = setImmediate(flush);
+      return { cancel: () => clearImmediate(handle) };
+    }
+    const handle = setTimeout(flush, this.options.maxLatencyMs);
+    return { cancel: () => clearTimeout(handle) };
+  }
+
+  private flush(): void {
+    this.timer?.cancel();
+    this.timer = undefined;
+    const batch = this.queue;
+    const rows = this.queuedRows;
+    this.queue = [];
+    this.queuedRows = 0;
+    if (batch.length > 0) void this.runBatch(batch, rows);
+  }
+
+  private async runBatch(batch: Pending[], rows: number): Promise<void> {
+    let values = batch[0].values;
+    if (batch.length > 1) {
+      values = new Float32Array(rows * this.width);
+      let offset = 0;
+      for (const p of batch) {
+        values.set(p.values, offset);
+        offset += p.values.length;
+      }
+    }
+    let scores: Float64Array;
+    try {
+      scores = await this.run(values, rows);
+      if (scores.length !== rows)
+        throw new KeelError('INVALID_STATE', `the model gave ${scores.length} scores for ${rows} rows`);
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+      return;
+    }
+    let offset = 0;
+    for (const p of batch) {
+      p.resolve(scores.slice(offset, offset + p.rows));
+      offset += p.rows;
+    }
+  }
+}
+
+/**
+ * One batcher per served model object, made on first use: a model swapped in under load gets a
+ * batcher of its own, so a batch never mixes two versions.
+ */
+export class ModelBatchers {
+  private readonly byModel = new WeakMap<ServingModel, MicroBatcher>();
+
+  constructor(readonly options: BatchingOptions = DEFAULT_BATCHING) {}
+
+  for(model: ServingModel): MicroBatcher {
+    let batcher = this.byModel.get(model);
+    if (!batcher) {
+      batcher = new MicroBatcher((values, rows) => model.score(values, rows), model.width, this.options);
+      this.byModel.set(model, batcher);
+    }
+    return batcher;
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * `keel serve --model <uri>` as a child process: it loads the models, prints where it listens,
+ * scores over HTTP and stops on SIGTERM; a model that does not load stops it with its error and
+ * exit code.
+ */
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../src/core/index.js';
+import { Registry } from '../../../src/registry/index.js';
+import { tempHome } from '../../features/helpers.js';
+import { CLI, keel } from '../../helpers/cli.js';
+import { writeLogisticModel } from '../../helpers/onnx.js';
+
+const ENV = { KEEL_TRACKING_URI: '', MLFLOW_TRACKING_URI: '' };
+
+describe('keel serve --model', () => {
+  const { dir, cleanup } = tempHome();
+  beforeAll(async () => {
+    const registry = await Registry.open(loadConfig({ cwd: dir, env: {} }));
+    await registry.models.create('logit');
+    await registry.versions.create({ name: 'logit', source: writeLogisticModel(dir, [1, 0, 0]) });
+    await registry.close();
+  });
+  afterAll(cleanup);
+
+  // A child process loads ONNX Runtime and the registry: slow on a busy machine.
+  it('serves the model until SIGTERM', { timeout: 120_000 }, async () => {
+    let stdout = '';
+    let stderr = '';
+    const server = spawn(
+      process.execPath,
+      [CLI, 'serve', '--port', '0', '--json', '--model', 'models:/logit/1'],
+      {
+        cwd: dir,
+        env: { ...process.env, ...ENV },
+      },
+    );
+    server.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    const stopped = new Promise<number | null>((resolve) => server.on('exit', resolve));
+    const started = await new Promise<{ url: string; models: string[] }>((resolve, reject) => {
+      server.stdout.on('data', (d) => {
+        stdout += d;
+        try {
+          resolve(JSON.parse(stdout));
+        } catch {}
+      });
+      server.on('exit', () => reject(new Error(`keel serve exited: ${stderr}`)));
+    });
+    expect(started.models).toEqual(['models:/logit/1']);
+    const res = await fetch(`${started.url}/invocations`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/csv' },
+      body: 'a,b,c\n0,1,2\n',
+    });
+    expect(await res.json()).toEqual({ predictions: [0.5] });
+    server.kill('SIGTERM');
+    expect(await stopped).toBe(0);
+  });
+
+  it('exits with the error code of a model that does not load', { timeout: 120_000 }, () => {
+    const res = keel(['serve', '--port', '0', '--model', 'models:/churn@champion'], { cwd: dir, env: ENV });
+    expect(res.code, res.stderr).toBe(4);
+    expect(res.stderr).toContain("keel: Registered model alias champion not found on model 'churn'");
+    const twice = keel(['serve', '--port', '0', '-m', 'models:/logit/1', '--model', 'models:/logit/1'], {
+      cwd: dir,
+      env: ENV,
+    });
+    expect(twice.code, twice.stderr).toBe(2);
+    expect(twice.stderr).toContain("model 'logit' is given twice");
+  });
+});

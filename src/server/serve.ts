@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { createLogger, type KeelConfig } from '../core/index.js';
 import { FeatureStore } from '../features/index.js';
 import { Registry } from '../registry/index.js';
-import { ModelServer } from '../serving/index.js';
+import { type ModelEntry, ModelServer } from '../serving/index.js';
 import { buildApp } from './app.js';
 
 export interface ServeOptions {
@@ -15,8 +15,10 @@ export interface ServeOptions {
   port?: number;
   /** Require API tokens (`keel tokens create`) on every route but the health checks. */
   auth?: boolean;
-  /** Model URIs to serve online (`models:/churn@champion`); none serves no scoring routes. */
-  models?: readonly string[];
+  /** Models to serve online (`models:/churn@champion`, optionally with a canary); none serves no scoring routes. */
+  models?: readonly ModelEntry[];
+  /** How often alias and stage URIs are re-resolved to pick up promotions (ms; 0: never). */
+  refreshIntervalMs?: number;
 }
 
 export async function startServer(
@@ -28,6 +30,7 @@ export async function startServer(
   const features = new FeatureStore({ config });
   let serving: ModelServer | undefined;
   let app: FastifyInstance | undefined;
+  const logger = createLogger(config.logLevel === 'warn' ? 'info' : config.logLevel);
   const close = async () => {
     await app?.close();
     await serving?.close();
@@ -37,12 +40,18 @@ export async function startServer(
   try {
     // A model that does not load stops the start with its error: serving a subset would hide it.
     if (options.models?.length)
-      serving = await ModelServer.start({ registry, features, models: options.models });
+      serving = await ModelServer.start({
+        registry,
+        features,
+        models: options.models,
+        refreshIntervalMs: options.refreshIntervalMs,
+        logger,
+      });
     app = await buildApp({
       auth: options.auth,
       services: { tracking, registry, features, serving },
       batching: config.serving,
-      logger: createLogger(config.logLevel === 'warn' ? 'info' : config.logLevel),
+      logger,
     });
     const url = await app.listen({
       host: options.host ?? config.server.host,

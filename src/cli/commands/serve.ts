@@ -1,10 +1,38 @@
 /**
  * @module cli/commands/serve
- * `keel serve [--port 5000] [--host 127.0.0.1] [--auth] [--model <uri>]...`: the MLflow-compatible
- * server, and the models it serves online, until Ctrl-C.
+ * `keel serve [--port 5000] [--host 127.0.0.1] [--auth] [--model <uri>]... [--canary <uri>
+ * --canary-percent N --canary-sticky] [--refresh-interval ms]`: the MLflow-compatible server, and
+ * the models it serves online, until Ctrl-C.
  */
 import type { Command } from 'commander';
+import { KeelError } from '../../core/index.js';
+import type { ModelEntry } from '../../serving/index.js';
 import { action, parseNumberOption, repeatOption } from '../io.js';
+
+interface ServeFlags {
+  port?: number;
+  host?: string;
+  auth?: boolean;
+  model?: string[];
+  canary?: string;
+  canaryPercent: number;
+  canarySticky?: boolean;
+  refreshInterval?: number;
+}
+
+/** The models to serve; a canary goes with the one `--model`. */
+function modelEntries(opts: ServeFlags): ModelEntry[] {
+  const models = opts.model ?? [];
+  if (opts.canary === undefined) return models;
+  if (models.length !== 1)
+    throw new KeelError(
+      'INVALID_PARAMETER_VALUE',
+      '--canary needs exactly one --model to split traffic with',
+    );
+  return [
+    { uri: models[0], canary: { uri: opts.canary, percent: opts.canaryPercent, sticky: opts.canarySticky } },
+  ];
+}
 
 export function registerServeCommand(program: Command): void {
   action(
@@ -24,18 +52,42 @@ export function registerServeCommand(program: Command): void {
         '-m, --model <uri>',
         'serve this registered model online, e.g. models:/churn@champion (repeatable)',
         repeatOption,
+      )
+      .option(
+        '--canary <uri>',
+        'a version taking --canary-percent of the --model traffic, e.g. models:/churn@challenger',
+      )
+      .option(
+        '--canary-percent <n>',
+        'share of requests for the canary, 0-100',
+        parseNumberOption('--canary-percent'),
+        10,
+      )
+      .option('--canary-sticky', 'keep each entity (request key) on one side of the split')
+      .option(
+        '--refresh-interval <ms>',
+        're-resolve aliases and stages this often to serve promotions (default 2000; 0 never)',
+        parseNumberOption('--refresh-interval', true),
       ),
-    async (io, opts: { port?: number; host?: string; auth?: boolean; model?: string[] }) => {
+    async (io, opts: ServeFlags) => {
+      const entries = modelEntries(opts);
       // Loaded on use, so other commands do not pay for Fastify at startup.
       const { startServer } = await import('../../server/index.js');
-      const server = await startServer(io.config, { ...opts, models: opts.model });
+      const server = await startServer(io.config, {
+        port: opts.port,
+        host: opts.host,
+        auth: opts.auth,
+        models: entries,
+        refreshIntervalMs: opts.refreshInterval,
+      });
       const models = opts.model ?? [];
-      io.emit({ url: server.url, models }, ({ url }) =>
+      io.emit({ url: server.url, models, canary: opts.canary ?? null }, ({ url }) =>
         [
           `keel serving on ${url} (MLflow: MLFLOW_TRACKING_URI=${url})`,
           ...(models.length > 0
             ? [`online: ${models.join(', ')} (POST /invocations, /v2/models/<name>/infer, /predict)`]
             : []),
+          ...(opts.canary ? [`canary: ${opts.canary} takes ${opts.canaryPercent}% of the traffic`] : []),
         ].join('\n'),
       );
       await new Promise<void>((resolve) => {

@@ -19,17 +19,32 @@ describe('keel serve --model', () => {
     const registry = await Registry.open(loadConfig({ cwd: dir, env: {} }));
     await registry.models.create('logit');
     await registry.versions.create({ name: 'logit', source: writeLogisticModel(dir, [1, 0, 0]) });
+    await registry.versions.create({ name: 'logit', source: writeLogisticModel(dir, [0, 1, 0], 'v2.onnx') });
     await registry.close();
   });
   afterAll(cleanup);
 
   // A child process loads ONNX Runtime and the registry: slow on a busy machine.
-  it('serves the model until SIGTERM', { timeout: 120_000 }, async () => {
+  it('serves the model, here with a canary taking all traffic, until SIGTERM', {
+    timeout: 120_000,
+  }, async () => {
     let stdout = '';
     let stderr = '';
     const server = spawn(
       process.execPath,
-      [CLI, 'serve', '--port', '0', '--json', '--model', 'models:/logit/1'],
+      [
+        CLI,
+        'serve',
+        '--port',
+        '0',
+        '--json',
+        '--model',
+        'models:/logit/1',
+        '--canary',
+        'models:/logit/2',
+        '--canary-percent',
+        '100',
+      ],
       {
         cwd: dir,
         env: { ...process.env, ...ENV },
@@ -39,22 +54,26 @@ describe('keel serve --model', () => {
       stderr += d;
     });
     const stopped = new Promise<number | null>((resolve) => server.on('exit', resolve));
-    const started = await new Promise<{ url: string; models: string[] }>((resolve, reject) => {
-      server.stdout.on('data', (d) => {
-        stdout += d;
-        try {
-          resolve(JSON.parse(stdout));
-        } catch {}
-      });
-      server.on('exit', () => reject(new Error(`keel serve exited: ${stderr}`)));
-    });
-    expect(started.models).toEqual(['models:/logit/1']);
+    const started = await new Promise<{ url: string; models: string[]; canary: string }>(
+      (resolve, reject) => {
+        server.stdout.on('data', (d) => {
+          stdout += d;
+          try {
+            resolve(JSON.parse(stdout));
+          } catch {}
+        });
+        server.on('exit', () => reject(new Error(`keel serve exited: ${stderr}`)));
+      },
+    );
+    expect(started).toMatchObject({ models: ['models:/logit/1'], canary: 'models:/logit/2' });
     const res = await fetch(`${started.url}/invocations`, {
       method: 'POST',
       headers: { 'content-type': 'text/csv' },
       body: 'a,b,c\n0,1,2\n',
     });
-    expect(await res.json()).toEqual({ predictions: [0.5] });
+    // Version 2 weighs the second column: sigmoid(1), where version 1 would give sigmoid(0).
+    const { predictions } = (await res.json()) as { predictions: number[] };
+    expect(predictions[0]).toBeCloseTo(1 / (1 + Math.exp(-1)), 6);
     server.kill('SIGTERM');
     expect(await stopped).toBe(0);
   });
@@ -69,5 +88,8 @@ describe('keel serve --model', () => {
     });
     expect(twice.code, twice.stderr).toBe(2);
     expect(twice.stderr).toContain("model 'logit' is given twice");
+    const lone = keel(['serve', '--port', '0', '--canary', 'models:/logit/2'], { cwd: dir, env: ENV });
+    expect(lone.code, lone.stderr).toBe(2);
+    expect(lone.stderr).toContain('--canary needs exactly one --model');
   });
 });

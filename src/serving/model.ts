@@ -113,7 +113,7 @@ export class ServingModel {
       // The rows were checked against the model's columns already: a failure here is the model's.
       throw new KeelError(
         'EXECUTION_FAILED',
-        `ONNX Runtime failed to score ${rows} rows with ${this.info.name} version ${this.info.version}: ${(cause as Error).message}`,
+        `model '${this.info.name}' version ${this.info.version} failed to score ${rows} rows: ${(cause as Error).message}`,
         { cause },
       );
     }

@@ -45,8 +45,9 @@ export function logisticModelBytes(weights: number[], bias = 0): Uint8Array {
 }
 
 /**
- * A model that loads (one float input [N, width]) but fails every run: it reshapes its input to
- * [7, 3], which no N * width of an even width fills. Serving tests use it for a model failure.
+ * A model that loads (one float input [N, width]) and scores one row, but fails every run of more
+ * rows: it reshapes its input to [1, width]. Serving warms a model up with one row, so this one
+ * loads; tests send it two rows for a model failure.
  */
 export function failingModelBytes(width = 2): Uint8Array {
   const model = onnx.ModelProto.create({
@@ -57,10 +58,10 @@ export function failingModelBytes(width = 2): Uint8Array {
       name: 'failing',
       node: [{ opType: 'Reshape', input: ['features', 'shape'], output: ['probability'], name: 'reshape' }],
       initializer: [
-        { name: 'shape', dims: [2], dataType: onnx.TensorProto.DataType.INT64, int64Data: [7, 3] },
+        { name: 'shape', dims: [2], dataType: onnx.TensorProto.DataType.INT64, int64Data: [1, width] },
       ],
       input: [{ name: 'features', type: tensorType(['N', width]) }],
-      output: [{ name: 'probability', type: tensorType([7, 3]) }],
+      output: [{ name: 'probability', type: tensorType([1, width]) }],
     },
   });
   return onnx.ModelProto.encode(model).finish();

@@ -540,19 +540,20 @@ describe('online serving routes', () => {
   });
 
   it('answers a model failure with 500 on every route, and releases its lease as failed', async () => {
-    const rows = [[1, 2]];
+    const rows = [
+      [1, 2],
+      [3, 4],
+    ];
     const replies = [
       await post('/invocations?model=broken', { inputs: rows }),
       await post('/v2/models/broken/infer', {
-        inputs: [{ name: 'x', shape: [1, 2], datatype: 'FP32', data: rows[0] }],
+        inputs: [{ name: 'x', shape: [2, 2], datatype: 'FP32', data: rows.flat() }],
       }),
       await post('/predict', { model: 'broken', rows }),
     ];
     for (const r of replies) {
       expect(r.status).toBe(500);
-      expect(r.text).toMatch(
-        /model 'broken' version 1 failed to score 1 rows: ONNX Runtime refused the input/,
-      );
+      expect(r.text).toMatch(/model 'broken' version 1 failed to score 2 rows: .*cannot be reshaped/);
     }
     expect(replies[1].body).toHaveProperty('error');
     expect(replies[2].body.error_code).toBe('EXECUTION_FAILED');

@@ -71,6 +71,7 @@ export class Scoring {
         return await batcher.score(values, rows);
       } catch (cause) {
         failed = true;
+        if (cause instanceof KeelError && cause.code === 'EXECUTION_FAILED') throw cause;
         throw new KeelError(
           'EXECUTION_FAILED',
           `model '${model.info.name}' version ${model.info.version} failed to score ${rows} rows: ${(cause as Error).message}`,

@@ -7,7 +7,7 @@
  * score one customer from the online store with the registered ONNX model.
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { type KeelConfig, KeelError, noProgress, type ProgressFn } from '../core/index.js';
 import { FeatureStore } from '../features/index.js';
 import { Registry } from '../registry/index.js';
@@ -155,7 +155,8 @@ export async function runChurnDemo(
         `keel models show ${DEMO_MODEL}`,
         `keel models promote ${DEMO_MODEL} ${registered.version} --to Production`,
         `keel features get-online --feature-service churn_model --entity customer_id=${DEMO_CUSTOMER} --at ${SERVE_AT}`,
-        'keel serve',
+        `keel score --model models:/${DEMO_MODEL}/${registered.version} --data ${relative(dirname(config.home), trainingSet.testPath)} --out scores.parquet --keep customer_id`,
+        `keel serve --model models:/${DEMO_MODEL}/${registered.version}`,
       ],
     };
   } finally {

@@ -28,7 +28,12 @@ describe('keel demo', () => {
     expect(result.home).toBe(join(cwd, '.keel'));
     expect(result.ingest.partition.startsWith(join(cwd, '.keel', 'offline', 'online_retail'))).toBe(true);
     expect(result.next).toEqual(
-      expect.arrayContaining(['keel runs list --experiment churn', 'keel models show churn', 'keel serve']),
+      expect.arrayContaining([
+        'keel runs list --experiment churn',
+        'keel models show churn',
+        'keel score --model models:/churn/1 --data .keel/demo/test_set.parquet --out scores.parquet --keep customer_id',
+        'keel serve --model models:/churn/1',
+      ]),
     );
   });
 

@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { registerDataCommands } from './data.js';
 import { registerDemoCommand } from './demo.js';
+import { registerDriftCommand } from './drift.js';
 import { registerFeaturesCommands } from './features.js';
 import { registerMlCommands } from './ml.js';
 import { registerModelCommands } from './models.js';
@@ -23,6 +24,7 @@ const groups: Array<(program: Command) => void> = [
   registerTrackingCommands,
   registerModelCommands,
   registerScoreCommand,
+  registerDriftCommand,
 ];
 
 export function registerCommands(program: Command): void {

@@ -1,0 +1,125 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { withDuckDB } from '../../../src/data/sql.js';
+import { keel } from '../../helpers/cli.js';
+import { tempDir } from '../../helpers/temp.js';
+
+const dir = tempDir('keel-drift-');
+const file = (name: string) => join(dir, name);
+
+/** rows from..from+n of a table with a numeric x (some missing), a small integer y and a colour. */
+const table = (from: number, n: number, shift: number, colours: string) => `
+  SELECT CASE WHEN i % 50 = 0 THEN NULL ELSE (i * 37 % 1000) / 10.0 + ${shift} END AS x,
+         CAST(i % 3 AS INTEGER) AS y,
+         ${colours} AS colour
+  FROM range(${from}, ${from + n}) t(i)`;
+const even = `['red', 'green', 'blue'][i % 3 + 1]`;
+const skewed = `CASE WHEN i % 5 = 0 THEN 'green' ELSE 'red' END`;
+
+beforeAll(async () => {
+  await withDuckDB(async (conn) => {
+    await conn.run(`COPY (${table(0, 2000, 0, even)}) TO '${file('ref.parquet')}' (FORMAT parquet)`);
+    await conn.run(`COPY (${table(2000, 1500, 0, even)}) TO '${file('same.parquet')}' (FORMAT parquet)`);
+    await conn.run(`COPY (${table(2000, 1500, 30, skewed)}) TO '${file('drift.parquet')}' (FORMAT parquet)`);
+  });
+  const csv = (shift: number) =>
+    [
+      'amount,segment',
+      ...Array.from({ length: 300 }, (_, i) => `${i % 7 === 0 ? 'NA' : (i % 97) + shift},${'abcd'[i % 4]}`),
+    ].join('\n');
+  writeFileSync(file('ref.csv'), `${csv(0)}\n`);
+  writeFileSync(file('cur.csv'), `${csv(40)}\n`);
+});
+
+describe('keel drift', () => {
+  it('reports no drift between two samples of one distribution and exits 0', () => {
+    const res = keel(['drift', '--reference', file('ref.parquet'), '--current', file('same.parquet')], {
+      cwd: dir,
+    });
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    expect(res.stdout).toMatch(/^column\s+type\s+test\s+value\s+threshold\s+drifted/);
+    expect(res.stdout).toMatch(/x\s+numerical\s+wasserstein\s+[\d.]+\s+0\.1\s+no/);
+    expect(res.stdout).toContain('no dataset drift: 0 of 3 columns drifted');
+
+    const json = keel(['drift', '-r', file('ref.parquet'), '-c', file('same.parquet'), '--json'], {
+      cwd: dir,
+    });
+    const result = JSON.parse(json.stdout);
+    expect(result.drifted).toBe(false);
+    expect(result.columns.map((c: { column: string; test: string }) => [c.column, c.test])).toEqual([
+      ['x', 'wasserstein'],
+      ['y', 'jensenshannon'],
+      ['colour', 'jensenshannon'],
+    ]);
+    expect(result.columns[0].reference).toEqual({ rows: 2000, missing: 40 });
+  });
+
+  it('exits 7 on dataset drift, with the table on stderr and the result in --json, and writes --html', () => {
+    const html = file('report.html');
+    const res = keel(['drift', '-r', file('ref.parquet'), '-c', file('drift.parquet'), '--html', html], {
+      cwd: dir,
+    });
+    expect(res.code).toBe(7);
+    expect(res.stderr).toContain('dataset drift: 2 of 3 columns drifted');
+    expect(res.stderr).toMatch(/colour\s+categorical\s+jensenshannon\s+[\d.]+\s+0\.1\s+yes/);
+    const page = readFileSync(html, 'utf8');
+    expect(page).toContain('Dataset drift detected');
+    expect(page.match(/<svg /g)).toHaveLength(3);
+    expect(page).toContain('<title>green: ');
+
+    const json = keel(['drift', '-r', file('ref.parquet'), '-c', file('drift.parquet'), '--json'], {
+      cwd: dir,
+    });
+    expect(json.code).toBe(7);
+    const out = JSON.parse(json.stdout);
+    expect(out.error_code).toBe('FAILED_PRECONDITION');
+    expect(out.details.result).toMatchObject({ drifted: true, driftedColumns: 2, share: 2 / 3 });
+  });
+
+  it('tests only --columns, and reads CSV with numeric text as numbers (small n: KS and chi-square)', () => {
+    const res = keel(
+      ['drift', '-r', file('ref.csv'), '-c', file('cur.csv'), '--columns', 'amount,segment', '--json'],
+      {
+        cwd: dir,
+      },
+    );
+    const out = JSON.parse(res.stdout);
+    const columns = (out.details?.result ?? out).columns;
+    expect(
+      columns.map((c: { column: string; type: string; test: string }) => [c.column, c.type, c.test]),
+    ).toEqual([
+      ['amount', 'numerical', 'ks'],
+      ['segment', 'categorical', 'chisquare'],
+    ]);
+    expect(columns[0].reference.missing).toBe(43);
+
+    const one = JSON.parse(
+      keel(['drift', '-r', file('ref.csv'), '-c', file('ref.csv'), '--columns', 'segment', '--json'], {
+        cwd: dir,
+      }).stdout,
+    );
+    expect(one.columns.map((c: { column: string }) => c.column)).toEqual(['segment']);
+  });
+
+  it('names an unknown column, a missing file and a column the current file lacks (exit 2 / 4)', () => {
+    const unknown = keel(
+      ['drift', '-r', file('ref.parquet'), '-c', file('same.parquet'), '--columns', 'x,nope'],
+      { cwd: dir },
+    );
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain(
+      `column 'nope' is not in '${file('ref.parquet')}' (columns: x, y, colour)`,
+    );
+
+    const missing = keel(['drift', '-r', file('absent.parquet'), '-c', file('same.parquet')], { cwd: dir });
+    expect(missing.code).toBe(4);
+    expect(missing.stderr).toContain('absent.parquet');
+
+    const lacks = keel(['drift', '-r', file('ref.parquet'), '-c', file('cur.csv')], { cwd: dir });
+    expect(lacks.code).toBe(2);
+    expect(lacks.stderr).toContain(`column 'x' is not in '${file('cur.csv')}'`);
+    expect(existsSync(file('absent.parquet'))).toBe(false);
+  });
+});

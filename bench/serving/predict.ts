@@ -1,7 +1,9 @@
 /**
  * Online prediction over HTTP: `POST /predict` with one entity whose 3 features are looked up in
  * the SQLite online store and scored by a Keel-trained GBDT in ONNX Runtime (micro-batcher at its
- * defaults), against bare Fastify routes returning a constant, measured in the same run. The load
+ * defaults), against bare Fastify routes returning a constant, measured in the same run. The
+ * route is measured twice: plain (no metrics, no prediction log) and observed (Prometheus metrics
+ * and every prediction logged to Parquet, as `keel serve` runs it), to price the observation. The load
  * comes from a child process (this file with `client`), so server and client each have a core.
  * Latency is timed from when each request was due, so a stall counts against every request
  * queued behind it.
@@ -13,6 +15,7 @@ import { fork } from 'node:child_process';
 import http from 'node:http';
 import { loadavg } from 'node:os';
 import Fastify from 'fastify';
+import { PredictionLog } from '../../src/monitoring/index.js';
 import { buildApp } from '../../src/server/index.js';
 import { ModelServer } from '../../src/serving/index.js';
 import { CUSTOMERS } from '../../test/helpers/feature-repo.js';
@@ -163,11 +166,12 @@ async function main(): Promise<void> {
     features: world.store,
     models: ['models:/churn/1'],
   });
-  const app = await buildApp({
-    services: { tracking: world.tracking, registry: world.registry, features: world.store, serving },
-    logger: false,
-  });
+  const services = { tracking: world.tracking, registry: world.registry, features: world.store, serving };
+  const app = await buildApp({ services, logger: false, metrics: false });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  const predictionLog = new PredictionLog({ home: world.dir });
+  const observed = await buildApp({ services: { ...services, predictionLog }, logger: false });
+  const observedUrl = await observed.listen({ host: '127.0.0.1', port: 0 });
   const bare = Fastify();
   bare.get('/constant', async () => ({ ok: true }));
   bare.post('/constant', async () => ({ ok: true }));
@@ -187,6 +191,10 @@ async function main(): Promise<void> {
     ['bare Fastify GET, constant', { url: bareUrl, method: 'GET', path: '/constant', bodies: [] }],
     ['bare Fastify POST, constant', { url: bareUrl, method: 'POST', path: '/constant', bodies }],
     ['POST /predict, 1 entity, 3 features', { url, method: 'POST', path: '/predict', bodies }],
+    [
+      'POST /predict with metrics and prediction log',
+      { url: observedUrl, method: 'POST', path: '/predict', bodies },
+    ],
   ];
   // Warm up the JIT, the online store's statements and ONNX Runtime.
   for (const [, target] of targets) await run({ kind: 'max', target, seconds: 1 });
@@ -230,15 +238,22 @@ async function main(): Promise<void> {
         `  target p99 < 5 ms at ${RATE} req/s: ${r.due.p99 < 5 && r.errors === 0 ? 'met' : 'MISSED'} (from due time)`,
       );
   }
-  const [get, post, predict] = max;
+  const [get, post, predict, logged] = max;
   console.log(
     `throughput /predict vs bare POST: ${(predict / post).toFixed(2)}, vs bare GET: ${(predict / get).toFixed(2)} (target >= 0.70)`,
   );
   console.log(
     `server CPU per request, bare POST / predict: ${(cpu[1] / cpu[2]).toFixed(2)}, bare GET / predict: ${(cpu[0] / cpu[2]).toFixed(2)} (the ratio if the client were not the limit)`,
   );
+  const [plainRate, loggedRate] = [rated[2], rated[3]] as RateResult[];
+  console.log(
+    `metrics + prediction log: throughput ${(logged / predict).toFixed(2)} of plain /predict, server CPU ${(cpu[3] / cpu[2]).toFixed(2)}x (${(cpu[3] - cpu[2]).toFixed(1)} µs/request more), p99 at ${RATE} req/s ${plainRate.due.p99.toFixed(2)} -> ${loggedRate.due.p99.toFixed(2)} ms`,
+  );
   client.kill();
   await bare.close();
+  await observed.close();
+  await predictionLog.close();
+  console.log(`prediction log: ${JSON.stringify(predictionLog.stats())}`);
   await app.close();
   await serving.close();
   await world.close();

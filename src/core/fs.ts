@@ -4,6 +4,7 @@
  * reader (or a process killed mid-write) sees the old file or the new one, never half of one.
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { shortId } from './ids.js';
 
@@ -14,6 +15,19 @@ export function fsyncFile(path: string): void {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * `fsyncFile` off the event loop: a server writing files in the background must not stall its
+ * requests for as long as the disk takes to flush.
+ */
+export async function fsyncFileAsync(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 

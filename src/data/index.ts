@@ -14,7 +14,7 @@ export {
 } from './dataset.js';
 export { detectFormat, readerSql } from './formats.js';
 export { ingest } from './ingest.js';
-export { fileDigest } from './partition.js';
+export { fileDigest, writePartition } from './partition.js';
 export { formatCheck, formatReport } from './report.js';
 export { loadSchemaFile, parseSchemaText } from './schema-file.js';
 export {
@@ -24,7 +24,7 @@ export {
   parseDatasetSpec,
   rulesSchema,
 } from './spec-schema.js';
-export { ident, literal } from './sql.js';
+export { ident, literal, queryRows, type Row, withDuckDB } from './sql.js';
 export type {
   CheckExample,
   CheckResult,

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { fsyncFile, shortId } from '../core/index.js';
+import { fsyncFileAsync, shortId } from '../core/index.js';
 import { literal } from './sql.js';
 
 /** `sha256:<hex>` of a file's bytes. */
@@ -20,7 +20,8 @@ export async function fileDigest(path: string): Promise<string> {
 
 /**
  * Writes the result of `selectSql` to `<dir>/part-<atMs>-<shortid>.parquet` and returns its path.
- * On any failure the temporary file is removed and nothing is left in `dir`.
+ * On any failure the temporary file is removed and nothing is left in `dir`. The fsyncs run off
+ * the event loop, so a server writing partitions in the background keeps answering meanwhile.
  */
 export async function writePartition(
   conn: DuckDBConnection,
@@ -34,13 +35,13 @@ export async function writePartition(
   const target = join(dir, name);
   try {
     await conn.run(`COPY (${selectSql}) TO ${literal(tmp)} (FORMAT parquet)`);
-    fsyncFile(tmp);
+    await fsyncFileAsync(tmp);
     renameSync(tmp, target);
   } catch (err) {
     rmSync(tmp, { force: true });
     throw err;
   }
   // The rename itself must reach the disk before the history points at the partition.
-  fsyncFile(dir);
+  await fsyncFileAsync(dir);
   return target;
 }

@@ -1,10 +1,36 @@
 /**
  * @module monitoring
- * Monitoring: drift statistics matching scipy and Evidently, drift per column and per dataset.
+ * Monitoring: every online prediction logged to Parquet with its inputs, ground-truth labels
+ * joined by request id, and drift statistics matching scipy and Evidently, per column and per
+ * dataset.
  */
 export * from './drift.js';
 export * from './drift-html.js';
 export * from './drift-table.js';
+export {
+  checkRequestId,
+  inputColumn,
+  PREDICTION_COLUMNS,
+  REQUEST_ID_PATTERN,
+} from './prediction-files.js';
+export {
+  type FeedbackEntry,
+  type FlushResult,
+  type LoggedInputs,
+  type PredictionEntry,
+  PredictionLog,
+  type PredictionLogOptions,
+  type PredictionLogStats,
+  predictionLogConfig,
+} from './prediction-log.js';
+export {
+  type LoggedPrediction,
+  type PredictionQuery,
+  predictionsSql,
+  readPredictions,
+  summarizePredictions,
+  type VersionSummary,
+} from './prediction-reader.js';
 export * from './stats/counts.js';
 export * from './stats/distance.js';
 export * from './stats/frequency.js';

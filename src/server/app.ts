@@ -7,16 +7,19 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from '../core/index.js';
 import type { FeatureStore } from '../features/index.js';
+import type { PredictionLog } from '../monitoring/index.js';
 import type { Registry } from '../registry/index.js';
 import { type BatchingOptions, DEFAULT_BATCHING, type ModelServer } from '../serving/index.js';
 import type { Tracking } from '../tracking/index.js';
 import { enableAuth } from './auth.js';
 import { mlflowErrorHandler } from './errors.js';
 import { governanceRoutes } from './keel/governance-routes.js';
+import { enableMetrics, ServerMetrics } from './metrics.js';
 import { mlflowArtifactRoutes } from './mlflow/artifact-routes.js';
 import { mlflowRegistryRoutes } from './mlflow/registry-routes.js';
 import { mlflowTrackingRoutes } from './mlflow/tracking-routes.js';
 import { mlflowWebhookRoutes } from './mlflow/webhook-routes.js';
+import { enableRequestIds, requestId } from './request-id.js';
 import { feastRoutes } from './routes/feast.js';
 import { servingRoutes } from './routes/serving.js';
 
@@ -28,6 +31,8 @@ export interface KeelServices {
   features?: FeatureStore;
   /** The models `keel serve --model` serves; without it the scoring routes are not served. */
   serving?: ModelServer;
+  /** Where every answered scoring request's rows are recorded; with it, `POST /feedback` is served. */
+  predictionLog?: PredictionLog;
 }
 
 export interface BuildAppOptions {
@@ -37,6 +42,8 @@ export interface BuildAppOptions {
   auth?: boolean;
   /** Micro-batching of the scoring routes (default `DEFAULT_BATCHING`). */
   batching?: Partial<BatchingOptions>;
+  /** Serve Prometheus metrics on `GET /metrics` and count every request (default true). */
+  metrics?: boolean;
 }
 
 /** MLflow's limit on a request body (artifact uploads stream and are not limited). */
@@ -48,10 +55,16 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     bodyLimit: BODY_LIMIT,
     // MLflow's clients send `order_by` etc. as repeated query keys; default parsing keeps arrays.
     routerOptions: { ignoreTrailingSlash: true },
+    genReqId: requestId,
   }) as unknown as FastifyInstance;
-  const { tracking, registry } = options.services;
+  const { tracking, registry, predictionLog } = options.services;
 
   app.setErrorHandler(mlflowErrorHandler);
+  // The onRequest hooks in this order: every request is counted in flight before another hook
+  // can refuse it (its response is counted out), and a refused request still answers its id.
+  const metrics = options.metrics === false ? undefined : new ServerMetrics(predictionLog);
+  if (metrics) enableMetrics(app, metrics);
+  enableRequestIds(app);
   if (options.auth) enableAuth(app, registry);
   app.setNotFoundHandler((request, reply) =>
     reply.status(404).send({
@@ -81,6 +94,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
         maxBatchSize: options.batching?.maxBatchSize ?? DEFAULT_BATCHING.maxBatchSize,
         maxLatencyMs: options.batching?.maxLatencyMs ?? DEFAULT_BATCHING.maxLatencyMs,
       },
+      log: predictionLog,
+      onBatch: metrics?.onBatch,
     });
   return app;
 }

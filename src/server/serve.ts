@@ -1,11 +1,13 @@
 /**
  * @module server/serve
  * `keel serve`: opens the configured stores, loads the models to serve, builds the app and listens
- * until SIGINT/SIGTERM, then drains in-flight requests and closes the models and stores.
+ * until SIGINT/SIGTERM, then drains in-flight requests, writes the prediction log's last rows and
+ * closes the models and stores.
  */
 import type { FastifyInstance } from 'fastify';
-import { createLogger, type KeelConfig } from '../core/index.js';
+import { createLogger, type KeelConfig, parseInput } from '../core/index.js';
 import { FeatureStore } from '../features/index.js';
+import { PredictionLog, predictionLogConfig } from '../monitoring/index.js';
 import { Registry } from '../registry/index.js';
 import { type ModelEntry, ModelServer } from '../serving/index.js';
 import { buildApp } from './app.js';
@@ -29,10 +31,13 @@ export async function startServer(
   const tracking = registry.tracking;
   const features = new FeatureStore({ config });
   let serving: ModelServer | undefined;
+  let predictionLog: PredictionLog | undefined;
   let app: FastifyInstance | undefined;
   const logger = createLogger(config.logLevel === 'warn' ? 'info' : config.logLevel);
   const close = async () => {
+    // In this order: answered requests append their rows, then the log writes them.
     await app?.close();
+    await predictionLog?.close();
     await serving?.close();
     await features.close();
     await registry.close();
@@ -47,9 +52,15 @@ export async function startServer(
         refreshIntervalMs: options.refreshIntervalMs,
         logger,
       });
+    const { enabled, ...logOptions } = parseInput(
+      predictionLogConfig,
+      config.monitoring?.predictionLog ?? {},
+      'monitoring.predictionLog',
+    );
+    if (serving && enabled) predictionLog = new PredictionLog({ home: config.home, ...logOptions, logger });
     app = await buildApp({
       auth: options.auth,
-      services: { tracking, registry, features, serving },
+      services: { tracking, registry, features, serving, predictionLog },
       batching: config.serving,
       logger,
     });

@@ -128,12 +128,23 @@ export class MicroBatcher {
 export class ModelBatchers {
   private readonly byModel = new WeakMap<ServingModel, MicroBatcher>();
 
-  constructor(readonly options: BatchingOptions = DEFAULT_BATCHING) {}
+  constructor(
+    readonly options: BatchingOptions = DEFAULT_BATCHING,
+    /** Told the rows of each model call (a metrics hook). */
+    private readonly onBatch?: (model: ServingModel, rows: number) => void,
+  ) {}
 
   for(model: ServingModel): MicroBatcher {
     let batcher = this.byModel.get(model);
     if (!batcher) {
-      batcher = new MicroBatcher((values, rows) => model.score(values, rows), model.width, this.options);
+      const { onBatch } = this;
+      const run: ScoreRows = onBatch
+        ? (values, rows) => {
+            onBatch(model, rows);
+            return model.score(values, rows);
+          }
+        : (values, rows) => model.score(values, rows);
+      batcher = new MicroBatcher(run, model.width, this.options);
       this.byModel.set(model, batcher);
     }
     return batcher;

@@ -47,6 +47,14 @@ describe('serve --auth', () => {
     expect((await s.registry.models.search()).items).toEqual([]);
   });
 
+  it("serves /metrics to a reader's token only, and takes /feedback labels as a write", async () => {
+    expect((await fetch(`${s.url}/metrics`)).status).toBe(401);
+    const res = await fetch(`${s.url}/metrics`, { headers: { authorization: `Bearer ${tokens.reader}` } });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toMatch(/^# HELP keel_http_requests_total /m);
+    expect(isReadRequest('POST', '/feedback')).toBe(false);
+  });
+
   it('counts searches and online feature reads as reads, every other POST as a write', () => {
     expect(isReadRequest('POST', '/api/2.0/mlflow/runs/search')).toBe(true);
     expect(isReadRequest('POST', '/get-online-features')).toBe(true);

@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/index.js';
+import { readPredictions } from '../../src/monitoring/index.js';
 import { Registry } from '../../src/registry/index.js';
 import { startServer } from '../../src/server/index.js';
 import { writeLogisticModel } from '../helpers/onnx.js';
@@ -43,6 +44,7 @@ describe('startServer with models to serve', () => {
     await registry.close();
 
     const server = await startServer(config, { port: 0, models: ['models:/logit/1'] });
+    let requestId: string | null = null;
     try {
       expect((await fetch(`${server.url}/ping`)).status).toBe(200);
       const res = await fetch(`${server.url}/invocations`, {
@@ -51,10 +53,15 @@ describe('startServer with models to serve', () => {
         body: JSON.stringify({ inputs: [[0, 5, 5]] }),
       });
       expect(await res.json()).toEqual({ predictions: [0.5] });
+      requestId = res.headers.get('x-request-id');
       expect((await fetch(`${server.url}/v2/models/logit/ready`)).status).toBe(200);
     } finally {
       await server.close();
     }
+    // Closing wrote the prediction log's last rows under the configured home.
+    expect(
+      (await readPredictions({ home: config.home, model: 'logit' })).map((p) => [p.requestId, p.score]),
+    ).toEqual([[requestId, 0.5]]);
     await expect(
       startServer(config, { port: 0, models: ['models:/logit/1', 'models:/churn@champion'] }),
     ).rejects.toMatchObject({

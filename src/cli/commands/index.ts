@@ -10,6 +10,7 @@ import { registerFeaturesCommands } from './features.js';
 import { registerMlCommands } from './ml.js';
 import { registerModelCommands } from './models.js';
 import { registerPipelineCommands } from './pipeline.js';
+import { registerPredictionsCommands } from './predictions.js';
 import { registerScoreCommand } from './score.js';
 import { registerServeCommand } from './serve.js';
 import { registerTrackingCommands } from './tracking.js';
@@ -25,6 +26,7 @@ const groups: Array<(program: Command) => void> = [
   registerModelCommands,
   registerScoreCommand,
   registerDriftCommand,
+  registerPredictionsCommands,
 ];
 
 export function registerCommands(program: Command): void {

@@ -152,7 +152,7 @@ export const mlflowScoringRoutes: FastifyPluginAsync<{ scoring: Scoring }> = asy
       parseInput(query, request.query, 'query').model ?? (Array.isArray(header) ? header[0] : header),
       '?model=<name> or the X-Keel-Model header',
     );
-    return scoring.withModel(name, {}, async (predictor, score) => {
+    return scoring.withModel(name, { request }, async (predictor, score) => {
       const { values, rows } = encodeRows(predictor.model, input);
       return { predictions: Array.from(await score(values, rows)) };
     });

@@ -197,7 +197,7 @@ export const oipRoutes: FastifyPluginAsync<{ scoring: Scoring }> = async (app, {
       const contentType = body.parameters?.content_type;
       if (contentType !== undefined && contentType !== 'pd' && contentType !== 'np')
         throw invalid(`content_type ${JSON.stringify(contentType)} is not supported: use "pd" or "np"`);
-      return scoring.withModel(name, { version }, async (predictor, score) => {
+      return scoring.withModel(name, { version, request }, async (predictor, score) => {
         const { model } = predictor;
         const { values, rows } =
           contentType === 'pd' ? pandasRows(model, body.inputs) : tensorRows(model, body.inputs);

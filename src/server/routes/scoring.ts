@@ -1,25 +1,60 @@
 /**
  * @module server/routes/scoring
  * What every online scoring route shares: which served model a request means, and a lease on it
- * held for exactly the request, with the model's calls going through its micro-batcher.
+ * held for exactly the request, with the model's calls going through its micro-batcher. It is
+ * also where a request's scored rows are kept for the prediction log, which records them once
+ * the request is answered.
  */
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { KeelError } from '../../core/index.js';
+import type { LoggedInputs, PredictionLog } from '../../monitoring/index.js';
 import {
   type BatchingOptions,
   ModelBatchers,
   type ModelServer,
   type Predictor,
-  type ScoreRows,
+  type ServingModel,
 } from '../../serving/index.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The model version a scoring request leased; metrics label the request with it. */
+    served?: { model: string; version: string; canary: boolean };
+    /** What the request scored, for the prediction log once it is answered. */
+    scored?: Array<{ scores: Float64Array; inputs: LoggedInputs }>;
+  }
+}
+
+/**
+ * Scores `rows` rows of row-major float32 `values` through the model's batcher. `logged` is what
+ * the prediction log records as the rows' inputs (default: `values` by the model's column names).
+ */
+export type RouteScore = (values: Float32Array, rows: number, logged?: LoggedInputs) => Promise<Float64Array>;
+
+export interface ScoringOptions {
+  batching: BatchingOptions;
+  /** Where answered requests' rows are recorded; none: not recorded. */
+  log?: PredictionLog;
+  /** Told the rows of each model call. */
+  onBatch?: (model: ServingModel, rows: number) => void;
+}
+
+/** The names the log gives a model's input columns: its own, or `input_<j>` for a model fed by position. */
+const inputNames = (model: ServingModel): readonly string[] =>
+  model.info.features.length > 0
+    ? model.info.features
+    : Array.from({ length: model.width }, (_, j) => `input_${j}`);
 
 export class Scoring {
   private readonly batchers: ModelBatchers;
+  private readonly log?: PredictionLog;
 
   constructor(
     readonly server: ModelServer,
-    batching: BatchingOptions,
+    options: ScoringOptions,
   ) {
-    this.batchers = new ModelBatchers(batching);
+    this.batchers = new ModelBatchers(options.batching, options.onBatch);
+    this.log = options.log;
   }
 
   /** The names of the served models. */
@@ -53,22 +88,31 @@ export class Scoring {
   /**
    * Runs `use` with a lease on model `name`, released once when it settles. `score` goes through
    * the model's batcher; only its failure counts as the model failing the request (bad input
-   * found while encoding does not).
+   * found while encoding does not). With `request`, the version leased and the rows scored are
+   * kept on it, for metrics and the prediction log.
    * @throws KeelError RESOURCE_DOES_NOT_EXIST for a model or version not served; EXECUTION_FAILED
    *   when the model fails; whatever `use` throws.
    */
   async withModel<T>(
     name: string,
-    options: { version?: string; key?: string },
-    use: (predictor: Predictor, score: ScoreRows) => Promise<T>,
+    options: { version?: string; key?: string; request?: FastifyRequest },
+    use: (predictor: Predictor, score: RouteScore) => Promise<T>,
   ): Promise<T> {
     const lease = this.server.acquire(name, options);
     let failed = false;
     const { model } = lease.predictor;
     const batcher = this.batchers.for(model);
-    const score: ScoreRows = async (values, rows) => {
+    const { request } = options;
+    if (request)
+      request.served = { model: model.info.name, version: model.info.version, canary: lease.canary };
+    const score: RouteScore = async (values, rows, logged) => {
       try {
-        return await batcher.score(values, rows);
+        const scores = await batcher.score(values, rows);
+        if (request && this.log) {
+          request.scored ??= [];
+          request.scored.push({ scores, inputs: logged ?? { columns: inputNames(model), values } });
+        }
+        return scores;
       } catch (cause) {
         failed = true;
         if (cause instanceof KeelError && cause.code === 'EXECUTION_FAILED') throw cause;
@@ -84,5 +128,26 @@ export class Scoring {
     } finally {
       lease.release(failed);
     }
+  }
+
+  /**
+   * Appends what an answered request scored to the prediction log: the onResponse hook of the
+   * scoring routes. A request that failed after scoring is not logged: its caller got no scores.
+   */
+  logAnswered(request: FastifyRequest, reply: FastifyReply): void {
+    const { served, scored } = request;
+    if (!this.log || !served || !scored || reply.statusCode >= 300) return;
+    const timestamp = Date.now();
+    for (const { scores, inputs } of scored)
+      this.log.append({
+        timestamp,
+        requestId: request.id,
+        model: served.model,
+        version: served.version,
+        canary: served.canary,
+        latencyMs: reply.elapsedTime,
+        scores,
+        inputs,
+      });
   }
 }

@@ -8,7 +8,9 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { parseInput } from '../../core/index.js';
-import type { BatchingOptions, ModelServer } from '../../serving/index.js';
+import type { PredictionLog } from '../../monitoring/index.js';
+import type { BatchingOptions, ModelServer, ServingModel } from '../../serving/index.js';
+import { feedbackRoutes } from './feedback.js';
 import { encodeRows, mlflowScoringRoutes, SCORING_BODY_LIMIT } from './invocations.js';
 import { oipRoutes } from './oip.js';
 import { Scoring } from './scoring.js';
@@ -17,6 +19,10 @@ import { predictBody } from './serving-schemas.js';
 export interface ServingRoutesOptions {
   server: ModelServer;
   batching: BatchingOptions;
+  /** Records every answered request's rows; with it, `POST /feedback` takes their labels. */
+  log?: PredictionLog;
+  /** Told the rows of each model call (metrics). */
+  onBatch?: (model: ServingModel, rows: number) => void;
 }
 
 /** A lease key for sticky traffic splits: the first entity's join key values. */
@@ -27,9 +33,17 @@ const entityKey = (entities: Record<string, ReadonlyArray<string | number>>): st
     .join('|');
 
 export const servingRoutes: FastifyPluginAsync<ServingRoutesOptions> = async (app, options) => {
-  const scoring = new Scoring(options.server, options.batching);
+  const { log } = options;
+  const scoring = new Scoring(options.server, options);
+  // Added before the routes are registered, so the hook covers every scoring route.
+  if (log)
+    app.addHook('onResponse', (request, reply, done) => {
+      scoring.logAnswered(request, reply);
+      done();
+    });
   // OIP and /predict take JSON only: text gets a 415, not a confusing schema error.
   app.removeContentTypeParser('text/plain');
+  if (log) await app.register(feedbackRoutes, { log });
   await app.register(mlflowScoringRoutes, { scoring });
   await app.register(oipRoutes, { prefix: '/v2', scoring });
 
@@ -39,12 +53,15 @@ export const servingRoutes: FastifyPluginAsync<ServingRoutesOptions> = async (ap
     const name = scoring.pick(body.model, "the request's 'model' field");
     const { entities, rows } = body;
     const key = entities ? entityKey(entities) : undefined;
-    return scoring.withModel(name, { version: body.version, key }, async (predictor, score) => {
+    return scoring.withModel(name, { version: body.version, key, request }, async (predictor, score) => {
       const { info } = predictor.model;
       if (entities) {
         const found = await predictor.lookupEntities(entities);
         const { values } = encodeRows(predictor.model, { records: found.features });
-        const scores = await score(values, found.features.length);
+        const scores = await score(values, found.features.length, {
+          keys: entities,
+          records: found.features,
+        });
         return {
           model: info.name,
           version: info.version,

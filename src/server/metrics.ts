@@ -1,0 +1,149 @@
+/**
+ * @module server/metrics
+ * Prometheus metrics of one app, on a registry of its own (two apps in one process, as in tests,
+ * never mix counts): requests and their latency by route, model and version, requests in flight,
+ * the micro-batcher's batch sizes, the canary's share of each model's requests, and the prediction
+ * log's buffer. `GET /metrics` answers the text exposition format; under `--auth` it is a read.
+ * Latency quantiles come from the histogram: `histogram_quantile(0.99,
+ * rate(keel_http_request_duration_seconds_bucket[5m]))`.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { PredictionLog } from '../monitoring/index.js';
+import type { ServingModel } from '../serving/index.js';
+
+/** From 0.25 ms (a cached read) to 2.5 s (a big scoring body on a busy machine). */
+const LATENCY_BUCKETS = [0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+/** Rows per model call: powers of two up to beyond the default `maxBatchSize` of 64. */
+const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 1024, 4096];
+
+const REQUEST_LABELS = ['method', 'route', 'status_code', 'model', 'version'] as const;
+
+/** Requests whose gauge was decremented, so an aborted request that also finishes counts once. */
+const counted = new WeakSet<FastifyRequest>();
+
+export class ServerMetrics {
+  readonly registry = new Registry();
+  private readonly requests: Counter<(typeof REQUEST_LABELS)[number]>;
+  private readonly duration: Histogram<(typeof REQUEST_LABELS)[number]>;
+  private readonly inFlight: Gauge;
+  private readonly batchSize: Histogram<'model' | 'version'>;
+  private readonly modelRequests: Counter<'model' | 'version' | 'target'>;
+
+  constructor(log?: PredictionLog) {
+    const registers = [this.registry];
+    this.requests = new Counter({
+      name: 'keel_http_requests_total',
+      help: 'HTTP requests answered, by route and, for scoring routes, the model version that served them',
+      labelNames: REQUEST_LABELS,
+      registers,
+    });
+    this.duration = new Histogram({
+      name: 'keel_http_request_duration_seconds',
+      help: 'Time from receiving a request to sending its response',
+      labelNames: REQUEST_LABELS,
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.inFlight = new Gauge({
+      name: 'keel_http_requests_in_flight',
+      help: 'Requests received and not yet answered',
+      registers,
+    });
+    this.batchSize = new Histogram({
+      name: 'keel_model_batch_size',
+      help: 'Rows per model call after micro-batching',
+      labelNames: ['model', 'version'],
+      buckets: BATCH_BUCKETS,
+      registers,
+    });
+    this.modelRequests = new Counter({
+      name: 'keel_model_requests_total',
+      help: 'Scoring requests per model version, by side of the canary split (target: primary or canary)',
+      labelNames: ['model', 'version', 'target'],
+      registers,
+    });
+    if (log) {
+      const stat = (name: string, help: string, key: keyof ReturnType<PredictionLog['stats']>) =>
+        new Gauge({
+          name,
+          help,
+          registers,
+          collect() {
+            this.set(log.stats()[key]);
+          },
+        });
+      stat(
+        'keel_prediction_log_buffered_rows',
+        'Prediction and label rows waiting to be written',
+        'bufferedRows',
+      );
+      // Counters in meaning; read from the log at scrape time, so exposed as gauges of running totals.
+      stat(
+        'keel_prediction_log_dropped_rows_total',
+        'Rows dropped because the buffer was full',
+        'droppedRows',
+      );
+      stat('keel_prediction_log_written_rows_total', 'Prediction rows written to Parquet', 'writtenRows');
+      stat(
+        'keel_prediction_log_failed_flushes_total',
+        'Writes of the prediction log that failed',
+        'failedFlushes',
+      );
+    }
+  }
+
+  /** The micro-batcher's hook: one model call of `rows` rows. */
+  readonly onBatch = (model: ServingModel, rows: number): void => {
+    this.batchSize.observe({ model: model.info.name, version: model.info.version }, rows);
+  };
+
+  started(): void {
+    this.inFlight.inc();
+  }
+
+  /** A request is over: answered in `seconds`, or aborted by its client (no latency to record). */
+  finished(request: FastifyRequest, status: number, seconds?: number): void {
+    if (counted.has(request)) return;
+    counted.add(request);
+    this.inFlight.dec();
+    const served = request.served;
+    const labels = {
+      method: request.method,
+      // The route's pattern, never the raw URL: unmatched paths would make a series each.
+      route: request.routeOptions.url ?? 'unmatched',
+      status_code: String(status),
+      model: served?.model ?? '',
+      version: served?.version ?? '',
+    };
+    this.requests.inc(labels);
+    if (seconds !== undefined) this.duration.observe(labels, seconds);
+    if (served)
+      this.modelRequests.inc({
+        model: served.model,
+        version: served.version,
+        target: served.canary ? 'canary' : 'primary',
+      });
+  }
+}
+
+/** Adds the hooks that count every request, and `GET /metrics`, to the root app. */
+export function enableMetrics(app: FastifyInstance, metrics: ServerMetrics): void {
+  // Callback hooks: on every request, an async hook's promise costs more than the hook's work.
+  app.addHook('onRequest', (_request, _reply, done) => {
+    metrics.started();
+    done();
+  });
+  app.addHook('onResponse', (request, reply, done) => {
+    metrics.finished(request, reply.statusCode, reply.elapsedTime / 1000);
+    done();
+  });
+  // 499, as nginx logs a request its client closed before the answer.
+  app.addHook('onRequestAbort', (request, done) => {
+    metrics.finished(request, 499);
+    done();
+  });
+  app.get('/metrics', async (_request, reply) =>
+    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
+}

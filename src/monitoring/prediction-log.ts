@@ -355,6 +355,8 @@ export class PredictionLog {
   private written = 0;
   private writtenLabels = 0;
   private failed = 0;
+  /** Rows a write in progress has taken from the buffer and not yet written: still buffered. */
+  private writing = 0;
   /** The message of the last failed write, logged once until a write succeeds. */
   private lastFailure?: string;
   /** Writes run one after another; this settles when the last one queued is done. */
@@ -405,7 +407,7 @@ export class PredictionLog {
 
   stats(): PredictionLogStats {
     return {
-      bufferedRows: this.predictions.rows + this.feedback.rows,
+      bufferedRows: this.predictions.rows + this.feedback.rows + this.writing,
       droppedRows: this.dropped,
       writtenRows: this.written,
       writtenLabels: this.writtenLabels,
@@ -460,10 +462,12 @@ export class PredictionLog {
 
   private async write(): Promise<FlushResult> {
     this.writeQueued = false;
+    const taken = this.predictions.rows + this.feedback.rows;
     const entries = this.predictions.take();
     const labels = this.feedback.take();
     const result: FlushResult = { rows: 0, labels: 0, files: [] };
     if (entries.length === 0 && labels.length === 0) return result;
+    this.writing = taken;
     const { home } = this.options;
     const groups = [...groupBy(entries, (e) => `${e.model}\u0000${utcDate(e.timestamp)}`).values()];
     const labelGroups = [...groupBy(labels, (e) => utcDate(e.timestamp)).values()];
@@ -478,6 +482,7 @@ export class PredictionLog {
         groups.shift();
         result.rows += table.rows;
         this.written += table.rows;
+        this.writing -= table.rows;
       }
       while (labelGroups.length > 0) {
         const group = labelGroups[0];
@@ -486,9 +491,11 @@ export class PredictionLog {
         labelGroups.shift();
         result.labels += group.length;
         this.writtenLabels += group.length;
+        this.writing -= group.length;
       }
     } catch (err) {
       this.failed++;
+      this.writing = 0;
       this.predictions.putBack(groups.flat());
       this.feedback.putBack(labelGroups.flat());
       const message = (err as Error).message;

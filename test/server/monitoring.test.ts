@@ -302,7 +302,13 @@ describe('a prediction log that cannot write', () => {
         const r = await call(base, 'POST', '/invocations', { inputs: [[i, 1, 2]] });
         expect(r.status, r.text).toBe(200);
       }
-      await expect.poll(() => log.stats().failedFlushes).toBeGreaterThan(0);
+      // A failed write may have come before the last requests: wait until all five are accounted for.
+      await expect
+        .poll(() => {
+          const stats = log.stats();
+          return stats.failedFlushes > 0 && stats.bufferedRows + stats.droppedRows === 5;
+        })
+        .toBe(true);
       expect(log.stats()).toMatchObject({ bufferedRows: 3, droppedRows: 2, writtenRows: 0 });
       const text = await (await fetch(`${base}/metrics`)).text();
       expect(samples(text, 'keel_prediction_log_dropped_rows_total')[0].value).toBe(2);

@@ -131,8 +131,8 @@ export class Scoring {
   }
 
   /**
-   * Appends what an answered request scored to the prediction log: the onResponse hook of the
-   * scoring routes. A request that failed after scoring is not logged: its caller got no scores.
+   * Appends what an answered request scored to the prediction log: the onSend hook of the
+   * scoring routes, so the latency is the time to the answer, before it is written out. A request that failed after scoring is not logged: its caller got no scores.
    */
   logAnswered(request: FastifyRequest, reply: FastifyReply): void {
     const { served, scored } = request;

@@ -35,11 +35,12 @@ const entityKey = (entities: Record<string, ReadonlyArray<string | number>>): st
 export const servingRoutes: FastifyPluginAsync<ServingRoutesOptions> = async (app, options) => {
   const { log } = options;
   const scoring = new Scoring(options.server, options);
-  // Added before the routes are registered, so the hook covers every scoring route.
+  // Added before the routes are registered, so the hook covers every scoring route. onSend, not
+  // onResponse: a caller that has its scores can count on them being in the log's buffer.
   if (log)
-    app.addHook('onResponse', (request, reply, done) => {
+    app.addHook('onSend', (request, reply, payload, done) => {
       scoring.logAnswered(request, reply);
-      done();
+      done(null, payload);
     });
   // OIP and /predict take JSON only: text gets a 415, not a confusing schema error.
   app.removeContentTypeParser('text/plain');

@@ -24,6 +24,26 @@ export const DEFAULT_EXPERIMENT_ID = '0';
 /** The URI experiments' artifacts live under; resolved by the artifact store. */
 export const experimentArtifactLocation = (id: string | number): string => `mlflow-artifacts:/${id}`;
 
+/**
+ * The artifact location of an experiment new runs and models may go into, read in `tx`.
+ * @throws KeelError RESOURCE_DOES_NOT_EXIST for an unknown experiment, INVALID_PARAMETER_VALUE for
+ *   a deleted one (MLflow's messages).
+ */
+export async function activeArtifactLocation(tx: SqlExecutor, experimentId: number): Promise<string> {
+  const exp = await tx.get<{ lifecycle_stage: string; artifact_location: string }>(
+    'SELECT lifecycle_stage, artifact_location FROM experiments WHERE experiment_id = ?',
+    [experimentId],
+  );
+  if (!exp) throw new KeelError('RESOURCE_DOES_NOT_EXIST', `No Experiment with id=${experimentId} exists`);
+  if (exp.lifecycle_stage !== 'active') {
+    throw new KeelError(
+      'INVALID_PARAMETER_VALUE',
+      `The experiment ${experimentId} must be in the 'active' state. Current state is ${exp.lifecycle_stage}.`,
+    );
+  }
+  return exp.artifact_location;
+}
+
 export function parseExperimentId(id: unknown): number {
   const n =
     typeof id === 'number' ? id : typeof id === 'string' && /^\d+$/.test(id) ? Number(id) : Number.NaN;

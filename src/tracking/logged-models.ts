@@ -9,7 +9,7 @@
  */
 import { type Clock, KeelError, newRunId } from '../core/index.js';
 import { placeholders, type SqlDatabase, type SqlExecutor, type SqlValue } from '../storage/index.js';
-import { parseExperimentId } from './experiments.js';
+import { activeArtifactLocation, parseExperimentId } from './experiments.js';
 import { type Clause, parseFilter } from './filter.js';
 import { CHUNK, insertWriteOnce, type KeyValueTable, upsertKeyValues } from './key-values.js';
 import { validateKey, validateMaxResults } from './limits.js';
@@ -211,21 +211,7 @@ export class LoggedModelStore {
     validateEntries('tag', options.tags ?? []);
     const modelId = `m-${newRunId()}`;
     await this.db.transaction(async (tx) => {
-      const exp = await tx.get<{ lifecycle_stage: string; artifact_location: string }>(
-        'SELECT lifecycle_stage, artifact_location FROM experiments WHERE experiment_id = ?',
-        [expId],
-      );
-      if (!exp)
-        throw new KeelError(
-          'RESOURCE_DOES_NOT_EXIST',
-          `No Experiment with id=${options.experimentId} exists`,
-        );
-      if (exp.lifecycle_stage !== 'active') {
-        throw new KeelError(
-          'INVALID_PARAMETER_VALUE',
-          `The experiment ${options.experimentId} must be in the 'active' state. Current state is ${exp.lifecycle_stage}.`,
-        );
-      }
+      const location = await activeArtifactLocation(tx, expId);
       const now = this.clock.now();
       await tx.run(
         `INSERT INTO logged_models (model_id, experiment_id, name, artifact_location, creation_timestamp_ms,
@@ -235,7 +221,7 @@ export class LoggedModelStore {
           modelId,
           expId,
           options.name || randomName(),
-          `${exp.artifact_location}/models/${modelId}/artifacts`,
+          `${location}/models/${modelId}/artifacts`,
           now,
           now,
           options.modelType || null,

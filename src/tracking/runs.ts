@@ -8,7 +8,7 @@
 import { type Clock, KeelError, newRunId } from '../core/index.js';
 import { placeholders, type SqlDatabase, type SqlExecutor, type SqlValue } from '../storage/index.js';
 import type { RunStatus } from './client.js';
-import { parseExperimentId, viewTypeCondition } from './experiments.js';
+import { activeArtifactLocation, parseExperimentId, viewTypeCondition } from './experiments.js';
 import { parseFilter, parseOrderBy } from './filter.js';
 import { CHUNK, insertWriteOnce, type KeyValueTable, upsertKeyValues } from './key-values.js';
 import { LIMITS, validateBatch, validateMaxResults, validateRunId, validateTag } from './limits.js';
@@ -94,21 +94,7 @@ export class RunStore {
     const userId = options.userId || tags.get(USER_TAG) || 'unknown';
     const runId = newRunId();
     await this.db.transaction(async (tx) => {
-      const exp = await tx.get<{ lifecycle_stage: string; artifact_location: string }>(
-        'SELECT lifecycle_stage, artifact_location FROM experiments WHERE experiment_id = ?',
-        [expId],
-      );
-      if (!exp)
-        throw new KeelError(
-          'RESOURCE_DOES_NOT_EXIST',
-          `No Experiment with id=${options.experimentId} exists`,
-        );
-      if (exp.lifecycle_stage !== 'active') {
-        throw new KeelError(
-          'INVALID_PARAMETER_VALUE',
-          `The experiment ${options.experimentId} must be in the 'active' state. Current state is ${exp.lifecycle_stage}.`,
-        );
-      }
+      const location = await activeArtifactLocation(tx, expId);
       await tx.run(
         `INSERT INTO runs (run_uuid, name, experiment_id, user_id, status, start_time, lifecycle_stage, artifact_uri)
          VALUES (?, ?, ?, ?, 'RUNNING', ?, 'active', ?)`,
@@ -118,7 +104,7 @@ export class RunStore {
           expId,
           userId,
           options.startTime ?? this.clock.now(),
-          `${exp.artifact_location}/${runId}/artifacts`,
+          `${location}/${runId}/artifacts`,
         ],
       );
       await upsertKeyValues(

@@ -1,12 +1,13 @@
 /**
  * @module monitoring
  * Monitoring: every online prediction logged to Parquet with its inputs, ground-truth labels
- * joined by request id, and drift statistics matching scipy and Evidently, per column and per
+ * joined by request id, realised performance per chunk once they arrive, and drift statistics matching scipy and Evidently, per column and per
  * dataset.
  */
 export * from './drift.js';
 export * from './drift-html.js';
 export * from './drift-table.js';
+export * from './performance.js';
 export {
   checkRequestId,
   inputColumn,

@@ -156,7 +156,7 @@ export async function runChurnDemo(
         `keel models promote ${DEMO_MODEL} ${registered.version} --to Production`,
         `keel features get-online --feature-service churn_model --entity customer_id=${DEMO_CUSTOMER} --at ${SERVE_AT}`,
         `keel score --model models:/${DEMO_MODEL}/${registered.version} --data ${relative(dirname(config.home), trainingSet.testPath)} --out scores.parquet --keep customer_id`,
-        `keel serve --model models:/${DEMO_MODEL}/${registered.version}`,
+        `keel serve --model models:/${DEMO_MODEL}/${registered.version} --features-at ${SERVE_AT}`,
       ],
     };
   } finally {

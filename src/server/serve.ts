@@ -21,6 +21,8 @@ export interface ServeOptions {
   models?: readonly ModelEntry[];
   /** How often alias and stage URIs are re-resolved to pick up promotions (ms; 0: never). */
   refreshIntervalMs?: number;
+  /** Judge online features' max age as of this time (ms) instead of now: replays and demos. */
+  featuresAt?: number;
 }
 
 export async function startServer(
@@ -29,7 +31,11 @@ export async function startServer(
 ): Promise<{ app: FastifyInstance; url: string; close: () => Promise<void> }> {
   const registry = await Registry.open(config);
   const tracking = registry.tracking;
-  const features = new FeatureStore({ config });
+  const { featuresAt } = options;
+  const features = new FeatureStore({
+    config,
+    clock: featuresAt === undefined ? undefined : { now: () => featuresAt },
+  });
   let serving: ModelServer | undefined;
   let predictionLog: PredictionLog | undefined;
   let app: FastifyInstance | undefined;

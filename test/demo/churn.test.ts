@@ -7,7 +7,8 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/index.js';
-import { type ChurnDemoResult, formatStep } from '../../src/demo/index.js';
+import { type ChurnDemoResult, formatStep, SERVE_AT } from '../../src/demo/index.js';
+import { startServer } from '../../src/server/index.js';
 import { LINEAGE_TAGS, Tracking } from '../../src/tracking/index.js';
 import { keel } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tracking.js';
@@ -32,7 +33,7 @@ describe('keel demo', () => {
         'keel runs list --experiment churn',
         'keel models show churn',
         'keel score --model models:/churn/1 --data .keel/demo/test_set.parquet --out scores.parquet --keep customer_id',
-        'keel serve --model models:/churn/1',
+        'keel serve --model models:/churn/1 --features-at 2011-12-10T00:00:00Z',
       ]),
     );
   });
@@ -102,6 +103,30 @@ describe('keel demo', () => {
     for (const g of r.production.gates.filter((x) => x.kind === 'metric' || x.kind === 'bias')) {
       expect(g.evidence.value).toEqual(expect.any(Number));
     }
+  });
+
+  it('serves the registered model over HTTP as the demo suggests, its features judged as of the demo day', async () => {
+    const predict = async (featuresAt?: number) => {
+      const server = await startServer(config, { port: 0, models: ['models:/churn/1'], featuresAt });
+      try {
+        const res = await fetch(`${server.url}/predict`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'churn', entities: { customer_id: [17850] } }),
+        });
+        expect(res.status).toBe(200);
+        return ((await res.json()) as { predictions: Array<{ score: number; missing_features?: object }> })
+          .predictions[0];
+      } finally {
+        await server.close();
+      }
+    };
+    const replayed = await predict(Date.parse(SERVE_AT));
+    expect(replayed.missing_features).toBeUndefined();
+    expect(replayed.score).toBeCloseTo(result.online.score.online, 6);
+    // Judged as of today, the 2011 features are past their TTL and go to the model as missing.
+    const today = await predict();
+    expect(Object.values(today.missing_features ?? {})).toContain('OUTSIDE_MAX_AGE');
   });
 
   it('serves customer 17850 online with exactly the features it would get offline', () => {

@@ -1,11 +1,12 @@
 /**
  * @module cli/commands/serve
  * `keel serve [--port 5000] [--host 127.0.0.1] [--auth] [--model <uri>]... [--canary <uri>
- * --canary-percent N --canary-sticky] [--refresh-interval ms]`: the MLflow-compatible server, and
- * the models it serves online, until Ctrl-C.
+ * --canary-percent N --canary-sticky] [--refresh-interval ms] [--features-at time]`: the
+ * MLflow-compatible server, and the models it serves online, until Ctrl-C.
  */
 import type { Command } from 'commander';
 import { KeelError } from '../../core/index.js';
+import { toEpochMs } from '../../features/index.js';
 import type { ModelEntry } from '../../serving/index.js';
 import { action, parseNumberOption, repeatOption } from '../io.js';
 
@@ -18,6 +19,7 @@ interface ServeFlags {
   canaryPercent: number;
   canarySticky?: boolean;
   refreshInterval?: number;
+  featuresAt?: string;
 }
 
 /** The models to serve; a canary goes with the one `--model`. */
@@ -68,9 +70,15 @@ export function registerServeCommand(program: Command): void {
         '--refresh-interval <ms>',
         're-resolve aliases and stages this often to serve promotions (default 2000; 0 never)',
         parseNumberOption('--refresh-interval', true),
+      )
+      .option(
+        '--features-at <time>',
+        "judge online features' max age as of this ISO-8601 time instead of now (replays, demos)",
       ),
     async (io, opts: ServeFlags) => {
       const entries = modelEntries(opts);
+      const featuresAt =
+        opts.featuresAt === undefined ? undefined : toEpochMs(opts.featuresAt, '--features-at');
       // Loaded on use, so other commands do not pay for Fastify at startup.
       const { startServer } = await import('../../server/index.js');
       const server = await startServer(io.config, {
@@ -79,6 +87,7 @@ export function registerServeCommand(program: Command): void {
         auth: opts.auth,
         models: entries,
         refreshIntervalMs: opts.refreshInterval,
+        featuresAt,
       });
       const models = opts.model ?? [];
       io.emit({ url: server.url, models, canary: opts.canary ?? null }, ({ url }) =>

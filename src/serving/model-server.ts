@@ -211,6 +211,11 @@ export class ModelServer {
     this.timers.push(setInterval(fn, ms).unref());
   }
 
+  /** The names of the models served, cheaply: what a request is checked against. */
+  names(): string[] {
+    return [...this.served.keys()];
+  }
+
   /** What is served, by model name: the primary version, swaps in progress, and the canary. */
   list(): ServedModelInfo[] {
     return [...this.served.values()].flatMap(({ primary, canary }) => {

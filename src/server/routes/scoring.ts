@@ -57,9 +57,9 @@ export class Scoring {
     this.log = options.log;
   }
 
-  /** The names of the served models. */
+  /** The names of the served models (not `list()`: that builds every model's status, per request). */
   names(): string[] {
-    return [...new Set(this.server.list().map((m) => m.name))];
+    return this.server.names();
   }
 
   /**

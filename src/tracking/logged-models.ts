@@ -12,7 +12,7 @@ import { placeholders, type SqlDatabase, type SqlExecutor, type SqlValue } from 
 import { activeArtifactLocation, parseExperimentId } from './experiments.js';
 import { type Clause, parseFilter } from './filter.js';
 import { CHUNK, insertWriteOnce, type KeyValueTable, upsertKeyValues } from './key-values.js';
-import { validateKey, validateMaxResults } from './limits.js';
+import { LIMITS, validateKey, validateMaxResults } from './limits.js';
 import { randomName } from './names.js';
 import { decodePageToken, pageOf } from './paging.js';
 import {
@@ -83,8 +83,17 @@ function validateName(name: string): void {
   }
 }
 
+/** Keys as runs' are checked, and values within the limits a run's params and tags have. */
 function validateEntries(kind: 'model param' | 'tag', entries: KeyValue[]): void {
-  for (const e of entries) validateKey(kind, e.key);
+  const limit = kind === 'tag' ? LIMITS.runTagValueLength : LIMITS.paramValueLength;
+  for (const e of entries) {
+    validateKey(kind, e.key);
+    if (e.value.length > limit)
+      throw new KeelError(
+        'INVALID_PARAMETER_VALUE',
+        `${kind} '${e.key}' value is ${e.value.length} characters, the limit is ${limit}`,
+      );
+  }
 }
 
 const statusAlias = (c: Clause): Clause => {

@@ -75,6 +75,12 @@ export function describeLoggedModelContract(backend: Backend, postgresUrl?: stri
           message: expect.stringContaining(name),
         });
       }
+      await expect(
+        tracking.loggedModels.create({ experimentId: '0', tags: [{ key: 'note', value: 'x'.repeat(8001) }] }),
+      ).rejects.toThrow("tag 'note' value is 8001 characters, the limit is 8000");
+      await expect(
+        tracking.loggedModels.create({ experimentId: '0', params: [{ key: 'lr', value: 'x'.repeat(6001) }] }),
+      ).rejects.toThrow("model param 'lr' value is 6001 characters, the limit is 6000");
       expect((await tracking.loggedModels.search({ experimentIds: ['0'] })).items).toEqual([]);
     });
 

@@ -17,6 +17,7 @@ export {
   ManualClock,
   type ProgressEvent,
   type ProgressFn,
+  setProcessTime,
   systemClock,
 } from './core/index.js';
 // Data ingestion and validation

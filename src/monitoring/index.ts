@@ -1,12 +1,13 @@
 /**
  * @module monitoring
  * Monitoring: every online prediction logged to Parquet with its inputs, ground-truth labels
- * joined by request id, realised performance per chunk once they arrive, and drift statistics matching scipy and Evidently, per column and per
- * dataset.
+ * joined by request id, realised performance per chunk once they arrive, drift statistics matching
+ * scipy and Evidently per column and per dataset, and reference profiles of registered versions.
  */
 export * from './drift.js';
 export * from './drift-html.js';
 export * from './drift-table.js';
+export { Monitoring, type MonitoringOptions } from './monitoring.js';
 export * from './performance.js';
 export {
   checkRequestId,
@@ -32,9 +33,14 @@ export {
   summarizePredictions,
   type VersionSummary,
 } from './prediction-reader.js';
+export * from './profile.js';
+export { ProfileStore } from './profile-store.js';
+export * from './psi.js';
+export { monitoringMigrations } from './schema.js';
 export * from './stats/counts.js';
 export * from './stats/distance.js';
 export * from './stats/frequency.js';
 export * from './stats/kolmogorov.js';
 export * from './stats/ks.js';
 export * from './stats/special.js';
+export { type ProfileVersionOptions, profileVersion, runMetrics, trainingDataOf } from './version-profile.js';

@@ -9,6 +9,7 @@ import { registerDriftCommand } from './drift.js';
 import { registerFeaturesCommands } from './features.js';
 import { registerMlCommands } from './ml.js';
 import { registerModelCommands } from './models.js';
+import { registerMonitorCommands } from './monitor.js';
 import { registerPipelineCommands } from './pipeline.js';
 import { registerPredictionsCommands } from './predictions.js';
 import { registerScoreCommand } from './score.js';
@@ -27,6 +28,7 @@ const groups: Array<(program: Command) => void> = [
   registerScoreCommand,
   registerDriftCommand,
   registerPredictionsCommands,
+  registerMonitorCommands,
 ];
 
 export function registerCommands(program: Command): void {

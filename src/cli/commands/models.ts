@@ -172,15 +172,27 @@ function registerChanges(models: Command): void {
           (err) => (isKeelError(err, 'RESOURCE_DOES_NOT_EXIST') ? false : Promise.reject(err)),
         );
         if (!exists) await r.models.create(name);
-        return r.versions.create({
+        const version = await r.versions.create({
           name,
           source,
           runId: opts.runId,
           features: opts.feature,
           description: opts.description,
         });
+        // Monitoring's reference profile, while the run's training data is at hand.
+        const { Monitoring } = await import('../../monitoring/index.js');
+        const monitoring = await Monitoring.open(io.config, { registry: r });
+        const profile = await monitoring.profileIfData(name, version.version);
+        return { ...version, profiled: profile !== undefined };
       });
-      io.emit(created, (v) => `registered ${v.name} version ${v.version}`);
+      io.emit(created, (v) =>
+        [
+          `registered ${v.name} version ${v.version}`,
+          v.profiled
+            ? 'reference profile stored from the run’s training data'
+            : 'no training data found for a reference profile: monitoring builds it on first use (or `keel monitor profile --data`)',
+        ].join('\n'),
+      );
     },
   );
   action(

@@ -8,7 +8,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { parseInput } from '../../core/index.js';
+import { parseInput, systemClock } from '../../core/index.js';
 import { type PredictionLog, REQUEST_ID_PATTERN } from '../../monitoring/index.js';
 
 const label = z.strictObject({
@@ -24,7 +24,7 @@ export const feedbackRoutes: FastifyPluginAsync<{ log: PredictionLog }> = async 
     const given = Array.isArray(request.body)
       ? parseInput(labels, request.body, 'feedback')
       : [parseInput(label, request.body, 'feedback')];
-    const timestamp = Date.now();
+    const timestamp = systemClock.now();
     log.recordFeedback(
       given.map((l) => ({
         timestamp,

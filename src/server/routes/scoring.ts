@@ -6,7 +6,7 @@
  * the request is answered.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { KeelError } from '../../core/index.js';
+import { KeelError, systemClock } from '../../core/index.js';
 import type { LoggedInputs, PredictionLog } from '../../monitoring/index.js';
 import {
   type BatchingOptions,
@@ -137,7 +137,7 @@ export class Scoring {
   logAnswered(request: FastifyRequest, reply: FastifyReply): void {
     const { served, scored } = request;
     if (!this.log || !served || !scored || reply.statusCode >= 300) return;
-    const timestamp = Date.now();
+    const timestamp = systemClock.now();
     for (const { scores, inputs } of scored)
       this.log.append({
         timestamp,

@@ -1,0 +1,109 @@
+/**
+ * A monitored world for the monitoring tests: a registry on SQLite or PostgreSQL holding model
+ * `churn` version 1, a Keel-trained GBDT over three numeric features, registered from a run that
+ * logged its metrics and names its training data (a CSV file) as a training dataset input, so
+ * the version's reference profile builds from the run alone.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Clock, type KeelConfig, loadConfig } from '../../src/core/index.js';
+import { exportOnnx, type FeatureMatrix, Rng, trainGbdt } from '../../src/ml/index.js';
+import { Monitoring } from '../../src/monitoring/index.js';
+import type { Registry } from '../../src/registry/index.js';
+import { openTestRegistry } from '../helpers/registry.js';
+import { type Backend, tempDir } from '../helpers/tracking.js';
+
+export const FEATURES = ['tenure', 'orders', 'spend'] as const;
+export type Row = Record<(typeof FEATURES)[number], number>;
+
+/** `n` rows of the world's distribution; `shift` moves tenure and spend up (drift). */
+export function rowsOf(n: number, seed: number, shift = 0): Row[] {
+  const rng = new Rng(seed);
+  return Array.from({ length: n }, () => ({
+    tenure: Math.round(rng.next() * 100 + shift * 40),
+    orders: Math.floor(-Math.log(1 - rng.next()) * 4),
+    spend: Math.round(Math.exp(rng.next() * 3 + shift) * 100) / 100,
+  }));
+}
+
+/** The world's label: churn is likelier for short tenure and few orders. */
+export function labelOf(r: Row, rng: Rng): number {
+  const z = 1.5 - r.tenure / 30 - r.orders / 2 + (rng.next() - 0.5) * 2;
+  return z > 0 ? 1 : 0;
+}
+
+export const matrixOf = (rows: readonly Row[]): FeatureMatrix => ({
+  names: [...FEATURES],
+  columns: FEATURES.map((f) => Float64Array.from(rows, (r) => r[f])),
+});
+
+export interface MonitoredWorld {
+  dir: string;
+  config: KeelConfig;
+  registry: Registry;
+  monitoring: Monitoring;
+  trainingFile: string;
+  runId: string;
+  close: () => Promise<void>;
+}
+
+/** Writes rows (and labels) as CSV. */
+export function writeCsv(path: string, rows: readonly Row[], labels?: readonly number[]): void {
+  const header = [...FEATURES, ...(labels ? ['churned'] : [])].join(',');
+  const lines = rows.map((r, i) => [...FEATURES.map((f) => r[f]), ...(labels ? [labels[i]] : [])].join(','));
+  writeFileSync(path, `${header}\n${lines.join('\n')}\n`);
+}
+
+export async function monitoredWorld(
+  backend: Backend = 'sqlite',
+  postgresUrl?: string,
+  options: { clock?: Clock; trainingRows?: number; keelYaml?: string } = {},
+): Promise<MonitoredWorld> {
+  const dir = tempDir('keel-mon-');
+  if (options.keelYaml) writeFileSync(join(dir, 'keel.yaml'), options.keelYaml);
+  const config = loadConfig({ cwd: dir, env: {} });
+  const { registry, tracking, cleanup } = await openTestRegistry(backend, postgresUrl, {
+    clock: options.clock,
+  });
+  const rows = rowsOf(options.trainingRows ?? 2000, 1);
+  const rng = new Rng(2);
+  const labels = rows.map((r) => labelOf(r, rng));
+  const trainingFile = join(dir, 'training.csv');
+  writeCsv(trainingFile, rows, labels);
+  const model = trainGbdt(matrixOf(rows), Float64Array.from(labels), {
+    iterations: 20,
+    learningRate: 0.3,
+    maxLeaves: 8,
+  });
+  const modelFile = join(dir, 'model.onnx');
+  writeFileSync(modelFile, exportOnnx(model));
+  const run = await tracking.runs.create({ experimentId: '0' });
+  const runId = run.info.run_id;
+  await tracking.runs.logBatch(runId, {
+    metrics: [
+      { key: 'roc_auc', value: 0.9, timestamp: 1, step: 0 },
+      { key: 'accuracy', value: 0.8, timestamp: 1, step: 0 },
+    ],
+  });
+  await tracking.runs.logInputs(runId, [
+    {
+      tags: [{ key: 'mlflow.data.context', value: 'training' }],
+      dataset: { name: 'training', digest: 'abc', source_type: 'local', source: trainingFile },
+    },
+  ]);
+  await registry.models.create('churn');
+  await registry.versions.create({ name: 'churn', source: modelFile, runId });
+  const monitoring = await Monitoring.open(config, { registry, clock: options.clock });
+  return {
+    dir,
+    config,
+    registry,
+    monitoring,
+    trainingFile,
+    runId,
+    close: async () => {
+      await monitoring.close();
+      await cleanup();
+    },
+  };
+}

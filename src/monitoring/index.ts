@@ -7,7 +7,17 @@
 export * from './drift.js';
 export * from './drift-html.js';
 export * from './drift-table.js';
-export { Monitoring, type MonitoringOptions } from './monitoring.js';
+export * from './monitor-checks.js';
+export * from './monitor-config.js';
+export type * from './monitor-report.js';
+export { MonitorRunStore } from './monitor-runs.js';
+export {
+  type PredictionWindow,
+  readWindow,
+  type VersionWindow,
+  type WindowColumn,
+} from './monitor-window.js';
+export { Monitoring, type MonitoringOptions, type RunOptions } from './monitoring.js';
 export * from './performance.js';
 export {
   checkRequestId,
@@ -36,6 +46,7 @@ export {
 export * from './profile.js';
 export { ProfileStore } from './profile-store.js';
 export * from './psi.js';
+export * from './request-figures.js';
 export { monitoringMigrations } from './schema.js';
 export * from './stats/counts.js';
 export * from './stats/distance.js';
@@ -43,4 +54,10 @@ export * from './stats/frequency.js';
 export * from './stats/kolmogorov.js';
 export * from './stats/ks.js';
 export * from './stats/special.js';
-export { type ProfileVersionOptions, profileVersion, runMetrics, trainingDataOf } from './version-profile.js';
+export {
+  buildVersionProfile,
+  type ProfileVersionOptions,
+  profileVersion,
+  runMetrics,
+  trainingDataOf,
+} from './version-profile.js';

@@ -1,20 +1,41 @@
 /**
  * @module monitoring/monitoring
- * The Monitoring facade: reference profiles of registered versions over the registry's database.
- * The CLI and the server only call it.
+ * The Monitoring facade: reference profiles of registered versions, and monitor runs over windows
+ * of the prediction log, stored in the registry's database. The CLI and the server only call it.
  *
  * @example
  * const monitoring = await Monitoring.open(loadConfig());
- * const profile = await monitoring.profile('churn', 3);
+ * const report = await monitoring.run('churn', { windowMs: 2 * 3_600_000 });
+ * console.log(report.breaches);
  * await monitoring.close();
  */
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { type Clock, isKeelError, type KeelConfig, systemClock } from '../core/index.js';
 import { Registry } from '../registry/index.js';
 import { migrate } from '../storage/index.js';
+import {
+  type MonitoringSettings,
+  type MonitorSpec,
+  monitorFor,
+  monitoringSettings,
+} from './monitor-config.js';
+import type { MonitorReport } from './monitor-report.js';
+import { type Reference, runMonitor } from './monitor-run.js';
+import { MonitorRunStore } from './monitor-runs.js';
 import type { ReferenceProfile } from './profile.js';
 import { ProfileStore } from './profile-store.js';
 import { monitoringMigrations } from './schema.js';
-import { profileVersion } from './version-profile.js';
+import { buildVersionProfile, profileVersion } from './version-profile.js';
+
+export interface RunOptions {
+  /** The window's length (default the monitor's, or 1h). */
+  windowMs?: number;
+  /** The window ends here (ms; default now). */
+  asOf?: number;
+  /** What started the run, stored with it (default `manual`). */
+  cause?: string;
+}
 
 export interface MonitoringOptions {
   clock?: Clock;
@@ -22,7 +43,12 @@ export interface MonitoringOptions {
 
 export class Monitoring {
   readonly profiles: ProfileStore;
+  readonly runs: MonitorRunStore;
   readonly clock: Clock;
+  /** `monitoring` of keel.yaml, validated. */
+  readonly settings: MonitoringSettings;
+  /** Profiles of reference datasets, by model, version, file and its mtime. */
+  private readonly datasetProfiles = new Map<string, Promise<ReferenceProfile>>();
 
   constructor(
     readonly config: KeelConfig,
@@ -31,7 +57,9 @@ export class Monitoring {
     private readonly ownsRegistry = false,
   ) {
     this.clock = options.clock ?? systemClock;
+    this.settings = monitoringSettings(config.monitoring);
     this.profiles = new ProfileStore(registry.tracking.db);
+    this.runs = new MonitorRunStore(registry.tracking.db);
   }
 
   /** Opens the registry of `config` (or uses the one given) and applies monitoring's migrations. */
@@ -72,6 +100,59 @@ export class Monitoring {
       clock: this.clock,
       ...options,
     });
+  }
+
+  /** The models with a monitor in keel.yaml. */
+  monitoredModels(): string[] {
+    return Object.keys(this.settings.models);
+  }
+
+  /** The monitor of a model: configured, or the defaults. */
+  monitor(model: string, windowMs?: number): MonitorSpec {
+    return monitorFor(this.settings, model, windowMs);
+  }
+
+  /**
+   * Runs the monitor of `model` over the window ending at `asOf` (default now) and stores its report.
+   * An empty window reports `no_data`; a version without a reference is reported, not thrown.
+   */
+  async run(model: string, options: RunOptions = {}): Promise<MonitorReport> {
+    const spec = this.monitor(model, options.windowMs);
+    const end = options.asOf ?? this.clock.now();
+    return runMonitor(
+      {
+        home: this.config.home,
+        db: this.registry.tracking.db,
+        runs: this.runs,
+        clock: this.clock,
+        referenceOf: (s, version) => this.referenceOf(s, version),
+      },
+      spec,
+      { start: end - spec.windowMs, end },
+      options.cause ?? 'manual',
+    );
+  }
+
+  /** The reference a monitor compares a version with: its profile, or its scores on a dataset. */
+  private async referenceOf(spec: MonitorSpec, version: string): Promise<Reference> {
+    if (spec.reference === 'profile')
+      return { kind: 'profile', profile: await this.profile(spec.model, version) };
+    const path = resolve(this.config.root, spec.reference.dataset);
+    const key = `${spec.model}\u0000${version}\u0000${path}\u0000${statSync(path, { throwIfNoEntry: false })?.mtimeMs}`;
+    let profile = this.datasetProfiles.get(key);
+    if (!profile) {
+      profile = buildVersionProfile({
+        registry: this.registry,
+        model: spec.model,
+        version,
+        data: path,
+        root: this.config.root,
+        clock: this.clock,
+      });
+      this.datasetProfiles.set(key, profile);
+      profile.catch(() => this.datasetProfiles.delete(key));
+    }
+    return { kind: 'dataset', profile: await profile, path };
   }
 
   /**

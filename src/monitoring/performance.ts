@@ -211,7 +211,7 @@ function measure(
 ): ChunkPerformance {
   const y = Float64Array.from(rows, (r) => r.label);
   const p = Float64Array.from(rows, (r) => r.score);
-  const { metrics, notes } = metricsOf(task, y, p);
+  const { metrics, notes } = taskMetrics(task, y, p);
   return {
     ...bounds,
     logged,
@@ -223,7 +223,11 @@ function measure(
   };
 }
 
-function metricsOf(
+/**
+ * The task's metrics on labelled rows (binary at a 0.5 threshold), null where undefined, with why:
+ * what each chunk here reports, and what a monitor run compares with the run's baseline.
+ */
+export function taskMetrics(
   task: 'binary' | 'regression',
   y: Float64Array,
   p: Float64Array,

@@ -68,12 +68,26 @@ export function runMetrics(run: Run | undefined): Record<string, number> {
  *   INVALID_PARAMETER_VALUE when the model records no feature names or the file lacks a feature.
  */
 export async function profileVersion(options: ProfileVersionOptions): Promise<ReferenceProfile> {
-  const { registry, store, model } = options;
+  const { store, model } = options;
   const version = String(options.version);
   if (!options.rebuild && options.data === undefined) {
     const stored = await store.get(model, version);
     if (stored) return stored;
   }
+  const profile = await buildVersionProfile(options);
+  if (options.rebuild || options.data !== undefined) await store.delete(model, version);
+  return store.save(profile);
+}
+
+/**
+ * A version's profile built from `data` (or its run's training file), not stored: what a monitor
+ * whose reference is a dataset compares with. Throws as {@link profileVersion}.
+ */
+export async function buildVersionProfile(
+  options: Omit<ProfileVersionOptions, 'store' | 'rebuild'>,
+): Promise<ReferenceProfile> {
+  const { registry, model } = options;
+  const version = String(options.version);
   const resolved = await registry.resolveModelUri(`models:/${model}/${version}`);
   const runId = resolved.version.run_id;
   const run = runId ? await registry.tracking.runs.get(runId).catch(() => undefined) : undefined;
@@ -81,7 +95,7 @@ export async function profileVersion(options: ProfileVersionOptions): Promise<Re
   if (data === undefined)
     throw new KeelError(
       'RESOURCE_DOES_NOT_EXIST',
-      `version ${version} of '${model}' has no reference profile, and ${run ? `its run ${run.info.run_id} names no training data file that exists here` : 'it has no training run'}: build one with \`keel monitor profile --model ${model} --version ${version} --data <training file>\``,
+      `version ${version} of '${model}' has no reference profile, and ${run ? `its run ${run.info.run_id} names no training data file that exists here` : 'it has no training run'}: build one with \`keel monitor profile ${model} ${version} --data <training file>\``,
     );
   const metadata = readOnnxSignature(resolved.modelFile).metadata;
   const features = metadata[META_FEATURES]
@@ -109,7 +123,7 @@ export async function profileVersion(options: ProfileVersionOptions): Promise<Re
       : resolved.package.signature.outputs.some((o) => o.name === 'probabilities')
         ? 'binary'
         : 'regression';
-  const profile = buildProfile({
+  return buildProfile({
     model,
     version,
     createdAt: (options.clock ?? systemClock).now(),
@@ -120,6 +134,4 @@ export async function profileVersion(options: ProfileVersionOptions): Promise<Re
     metrics: runMetrics(run),
     sampleRows: options.sampleRows,
   });
-  if (options.rebuild || options.data !== undefined) await store.delete(model, version);
-  return store.save(profile);
 }

@@ -7,18 +7,20 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from '../core/index.js';
 import type { FeatureStore } from '../features/index.js';
-import type { PredictionLog } from '../monitoring/index.js';
+import type { Monitoring, PredictionLog, RequestFigures } from '../monitoring/index.js';
 import type { Registry } from '../registry/index.js';
 import { type BatchingOptions, DEFAULT_BATCHING, type ModelServer } from '../serving/index.js';
 import type { Tracking } from '../tracking/index.js';
 import { enableAuth } from './auth.js';
 import { mlflowErrorHandler } from './errors.js';
 import { governanceRoutes } from './keel/governance-routes.js';
+import { monitoringRoutes } from './keel/monitoring-routes.js';
 import { enableMetrics, ServerMetrics } from './metrics.js';
 import { mlflowArtifactRoutes } from './mlflow/artifact-routes.js';
 import { mlflowRegistryRoutes } from './mlflow/registry-routes.js';
 import { mlflowTrackingRoutes } from './mlflow/tracking-routes.js';
 import { mlflowWebhookRoutes } from './mlflow/webhook-routes.js';
+import { monitoringGauges } from './monitoring-metrics.js';
 import { enableRequestIds, requestId } from './request-id.js';
 import { feastRoutes } from './routes/feast.js';
 import { servingRoutes } from './routes/serving.js';
@@ -33,6 +35,10 @@ export interface KeelServices {
   serving?: ModelServer;
   /** Where every answered scoring request's rows are recorded; with it, `POST /feedback` is served. */
   predictionLog?: PredictionLog;
+  /** Monitor runs, profiles and alerts; with it, `/api/2.0/keel/monitoring` is served. */
+  monitoring?: Monitoring;
+  /** Where scoring requests are counted per minute for the monitors (needs metrics on). */
+  requestFigures?: RequestFigures;
 }
 
 export interface BuildAppOptions {
@@ -62,8 +68,10 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.setErrorHandler(mlflowErrorHandler);
   // The onRequest hooks in this order: every request is counted in flight before another hook
   // can refuse it (its response is counted out), and a refused request still answers its id.
-  const metrics = options.metrics === false ? undefined : new ServerMetrics(predictionLog);
+  const metrics =
+    options.metrics === false ? undefined : new ServerMetrics(predictionLog, options.services.requestFigures);
   if (metrics) enableMetrics(app, metrics);
+  if (metrics && options.services.monitoring) monitoringGauges(metrics.registry, options.services.monitoring);
   enableRequestIds(app);
   if (options.auth) enableAuth(app, registry);
   app.setNotFoundHandler((request, reply) =>
@@ -80,6 +88,11 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   }
   await app.register(mlflowWebhookRoutes, { prefix: '/api/2.0/mlflow', registry });
   await app.register(governanceRoutes, { prefix: '/api/2.0/keel/registry', registry });
+  if (options.services.monitoring)
+    await app.register(monitoringRoutes, {
+      prefix: '/api/2.0/keel/monitoring',
+      monitoring: options.services.monitoring,
+    });
   await app.register(mlflowArtifactRoutes, {
     prefix: '/api/2.0/mlflow-artifacts',
     artifacts: tracking.artifacts,

@@ -9,11 +9,9 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { PredictionLog } from '../monitoring/index.js';
+import { LATENCY_BUCKETS, type PredictionLog, type RequestFigures } from '../monitoring/index.js';
 import type { ServingModel } from '../serving/index.js';
 
-/** From 0.25 ms (a cached read) to 2.5 s (a big scoring body on a busy machine). */
-const LATENCY_BUCKETS = [0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 /** Rows per model call: powers of two up to beyond the default `maxBatchSize` of 64. */
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 1024, 4096];
 
@@ -30,7 +28,14 @@ export class ServerMetrics {
   private readonly batchSize: Histogram<'model' | 'version'>;
   private readonly modelRequests: Counter<'model' | 'version' | 'target'>;
 
-  constructor(log?: PredictionLog) {
+  /**
+   * @param log the prediction log, whose buffer is exposed.
+   * @param figures where scoring requests are also counted per minute for the monitors.
+   */
+  constructor(
+    log?: PredictionLog,
+    private readonly figures?: RequestFigures,
+  ) {
     const registers = [this.registry];
     this.requests = new Counter({
       name: 'keel_http_requests_total',
@@ -42,6 +47,7 @@ export class ServerMetrics {
       name: 'keel_http_request_duration_seconds',
       help: 'Time from receiving a request to sending its response',
       labelNames: REQUEST_LABELS,
+      // From 0.25 ms (a cached read) to 2.5 s, the same buckets the monitors' request figures keep.
       buckets: LATENCY_BUCKETS,
       registers,
     });
@@ -118,6 +124,8 @@ export class ServerMetrics {
     };
     this.requests.inc(labels);
     if (seconds !== undefined) this.duration.observe(labels, seconds);
+    if (served && seconds !== undefined)
+      this.figures?.record(labels.route, served.model, served.version, status, seconds);
     if (served)
       this.modelRequests.inc({
         model: served.model,

@@ -7,7 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import { createLogger, type KeelConfig, parseInput } from '../core/index.js';
 import { FeatureStore } from '../features/index.js';
-import { PredictionLog, predictionLogConfig } from '../monitoring/index.js';
+import { Monitoring, PredictionLog, predictionLogConfig, RequestFigures } from '../monitoring/index.js';
 import { Registry } from '../registry/index.js';
 import { type ModelEntry, ModelServer } from '../serving/index.js';
 import { buildApp } from './app.js';
@@ -38,17 +38,23 @@ export async function startServer(
   });
   let serving: ModelServer | undefined;
   let predictionLog: PredictionLog | undefined;
+  let requestFigures: RequestFigures | undefined;
+  let monitoring: Monitoring | undefined;
   let app: FastifyInstance | undefined;
   const logger = createLogger(config.logLevel === 'warn' ? 'info' : config.logLevel);
   const close = async () => {
     // In this order: answered requests append their rows, then the log writes them.
     await app?.close();
     await predictionLog?.close();
+    await requestFigures?.close();
     await serving?.close();
+    await monitoring?.close();
     await features.close();
     await registry.close();
   };
   try {
+    // Monitoring's settings are checked before anything loads: a bad threshold stops the start.
+    monitoring = await Monitoring.open(config, { registry });
     // A model that does not load stops the start with its error: serving a subset would hide it.
     if (options.models?.length)
       serving = await ModelServer.start({
@@ -64,9 +70,10 @@ export async function startServer(
       'monitoring.predictionLog',
     );
     if (serving && enabled) predictionLog = new PredictionLog({ home: config.home, ...logOptions, logger });
+    if (serving) requestFigures = new RequestFigures({ db: tracking.db, logger });
     app = await buildApp({
       auth: options.auth,
-      services: { tracking, registry, features, serving, predictionLog },
+      services: { tracking, registry, features, serving, predictionLog, monitoring, requestFigures },
       batching: config.serving,
       logger,
     });

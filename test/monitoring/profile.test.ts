@@ -151,7 +151,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         await world.registry.versions.create({ name: 'churn', source: join(world.dir, 'model.onnx') });
         const err = await world.monitoring.profile('churn', 2).catch((e) => e);
         expect(isKeelError(err, 'RESOURCE_DOES_NOT_EXIST')).toBe(true);
-        expect(err.message).toMatch(/keel monitor profile --model churn --version 2 --data/);
+        expect(err.message).toMatch(/keel monitor profile churn 2 --data/);
         await expect(world.monitoring.profile('churn', 9)).rejects.toThrow(/not found|does not exist/i);
       },
     );

@@ -1,5 +1,6 @@
 /**
- * A monitored world for the monitoring tests: a registry on SQLite or PostgreSQL holding model
+ * A monitored world for the monitoring tests: a project folder whose store (the home's SQLite file,
+ * or a fresh PostgreSQL schema) holds model
  * `churn` version 1, a Keel-trained GBDT over three numeric features, registered from a run that
  * logged its metrics and names its training data (a CSV file) as a training dataset input, so
  * the version's reference profile builds from the run alone.
@@ -7,11 +8,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Clock, type KeelConfig, loadConfig } from '../../src/core/index.js';
-import { exportOnnx, type FeatureMatrix, Rng, trainGbdt } from '../../src/ml/index.js';
-import { Monitoring } from '../../src/monitoring/index.js';
-import type { Registry } from '../../src/registry/index.js';
-import { openTestRegistry } from '../helpers/registry.js';
-import { type Backend, tempDir } from '../helpers/tracking.js';
+import { exportOnnx, type FeatureMatrix, Rng, scoreOnnx, trainGbdt } from '../../src/ml/index.js';
+import { Monitoring, PredictionLog } from '../../src/monitoring/index.js';
+import { Registry } from '../../src/registry/index.js';
+import { type Backend, freshPostgresSchema, tempDir } from '../helpers/tracking.js';
 
 export const FEATURES = ['tenure', 'orders', 'spend'] as const;
 export type Row = Record<(typeof FEATURES)[number], number>;
@@ -40,9 +40,12 @@ export const matrixOf = (rows: readonly Row[]): FeatureMatrix => ({
 export interface MonitoredWorld {
   dir: string;
   config: KeelConfig;
+  /** The environment the CLI needs to open the same store (KEEL_DB on PostgreSQL). */
+  env: Record<string, string>;
   registry: Registry;
   monitoring: Monitoring;
   trainingFile: string;
+  modelFile: string;
   runId: string;
   close: () => Promise<void>;
 }
@@ -61,10 +64,13 @@ export async function monitoredWorld(
 ): Promise<MonitoredWorld> {
   const dir = tempDir('keel-mon-');
   if (options.keelYaml) writeFileSync(join(dir, 'keel.yaml'), options.keelYaml);
-  const config = loadConfig({ cwd: dir, env: {} });
-  const { registry, tracking, cleanup } = await openTestRegistry(backend, postgresUrl, {
-    clock: options.clock,
-  });
+  // The project's own store (as the CLI and `keel serve` open it): the home's SQLite file, or a
+  // fresh PostgreSQL schema named by KEEL_DB.
+  const schema = backend === 'postgres' ? await freshPostgresSchema(postgresUrl as string) : undefined;
+  const env: Record<string, string> = schema ? { KEEL_DB: schema.url } : {};
+  const config = loadConfig({ cwd: dir, env });
+  const registry = await Registry.open(config, { clock: options.clock, delivery: { baseDelayMs: 10 } });
+  const tracking = registry.tracking;
   const rows = rowsOf(options.trainingRows ?? 2000, 1);
   const rng = new Rng(2);
   const labels = rows.map((r) => labelOf(r, rng));
@@ -97,13 +103,62 @@ export async function monitoredWorld(
   return {
     dir,
     config,
+    env,
     registry,
     monitoring,
     trainingFile,
+    modelFile,
     runId,
     close: async () => {
       await monitoring.close();
-      await cleanup();
+      await registry.close();
+      await schema?.drop();
     },
   };
+}
+
+export interface Traffic {
+  /** When the rows are logged (ms), spread one second apart from here. */
+  at: number;
+  rows: readonly Row[];
+  version?: string;
+  canary?: boolean;
+  /** Leave this feature out of the logged inputs (schema drift). */
+  drop?: string;
+  /** Log this feature as missing in every row. */
+  blank?: string;
+  /** Post the true labels for these rows (by the world's label rule). */
+  labels?: boolean;
+  /** Request ids start with this. */
+  prefix: string;
+}
+
+/**
+ * Logs traffic as `keel serve` does: one request per row, scored by the world's model, through a
+ * real PredictionLog; labels through its feedback path.
+ */
+export async function logTraffic(world: MonitoredWorld, batches: readonly Traffic[]): Promise<void> {
+  const log = new PredictionLog({ home: world.config.home, flushIntervalMs: 60_000 });
+  const rng = new Rng(99);
+  for (const t of batches) {
+    const scores = await scoreOnnx(world.modelFile, matrixOf(t.rows));
+    const columns = FEATURES.filter((f) => f !== t.drop);
+    t.rows.forEach((r, i) => {
+      const id = `${t.prefix}-${i}`;
+      const values = Float32Array.from(columns, (f) => (f === t.blank ? Number.NaN : r[f]));
+      log.append({
+        timestamp: t.at + i * 1000,
+        requestId: id,
+        model: 'churn',
+        version: t.version ?? '1',
+        canary: t.canary ?? false,
+        latencyMs: 1,
+        scores: [scores[i]],
+        inputs: { columns, values },
+      });
+      if (t.labels)
+        log.recordFeedback([{ timestamp: t.at + i * 1000, requestId: id, label: labelOf(r, rng) }]);
+    });
+  }
+  await log.close();
 }

@@ -190,7 +190,7 @@ function registerChanges(models: Command): void {
           `registered ${v.name} version ${v.version}`,
           v.profiled
             ? 'reference profile stored from the run’s training data'
-            : 'no training data found for a reference profile: monitoring builds it on first use (or `keel monitor profile --data`)',
+            : 'no training data found for a reference profile: monitoring builds it on first use (or `keel monitor profile <model> <version> --data <file>`)',
         ].join('\n'),
       );
     },

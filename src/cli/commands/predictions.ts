@@ -8,7 +8,7 @@
  * chunk; a chunk breaking a bound exits 7 (FAILED_PRECONDITION), as `keel evaluate` does.
  */
 import type { Command } from 'commander';
-import { KeelError } from '../../core/index.js';
+import { isDuration, KeelError, parseDuration, systemClock } from '../../core/index.js';
 import type { PerformanceResult, PerformanceThreshold } from '../../monitoring/index.js';
 import { action, parseNumberOption, repeatOption } from '../io.js';
 import { formatTable, formatTime } from '../table.js';
@@ -20,15 +20,12 @@ interface ShowFlags {
   last: number;
 }
 
-const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
 /**
  * A time as ms since the epoch: an ISO date or time, or a duration back from now (`30m`, `2h`, `7d`).
  * @throws KeelError INVALID_PARAMETER_VALUE naming the option.
  */
-export function parseSince(option: string, value: string, now = Date.now()): number {
-  const ago = /^(\d+(?:\.\d+)?)([smhd])$/.exec(value.trim());
-  if (ago) return now - Number(ago[1]) * UNITS[ago[2]];
+export function parseSince(option: string, value: string, now = systemClock.now()): number {
+  if (isDuration(value)) return now - parseDuration(value, option);
   const ms = Date.parse(value);
   if (Number.isNaN(ms))
     throw new KeelError(

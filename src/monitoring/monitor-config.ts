@@ -1,0 +1,191 @@
+/**
+ * @module monitoring/monitor-config
+ * `monitoring:` in keel.yaml, validated once at start so a bad window, cron expression or
+ * threshold is an error naming its key before anything runs:
+ *
+ * ```yaml
+ * monitoring:
+ *   thresholds: { psi: 0.25 }          # defaults for every model (the seed's, unless changed)
+ *   models:
+ *     churn:
+ *       window: 1h                     # each run reads one window of the prediction log
+ *       schedule: '5 * * * *'          # cron (UTC) for `keel serve`; default: at each window's end
+ *       reference: profile             # the served version's profile, or { dataset: file }
+ *       checks: [quality, drift, prediction, performance, service]
+ *       features: [tenure, orders]     # default: every feature of the profile
+ *       thresholds: { p99Ms: 50 }      # this model's, over the defaults
+ *       featureThresholds: { tenure: { psi: null } }   # per feature; null turns a rule off
+ * ```
+ */
+import { Cron } from 'croner';
+import { z } from 'zod';
+import { formatDuration, KeelError, parseDuration, parseInput } from '../core/index.js';
+
+export const CHECKS = ['quality', 'drift', 'prediction', 'performance', 'service'] as const;
+export type CheckName = (typeof CHECKS)[number];
+
+/** The seed's alert thresholds. `null` turns a rule off. */
+export const DEFAULT_THRESHOLDS = {
+  /** Missing values of a feature above this share. */
+  missingShare: 0.05 as number | null,
+  /** The seed's PSI of a feature above this. */
+  psi: 0.2 as number | null,
+  /** Two-sample KS of the scores against the reference's, p-value below this. */
+  predictionKsP: 0.01 as number | null,
+  /** Relative drop of the performance metric against the run's (0.05: 5%). */
+  performanceDrop: 0.05 as number | null,
+  /** Request latency p99 above this, in ms. */
+  p99Ms: 100 as number | null,
+  /** Failed (5xx) requests above this share. */
+  errorRate: 0.01 as number | null,
+  /** Values outside the reference's [min, max] above this share (off by default). */
+  outOfRangeShare: null as number | null,
+  /** Rows against the mean of the previous windows: below min or above max times (off by default). */
+  volumeRatio: null as { min?: number; max?: number } | null,
+  /** Fewer present values than this make a drift test "insufficient data", never "no drift". */
+  minRows: 30,
+  /** Fewer labelled rows than this make performance "insufficient data". */
+  minLabels: 30,
+};
+export type Thresholds = typeof DEFAULT_THRESHOLDS;
+
+const rate = (max = 1) => z.number().finite().min(0).max(max).nullable();
+const thresholdsSchema = z.strictObject({
+  missingShare: rate().optional(),
+  psi: z.number().finite().positive().nullable().optional(),
+  predictionKsP: rate().optional(),
+  performanceDrop: rate().optional(),
+  p99Ms: z.number().finite().positive().nullable().optional(),
+  errorRate: rate().optional(),
+  outOfRangeShare: rate().optional(),
+  volumeRatio: z
+    .strictObject({
+      min: z.number().finite().min(0).optional(),
+      max: z.number().finite().positive().optional(),
+    })
+    .nullable()
+    .optional(),
+  minRows: z.number().int().min(1).optional(),
+  minLabels: z.number().int().min(1).optional(),
+});
+const featureThresholdsSchema = z.strictObject({
+  missingShare: rate().optional(),
+  psi: z.number().finite().positive().nullable().optional(),
+  outOfRangeShare: rate().optional(),
+});
+export type FeatureThresholds = z.output<typeof featureThresholdsSchema>;
+
+const durationText = z.string().refine((s) => {
+  try {
+    parseDuration(s, 'window');
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must be a duration such as 30m, 1h or 7d');
+
+/** A cron expression croner accepts (5 or 6 fields), checked now rather than at the first tick. */
+export const cronText = z.string().superRefine((s, ctx) => {
+  try {
+    new Cron(s, { paused: true, timezone: 'UTC' });
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `is not a valid cron expression: ${(err as Error).message}` });
+  }
+});
+
+const monitorSchema = z.strictObject({
+  window: durationText.default('1h'),
+  schedule: cronText.optional(),
+  reference: z
+    .union([z.literal('profile'), z.strictObject({ dataset: z.string().min(1) })])
+    .default('profile'),
+  checks: z
+    .array(z.enum(CHECKS))
+    .min(1)
+    .default([...CHECKS]),
+  features: z.array(z.string().min(1)).min(1).optional(),
+  /** The metric performance is judged by (default roc_auc for classifiers, rmse for regressors). */
+  metric: z.string().min(1).optional(),
+  thresholds: thresholdsSchema.optional(),
+  featureThresholds: z.record(z.string(), featureThresholdsSchema).optional(),
+});
+
+const monitoringSchema = z.strictObject({
+  /** Validated by the prediction log and the alert delivery, whose settings they are. */
+  predictionLog: z.unknown().optional(),
+  alerts: z.unknown().optional(),
+  thresholds: thresholdsSchema.optional(),
+  models: z.record(z.string(), monitorSchema).optional(),
+});
+
+export interface MonitorSpec {
+  model: string;
+  windowMs: number;
+  /** Cron (UTC); undefined means at the end of each window. */
+  schedule?: string;
+  reference: 'profile' | { dataset: string };
+  checks: CheckName[];
+  features?: string[];
+  metric?: string;
+  thresholds: Thresholds;
+  featureThresholds: Record<string, FeatureThresholds>;
+}
+
+export interface MonitoringSettings {
+  /** Monitors configured by name. */
+  models: Record<string, MonitorSpec>;
+  /** Thresholds for a model run without a configured monitor. */
+  defaults: Thresholds;
+}
+
+/** The settings of `monitoring` in keel.yaml (its other keys are other parts' to check). */
+export function monitoringSettings(section: Record<string, unknown> | undefined): MonitoringSettings {
+  const { thresholds, models } = parseInput(monitoringSchema, section ?? {}, 'keel.yaml monitoring');
+  const defaults: Thresholds = { ...DEFAULT_THRESHOLDS, ...stripUndefined(thresholds ?? {}) };
+  const specs: Record<string, MonitorSpec> = {};
+  for (const [model, m] of Object.entries(models ?? {})) {
+    specs[model] = {
+      model,
+      windowMs: parseDuration(m.window, `monitoring.models.${model}.window`),
+      schedule: m.schedule,
+      reference: m.reference,
+      checks: m.checks,
+      features: m.features,
+      metric: m.metric,
+      thresholds: { ...defaults, ...stripUndefined(m.thresholds ?? {}) },
+      featureThresholds: m.featureThresholds ?? {},
+    };
+  }
+  return { models: specs, defaults };
+}
+
+/** The monitor of `model`: the configured one, or the defaults with a window (1h unless given). */
+export function monitorFor(settings: MonitoringSettings, model: string, windowMs?: number): MonitorSpec {
+  const spec = settings.models[model] ?? {
+    model,
+    windowMs: 3_600_000,
+    reference: 'profile' as const,
+    checks: [...CHECKS],
+    thresholds: settings.defaults,
+    featureThresholds: {},
+  };
+  if (windowMs !== undefined && (!Number.isFinite(windowMs) || windowMs <= 0))
+    throw new KeelError('INVALID_PARAMETER_VALUE', `the window must be positive, got ${windowMs} ms`);
+  return windowMs === undefined ? spec : { ...spec, windowMs };
+}
+
+/** A feature's threshold for a rule: its own override (null included), else the model's. */
+export function featureThreshold(
+  spec: MonitorSpec,
+  feature: string,
+  rule: keyof FeatureThresholds,
+): number | null {
+  const own = spec.featureThresholds[feature];
+  return own && own[rule] !== undefined ? (own[rule] as number | null) : spec.thresholds[rule];
+}
+
+export const describeWindow = (ms: number): string => formatDuration(ms);
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

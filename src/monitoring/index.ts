@@ -11,12 +11,7 @@ export * from './monitor-checks.js';
 export * from './monitor-config.js';
 export type * from './monitor-report.js';
 export { MonitorRunStore } from './monitor-runs.js';
-export {
-  type PredictionWindow,
-  readWindow,
-  type VersionWindow,
-  type WindowColumn,
-} from './monitor-window.js';
+export * from './monitor-window.js';
 export { Monitoring, type MonitoringOptions, type RunOptions } from './monitoring.js';
 export * from './performance.js';
 export {

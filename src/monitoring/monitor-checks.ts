@@ -6,19 +6,19 @@
  *
  * - quality: missing share per feature, schema drift (a profiled feature the traffic lacks, or
  *   retyped), out-of-range values against the profile's [min, max];
- * - drift: the seed's PSI at the profile's deciles, beside Evidently's automatic test per column
- *   (`detectDrift` against the profile's sample);
+ * - drift: the seed's PSI at the profile's deciles over every row, beside Evidently's automatic
+ *   test per column (`detectDrift` of the window's sample against the profile's);
  * - prediction: two-sample KS of the scores against the profile's (`ks2samp`);
  * - performance: the evaluation metrics on labelled rows (`taskMetrics`) and the drop of one of
  *   them against the run's baseline.
  */
 import { detectDrift } from './drift.js';
 import { featureThreshold, type MonitorSpec } from './monitor-config.js';
-import type { VersionWindow, WindowColumn } from './monitor-window.js';
+import type { CategoryFigures, NumericFigures, VersionWindow } from './monitor-window.js';
 import { taskMetrics } from './performance.js';
 import type { FeatureProfile, ReferenceProfile } from './profile.js';
 import { sortedSample } from './profile.js';
-import { binCounts, psiOfShares, sharesOf } from './psi.js';
+import { psiOfShares, sharesOf } from './psi.js';
 import { ks2sampSorted } from './stats/ks.js';
 import { sortedPresent } from './stats/sample.js';
 
@@ -98,13 +98,11 @@ export interface PerformanceReport {
 /** Metrics where a smaller value is better. */
 const LOWER_IS_BETTER = new Set(['log_loss', 'brier', 'rmse', 'mae']);
 
-/** A window column as the profile's kind: category codes back to their labels, numbers as text. */
-function asProfiled(profile: FeatureProfile, column: WindowColumn): WindowColumn {
-  if (profile.type === 'categorical' && column instanceof Float64Array) {
-    const codes = profile.codes ?? [];
-    return Array.from(column, (c) => (Number.isNaN(c) ? null : (codes[c] ?? String(c))));
-  }
-  return column;
+/** A logged value as the profile's label: a category code's number back to its category. */
+function labelOf(profile: FeatureProfile, value: string | null): string | null {
+  if (value === null || profile.type !== 'categorical' || !profile.codes) return value;
+  const code = Number(value);
+  return Number.isInteger(code) ? (profile.codes[code] ?? value) : value;
 }
 
 export function schemaOf(
@@ -133,12 +131,17 @@ interface Timed {
   drift: number;
 }
 
-/** Quality and drift of one feature; adds its evaluations. */
+/**
+ * Quality and drift of one feature from the window's figures (counts over every row, a sample of
+ * values); adds its evaluations. `figures` is undefined when the traffic lacks the feature or it
+ * changed type.
+ */
 export function featureChecks(
   spec: MonitorSpec,
   version: string,
+  rows: number,
   profile: FeatureProfile,
-  raw: WindowColumn | undefined,
+  figures: NumericFigures | CategoryFigures | undefined,
   evaluations: Evaluation[],
   timings: Timed,
 ): FeatureReport {
@@ -152,45 +155,28 @@ export function featureChecks(
     psi: null,
     test: null,
   };
-  if (raw === undefined) return { ...base, status: 'missing', rows: 0 };
-  if (raw.length === 0) return { ...base, status: 'no_data', rows: 0 };
+  if (figures === undefined) return { ...base, status: 'missing', rows: 0 };
+  if (rows === 0) return { ...base, status: 'no_data', rows: 0 };
   let t = performance.now();
-  const column = asProfiled(profile, raw);
-  const rows = column.length;
-  const checks = spec.checks;
-  const report: FeatureReport = { ...base, status: 'ok', rows };
-  let counts: Float64Array;
-  let present: number;
-  if (profile.type === 'numerical' && column instanceof Float64Array) {
-    const binned = binCounts(column, profile.breakpoints);
-    counts = binned.counts;
-    report.missing = binned.missing;
-    present = rows - binned.missing;
-    // Out of range: outside what the reference ever held.
-    let out = 0;
-    if (profile.min !== null && profile.max !== null)
-      for (let i = 0; i < column.length; i++) {
-        const x = column[i];
-        if (x < profile.min || x > profile.max) out++;
-      }
-    report.outOfRange = out;
-    report.outOfRangeShare = present === 0 ? null : out / present;
-  } else {
-    const labels = column as Array<string | null>;
-    const index = new Map(
-      profile.type === 'categorical' ? profile.categories.map((c, i) => [c.value, i]) : [],
-    );
-    counts = new Float64Array(index.size + 1);
-    let missing = 0;
-    for (const v of labels) {
-      if (v === null || v === undefined) missing++;
-      else counts[index.get(v) ?? index.size]++;
-    }
-    report.missing = missing;
-    present = rows - missing;
-  }
-  report.missingShare = report.missing / rows;
-  if (checks.includes('quality')) {
+  const report: FeatureReport = { ...base, status: 'ok', rows, missing: figures.missing };
+  const present = rows - figures.missing;
+  let actual: number[];
+  let sample: Float64Array | Array<string | null>;
+  if (figures.kind === 'numeric' && profile.type === 'numerical') {
+    actual = sharesOf(figures.bins);
+    report.outOfRange = figures.outOfRange;
+    report.outOfRangeShare = present === 0 ? null : figures.outOfRange / present;
+    sample = figures.sample;
+  } else if (figures.kind === 'text' && profile.type === 'categorical') {
+    const index = new Map(profile.categories.map((c, i) => [c.value, i]));
+    const counts = new Array<number>(index.size + 1).fill(0);
+    for (const [value, n] of figures.counts)
+      counts[index.get(labelOf(profile, value) as string) ?? index.size] += n;
+    actual = sharesOf(counts);
+    sample = figures.sample.map((v) => labelOf(profile, v));
+  } else return { ...base, status: 'missing', rows: 0 };
+  report.missingShare = figures.missing / rows;
+  if (spec.checks.includes('quality')) {
     const missingLimit = featureThreshold(spec, profile.name, 'missingShare');
     if (missingLimit !== null)
       evaluations.push({
@@ -215,7 +201,7 @@ export function featureChecks(
       });
   }
   timings.quality += performance.now() - t;
-  if (!checks.includes('drift')) return report;
+  if (!spec.checks.includes('drift')) return report;
   t = performance.now();
   if (present < spec.thresholds.minRows) {
     report.status = present === 0 ? 'no_data' : 'insufficient';
@@ -226,7 +212,7 @@ export function featureChecks(
     profile.type === 'numerical'
       ? profile.shares
       : [...profile.categories.map((c) => c.share), profile.otherShare];
-  report.psi = expected.length === 0 ? null : psiOfShares(expected, sharesOf(counts));
+  report.psi = expected.length === 0 ? null : psiOfShares(expected, actual);
   const psiLimit = featureThreshold(spec, profile.name, 'psi');
   if (psiLimit !== null && report.psi !== null)
     evaluations.push({
@@ -238,11 +224,20 @@ export function featureChecks(
       breached: report.psi > psiLimit,
       detail: `PSI of '${profile.name}' over ${present} values against the reference's deciles`,
     });
-  const drift = detectDrift({
-    reference: { [profile.name]: profile.sample },
-    current: { [profile.name]: column },
-  }).columns[0];
-  report.test = { name: drift.test, score: drift.score, threshold: drift.threshold, drifted: drift.drifted };
+  const sampled =
+    sample instanceof Float64Array ? sample.some((x) => !Number.isNaN(x)) : sample.some((x) => x !== null);
+  if (sampled) {
+    const drift = detectDrift({
+      reference: { [profile.name]: profile.sample },
+      current: { [profile.name]: sample },
+    }).columns[0];
+    report.test = {
+      name: drift.test,
+      score: drift.score,
+      threshold: drift.threshold,
+      drifted: drift.drifted,
+    };
+  }
   timings.drift += performance.now() - t;
   return report;
 }
@@ -255,6 +250,7 @@ export function predictionCheck(
   evaluations: Evaluation[],
 ): PredictionReport {
   const scores = sortedPresent(window.scores);
+  const reference = sortedSample(profile.scores);
   let total = 0;
   for (const s of scores) total += s;
   const report: PredictionReport = {
@@ -264,7 +260,6 @@ export function predictionCheck(
     referenceMean: profile.scores.mean,
     ks: null,
   };
-  const reference = sortedSample(profile.scores);
   if (scores.length < spec.thresholds.minRows || reference.length === 0) {
     report.status = scores.length === 0 ? 'no_data' : 'insufficient';
     return report;
@@ -292,14 +287,7 @@ export function performanceCheck(
   profile: ReferenceProfile,
   evaluations: Evaluation[],
 ): PerformanceReport {
-  const y: number[] = [];
-  const p: number[] = [];
-  for (let i = 0; i < window.rows; i++) {
-    if (!Number.isNaN(window.labels[i]) && !Number.isNaN(window.scores[i])) {
-      y.push(window.labels[i]);
-      p.push(window.scores[i]);
-    }
-  }
+  const { labels: y, scores: p } = window.labelled;
   const metric = spec.metric ?? (profile.task === 'binary' ? 'roc_auc' : 'rmse');
   const baseline = profile.metrics[metric] ?? profile.metrics[`test_${metric}`] ?? null;
   const labelled = y.length;

@@ -22,6 +22,8 @@ import { z } from 'zod';
 import { formatDuration, KeelError, parseDuration, parseInput } from '../core/index.js';
 
 export const CHECKS = ['quality', 'drift', 'prediction', 'performance', 'service'] as const;
+/** Most rows of a window the value-based tests see by default. */
+const DEFAULT_SAMPLE_ROWS = 100_000;
 export type CheckName = (typeof CHECKS)[number];
 
 /** The seed's alert thresholds. `null` turns a rule off. */
@@ -106,6 +108,8 @@ const monitorSchema = z.strictObject({
   features: z.array(z.string().min(1)).min(1).optional(),
   /** The metric performance is judged by (default roc_auc for classifiers, rmse for regressors). */
   metric: z.string().min(1).optional(),
+  /** Most rows of a window Evidently's test per column sees (a uniform sample); PSI sees every row. */
+  sampleRows: z.number().int().min(100).default(DEFAULT_SAMPLE_ROWS),
   thresholds: thresholdsSchema.optional(),
   featureThresholds: z.record(z.string(), featureThresholdsSchema).optional(),
 });
@@ -127,6 +131,8 @@ export interface MonitorSpec {
   checks: CheckName[];
   features?: string[];
   metric?: string;
+  /** Most rows of a window the value-based tests see (a uniform sample); counts see every row. */
+  sampleRows: number;
   thresholds: Thresholds;
   featureThresholds: Record<string, FeatureThresholds>;
 }
@@ -152,6 +158,7 @@ export function monitoringSettings(section: Record<string, unknown> | undefined)
       checks: m.checks,
       features: m.features,
       metric: m.metric,
+      sampleRows: m.sampleRows,
       thresholds: { ...defaults, ...stripUndefined(m.thresholds ?? {}) },
       featureThresholds: m.featureThresholds ?? {},
     };
@@ -166,6 +173,7 @@ export function monitorFor(settings: MonitoringSettings, model: string, windowMs
     windowMs: 3_600_000,
     reference: 'profile' as const,
     checks: [...CHECKS],
+    sampleRows: DEFAULT_SAMPLE_ROWS,
     thresholds: settings.defaults,
     featureThresholds: {},
   };

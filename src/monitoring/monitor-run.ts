@@ -18,7 +18,7 @@ import {
 import type { MonitorSpec } from './monitor-config.js';
 import type { MonitorReport, VersionReport } from './monitor-report.js';
 import type { MonitorRunStore } from './monitor-runs.js';
-import { readWindow, type VersionWindow } from './monitor-window.js';
+import { readWindow, type VersionWindow, type WindowPlan } from './monitor-window.js';
 import type { ReferenceProfile } from './profile.js';
 import { type ServiceFigures, serviceFigures } from './request-figures.js';
 
@@ -46,8 +46,9 @@ function emptyWindow(version: string): VersionWindow {
     rows: 0,
     canaryRows: 0,
     scores: new Float64Array(0),
-    labels: new Float64Array(0),
+    labelled: { scores: new Float64Array(0), labels: new Float64Array(0) },
     features: new Map(),
+    sampleRows: 0,
   };
 }
 
@@ -119,13 +120,24 @@ export async function runMonitor(
       model: spec.model,
       from: window.start,
       to: window.end,
-      inputs: async (logged) => {
-        for (const version of logged) await referenceOf(version);
-        if (spec.features) return spec.features;
-        const wanted = new Set<string>();
-        for (const r of references.values())
-          if (!(r instanceof Error)) for (const f of r.profile.features) wanted.add(f.name);
-        return [...wanted];
+      sampleRows: spec.sampleRows,
+      plan: async (logged) => {
+        const plans = new Map<string, WindowPlan>();
+        for (const version of logged) {
+          await referenceOf(version);
+          const r = references.get(version);
+          if (r instanceof Error || r === undefined) continue;
+          const wanted = r.profile.features.filter((f) => !spec.features || spec.features.includes(f.name));
+          plans.set(version, {
+            numeric: wanted.flatMap((f) =>
+              f.type === 'numerical'
+                ? [{ name: f.name, breakpoints: f.breakpoints, min: f.min, max: f.max }]
+                : [],
+            ),
+            categorical: wanted.filter((f) => f.type === 'categorical').map((f) => f.name),
+          });
+        }
+        return plans;
       },
     }),
   );
@@ -204,6 +216,7 @@ export async function runMonitor(
         featureChecks(
           spec,
           version,
+          w.rows,
           f,
           retyped.has(f.name) ? undefined : w.features.get(f.name),
           evaluations,

@@ -1,11 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/index.js';
 import {
+  binCounts,
   type Evaluation,
   histogramQuantile,
   LATENCY_BUCKETS,
   monitoringSettings,
+  psiOfShares,
   RequestFigures,
+  sharesOf,
 } from '../../src/monitoring/index.js';
 import { serviceUrl } from '../helpers/services.js';
 import { logTraffic, type MonitoredWorld, monitoredWorld, rowsOf } from './world.js';
@@ -105,6 +108,16 @@ for (const backend of ['sqlite', 'postgres'] as const) {
           expect(f.missingShare).toBe(0);
           // 2,000 reference rows (> 1,000), many values: Evidently picks the normed Wasserstein.
           expect(f.test?.name).toBe('wasserstein');
+        }
+        // DuckDB's bin counts over every row give the PSI the JS binning gives (values logged as FLOAT).
+        const profile = await world.monitoring.profiles.get('churn', 1);
+        for (const [j, f] of (profile?.features ?? []).entries()) {
+          if (f.type !== 'numerical') continue;
+          const logged = Float64Array.from(rowsOf(500, 11), (r) => Math.fround(Object.values(r)[j]));
+          expect(v.features[j].psi).toBeCloseTo(
+            psiOfShares(f.shares, sharesOf(binCounts(logged, f.breakpoints).counts)),
+            14,
+          );
         }
         expect(v.prediction?.ks?.pValue).toBeGreaterThan(0.01);
         expect(v.performance).toMatchObject({

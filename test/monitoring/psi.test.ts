@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   binOf,
+  binTable,
   decileBreakpoints,
+  lookupBin,
   percentileSorted,
   psiOfShares,
   seedPsi,
@@ -59,5 +61,31 @@ describe("the seed's PSI", () => {
     expect(percentileSorted([1, 2, 3, 4], 10)).toBeCloseTo(1.3, 15);
     expect(percentileSorted([7], 90)).toBe(7);
     expect(Number.isNaN(percentileSorted([], 50))).toBe(true);
+  });
+});
+
+describe("the monitor's bin table", () => {
+  it('gives binOf’s bin for every value, breakpoints and their neighbours included', () => {
+    const up = (x: number) => x + Math.abs(x) * 2 ** -52 + Number.MIN_VALUE;
+    const down = (x: number) => x - Math.abs(x) * 2 ** -52 - Number.MIN_VALUE;
+    const sets = [
+      [-1.28, -0.84, -0.52, -0.25, 0, 0.25, 0.52, 0.84, 1.28],
+      [0, 0, 0, 0, 0, 0, 1, 1, 2],
+      [5, 5, 5, 5, 5, 5, 5, 5, 5],
+      [0.1, 0.2, 0.30000000000000004, 0.4, 1e6, 1e6 + 1e-9, 2e6, 2e6, 3e9],
+      [],
+    ];
+    for (const breakpoints of sets) {
+      const table = binTable(breakpoints);
+      const values = [
+        ...breakpoints.flatMap((b) => [b, up(b), down(b)]),
+        ...Array.from({ length: 5000 }, (_, i) => (Math.sin(i * 12.9898) * 43758.5453) % 4),
+        -1e300,
+        1e300,
+        Number.POSITIVE_INFINITY,
+        Number.NEGATIVE_INFINITY,
+      ];
+      for (const x of values) expect(lookupBin(table, x)).toBe(binOf(breakpoints, x));
+    }
   });
 });

@@ -4,6 +4,15 @@
  * joined by request id, realised performance per chunk once they arrive, drift statistics matching
  * scipy and Evidently per column and per dataset, and reference profiles of registered versions.
  */
+export * from './alert-delivery.js';
+export {
+  type Alert,
+  type AlertChanges,
+  type AlertEvidence,
+  type AlertStatus,
+  AlertStore,
+  type NotificationKind,
+} from './alerts.js';
 export * from './drift.js';
 export * from './drift-html.js';
 export * from './drift-table.js';
@@ -12,7 +21,7 @@ export * from './monitor-config.js';
 export type * from './monitor-report.js';
 export { MonitorRunStore } from './monitor-runs.js';
 export * from './monitor-window.js';
-export { Monitoring, type MonitoringOptions, type RunOptions } from './monitoring.js';
+export { Monitoring, type MonitoringOptions, type MonitorResult, type RunOptions } from './monitoring.js';
 export * from './performance.js';
 export {
   checkRequestId,

@@ -11,9 +11,18 @@
  */
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { type Clock, isKeelError, type KeelConfig, systemClock } from '../core/index.js';
+import {
+  type Clock,
+  isKeelError,
+  type KeelConfig,
+  type Logger,
+  silentLogger,
+  systemClock,
+} from '../core/index.js';
 import { Registry } from '../registry/index.js';
 import { migrate } from '../storage/index.js';
+import { AlertNotifier, alertSettings, notificationTargets } from './alert-delivery.js';
+import { type AlertChanges, AlertStore } from './alerts.js';
 import {
   type MonitoringSettings,
   type MonitorSpec,
@@ -35,15 +44,24 @@ export interface RunOptions {
   asOf?: number;
   /** What started the run, stored with it (default `manual`). */
   cause?: string;
+  /** Send the notifications due right after (default true; a scheduler sends them on its own loop). */
+  deliver?: boolean;
 }
+
+/** A stored run and what it changed in the alerts. */
+export type MonitorResult = MonitorReport & { alerts: AlertChanges };
 
 export interface MonitoringOptions {
   clock?: Clock;
+  /** Where the `log` alert destination writes, and delivery failures are reported. */
+  logger?: Logger;
 }
 
 export class Monitoring {
   readonly profiles: ProfileStore;
   readonly runs: MonitorRunStore;
+  readonly alerts: AlertStore;
+  readonly notifier: AlertNotifier;
   readonly clock: Clock;
   /** `monitoring` of keel.yaml, validated. */
   readonly settings: MonitoringSettings;
@@ -60,6 +78,13 @@ export class Monitoring {
     this.settings = monitoringSettings(config.monitoring);
     this.profiles = new ProfileStore(registry.tracking.db);
     this.runs = new MonitorRunStore(registry.tracking.db);
+    this.alerts = new AlertStore(registry.tracking.db, this.clock);
+    this.notifier = new AlertNotifier(
+      registry.tracking.db,
+      this.clock,
+      alertSettings(config.monitoring?.alerts),
+      options.logger ?? silentLogger,
+    );
   }
 
   /** Opens the registry of `config` (or uses the one given) and applies monitoring's migrations. */
@@ -113,13 +138,14 @@ export class Monitoring {
   }
 
   /**
-   * Runs the monitor of `model` over the window ending at `asOf` (default now) and stores its report.
-   * An empty window reports `no_data`; a version without a reference is reported, not thrown.
+   * Runs the monitor of `model` over the window ending at `asOf` (default now), stores its report,
+   * applies it to the alerts and sends the notifications due. An empty window reports `no_data`
+   * (and changes no alert); a version without a reference is reported, not thrown.
    */
-  async run(model: string, options: RunOptions = {}): Promise<MonitorReport> {
+  async run(model: string, options: RunOptions = {}): Promise<MonitorResult> {
     const spec = this.monitor(model, options.windowMs);
     const end = options.asOf ?? this.clock.now();
-    return runMonitor(
+    const report = await runMonitor(
       {
         home: this.config.home,
         db: this.registry.tracking.db,
@@ -131,6 +157,9 @@ export class Monitoring {
       { start: end - spec.windowMs, end },
       options.cause ?? 'manual',
     );
+    const alerts = await this.alerts.apply(report, notificationTargets(this.notifier.settings));
+    if (options.deliver !== false) await this.notifier.deliverDue();
+    return { ...report, alerts };
   }
 
   /** The reference a monitor compares a version with: its profile, or its scores on a dataset. */

@@ -1,7 +1,8 @@
 /**
  * @module monitoring/schema
  * Monitoring tables (migrations 500+), one text for SQLite and PostgreSQL: reference profiles per
- * model version, monitor runs with their results, and the servers' per-minute request figures.
+ * model version, monitor runs with their results, the servers' per-minute request figures, and
+ * alerts with their notifications (an outbox, so no delivery is lost to a restart).
  */
 import type { Migration } from '../storage/index.js';
 
@@ -49,6 +50,41 @@ CREATE TABLE request_figures (
   PRIMARY KEY (minute, instance, route, model, version)
 );
 CREATE INDEX request_figures_model ON request_figures (model, minute);
+`,
+  },
+  {
+    version: 502,
+    name: 'monitoring: alerts and their notifications',
+    sql: `
+CREATE TABLE monitoring_alerts (
+  id {{id}},
+  model TEXT NOT NULL,
+  version TEXT NOT NULL,
+  rule TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  status TEXT NOT NULL,
+  started_at {{bigint}} NOT NULL,
+  resolved_at {{bigint}},
+  updated_at {{bigint}} NOT NULL,
+  threshold {{double}} NOT NULL,
+  evidence TEXT NOT NULL,
+  latest TEXT NOT NULL
+);
+CREATE UNIQUE INDEX monitoring_alerts_firing ON monitoring_alerts (model, version, rule, subject) WHERE status = 'firing';
+CREATE INDEX monitoring_alerts_model ON monitoring_alerts (model, started_at);
+CREATE TABLE alert_notifications (
+  id {{id}},
+  alert_id {{bigint}} NOT NULL,
+  destination TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  created_at {{bigint}} NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at {{bigint}} NOT NULL,
+  claimed_until {{bigint}},
+  delivered_at {{bigint}},
+  last_error TEXT
+);
+CREATE INDEX alert_notifications_pending ON alert_notifications (delivered_at, next_attempt_at);
 `,
   },
 ];

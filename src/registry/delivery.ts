@@ -43,6 +43,57 @@ export const signPayload = (secret: string, body: string): string =>
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * The body every Keel webhook delivery carries: `{delivery_id, event, entity, action, timestamp,
+ * data}`, the event named `entity.action`.
+ */
+export function webhookBody(
+  event: string,
+  deliveryId: string,
+  timestamp: number,
+  data: Record<string, unknown>,
+): string {
+  const dot = event.indexOf('.');
+  return JSON.stringify({
+    delivery_id: deliveryId,
+    event,
+    entity: event.slice(0, dot),
+    action: event.slice(dot + 1),
+    timestamp,
+    data,
+  });
+}
+
+/**
+ * One delivery attempt: a JSON POST with `X-Keel-Event`, `X-Keel-Delivery` and, with a secret,
+ * `X-Keel-Signature`; what the receiver answered, or the network error. Never throws.
+ */
+export async function postWebhook(
+  target: { url: string; secret: string },
+  event: string,
+  deliveryId: string,
+  body: string,
+  timeoutMs: number,
+): Promise<TestResult> {
+  try {
+    const res = await fetch(target.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-keel-event': event,
+        'x-keel-delivery': deliveryId,
+        ...(target.secret ? { 'x-keel-signature': signPayload(target.secret, body) } : {}),
+      },
+      body,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const text = await res.text();
+    return { success: res.ok, response_status: res.status, response_body: text.slice(0, 1000) };
+  } catch (err) {
+    return { success: false, error_message: (err as Error).message };
+  }
+}
+
 export class WebhookDispatcher {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly options: Required<DeliveryOptions>;
@@ -73,15 +124,7 @@ export class WebhookDispatcher {
   }
 
   private body(event: string, deliveryId: string, data: Record<string, unknown>): string {
-    const dot = event.indexOf('.');
-    return JSON.stringify({
-      delivery_id: deliveryId,
-      event,
-      entity: event.slice(0, dot),
-      action: event.slice(dot + 1),
-      timestamp: this.clock.now(),
-      data,
-    });
+    return webhookBody(event, deliveryId, this.clock.now(), data);
   }
 
   private async attempt(
@@ -91,24 +134,7 @@ export class WebhookDispatcher {
     body: string,
     attempt: number,
   ): Promise<TestResult> {
-    let result: TestResult;
-    try {
-      const res = await fetch(target.url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'x-keel-event': event,
-          'x-keel-delivery': deliveryId,
-          ...(target.secret ? { 'x-keel-signature': signPayload(target.secret, body) } : {}),
-        },
-        body,
-        signal: AbortSignal.timeout(this.options.timeoutMs),
-      });
-      const text = await res.text();
-      result = { success: res.ok, response_status: res.status, response_body: text.slice(0, 1000) };
-    } catch (err) {
-      result = { success: false, error_message: (err as Error).message };
-    }
+    const result = await postWebhook(target, event, deliveryId, body, this.options.timeoutMs);
     await this.db
       .run(
         `INSERT INTO webhook_deliveries (webhook_id, delivery_id, event, attempt, ts, status_code, error, success)

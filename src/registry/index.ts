@@ -4,7 +4,14 @@
  * stages and aliases, governance gates, approvals, the audit log, API tokens and webhooks.
  */
 export type { AuditAction, AuditEntry, AuditOutcome } from './audit.js';
-export { type DeliveryOptions, type DeliveryRecord, signPayload, type TestResult } from './delivery.js';
+export {
+  type DeliveryOptions,
+  type DeliveryRecord,
+  postWebhook,
+  signPayload,
+  type TestResult,
+  webhookBody,
+} from './delivery.js';
 export { formatGates, type GateResult } from './gates.js';
 export {
   type Actor,

@@ -7,7 +7,8 @@
  * `keel_monitor_feature_psi{model,version,feature}`,
  * `keel_monitor_feature_missing_share{model,version,feature}`,
  * `keel_monitor_prediction_ks_pvalue{model,version}`,
- * `keel_monitor_performance{model,version,metric}` and `keel_monitor_breaches{model}`.
+ * `keel_monitor_performance{model,version,metric}`, `keel_monitor_breaches{model}`, and
+ * `keel_alerts_firing{model,version,rule,subject}` (1 per firing alert).
  */
 import { Gauge, type Registry } from 'prom-client';
 import type { Monitoring, MonitorReport } from '../monitoring/index.js';
@@ -90,6 +91,18 @@ export function monitoringGauges(registry: Registry, monitoring: Monitoring): vo
         ),
       ),
   );
+  new Gauge({
+    name: 'keel_alerts_firing',
+    help: 'Alerts firing now (1 each), by model, version, rule and subject',
+    labelNames: ['model', 'version', 'rule', 'subject'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const firing = await monitoring.alerts.list({ status: 'firing', limit: 10_000 }).catch(() => []);
+      for (const a of firing)
+        this.set({ model: a.model, version: a.version, rule: a.rule, subject: a.subject }, 1);
+    },
+  });
   gauge('keel_monitor_breaches', 'Rules breached in the latest monitor run of a model', ['model'], (r) => [
     [{ model: r.model }, r.breaches.length],
   ]);

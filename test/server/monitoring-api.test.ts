@@ -111,7 +111,14 @@ describe('monitoring over HTTP', () => {
     const latest = await get('/api/2.0/keel/monitoring/runs/latest');
     expect((latest.body.runs as Array<{ rows: number }>)[0].rows).toBe(40);
     const one = await get(`/api/2.0/keel/monitoring/runs/get?run_id=${report.id}`);
-    expect(one.body.run).toEqual(JSON.parse(JSON.stringify(report)));
+    const { alerts, ...stored } = report;
+    expect(one.body.run).toEqual(JSON.parse(JSON.stringify(stored)));
+    // Day 20's customers are not like the whole training set: the run fired alerts, served too.
+    expect(alerts.fired.length).toBeGreaterThan(0);
+    const served = await get('/api/2.0/keel/monitoring/alerts?model=churn');
+    expect((served.body.alerts as Array<{ id: number }>).map((a) => a.id).sort()).toEqual(
+      alerts.fired.map((a) => a.id).sort(),
+    );
     const profile = await get('/api/2.0/keel/monitoring/profiles/get?name=churn&version=1');
     expect(profile.body.profile).toMatchObject({ model: 'churn', version: '1', rows: 60 });
     expect(
@@ -144,5 +151,12 @@ describe('monitoring over HTTP', () => {
     });
     expect((await get('/api/2.0/keel/monitoring/runs?model=churn&max_results=0')).status).toBe(400);
     expect((await get('/api/2.0/keel/monitoring/profiles/get?name=nope&version=1')).status).toBe(404);
+    expect(await get('/api/2.0/keel/monitoring/alerts?status=all')).toMatchObject({
+      status: 200,
+      body: { pending_notifications: [] },
+    });
+    const status = await get('/api/2.0/keel/monitoring/alerts?status=loud');
+    expect(status.status).toBe(400);
+    expect(status.body.message).toMatch(/status/);
   });
 });

@@ -5,12 +5,21 @@
  *   stored in the metadata database; for cron or a Kubernetes CronJob, as `keel serve` does on
  *   its schedule.
  * - `keel monitor show [--model M]`: the latest run of each model; `keel monitor history --model M`.
+ * - `keel monitor alerts [--model M] [--status firing|resolved|all]`: alerts, and the notifications
+ *   still waiting for a destination.
  * - `keel monitor profile M V [--data file] [--rebuild]`: a version's reference
  *   profile (built from its run's training data, or `--data`, on first use, then stored).
  */
 import type { Command } from 'commander';
 import { formatDuration, type KeelConfig, KeelError, parseDuration } from '../../core/index.js';
-import type { Evaluation, Monitoring, MonitorReport, ReferenceProfile } from '../../monitoring/index.js';
+import type {
+  Alert,
+  Evaluation,
+  Monitoring,
+  MonitorReport,
+  MonitorResult,
+  ReferenceProfile,
+} from '../../monitoring/index.js';
 import { action, parseNumberOption } from '../io.js';
 import { formatTable, formatTime } from '../table.js';
 import { parseSince } from './predictions.js';
@@ -84,6 +93,20 @@ const fix = (v: number | null | undefined, digits = 4) =>
 export function breachText(e: Evaluation): string {
   const version = e.version ? ` (version ${e.version})` : '';
   return `${e.rule} ${e.subject}${version}: ${fix(e.value)} against ${e.threshold} (${e.detail})`;
+}
+
+function alertLine(a: Alert): string {
+  const version = a.version ? ` version ${a.version}` : '';
+  return `${a.rule} ${a.subject} of ${a.model}${version}: ${fix(a.latest.value)} against ${a.threshold}`;
+}
+
+function runText(r: MonitorResult): string {
+  const lines = [reportText(r)];
+  for (const a of r.alerts.fired) lines.push(`ALERT FIRING (${a.id}): ${alertLine(a)}`);
+  for (const a of r.alerts.resolved) lines.push(`alert resolved (${a.id}): ${alertLine(a)}`);
+  if (r.alerts.ongoing.length)
+    lines.push(`still firing: ${r.alerts.ongoing.map((a) => `${a.rule} ${a.subject}`).join(', ')}`);
+  return lines.join('\n');
 }
 
 export function reportText(r: MonitorReport): string {
@@ -175,11 +198,11 @@ export function registerMonitorCommands(program: Command): void {
             'INVALID_PARAMETER_VALUE',
             'no model to monitor: give --model, or add monitors under monitoring.models in keel.yaml',
           );
-        const out: MonitorReport[] = [];
+        const out: MonitorResult[] = [];
         for (const model of models) out.push(await m.run(model, { windowMs, asOf }));
         return out;
       });
-      io.emit(opts.model ? reports[0] : reports, () => reports.map(reportText).join('\n\n'));
+      io.emit(opts.model ? reports[0] : reports, () => reports.map(runText).join('\n\n'));
     },
   );
   action(
@@ -191,6 +214,63 @@ export function registerMonitorCommands(program: Command): void {
       const reports = await withMonitoring(io.config, (m) => m.runs.latest(opts.model));
       io.emit(reports, () =>
         reports.length ? reports.map(reportText).join('\n\n') : 'no monitor run yet (keel monitor run)',
+      );
+    },
+  );
+  action(
+    monitor
+      .command('alerts')
+      .description('alerts (firing by default) and the notifications still waiting for delivery')
+      .option('-m, --model <name>', 'only this model')
+      .option('--status <status>', 'firing, resolved or all', 'firing'),
+    async (io, opts: { model?: string; status: string }) => {
+      if (!['firing', 'resolved', 'all'].includes(opts.status))
+        throw new KeelError(
+          'INVALID_PARAMETER_VALUE',
+          `--status must be firing, resolved or all; got '${opts.status}'`,
+        );
+      const status = opts.status as 'firing' | 'resolved' | 'all';
+      const result = await withMonitoring(io.config, async (m) => ({
+        alerts: await m.alerts.list({ model: opts.model, status }),
+        pendingNotifications: await m.notifier.pending(),
+      }));
+      io.emit(result, (r) =>
+        [
+          formatTable(
+            [
+              'id',
+              'status',
+              'model',
+              'version',
+              'rule',
+              'subject',
+              'value',
+              'threshold',
+              'since (UTC)',
+              'resolved',
+            ],
+            r.alerts.map((a) => [
+              String(a.id),
+              a.status,
+              a.model,
+              a.version,
+              a.rule,
+              a.subject,
+              fix(a.latest.value),
+              String(a.threshold),
+              formatTime(a.startedAt),
+              a.resolvedAt === null ? '' : formatTime(a.resolvedAt),
+            ]),
+          ),
+          r.pendingNotifications.length
+            ? `${r.pendingNotifications.length} notification(s) waiting: ${r.pendingNotifications
+                .map(
+                  (n) =>
+                    `${n.kind} of alert ${n.alertId} to ${n.destination} (${n.attempts} attempts${n.lastError ? `, last: ${n.lastError}` : ''})`,
+                )
+                .join('; ')}`
+            : 'every notification delivered',
+        ].join('\n'),
       );
     },
   );

@@ -5,7 +5,9 @@
  * - `GET /runs/latest[?model=M]`: the latest run of each model (or of one);
  * - `GET /runs/get?run_id=N`: one run;
  * - `GET /profiles/get?name=M&version=V`: a version's reference profile (without its sample),
- *   built on first use as monitoring does.
+ *   built on first use as monitoring does;
+ * - `GET /alerts[?model=M][&status=firing|resolved|all]`: alerts, newest first (firing by default),
+ *   and the notifications still waiting for delivery.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -56,6 +58,21 @@ export async function monitoringRoutes(
   app.get('/runs/get', READ, async (request) => {
     const q = query(z.object({ run_id: int('run_id') }), request, '/runs/get');
     return { run: await monitoring.runs.get(q.run_id) };
+  });
+  app.get('/alerts', READ, async (request) => {
+    const q = query(
+      z.object({
+        model: z.string().min(1).optional(),
+        status: z.enum(['firing', 'resolved', 'all']).default('firing'),
+        max_results: int('max_results', 1, 1000).default(100),
+      }),
+      request,
+      '/alerts',
+    );
+    return {
+      alerts: await monitoring.alerts.list({ model: q.model, status: q.status, limit: q.max_results }),
+      pending_notifications: await monitoring.notifier.pending(),
+    };
   });
   app.get('/profiles/get', READ, async (request) => {
     const q = query(z.object({ name: z.string().min(1), version: int('version') }), request, '/profiles/get');

@@ -41,6 +41,10 @@ describe('keel monitor', () => {
       /psi tenure \(version 1\): [\d.]+ against 0\.2 \(PSI of 'tenure' over 300 values/,
     );
     expect(drifted.stdout).toMatch(/timings \(ms\): read [\d.]+, profile/);
+    expect(drifted.stdout).toMatch(/ALERT FIRING \(1\): psi tenure of churn version 1: [\d.]+ against 0\.2/);
+    const alerts = await run(['monitor', 'alerts']);
+    expect(alerts.stdout).toMatch(/firing\s+churn\s+1\s+psi\s+tenure/);
+    expect(alerts.stdout).toMatch(/every notification delivered/);
     const empty = await run([
       'monitor',
       'run',

@@ -12,6 +12,8 @@ const program = new Command('keel')
   .description('Keel: the MLOps platform for TypeScript')
   .version('0.1.0')
   .showHelpAfterError()
+  // Options belong to the command they follow: `keel retrain history --json` is history's --json.
+  .enablePositionalOptions()
   .exitOverride();
 
 registerCommands(program);

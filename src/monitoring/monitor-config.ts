@@ -15,6 +15,10 @@
  *       features: [tenure, orders]     # default: every feature of the profile
  *       thresholds: { p99Ms: 50 }      # this model's, over the defaults
  *       featureThresholds: { tenure: { psi: null } }   # per feature; null turns a rule off
+ *       retrain:
+ *         recipe: { train: train.yaml }            # or { repro: { stages: [train], model: model.onnx } }
+ *         triggers: { schedule: '0 3 * * 0', drift: { psi: 0.2, share: 0.3 }, performance: { drop: 0.05 } }
+ *         promote: { stage: Staging, canaryAlias: challenger }
  * ```
  */
 import { Cron } from 'croner';
@@ -95,6 +99,55 @@ export const cronText = z.string().superRefine((s, ctx) => {
   }
 });
 
+const retrainSchema = z.strictObject({
+  /** The model's training recipe, run in a child process from the project root. */
+  recipe: z.union([
+    /** `keel train --config <file>`: the run's ONNX artifact is registered. */
+    z.strictObject({ train: z.string().min(1) }),
+    /** `keel repro [stages]`: the ONNX file the pipeline wrote (`model`) is registered. */
+    z.strictObject({
+      repro: z.strictObject({ stages: z.array(z.string().min(1)).default([]), model: z.string().min(1) }),
+    }),
+  ]),
+  triggers: z
+    .strictObject({
+      /** Retrain on this cron schedule (UTC), run by `keel serve`'s scheduler. */
+      schedule: cronText.optional(),
+      /** Retrain when a run finds PSI above `psi` on at least `share` of the features. */
+      drift: z
+        .strictObject({
+          psi: z.number().positive().default(0.2),
+          share: z.number().gt(0).max(1).default(0.3),
+        })
+        .optional(),
+      /** Retrain when a run finds the monitor's metric worse than the run's baseline by more than `drop` (relative). */
+      performance: z.strictObject({ drop: z.number().gt(0).max(1).default(0.05) }).optional(),
+      /** `keel retrain` and `POST /api/2.0/keel/retrain` may retrain it (default true). */
+      event: z.boolean().default(true),
+    })
+    .prefault({}),
+  /** After a drift or performance retraining, the same trigger waits this long (default 1d). */
+  cooldown: durationText.default('1d'),
+  /** Where the new version goes: a stage through its gates, then the alias a server's canary follows. */
+  promote: z
+    .union([
+      z.literal(false),
+      z.strictObject({
+        stage: z.enum(['Staging', 'Production']).default('Staging'),
+        canaryAlias: z
+          .string()
+          .regex(/^[\w-]+$/)
+          .nullable()
+          .default('challenger'),
+      }),
+    ])
+    .prefault({}),
+  /** The tracking experiment of the training run (default `retrain-<model>`). */
+  experiment: z.string().min(1).optional(),
+  /** The recipe is stopped after this long (default 1h). */
+  timeout: durationText.default('1h'),
+});
+
 const monitorSchema = z.strictObject({
   window: durationText.default('1h'),
   schedule: cronText.optional(),
@@ -112,6 +165,7 @@ const monitorSchema = z.strictObject({
   sampleRows: z.number().int().min(100).default(DEFAULT_SAMPLE_ROWS),
   thresholds: thresholdsSchema.optional(),
   featureThresholds: z.record(z.string(), featureThresholdsSchema).optional(),
+  retrain: retrainSchema.optional(),
 });
 
 const monitoringSchema = z.strictObject({
@@ -121,6 +175,20 @@ const monitoringSchema = z.strictObject({
   thresholds: thresholdsSchema.optional(),
   models: z.record(z.string(), monitorSchema).optional(),
 });
+
+export interface RetrainSpec {
+  recipe: { train: string } | { repro: { stages: string[]; model: string } };
+  triggers: {
+    schedule?: string;
+    drift?: { psi: number; share: number };
+    performance?: { drop: number };
+    event: boolean;
+  };
+  cooldownMs: number;
+  promote: false | { stage: 'Staging' | 'Production'; canaryAlias: string | null };
+  experiment: string;
+  timeoutMs: number;
+}
 
 export interface MonitorSpec {
   model: string;
@@ -135,6 +203,8 @@ export interface MonitorSpec {
   sampleRows: number;
   thresholds: Thresholds;
   featureThresholds: Record<string, FeatureThresholds>;
+  /** How the model retrains, when keel.yaml says. */
+  retrain?: RetrainSpec;
 }
 
 export interface MonitoringSettings {
@@ -161,6 +231,18 @@ export function monitoringSettings(section: Record<string, unknown> | undefined)
       sampleRows: m.sampleRows,
       thresholds: { ...defaults, ...stripUndefined(m.thresholds ?? {}) },
       featureThresholds: m.featureThresholds ?? {},
+      ...(m.retrain
+        ? {
+            retrain: {
+              recipe: m.retrain.recipe,
+              triggers: m.retrain.triggers,
+              cooldownMs: parseDuration(m.retrain.cooldown, `monitoring.models.${model}.retrain.cooldown`),
+              promote: m.retrain.promote,
+              experiment: m.retrain.experiment ?? `retrain-${model}`,
+              timeoutMs: parseDuration(m.retrain.timeout, `monitoring.models.${model}.retrain.timeout`),
+            },
+          }
+        : {}),
     };
   }
   return { models: specs, defaults };

@@ -34,6 +34,9 @@ import { type Reference, runMonitor } from './monitor-run.js';
 import { MonitorRunStore } from './monitor-runs.js';
 import type { ReferenceProfile } from './profile.js';
 import { ProfileStore } from './profile-store.js';
+import { reportTrigger } from './retrain-triggers.js';
+import { Retrainer } from './retrainer.js';
+import { type RetrainCause, type Retraining, RetrainingStore } from './retrainings.js';
 import { monitoringMigrations } from './schema.js';
 import { buildVersionProfile, profileVersion } from './version-profile.js';
 
@@ -46,10 +49,15 @@ export interface RunOptions {
   cause?: string;
   /** Send the notifications due right after (default true; a scheduler sends them on its own loop). */
   deliver?: boolean;
+  /**
+   * Start the retraining a drift or performance trigger calls for: and wait for it (`await`, the
+   * default), or let it run on (`background`, as the scheduler does); `false` checks no trigger.
+   */
+  retrain?: 'await' | 'background' | false;
 }
 
-/** A stored run and what it changed in the alerts. */
-export type MonitorResult = MonitorReport & { alerts: AlertChanges };
+/** A stored run, what it changed in the alerts, and the retraining it triggered. */
+export type MonitorResult = MonitorReport & { alerts: AlertChanges; retraining?: Retraining };
 
 export interface MonitoringOptions {
   clock?: Clock;
@@ -62,6 +70,8 @@ export class Monitoring {
   readonly runs: MonitorRunStore;
   readonly alerts: AlertStore;
   readonly notifier: AlertNotifier;
+  readonly retrainings: RetrainingStore;
+  readonly retrainer: Retrainer;
   readonly clock: Clock;
   /** `monitoring` of keel.yaml, validated. */
   readonly settings: MonitoringSettings;
@@ -85,6 +95,15 @@ export class Monitoring {
       alertSettings(config.monitoring?.alerts),
       options.logger ?? silentLogger,
     );
+    this.retrainings = new RetrainingStore(registry.tracking.db, this.clock);
+    this.retrainer = new Retrainer({
+      config,
+      registry,
+      store: this.retrainings,
+      clock: this.clock,
+      logger: options.logger ?? silentLogger,
+      profile: async (model, version) => (await this.profileIfData(model, version)) !== undefined,
+    });
   }
 
   /** Opens the registry of `config` (or uses the one given) and applies monitoring's migrations. */
@@ -159,7 +178,55 @@ export class Monitoring {
     );
     const alerts = await this.alerts.apply(report, notificationTargets(this.notifier.settings));
     if (options.deliver !== false) await this.notifier.deliverDue();
-    return { ...report, alerts };
+    const retraining =
+      options.retrain === false ? undefined : await this.triggered(spec, report, options.retrain);
+    return { ...report, alerts, ...(retraining ? { retraining } : {}) };
+  }
+
+  /** Starts the retraining a run's drift or performance calls for, unless its cooldown holds it. */
+  private async triggered(
+    spec: MonitorSpec,
+    report: MonitorReport,
+    mode: 'await' | 'background' = 'await',
+  ): Promise<Retraining | undefined> {
+    const trigger = reportTrigger(spec, report);
+    if (!trigger || !spec.retrain) return undefined;
+    const last = await this.retrainings.lastStarted(spec.model, trigger.cause);
+    if (last && this.clock.now() - last.startedAt < spec.retrain.cooldownMs) return undefined;
+    return this.retrainer.retrain(
+      spec.model,
+      spec.retrain,
+      { ...trigger, requestedBy: 'monitor' },
+      mode === 'await',
+    );
+  }
+
+  /**
+   * Retrains `model` with its recipe in keel.yaml (an event trigger unless `cause` says otherwise).
+   * With `wait` (default), resolves when done; else at once with the running record.
+   */
+  retrain(
+    model: string,
+    request: {
+      reason: string;
+      cause?: RetrainCause;
+      requestedBy?: string;
+      evidence?: Record<string, unknown>;
+      wait?: boolean;
+    },
+  ): Promise<Retraining> {
+    const spec = this.settings.models[model];
+    return this.retrainer.retrain(
+      model,
+      spec?.retrain,
+      {
+        cause: request.cause ?? 'event',
+        reason: request.reason,
+        evidence: request.evidence ?? {},
+        requestedBy: request.requestedBy ?? this.registry.actor.user,
+      },
+      request.wait ?? true,
+    );
   }
 
   /** The reference a monitor compares a version with: its profile, or its scores on a dataset. */
@@ -185,20 +252,24 @@ export class Monitoring {
   }
 
   /**
-   * Profiles a version just registered when its run names training data here; otherwise leaves it
-   * to the first monitor run (which may be given a dataset). Other failures are thrown.
+   * Profiles a version just registered when its run names its training data here; otherwise leaves
+   * it to the first monitor run (which may be given a dataset). Other failures are thrown.
    */
   async profileIfData(model: string, version: string | number): Promise<ReferenceProfile | undefined> {
     try {
       return await this.profile(model, version);
     } catch (err) {
-      if (isKeelError(err, 'RESOURCE_DOES_NOT_EXIST')) return undefined;
+      // The run names no training file here, or one without the model's features (a training
+      // set's entity file): the first monitor run, or `--data`, builds it then.
+      if (isKeelError(err, 'RESOURCE_DOES_NOT_EXIST') || isKeelError(err, 'INVALID_PARAMETER_VALUE'))
+        return undefined;
       throw err;
     }
   }
 
-  /** Closes the registry when this facade opened it. */
+  /** Stops this process's retrainings, and closes the registry when this facade opened it. */
   async close(): Promise<void> {
+    await this.retrainer.close();
     if (this.ownsRegistry) await this.registry.close();
   }
 }

@@ -2,7 +2,8 @@
  * @module monitoring/schema
  * Monitoring tables (migrations 500+), one text for SQLite and PostgreSQL: reference profiles per
  * model version, monitor runs with their results, the servers' per-minute request figures, and
- * alerts with their notifications (an outbox, so no delivery is lost to a restart).
+ * alerts with their notifications (an outbox, so no delivery is lost to a restart), and
+ * retrainings (at most one running per model, by a unique index).
  */
 import type { Migration } from '../storage/index.js';
 
@@ -85,6 +86,28 @@ CREATE TABLE alert_notifications (
   last_error TEXT
 );
 CREATE INDEX alert_notifications_pending ON alert_notifications (delivered_at, next_attempt_at);
+`,
+  },
+  {
+    version: 503,
+    name: 'monitoring: retrainings',
+    sql: `
+CREATE TABLE retrainings (
+  id {{id}},
+  model TEXT NOT NULL,
+  cause TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  evidence TEXT NOT NULL,
+  requested_by TEXT NOT NULL,
+  status TEXT NOT NULL,
+  started_at {{bigint}} NOT NULL,
+  heartbeat_at {{bigint}} NOT NULL,
+  finished_at {{bigint}},
+  result TEXT NOT NULL,
+  error TEXT
+);
+CREATE UNIQUE INDEX retrainings_running ON retrainings (model) WHERE status = 'running';
+CREATE INDEX retrainings_model ON retrainings (model, started_at);
 `,
   },
 ];

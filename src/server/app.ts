@@ -15,6 +15,7 @@ import { enableAuth } from './auth.js';
 import { mlflowErrorHandler } from './errors.js';
 import { governanceRoutes } from './keel/governance-routes.js';
 import { monitoringRoutes } from './keel/monitoring-routes.js';
+import { retrainRoutes } from './keel/retrain-routes.js';
 import { enableMetrics, ServerMetrics } from './metrics.js';
 import { mlflowArtifactRoutes } from './mlflow/artifact-routes.js';
 import { mlflowRegistryRoutes } from './mlflow/registry-routes.js';
@@ -88,11 +89,13 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   }
   await app.register(mlflowWebhookRoutes, { prefix: '/api/2.0/mlflow', registry });
   await app.register(governanceRoutes, { prefix: '/api/2.0/keel/registry', registry });
-  if (options.services.monitoring)
+  if (options.services.monitoring) {
     await app.register(monitoringRoutes, {
       prefix: '/api/2.0/keel/monitoring',
       monitoring: options.services.monitoring,
     });
+    await app.register(retrainRoutes, { prefix: '/api/2.0/keel', monitoring: options.services.monitoring });
+  }
   await app.register(mlflowArtifactRoutes, {
     prefix: '/api/2.0/mlflow-artifacts',
     artifacts: tracking.artifacts,

@@ -129,6 +129,8 @@ export interface Traffic {
   blank?: string;
   /** Post the true labels for these rows (by the world's label rule). */
   labels?: boolean;
+  /** Post every label wrong (1 - the true one): a model that got worse. */
+  flipLabels?: boolean;
   /** Request ids start with this. */
   prefix: string;
 }
@@ -156,9 +158,28 @@ export async function logTraffic(world: MonitoredWorld, batches: readonly Traffi
         scores: [scores[i]],
         inputs: { columns, values },
       });
-      if (t.labels)
-        log.recordFeedback([{ timestamp: t.at + i * 1000, requestId: id, label: labelOf(r, rng) }]);
+      if (t.labels) {
+        const label = labelOf(r, rng);
+        log.recordFeedback([
+          { timestamp: t.at + i * 1000, requestId: id, label: t.flipLabels ? 1 - label : label },
+        ]);
+      }
     });
   }
   await log.close();
+}
+
+/** A training recipe in the project: `train.yaml`, a small GBDT on a fresh training file. */
+export function writeRecipe(dir: string): void {
+  const rows = rowsOf(1500, 31, 0.5);
+  const rng = new Rng(5);
+  writeCsv(
+    join(dir, 'fresh.csv'),
+    rows,
+    rows.map((r) => labelOf(r, rng)),
+  );
+  writeFileSync(
+    join(dir, 'train.yaml'),
+    'data: { path: fresh.csv, target: churned }\nmodel: { kind: gbdt, params: { iterations: 10, maxLeaves: 8 } }\nout: model.onnx\n',
+  );
 }

@@ -12,6 +12,7 @@ import { registerModelCommands } from './models.js';
 import { registerMonitorCommands } from './monitor.js';
 import { registerPipelineCommands } from './pipeline.js';
 import { registerPredictionsCommands } from './predictions.js';
+import { registerRetrainCommands } from './retrain.js';
 import { registerScoreCommand } from './score.js';
 import { registerServeCommand } from './serve.js';
 import { registerTrackingCommands } from './tracking.js';
@@ -29,6 +30,7 @@ const groups: Array<(program: Command) => void> = [
   registerDriftCommand,
   registerPredictionsCommands,
   registerMonitorCommands,
+  registerRetrainCommands,
 ];
 
 export function registerCommands(program: Command): void {

@@ -1,11 +1,11 @@
 /**
  * @module core/duration
- * Durations as people write them in flags and keel.yaml: `90s`, `30m`, `2h`, `1d`, `7d`.
+ * Durations as people write them in flags and keel.yaml: `500ms`, `90s`, `30m`, `2h`, `1d`, `7d`.
  */
 import { KeelError } from './errors.js';
 
-const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-const DURATION = /^(\d+(?:\.\d+)?)([smhd])$/;
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
 
 /** Whether `text` is a duration (`30m`, `2h`). */
 export const isDuration = (text: string): boolean => DURATION.test(text.trim());
@@ -20,7 +20,7 @@ export function parseDuration(text: string, what: string): number {
   if (!m || ms <= 0)
     throw new KeelError(
       'INVALID_PARAMETER_VALUE',
-      `${what} must be a duration such as 90s, 30m, 2h or 7d; got '${text}'`,
+      `${what} must be a duration such as 500ms, 90s, 30m, 2h or 7d; got '${text}'`,
     );
   return ms;
 }

@@ -169,9 +169,10 @@ const monitorSchema = z.strictObject({
 });
 
 const monitoringSchema = z.strictObject({
-  /** Validated by the prediction log and the alert delivery, whose settings they are. */
+  /** Validated by the prediction log, the alert delivery and the scheduler, whose settings they are. */
   predictionLog: z.unknown().optional(),
   alerts: z.unknown().optional(),
+  scheduler: z.unknown().optional(),
   thresholds: thresholdsSchema.optional(),
   models: z.record(z.string(), monitorSchema).optional(),
 });

@@ -9,6 +9,7 @@ import type { Logger } from '../core/index.js';
 import type { FeatureStore } from '../features/index.js';
 import type { Monitoring, PredictionLog, RequestFigures } from '../monitoring/index.js';
 import type { Registry } from '../registry/index.js';
+import type { SchedulerStatus } from '../scheduler/index.js';
 import { type BatchingOptions, DEFAULT_BATCHING, type ModelServer } from '../serving/index.js';
 import type { Tracking } from '../tracking/index.js';
 import { enableAuth } from './auth.js';
@@ -40,6 +41,8 @@ export interface KeelServices {
   monitoring?: Monitoring;
   /** Where scoring requests are counted per minute for the monitors (needs metrics on). */
   requestFigures?: RequestFigures;
+  /** The scheduler of this server, whose state `/api/2.0/keel/monitoring/scheduler` shows. */
+  scheduler?: { status(): Promise<SchedulerStatus> };
 }
 
 export interface BuildAppOptions {
@@ -93,6 +96,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     await app.register(monitoringRoutes, {
       prefix: '/api/2.0/keel/monitoring',
       monitoring: options.services.monitoring,
+      scheduler: options.services.scheduler,
     });
     await app.register(retrainRoutes, { prefix: '/api/2.0/keel', monitoring: options.services.monitoring });
   }

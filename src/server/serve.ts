@@ -2,13 +2,15 @@
  * @module server/serve
  * `keel serve`: opens the configured stores, loads the models to serve, builds the app and listens
  * until SIGINT/SIGTERM, then drains in-flight requests, writes the prediction log's last rows and
- * closes the models and stores.
+ * closes the models and stores. It runs keel.yaml's monitors and schedules whenever it holds the
+ * scheduler's lease (one server of several on one database).
  */
 import type { FastifyInstance } from 'fastify';
 import { createLogger, type KeelConfig, parseInput } from '../core/index.js';
 import { FeatureStore } from '../features/index.js';
 import { Monitoring, PredictionLog, predictionLogConfig, RequestFigures } from '../monitoring/index.js';
 import { Registry } from '../registry/index.js';
+import { Scheduler, schedulerSettings } from '../scheduler/index.js';
 import { type ModelEntry, ModelServer } from '../serving/index.js';
 import { buildApp } from './app.js';
 
@@ -23,6 +25,8 @@ export interface ServeOptions {
   refreshIntervalMs?: number;
   /** Judge online features' max age as of this time (ms) instead of now: replays and demos. */
   featuresAt?: number;
+  /** Run the monitors and schedules of keel.yaml when this server holds the lease (default true). */
+  scheduler?: boolean;
 }
 
 export async function startServer(
@@ -40,10 +44,13 @@ export async function startServer(
   let predictionLog: PredictionLog | undefined;
   let requestFigures: RequestFigures | undefined;
   let monitoring: Monitoring | undefined;
+  let scheduler: Scheduler | undefined;
   let app: FastifyInstance | undefined;
   const logger = createLogger(config.logLevel === 'warn' ? 'info' : config.logLevel);
   const close = async () => {
-    // In this order: answered requests append their rows, then the log writes them.
+    // The scheduler first (its lease goes to another server at once); then answered requests
+    // append their rows, and the log writes them.
+    await scheduler?.stop();
     await app?.close();
     await predictionLog?.close();
     await requestFigures?.close();
@@ -54,7 +61,17 @@ export async function startServer(
   };
   try {
     // Monitoring's settings are checked before anything loads: a bad threshold stops the start.
-    monitoring = await Monitoring.open(config, { registry });
+    monitoring = await Monitoring.open(config, { registry, logger });
+    const schedules = schedulerSettings(config.monitoring?.scheduler);
+    if (options.scheduler !== false && schedules.enabled) {
+      scheduler = new Scheduler({
+        monitoring,
+        logger,
+        // A window is judged with every answered row of it written.
+        beforeMonitor: () => predictionLog?.flush() ?? Promise.resolve(),
+      });
+      await scheduler.init();
+    }
     // A model that does not load stops the start with its error: serving a subset would hide it.
     if (options.models?.length)
       serving = await ModelServer.start({
@@ -73,7 +90,16 @@ export async function startServer(
     if (serving) requestFigures = new RequestFigures({ db: tracking.db, logger });
     app = await buildApp({
       auth: options.auth,
-      services: { tracking, registry, features, serving, predictionLog, monitoring, requestFigures },
+      services: {
+        tracking,
+        registry,
+        features,
+        serving,
+        predictionLog,
+        monitoring,
+        requestFigures,
+        scheduler,
+      },
       batching: config.serving,
       logger,
     });
@@ -81,6 +107,7 @@ export async function startServer(
       host: options.host ?? config.server.host,
       port: options.port ?? config.server.port,
     });
+    scheduler?.start();
     return { app, url, close };
   } catch (err) {
     await close();

@@ -1,8 +1,9 @@
 /**
  * @module cli/commands/serve
  * `keel serve [--port 5000] [--host 127.0.0.1] [--auth] [--model <uri>]... [--canary <uri>
- * --canary-percent N --canary-sticky] [--refresh-interval ms] [--features-at time]`: the
- * MLflow-compatible server, and the models it serves online, until Ctrl-C.
+ * --canary-percent N --canary-sticky] [--refresh-interval ms] [--features-at time]
+ * [--no-scheduler]`: the MLflow-compatible server, the models it serves online, and (holding the
+ * scheduler's lease) keel.yaml's monitors and schedules, until Ctrl-C.
  */
 import type { Command } from 'commander';
 import { KeelError } from '../../core/index.js';
@@ -20,6 +21,7 @@ interface ServeFlags {
   canarySticky?: boolean;
   refreshInterval?: number;
   featuresAt?: string;
+  scheduler: boolean;
 }
 
 /** The models to serve; a canary goes with the one `--model`. */
@@ -74,7 +76,8 @@ export function registerServeCommand(program: Command): void {
       .option(
         '--features-at <time>',
         "judge online features' max age as of this ISO-8601 time instead of now (replays, demos)",
-      ),
+      )
+      .option('--no-scheduler', "never run keel.yaml's monitors and schedules in this server"),
     async (io, opts: ServeFlags) => {
       const entries = modelEntries(opts);
       const featuresAt =
@@ -88,6 +91,7 @@ export function registerServeCommand(program: Command): void {
         models: entries,
         refreshIntervalMs: opts.refreshInterval,
         featuresAt,
+        scheduler: opts.scheduler,
       });
       const models = opts.model ?? [];
       io.emit({ url: server.url, models, canary: opts.canary ?? null }, ({ url }) =>

@@ -7,12 +7,15 @@
  * - `GET /profiles/get?name=M&version=V`: a version's reference profile (without its sample),
  *   built on first use as monitoring does;
  * - `GET /alerts[?model=M][&status=firing|resolved|all]`: alerts, newest first (firing by default),
- *   and the notifications still waiting for delivery.
+ *   and the notifications still waiting for delivery;
+ * - `GET /scheduler`: whether this server holds the scheduler's lease, who does, and each job's
+ *   latest due run.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { parseInput } from '../../core/index.js';
+import { KeelError, parseInput } from '../../core/index.js';
 import type { Monitoring, ReferenceProfile } from '../../monitoring/index.js';
+import type { SchedulerStatus } from '../../scheduler/index.js';
 import { mlflowErrorHandler } from '../errors.js';
 
 const READ = { config: { permission: 'read' } } as const;
@@ -38,9 +41,9 @@ export function profileView(p: ReferenceProfile) {
 
 export async function monitoringRoutes(
   app: FastifyInstance,
-  opts: { monitoring: Monitoring },
+  opts: { monitoring: Monitoring; scheduler?: { status(): Promise<SchedulerStatus> } },
 ): Promise<void> {
-  const { monitoring } = opts;
+  const { monitoring, scheduler } = opts;
   app.setErrorHandler(mlflowErrorHandler);
 
   app.get('/runs', READ, async (request) => {
@@ -73,6 +76,14 @@ export async function monitoringRoutes(
       alerts: await monitoring.alerts.list({ model: q.model, status: q.status, limit: q.max_results }),
       pending_notifications: await monitoring.notifier.pending(),
     };
+  });
+  app.get('/scheduler', READ, async () => {
+    if (!scheduler)
+      throw new KeelError(
+        'RESOURCE_DOES_NOT_EXIST',
+        'this server runs no scheduler (keel serve --no-scheduler)',
+      );
+    return scheduler.status();
   });
   app.get('/profiles/get', READ, async (request) => {
     const q = query(z.object({ name: z.string().min(1), version: int('version') }), request, '/profiles/get');

@@ -96,6 +96,15 @@ describe('keel monitor', () => {
     const yaml = await keel(['monitor', 'run'], { cwd: dir });
     expect(yaml.code).toBe(2);
     expect(yaml.stderr).toMatch(/monitoring: .*models\.churn\.thresholds\.psi/);
+    // keel serve checks the same at start, before it listens.
+    writeFileSync(join(dir, 'keel.yaml'), "monitoring:\n  models:\n    churn: { schedule: '0 25 * * *' }\n");
+    const serve = await keel(['serve', '--port', '0'], { cwd: dir });
+    expect(serve.code).toBe(2);
+    expect(serve.stderr).toMatch(/models\.churn\.schedule: is not a valid cron expression/);
+    writeFileSync(join(dir, 'keel.yaml'), 'monitoring:\n  scheduler: { tick: 20s, leaseTtl: 15s }\n');
+    const lease = await keel(['serve', '--port', '0'], { cwd: dir });
+    expect(lease.code).toBe(2);
+    expect(lease.stderr).toMatch(/monitoring\.scheduler: tick \(20s\) must be shorter than leaseTtl \(15s\)/);
     writeFileSync(join(dir, 'keel.yaml'), 'log: { level: warn }\n');
     const none = await keel(['monitor', 'run'], { cwd: dir });
     expect(none.code).toBe(2);

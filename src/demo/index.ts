@@ -1,6 +1,7 @@
 /**
  * @module demo
- * `npm run demo`: the churn use case end to end on the embedded defaults, no server needed.
+ * `npm run demo`: the churn use case end to end on the embedded defaults, no server needed; with
+ * `--loop`, the later months replayed through a served model, its monitors, alerts and retraining.
  */
 export {
   CHURN_CUTOFFS,
@@ -11,4 +12,16 @@ export {
   runChurnDemo,
   SERVE_AT,
 } from './churn.js';
+export {
+  type ChurnLoopOptions,
+  type ChurnLoopResult,
+  LOOP_MODEL,
+  type LoopEvent,
+  type LoopWindow,
+  REFERENCE,
+  REPLAY,
+  runChurnLoop,
+  TRAINING_PERIOD_END,
+} from './loop.js';
+export { formatLoopEvent, loopSummary } from './loop-report.js';
 export { formatStep } from './report.js';

@@ -9,7 +9,7 @@
  * console.log(report.breaches);
  * await monitoring.close();
  */
-import { statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
   type Clock,
@@ -32,6 +32,7 @@ import {
 import type { MonitorReport } from './monitor-report.js';
 import { type Reference, runMonitor } from './monitor-run.js';
 import { MonitorRunStore } from './monitor-runs.js';
+import { predictionsDir } from './prediction-files.js';
 import type { ReferenceProfile } from './profile.js';
 import { ProfileStore } from './profile-store.js';
 import { reportTrigger } from './retrain-triggers.js';
@@ -265,6 +266,23 @@ export class Monitoring {
         return undefined;
       throw err;
     }
+  }
+
+  /**
+   * Forgets everything monitoring holds about a model: its prediction log, monitor runs, alerts
+   * and their notifications, retrainings, profiles and request figures (a replay starting over).
+   */
+  async forget(model: string): Promise<void> {
+    await this.registry.tracking.db.transaction(async (tx) => {
+      await tx.run(
+        'DELETE FROM alert_notifications WHERE alert_id IN (SELECT id FROM monitoring_alerts WHERE model = ?)',
+        [model],
+      );
+      for (const table of ['monitoring_alerts', 'monitor_runs', 'retrainings', 'request_figures'])
+        await tx.run(`DELETE FROM ${table} WHERE model = ?`, [model]);
+      await tx.run('DELETE FROM monitoring_profiles WHERE name = ?', [model]);
+    });
+    rmSync(predictionsDir(this.config.home, model), { recursive: true, force: true });
   }
 
   /** Stops this process's retrainings, and closes the registry when this facade opened it. */

@@ -1,11 +1,12 @@
 /**
  * @module monitoring/retrain-triggers
  * Whether a monitor run calls for retraining, by the model's `retrain.triggers`: `drift` when PSI
- * is above its bound on at least a share of the served version's features, `performance` when the
+ * is above its bound on at least a share of the served version's features (those whose PSI rule
+ * is on), `performance` when the
  * monitor's metric fell by more than a share of the run's baseline. The served version is the one
  * with the most rows outside the canary: a canary's drift is not the served model's.
  */
-import type { MonitorSpec } from './monitor-config.js';
+import { featureThreshold, type MonitorSpec } from './monitor-config.js';
 import type { MonitorReport, VersionReport } from './monitor-report.js';
 import type { RetrainCause } from './retrainings.js';
 
@@ -31,7 +32,10 @@ export function reportTrigger(spec: MonitorSpec, report: MonitorReport): Trigger
   if (!triggers || !served) return undefined;
   const base = { runId: report.id, window: report.window, version: served.version };
   if (triggers.drift) {
-    const judged = served.features.filter((f) => f.psi !== null);
+    // Features whose PSI rule is off (a feature that grows with time) do not count either.
+    const judged = served.features.filter(
+      (f) => f.psi !== null && featureThreshold(spec, f.name, 'psi') !== null,
+    );
     const drifted = judged.filter((f) => (f.psi as number) > (triggers.drift?.psi ?? 0));
     if (judged.length > 0 && drifted.length / judged.length >= triggers.drift.share)
       return {

@@ -121,7 +121,6 @@ export class Retrainer {
       result.version = created.version;
       await store.progress(record.id, result);
       result.profiled = await this.deps.profile(model, created.version);
-      result.productionGates = await registry.promotions.check(model, created.version, 'Production');
       if (spec.promote) {
         result.promotion = await this.promote(model, created.version, spec.promote.stage);
         if (result.promotion.status === 'promoted' && spec.promote.canaryAlias) {
@@ -129,6 +128,9 @@ export class Retrainer {
           result.canary = { alias: spec.promote.canaryAlias, version: created.version };
         }
       }
+      // Where the version now stands against Production's checklist: the report a person reads next.
+      if (spec.promote === false || spec.promote.stage !== 'Production')
+        result.productionGates = await registry.promotions.check(model, created.version, 'Production');
       result.durationMs = clock.now() - started;
       const done = await store.finish(record.id, 'succeeded', result);
       logger.info(

@@ -27,12 +27,20 @@ export interface ServeOptions {
   featuresAt?: number;
   /** Run the monitors and schedules of keel.yaml when this server holds the lease (default true). */
   scheduler?: boolean;
+  /** Seeds the canary split's draw, so a replay splits its traffic the same way every time. */
+  canarySeed?: number;
 }
 
 export async function startServer(
   config: KeelConfig,
   options: ServeOptions = {},
-): Promise<{ app: FastifyInstance; url: string; close: () => Promise<void> }> {
+): Promise<{
+  app: FastifyInstance;
+  url: string;
+  close: () => Promise<void>;
+  /** Writes what the prediction log and the request figures hold now (a replay judges windows at once). */
+  flush: () => Promise<void>;
+}> {
   const registry = await Registry.open(config);
   const tracking = registry.tracking;
   const { featuresAt } = options;
@@ -79,6 +87,7 @@ export async function startServer(
         features,
         models: options.models,
         refreshIntervalMs: options.refreshIntervalMs,
+        seed: options.canarySeed,
         logger,
       });
     const { enabled, ...logOptions } = parseInput(
@@ -108,7 +117,11 @@ export async function startServer(
       port: options.port ?? config.server.port,
     });
     scheduler?.start();
-    return { app, url, close };
+    const flush = async () => {
+      await predictionLog?.flush();
+      await requestFigures?.flush();
+    };
+    return { app, url, close, flush };
   } catch (err) {
     await close();
     throw err;

@@ -20,6 +20,7 @@ import { mlflowRegistryRoutes } from './mlflow/registry-routes.js';
 import { mlflowTrackingRoutes } from './mlflow/tracking-routes.js';
 import { mlflowWebhookRoutes } from './mlflow/webhook-routes.js';
 import { enableRequestIds, requestId } from './request-id.js';
+import { enableRouteTable } from './route-table.js';
 import { feastRoutes } from './routes/feast.js';
 import { servingRoutes } from './routes/serving.js';
 
@@ -60,6 +61,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const { tracking, registry, predictionLog } = options.services;
 
   app.setErrorHandler(mlflowErrorHandler);
+  // First: every route registered from here on must declare its permission.
+  enableRouteTable(app);
   // The onRequest hooks in this order: every request is counted in flight before another hook
   // can refuse it (its response is counted out), and a refused request still answers its id.
   const metrics = options.metrics === false ? undefined : new ServerMetrics(predictionLog);
@@ -73,7 +76,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     }),
   );
 
-  app.get('/health', async (_request, reply) => reply.type('text/plain').send('OK'));
+  app.get('/health', { config: { permission: 'public' } }, async (_request, reply) =>
+    reply.type('text/plain').send('OK'),
+  );
   for (const prefix of ['/api/2.0/mlflow', '/ajax-api/2.0/mlflow']) {
     await app.register(mlflowTrackingRoutes, { prefix, tracking });
     await app.register(mlflowRegistryRoutes, { prefix, registry });

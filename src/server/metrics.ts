@@ -143,7 +143,7 @@ export function enableMetrics(app: FastifyInstance, metrics: ServerMetrics): voi
     metrics.finished(request, 499);
     done();
   });
-  app.get('/metrics', async (_request, reply) =>
+  app.get('/metrics', { config: { permission: 'read' } }, async (_request, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
 }

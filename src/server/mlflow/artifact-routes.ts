@@ -26,7 +26,7 @@ export async function mlflowArtifactRoutes(
   const pathOf = (params: unknown): string =>
     normalizeArtifactPath(decodeURIComponent((params as { '*': string })['*'] ?? ''));
 
-  app.get('/artifacts', async (request) => {
+  app.get('/artifacts', { config: { permission: 'read' } }, async (request) => {
     const { path } = parseInput(listQuery, request.query, 'artifact list request');
     const files = await artifacts.list(normalizeArtifactPath(path ?? ''));
     return {
@@ -37,17 +37,17 @@ export async function mlflowArtifactRoutes(
       })),
     };
   });
-  app.get('/artifacts/*', async (request, reply) => {
+  app.get('/artifacts/*', { config: { permission: 'read' } }, async (request, reply) => {
     const { stream, size } = await artifacts.get(pathOf(request.params));
     return reply.type('application/octet-stream').header('content-length', size).send(stream);
   });
-  app.put('/artifacts/*', async (request) => {
+  app.put('/artifacts/*', { config: { permission: 'write' } }, async (request) => {
     const path = pathOf(request.params);
     const body = request.body as NodeJS.ReadableStream | undefined;
     await artifacts.put(path, (body ?? '') as never);
     return {};
   });
-  app.delete('/artifacts/*', async (request) => {
+  app.delete('/artifacts/*', { config: { permission: 'write' } }, async (request) => {
     await artifacts.delete(pathOf(request.params));
     return {};
   });

@@ -139,22 +139,30 @@ export const mlflowScoringRoutes: FastifyPluginAsync<{ scoring: Scoring }> = asy
   });
 
   // MLflow answers a newline, labelled JSON.
-  app.get('/ping', async (_request, reply) => reply.type('application/json').send('\n'));
-  app.get('/version', async (_request, reply) => reply.type('text/plain').send(KEEL_VERSION));
+  app.get('/ping', { config: { permission: 'public' } }, async (_request, reply) =>
+    reply.type('application/json').send('\n'),
+  );
+  app.get('/version', { config: { permission: 'read' } }, async (_request, reply) =>
+    reply.type('text/plain').send(KEEL_VERSION),
+  );
 
-  app.post('/invocations', { bodyLimit: SCORING_BODY_LIMIT }, async (request, reply) => {
-    const media = mediaType(request.headers['content-type']);
-    if ('refused' in media) return reply.status(415).type('text/plain').send(media.refused);
-    const text = typeof request.body === 'string' ? request.body : '';
-    const input = media.type === 'text/csv' ? parseCsv(text) : jsonRows(text);
-    const header = request.headers['x-keel-model'];
-    const name = scoring.pick(
-      parseInput(query, request.query, 'query').model ?? (Array.isArray(header) ? header[0] : header),
-      '?model=<name> or the X-Keel-Model header',
-    );
-    return scoring.withModel(name, { request }, async (predictor, score) => {
-      const { values, rows } = encodeRows(predictor.model, input);
-      return { predictions: Array.from(await score(values, rows)) };
-    });
-  });
+  app.post(
+    '/invocations',
+    { bodyLimit: SCORING_BODY_LIMIT, config: { permission: 'read' } },
+    async (request, reply) => {
+      const media = mediaType(request.headers['content-type']);
+      if ('refused' in media) return reply.status(415).type('text/plain').send(media.refused);
+      const text = typeof request.body === 'string' ? request.body : '';
+      const input = media.type === 'text/csv' ? parseCsv(text) : jsonRows(text);
+      const header = request.headers['x-keel-model'];
+      const name = scoring.pick(
+        parseInput(query, request.query, 'query').model ?? (Array.isArray(header) ? header[0] : header),
+        '?model=<name> or the X-Keel-Model header',
+      );
+      return scoring.withModel(name, { request }, async (predictor, score) => {
+        const { values, rows } = encodeRows(predictor.model, input);
+        return { predictions: Array.from(await score(values, rows)) };
+      });
+    },
+  );
 };

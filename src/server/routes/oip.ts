@@ -157,18 +157,26 @@ export const oipRoutes: FastifyPluginAsync<{ scoring: Scoring }> = async (app, {
   const served = (name: string, version?: string) =>
     scoring.server.list().filter((m) => m.name === name && (version === undefined || m.version === version));
 
-  app.get('/', async () => ({ name: 'keel', version: KEEL_VERSION, extensions: [] }));
-  app.get('/health/live', async (_request, reply) => reply.status(200).send());
+  app.get('/', { config: { permission: 'read' } }, async () => ({
+    name: 'keel',
+    version: KEEL_VERSION,
+    extensions: [],
+  }));
+  app.get('/health/live', { config: { permission: 'public' } }, async (_request, reply) =>
+    reply.status(200).send(),
+  );
   // Models load before the server listens, so a listening server is ready.
-  app.get('/health/ready', async (_request, reply) => reply.status(200).send());
+  app.get('/health/ready', { config: { permission: 'public' } }, async (_request, reply) =>
+    reply.status(200).send(),
+  );
 
   for (const path of ['/models/:name', '/models/:name/versions/:version']) {
-    app.get(`${path}/ready`, async (request, reply) => {
+    app.get(`${path}/ready`, { config: { permission: 'read' } }, async (request, reply) => {
       const { name, version } = parseInput(params, request.params, 'path');
       return reply.status(served(name, version).length > 0 ? 200 : 404).send();
     });
 
-    app.get(path, async (request) => {
+    app.get(path, { config: { permission: 'read' } }, async (request) => {
       const { name, version } = parseInput(params, request.params, 'path');
       const entries = served(name, version);
       if (entries.length === 0)
@@ -188,27 +196,31 @@ export const oipRoutes: FastifyPluginAsync<{ scoring: Scoring }> = async (app, {
       };
     });
 
-    app.post(`${path}/infer`, { bodyLimit: SCORING_BODY_LIMIT }, async (request) => {
-      const { name, version } = parseInput(params, request.params, 'path');
-      const body = parseInput(inferBody, request.body, 'inference request');
-      const unknown = body.outputs?.find((o) => o.name !== SCORE_OUTPUT);
-      if (unknown)
-        throw invalid(`unknown output '${unknown.name}': the model's one output is '${SCORE_OUTPUT}'`);
-      const contentType = body.parameters?.content_type;
-      if (contentType !== undefined && contentType !== 'pd' && contentType !== 'np')
-        throw invalid(`content_type ${JSON.stringify(contentType)} is not supported: use "pd" or "np"`);
-      return scoring.withModel(name, { version, request }, async (predictor, score) => {
-        const { model } = predictor;
-        const { values, rows } =
-          contentType === 'pd' ? pandasRows(model, body.inputs) : tensorRows(model, body.inputs);
-        const scores = await score(values, rows);
-        return {
-          model_name: model.info.name,
-          model_version: model.info.version,
-          ...(body.id === undefined ? {} : { id: body.id }),
-          outputs: [{ name: SCORE_OUTPUT, datatype: 'FP64', shape: [rows], data: Array.from(scores) }],
-        };
-      });
-    });
+    app.post(
+      `${path}/infer`,
+      { bodyLimit: SCORING_BODY_LIMIT, config: { permission: 'read' } },
+      async (request) => {
+        const { name, version } = parseInput(params, request.params, 'path');
+        const body = parseInput(inferBody, request.body, 'inference request');
+        const unknown = body.outputs?.find((o) => o.name !== SCORE_OUTPUT);
+        if (unknown)
+          throw invalid(`unknown output '${unknown.name}': the model's one output is '${SCORE_OUTPUT}'`);
+        const contentType = body.parameters?.content_type;
+        if (contentType !== undefined && contentType !== 'pd' && contentType !== 'np')
+          throw invalid(`content_type ${JSON.stringify(contentType)} is not supported: use "pd" or "np"`);
+        return scoring.withModel(name, { version, request }, async (predictor, score) => {
+          const { model } = predictor;
+          const { values, rows } =
+            contentType === 'pd' ? pandasRows(model, body.inputs) : tensorRows(model, body.inputs);
+          const scores = await score(values, rows);
+          return {
+            model_name: model.info.name,
+            model_version: model.info.version,
+            ...(body.id === undefined ? {} : { id: body.id }),
+            outputs: [{ name: SCORE_OUTPUT, datatype: 'FP64', shape: [rows], data: Array.from(scores) }],
+          };
+        });
+      },
+    );
   }
 };

@@ -49,7 +49,7 @@ export const servingRoutes: FastifyPluginAsync<ServingRoutesOptions> = async (ap
   await app.register(oipRoutes, { prefix: '/v2', scoring });
 
   // Keel's own route answers errors as the rest of Keel's API does: `{error_code, message}`.
-  app.post('/predict', { bodyLimit: SCORING_BODY_LIMIT }, async (request) => {
+  app.post('/predict', { bodyLimit: SCORING_BODY_LIMIT, config: { permission: 'read' } }, async (request) => {
     const body = parseInput(predictBody, request.body, 'predict request');
     const name = scoring.pick(body.model, "the request's 'model' field");
     const { entities, rows } = body;

@@ -11,7 +11,7 @@
  */
 import { statSync } from 'node:fs';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { type Clock, invalid, type KeelConfig, notFound, systemClock } from '../core/index.js';
+import { type Clock, invalid, type KeelConfig, notFound, own, systemClock } from '../core/index.js';
 import type { FeatureView } from './definitions.js';
 import type { PathContext } from './duck.js';
 import type { MaterializeOptions, MaterializeSummary } from './materialize.js';
@@ -123,7 +123,7 @@ export class FeatureStore {
    * @throws KeelError RESOURCE_DOES_NOT_EXIST when there is none by that name.
    */
   featureView(name: string): FeatureView {
-    const found = this.registry().featureViews[name];
+    const found = own(this.registry().featureViews, name);
     if (!found) throw notFound(`feature view '${name}' is not registered`);
     return found.spec;
   }
@@ -230,7 +230,9 @@ export class FeatureStore {
     const key = `${fullFeatureNames}|${refs.join(',')}`;
     const hit = this.resolved.get(key);
     if (hit) return hit;
-    const needsTransforms = refs.some((r) => (/^[^:@]+/.exec(r)?.[0] ?? '') in registry.onDemandFeatureViews);
+    const needsTransforms = refs.some((r) =>
+      Object.hasOwn(registry.onDemandFeatureViews, /^[^:@]+/.exec(r)?.[0] ?? ''),
+    );
     const transforms = needsTransforms ? await this.loadTransforms(registry) : undefined;
     const resolved = resolveRefs(registry, refs, { fullFeatureNames, transforms });
     // Clients choose the ref lists, so the cache is bounded: past the cap it starts over.

@@ -11,7 +11,13 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { KeelError } from '../core/index.js';
-import type { RunResult, SqlDatabase, SqlExecutor, SqlValue } from './database.js';
+import {
+  type RunResult,
+  refuseNulParams,
+  type SqlDatabase,
+  type SqlExecutor,
+  type SqlValue,
+} from './database.js';
 
 type Db = Database.Database;
 
@@ -30,7 +36,7 @@ export function translateSqliteError(err: unknown, sql: string): KeelError {
     return new KeelError('RESOURCE_ALREADY_EXISTS', message, { cause: err });
   }
   if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
-    return new KeelError('TEMPORARILY_UNAVAILABLE', `database is busy: ${message}`, { cause: err });
+    return new KeelError('TEMPORARILY_UNAVAILABLE', 'The metadata database is busy: retry', { cause: err });
   }
   return new KeelError('INTERNAL_ERROR', `SQLite: ${message} (in: ${sql.slice(0, 120)})`, { cause: err });
 }
@@ -43,12 +49,15 @@ class SqliteExecutor implements SqlExecutor {
     return this.db.prepare(sql);
   }
   async all<T>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+    refuseNulParams(params);
     return wrap(sql, () => this.stmt(sql).all(...params) as T[]);
   }
   async get<T>(sql: string, params: readonly SqlValue[] = []): Promise<T | undefined> {
+    refuseNulParams(params);
     return wrap(sql, () => this.stmt(sql).get(...params) as T | undefined);
   }
   async run(sql: string, params: readonly SqlValue[] = []): Promise<RunResult> {
+    refuseNulParams(params);
     return wrap(sql, () => ({ changes: this.stmt(sql).run(...params).changes }));
   }
   async exec(sql: string): Promise<void> {

@@ -37,6 +37,8 @@ export interface World {
   tokens: Record<Role, string>;
   /** Ids of objects that exist, to fill path parameters and bodies with. */
   ids: { experimentId: string; runId: string; loggedModelId: string; webhookId: string };
+  /** Puts back what requests deleted (the model `churn` with a version, the run, ...); updates `ids`. */
+  reseed: () => Promise<void>;
   snapshot: () => Promise<string>;
   close: () => Promise<void>;
 }
@@ -102,27 +104,46 @@ export async function securityWorld(
   });
   const modelFile = join(dir, 'churn.onnx');
   writeFileSync(modelFile, logisticModelBytes(WEIGHTS));
-  await registry.models.create('churn');
-  await registry.versions.create({ name: 'churn', source: modelFile, features: CHURN_FEATURES });
   const experimentId = await tracking.experiments.create('security');
-  const run = await tracking.runs.create({ experimentId, runName: 'r' });
-  const runId = run.info.run_id;
-  await tracking.runs.logBatch(runId, {
-    metrics: [{ key: 'roc_auc', value: 0.9, timestamp: 1, step: 0 }],
-    params: [{ key: 'p', value: '1' }],
-    tags: [{ key: 't', value: 'v' }],
-  });
-  await tracking.artifacts.put(
-    `${experimentId}/${runId}/artifacts/model/model.onnx`,
-    logisticModelBytes(WEIGHTS),
-  );
-  const logged = await tracking.loggedModels.create({ experimentId, name: 'm', sourceRunId: runId });
-  const webhook = await registry.webhooks.create({
-    name: 'hook',
-    url: 'http://127.0.0.1:9/hook',
-    events: ['model_version.created'],
-    status: 'DISABLED',
-  });
+  const ids = { experimentId, runId: '', loggedModelId: '', webhookId: '' };
+  const alive = async (fn: () => Promise<unknown>) =>
+    fn().then(
+      () => true,
+      () => false,
+    );
+  const reseed = async () => {
+    if (!(await alive(() => registry.models.get('churn')))) await registry.models.create('churn');
+    if (!(await alive(() => registry.versions.get('churn', 1))))
+      await registry.versions.create({ name: 'churn', source: modelFile, features: CHURN_FEATURES });
+    await tracking.experiments.restore(experimentId).catch(() => undefined);
+    const run = await tracking.runs.get(ids.runId).catch(() => undefined);
+    if (run?.info.lifecycle_stage === 'deleted') await tracking.runs.setLifecycle(ids.runId, 'active');
+    if (!run) {
+      ids.runId = (await tracking.runs.create({ experimentId, runName: 'r' })).info.run_id;
+      await tracking.runs.logBatch(ids.runId, {
+        metrics: [{ key: 'roc_auc', value: 0.9, timestamp: 1, step: 0 }],
+        params: [{ key: 'p', value: '1' }],
+        tags: [{ key: 't', value: 'v' }],
+      });
+    }
+    const onnx = `${experimentId}/${ids.runId}/artifacts/model/model.onnx`;
+    if ((await tracking.artifacts.kind(onnx)) !== 'file')
+      await tracking.artifacts.put(onnx, logisticModelBytes(WEIGHTS)).catch(() => undefined);
+    if (!(await alive(() => tracking.loggedModels.get(ids.loggedModelId))))
+      ids.loggedModelId = (
+        await tracking.loggedModels.create({ experimentId, name: 'm', sourceRunId: ids.runId })
+      ).info.model_id;
+    if (!(await alive(() => registry.webhooks.get(ids.webhookId))))
+      ids.webhookId = (
+        await registry.webhooks.create({
+          name: 'hook',
+          url: 'http://127.0.0.1:9/hook',
+          events: ['model_version.created'],
+          status: 'DISABLED',
+        })
+      ).webhook_id;
+  };
+  await reseed();
   const serving = await ModelServer.start({ registry, features: store, models: ['models:/churn/1'] });
   const log = new PredictionLog({ home: join(dir, '.keel'), flushIntervalMs: 3_600_000 });
   const app = await buildApp({
@@ -161,12 +182,8 @@ export async function securityWorld(
     log,
     routes: routeTable(app),
     tokens,
-    ids: {
-      experimentId,
-      runId,
-      loggedModelId: logged.info.model_id,
-      webhookId: webhook.webhook_id,
-    },
+    ids,
+    reseed,
     snapshot,
     close: async () => {
       await app.close();

@@ -23,8 +23,10 @@ export async function mlflowArtifactRoutes(
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
 
-  const pathOf = (params: unknown): string =>
-    normalizeArtifactPath(decodeURIComponent((params as { '*': string })['*'] ?? ''));
+  // The router decodes the path once, as MLflow's server does: a client's `100%25.txt` (what
+  // MLflow's client sends for a file named `100%.txt`) is `100%.txt`; decoding again would turn
+  // `a%2541.txt` into `aA.txt` and fail on `100%25.txt`.
+  const pathOf = (params: unknown): string => normalizeArtifactPath((params as { '*': string })['*'] ?? '');
 
   app.get('/artifacts', { config: { permission: 'read' } }, async (request) => {
     const { path } = parseInput(listQuery, request.query, 'artifact list request');

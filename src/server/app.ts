@@ -88,6 +88,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(mlflowArtifactRoutes, {
     prefix: '/api/2.0/mlflow-artifacts',
     artifacts: tracking.artifacts,
+    registry,
   });
   // Feast clients post to `<url>/get-online-features`, so the feature server sits at the root.
   if (options.services.features) await app.register(feastRoutes, { store: options.services.features });

@@ -7,10 +7,11 @@
  * counters), so a test can show a refused request changed nothing.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { FastifyInstance } from 'fastify';
+import type { LocalArtifactStore } from '../../src/artifacts/index.js';
 import type { FeatureStore } from '../../src/features/index.js';
 import { PredictionLog } from '../../src/monitoring/index.js';
 import type { Policy, Registry, Role } from '../../src/registry/index.js';
@@ -43,6 +44,9 @@ export interface World {
   close: () => Promise<void>;
 }
 
+/** The local folder of a test store's artifacts. */
+export const artifactRoot = (tracking: Tracking): string => (tracking.artifacts as LocalArtifactStore).root;
+
 export interface WorldOptions {
   auth?: boolean;
   policy?: Policy;
@@ -67,7 +71,8 @@ function fileDigests(dir: string, prefix = ''): string[] {
   }
   for (const e of entries) {
     const rel = prefix ? `${prefix}/${e.name}` : e.name;
-    if (e.isDirectory()) out.push(`${rel}/`, ...fileDigests(dir, rel));
+    if (e.isSymbolicLink()) out.push(`${rel} -> ${readlinkSync(join(dir, rel))}`);
+    else if (e.isDirectory()) out.push(`${rel}/`, ...fileDigests(dir, rel));
     else
       out.push(
         `${rel} ${createHash('sha256')
@@ -157,8 +162,7 @@ export async function securityWorld(
     for (const role of ['reader', 'writer', 'approver', 'admin'] as const)
       tokens[role] = (await registry.tokens.create(`${role}-user`, role)).token;
   }
-  const artifactsRoot = join(dir, 'artifacts-root-unused');
-  const root = (tracking.artifacts as { root?: string }).root ?? artifactsRoot;
+  const root = artifactRoot(tracking);
   const snapshot = async () => {
     const db = tracking.db;
     const dump: unknown[] = [];

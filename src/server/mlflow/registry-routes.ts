@@ -10,9 +10,9 @@ import { mlflowErrorHandler } from '../errors.js';
 import { R } from './registry-schemas.js';
 import { route } from './routes.js';
 
-/** The registry acting as the request's caller. */
+/** The registry acting as the request's caller, with sources confined to the artifact store. */
 export const registryFor = (registry: Registry, request: FastifyRequest): Registry =>
-  request.actor ? registry.as(request.actor) : registry;
+  registry.forRequest(request.actor);
 
 const page = <T>(key: string, p: { items: T[]; next_page_token?: string }) => ({
   [key]: p.items,

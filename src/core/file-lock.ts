@@ -94,9 +94,13 @@ function replace(path: string, me: Held): void {
 
 /** Removes the lock at `path` if it is still `me`'s. */
 function releaseIfMine(path: string, me: Held): void {
-  const raw = readRaw(path);
-  if (raw !== undefined && (JSON.parse(raw) as Partial<Held>).nonce === me.nonce)
-    rmSync(path, { force: true });
+  let nonce: unknown;
+  try {
+    nonce = (JSON.parse(readRaw(path) ?? '') as Partial<Held> | null)?.nonce;
+  } catch {
+    return; // gone, or not a lock this process wrote
+  }
+  if (nonce === me.nonce) rmSync(path, { force: true });
 }
 
 type Attempt = { held: true } | { held: false; owner: LockOwner | undefined };

@@ -25,7 +25,7 @@ describe('acquireFileLock', () => {
     mkdirSync(dir);
     for (let i = 0; i < LOCKS; i++) stale(join(dir, `lock-${i}`), i);
     // Late enough for every child to have started and be spinning.
-    const start = Date.now() + 4000;
+    const start = Date.now() + 3000;
     const children = Array.from({ length: CONTENDERS }, () =>
       spawn(
         process.execPath,

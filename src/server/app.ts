@@ -4,7 +4,7 @@
  * listens; `keel serve` and the tests do that. Each family is a prefixed plugin with the error
  * shape its protocol asks for.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from '../core/index.js';
 import type { FeatureStore } from '../features/index.js';
 import type { PredictionLog } from '../monitoring/index.js';
@@ -57,6 +57,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     // MLflow's clients send `order_by` etc. as repeated query keys; default parsing keeps arrays.
     routerOptions: { ignoreTrailingSlash: true },
     genReqId: requestId,
+    // A URL the router cannot decode (`%zz`) is answered before any route, in Keel's error shape.
+    frameworkErrors: (error, _request, reply: FastifyReply) =>
+      reply.status(400).send({ error_code: 'BAD_REQUEST', message: error.message }),
   }) as unknown as FastifyInstance;
   const { tracking, registry, predictionLog } = options.services;
 

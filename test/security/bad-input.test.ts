@@ -191,7 +191,9 @@ for (const backend of ['sqlite', 'postgres'] as Backend[]) {
       expect(
         (await rawRequest(w.url, 'GET', '/api/2.0/mlflow-artifacts/artifacts/pct/a%2541.txt')).body,
       ).toBe('a41');
-      expect((await put('%zz.txt', 'x')).status).toBe(400);
+      const undecodable = await put('%zz.txt', 'x');
+      expect(undecodable.status).toBe(400);
+      expect(JSON.parse(undecodable.body)).toMatchObject({ error_code: 'BAD_REQUEST' });
       expect((await put('x%2F..%2F..%2Fy', 'x')).status).toBe(400);
     });
 

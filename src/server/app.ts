@@ -96,6 +96,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       },
       log: predictionLog,
       onBatch: metrics?.onBatch,
+      onInputIssues: metrics?.onInputIssues,
     });
   return app;
 }

@@ -56,6 +56,12 @@ export async function startServer(
         features,
         models: options.models,
         refreshIntervalMs: options.refreshIntervalMs,
+        inputPolicies: {
+          default: config.serving?.inputPolicy,
+          models: Object.fromEntries(
+            Object.entries(config.serving?.models ?? {}).map(([name, m]) => [name, m.inputPolicy]),
+          ),
+        },
         logger,
       });
     const { enabled, ...logOptions } = parseInput(

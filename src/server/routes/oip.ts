@@ -10,7 +10,13 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { KeelError, parseInput } from '../../core/index.js';
-import type { ServingModel, ServingModelInfo } from '../../serving/index.js';
+import {
+  type EncodedRows,
+  encodedTensor,
+  type ServedModelInfo,
+  type ServingModel,
+  type ServingModelInfo,
+} from '../../serving/index.js';
 import { logIfInternal, toHttpError } from '../errors.js';
 import { KEEL_VERSION } from '../version.js';
 import { encodeRows, SCORING_BODY_LIMIT } from './invocations.js';
@@ -82,8 +88,8 @@ function tensorValues(input: TensorInput, allowBytes: boolean): unknown[] {
   return values;
 }
 
-/** One tensor [N, F] in the model's column order. */
-function tensorRows(model: ServingModel, inputs: TensorInput[]): { values: Float32Array; rows: number } {
+/** One tensor [N, F] in the model's column order; a categorical column carries category codes. */
+function tensorRows(model: ServingModel, inputs: TensorInput[]): EncodedRows {
   if (inputs.length !== 1)
     throw invalid(
       `the model takes one input tensor [N, ${model.width}]; got ${inputs.length} inputs (send content_type "pd" for one input per column)`,
@@ -99,11 +105,11 @@ function tensorRows(model: ServingModel, inputs: TensorInput[]): { values: Float
     const v = values[i];
     out[i] = v === null ? Number.NaN : typeof v === 'boolean' ? Number(v) : (v as number);
   }
-  return { values: out, rows: input.shape[0] };
+  return encodedTensor(model, out, input.shape[0]);
 }
 
 /** One input per column, each of shape [N] or [N, 1], named as the model's columns. */
-function pandasRows(model: ServingModel, inputs: TensorInput[]): { values: Float32Array; rows: number } {
+function pandasRows(model: ServingModel, inputs: TensorInput[]): EncodedRows {
   const columns = model.info.features;
   if (columns.length === 0)
     throw invalid(
@@ -138,6 +144,30 @@ function tensorMetadata(spec: ServingModelInfo['signature']['inputs'][number]) {
     name: spec.name,
     datatype: DATATYPES[spec.type] ?? spec.type.toUpperCase(),
     shape: spec.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)),
+  };
+}
+
+/**
+ * Keel's additions to the model metadata, so a client can build the input without the design
+ * notes: the tensor's columns in order (as content_type "pd" takes them: FP64, or BYTES for a
+ * category, whose code in the one-tensor form is its position in `categories`) and the input
+ * policy the model is served with.
+ */
+function schemaMetadata(info: ServedModelInfo) {
+  const { unseenCategory, allMissing, maxMissingShare } = info.inputPolicy;
+  return {
+    columns: info.columns.map((c, index) => ({
+      name: c.name,
+      index,
+      type: c.type,
+      datatype: c.type === 'category' ? 'BYTES' : 'FP64',
+      ...(c.categories ? { categories: c.categories } : {}),
+    })),
+    input_policy: {
+      unseen_category: unseenCategory,
+      all_missing: allMissing,
+      max_missing_share: maxMissingShare,
+    },
   };
 }
 
@@ -185,6 +215,7 @@ export const oipRoutes: FastifyPluginAsync<{ scoring: Scoring }> = async (app, {
         platform: PLATFORM,
         inputs: info.signature.inputs.map(tensorMetadata),
         outputs: [{ name: SCORE_OUTPUT, datatype: 'FP64', shape: [-1] }],
+        ...schemaMetadata(info),
       };
     });
 
@@ -199,14 +230,18 @@ export const oipRoutes: FastifyPluginAsync<{ scoring: Scoring }> = async (app, {
         throw invalid(`content_type ${JSON.stringify(contentType)} is not supported: use "pd" or "np"`);
       return scoring.withModel(name, { version, request }, async (predictor, score) => {
         const { model } = predictor;
-        const { values, rows } =
+        const encoded =
           contentType === 'pd' ? pandasRows(model, body.inputs) : tensorRows(model, body.inputs);
-        const scores = await score(values, rows);
+        const { scores, issues } = await score(encoded);
         return {
           model_name: model.info.name,
           model_version: model.info.version,
           ...(body.id === undefined ? {} : { id: body.id }),
-          outputs: [{ name: SCORE_OUTPUT, datatype: 'FP64', shape: [rows], data: Array.from(scores) }],
+          // OIP parameters hold scalars only, so the issues travel as JSON text.
+          ...(issues.length > 0 ? { parameters: { input_issues: JSON.stringify(issues) } } : {}),
+          outputs: [
+            { name: SCORE_OUTPUT, datatype: 'FP64', shape: [encoded.rows], data: Array.from(scores) },
+          ],
         };
       });
     });

@@ -9,9 +9,9 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { parseInput } from '../../core/index.js';
 import type { PredictionLog } from '../../monitoring/index.js';
-import type { BatchingOptions, ModelServer, ServingModel } from '../../serving/index.js';
+import type { BatchingOptions, InputIssue, ModelServer, ServingModel } from '../../serving/index.js';
 import { feedbackRoutes } from './feedback.js';
-import { encodeRows, mlflowScoringRoutes, SCORING_BODY_LIMIT } from './invocations.js';
+import { encodeRows, issuesField, mlflowScoringRoutes, SCORING_BODY_LIMIT } from './invocations.js';
 import { oipRoutes } from './oip.js';
 import { Scoring } from './scoring.js';
 import { predictBody } from './serving-schemas.js';
@@ -23,6 +23,8 @@ export interface ServingRoutesOptions {
   log?: PredictionLog;
   /** Told the rows of each model call (metrics). */
   onBatch?: (model: ServingModel, rows: number) => void;
+  /** Told the issues the input policy met in each request (metrics). */
+  onInputIssues?: (model: ServingModel, issues: readonly InputIssue[]) => void;
 }
 
 /** A lease key for sticky traffic splits: the first entity's join key values. */
@@ -58,10 +60,9 @@ export const servingRoutes: FastifyPluginAsync<ServingRoutesOptions> = async (ap
       const { info } = predictor.model;
       if (entities) {
         const found = await predictor.lookupEntities(entities);
-        const { values } = encodeRows(predictor.model, { records: found.features });
-        const scores = await score(values, found.features.length, {
-          keys: entities,
-          records: found.features,
+        const { scores, issues } = await score(encodeRows(predictor.model, { records: found.features }), {
+          logged: { keys: entities, records: found.features },
+          lookedUp: true,
         });
         return {
           model: info.name,
@@ -71,17 +72,18 @@ export const servingRoutes: FastifyPluginAsync<ServingRoutesOptions> = async (ap
               ? { score: scores[i], missing_features: missing }
               : { score: scores[i] },
           ),
+          ...issuesField(issues),
         };
       }
       const input = (rows as unknown[]).every((r) => Array.isArray(r))
         ? { rows: rows as unknown[][] }
         : { records: rows as Array<Record<string, unknown>> };
-      const encoded = encodeRows(predictor.model, input);
-      const scores = await score(encoded.values, encoded.rows);
+      const { scores, issues } = await score(encodeRows(predictor.model, input));
       return {
         model: info.name,
         version: info.version,
         predictions: Array.from(scores, (s) => ({ score: s })),
+        ...issuesField(issues),
       };
     });
   });

@@ -18,7 +18,7 @@ import type {
   OnlineStoreOptions,
   OnlineWriteRow,
 } from './online-store.js';
-import { outageReason, RedisCircuit } from './redis-circuit.js';
+import { outage, outageReason, RedisCircuit } from './redis-circuit.js';
 
 /** Default deadline of a connection attempt and of an online read (ms). */
 const DEFAULT_TIMEOUT_MS = 1000;
@@ -178,11 +178,7 @@ export async function openRedisOnlineStore(
     await redis.connect();
   } catch (err) {
     redis.disconnect();
-    throw new KeelError(
-      'TEMPORARILY_UNAVAILABLE',
-      `the Redis online store does not answer: it ${outageReason(connectError ?? err)}`,
-      { cause: err },
-    );
+    throw outage(`the Redis online store does not answer: it ${outageReason(connectError ?? err)}`, err);
   }
   return new RedisOnlineStore(redis as WithWrite, prefix, circuit);
 }

@@ -7,21 +7,15 @@
  * `cooldownMs` succeeds (a connection that stalled and recovered never reconnects).
  *
  * Messages name what failed in words and error codes, never Redis's address or the driver's text:
- * they reach HTTP clients.
+ * they reach HTTP clients, and readiness reports them (`details.outage` marks them so).
  */
-import { KeelError } from '../core/index.js';
+import { DeadlineExceeded, KeelError, withDeadline } from '../core/index.js';
 
 export interface CircuitOptions {
   /** How long one call may take (ms). */
   timeoutMs: number;
   /** How long an open circuit refuses every call before it lets one trial through (ms). */
   cooldownMs: number;
-}
-
-class DeadlineExceeded extends Error {
-  constructor(readonly ms: number) {
-    super(`no answer within ${ms} ms`);
-  }
 }
 
 // Replies by which Redis says it cannot serve now, as opposed to refusing one command.
@@ -45,40 +39,6 @@ export function outageReason(err: unknown): string {
     return 'closed the connection';
   if (/enableOfflineQueue/.test(e.message ?? '')) return 'is not connected';
   return `failed (${e.name ?? 'Error'})`;
-}
-
-/**
- * Settles as `work`, or rejects with DeadlineExceeded after `ms`. The timer's rejection waits one
- * turn of the event loop, so an answer that arrived while the loop was busy (a loaded machine)
- * is read before the deadline is judged: a late loop is not a slow Redis.
- */
-function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    let settled = false;
-    const timer = setTimeout(
-      () =>
-        setImmediate(() => {
-          if (settled) return;
-          settled = true;
-          reject(new DeadlineExceeded(ms));
-        }),
-      ms,
-    );
-    work.then(
-      (value) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (err: unknown) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        reject(err);
-      },
-    );
-  });
 }
 
 export class RedisCircuit {
@@ -116,11 +76,7 @@ export class RedisCircuit {
       const reason = outageReason(err);
       const now = Date.now();
       this.open = { since: this.open?.since ?? now, reason, retryAt: now + this.options.cooldownMs };
-      throw new KeelError(
-        'TEMPORARILY_UNAVAILABLE',
-        `the Redis online store ${reason} (${what}); failing fast until it answers again`,
-        { cause: err },
-      );
+      throw outage(`the Redis online store ${reason} (${what}); failing fast until it answers again`, err);
     } finally {
       if (trial) this.trialRunning = false;
     }
@@ -128,9 +84,13 @@ export class RedisCircuit {
 
   private failingFast(): KeelError {
     const open = this.open as { since: number; reason: string };
-    return new KeelError(
-      'TEMPORARILY_UNAVAILABLE',
+    return outage(
       `the Redis online store is unavailable since ${new Date(open.since).toISOString()} (it ${open.reason}); failing fast until it answers again`,
     );
   }
+}
+
+/** A TEMPORARILY_UNAVAILABLE whose message is written for clients (see module note). */
+export function outage(message: string, cause?: unknown): KeelError {
+  return new KeelError('TEMPORARILY_UNAVAILABLE', message, { cause, details: { outage: message } });
 }

@@ -1,6 +1,6 @@
 /**
  * @module server/auth
- * `keel serve --auth`: every route but the health checks (`/health`, `/ping`, `/v2/health/*`, which
+ * `keel serve --auth`: every route but the health checks (`/health`, `/ready`, `/ping`, `/v2/health/*`, which
  * probes call without tokens) needs `Authorization: Bearer <token>`; the token's role is checked on
  * every write. Reads are GET and HEAD, plus the POST routes that only search or score (MLflow's
  * clients POST their searches; scoring writes nothing). Finer checks (approve, override) happen in
@@ -20,7 +20,7 @@ declare module 'fastify' {
 // Feature reads and predictions are POSTs too (they send entities or rows in the body).
 const READ_ONLY_POST =
   /\/(search|get-latest-versions|get-online-features|online-features|invocations|predict|infer)$/;
-const HEALTH = new Set(['/health', '/ping', '/v2/health/live', '/v2/health/ready']);
+const HEALTH = new Set(['/health', '/ready', '/ping', '/v2/health/live', '/v2/health/ready']);
 
 function bearer(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;

@@ -24,7 +24,14 @@ export function translatePgError(err: unknown, sql: string): KeelError {
   if (code === '40001' || code === '40P01' || code === '57P03') {
     return new KeelError('TEMPORARILY_UNAVAILABLE', `database is busy: ${message}`, { cause: err });
   }
-  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND') {
+  // A server that is gone: refused, not found, or a connection dropped under a query.
+  if (
+    code === 'ECONNREFUSED' ||
+    code === 'ENOTFOUND' ||
+    code === 'ECONNRESET' ||
+    code === '57P01' ||
+    /^Connection terminated/.test(message)
+  ) {
     return new KeelError('TEMPORARILY_UNAVAILABLE', `PostgreSQL is unreachable: ${message}`, { cause: err });
   }
   return new KeelError('INTERNAL_ERROR', `PostgreSQL: ${message} (in: ${sql.slice(0, 120)})`, { cause: err });

@@ -7,7 +7,7 @@
  * (FP64, shape [N]): class-1 probabilities of a classifier, values of a regressor. Errors are
  * `{"error": "..."}`.
  */
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { KeelError, parseInput } from '../../core/index.js';
 import {
@@ -18,6 +18,7 @@ import {
   type ServingModelInfo,
 } from '../../serving/index.js';
 import { logIfInternal, toHttpError } from '../errors.js';
+import type { Readiness } from '../readiness.js';
 import { KEEL_VERSION } from '../version.js';
 import { encodeRows, SCORING_BODY_LIMIT } from './invocations.js';
 import type { Scoring } from './scoring.js';
@@ -173,7 +174,10 @@ function schemaMetadata(info: ServedModelInfo) {
 
 const params = z.object({ name: z.string(), version: z.string().optional() });
 
-export const oipRoutes: FastifyPluginAsync<{ scoring: Scoring }> = async (app, { scoring }) => {
+export const oipRoutes: FastifyPluginAsync<{ scoring: Scoring; readiness: Readiness }> = async (
+  app,
+  { scoring, readiness },
+) => {
   app.setErrorHandler((err, request, reply) => {
     const e = toHttpError(err);
     logIfInternal(request, err, e.internal);
@@ -186,16 +190,40 @@ export const oipRoutes: FastifyPluginAsync<{ scoring: Scoring }> = async (app, {
   /** The served entries of a model (one per version), or none. */
   const served = (name: string, version?: string) =>
     scoring.server.list().filter((m) => m.name === name && (version === undefined || m.version === version));
+  /** Whether a version of `name` takes requests: its primary, or a canary that is ready. */
+  const takesRequests = (name: string, version?: string) =>
+    scoring.server
+      .list()
+      .some(
+        (m) =>
+          m.name === name &&
+          (version === undefined ||
+            m.version === version ||
+            (m.canary?.ready && m.canary.version === version)),
+      );
+
+  /**
+   * OIP health is a status with an empty body; a server that is not ready also says why, as
+   * `/ready` does (clients read the status; a person reads the body). 503, not OIP's "4xx is
+   * false": a load balancer or Kubernetes reads any error status as not ready, and 503 is what
+   * "not ready now, try later" means in HTTP.
+   */
+  const answerReady = async (reply: FastifyReply) => {
+    const report = await readiness.check();
+    return report.status === 'ready' ? reply.status(200).send() : reply.status(503).send(report);
+  };
 
   app.get('/', async () => ({ name: 'keel', version: KEEL_VERSION, extensions: [] }));
   app.get('/health/live', async (_request, reply) => reply.status(200).send());
-  // Models load before the server listens, so a listening server is ready.
-  app.get('/health/ready', async (_request, reply) => reply.status(200).send());
+  app.get('/health/ready', { config: { permission: 'public' } }, async (_request, reply) =>
+    answerReady(reply),
+  );
 
   for (const path of ['/models/:name', '/models/:name/versions/:version']) {
-    app.get(`${path}/ready`, async (request, reply) => {
+    app.get(`${path}/ready`, { config: { permission: 'public' } }, async (request, reply) => {
       const { name, version } = parseInput(params, request.params, 'path');
-      return reply.status(served(name, version).length > 0 ? 200 : 404).send();
+      if (!takesRequests(name, version)) return reply.status(404).send();
+      return answerReady(reply);
     });
 
     app.get(path, async (request) => {

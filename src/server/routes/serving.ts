@@ -10,6 +10,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { parseInput } from '../../core/index.js';
 import type { PredictionLog } from '../../monitoring/index.js';
 import type { BatchingOptions, InputIssue, ModelServer, ServingModel } from '../../serving/index.js';
+import type { Readiness } from '../readiness.js';
 import { feedbackRoutes } from './feedback.js';
 import { encodeRows, issuesField, mlflowScoringRoutes, SCORING_BODY_LIMIT } from './invocations.js';
 import { oipRoutes } from './oip.js';
@@ -18,6 +19,8 @@ import { predictBody } from './serving-schemas.js';
 
 export interface ServingRoutesOptions {
   server: ModelServer;
+  /** What OIP's readiness routes report. */
+  readiness: Readiness;
   batching: BatchingOptions;
   /** Records every answered request's rows; with it, `POST /feedback` takes their labels. */
   log?: PredictionLog;
@@ -48,7 +51,7 @@ export const servingRoutes: FastifyPluginAsync<ServingRoutesOptions> = async (ap
   app.removeContentTypeParser('text/plain');
   if (log) await app.register(feedbackRoutes, { log });
   await app.register(mlflowScoringRoutes, { scoring });
-  await app.register(oipRoutes, { prefix: '/v2', scoring });
+  await app.register(oipRoutes, { prefix: '/v2', scoring, readiness: options.readiness });
 
   // Keel's own route answers errors as the rest of Keel's API does: `{error_code, message}`.
   app.post('/predict', { bodyLimit: SCORING_BODY_LIMIT }, async (request) => {

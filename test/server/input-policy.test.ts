@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportOnnx, META_CATEGORIES, predictGbdt } from '../../src/ml/index.js';
 import { buildApp } from '../../src/server/index.js';
 import { ModelServer } from '../../src/serving/index.js';
+import { requestJson } from '../helpers/server.js';
 import { type ServedWorld, servedWorld } from '../helpers/serving.js';
 import { COLOURS, MODEL_COLUMNS, trainModel } from '../serving/fixtures.js';
 
@@ -28,15 +29,8 @@ describe('input schema and policy over HTTP', () => {
   let lenient: string;
   let strict: string;
 
-  const send = async (base: string, method: string, path: string, body?: unknown): Promise<Reply> => {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-  };
+  const send = (base: string, method: string, path: string, body?: unknown): Promise<Reply> =>
+    requestJson(base, method, path, body);
   /** What the model gives a row of (a, colour code or NaN, b). */
   const expected = (a: number, code: number, b: number) =>
     predictGbdt(gbdt, {

@@ -8,12 +8,13 @@
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { shortId } from '../../src/core/index.js';
 import { FeatureStore } from '../../src/features/index.js';
 import { buildApp } from '../../src/server/index.js';
 import { ModelServer } from '../../src/serving/index.js';
 import { day } from '../helpers/feature-repo.js';
+import { requestJson } from '../helpers/server.js';
 import { serviceUrl } from '../helpers/services.js';
 import { type ServedWorld, servedWorld } from '../helpers/serving.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
@@ -35,15 +36,8 @@ describe.skipIf(!redisUrl)('serving through a Redis outage', () => {
   let app: FastifyInstance;
   let base: string;
 
-  const call = async (method: string, path: string, body?: unknown): Promise<Reply> => {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-  };
+  const call = (method: string, path: string, body?: unknown): Promise<Reply> =>
+    requestJson(base, method, path, body);
   const predict = () => call('POST', '/predict', { model: 'churn', entities: { customer_id: [1, 2] } });
 
   /** Deletes this suite's keys, and only those, straight on Redis. */
@@ -99,6 +93,7 @@ describe.skipIf(!redisUrl)('serving through a Redis outage', () => {
   }, async () => {
     expect((await predict()).status).toBe(200);
     proxy.stall();
+    onTestFinished(() => proxy.up());
     const first = await predict();
     expect(first).toMatchObject({ status: 503, body: { error_code: 'TEMPORARILY_UNAVAILABLE' } });
     expect(first.body.message).toMatch(/Redis online store .*did not answer within 1000 ms/);
@@ -124,6 +119,7 @@ describe.skipIf(!redisUrl)('serving through a Redis outage', () => {
     timeout: 60_000,
   }, async () => {
     await proxy.down();
+    onTestFinished(() => proxy.up());
     const first = await predict();
     expect(first).toMatchObject({ status: 503, body: { error_code: 'TEMPORARILY_UNAVAILABLE' } });
     expect(first.body.message).toMatch(/the Redis online store (is not connected|closed the connection)/);

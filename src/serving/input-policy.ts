@@ -136,7 +136,7 @@ export function screenRows(
     .map((x) => describe(x, policy, width))
     .join('; ')}${more > 0 ? `; and ${more} more row${more > 1 ? 's' : ''}` : ''}${
     storeLacks
-      ? ' (the online store lacks these features: materialize them, or declare allMissing: score)'
+      ? ' (the online store lacks these features or holds them past their max age: materialize them, or declare allMissing: score)'
       : ''
   }`;
   return {

@@ -174,7 +174,7 @@ describe('input schema and policy over HTTP', () => {
     expect(lookedUp.status).toBe(503);
     expect(lookedUp.body).toMatchObject({ error_code: 'TEMPORARILY_UNAVAILABLE' });
     expect(lookedUp.body.message).toBe(
-      "the input policy of model 'churn' refused 1 row: row 1: every feature is missing (allMissing: refuse) (the online store lacks these features: materialize them, or declare allMissing: score)",
+      "the input policy of model 'churn' refused 1 row: row 1: every feature is missing (allMissing: refuse) (the online store lacks these features or holds them past their max age: materialize them, or declare allMissing: score)",
     );
   });
 

@@ -81,10 +81,24 @@ export class FeatureStore {
     if (options.onlineStore) this.online = Promise.resolve(options.onlineStore);
   }
 
-  /** The online store, opened on first use. */
+  /** The online store, opened on first use; a store that did not open is tried again at the next use. */
   get onlineStore(): Promise<OnlineStore> {
-    this.online ??= openOnlineStore(this.options.config.onlineStore, this.options.onlineStoreOptions);
+    if (!this.online) {
+      const opening = openOnlineStore(this.options.config.onlineStore, this.options.onlineStoreOptions);
+      this.online = opening;
+      opening.catch(() => {
+        if (this.online === opening) this.online = undefined;
+      });
+    }
     return this.online;
+  }
+
+  /**
+   * Resolves when the online store answers (opening it if needed): what readiness checks.
+   * @throws KeelError TEMPORARILY_UNAVAILABLE when it does not.
+   */
+  async pingOnline(): Promise<void> {
+    await (await this.onlineStore).ping();
   }
 
   /** The registry as last applied; re-read at most once a second when its file changes. */
@@ -183,7 +197,7 @@ export class FeatureStore {
   async close(): Promise<void> {
     const online = this.online;
     this.online = undefined;
-    if (online && !this.options.onlineStore) await (await online).close();
+    if (online && !this.options.onlineStore) await (await online.catch(() => undefined))?.close();
     const duck = this.duck;
     this.duck = undefined;
     if (duck) (await duck).closeSync();

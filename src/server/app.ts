@@ -19,6 +19,7 @@ import { mlflowArtifactRoutes } from './mlflow/artifact-routes.js';
 import { mlflowRegistryRoutes } from './mlflow/registry-routes.js';
 import { mlflowTrackingRoutes } from './mlflow/tracking-routes.js';
 import { mlflowWebhookRoutes } from './mlflow/webhook-routes.js';
+import { Readiness } from './readiness.js';
 import { enableRequestIds, requestId } from './request-id.js';
 import { enableRouteTable } from './route-table.js';
 import { feastRoutes } from './routes/feast.js';
@@ -79,9 +80,20 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     }),
   );
 
+  // Liveness: the process answers. Readiness: the parts it needs answer too.
   app.get('/health', { config: { permission: 'public' } }, async (_request, reply) =>
     reply.type('text/plain').send('OK'),
   );
+  const readiness = new Readiness({
+    db: tracking.db,
+    features: options.services.features,
+    serving: options.services.serving,
+    logger: app.log,
+  });
+  app.get('/ready', { config: { permission: 'public' } }, async (_request, reply) => {
+    const report = await readiness.check();
+    return reply.status(report.status === 'ready' ? 200 : 503).send(report);
+  });
   for (const prefix of ['/api/2.0/mlflow', '/ajax-api/2.0/mlflow']) {
     await app.register(mlflowTrackingRoutes, { prefix, tracking });
     await app.register(mlflowRegistryRoutes, { prefix, registry });
@@ -99,12 +111,14 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   if (options.services.serving)
     await app.register(servingRoutes, {
       server: options.services.serving,
+      readiness,
       batching: {
         maxBatchSize: options.batching?.maxBatchSize ?? DEFAULT_BATCHING.maxBatchSize,
         maxLatencyMs: options.batching?.maxLatencyMs ?? DEFAULT_BATCHING.maxLatencyMs,
       },
       log: predictionLog,
       onBatch: metrics?.onBatch,
+      onInputIssues: metrics?.onInputIssues,
     });
   return app;
 }

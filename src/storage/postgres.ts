@@ -44,7 +44,12 @@ export function translatePgError(err: unknown, sql: string): KeelError {
   if (code === '40001' || code === '40P01' || code === '57P03') {
     return new KeelError('TEMPORARILY_UNAVAILABLE', 'The metadata database is busy: retry', { cause: err });
   }
-  if (UNREACHABLE.has(code) || code.startsWith('08') || code === '57P01') {
+  if (
+    UNREACHABLE.has(code) ||
+    code.startsWith('08') ||
+    code === '57P01' ||
+    /^Connection terminated/.test(message)
+  ) {
     return new KeelError(
       'TEMPORARILY_UNAVAILABLE',
       'The metadata database (PostgreSQL) is unreachable: retry later',

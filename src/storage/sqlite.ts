@@ -2,6 +2,7 @@
  * @module storage/sqlite
  * better-sqlite3 adapter: WAL, a busy timeout so concurrent processes wait rather than fail, and
  * case-sensitive LIKE (PostgreSQL's behaviour; ILIKE is written as LOWER() LIKE LOWER()).
+ * `synchronous` is FULL unless the caller trades durability for speed (see `sqliteSynchronous`).
  *
  * better-sqlite3 is synchronous, so an async transaction could let other callers' statements run
  * inside it while it awaits. Every statement outside a transaction therefore waits for the open
@@ -10,7 +11,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { KeelError } from '../core/index.js';
+import { KeelError, type SqliteSynchronous } from '../core/index.js';
 import {
   type RunResult,
   refuseNulParams,
@@ -69,12 +70,15 @@ export class SqliteDatabase extends SqliteExecutor implements SqlDatabase {
   private queue: Promise<unknown> = Promise.resolve();
   private inTransaction = false;
 
-  constructor(readonly path: string) {
+  constructor(
+    readonly path: string,
+    synchronous: SqliteSynchronous = 'full',
+  ) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     const db = new Database(path);
     db.pragma('journal_mode = WAL');
     db.pragma('busy_timeout = 10000');
-    db.pragma('synchronous = NORMAL');
+    db.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
     db.pragma('foreign_keys = ON');
     db.pragma('case_sensitive_like = ON');
     super(db);

@@ -12,7 +12,7 @@ import type { Registry } from '../registry/index.js';
 import { type BatchingOptions, DEFAULT_BATCHING, type ModelServer } from '../serving/index.js';
 import type { Tracking } from '../tracking/index.js';
 import { enableAuth } from './auth.js';
-import { mlflowErrorHandler } from './errors.js';
+import { rootErrorHandler } from './errors.js';
 import { governanceRoutes } from './keel/governance-routes.js';
 import { enableMetrics, ServerMetrics } from './metrics.js';
 import { mlflowArtifactRoutes } from './mlflow/artifact-routes.js';
@@ -64,7 +64,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   }) as unknown as FastifyInstance;
   const { tracking, registry, predictionLog } = options.services;
 
-  app.setErrorHandler(mlflowErrorHandler);
+  app.setErrorHandler(rootErrorHandler);
   // First: every route registered from here on must declare its permission.
   enableRouteTable(app);
   // The onRequest hooks in this order: every request is counted in flight before another hook

@@ -13,11 +13,13 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { KeelError, type SqliteSynchronous } from '../core/index.js';
 import {
+  type BulkInsert,
   type RunResult,
   refuseNulParams,
   type SqlDatabase,
   type SqlExecutor,
   type SqlValue,
+  type TransactionScope,
 } from './database.js';
 
 type Db = Database.Database;
@@ -64,6 +66,24 @@ class SqliteExecutor implements SqlExecutor {
   async exec(sql: string): Promise<void> {
     wrap(sql, () => this.db.exec(sql));
   }
+  /** One prepared single-row statement run per row, inside a savepoint so the rows land together. */
+  async insertMany({ table, columns, rows, onConflict }: BulkInsert): Promise<RunResult> {
+    if (rows.length === 0) return { changes: 0 };
+    for (const row of rows) refuseNulParams(row);
+    const sql = `INSERT INTO ${table} (${columns.map(([name]) => name).join(', ')}) VALUES (${columns.map(() => '?').join(', ')}) ${onConflict ?? ''}`;
+    return wrap(sql, () => {
+      const stmt = this.db.prepare(sql);
+      let changes = 0;
+      this.db.transaction(() => {
+        for (const row of rows) changes += stmt.run(...row).changes;
+      })();
+      return { changes };
+    });
+  }
+  /** A SQLite transaction already holds the database's write lock: no row locks to add. */
+  lockClause(): string {
+    return '';
+  }
 }
 
 export class SqliteDatabase extends SqliteExecutor implements SqlDatabase {
@@ -103,8 +123,12 @@ export class SqliteDatabase extends SqliteExecutor implements SqlDatabase {
   override exec(sql: string): Promise<void> {
     return this.waitTurn(() => super.exec(sql));
   }
+  override insertMany(insert: BulkInsert): Promise<RunResult> {
+    return this.waitTurn(() => super.insertMany(insert));
+  }
 
-  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+  /** Every transaction runs alone, whatever its scope: BEGIN IMMEDIATE takes the write lock up front. */
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, _options?: { scope?: TransactionScope }): Promise<T> {
     const body = async () => {
       this.inTransaction = true;
       const tx = new SqliteExecutor(this.db);

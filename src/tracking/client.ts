@@ -49,9 +49,15 @@ export interface ActiveRun {
   logInputs(datasets: DatasetInput[]): Promise<void>;
   /** Uploads a local file (or a folder, recursively) under `artifactPath` (default: the root). */
   logArtifact(localPath: string, artifactPath?: string): Promise<void>;
-  /** Sends everything buffered so far. */
+  /**
+   * Sends everything buffered so far, after any batch kept from a failed send.
+   * @throws the first error met; a batch the server could not take stays queued for the next flush.
+   */
   flush(): Promise<void>;
-  /** Flushes and marks the run ended. Default status FINISHED. */
+  /**
+   * Flushes and ends the run on the server (default status FINISHED). The run is ended even when
+   * the flush fails; the flush's error is thrown after.
+   */
   end(status?: Exclude<RunStatus, 'RUNNING' | 'SCHEDULED'>): Promise<void>;
 }
 

@@ -7,7 +7,7 @@
  */
 import { joinArtifactPath } from '../artifacts/index.js';
 import { type Clock, KeelError } from '../core/index.js';
-import type { SqlDatabase, SqlExecutor } from '../storage/index.js';
+import type { RowLock, SqlDatabase, SqlExecutor } from '../storage/index.js';
 import { parseFilter, parseOrderBy } from './filter.js';
 import { LIMITS, validateMaxResults, validateTag } from './limits.js';
 import { decodePageToken, pageOf } from './paging.js';
@@ -50,13 +50,18 @@ export function checkArtifactLocation(location: string): string {
 }
 
 /**
- * The artifact location of an experiment new runs and models may go into, read in `tx`.
+ * The artifact location of an experiment new runs and models may go into, read in `tx` (and
+ * locked, with `lock`, so the experiment cannot be deleted before the transaction ends).
  * @throws KeelError RESOURCE_DOES_NOT_EXIST for an unknown experiment, INVALID_PARAMETER_VALUE for
  *   a deleted one (MLflow's messages).
  */
-export async function activeArtifactLocation(tx: SqlExecutor, experimentId: number): Promise<string> {
+export async function activeArtifactLocation(
+  tx: SqlExecutor,
+  experimentId: number,
+  lock?: RowLock,
+): Promise<string> {
   const exp = await tx.get<{ lifecycle_stage: string; artifact_location: string }>(
-    'SELECT lifecycle_stage, artifact_location FROM experiments WHERE experiment_id = ?',
+    `SELECT lifecycle_stage, artifact_location FROM experiments WHERE experiment_id = ?${lock ? tx.lockClause(lock) : ''}`,
     [experimentId],
   );
   if (!exp) throw new KeelError('RESOURCE_DOES_NOT_EXIST', `No Experiment with id=${experimentId} exists`);

@@ -93,7 +93,7 @@ describe('tracking client', () => {
   });
 
   it('reports an unreachable server clearly', async () => {
-    const client = httpTrackingClient('http://127.0.0.1:9');
+    const client = httpTrackingClient('http://127.0.0.1:9', undefined, { maxRetries: 2, backoffFactorMs: 1 });
     await expect(client.startRun({ experiment: 'x' })).rejects.toMatchObject({
       code: 'TEMPORARILY_UNAVAILABLE',
     });

@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { KeelError } from '../../core/index.js';
 import type { Registry } from '../../registry/index.js';
-import { mlflowErrorHandler } from '../errors.js';
+import { keelErrorHandler } from '../errors.js';
 import { registryFor } from '../mlflow/registry-routes.js';
 import { R } from '../mlflow/registry-schemas.js';
 import { route } from '../mlflow/routes.js';
@@ -19,7 +19,7 @@ function governanceErrorHandler(err: unknown, request: FastifyRequest, reply: Fa
       .status(err.status)
       .send({ error_code: err.code, message: err.message, gates: err.details.gates });
   }
-  return mlflowErrorHandler(err, request, reply);
+  return keelErrorHandler(err, request, reply);
 }
 
 export async function governanceRoutes(app: FastifyInstance, opts: { registry: Registry }): Promise<void> {

@@ -11,8 +11,6 @@ import { listingJson, loggedModelJson, metricJson, runJson } from './json.js';
 import { route } from './routes.js';
 import { S } from './schemas.js';
 
-const MODEL_HISTORY_TAG = 'mlflow.log-model.history';
-
 export async function mlflowTrackingRoutes(
   app: FastifyInstance,
   opts: { tracking: Tracking },
@@ -115,13 +113,7 @@ export async function mlflowTrackingRoutes(
     } catch {
       throw new KeelError('INVALID_PARAMETER_VALUE', "'model_json' is not valid JSON");
     }
-    // MLflow keeps the history of logged models as a JSON list in a run tag.
-    const run = await runs.get(b.run_id);
-    const prior = run.data.tags.find((t) => t.key === MODEL_HISTORY_TAG)?.value;
-    const history = prior ? (JSON.parse(prior) as unknown[]) : [];
-    await runs.logBatch(b.run_id, {
-      tags: [{ key: MODEL_HISTORY_TAG, value: JSON.stringify([...history, model]) }],
-    });
+    await runs.recordLoggedModel(b.run_id, model);
   });
   route(app, ['POST', 'GET'], '/runs/search', 'read', S.searchRuns, async (b) => {
     const page = await runs.search({

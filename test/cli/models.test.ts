@@ -37,23 +37,23 @@ describe('keel models', () => {
     await registry.versions.create({ name: 'churn', source: writeLogisticModel(tempDir()) });
     tokens.bob = (await registry.tokens.create('bob', 'approver')).token;
     await registry.close();
-    const res = keel(['tokens', 'create', '--user', 'alice', '--role', 'writer', '--json'], { cwd });
+    const res = await keel(['tokens', 'create', '--user', 'alice', '--role', 'writer', '--json'], { cwd });
     expect(res.code, res.stderr).toBe(0);
     tokens.alice = JSON.parse(res.stdout).token;
   });
 
-  it('registers, refuses a failing promotion, and promotes after approval by another user', () => {
-    const reg = keel(['models', 'register', 'churn', `runs:/${runId}/model`, '--json'], {
+  it('registers, refuses a failing promotion, and promotes after approval by another user', async () => {
+    const reg = await keel(['models', 'register', 'churn', `runs:/${runId}/model`, '--json'], {
       cwd,
       env: { KEEL_TOKEN: tokens.alice },
     });
     expect(reg.code, reg.stderr).toBe(0);
     expect(JSON.parse(reg.stdout)).toMatchObject({ version: '2', user_id: 'alice', run_id: runId });
-    const bench = keel(['models', 'benchmark', 'churn', '2', '--iterations', '30', '--json'], { cwd });
+    const bench = await keel(['models', 'benchmark', 'churn', '2', '--iterations', '30', '--json'], { cwd });
     expect(bench.code, bench.stderr).toBe(0);
     expect(JSON.parse(bench.stdout).p99_ms).toBeGreaterThan(0);
 
-    const refused = keel(['models', 'promote', 'churn', '1', '--to', 'Production'], {
+    const refused = await keel(['models', 'promote', 'churn', '1', '--to', 'Production'], {
       cwd,
       env: { KEEL_TOKEN: tokens.alice },
     });
@@ -63,7 +63,7 @@ describe('keel models', () => {
     );
     expect(refused.stderr).toMatch(/FAIL {2}latency p99 < 1000 ms: not measured/);
 
-    const pending = keel(['models', 'promote', 'churn', '2', '--to', 'Production', '--json'], {
+    const pending = await keel(['models', 'promote', 'churn', '2', '--to', 'Production', '--json'], {
       cwd,
       env: { KEEL_TOKEN: tokens.alice },
     });
@@ -71,20 +71,23 @@ describe('keel models', () => {
     const request = JSON.parse(pending.stdout);
     expect(request).toMatchObject({ status: 'pending_approval', version: '2' });
 
-    const selfApprove = keel(['models', 'approve', String(request.request_id)], {
+    const selfApprove = await keel(['models', 'approve', String(request.request_id)], {
       cwd,
       env: { KEEL_TOKEN: tokens.alice },
     });
     expect(selfApprove.code).toBe(5);
     expect(selfApprove.stderr).toContain("'approver' role");
-    const approved = keel(['models', 'approve', String(request.request_id), '--reason', 'metrics hold'], {
-      cwd,
-      env: { KEEL_TOKEN: tokens.bob },
-    });
+    const approved = await keel(
+      ['models', 'approve', String(request.request_id), '--reason', 'metrics hold'],
+      {
+        cwd,
+        env: { KEEL_TOKEN: tokens.bob },
+      },
+    );
     expect(approved.code, approved.stderr).toBe(0);
     expect(approved.stdout).toContain('churn version 2: None -> Production');
 
-    const audit = keel(['models', 'audit', 'churn', '--json'], { cwd });
+    const audit = await keel(['models', 'audit', 'churn', '--json'], { cwd });
     const entries = JSON.parse(audit.stdout) as Array<{
       action: string;
       outcome: string;
@@ -97,7 +100,7 @@ describe('keel models', () => {
       ['approval_requested', 'pending', 'alice', '2'],
       ['approve', 'applied', 'bob', '2'],
     ]);
-    const list = keel(['models', 'list'], { cwd });
+    const list = await keel(['models', 'list'], { cwd });
     expect(list.stdout).toMatch(/churn\s+2\s+2\s+champion=2/);
   });
 });

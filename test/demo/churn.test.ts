@@ -18,14 +18,14 @@ describe('keel demo', () => {
   const config = loadConfig({ cwd, env: {} });
   let result: ChurnDemoResult;
 
-  beforeAll(() => {
-    const res = keel(['demo', '--json'], { cwd });
+  beforeAll(async () => {
+    const res = await keel(['demo', '--json'], { cwd });
     expect(res.code, res.stderr).toBe(0);
     result = JSON.parse(res.stdout);
   }, 120_000);
   afterAll(() => rmSync(cwd, { recursive: true, force: true }));
 
-  it('works in the .keel folder of the folder it runs in, and lists the commands to run next', () => {
+  it('works in the .keel folder of the folder it runs in, and lists the commands to run next', async () => {
     expect(result.home).toBe(join(cwd, '.keel'));
     expect(result.ingest.partition.startsWith(join(cwd, '.keel', 'offline', 'online_retail'))).toBe(true);
     expect(result.next).toEqual(
@@ -38,7 +38,7 @@ describe('keel demo', () => {
     );
   });
 
-  it('ingests every row with the validation figures of the data README', () => {
+  it('ingests every row with the validation figures of the data README', async () => {
     expect(result.ingest).toMatchObject({
       rows: 541_909,
       missingCustomerId: { rows: 135_080 },
@@ -48,7 +48,7 @@ describe('keel demo', () => {
     expect(result.ingest.missingCustomerId.share).toBeCloseTo(0.249, 3);
   });
 
-  it('labels churn at each cutoff as the data README counts it, split by time', () => {
+  it('labels churn at each cutoff as the data README counts it, split by time', async () => {
     const byCutoff = Object.fromEntries(result.trainingSet.cutoffs.map((c) => [c.cutoff, c]));
     expect(byCutoff['2011-09-09']).toMatchObject({ split: 'test', customers: 3_370 });
     expect(byCutoff['2011-09-09'].churnRate).toBeCloseTo(0.431, 3);
@@ -58,7 +58,7 @@ describe('keel demo', () => {
     expect(result.trainingSet.rows.test).toBe(3_370);
   });
 
-  it('trains a model that ranks churners well above chance, with a fairness table by region', () => {
+  it('trains a model that ranks churners well above chance, with a fairness table by region', async () => {
     expect(result.training.metrics.roc_auc).toBeGreaterThan(0.65);
     expect(result.training.fairness.groups.map((g) => g.group)).toEqual(['UK', 'non-UK']);
     expect(result.training.fairness.groups.reduce((n, g) => n + g.count, 0)).toBe(3_370);
@@ -86,7 +86,7 @@ describe('keel demo', () => {
     }
   });
 
-  it('registers the model in Staging with lineage, and Production refuses it naming the failed gates', () => {
+  it('registers the model in Staging with lineage, and Production refuses it naming the failed gates', async () => {
     const r = result.registry;
     expect(r.lineage).toMatchObject({
       run_id: result.training.runId,
@@ -129,7 +129,7 @@ describe('keel demo', () => {
     expect(Object.values(today.missing_features ?? {})).toContain('OUTSIDE_MAX_AGE');
   });
 
-  it('serves customer 17850 online with exactly the features it would get offline', () => {
+  it('serves customer 17850 online with exactly the features it would get offline', async () => {
     const o = result.online;
     expect(o.customerId).toBe(17850);
     expect(o.materializedRows).toBeGreaterThan(4_000);
@@ -141,7 +141,7 @@ describe('keel demo', () => {
     expect(o.score.online).toBeLessThan(1);
   });
 
-  it('tells people what each step did, with the figures', () => {
+  it('tells people what each step did, with the figures', async () => {
     const text = [
       formatStep({ step: 'ingest', result: result.ingest }),
       formatStep({ step: 'features', result: result.features }),

@@ -33,8 +33,8 @@ beforeAll(async () => {
 });
 
 describe('keel drift', () => {
-  it('reports no drift between two samples of one distribution and exits 0', () => {
-    const res = keel(['drift', '--reference', file('ref.parquet'), '--current', file('same.parquet')], {
+  it('reports no drift between two samples of one distribution and exits 0', async () => {
+    const res = await keel(['drift', '--reference', file('ref.parquet'), '--current', file('same.parquet')], {
       cwd: dir,
     });
     expect(res.stderr).toBe('');
@@ -43,7 +43,7 @@ describe('keel drift', () => {
     expect(res.stdout).toMatch(/x\s+numerical\s+wasserstein\s+[\d.]+\s+0\.1\s+no/);
     expect(res.stdout).toContain('no dataset drift: 0 of 3 columns drifted');
 
-    const json = keel(['drift', '-r', file('ref.parquet'), '-c', file('same.parquet'), '--json'], {
+    const json = await keel(['drift', '-r', file('ref.parquet'), '-c', file('same.parquet'), '--json'], {
       cwd: dir,
     });
     const result = JSON.parse(json.stdout);
@@ -56,11 +56,14 @@ describe('keel drift', () => {
     expect(result.columns[0].reference).toEqual({ rows: 2000, missing: 40 });
   });
 
-  it('exits 7 on dataset drift, with the table on stderr and the result in --json, and writes --html', () => {
+  it('exits 7 on dataset drift, with the table on stderr and the result in --json, and writes --html', async () => {
     const html = file('report.html');
-    const res = keel(['drift', '-r', file('ref.parquet'), '-c', file('drift.parquet'), '--html', html], {
-      cwd: dir,
-    });
+    const res = await keel(
+      ['drift', '-r', file('ref.parquet'), '-c', file('drift.parquet'), '--html', html],
+      {
+        cwd: dir,
+      },
+    );
     expect(res.code).toBe(7);
     expect(res.stderr).toContain('dataset drift: 2 of 3 columns drifted');
     expect(res.stderr).toMatch(/colour\s+categorical\s+jensenshannon\s+[\d.]+\s+0\.1\s+yes/);
@@ -69,7 +72,7 @@ describe('keel drift', () => {
     expect(page.match(/<svg /g)).toHaveLength(3);
     expect(page).toContain('<title>green: ');
 
-    const json = keel(['drift', '-r', file('ref.parquet'), '-c', file('drift.parquet'), '--json'], {
+    const json = await keel(['drift', '-r', file('ref.parquet'), '-c', file('drift.parquet'), '--json'], {
       cwd: dir,
     });
     expect(json.code).toBe(7);
@@ -78,8 +81,8 @@ describe('keel drift', () => {
     expect(out.details.result).toMatchObject({ drifted: true, driftedColumns: 2, share: 2 / 3 });
   });
 
-  it('tests only --columns, and reads CSV with numeric text as numbers (small n: KS and chi-square)', () => {
-    const res = keel(
+  it('tests only --columns, and reads CSV with numeric text as numbers (small n: KS and chi-square)', async () => {
+    const res = await keel(
       ['drift', '-r', file('ref.csv'), '-c', file('cur.csv'), '--columns', 'amount,segment', '--json'],
       {
         cwd: dir,
@@ -96,15 +99,20 @@ describe('keel drift', () => {
     expect(columns[0].reference.missing).toBe(43);
 
     const one = JSON.parse(
-      keel(['drift', '-r', file('ref.csv'), '-c', file('ref.csv'), '--columns', 'segment', '--json'], {
-        cwd: dir,
-      }).stdout,
+      (
+        await keel(
+          ['drift', '-r', file('ref.csv'), '-c', file('ref.csv'), '--columns', 'segment', '--json'],
+          {
+            cwd: dir,
+          },
+        )
+      ).stdout,
     );
     expect(one.columns.map((c: { column: string }) => c.column)).toEqual(['segment']);
   });
 
-  it('names an unknown column, a missing file and a column the current file lacks (exit 2 / 4)', () => {
-    const unknown = keel(
+  it('names an unknown column, a missing file and a column the current file lacks (exit 2 / 4)', async () => {
+    const unknown = await keel(
       ['drift', '-r', file('ref.parquet'), '-c', file('same.parquet'), '--columns', 'x,nope'],
       { cwd: dir },
     );
@@ -113,11 +121,13 @@ describe('keel drift', () => {
       `column 'nope' is not in '${file('ref.parquet')}' (columns: x, y, colour)`,
     );
 
-    const missing = keel(['drift', '-r', file('absent.parquet'), '-c', file('same.parquet')], { cwd: dir });
+    const missing = await keel(['drift', '-r', file('absent.parquet'), '-c', file('same.parquet')], {
+      cwd: dir,
+    });
     expect(missing.code).toBe(4);
     expect(missing.stderr).toContain('absent.parquet');
 
-    const lacks = keel(['drift', '-r', file('ref.parquet'), '-c', file('cur.csv')], { cwd: dir });
+    const lacks = await keel(['drift', '-r', file('ref.parquet'), '-c', file('cur.csv')], { cwd: dir });
     expect(lacks.code).toBe(2);
     expect(lacks.stderr).toContain(`column 'x' is not in '${file('cur.csv')}'`);
     expect(existsSync(file('absent.parquet'))).toBe(false);

@@ -50,7 +50,7 @@ describe('keel score', () => {
   });
 
   it('scores a Parquet file and prints the figures as JSON', async () => {
-    const res = keel(
+    const res = await keel(
       [
         'score',
         '--model',
@@ -86,7 +86,9 @@ describe('keel score', () => {
   });
 
   it('scores a CSV file with a human summary', async () => {
-    const res = keel(['score', '-m', 'models:/churn/1', '-d', 'rows.csv', '-o', 'csv.parquet'], { cwd });
+    const res = await keel(['score', '-m', 'models:/churn/1', '-d', 'rows.csv', '-o', 'csv.parquet'], {
+      cwd,
+    });
     expect(res.code, res.stderr).toBe(0);
     expect(res.stdout).toMatch(
       /^scored 3000 rows with churn version 1 in [\d.]+ s \(\d+ rows\/s\): .*csv\.parquet\n$/,
@@ -97,7 +99,7 @@ describe('keel score', () => {
   });
 
   it("scores entity rows with --entities, joining the model's features from the offline store", async () => {
-    const res = keel(
+    const res = await keel(
       [
         'score',
         '--entities',
@@ -123,7 +125,7 @@ describe('keel score', () => {
   });
 
   it('exits 4 for an unknown model and 2 for a file without a model column, writing nothing', async () => {
-    const unknown = keel(
+    const unknown = await keel(
       [
         'score',
         '--model',
@@ -141,7 +143,7 @@ describe('keel score', () => {
     expect(existsSync(join(cwd, 'nope.parquet'))).toBe(false);
 
     await writeParquet(join(cwd, 'no-a.parquet'), rows, 'a');
-    const missing = keel(
+    const missing = await keel(
       ['score', '-m', 'models:/churn/1', '-d', 'no-a.parquet', '-o', 'no-a-scores.parquet'],
       {
         cwd,

@@ -3,7 +3,7 @@
  * zod at the edges: one function turns a zod failure into a KeelError whose message names the
  * field and what was wrong with it, so the CLI and every route answer bad input the same way.
  */
-import type { z } from 'zod';
+import { z } from 'zod';
 import { KeelError } from './errors.js';
 
 /** Formats zod issues as `field: problem; other.field: problem`. */
@@ -25,5 +25,19 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what 
   if (result.success) return result.data;
   throw new KeelError('INVALID_PARAMETER_VALUE', `Invalid ${what}: ${describeIssues(result.error.issues)}`, {
     details: { issues: result.error.issues },
+  });
+}
+
+/**
+ * `z.strictObject` whose unknown-key error lists the valid keys, for what users write by hand
+ * (train.yaml, schema.yaml, keel.yaml): `unknown key 'iteration': valid keys are ...`.
+ */
+export function strictObject<T extends z.core.$ZodLooseShape>(shape: T) {
+  const valid = Object.keys(shape).join(', ');
+  return z.strictObject(shape, {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}: valid keys are ${valid}`
+        : undefined,
   });
 }

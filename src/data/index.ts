@@ -6,6 +6,15 @@
 
 export { DUCKDB_TYPES, typedSelectList, typedSql } from './casts.js';
 export {
+  type CsvDialect,
+  type CsvOptions,
+  csvDialect,
+  csvOptionsSchema,
+  csvReaderSql,
+  describeDialect,
+  requireFile,
+} from './csv.js';
+export {
   datasetDigest,
   datasetDir,
   datasetGlob,

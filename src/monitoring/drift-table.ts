@@ -7,7 +7,7 @@
  */
 import { DuckDBInstance } from '@duckdb/node-api';
 import { KeelError } from '../core/index.js';
-import { detectFormat, ident, literal, readerSql } from '../data/index.js';
+import { type CsvOptions, detectFormat, ident, literal, readerSql } from '../data/index.js';
 import { loadTable } from '../ml/index.js';
 import type { DriftTable } from './drift.js';
 
@@ -17,7 +17,7 @@ const NUMERIC_TYPE =
   /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|DECIMAL)/;
 
 /** Each column's kind, from the file's types (Parquet) or its cells (CSV). */
-async function columnKinds(path: string): Promise<Map<string, 'numeric' | 'text'>> {
+async function columnKinds(path: string, csv?: CsvOptions): Promise<Map<string, 'numeric' | 'text'>> {
   const format = detectFormat(path);
   if (format === 'json') {
     throw new KeelError(
@@ -29,7 +29,7 @@ async function columnKinds(path: string): Promise<Map<string, 'numeric' | 'text'
   const conn = await instance.connect();
   const rows = async (sql: string) => (await conn.runAndReadAll(sql)).getRowObjectsJS();
   try {
-    const source = readerSql(path, format);
+    const source = readerSql(path, format, csv);
     let described: Awaited<ReturnType<typeof rows>>;
     try {
       described = await rows(`DESCRIBE SELECT * FROM ${source}`);
@@ -68,8 +68,12 @@ async function columnKinds(path: string): Promise<Map<string, 'numeric' | 'text'
  * @throws KeelError INVALID_PARAMETER_VALUE for an unknown column (naming the file's columns) or
  *   an unsupported format; RESOURCE_DOES_NOT_EXIST when the file cannot be read.
  */
-export async function readDriftTable(path: string, columns?: string[]): Promise<DriftTable> {
-  const kinds = await columnKinds(path);
+export async function readDriftTable(
+  path: string,
+  columns?: string[],
+  csv?: CsvOptions,
+): Promise<DriftTable> {
+  const kinds = await columnKinds(path, csv);
   const wanted = columns ?? [...kinds.keys()];
   for (const c of wanted) {
     if (!kinds.has(c)) {
@@ -80,7 +84,7 @@ export async function readDriftTable(path: string, columns?: string[]): Promise<
     }
   }
   const categorical = wanted.filter((c) => kinds.get(c) === 'text');
-  const loaded = await loadTable({ path, features: wanted, categorical, missingValues: CSV_MISSING });
+  const loaded = await loadTable({ path, features: wanted, categorical, missingValues: CSV_MISSING, csv });
   const table: DriftTable = {};
   loaded.x.names.forEach((name, j) => {
     const values = loaded.x.columns[j];

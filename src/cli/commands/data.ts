@@ -4,34 +4,38 @@
  */
 import type { Command } from 'commander';
 import { formatReport, ingest, loadSchemaFile } from '../../data/index.js';
-import { action, parseNumberOption } from '../io.js';
+import { action, type CsvFlags, csvFlags, csvOptionsFrom, parseNumberOption } from '../io.js';
 
-interface IngestFlags {
+interface IngestFlags extends CsvFlags {
   schema: string;
   maxMissing?: number;
   maxDuplicates?: number;
   format?: 'csv' | 'parquet' | 'json';
+  force?: boolean;
 }
 
 export function registerDataCommands(program: Command): void {
   action(
-    program
-      .command('ingest')
-      .description('validate files against a schema and add them to a dataset of the offline store')
-      .argument('<dataset>', 'the dataset to ingest into')
-      .argument('<paths...>', 'CSV (also .csv.gz), Parquet or JSON/NDJSON files')
-      .requiredOption('--schema <file>', 'schema.yaml with the columns and rules')
-      .option(
-        '--max-missing <share>',
-        'largest share (0..1) of missing values in a nullable column',
-        parseNumberOption('--max-missing'),
-      )
-      .option(
-        '--max-duplicates <share>',
-        'largest share (0..1) of exact duplicate rows',
-        parseNumberOption('--max-duplicates'),
-      )
-      .option('--format <format>', 'csv, parquet or json (default: from each extension)'),
+    csvFlags(
+      program
+        .command('ingest')
+        .description('validate files against a schema and add them to a dataset of the offline store')
+        .argument('<dataset>', 'the dataset to ingest into')
+        .argument('<paths...>', 'CSV (also .csv.gz), Parquet or JSON/NDJSON files')
+        .requiredOption('--schema <file>', 'schema.yaml with the columns and rules')
+        .option(
+          '--max-missing <share>',
+          'largest share (0..1) of missing values in a nullable column',
+          parseNumberOption('--max-missing'),
+        )
+        .option(
+          '--max-duplicates <share>',
+          'largest share (0..1) of exact duplicate rows',
+          parseNumberOption('--max-duplicates'),
+        )
+        .option('--format <format>', 'csv, parquet or json (default: from each extension)')
+        .option('--force', 'ingest even a batch identical to one ingested before (same file digests)'),
+    ),
     async (io, dataset: string, paths: string[], flags: IngestFlags) => {
       const spec = loadSchemaFile(flags.schema);
       const rules = {
@@ -46,6 +50,8 @@ export function registerDataCommands(program: Command): void {
         paths,
         rules,
         format: flags.format ?? spec.format,
+        csv: { ...spec.csv, ...csvOptionsFrom(flags) },
+        force: flags.force,
         onProgress: io.progress,
       });
       io.emit(report, formatReport);

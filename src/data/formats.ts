@@ -7,7 +7,7 @@
  */
 import { KeelError } from '../core/index.js';
 import { type CsvOptions, csvDialect, csvReaderSql } from './csv.js';
-import { literal } from './sql.js';
+import { literal, queryRows, withDuckDB } from './sql.js';
 import type { DataFormat } from './types.js';
 
 const EXTENSIONS: Record<string, DataFormat> = {
@@ -61,4 +61,23 @@ export function readerSql(path: string, format: DataFormat, csv: CsvOptions = {}
     case 'json':
       return `read_json(${literal(path)}, format = 'auto')`;
   }
+}
+
+/**
+ * The column names of a file (or a Parquet glob such as a dataset's), in order: a CSV's from its
+ * header under its dialect, without starting DuckDB; other formats from DuckDB's DESCRIBE.
+ * @throws KeelError as `readerSql`; INVALID_PARAMETER_VALUE when DuckDB cannot read the file.
+ */
+export async function fileColumns(path: string, csv: CsvOptions = {}): Promise<string[]> {
+  const format = detectFormat(path);
+  if (format === 'csv' && !path.toLowerCase().endsWith('.zst')) return csvDialect(path, csv).columns;
+  return withDuckDB(async (conn) => {
+    try {
+      const rows = await queryRows(conn, `DESCRIBE SELECT * FROM ${readerSql(path, format, csv)}`);
+      return rows.map((r) => String(r.column_name));
+    } catch (cause) {
+      const reason = (cause as Error).message.split('\n')[0];
+      throw new KeelError('INVALID_PARAMETER_VALUE', `Cannot read '${path}': ${reason}`, { cause });
+    }
+  });
 }

@@ -48,9 +48,11 @@ export interface LoadedTable {
 
 function source(path: string, missing: string[], csv?: CsvOptions): { sql: string; csv: boolean } {
   const lower = path.toLowerCase();
-  // A dataset glob of the offline store matches files; a plain path must exist.
-  if (!path.includes('*')) requireFile(path);
-  if (lower.endsWith('.parquet')) return { sql: `read_parquet(${literal(path)})`, csv: false };
+  if (lower.endsWith('.parquet')) {
+    // A dataset glob of the offline store matches files; a plain path must exist.
+    if (!path.includes('*')) requireFile(path);
+    return { sql: `read_parquet(${literal(path)})`, csv: false };
+  }
   if (/\.(csv|tsv|txt)(\.gz)?$/.test(lower)) {
     return { sql: csvReaderSql(path, csvDialect(path, csv), { nullValues: missing }), csv: true };
   }

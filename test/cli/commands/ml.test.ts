@@ -152,7 +152,7 @@ describe('keel train on a feature-store training set', () => {
     });
     expect(await refused('data: { target: churned }')).toMatchObject({
       code: 2,
-      message: expect.stringContaining('data: needs one of path and trainingSet'),
+      message: expect.stringContaining('data: needs one of path, dataset and trainingSet'),
     });
     expect(
       await refused('data: { trainingSet: { entities: labels.csv, featureService: nope }, target: churned }'),

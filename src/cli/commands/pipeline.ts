@@ -23,6 +23,7 @@ import {
   Workspace,
 } from '../../pipeline/index.js';
 import { action, type CommandIO, parseNumberOption } from '../io.js';
+import { stageEnvironment } from '../stage-env.js';
 import { type TrackOptions, trackOptions, withTrackingClient } from '../tracked.js';
 
 interface CwdOption {
@@ -105,6 +106,7 @@ function registerRepro(program: Command): void {
               progress: io.progress,
               signal: controller.signal,
               onOutput: io.json ? undefined : echo,
+              env: stageEnvironment(config.home),
             }),
           ),
       ).finally(() => {

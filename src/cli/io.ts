@@ -81,7 +81,8 @@ export function action<A extends unknown[]>(
       await handler(io, ...(raw.slice(0, -1) as A));
     } catch (err) {
       io.done();
-      process.exitCode = reportError(err, json);
+      const { explainError } = await import('./explain.js');
+      process.exitCode = reportError(await explainError(err, () => io.config), json);
     } finally {
       io.done();
     }

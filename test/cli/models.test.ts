@@ -103,4 +103,39 @@ describe('keel models', () => {
     const list = await keel(['models', 'list'], { cwd });
     expect(list.stdout).toMatch(/churn\s+2\s+2\s+champion=2/);
   });
+
+  it('sets and deletes aliases, shows every version, and names what exists when a model, version or alias is missing', async () => {
+    const set = await keel(['models', 'alias', 'churn', 'challenger', '1'], { cwd });
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stdout.trim()).toBe('churn@challenger -> version 1');
+    const shown = await keel(['models', 'show', 'churn'], { cwd });
+    // Every version, newest first, with stage and aliases.
+    expect(shown.stdout).toMatch(
+      /VERSION\s+STAGE\s+ALIASES\s+CREATED\s+BY\s+RUN\n2\s+Production\s+@champion\s+.*\n1\s+None\s+@challenger\s/,
+    );
+    const json = JSON.parse((await keel(['models', 'show', 'churn', '--json'], { cwd })).stdout);
+    expect(json.versions.map((v: { version: string }) => v.version)).toEqual(['2', '1']);
+    expect((await keel(['models', 'alias', 'churn', 'challenger', '--delete'], { cwd })).stdout.trim()).toBe(
+      'churn@challenger deleted',
+    );
+    const champion = await keel(['models', 'alias', 'churn', 'champion', '1'], { cwd });
+    expect(champion.code).not.toBe(0);
+    const neither = await keel(['models', 'alias', 'churn', 'challenger'], { cwd });
+    expect(neither.code).toBe(2);
+    expect(neither.stderr).toContain('give the version @challenger should name, or --delete');
+
+    const model = await keel(['models', 'show', 'chrun'], { cwd });
+    expect(model.code).toBe(4);
+    expect(model.stderr.trim()).toBe(
+      'keel: Registered Model with name=chrun not found (registered models: churn)',
+    );
+    const version = await keel(['models', 'show', 'churn', '9'], { cwd });
+    expect(version.stderr.trim()).toBe(
+      'keel: Model Version (name=churn, version=9) not found (versions of churn: 1, 2)',
+    );
+    const alias = await keel(['evaluate', '--model', 'models:/churn@challenger', '--data', 'x.csv'], { cwd });
+    expect(alias.stderr.trim()).toBe(
+      "keel: Registered model alias challenger not found on model 'churn' (aliases of churn: @champion)",
+    );
+  });
 });

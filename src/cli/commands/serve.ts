@@ -48,7 +48,7 @@ export function registerServeCommand(program: Command): void {
         'port (default 5000, or server.port in keel.yaml)',
         parseNumberOption('--port', true),
       )
-      .option('-h, --host <host>', 'interface to bind (default 127.0.0.1)')
+      .option('--host <host>', 'interface to bind (default 127.0.0.1, or server.host in keel.yaml)')
       .option('--auth', 'require an API token (keel tokens create) on every route but the health checks')
       .option(
         '-m, --model <uri>',

@@ -63,3 +63,60 @@ describe('keel ingest', () => {
     expect(existsSync(join(home, 'offline'))).toBe(false);
   });
 });
+
+describe('keel datasets and keel show', () => {
+  it('ingests a semicolon file by sniffing, names the delimiter a wrong --delimiter missed, then lists, shows and removes the dataset', async () => {
+    const home = tempDir();
+    const schema = writeText(home, 'schema.yaml', SCHEMA);
+    const semi = writeText(home, 'orders.csv', ORDERS_CSV.replaceAll(',', ';'));
+    const wrong = await keel(home, ['ingest', 'orders', semi, '--schema', schema, '--delimiter', ',']);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr.trim()).toBe(
+      `keel: '${semi}' reads as one column with delimiter ',', but its first line holds ';': it looks ';'-separated; use --delimiter ';' (or csv: { delimiter: ';' })`,
+    );
+    expect((await keel(home, ['ingest', 'orders', semi, '--schema', schema])).code).toBe(0);
+    const twice = await keel(home, ['ingest', 'orders', semi, '--schema', schema]);
+    expect(twice.stdout).toMatch(
+      /^Dataset 'orders': nothing ingested, the same batch .* \(use --force to ingest it again\)/,
+    );
+
+    const list = await keel(home, ['datasets', 'list']);
+    expect(list.stdout).toMatch(/^NAME\s+PARTITIONS\s+ROWS\s+LAST INGEST\norders\s+1\s+4\s+\d{4}-/);
+    const shown = JSON.parse((await keel(home, ['datasets', 'show', 'orders', '--json'])).stdout);
+    expect(shown.columns.map((c: { name: string; type: string }) => `${c.name} ${c.type}`)).toEqual([
+      'id BIGINT',
+      'qty BIGINT',
+      'price DOUBLE',
+      'day DATE',
+      'note VARCHAR',
+      'active BOOLEAN',
+    ]);
+    expect(shown.digest).toMatch(/^sha256:/);
+    expect(shown.ingests).toHaveLength(1);
+
+    const missing = await keel(home, ['datasets', 'show', 'order']);
+    expect(missing.code).toBe(4);
+    expect(missing.stderr).toContain("Dataset 'order' does not exist");
+    expect(missing.stderr).toContain('(datasets: orders)');
+    const removed = await keel(home, ['datasets', 'rm', 'orders']);
+    expect(removed.stdout.trim()).toBe('removed dataset orders: 1 partitions, 4 rows');
+    expect(existsSync(join(home, 'offline', 'orders'))).toBe(false);
+    expect(JSON.parse((await keel(home, ['datasets', 'list', '--json'])).stdout)).toEqual([]);
+  });
+
+  it('shows a file: its columns, row count and first rows; a missing file is one line', async () => {
+    const home = tempDir();
+    const csv = writeText(home, 'orders.csv', ORDERS_CSV.replaceAll(',', '|'));
+    const res = await keel(home, ['show', csv, '-n', '2']);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toContain(`${csv}: csv ('|'-separated, sniffed, header;`);
+    expect(res.stdout).toContain('4 rows, 6 columns');
+    expect(res.stdout).toMatch(/first 2 rows:\nid\s+qty\s+price\s+day\s+note\s+active\n1\s+2\s+1\.5/);
+    const json = JSON.parse((await keel(home, ['show', csv, '--json'])).stdout);
+    expect(json).toMatchObject({ rows: 4, csv: { delimiter: '|', header: true } });
+    expect(json.head).toHaveLength(4);
+    const missing = await keel(home, ['show', join(home, 'nope.parquet')]);
+    expect(missing.code).toBe(4);
+    expect(missing.stderr).toBe(`keel: File '${join(home, 'nope.parquet')}' does not exist\n`);
+  });
+});

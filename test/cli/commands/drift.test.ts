@@ -33,6 +33,36 @@ beforeAll(async () => {
 });
 
 describe('keel drift', () => {
+  it('leaves id, timestamp and ignored columns untested and the label out of the verdict, by metadata and flags', async () => {
+    const roles = JSON.stringify({ id: 'id', day: 'timestamp', split: 'ignored', label: 'target' });
+    await withDuckDB(async (conn) => {
+      const rows = (from: number, n: number, labelShift: string) => `
+        SELECT i AS id, DATE '2024-01-01' + CAST(i AS INTEGER) AS day, CASE WHEN i % 5 = 0 THEN 'test' ELSE 'train' END AS split,
+               (i * 37 % 1000) / 10.0 AS x, 7.0 AS flat, ${labelShift} AS label
+        FROM range(${from}, ${from + n}) t(i)`;
+      await conn.run(
+        `COPY (${rows(0, 1500, 'i % 2')}) TO '${file('roles-ref.parquet')}' (FORMAT parquet, KV_METADATA {'keel.column_roles': '${roles}'})`,
+      );
+      await conn.run(`COPY (${rows(5000, 1500, '1')}) TO '${file('roles-cur.parquet')}' (FORMAT parquet)`);
+    });
+    const res = await keel(['drift', '-r', file('roles-ref.parquet'), '-c', file('roles-cur.parquet')], {
+      cwd: dir,
+    });
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toContain('not tested: id (id), day (timestamp), split (ignored)');
+    expect(res.stdout).toContain('not in the verdict: label (target)');
+    expect(res.stdout).toMatch(/label \(target\)\s+numerical\s+jensenshannon\s+[\d.]+\s+0\.1\s+yes/);
+    // A constant reference column: a readable verdict, not a distance over a 0.001 floor.
+    expect(res.stdout).toMatch(/flat\s+numerical\s+jensenshannon\s+constant 7 in both tables\s+0\.1\s+no/);
+    expect(res.stdout).toContain('no dataset drift: 0 of 2 columns drifted');
+    const flags = await keel(
+      ['drift', '-r', file('roles-ref.parquet'), '-c', file('roles-cur.parquet'), '--ignore', 'x', '--json'],
+      { cwd: dir },
+    );
+    const doc = JSON.parse(flags.stdout);
+    expect(doc.skipped.map((c: { column: string }) => c.column)).toEqual(['id', 'day', 'split', 'x']);
+  });
+
   it('reports no drift between two samples of one distribution and exits 0', async () => {
     const res = await keel(['drift', '--reference', file('ref.parquet'), '--current', file('same.parquet')], {
       cwd: dir,
@@ -56,7 +86,7 @@ describe('keel drift', () => {
     expect(result.columns[0].reference).toEqual({ rows: 2000, missing: 40 });
   });
 
-  it('exits 7 on dataset drift, with the table on stderr and the result in --json, and writes --html', async () => {
+  it('exits 7 on dataset drift, with the table on stdout and the result in --json, and writes --html', async () => {
     const html = file('report.html');
     const res = await keel(
       ['drift', '-r', file('ref.parquet'), '-c', file('drift.parquet'), '--html', html],
@@ -65,12 +95,17 @@ describe('keel drift', () => {
       },
     );
     expect(res.code).toBe(7);
-    expect(res.stderr).toContain('dataset drift: 2 of 3 columns drifted');
-    expect(res.stderr).toMatch(/colour\s+categorical\s+jensenshannon\s+[\d.]+\s+0\.1\s+yes/);
+    expect(res.stderr.trim()).toBe('keel: dataset drift: 2 of 3 columns drifted');
+    expect(res.stdout).toMatch(/colour\s+categorical\s+jensenshannon\s+[\d.]+\s+0\.1\s+yes/);
+    expect(res.stdout).toContain('dataset drift: 2 of 3 columns drifted (share 0.667, threshold 0.5)');
     const page = readFileSync(html, 'utf8');
     expect(page).toContain('Dataset drift detected');
     expect(page.match(/<svg /g)).toHaveLength(3);
     expect(page).toContain('<title>green: ');
+    // Axes are labelled: the share on y, category names and bin edges on x.
+    expect(page).toContain('>share</text>');
+    expect(page).toMatch(/rotate\(-35\)" text-anchor="end">green<\/text>/);
+    expect(page).toMatch(/text-anchor="start">0<\/text>/);
 
     const json = await keel(['drift', '-r', file('ref.parquet'), '-c', file('drift.parquet'), '--json'], {
       cwd: dir,

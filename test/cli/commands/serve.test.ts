@@ -56,6 +56,13 @@ describe('keel serve --model', () => {
     expect(await server.stop()).toBe(0);
   });
 
+  it('answers -h with its help, not as --host', async () => {
+    const res = await keel(['serve', '-h'], { cwd: dir });
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain('Usage: keel serve [options]');
+    expect(res.stdout).toContain('--host <host>');
+  });
+
   it('exits with the error code of a model that does not load', { timeout: 120_000 }, async () => {
     const res = await keel(['serve', '--port', '0', '--model', 'models:/churn@champion'], {
       cwd: dir,

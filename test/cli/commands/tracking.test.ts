@@ -48,6 +48,47 @@ describe('keel CLI: tracking', () => {
     ]);
   });
 
+  it('shows the columns asked for, and always the key the list is sorted by', async () => {
+    const res = await keel(
+      [
+        'runs',
+        'list',
+        '--experiment',
+        'tour',
+        '--order-by',
+        'metrics.final_mse DESC',
+        '--columns',
+        'params.learning_rate',
+      ],
+      { cwd },
+    );
+    expect(res.code, res.stderr).toBe(0);
+    const [header, first] = res.stdout.trim().split('\n');
+    expect(header).toMatch(/STARTED\s+final_mse\s+params\.learning_rate$/);
+    expect(first).toMatch(/0\.0666667\s+0\.2$/);
+    const bad = await keel(['runs', 'list', '--columns', 'loss'], { cwd });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--columns: 'loss' must be metrics.<key>, params.<key> or tags.<key>");
+  });
+
+  it('ends a run left running and deletes and restores one', async () => {
+    const client = await openTrackingClient(loadConfig({ cwd, env: {} }), {});
+    const left = await client.startRun({ experiment: 'crashed' });
+    await client.close();
+    const ended = await keel(['runs', 'end', left.runId, '--status', 'killed'], { cwd });
+    expect(ended.code, ended.stderr).toBe(0);
+    expect(ended.stdout.trim()).toBe(`run ${left.runId} ended: KILLED`);
+    const deleted = await keel(['runs', 'delete', left.runId], { cwd });
+    expect(deleted.stdout).toContain(`run ${left.runId} deleted`);
+    const listed = await keel(['runs', 'list', '--experiment', 'crashed', '--json'], { cwd });
+    expect(JSON.parse(listed.stdout)).toEqual([]);
+    expect((await keel(['runs', 'delete', left.runId, '--restore'], { cwd })).code).toBe(0);
+    const shown = JSON.parse((await keel(['runs', 'show', left.runId, '--json'], { cwd })).stdout);
+    expect(shown.info).toMatchObject({ status: 'KILLED', lifecycle_stage: 'active' });
+    const bad = await keel(['runs', 'end', left.runId, '--status', 'done'], { cwd });
+    expect(bad.code).toBe(2);
+  });
+
   it('shows a run', async () => {
     const res = await keel(['runs', 'show', runIds[1], '--json'], { cwd });
     expect(res.code).toBe(0);

@@ -12,7 +12,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { KeelError } from './errors.js';
-import { parseInput } from './validate.js';
+import { parseInput, strictObject } from './validate.js';
 
 const metadataSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('sqlite'), path: z.string().optional() }),
@@ -24,7 +24,7 @@ const onlineStoreSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('redis'), url: z.string().regex(/^rediss?:\/\//) }),
 ]);
 
-const fileSchema = z.strictObject({
+const fileSchema = strictObject({
   home: z.string().optional(),
   metadata: metadataSchema.optional(),
   artifacts: z.strictObject({ type: z.literal('local'), root: z.string().optional() }).optional(),

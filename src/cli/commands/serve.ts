@@ -6,7 +6,6 @@
  */
 import type { Command } from 'commander';
 import { KeelError } from '../../core/index.js';
-import { toEpochMs } from '../../features/index.js';
 import type { ModelEntry } from '../../serving/index.js';
 import { action, parseNumberOption, repeatOption } from '../io.js';
 
@@ -77,6 +76,7 @@ export function registerServeCommand(program: Command): void {
       ),
     async (io, opts: ServeFlags) => {
       const entries = modelEntries(opts);
+      const { toEpochMs } = await import('../../features/index.js');
       const featuresAt =
         opts.featuresAt === undefined ? undefined : toEpochMs(opts.featuresAt, '--features-at');
       // Loaded on use, so other commands do not pay for Fastify at startup.

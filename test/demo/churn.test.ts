@@ -3,14 +3,16 @@
  * Online Retail data (541,909 rows, shipped with the example), checked against the data README's
  * figures and what the stores hold afterwards.
  */
-import { rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/index.js';
 import { type ChurnDemoResult, formatStep, SERVE_AT } from '../../src/demo/index.js';
 import { startServer } from '../../src/server/index.js';
 import { LINEAGE_TAGS, Tracking } from '../../src/tracking/index.js';
-import { keel } from '../helpers/cli.js';
+import { type BackgroundKeel, CLI, keel, runProcess, startProcess } from '../helpers/cli.js';
+import { readmeBlocks, shellCommands } from '../helpers/readme.js';
 import { tempDir } from '../helpers/tracking.js';
 
 describe('keel demo', () => {
@@ -79,8 +81,9 @@ describe('keel demo', () => {
         expect.arrayContaining([result.ingest.digest, result.trainingSet.digest]),
       );
       expect(run.data.tags).toContainEqual({ key: LINEAGE_TAGS.featureViews, value: 'customer_features@1' });
-      const files = (await tracking.listArtifacts(run.info.run_id)).files.map((f) => f.path);
-      expect(files).toContain('model.onnx');
+      // As MLflow logs a model: runs:/<run id>/model names it.
+      const files = (await tracking.listArtifacts(run.info.run_id, 'model')).files.map((f) => f.path);
+      expect(files).toEqual(['model/model.onnx']);
     } finally {
       await tracking.close();
     }
@@ -157,4 +160,122 @@ describe('keel demo', () => {
     expect(text).toContain('Production: refused, version stays in Staging');
     expect(text).toContain('online == offline: no training-serving skew');
   });
+
+  // Runs after the checks above: it changes the registry as the README does (versions, Production, aliases).
+  it("runs README.md's shell and TypeScript blocks in order against this demo's home", {
+    timeout: 600_000,
+  }, async () => {
+    const bin = join(cwd, '.readme-bin');
+    mkdirSync(bin, { recursive: true });
+    // `npx keel` resolves to the package's bin, dist/cli/main.js: the test calls it directly.
+    writeFileSync(join(bin, 'keel'), `#!/bin/sh\nexec '${process.execPath}' '${CLI}' "$@"\n`, {
+      mode: 0o755,
+    });
+    mkdirSync(join(cwd, 'node_modules'), { recursive: true });
+    if (!existsSync(join(cwd, 'node_modules', 'keel'))) symlinkSync(REPO, join(cwd, 'node_modules', 'keel'));
+    const port = await freePort();
+    const env = { PATH: `${bin}:${process.env.PATH}` };
+    const values: Record<string, string> = { '<run-id>': result.training.runId };
+    const substitute = (command: string) => {
+      let line = command
+        .replaceAll(/\bnpx keel\b/g, 'keel')
+        .replaceAll(/(localhost|127\.0\.0\.1):5000/g, `$1:${port}`);
+      for (const [placeholder, value] of Object.entries(values)) line = line.replaceAll(placeholder, value);
+      if (/^keel serve\b/.test(line)) {
+        line = /--port \d+/.test(line)
+          ? line.replace(/--port \d+/, `--port ${port}`)
+          : line.replace('keel serve', `keel serve --port ${port}`);
+      }
+      return line;
+    };
+    let server: BackgroundKeel | undefined;
+    const ran: string[] = [];
+    try {
+      for (const block of readmeBlocks()) {
+        if (block.skip) continue;
+        if (block.lang === 'ts') {
+          // An ES module, as a project using Keel (ESM only) writes it.
+          const file = join(cwd, `readme-${block.line}.mts`);
+          writeFileSync(file, block.text);
+          const res = await runProcess(process.execPath, [TSX, file], { cwd, env });
+          expect(res.code, `README.md:${block.line} (TypeScript)\n${res.stderr}`).toBe(0);
+          ran.push(`ts@${block.line}`);
+          continue;
+        }
+        if (block.lang !== 'sh') continue;
+        for (const command of shellCommands(block.text)) {
+          if (command.needsMlflow) {
+            const script = /python (\S+)/.exec(command.text)![1];
+            expect(existsSync(join(REPO, script)), `README.md:${block.line}: ${script}`).toBe(true);
+            // The MLflow client cannot be installed here; the script must at least be valid Python.
+            const parsed = await runProcess(
+              'python3',
+              ['-c', 'import ast, sys; ast.parse(open(sys.argv[1]).read())', join(REPO, script)],
+              { cwd },
+            ).catch(() => undefined);
+            if (parsed) expect(parsed.code, parsed.stderr).toBe(0);
+            continue;
+          }
+          const line = substitute(command.text);
+          if (/^keel serve\b/.test(line)) {
+            await server?.stop();
+            server = startProcess('bash', ['-c', `exec ${line}`], { cwd, env }, line);
+            await server.waitFor(/keel serving on /);
+            ran.push(line);
+            continue;
+          }
+          const res = await runProcess('bash', ['-c', line], { cwd, env });
+          const what = `README.md:${block.line}: ${line}\n${res.stdout}\n${res.stderr}`;
+          expect(res.code, what).toBe(command.exit);
+          if (line.startsWith('curl'))
+            expect(res.stdout, what).not.toMatch(/error_code|"statusCode":\s*[45]/);
+          if (/keel tokens create --user bob/.test(line)) values["<bob's token>"] = res.stdout.split('\n')[0];
+          ran.push(line);
+        }
+      }
+    } finally {
+      await server?.stop();
+    }
+    // What the README shows was run: the governance path, serving and monitoring among it.
+    expect(ran).toEqual(
+      expect.arrayContaining([
+        `keel models register churn runs:/${result.training.runId}/model   # version 2, from the demo's run (or a local .onnx file exported from sklearn, xgboost, PyTorch)`,
+        expect.stringMatching(/^KEEL_TOKEN=\S{20,} keel models approve 1/),
+        expect.stringMatching(
+          /^keel serve --port \d+ --model models:\/churn@champion --canary models:\/churn@challenger/,
+        ),
+        expect.stringMatching(/^curl -s localhost:\d+\/feedback/),
+        'ts@' + readmeBlocks().find((b) => b.lang === 'ts')!.line,
+      ]),
+    );
+  });
+  it('runs again on the same data without a second ingest or new feature versions', {
+    timeout: 300_000,
+  }, async () => {
+    const again = await keel(['demo', '--json'], { cwd });
+    expect(again.code, again.stderr).toBe(0);
+    const second = JSON.parse(again.stdout) as ChurnDemoResult;
+    expect(second.ingest.reused?.at).toEqual(expect.any(Number));
+    expect(second.ingest.partition).toBe(result.ingest.partition);
+    expect(
+      readdirSync(join(cwd, '.keel', 'offline', 'online_retail')).filter((f) => f.endsWith('.parquet')),
+    ).toHaveLength(1);
+    expect(second.features.changes.map((c) => [c.change, c.version])).toEqual(
+      result.features.changes.map(() => ['unchanged', 1]),
+    );
+    // The README registered version 2; this run adds version 3.
+    expect(second.registry.version).toBe('3');
+    expect(formatStep({ step: 'ingest', result: second.ingest })).toMatch(/rows are reused, nothing written/);
+  });
 });
+
+const REPO = join(import.meta.dirname, '..', '..');
+const TSX = join(REPO, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}

@@ -114,7 +114,17 @@ export interface BackgroundKeel {
 }
 
 export function startKeel(args: string[], options: CliOptions): BackgroundKeel {
-  const child = spawn(process.execPath, [CLI, ...args], {
+  return startProcess(process.execPath, [CLI, ...args], options, `keel ${args.join(' ')}`);
+}
+
+/** Any long-running command started the same way (a README's `keel serve` line through bash). */
+export function startProcess(
+  file: string,
+  args: string[],
+  options: CliOptions,
+  label: string,
+): BackgroundKeel {
+  const child = spawn(file, args, {
     cwd: options.cwd,
     env: childEnv(options.env),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -139,7 +149,6 @@ export function startKeel(args: string[], options: CliOptions): BackgroundKeel {
       resolve(code);
     }),
   );
-  const label = `keel ${args.join(' ')}`;
   return {
     child,
     output: () => ({ ...out }),

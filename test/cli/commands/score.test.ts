@@ -2,7 +2,7 @@
  * `keel score` as a user runs it, as a child process on one project folder: a registered Keel
  * GBDT scores a Parquet and a CSV file; `--json` prints the figures; an unknown model exits 4.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/core/index.js';
@@ -96,6 +96,23 @@ describe('keel score', () => {
     const out = await readParquet(join(cwd, 'csv.parquet'));
     expect(out.columns).toEqual(['score', 'model_name', 'model_version']);
     expect(Math.abs((out.rows[2999].score as number) - expected[2999])).toBeLessThan(1e-6);
+
+    // The same rows semicolon-separated: sniffed, or named with --delimiter.
+    writeFileSync(
+      join(cwd, 'rows-semi.csv'),
+      readFileSync(join(cwd, 'rows.csv'), 'utf8').replaceAll(',', ';'),
+    );
+    for (const flags of [[], ['--delimiter', ';']]) {
+      const semi = await keel(
+        ['score', '-m', 'models:/churn/1', '-d', 'rows-semi.csv', '-o', 'semi.parquet', ...flags],
+        {
+          cwd,
+        },
+      );
+      expect(semi.code, semi.stderr).toBe(0);
+      const scored = await readParquet(join(cwd, 'semi.parquet'));
+      expect(Math.abs((scored.rows[2999].score as number) - expected[2999])).toBeLessThan(1e-6);
+    }
   });
 
   it("scores entity rows with --entities, joining the model's features from the offline store", async () => {

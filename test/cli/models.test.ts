@@ -104,6 +104,40 @@ describe('keel models', () => {
     expect(list.stdout).toMatch(/churn\s+2\s+2\s+champion=2/);
   });
 
+  it('evaluates a registered version into its own run, where its gates read the metrics', async () => {
+    const rows = [
+      'a,b,c,y',
+      ...Array.from({ length: 40 }, (_, i) => `${i % 7},${(i * 3) % 5},${i % 2},${i % 2}`),
+    ];
+    writeFileSync(join(cwd, 'eval.csv'), `${rows.join('\n')}\n`);
+    const args = [
+      'evaluate',
+      '--model',
+      'models:/churn/2',
+      '--data',
+      'eval.csv',
+      '--features',
+      'a,b,c',
+      '--target',
+      'y',
+      '--task',
+      'binary',
+    ];
+    const res = await keel(args, { cwd });
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout.trim().split('\n').pop()).toBe(`logged to run ${runId}`);
+    const doc = JSON.parse((await keel([...args, '--json'], { cwd })).stdout);
+    expect(doc).toMatchObject({ runId, attached: true, model: 'models:/churn/2' });
+    const registry = await Registry.open(loadConfig({ cwd, env: {} }));
+    try {
+      const run = await registry.tracking.runs.get(runId);
+      expect(run.data.metrics.find((m) => m.key === 'roc_auc')?.value).toBe(doc.metrics.roc_auc);
+      expect(run.inputs.dataset_inputs.map((d) => d.dataset.name)).toContain('eval.csv');
+    } finally {
+      await registry.close();
+    }
+  });
+
   it('sets and deletes aliases, shows every version, and names what exists when a model, version or alias is missing', async () => {
     const set = await keel(['models', 'alias', 'churn', 'challenger', '1'], { cwd });
     expect(set.code, set.stderr).toBe(0);

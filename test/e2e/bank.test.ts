@@ -13,7 +13,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BANK_SCHEMA, writeBankCsv } from '../helpers/bank.js';
+import { BANK_COLUMNS, BANK_SCHEMA, writeBankCsv } from '../helpers/bank.js';
 import { type BackgroundKeel, keel, keelJson, startKeel } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -171,24 +171,7 @@ describe('from a bank marketing CSV to a governed production model, with keel co
     );
     const [, url] = (await server.waitFor(/keel serving on (http:\/\/\S+)/)) as RegExpExecArray;
     const row = {
-      columns: [
-        'age',
-        'job',
-        'marital',
-        'education',
-        'default',
-        'balance',
-        'housing',
-        'loan',
-        'contact',
-        'day',
-        'month',
-        'duration',
-        'campaign',
-        'pdays',
-        'previous',
-        'poutcome',
-      ],
+      columns: BANK_COLUMNS.filter((c) => c !== 'y'),
       data: [
         [
           41,

@@ -6,6 +6,7 @@
  * can pass the default Production gates (AUC >= 0.85, disparate impact by marital status >= 0.8).
  */
 import { writeFileSync } from 'node:fs';
+import { random } from '../features/helpers.js';
 
 const JOBS = [
   'admin.',
@@ -55,21 +56,9 @@ export const BANK_CATEGORICAL = [
   'poutcome',
 ];
 
-/** mulberry32: a small seeded generator, so the file is the same on every machine. */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** One row per call: the columns of `BANK_COLUMNS`, numbers as numbers, texts as texts. */
 export function bankRows(rows: number, seed: number): Array<Array<string | number>> {
-  const r = generator(seed);
+  const r = random(seed);
   const pick = <T>(values: readonly T[]) => values[Math.floor(r() * values.length)];
   const weighted = <T>(pairs: Array<[T, number]>) => {
     let u = r();

@@ -12,7 +12,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { KeelError } from './errors.js';
-import { parseInput } from './validate.js';
+import { parseInput, strictObject } from './validate.js';
 
 /**
  * SQLite's `synchronous` for the metadata database (always in WAL mode). `full` syncs the WAL at
@@ -53,7 +53,7 @@ export const inputPolicySchema = z.strictObject({
 });
 export type InputPolicySettings = z.infer<typeof inputPolicySchema>;
 
-const fileSchema = z.strictObject({
+const fileSchema = strictObject({
   home: z.string().optional(),
   metadata: metadataSchema.optional(),
   artifacts: z.strictObject({ type: z.literal('local'), root: z.string().optional() }).optional(),

@@ -6,7 +6,7 @@
  * PostgreSQL cannot store one and SQLite would, so the two backends would disagree; C libraries
  * and file systems cut strings at it. Lookups by a name from outside go through `own`.
  */
-import type { z } from 'zod';
+import { z } from 'zod';
 import { KeelError } from './errors.js';
 
 /** Formats zod issues as `field: problem; other.field: problem`. */
@@ -75,5 +75,19 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what 
   if (result.success) return result.data;
   throw new KeelError('INVALID_PARAMETER_VALUE', `Invalid ${what}: ${describeIssues(result.error.issues)}`, {
     details: { issues: result.error.issues },
+  });
+}
+
+/**
+ * `z.strictObject` whose unknown-key error lists the valid keys, for what users write by hand
+ * (train.yaml, schema.yaml, keel.yaml): `unknown key 'iteration': valid keys are ...`.
+ */
+export function strictObject<T extends z.core.$ZodLooseShape>(shape: T) {
+  const valid = Object.keys(shape).join(', ');
+  return z.strictObject(shape, {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}: valid keys are ${valid}`
+        : undefined,
   });
 }

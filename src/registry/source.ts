@@ -143,6 +143,7 @@ export function lineageOf(run: Run | undefined, given: Partial<Lineage> = {}): L
       ? { pipeline_lock_hash: tagOf(run, LINEAGE_TAGS.pipelineLock) }
       : {}),
     ...(run && tagOf(run, ENV_TAGS.gitCommit) ? { code_commit: tagOf(run, ENV_TAGS.gitCommit) } : {}),
+    ...(run && tagOf(run, ENV_TAGS.gitDirty) === 'true' ? { code_dirty: true } : {}),
   };
   const defined = Object.fromEntries(
     Object.entries(given).filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0)),
@@ -150,12 +151,34 @@ export function lineageOf(run: Run | undefined, given: Partial<Lineage> = {}): L
   return { ...fromRun, ...defined };
 }
 
-/** The lineage fields a complete lineage needs and this one lacks. */
-export function missingLineage(lineage: Lineage): string[] {
-  const missing: string[] = [];
-  if (!lineage.run_id) missing.push('training run');
-  if (lineage.datasets.length === 0) missing.push('dataset digests');
-  if (!lineage.code_commit) missing.push('code commit');
-  if (!lineage.pipeline_lock_hash) missing.push('pipeline lock hash');
+/** What a complete lineage lacks: each part, and what would record it. */
+export function missingLineage(lineage: Lineage): Array<{ part: string; fix: string }> {
+  const missing: Array<{ part: string; fix: string }> = [];
+  if (!lineage.run_id) {
+    missing.push({
+      part: 'training run',
+      fix: 'register the model from its run: keel models register <name> runs:/<run id>/model',
+    });
+  }
+  if (lineage.datasets.length === 0) {
+    missing.push({
+      part: 'dataset digests',
+      fix: 'train with keel train, which records the data it read with its digest',
+    });
+  }
+  if (!lineage.code_commit) {
+    missing.push({ part: 'code commit', fix: 'train inside a git checkout with the code committed' });
+  } else if (lineage.code_dirty) {
+    missing.push({
+      part: 'a clean code commit (the tree had uncommitted changes)',
+      fix: 'commit the changes and train again',
+    });
+  }
+  if (!lineage.pipeline_lock_hash) {
+    missing.push({
+      part: 'pipeline lock hash',
+      fix: 'train in a keel repro stage (dvc.yaml: cmd: keel train --config train.yaml) and register that run',
+    });
+  }
   return missing;
 }

@@ -63,6 +63,8 @@ export interface Lineage {
   feature_views: string[];
   pipeline_lock_hash?: string;
   code_commit?: string;
+  /** True when the run's checkout had uncommitted changes to tracked files. */
+  code_dirty?: boolean;
 }
 
 /** p50/p99 of one ONNX Runtime call on a sample batch, measured by `benchmark`. */

@@ -45,7 +45,8 @@ export async function startServer(
   let serving: ModelServer | undefined;
   let predictionLog: PredictionLog | undefined;
   let app: FastifyInstance | undefined;
-  const logger = createLogger(config.logLevel === 'warn' ? 'info' : config.logLevel);
+  // The configured level holds (default warn): Fastify's per-request lines appear at info.
+  const logger = createLogger(config.logLevel);
   const close = async () => {
     // In this order: answered requests append their rows, then the log writes them.
     await app?.close();

@@ -63,5 +63,12 @@ export interface ActiveRun {
 
 export interface TrackingClient {
   startRun(options?: StartRunOptions): Promise<ActiveRun>;
+  /**
+   * Logs into an existing run, as MLflow's `start_run(run_id=...)` resumes one: a pipeline's run
+   * that a stage's `keel train` adds to, or `keel evaluate --run-id`. The caller that attaches does
+   * not end the run; its owner does.
+   * @throws KeelError RESOURCE_DOES_NOT_EXIST for an unknown run, INVALID_PARAMETER_VALUE for a deleted one.
+   */
+  attachRun(runId: string): Promise<ActiveRun>;
   close(): Promise<void>;
 }

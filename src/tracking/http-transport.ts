@@ -78,6 +78,15 @@ export class HttpTransport implements TrackingTransport {
     return res.run.info.run_id;
   }
 
+  async getRun(runId: string): Promise<{ experimentId: string; lifecycleStage: string }> {
+    const res = await this.call<{ run: { info: { experiment_id: string; lifecycle_stage: string } } }>(
+      'GET',
+      'runs/get',
+      { run_id: runId },
+    );
+    return { experimentId: res.run.info.experiment_id, lifecycleStage: res.run.info.lifecycle_stage };
+  }
+
   async logBatch(runId: string, batch: LogBatch): Promise<void> {
     await this.call('POST', 'runs/log-batch', { run_id: runId, ...batch });
   }

@@ -3,7 +3,7 @@
  * The tracking client: in-process on the embedded store by default, over HTTP when
  * `KEEL_TRACKING_URI` (or `MLFLOW_TRACKING_URI`) is an http(s) URL.
  */
-import type { KeelConfig } from '../core/index.js';
+import { type KeelConfig, KeelError } from '../core/index.js';
 import { BufferedRun } from './active-run.js';
 import type { ActiveRun, StartRunOptions, TrackingClient } from './client.js';
 import { environmentTags } from './environment.js';
@@ -35,6 +35,17 @@ export class Client implements TrackingClient {
       tags: Object.entries(tags).map(([key, value]) => ({ key, value })),
     });
     return new BufferedRun(this.transport, runId, experimentId);
+  }
+
+  async attachRun(runId: string): Promise<ActiveRun> {
+    const run = await this.transport.getRun(runId);
+    if (run.lifecycleStage !== 'active') {
+      throw new KeelError(
+        'INVALID_PARAMETER_VALUE',
+        `Run ${runId} is deleted; restore it or log to another run`,
+      );
+    }
+    return new BufferedRun(this.transport, runId, run.experimentId);
   }
 
   close(): Promise<void> {

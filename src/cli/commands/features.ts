@@ -7,10 +7,13 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { invalid, notFound } from '../../core/index.js';
-import { type FeatureSelection, FeatureStore, toEpochMs } from '../../features/index.js';
+import type { FeatureSelection, FeatureStore } from '../../features/index.js';
 import { action, type CommandIO, repeatOption } from '../io.js';
 
 const list = (value: string, previous: string[] = []) => [...previous, ...value.split(',').filter(Boolean)];
+
+// The feature store (DuckDB, tsx) loads when a command runs, not when the CLI starts.
+export const loadFeatures = () => import('../../features/index.js');
 
 /** Runs `work` with the feature store of the Keel home, closed afterwards. */
 export async function withStore<T>(
@@ -18,6 +21,7 @@ export async function withStore<T>(
   work: (store: FeatureStore) => Promise<T>,
   at?: number,
 ): Promise<T> {
+  const { FeatureStore } = await loadFeatures();
   const store = new FeatureStore({
     config: io.config,
     clock: at === undefined ? undefined : { now: () => at },
@@ -205,6 +209,7 @@ export function registerFeaturesCommands(program: Command): void {
       .option('--views <names>', 'comma-separated views (default: all online views)', list),
     (io, opts: { start: string; end: string; views?: string[] }) =>
       withStore(io, async (store) => {
+        const { toEpochMs } = await loadFeatures();
         const views = await store.materialize({
           start: toEpochMs(opts.start, '--start'),
           end: toEpochMs(opts.end, '--end'),
@@ -223,6 +228,7 @@ export function registerFeaturesCommands(program: Command): void {
       .option('--views <names>', 'comma-separated views (default: all online views)', list),
     (io, opts: { end: string; views?: string[] }) =>
       withStore(io, async (store) => {
+        const { toEpochMs } = await loadFeatures();
         const views = await store.materializeIncremental({
           end: toEpochMs(opts.end, '--end'),
           views: opts.views,
@@ -245,7 +251,8 @@ export function registerFeaturesCommands(program: Command): void {
       )
       .option('--full-feature-names', 'name features view__feature')
       .option('--at <time>', 'judge max age as of this ISO-8601 time instead of now (replays, demos)'),
-    (io, opts: OnlineOptions) => {
+    async (io, opts: OnlineOptions) => {
+      const { toEpochMs } = await loadFeatures();
       const at = opts.at === undefined ? undefined : toEpochMs(opts.at, '--at');
       return withStore(
         io,

@@ -6,7 +6,6 @@
  */
 import type { Command } from 'commander';
 import { KeelError } from '../../core/index.js';
-import { toEpochMs } from '../../features/index.js';
 import type { ModelEntry } from '../../serving/index.js';
 import { action, parseNumberOption, repeatOption } from '../io.js';
 
@@ -48,7 +47,7 @@ export function registerServeCommand(program: Command): void {
         'port (default 5000, or server.port in keel.yaml)',
         parseNumberOption('--port', true),
       )
-      .option('-h, --host <host>', 'interface to bind (default 127.0.0.1)')
+      .option('--host <host>', 'interface to bind (default 127.0.0.1, or server.host in keel.yaml)')
       .option('--auth', 'require an API token (keel tokens create) on every route but the health checks')
       .option(
         '-m, --model <uri>',
@@ -77,6 +76,7 @@ export function registerServeCommand(program: Command): void {
       ),
     async (io, opts: ServeFlags) => {
       const entries = modelEntries(opts);
+      const { toEpochMs } = await import('../../features/index.js');
       const featuresAt =
         opts.featuresAt === undefined ? undefined : toEpochMs(opts.featuresAt, '--features-at');
       // Loaded on use, so other commands do not pay for Fastify at startup.

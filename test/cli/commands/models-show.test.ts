@@ -21,8 +21,8 @@ describe('keel models show <name> <version>', () => {
     await registry.close();
   });
 
-  it('lists the columns with their types and categories, in text and JSON', { timeout: 120_000 }, () => {
-    const text = keel(['models', 'show', 'colours', '1'], { cwd });
+  it('lists the columns with their types and categories, in text and JSON', { timeout: 120_000 }, async () => {
+    const text = await keel(['models', 'show', 'colours', '1'], { cwd });
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toContain(
       [
@@ -32,13 +32,13 @@ describe('keel models show <name> <version>', () => {
         '  b       number',
       ].join('\n'),
     );
-    const json = keel(['models', 'show', 'colours', '1', '--json'], { cwd });
+    const json = await keel(['models', 'show', 'colours', '1', '--json'], { cwd });
     expect(JSON.parse(json.stdout).columns).toEqual([
       { name: 'a', type: 'number' },
       { name: 'colour', type: 'category', categories: COLOURS },
       { name: 'b', type: 'number' },
     ]);
-    const foreign = keel(['models', 'show', 'foreign', '1'], { cwd });
+    const foreign = await keel(['models', 'show', 'foreign', '1'], { cwd });
     expect(foreign.stdout).toContain('columns: none named: fed by position (3 values a row)');
   });
 });

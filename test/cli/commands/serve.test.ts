@@ -3,12 +3,11 @@
  * scores over HTTP and stops on SIGTERM; a model that does not load stops it with its error and
  * exit code.
  */
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/core/index.js';
 import { Registry } from '../../../src/registry/index.js';
 import { tempHome } from '../../features/helpers.js';
-import { CLI, keel } from '../../helpers/cli.js';
+import { keel, startKeel } from '../../helpers/cli.js';
 import { writeLogisticModel } from '../../helpers/onnx.js';
 
 const ENV = { KEEL_TRACKING_URI: '', MLFLOW_TRACKING_URI: '' };
@@ -24,49 +23,27 @@ describe('keel serve --model', () => {
   });
   afterAll(cleanup);
 
-  /** Starts `keel serve` with `args` and resolves once `started` accepts what it printed. */
-  function serve<T>(args: string[], started: (stdout: string) => T | undefined) {
-    let stdout = '';
-    let stderr = '';
-    const server = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args], {
-      cwd: dir,
-      env: { ...process.env, ...ENV },
-    });
-    server.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    const stopped = new Promise<number | null>((resolve) => server.on('exit', resolve));
-    const ready = new Promise<T>((resolve, reject) => {
-      server.stdout.on('data', (d) => {
-        stdout += d;
-        const value = started(stdout);
-        if (value !== undefined) resolve(value);
-      });
-      server.on('exit', () => reject(new Error(`keel serve exited: ${stderr}`)));
-    });
-    const stop = async () => {
-      server.kill('SIGTERM');
-      return stopped;
-    };
-    return { ready, stop };
-  }
-  const json = (stdout: string) => {
-    try {
-      return JSON.parse(stdout) as Record<string, unknown>;
-    } catch {
-      return undefined;
-    }
-  };
-
   // A child process loads ONNX Runtime and the registry: slow on a busy machine.
   it('serves the model, here with a canary taking all traffic, until SIGTERM', {
     timeout: 120_000,
   }, async () => {
-    const server = serve(
-      ['--json', '--model', 'models:/logit/1', '--canary', 'models:/logit/2', '--canary-percent', '100'],
-      json,
+    const server = startKeel(
+      [
+        'serve',
+        '--port',
+        '0',
+        '--json',
+        '--model',
+        'models:/logit/1',
+        '--canary',
+        'models:/logit/2',
+        '--canary-percent',
+        '100',
+      ],
+      { cwd: dir, env: ENV },
     );
-    const started = (await server.ready) as { url: string };
+    await server.waitFor(/^\}$/m);
+    const started = JSON.parse(server.output().stdout) as { url: string };
     expect(started).toMatchObject({
       models: ['models:/logit/1'],
       canary: { uri: 'models:/logit/2', percent: 100, serving: true, version: '2' },
@@ -83,16 +60,27 @@ describe('keel serve --model', () => {
   });
 
   it('never announces a canary that did not load as taking traffic', { timeout: 120_000 }, async () => {
-    const server = serve(
-      ['--model', 'models:/logit/1', '--canary', 'models:/logit@challenger', '--canary-percent', '10'],
-      (stdout) => (stdout.includes('canary:') ? stdout : undefined),
+    const server = startKeel(
+      [
+        'serve',
+        '--port',
+        '0',
+        '--model',
+        'models:/logit/1',
+        '--canary',
+        'models:/logit@challenger',
+        '--canary-percent',
+        '10',
+      ],
+      { cwd: dir, env: ENV },
     );
-    const stdout = await server.ready;
+    await server.waitFor(/canary:.*\n/);
+    const [, url] = await server.waitFor(/keel serving on (\S+)/);
+    const { stdout } = server.output();
     expect(stdout).toContain(
       "canary: models:/logit@challenger is not serving: it did not load (Registered model alias challenger not found on model 'logit'); it takes no traffic until a refresh loads it",
     );
     expect(stdout).not.toMatch(/takes 10% of the traffic/);
-    const url = /keel serving on (\S+)/.exec(stdout)?.[1];
     const ready = (await (await fetch(`${url}/ready`)).json()) as {
       checks: { models: { served: Array<{ canary: unknown }> } };
     };
@@ -105,17 +93,30 @@ describe('keel serve --model', () => {
     expect(await server.stop()).toBe(0);
   });
 
-  it('exits with the error code of a model that does not load', { timeout: 120_000 }, () => {
-    const res = keel(['serve', '--port', '0', '--model', 'models:/churn@champion'], { cwd: dir, env: ENV });
-    expect(res.code, res.stderr).toBe(4);
-    expect(res.stderr).toContain("keel: Registered model alias champion not found on model 'churn'");
-    const twice = keel(['serve', '--port', '0', '-m', 'models:/logit/1', '--model', 'models:/logit/1'], {
+  it('answers -h with its help, not as --host', async () => {
+    const res = await keel(['serve', '-h'], { cwd: dir });
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain('Usage: keel serve [options]');
+    expect(res.stdout).toContain('--host <host>');
+  });
+
+  it('exits with the error code of a model that does not load', { timeout: 120_000 }, async () => {
+    const res = await keel(['serve', '--port', '0', '--model', 'models:/churn@champion'], {
       cwd: dir,
       env: ENV,
     });
+    expect(res.code, res.stderr).toBe(4);
+    expect(res.stderr).toContain("keel: Registered model alias champion not found on model 'churn'");
+    const twice = await keel(
+      ['serve', '--port', '0', '-m', 'models:/logit/1', '--model', 'models:/logit/1'],
+      {
+        cwd: dir,
+        env: ENV,
+      },
+    );
     expect(twice.code, twice.stderr).toBe(2);
     expect(twice.stderr).toContain("model 'logit' is given twice");
-    const lone = keel(['serve', '--port', '0', '--canary', 'models:/logit/2'], { cwd: dir, env: ENV });
+    const lone = await keel(['serve', '--port', '0', '--canary', 'models:/logit/2'], { cwd: dir, env: ENV });
     expect(lone.code, lone.stderr).toBe(2);
     expect(lone.stderr).toContain('--canary needs exactly one --model');
   });

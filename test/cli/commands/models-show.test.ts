@@ -21,7 +21,9 @@ describe('keel models show <name> <version>', () => {
     await registry.close();
   });
 
-  it('lists the columns with their types and categories, in text and JSON', { timeout: 120_000 }, async () => {
+  it('lists the columns with their types and categories, in text and JSON', {
+    timeout: 120_000,
+  }, async () => {
     const text = await keel(['models', 'show', 'colours', '1'], { cwd });
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toContain(

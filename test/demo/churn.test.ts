@@ -226,6 +226,8 @@ describe('keel demo', () => {
             ran.push(line);
             continue;
           }
+          // The server writes its prediction log every second: wait until it holds no buffered row.
+          if (server && /^keel predictions\b/.test(line)) await logFlushed(port);
           const res = await runProcess('bash', ['-c', line], { cwd, env });
           const what = `README.md:${block.line}: ${line}\n${res.stdout}\n${res.stderr}`;
           expect(res.code, what).toBe(command.exit);
@@ -280,4 +282,15 @@ async function freePort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise((resolve) => server.close(resolve));
   return port;
+}
+
+/** Resolves once the server on `port` has written every buffered prediction row; throws after 60 s. */
+async function logFlushed(port: number): Promise<void> {
+  let metrics = '';
+  for (let i = 0; i < 600; i++) {
+    metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    if (/^keel_prediction_log_buffered_rows(\{[^}]*\})? 0$/m.test(metrics)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`the prediction log still holds buffered rows after 60 s:\n${metrics}`);
 }

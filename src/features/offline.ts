@@ -124,7 +124,10 @@ export async function getHistoricalFeatures(
     const internal = reader.getRowObjects().map((r) => mapValues(r));
     const rows = internal.map((row) => projectRow(row, refs, entityColumns));
     if (!options.out) return { ...shape, rows, rowCount: rows.length };
-    await tableFromRows(conn, '__keel_out', rows, {}, columns);
+    // The JS rows go back to DuckDB typed as the join gave them, not as JS values look.
+    const types: Record<string, ColumnType> = { ...keyTypes, [eventColumn]: 'timestamp' };
+    for (const f of refs.features) types[f.output] = f.type;
+    await tableFromRows(conn, '__keel_out', rows, types, columns);
     return {
       ...shape,
       rows: [],

@@ -58,6 +58,10 @@ describe('feature registry', () => {
       }
       expect(readFileSync(registryPath(home), 'utf8')).toBe(before);
     }
+    // Every incompatibility of a view is named, not only the first.
+    await expect(store.applyRepo(buildRepo([stats({ orders: 'string' })]))).rejects.toThrow(
+      /stats: feature 'orders' changed type from int64 to string; stats: feature 'spend' was removed/,
+    );
     const forced = await store.applyRepo(buildRepo([stats({ orders: 'int64' })]), { force: true });
     expect(forced.find((c) => c.name === 'stats')).toMatchObject({ change: 'updated', version: 3 });
   });

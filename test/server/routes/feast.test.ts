@@ -146,11 +146,12 @@ describe('Feast feature server routes', () => {
 
   it('takes a JSON body whatever its content type, as the curl example of Feast’s docs sends it', async () => {
     const body = '{"features": ["driver_stats:trips"], "entities": {"driver_id": [1001]}}';
-    for (const headers of [
+    const types: Record<string, string>[] = [
       { 'content-type': 'application/x-www-form-urlencoded' },
       { 'content-type': 'text/plain' },
       {},
-    ]) {
+    ];
+    for (const headers of types) {
       const res = await send('/get-online-features', body, headers);
       expect({ status: res.status, values: JSON.parse(res.text).results?.[1]?.values }).toEqual({
         status: 200,

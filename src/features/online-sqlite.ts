@@ -18,7 +18,7 @@ import {
   type OnlineStoreOptions,
   type OnlineWriteRow,
 } from './online-store.js';
-import { READ_SQL, type ReadReply, type ReadRow } from './sqlite-read.js';
+import { type ReadReply, type ReadRow, readSql } from './sqlite-read.js';
 
 const SCHEMA = `CREATE TABLE IF NOT EXISTS keel_online (
   view TEXT NOT NULL,
@@ -74,12 +74,12 @@ class ReaderThread {
     this.worker.on('exit', (code) => this.failAll(new Error(`the online store reader exited (${code})`)));
   }
 
-  read(view: string, keys: string): Promise<ReadRow[]> {
+  read(sql: string, view: string, keys: string): Promise<ReadRow[]> {
     const id = this.next++;
     return new Promise((resolve, reject) => {
       if (this.waiting.size === 0) this.worker.ref();
       this.waiting.set(id, { resolve, reject });
-      this.worker.postMessage({ id, view, keys });
+      this.worker.postMessage({ id, sql, view, keys });
     });
   }
 
@@ -97,7 +97,8 @@ class ReaderThread {
 class SqliteOnlineStore implements OnlineStore {
   readonly type = 'sqlite' as const;
   private readonly upsert;
-  private readonly read;
+  /** Prepared reads by SQL text (one per set of features asked for; bounded). */
+  private readonly reads = new Map<string, Database.Statement<[string, string]>>();
   private readonly deleteStmt;
   private reader?: ReaderThread;
 
@@ -107,7 +108,6 @@ class SqliteOnlineStore implements OnlineStore {
     private readonly workerThreshold: number,
   ) {
     this.upsert = db.prepare(UPSERT);
-    this.read = db.prepare<[string, string]>(READ_SQL).raw(true);
     this.deleteStmt = db.prepare('DELETE FROM keel_online WHERE view = ?');
   }
 
@@ -127,13 +127,18 @@ class SqliteOnlineStore implements OnlineStore {
     })();
   }
 
-  async onlineRead(view: string, keys: readonly string[]): Promise<(OnlineRecord | undefined)[]> {
+  async onlineRead(
+    view: string,
+    keys: readonly string[],
+    features?: readonly string[],
+  ): Promise<(OnlineRecord | undefined)[]> {
     if (keys.length === 0) return [];
     const list = JSON.stringify(keys);
+    const sql = readSql(features);
     const rows =
       this.workerThreshold > 0 && keys.length > this.workerThreshold && this.path !== ':memory:'
-        ? await this.readInWorker(view, list)
-        : (this.read.all(view, list) as ReadRow[]);
+        ? await this.readInWorker(sql, view, list)
+        : (this.statement(sql).all(view, list) as ReadRow[]);
     const found = new Map<string, OnlineRecord>();
     for (const [key, eventTs, createdTs, payload] of rows) {
       found.set(key, { eventTs, createdTs: createdTs ?? undefined, payload });
@@ -150,10 +155,20 @@ class SqliteOnlineStore implements OnlineStore {
     this.db.close();
   }
 
-  private async readInWorker(view: string, keys: string): Promise<ReadRow[]> {
+  private statement(sql: string): Database.Statement<[string, string]> {
+    let read = this.reads.get(sql);
+    if (!read) {
+      if (this.reads.size >= 256) this.reads.clear();
+      read = this.db.prepare<[string, string]>(sql).raw(true);
+      this.reads.set(sql, read);
+    }
+    return read;
+  }
+
+  private async readInWorker(sql: string, view: string, keys: string): Promise<ReadRow[]> {
     try {
       this.reader ??= new ReaderThread(this.path);
-      return await this.reader.read(view, keys);
+      return await this.reader.read(sql, view, keys);
     } catch (err) {
       this.reader = undefined;
       throw new KeelError('TEMPORARILY_UNAVAILABLE', `online store ${this.path}: ${(err as Error).message}`, {

@@ -37,7 +37,15 @@ export interface OnlineWriteRow {
 export interface OnlineStore {
   readonly type: OnlineStoreConfig['type'];
   onlineWrite(view: string, rows: readonly OnlineWriteRow[]): Promise<number>;
-  onlineRead(view: string, keys: readonly string[]): Promise<(OnlineRecord | undefined)[]>;
+  /**
+   * `features` names the features the caller will decode; a store may then return a payload
+   * holding only those (SQLite does), never fewer.
+   */
+  onlineRead(
+    view: string,
+    keys: readonly string[],
+    features?: readonly string[],
+  ): Promise<(OnlineRecord | undefined)[]>;
   /** Removes every record of a view. */
   deleteView(view: string): Promise<void>;
   close(): Promise<void>;

@@ -73,6 +73,7 @@ function parseKeyColumns(
 async function readView(
   store: OnlineStore,
   view: FeatureView,
+  features: readonly string[],
   keys: Map<string, (bigint | string)[]>,
   n: number,
 ): Promise<(OnlineRecord | undefined)[]> {
@@ -85,8 +86,9 @@ async function readView(
     const key = serialize(values);
     rowKeys[i] = key;
     if (!distinct.has(key)) distinct.set(key, distinct.size);
+    if (i % ROWS_PER_TURN === ROWS_PER_TURN - 1) await nextTurn();
   }
-  const records = await store.onlineRead(view.name, [...distinct.keys()]);
+  const records = await store.onlineRead(view.name, [...distinct.keys()], features);
   return rowKeys.map((k) => records[distinct.get(k) as number]);
 }
 
@@ -110,7 +112,10 @@ export async function readOnlineFeatures(
   );
   const records = new Map(
     await Promise.all(
-      views.map(async ({ view }) => [view.name, await readView(store, view, keyColumns, n)] as const),
+      views.map(
+        async ({ view, features }) =>
+          [view.name, await readView(store, view, features, keyColumns, n)] as const,
+      ),
     ),
   );
 

@@ -6,14 +6,20 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { READ_SQL, type ReadReply, type ReadRequest, type ReadRow } from './sqlite-read.js';
+import type { ReadReply, ReadRequest, ReadRow } from './sqlite-read.js';
 
 const db = new Database((workerData as { path: string }).path, { readonly: true, fileMustExist: true });
-const read = db.prepare<[string, string]>(READ_SQL).raw(true);
+const statements = new Map<string, Database.Statement<[string, string]>>();
 
-parentPort?.on('message', ({ id, view, keys }: ReadRequest) => {
+parentPort?.on('message', ({ id, sql, view, keys }: ReadRequest) => {
   let reply: ReadReply;
   try {
+    let read = statements.get(sql);
+    if (!read) {
+      if (statements.size >= 256) statements.clear();
+      read = db.prepare<[string, string]>(sql).raw(true);
+      statements.set(sql, read);
+    }
     reply = { id, rows: read.all(view, keys) as unknown as ReadRow[] };
   } catch (err) {
     reply = { id, error: (err as Error).message };

@@ -111,6 +111,18 @@ export function keySerializer(
 ): (values: Readonly<Record<string, bigint | string>>) => string {
   const sorted = byJoinKey(entities);
   const names = namesPart(sorted);
+  if (sorted.length === 1 && sorted[0].valueType === 'int64') {
+    // The common case, on the hot path of materialization: one buffer, one hex conversion.
+    const key = sorted[0].joinKey;
+    const out = Buffer.alloc(names.length + 16);
+    names.copy(out);
+    out.writeUInt32LE(INT64, names.length);
+    out.writeUInt32LE(8, names.length + 4);
+    return (values) => {
+      out.writeBigInt64LE(values[key] as bigint, names.length + 8);
+      return out.toString('hex');
+    };
+  }
   if (sorted.length === 1) {
     const key = sorted[0].joinKey;
     return (values) => Buffer.concat([names, valuePart(values[key])]).toString('hex');

@@ -105,9 +105,12 @@ async function copyWindow(
   const featureCols = features.map((f) => at(f));
   const [tsCol, createdCol] = [at('__ts'), at('__created')];
   const keyValues: Record<string, bigint | string> = {};
+  // DuckDB computes the next chunk on its own threads while this one is written.
+  let next = result.fetchChunk();
   for (;;) {
-    const chunk = await result.fetchChunk();
+    const chunk = await next;
     if (!chunk || chunk.rowCount === 0) break;
+    next = result.fetchChunk();
     const columns = chunk.getColumns();
     const values = featureCols.map((c) => columns[c].map(toJs));
     for (let r = 0; r < chunk.rowCount; r++) {

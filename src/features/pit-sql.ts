@@ -96,8 +96,16 @@ export function joinSql(
         QUALIFY row_number() OVER (PARTITION BY e.__row ORDER BY r.__ts DESC, ${tieBreak(view, 'r.')}) = 1)`);
       joins.push(`LEFT JOIN ${v} ON ${v}.__row = e.__row`);
     } else {
-      ctes.push(`${v} AS (${viewRowsSql(view, features, ctx)})`);
-      joins.push(`ASOF LEFT JOIN ${v} ON ${keyEq(v)} AND ${event} >= ${v}.__ts`);
+      // ASOF finds each entity row's timestamp on the raw rows; the tie rule then runs only on the
+      // rows at that (key, timestamp), not as a sort of the whole source.
+      const keys = view.entities.map((en) => ident(en.joinKey)).join(', ');
+      ctes.push(`r${i} AS (${viewRowsSql(view, features, ctx, false)})`);
+      ctes.push(`t${i} AS (SELECT e.__row, r.__ts FROM e
+        ASOF JOIN (SELECT ${keys}, __ts FROM r${i}) r ON ${keyEq('r')} AND ${event} >= r.__ts)`);
+      ctes.push(`${v} AS (SELECT t.__row, r.* FROM t${i} t JOIN e ON e.__row = t.__row
+        JOIN r${i} r ON ${keyEq('r')} AND r.__ts = t.__ts
+        QUALIFY row_number() OVER (PARTITION BY t.__row ORDER BY ${tieBreak(view, 'r.')}) = 1)`);
+      joins.push(`LEFT JOIN ${v} ON ${v}.__row = e.__row`);
     }
     // The join found the latest row at or before the event; the TTL decides whether it counts.
     for (const f of features)

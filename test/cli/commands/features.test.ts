@@ -166,16 +166,18 @@ describe('keel features', () => {
     const refused = keel('features', 'apply', '--repo', onlyEntity);
     expect(refused.code).toBe(7);
     expect(refused.json.message).toMatch(/stats: feature view deleted/);
-    const still = keel(
-      'features',
-      'get-online',
-      '--features',
-      'stats:orders',
-      '--entity',
-      'customer_id=17850',
-      '--at',
-      '2011-02-01T12:00:00Z',
-    );
+    const readOrders = () =>
+      keel(
+        'features',
+        'get-online',
+        '--features',
+        'stats:orders',
+        '--entity',
+        'customer_id=17850',
+        '--at',
+        '2011-02-01T12:00:00Z',
+      );
+    const still = readOrders();
     expect((still.json.results as { values: unknown[] }[])[1].values).toEqual([5]);
     const forced = keel('features', 'apply', '--repo', onlyEntity, '--force');
     expect(forced.code).toBe(0);
@@ -187,16 +189,7 @@ describe('keel features', () => {
     });
     // Registered again, the view starts empty online: the deleted view's rows went with it.
     expect(keel('features', 'apply', '--repo', join(dir, 'features.mts')).code).toBe(0);
-    const after = keel(
-      'features',
-      'get-online',
-      '--features',
-      'stats:orders',
-      '--entity',
-      'customer_id=17850',
-      '--at',
-      '2011-02-01T12:00:00Z',
-    );
+    const after = readOrders();
     expect((after.json.results as { statuses: string[] }[])[1].statuses).toEqual(['NOT_FOUND']);
   });
 

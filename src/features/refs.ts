@@ -32,7 +32,11 @@ const REF = /^([A-Za-z_][A-Za-z0-9_]*)(?:@v(\d+))?(?::([A-Za-z_][A-Za-z0-9_]*))?
 /** Expands a feature service name into its refs. */
 export function serviceRefs(registry: RegistryData, service: string): string[] {
   const found = own(registry.featureServices, service);
-  if (!found) throw notFound(`feature service '${service}' is not registered`);
+  if (!found) {
+    throw new KeelError('RESOURCE_DOES_NOT_EXIST', `feature service '${service}' is not registered`, {
+      details: { feastError: 'FeatureServiceNotFoundException' },
+    });
+  }
   return [...found.spec.features];
 }
 
@@ -66,7 +70,15 @@ export function resolveRefs(
     if (!m) throw invalid(`feature reference '${ref}' is not of the form view[@vN]:feature`);
     const [, name, pinned, feature] = m;
     const stored = own(registry.featureViews, name) ?? own(registry.onDemandFeatureViews, name);
-    if (!stored) throw notFound(`feature view '${name}' (from '${ref}') is not registered`);
+    if (!stored) {
+      throw new KeelError(
+        'RESOURCE_DOES_NOT_EXIST',
+        `feature view '${name}' (from '${ref}') is not registered`,
+        {
+          details: { feastError: 'FeatureViewNotFoundException' },
+        },
+      );
+    }
     if (pinned !== undefined && Number(pinned) !== stored.version) {
       throw invalid(`'${ref}' pins version ${pinned}, but ${name} is at version ${stored.version}`);
     }

@@ -48,19 +48,24 @@ function findRepo(io: CommandIO, repo?: string): string {
   return found;
 }
 
-/** `key=value` pairs into columnar entities; numbers stay numbers. */
-function entityColumns(pairs: string[]): Record<string, unknown[]> {
-  const columns: Record<string, unknown[]> = {};
+/** `key=value` pairs into columns of text; the store types them by what the registry declares. */
+function entityText(pairs: string[]): Record<string, string[]> {
+  const columns: Record<string, string[]> = {};
   for (const pair of pairs) {
     const at = pair.indexOf('=');
     if (at <= 0) throw invalid(`--entity '${pair}' is not key=value`);
-    const raw = pair.slice(at + 1);
-    const value = raw.trim() !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
     const key = pair.slice(0, at);
-    columns[key] = [...(columns[key] ?? []), value];
+    columns[key] = [...(columns[key] ?? []), pair.slice(at + 1)];
   }
   if (Object.keys(columns).length === 0) throw invalid('give at least one --entity key=value');
   return columns;
+}
+
+/** As `io.emit`, with int64s beyond 2^53 printed exactly in JSON (JSON.stringify cannot). */
+async function emitExact<T>(io: CommandIO, result: T, human: (result: T) => string): Promise<void> {
+  const { stringifyExact } = await loadFeatures();
+  if (io.json) process.stdout.write(`${stringifyExact(result, 2)}\n`);
+  else io.emit(result, human);
 }
 
 interface OnlineOptions {
@@ -192,7 +197,9 @@ export function registerFeaturesCommands(program: Command): void {
         const shown = opts.out
           ? { out: resolve(opts.out), rowCount: result.rowCount, columns: result.columns }
           : result;
-        io.emit(shown, (r) => ('rows' in r ? table(r.rows) : `wrote ${r.rowCount} rows to ${r.out}`));
+        await emitExact(io, shown, (r) =>
+          'rows' in r ? table(r.rows) : `wrote ${r.rowCount} rows to ${r.out}`,
+        );
       }),
   );
 
@@ -252,21 +259,23 @@ export function registerFeaturesCommands(program: Command): void {
       .option('--full-feature-names', 'name features view__feature')
       .option('--at <time>', 'judge max age as of this ISO-8601 time instead of now (replays, demos)'),
     async (io, opts: OnlineOptions) => {
-      const { toEpochMs } = await loadFeatures();
+      const { toEpochMs, feastOnlineJson } = await loadFeatures();
       const at = opts.at === undefined ? undefined : toEpochMs(opts.at, '--at');
       return withStore(
         io,
         async (store) => {
+          const wanted = selection(opts);
           const response = await store.getOnlineFeatures({
-            ...selection(opts),
-            entities: entityColumns(opts.entity),
+            ...wanted,
+            entities: await store.entitiesFromText(wanted, entityText(opts.entity)),
             fullFeatureNames: opts.fullFeatureNames,
           });
-          io.emit(response, (r) =>
-            r.featureNames
+          // --json prints what the HTTP route answers (Feast's snake_case shape).
+          await emitExact(io, feastOnlineJson(response), () =>
+            response.featureNames
               .map(
                 (name, c) =>
-                  `${name}: ${r.results[c].values.map((v, i) => `${v ?? '∅'} (${r.results[c].statuses[i]})`).join(', ')}`,
+                  `${name}: ${response.results[c].values.map((v, i) => `${v ?? '∅'} (${response.results[c].statuses[i]})`).join(', ')}`,
               )
               .join('\n'),
           );

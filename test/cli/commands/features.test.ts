@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempHome } from '../../features/helpers.js';
@@ -130,18 +130,88 @@ describe('keel features', () => {
       '--at',
       '2011-02-01T12:00:00Z',
     );
-    expect(online.json.featureNames).toEqual(['customer_id', 'orders', 'amount_per_order']);
+    // One JSON shape: the HTTP route's (Feast's snake_case).
+    expect(online.json.metadata).toEqual({ feature_names: ['customer_id', 'orders', 'amount_per_order'] });
     const results = online.json.results as {
       values: unknown[];
       statuses: string[];
-      eventTimestamps: string[];
+      event_timestamps: string[];
     }[];
     expect(results.map((r) => [r.values[0], r.statuses[0]])).toEqual([
       [17850, 'PRESENT'],
       [5, 'PRESENT'],
       [2, 'PRESENT'],
     ]);
-    expect(results[1].eventTimestamps).toEqual(['2011-02-01T00:00:00Z']);
+    expect(results[1].event_timestamps).toEqual(['2011-02-01T00:00:00Z']);
+  });
+
+  it('keeps event_timestamp a TIMESTAMP in the Parquet training set', async () => {
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const db = await DuckDBInstance.create(':memory:');
+    const conn = await db.connect();
+    const described = await conn.runAndReadAll(`DESCRIBE SELECT * FROM '${join(dir, 'train.parquet')}'`);
+    const types = Object.fromEntries(described.getRowObjectsJS().map((r) => [r.column_name, r.column_type]));
+    expect(types.event_timestamp).toBe('TIMESTAMP');
+    conn.closeSync();
+  });
+
+  it('types --entity by the declared entity: an int64 key takes digits only', async () => {
+    const bad = await keel(
+      'features',
+      'get-online',
+      '--features',
+      'stats:orders',
+      '--entity',
+      'customer_id=0x1',
+    );
+    expect(bad.code).toBe(2);
+    expect(bad.json.message).toMatch(/--entity customer_id must be an integer, got '0x1'/);
+  });
+
+  it('needs --force to delete a whole view, and then removes its online rows', async () => {
+    const onlyEntity = join(dir, 'entity-only.mts');
+    writeFileSync(
+      onlyEntity,
+      `import { defineEntity } from '${join(ROOT, 'src/features/index.js')}';\nexport const customer = defineEntity({ name: 'customer', joinKey: 'customer_id' });\n`,
+    );
+    const refused = await keel('features', 'apply', '--repo', onlyEntity);
+    expect(refused.code).toBe(7);
+    expect(refused.json.message).toMatch(/stats: feature view deleted/);
+    const readOrders = () =>
+      keel(
+        'features',
+        'get-online',
+        '--features',
+        'stats:orders',
+        '--entity',
+        'customer_id=17850',
+        '--at',
+        '2011-02-01T12:00:00Z',
+      );
+    const still = await readOrders();
+    expect((still.json.results as { values: unknown[] }[])[1].values).toEqual([5]);
+    const forced = await keel('features', 'apply', '--repo', onlyEntity, '--force');
+    expect(forced.code).toBe(0);
+    expect(forced.json.changes).toContainEqual({
+      kind: 'featureViews',
+      name: 'stats',
+      change: 'deleted',
+      version: 1,
+    });
+    // Registered again, the view starts empty online: the deleted view's rows went with it.
+    expect((await keel('features', 'apply', '--repo', join(dir, 'features.mts'))).code).toBe(0);
+    const after = await readOrders();
+    expect((after.json.results as { statuses: string[] }[])[1].statuses).toEqual(['NOT_FOUND']);
+  });
+
+  it('loads a .ts repo that sits outside a "type": "module" package', async () => {
+    const plain = join(dir, 'plain');
+    mkdirSync(plain, { recursive: true });
+    writeFileSync(join(plain, 'package.json'), '{"name": "plain-repo"}');
+    writeFileSync(join(plain, 'features.ts'), repo(`orders: 'int64'`));
+    const applied = await keel('features', 'apply', '--repo', join(plain, 'features.ts'));
+    expect(applied.code).toBe(0);
+    expect(readdirSync(plain).sort()).toEqual(['features.ts', 'package.json']);
   });
 
   it('answers bad input with a message and a non-zero exit', async () => {

@@ -40,7 +40,8 @@ export interface LoadedTable {
   y?: Float64Array;
   categorical: string[];
   categories: Record<string, string[]>;
-  extra: Record<string, string[]>;
+  /** Text of each extra column; null where the value is missing. */
+  extra: Record<string, Array<string | null>>;
   rows: number;
 }
 
@@ -129,8 +130,8 @@ export async function loadTable(options: LoadOptions): Promise<LoadedTable> {
     const codes = features.map((f) =>
       categorical.includes(f) ? new Map(categories[f].map((v, i) => [v, i])) : undefined,
     );
-    const extra: Record<string, string[]> = Object.fromEntries(
-      extraColumns.map((c) => [c, new Array<string>(count)]),
+    const extra: Record<string, Array<string | null>> = Object.fromEntries(
+      extraColumns.map((c) => [c, new Array<string | null>(count)]),
     );
     const labels: Array<string | null> = options.target !== undefined ? new Array(count) : [];
     const result = await db.stream(`SELECT ${select.join(', ')} FROM src ORDER BY __keel_row`);
@@ -153,7 +154,7 @@ export async function loadTable(options: LoadOptions): Promise<LoadedTable> {
       });
       extraColumns.forEach((c, k) => {
         const vector = chunk.getColumnVector(features.length + k);
-        for (let i = 0; i < n; i++) extra[c][offset + i] = String(vector.getItem(i) ?? '');
+        for (let i = 0; i < n; i++) extra[c][offset + i] = vector.getItem(i) as string | null;
       });
       if (options.target !== undefined) {
         const vector = chunk.getColumnVector(select.length - 1);

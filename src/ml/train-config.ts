@@ -14,7 +14,7 @@ import { KeelError, noProgress, type ProgressFn, parseInput, writeFileAtomic } f
 import { fileDigest } from '../data/index.js';
 import { type ActiveRun, LINEAGE_TAGS, type ParamValue } from '../tracking/index.js';
 import { splitRows, takeRows, takeValues } from './dataset.js';
-import { classificationMetrics, regressionSummary } from './evaluate.js';
+import { classificationMetrics, definedMetrics, regressionSummary } from './evaluate.js';
 import { gbdtParamsSchema, predictGbdt, trainGbdt } from './gbdt.js';
 import { type LoadedTable, loadTable } from './load.js';
 import { logisticParamsSchema, predictLogistic, trainLogistic } from './logistic.js';
@@ -122,8 +122,8 @@ export interface TrainResult {
   features: string[];
   rows: { train: number; test: number };
   iterations: number;
-  /** Metrics on the held-out test rows. */
-  test: Record<string, number>;
+  /** Metrics on the held-out test rows; null where undefined (a test split of one class). */
+  test: Record<string, number | null>;
   importance?: Array<{ feature: string; gain: number; split: number }>;
   /** The feature views of a training set, as `view@version`. */
   featureViews?: string[];
@@ -233,7 +233,8 @@ export async function trainFromConfig(
     const values = table.extra[split.column];
     const train: number[] = [];
     const held: number[] = [];
-    for (let i = 0; i < values.length; i++) (split.trainValues.includes(values[i]) ? train : held).push(i);
+    for (let i = 0; i < values.length; i++)
+      (split.trainValues.includes(values[i] ?? '') ? train : held).push(i);
     if (train.length === 0 || held.length === 0) {
       throw new KeelError(
         'DATA_VALIDATION_FAILED',
@@ -263,15 +264,17 @@ export async function trainFromConfig(
         })
       : trainLogistic(xTrain, yTrain, cfg.model.params, onIteration);
   const task = model.kind === 'gbdt' && model.objective === 'regression' ? 'regression' : 'binary';
-  const testPred = model.kind === 'gbdt' ? predictGbdt(model, xTest) : predictLogistic(model, xTest);
-  const test =
-    task === 'binary' ? classificationMetrics(yTest, testPred) : regressionSummary(yTest, testPred);
-
+  // The model is written before it is tested: metrics on a degenerate test split (one class) are
+  // reported as undefined, and nothing about the test rows may cost the trained model.
   const modelPath = resolve(baseDir, options.out ?? cfg.out);
   const metadata: Record<string, string> = { [META_TARGET]: cfg.data.target };
   if (table.categorical.length > 0) metadata[META_CATEGORIES] = JSON.stringify(table.categories);
   if (cfg.data.positiveLabel !== undefined) metadata[META_POSITIVE] = cfg.data.positiveLabel;
   writeFileAtomic(modelPath, exportOnnx(model, { metadata }));
+
+  const testPred = model.kind === 'gbdt' ? predictGbdt(model, xTest) : predictLogistic(model, xTest);
+  const tested =
+    task === 'binary' ? classificationMetrics(yTest, testPred) : regressionSummary(yTest, testPred);
 
   const result: TrainResult = {
     modelPath,
@@ -280,9 +283,9 @@ export async function trainFromConfig(
     features: model.featureNames,
     rows: { train: parts.train.length, test: parts.held.length },
     iterations: model.kind === 'gbdt' ? model.trees.length : history.length,
-    test,
+    test: tested.metrics,
     ...(data.trainingSet ? { featureViews: data.trainingSet.featureViews } : {}),
-    warnings: model.warnings,
+    warnings: [...model.warnings, ...tested.warnings.map((w) => `test split: ${w}`)],
   };
   if (model.kind === 'gbdt') {
     result.importance = model.featureNames
@@ -333,6 +336,8 @@ async function logRun(
     if (h.validation !== undefined) m[`validation_${h.metric}`] = h.validation;
     await run.logMetrics(m, { step: h.iteration });
   }
-  await run.logMetrics(Object.fromEntries(Object.entries(result.test).map(([k, v]) => [`test_${k}`, v])));
+  await run.logMetrics(
+    Object.fromEntries(Object.entries(definedMetrics(result.test)).map(([k, v]) => [`test_${k}`, v])),
+  );
   await run.logArtifact(result.modelPath);
 }

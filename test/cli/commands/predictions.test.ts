@@ -92,7 +92,7 @@ describe('keel predictions performance', () => {
     expect(out.chunk).toEqual({ period: 'day' });
     const { y, p } = labelledRows(['d1']);
     expect(out.versions[0].chunks[0]).toMatchObject({ logged: 8, labelled: 6, coverage: 0.75 });
-    expect(out.versions[0].chunks[0].metrics.roc_auc).toBe(classificationMetrics(y, p).roc_auc);
+    expect(out.versions[0].chunks[0].metrics.roc_auc).toBe(classificationMetrics(y, p).metrics.roc_auc);
     expect(out.versions[0].chunks[1].metrics.roc_auc).toBeNull();
   });
 

@@ -201,7 +201,7 @@ describe('scores checked as scikit-learn checks them', () => {
     for (const [n, want] of Object.entries(c.bins)) {
       const bins = calibrationBins(c.y, c.p, Number(n));
       expect(bins.map((b) => b.fractionPositive)).toEqual(want.fraction_positive);
-      bins.forEach((b, i) => expect(b.meanPredicted).toBeCloseTo(want.mean_predicted[i], 15));
+      for (const [i, b] of bins.entries()) expect(b.meanPredicted).toBeCloseTo(want.mean_predicted[i], 15);
     }
     // 3 · 0.1 is an edge of 10 bins, so 0.30000000000000004 is in the bin (0.2, 0.3].
     const [bin] = calibrationBins([1], [0.30000000000000004], 10);

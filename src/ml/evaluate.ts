@@ -27,6 +27,7 @@ import {
   thresholdMetrics,
 } from './metrics.js';
 import { META_CATEGORIES, META_FEATURES, META_POSITIVE, META_TARGET, META_TASK } from './onnx-export.js';
+import { modelIo } from './onnx-io.js';
 import { scoreOnnx } from './onnx-predict.js';
 import { readOnnxSignature } from './onnx-signature.js';
 
@@ -109,9 +110,13 @@ export interface ThresholdCheck {
 export interface EvaluateOptions {
   model: string;
   data: string;
-  /** Columns feeding the model's input, in order; default the model's `keel.feature_names`. */
+  /**
+   * Columns feeding the model's input, in order. Default: the model's `keel.feature_names`, its
+   * input names when it takes one input per column, else the data's columns but the target and
+   * sensitive ones when there are as many as the input takes.
+   */
   features?: string[];
-  /** Default: `keel.task` from the model, else binary when it outputs `probabilities`. */
+  /** Default: `keel.task` from the model, else read from its outputs (`modelIo`). */
   task?: 'binary' | 'regression';
   /** Default: the target recorded in the model. */
   target?: string;
@@ -130,6 +135,10 @@ export interface EvaluationResult {
   model: string;
   data: string;
   task: 'binary' | 'regression';
+  /** How the task was decided: the option, Keel's metadata, or the model's outputs. */
+  taskFrom: string;
+  /** The columns fed to the model, in order. */
+  features: string[];
   rows: number;
   /** Null where a metric is undefined on this data (see `warnings`). */
   metrics: Record<string, number | null>;
@@ -161,15 +170,15 @@ export function readThresholds(path: string): Thresholds {
  */
 export async function evaluateModel(options: EvaluateOptions): Promise<EvaluationResult> {
   const sig = readOnnxSignature(options.model);
+  const positiveLabel = options.positiveLabel ?? sig.metadata[META_POSITIVE];
+  const io = modelIo(options.model, { positiveLabel });
   const names =
     options.features ??
-    (sig.metadata[META_FEATURES] ? (JSON.parse(sig.metadata[META_FEATURES]) as string[]) : undefined);
-  if (!names) {
-    throw new KeelError(
-      'INVALID_PARAMETER_VALUE',
-      `model '${options.model}' has no '${META_FEATURES}' metadata: name the columns feeding its input (features / --features)`,
-    );
-  }
+    (sig.metadata[META_FEATURES]
+      ? (JSON.parse(sig.metadata[META_FEATURES]) as string[])
+      : io.layout === 'columns'
+        ? io.inputs.map((i) => i.name)
+        : undefined);
   const target = options.target ?? sig.metadata[META_TARGET];
   if (!target)
     throw new KeelError(
@@ -177,24 +186,26 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
       `no target given and model '${options.model}' records none`,
     );
   const recorded = sig.metadata[META_TASK];
-  const task =
-    options.task ??
-    (recorded === 'binary' || recorded === 'regression'
-      ? recorded
-      : sig.outputs.some((o) => o.name === 'probabilities')
-        ? 'binary'
-        : 'regression');
+  const task = options.task ?? (recorded === 'binary' || recorded === 'regression' ? recorded : io.task);
   const sensitive = options.sensitive ?? [];
   const table = await loadTable({
     path: options.data,
     target,
-    positiveLabel: options.positiveLabel ?? sig.metadata[META_POSITIVE],
+    positiveLabel,
+    // Without names, every column but the target and the sensitive ones, in file order, if as
+    // many as the model's input takes (checked below).
     features: names,
     categories: sig.metadata[META_CATEGORIES] ? JSON.parse(sig.metadata[META_CATEGORIES]) : {},
     extraColumns: sensitive,
   });
+  if (!names && table.x.names.length !== io.width) {
+    throw new KeelError(
+      'INVALID_PARAMETER_VALUE',
+      `model '${options.model}' names no columns (no '${META_FEATURES}' metadata, one input '${io.inputs[0].name}' of ${io.width ?? 'unknown'} values a row) and '${options.data}' has ${table.x.names.length} besides the target and sensitive columns (${table.x.names.join(', ')}): name the columns feeding its input (features / --features)`,
+    );
+  }
   const y = table.y as Float64Array;
-  const score = await scoreOnnx(options.model, table.x);
+  const score = await scoreOnnx(options.model, table.x, io);
   // Rows are numbered as the data file's rows: the loader keeps file order.
   checkScores(score, `model scores on '${options.data}'`, task === 'binary' ? 'probability' : 'score');
   const threshold = options.threshold ?? 0.5;
@@ -203,6 +214,8 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
     model: options.model,
     data: options.data,
     task,
+    taskFrom: options.task ? 'the task option' : io.taskFrom,
+    features: [...table.x.names],
     rows: table.rows,
     metrics: report.metrics,
     fairness: {},

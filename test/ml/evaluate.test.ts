@@ -91,18 +91,17 @@ describe('evaluateModel', () => {
 });
 
 describe('evaluateModel on a foreign model', () => {
-  it('scores a model without Keel metadata given its feature columns and task', async () => {
+  it('scores a model without Keel metadata, its task from its output and its columns from the file', async () => {
     const dir = tempDir();
     const data = join(dir, 'd.csv');
     const rows = ['u,v,w,y'];
     for (let i = 0; i < 40; i++) rows.push(`${(i % 7) - 3},${(i % 5) - 2},${(i % 3) - 1},${i % 2}`);
     writeFileSync(data, `${rows.join('\n')}\n`);
     const model = join(import.meta.dirname, 'fixtures', 'foreign_logistic.onnx');
-    await expect(evaluateModel({ model, data, target: 'y' })).rejects.toThrow(
-      /no 'keel.feature_names' metadata/,
-    );
-    const r = await evaluateModel({ model, data, target: 'y', features: ['u', 'v', 'w'], task: 'binary' });
+    // Its output 'prob' [batch, 1] is a Sigmoid's: a classifier, fed the file's three columns.
+    const r = await evaluateModel({ model, data, target: 'y' });
     expect(r.task).toBe('binary');
+    expect(r.features).toEqual(['u', 'v', 'w']);
     // p = sigmoid(0.5u - 1.25v + 2w + 0.1), scored by ONNX Runtime; check the log loss against it.
     let loss = 0;
     for (let i = 0; i < 40; i++) {

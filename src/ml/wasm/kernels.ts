@@ -1,6 +1,7 @@
 /**
  * @module ml/wasm/kernels
- * The GBDT trainer's hot loops (`kernels.wat`) and the memory they work in. A training reserves
+ * The trainers' hot loops (`kernels.wat`: the GBDT's, and logistic regression's two passes) and
+ * the memory they work in. A training reserves
  * every buffer the loops touch (rows, bins, gradients, scores, histograms) up front, commits one
  * WebAssembly memory of exactly that size, and takes typed-array views of it: the memory never
  * grows afterwards, so the views stay valid for the whole training (growing would detach them).
@@ -32,6 +33,16 @@ interface KernelExports {
     raw: number,
     left: number,
     right: number,
+  ): void;
+  lr_scores(z: number, n: number, d: number, start: number, len: number, theta: number, raw: number): void;
+  lr_gradient(
+    z: number,
+    n: number,
+    d: number,
+    start: number,
+    len: number,
+    residual: number,
+    grad: number,
   ): void;
 }
 
@@ -232,6 +243,42 @@ export class KernelMemory {
       raw.byteOffset,
       left,
       right,
+    );
+  }
+
+  /**
+   * `raw[i] = theta[d] + Σ_a theta[a] z[a n + start + i]` for i < len: the raw scores of a block of
+   * rows of the column-major matrix `z` (n rows, d columns).
+   */
+  lrScores(
+    z: Float64Array,
+    n: number,
+    start: number,
+    len: number,
+    theta: Float64Array,
+    raw: Float64Array,
+  ): void {
+    const d = theta.length - 1;
+    this.kernels(z, theta, raw).lr_scores(z.byteOffset, n, d, start, len, theta.byteOffset, raw.byteOffset);
+  }
+
+  /** `grad[a] += Σ_i residual[i] z[a n + start + i]` for i < len and every column a < grad.length. */
+  lrGradient(
+    z: Float64Array,
+    n: number,
+    start: number,
+    len: number,
+    residual: Float64Array,
+    grad: Float64Array,
+  ): void {
+    this.kernels(z, residual, grad).lr_gradient(
+      z.byteOffset,
+      n,
+      grad.length,
+      start,
+      len,
+      residual.byteOffset,
+      grad.byteOffset,
     );
   }
 

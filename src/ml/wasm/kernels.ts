@@ -21,6 +21,24 @@ interface KernelExports {
   ): void;
   add_rows(hist: number, rowStart: number, cells: number, ip: number, iend: number, gh: number): void;
   add_rows_counted(hist: number, rowStart: number, cells: number, ip: number, iend: number, gh: number): void;
+  add_rows_dense(
+    hist: number,
+    bins: number,
+    features: number,
+    offsets: number,
+    ip: number,
+    iend: number,
+    gh: number,
+  ): void;
+  add_rows_dense_counted(
+    hist: number,
+    bins: number,
+    features: number,
+    offsets: number,
+    ip: number,
+    iend: number,
+    gh: number,
+  ): void;
   sum_rows(ip: number, iend: number, gh: number, out: number): void;
   subtract(parent: number, child: number, bytes: number): void;
   partition(ip: number, iend: number, bins: number, goesLeft: number, scratch: number): number;
@@ -179,6 +197,35 @@ export class KernelMemory {
     const add = counted ? k.add_rows_counted : k.add_rows;
     const at = index.byteOffset;
     add(hist.byteOffset, rowStart.byteOffset, cells.byteOffset, at + 4 * start, at + 4 * end, gh.byteOffset);
+  }
+
+  /**
+   * As `addRows` for the dense layout: row r's bins are `bins[r · features ..]`, feature f's slot
+   * of bin b at byte `offsets[f]` plus b slots.
+   */
+  addRowsDense(
+    hist: Float64Array,
+    bins: Uint8Array,
+    features: number,
+    offsets: Uint32Array,
+    index: Uint32Array,
+    start: number,
+    end: number,
+    gh: Float64Array,
+    counted: boolean,
+  ): void {
+    const k = this.kernels(hist, bins, offsets, index, gh);
+    const add = counted ? k.add_rows_dense_counted : k.add_rows_dense;
+    const at = index.byteOffset;
+    add(
+      hist.byteOffset,
+      bins.byteOffset,
+      features,
+      offsets.byteOffset,
+      at + 4 * start,
+      at + 4 * end,
+      gh.byteOffset,
+    );
   }
 
   /** The sums of gradient and hessian over the rows of `index[start..end)`. */

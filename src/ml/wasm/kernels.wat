@@ -164,6 +164,59 @@
         (local.set $ip (i32.add (local.get $ip) (i32.const 4)))
         (br_if $rows (i32.lt_u (local.get $ip) (local.get $iend))))))
 
+;; The dense layout's histogram: row r's bins are the bytes bins[r f .. r f + f), one per
+  ;; feature, and feature j's slot of bin b is at hist + offsets[j] + b * 16 (stride 2) or b * 24
+  ;; (stride 3, counted, which also adds 1 to the slot's third f64). Features are added in order,
+  ;; rows in index order, as the sparse kernels add them.
+  (func (export "add_rows_dense")
+    (param $hist i32) (param $bins i32) (param $features i32) (param $offsets i32)
+    (param $ip i32) (param $iend i32) (param $gh i32)
+    (local $r i32) (local $row i32) (local $end i32) (local $o i32) (local $gh_r v128) (local $s i32)
+    (block $done
+      (br_if $done (i32.ge_u (local.get $ip) (local.get $iend)))
+      (loop $rows
+        (local.set $r (i32.load (local.get $ip)))
+        (local.set $gh_r (v128.load (i32.add (local.get $gh) (i32.shl (local.get $r) (i32.const 4)))))
+        (local.set $row (i32.add (local.get $bins) (i32.mul (local.get $r) (local.get $features))))
+        (local.set $end (i32.add (local.get $row) (local.get $features)))
+        (local.set $o (local.get $offsets))
+        (loop $cells
+          (local.set $s
+            (i32.add (i32.add (local.get $hist) (i32.load (local.get $o)))
+              (i32.shl (i32.load8_u (local.get $row)) (i32.const 4))))
+          (v128.store (local.get $s) (f64x2.add (v128.load (local.get $s)) (local.get $gh_r)))
+          (local.set $o (i32.add (local.get $o) (i32.const 4)))
+          (local.set $row (i32.add (local.get $row) (i32.const 1)))
+          (br_if $cells (i32.lt_u (local.get $row) (local.get $end))))
+        (local.set $ip (i32.add (local.get $ip) (i32.const 4)))
+        (br_if $rows (i32.lt_u (local.get $ip) (local.get $iend))))))
+
+  (func (export "add_rows_dense_counted")
+    (param $hist i32) (param $bins i32) (param $features i32) (param $offsets i32)
+    (param $ip i32) (param $iend i32) (param $gh i32)
+    (local $r i32) (local $row i32) (local $end i32) (local $o i32) (local $gh_r v128) (local $s i32)
+    (local $b i32)
+    (block $done
+      (br_if $done (i32.ge_u (local.get $ip) (local.get $iend)))
+      (loop $rows
+        (local.set $r (i32.load (local.get $ip)))
+        (local.set $gh_r (v128.load (i32.add (local.get $gh) (i32.shl (local.get $r) (i32.const 4)))))
+        (local.set $row (i32.add (local.get $bins) (i32.mul (local.get $r) (local.get $features))))
+        (local.set $end (i32.add (local.get $row) (local.get $features)))
+        (local.set $o (local.get $offsets))
+        (loop $cells
+          (local.set $b (i32.load8_u (local.get $row)))
+          (local.set $s
+            (i32.add (i32.add (local.get $hist) (i32.load (local.get $o)))
+              (i32.add (i32.shl (local.get $b) (i32.const 4)) (i32.shl (local.get $b) (i32.const 3)))))
+          (v128.store (local.get $s) (f64x2.add (v128.load (local.get $s)) (local.get $gh_r)))
+          (f64.store offset=16 (local.get $s) (f64.add (f64.load offset=16 (local.get $s)) (f64.const 1)))
+          (local.set $o (i32.add (local.get $o) (i32.const 4)))
+          (local.set $row (i32.add (local.get $row) (i32.const 1)))
+          (br_if $cells (i32.lt_u (local.get $row) (local.get $end))))
+        (local.set $ip (i32.add (local.get $ip) (i32.const 4)))
+        (br_if $rows (i32.lt_u (local.get $ip) (local.get $iend))))))
+
 ;; Sums (g, h) = gh[r] over the rows r of index[ip..iend) into out: a node's totals, each
   ;; lane added in row order as a scalar loop would.
   (func (export "sum_rows") (param $ip i32) (param $iend i32) (param $gh i32) (param $out i32)

@@ -107,6 +107,6 @@ function binValues(values: Float64Array, b: Float64Array, k: number, out: Uint8A
     i += +(b[i + 1] < x) << 1;
     i += +(b[i] < x);
     // NaN compares false everywhere: it is the missing bin k; above the last bound is bin k - 1.
-    out[r] = v !== v ? k : i < k ? i : k - 1;
+    out[r] = Number.isNaN(v) ? k : i < k ? i : k - 1;
   }
 }

@@ -103,8 +103,7 @@ function moments(col: Float64Array): { mean: number; sd: number } {
   let c = 0;
   for (let i = 0; i < col.length; i++) {
     const v = col[i];
-    // v === v is false only for NaN: cheaper in a hot loop than Number.isNaN.
-    if (v === v) {
+    if (!Number.isNaN(v)) {
       s += v;
       c++;
     }
@@ -117,7 +116,7 @@ function squaredDeviations(col: Float64Array, mean: number): number {
   let v = 0;
   for (let i = 0; i < col.length; i++) {
     const d = col[i] - mean;
-    if (d === d) v += d * d;
+    if (!Number.isNaN(d)) v += d * d;
   }
   return v;
 }
@@ -125,7 +124,7 @@ function squaredDeviations(col: Float64Array, mean: number): number {
 function standardise(col: Float64Array, mean: number, scale: number, out: Float64Array): void {
   for (let i = 0; i < col.length; i++) {
     const v = col[i];
-    out[i] = v === v ? (v - mean) / scale : 0;
+    out[i] = Number.isNaN(v) ? 0 : (v - mean) / scale;
   }
 }
 
@@ -316,7 +315,7 @@ function lossesAndResiduals(
     const e = Math.exp(-Math.abs(s));
     // log(1 + e^s) − y s, without overflow: log1p(e^-|s|) + max(s, 0) − y s.
     const label = y[start + i];
-    const loss = Math.log1p(e) + (s > 0 ? s : 0) - label * s;
+    const loss = Math.log1p(e) + Math.max(s, 0) - label * s;
     const p = s >= 0 ? 1 / (1 + e) : e / (1 + e);
     const weight = w[start + i];
     weighted += weight * loss;

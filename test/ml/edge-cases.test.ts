@@ -57,6 +57,22 @@ const ref = JSON.parse(
   fairness_cases: FairnessCase[];
 };
 
+/** A GBDT of a few trees on the synthetic CSV, in a fresh folder. */
+async function smallModel(): Promise<{ dir: string; data: string; model: string }> {
+  const dir = tempDir();
+  const data = writeSyntheticCsv(dir);
+  const model = join(dir, 'm.onnx');
+  await trainFromConfig(
+    {
+      data: { path: data, target: 'label', positiveLabel: 'yes', features: ['a', 'b', 'c'] },
+      split: { column: 'split' },
+      model: { kind: 'gbdt', params: { iterations: 5 } },
+    },
+    { out: model },
+  );
+  return { dir, data, model };
+}
+
 describe('one-class labels, as scikit-learn treats them', () => {
   const neg = ref.all_negative;
   const pos = ref.all_positive;
@@ -102,17 +118,7 @@ describe('one-class labels, as scikit-learn treats them', () => {
   });
 
   it('evaluates a one-class file: null AUC and a warning, every file still written', async () => {
-    const dir = tempDir();
-    const data = writeSyntheticCsv(dir);
-    const model = join(dir, 'm.onnx');
-    await trainFromConfig(
-      {
-        data: { path: data, target: 'label', positiveLabel: 'yes', features: ['a', 'b', 'c'] },
-        split: { column: 'split' },
-        model: { kind: 'gbdt', params: { iterations: 5 } },
-      },
-      { out: model },
-    );
+    const { dir, data, model } = await smallModel();
     const lines = readFileSync(data, 'utf8').trim().split('\n');
     const oneClass = join(dir, 'no.csv');
     writeFileSync(
@@ -248,17 +254,7 @@ describe('fairness as Fairlearn defines it', () => {
   });
 
   it('loads a missing sensitive value as missing, not as an empty string', async () => {
-    const dir = tempDir();
-    const data = writeSyntheticCsv(dir);
-    const model = join(dir, 'm.onnx');
-    await trainFromConfig(
-      {
-        data: { path: data, target: 'label', positiveLabel: 'yes', features: ['a', 'b'] },
-        split: { column: 'split' },
-        model: { kind: 'gbdt', params: { iterations: 3 } },
-      },
-      { out: model },
-    );
+    const { dir, data, model } = await smallModel();
     const lines = readFileSync(data, 'utf8').trim().split('\n');
     const withGaps = join(dir, 'gaps.csv');
     writeFileSync(

@@ -9,6 +9,17 @@
 import { KeelError } from '../../core/index.js';
 import { KERNELS_WASM_BASE64 } from './kernels-binary.js';
 
+/** The dense histogram kernels: (hist, bins, features, offsets, ip, iend, gh). */
+type DenseAdd = (
+  hist: number,
+  bins: number,
+  features: number,
+  offsets: number,
+  ip: number,
+  iend: number,
+  gh: number,
+) => void;
+
 interface KernelExports {
   logistic_gradients(
     n: number,
@@ -21,24 +32,8 @@ interface KernelExports {
   ): void;
   add_rows(hist: number, rowStart: number, cells: number, ip: number, iend: number, gh: number): void;
   add_rows_counted(hist: number, rowStart: number, cells: number, ip: number, iend: number, gh: number): void;
-  add_rows_dense(
-    hist: number,
-    bins: number,
-    features: number,
-    offsets: number,
-    ip: number,
-    iend: number,
-    gh: number,
-  ): void;
-  add_rows_dense_counted(
-    hist: number,
-    bins: number,
-    features: number,
-    offsets: number,
-    ip: number,
-    iend: number,
-    gh: number,
-  ): void;
+  add_rows_dense: DenseAdd;
+  add_rows_dense_counted: DenseAdd;
   sum_rows(ip: number, iend: number, gh: number, out: number): void;
   subtract(parent: number, child: number, bytes: number): void;
   partition(ip: number, iend: number, bins: number, goesLeft: number, scratch: number): number;

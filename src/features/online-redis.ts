@@ -3,6 +3,11 @@
  * The production online store: one Redis hash per entity key, one field per view holding
  * `{"t": eventTs, "c": createdTs, "v": values}`. Every view of an entity sits in the same hash, so
  * a read of all requested views is one HMGET per entity, pipelined into one round trip.
+ *
+ * Outages fail fast: commands are never queued while the client is disconnected, a command in
+ * flight when the connection drops fails at once (no retry per request), and every call runs
+ * through a circuit (features/redis-circuit) with a deadline. The client reconnects in the
+ * background (backoff up to 1 s) and its reconnection closes the circuit.
  */
 import { Redis } from 'ioredis';
 import { KeelError } from '../core/index.js';
@@ -13,6 +18,13 @@ import type {
   OnlineStoreOptions,
   OnlineWriteRow,
 } from './online-store.js';
+import { outage, outageReason, RedisCircuit } from './redis-circuit.js';
+
+/** Default deadline of a connection attempt and of an online read (ms). */
+const DEFAULT_TIMEOUT_MS = 1000;
+/** A write batch (materialization, push) may run far longer than a read. */
+const WRITE_TIMEOUT_MS = 30_000;
+const DEFAULT_COOLDOWN_MS = 1000;
 
 // Runs inside Redis so the compare-and-set of the write contract is atomic. One call writes a
 // whole batch (5x the rate of one call per key here); ARGV holds the view, then per key its
@@ -51,6 +63,7 @@ class RedisOnlineStore implements OnlineStore {
   constructor(
     private readonly redis: WithWrite,
     private readonly prefix: string,
+    private readonly circuit: RedisCircuit,
   ) {}
 
   async onlineWrite(view: string, rows: readonly OnlineWriteRow[]): Promise<void> {
@@ -62,19 +75,29 @@ class RedisOnlineStore implements OnlineStore {
       args.push(record.eventTs, record.createdTs ?? 0, JSON.stringify(payload));
     }
     try {
-      await this.redis.keelWriteIfNewer(keys.length, ...keys, ...args);
+      await this.circuit.run(
+        `writing ${rows.length} rows of view ${view}`,
+        () => this.redis.keelWriteIfNewer(keys.length, ...keys, ...args),
+        WRITE_TIMEOUT_MS,
+      );
     } catch (err) {
       throw this.wrap(err, `writing view ${view}`);
     }
   }
 
   async onlineRead(requests: readonly OnlineReadRequest[]): Promise<(OnlineRecord | undefined)[][]> {
-    const pipeline = this.redis.pipeline();
-    for (const { entityKey, views } of requests) pipeline.hmget(entityKey, ...views);
-    const results = (await pipeline.exec()) ?? [];
-    return requests.map((req, i) => {
-      const [err, fields] = results[i];
-      if (err) throw this.wrap(err, `reading ${req.entityKey}`);
+    if (requests.length === 0) return [];
+    const results = await this.circuit.run(`reading ${requests.length} entities`, async () => {
+      const pipeline = this.redis.pipeline();
+      for (const { entityKey, views } of requests) pipeline.hmget(entityKey, ...views);
+      const replies = (await pipeline.exec()) ?? [];
+      // A dropped connection fails the commands one by one; the circuit must see it.
+      const failed = replies.find(([err]) => err);
+      if (failed) throw failed[0];
+      return replies;
+    });
+    return requests.map((_req, i) => {
+      const [, fields] = results[i];
       return (fields as (string | null)[]).map((raw) => {
         if (raw === null) return undefined;
         const d = JSON.parse(raw) as Stored;
@@ -97,50 +120,65 @@ class RedisOnlineStore implements OnlineStore {
     } while (cursor !== '0');
   }
 
-  async close(): Promise<void> {
-    await this.redis.quit();
+  async ping(): Promise<void> {
+    await this.circuit.run('answering a ping', () => this.redis.ping());
   }
 
+  async close(): Promise<void> {
+    // QUIT needs a connection; without one there is nothing to say goodbye to.
+    if (this.redis.status === 'ready') await this.redis.quit().catch(() => this.redis.disconnect());
+    else this.redis.disconnect();
+  }
+
+  /** A refused command's error (the circuit's own are KeelErrors already). */
   private wrap(err: unknown, what: string): KeelError {
+    if (err instanceof KeelError) return err;
     return new KeelError(
       'TEMPORARILY_UNAVAILABLE',
       `Redis online store: ${what} failed: ${(err as Error).message}`,
-      {
-        cause: err,
-      },
+      { cause: err },
     );
   }
 }
 
 /**
  * Connects to the Redis online store at `config.url`.
- * @throws KeelError TEMPORARILY_UNAVAILABLE when Redis does not answer.
+ * @throws KeelError TEMPORARILY_UNAVAILABLE when Redis does not answer within `timeoutMs`.
  */
 export async function openRedisOnlineStore(
-  config: { url: string },
+  config: { url: string; timeoutMs?: number },
   options: OnlineStoreOptions = {},
 ): Promise<OnlineStore> {
   const prefix = options.keyPrefix ?? 'keel:';
-  const redis = new Redis(config.url, { keyPrefix: prefix, lazyConnect: true, maxRetriesPerRequest: 2 });
+  const timeoutMs = config.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const redis = new Redis(config.url, {
+    keyPrefix: prefix,
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    // Fail fast: nothing waits for a connection to come back; the circuit and the reconnection
+    // loop below do the retrying.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    retryStrategy: (attempt) => Math.min(100 * 2 ** (attempt - 1), 1000),
+  });
   redis.defineCommand('keelWriteIfNewer', { lua: WRITE_IF_NEWER });
+  const circuit = new RedisCircuit({
+    timeoutMs,
+    cooldownMs: options.circuitCooldownMs ?? DEFAULT_COOLDOWN_MS,
+  });
   // Connection errors also reject the commands in flight, which report them; the listener keeps
   // ioredis from printing them as unhandled, and remembers the first for the message below.
   let connectError: Error | undefined;
   redis.on('error', (err: Error) => {
     connectError ??= err;
   });
+  redis.on('ready', () => circuit.close());
   try {
     await redis.connect();
   } catch (err) {
     redis.disconnect();
-    const reason = (connectError ?? (err as Error)).message;
-    throw new KeelError(
-      'TEMPORARILY_UNAVAILABLE',
-      `Redis online store ${config.url} does not answer: ${reason}`,
-      {
-        cause: err,
-      },
-    );
+    throw outage(`the Redis online store does not answer: it ${outageReason(connectError ?? err)}`, err);
   }
-  return new RedisOnlineStore(redis as WithWrite, prefix);
+  return new RedisOnlineStore(redis as WithWrite, prefix, circuit);
 }

@@ -86,6 +86,16 @@ class SqliteOnlineStore implements OnlineStore {
     this.deleteStmt.run(view);
   }
 
+  async ping(): Promise<void> {
+    try {
+      this.db.prepare('SELECT 1 FROM keel_online LIMIT 1').get();
+    } catch (err) {
+      throw new KeelError('TEMPORARILY_UNAVAILABLE', 'the SQLite online store cannot be read', {
+        cause: err,
+      });
+    }
+  }
+
   async close(): Promise<void> {
     this.db.close();
   }

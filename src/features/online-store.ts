@@ -44,12 +44,19 @@ export interface OnlineStore {
   onlineRead(requests: readonly OnlineReadRequest[]): Promise<(OnlineRecord | undefined)[][]>;
   /** Removes every record of a view. */
   deleteView(view: string): Promise<void>;
+  /**
+   * Resolves when the store answers a trivial request (readiness checks).
+   * @throws KeelError TEMPORARILY_UNAVAILABLE when it does not.
+   */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
 export interface OnlineStoreOptions {
   /** Redis only: a prefix for every key, e.g. a test run's own namespace. Default `keel:`. */
   keyPrefix?: string;
+  /** Redis only: how long an open circuit fails every call before it tries Redis again (ms, default 1000). */
+  circuitCooldownMs?: number;
 }
 
 const backends: Record<
@@ -58,7 +65,8 @@ const backends: Record<
 > = {
   sqlite: async (c, o) =>
     (await import('./online-sqlite.js')).openSqliteOnlineStore(c as { path: string }, o),
-  redis: async (c, o) => (await import('./online-redis.js')).openRedisOnlineStore(c as { url: string }, o),
+  redis: async (c, o) =>
+    (await import('./online-redis.js')).openRedisOnlineStore(c as { url: string; timeoutMs?: number }, o),
 };
 
 /**

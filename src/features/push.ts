@@ -28,17 +28,17 @@ export async function pushRows(
   if (lengths.size !== 1) throw invalid(`push to ${view.name}: columns differ in length or are missing`);
   const n = [...lengths][0];
   for (const needed of [...view.entities.map((e) => e.joinKey), timestampField]) {
-    if (!columns[needed]) throw invalid(`push to ${view.name}: column '${needed}' is missing`);
+    if (!Object.hasOwn(columns, needed)) throw invalid(`push to ${view.name}: column '${needed}' is missing`);
   }
   const unknown = Object.keys(columns).filter(
     (c) =>
-      !(c in view.schema) &&
+      !Object.hasOwn(view.schema, c) &&
       c !== timestampField &&
       c !== createdTimestampField &&
       !view.entities.some((e) => e.joinKey === c),
   );
   if (unknown.length > 0) throw invalid(`push to ${view.name}: unknown columns ${unknown.join(', ')}`);
-  const features = Object.keys(view.schema).filter((f) => f in columns);
+  const features = Object.keys(view.schema).filter((f) => Object.hasOwn(columns, f));
   const rows: OnlineWriteRow[] = [];
   for (let i = 0; i < n; i++) {
     const row = Object.fromEntries(Object.entries(columns).map(([k, v]) => [k, v[i]]));

@@ -11,7 +11,7 @@
  */
 import { statSync } from 'node:fs';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { type Clock, invalid, type KeelConfig, notFound, systemClock } from '../core/index.js';
+import { type Clock, invalid, type KeelConfig, notFound, own, systemClock } from '../core/index.js';
 import type { FeatureView } from './definitions.js';
 import type { PathContext } from './duck.js';
 import type { MaterializeOptions, MaterializeSummary } from './materialize.js';
@@ -81,10 +81,24 @@ export class FeatureStore {
     if (options.onlineStore) this.online = Promise.resolve(options.onlineStore);
   }
 
-  /** The online store, opened on first use. */
+  /** The online store, opened on first use; a store that did not open is tried again at the next use. */
   get onlineStore(): Promise<OnlineStore> {
-    this.online ??= openOnlineStore(this.options.config.onlineStore, this.options.onlineStoreOptions);
+    if (!this.online) {
+      const opening = openOnlineStore(this.options.config.onlineStore, this.options.onlineStoreOptions);
+      this.online = opening;
+      opening.catch(() => {
+        if (this.online === opening) this.online = undefined;
+      });
+    }
     return this.online;
+  }
+
+  /**
+   * Resolves when the online store answers (opening it if needed): what readiness checks.
+   * @throws KeelError TEMPORARILY_UNAVAILABLE when it does not.
+   */
+  async pingOnline(): Promise<void> {
+    await (await this.onlineStore).ping();
   }
 
   /** The registry as last applied; re-read at most once a second when its file changes. */
@@ -123,7 +137,7 @@ export class FeatureStore {
    * @throws KeelError RESOURCE_DOES_NOT_EXIST when there is none by that name.
    */
   featureView(name: string): FeatureView {
-    const found = this.registry().featureViews[name];
+    const found = own(this.registry().featureViews, name);
     if (!found) throw notFound(`feature view '${name}' is not registered`);
     return found.spec;
   }
@@ -183,7 +197,7 @@ export class FeatureStore {
   async close(): Promise<void> {
     const online = this.online;
     this.online = undefined;
-    if (online && !this.options.onlineStore) await (await online).close();
+    if (online && !this.options.onlineStore) await (await online.catch(() => undefined))?.close();
     const duck = this.duck;
     this.duck = undefined;
     if (duck) (await duck).closeSync();
@@ -230,7 +244,9 @@ export class FeatureStore {
     const key = `${fullFeatureNames}|${refs.join(',')}`;
     const hit = this.resolved.get(key);
     if (hit) return hit;
-    const needsTransforms = refs.some((r) => (/^[^:@]+/.exec(r)?.[0] ?? '') in registry.onDemandFeatureViews);
+    const needsTransforms = refs.some((r) =>
+      Object.hasOwn(registry.onDemandFeatureViews, /^[^:@]+/.exec(r)?.[0] ?? ''),
+    );
     const transforms = needsTransforms ? await this.loadTransforms(registry) : undefined;
     const resolved = resolveRefs(registry, refs, { fullFeatureNames, transforms });
     // Clients choose the ref lists, so the cache is bounded: past the cap it starts over.

@@ -7,6 +7,7 @@
 import type { Run } from '../tracking/index.js';
 import { dryRun } from './benchmark.js';
 import type { RegistryContext } from './context.js';
+import { verifyFiles } from './files.js';
 import { describeGate, type Gate } from './policy.js';
 import type { VersionRow } from './rows.js';
 import { packageOf } from './rows.js';
@@ -125,6 +126,7 @@ async function evaluate(
       const old = packageOf(s.replaced);
       const evidence: Record<string, unknown> = { replaces: old.version };
       try {
+        await verifyFiles(ctx, s.replaced);
         await dryRun(ctx.artifacts.localPath(old.model_path), old.signature);
         evidence.loads = true;
         const { restored } = await rehearse(s.row.name, Number(s.row.version));

@@ -4,7 +4,7 @@
  * `model_versions v`: `name LIKE '%churn%'`, `name = 'x'`, `run_id = '...'`, `tags.k = 'v'`,
  * `version_number > 2`. Values always travel as parameters.
  */
-import { KeelError } from '../core/index.js';
+import { KeelError, own } from '../core/index.js';
 import type { SqlValue } from '../storage/index.js';
 import { type Clause, parseFilter, parseOrderBy } from '../tracking/index.js';
 
@@ -95,7 +95,7 @@ function clauseSql(target: SearchTarget, clause: Clause): SqlFragment {
     const cmp = comparison('t.value', clause, false);
     return { sql: `EXISTS (${base} AND ${cmp.sql})`, params: [clause.key, ...cmp.params] };
   }
-  const attr = clause.type === 'attribute' ? target.attributes[clause.key] : undefined;
+  const attr = clause.type === 'attribute' ? own(target.attributes, clause.key) : undefined;
   if (!attr) {
     throw bad(
       `Invalid filter key '${clause.key}' for ${target.what}: use ${Object.keys(target.attributes).join(', ')} or tags.<key>`,
@@ -118,7 +118,7 @@ export function compileOrderBy(
 ): string {
   const clauses = (orderBy?.length ? orderBy : [fallback]).map((text) => {
     const o = parseOrderBy(text);
-    const attr = o.type === 'attribute' ? target.attributes[o.key] : undefined;
+    const attr = o.type === 'attribute' ? own(target.attributes, o.key) : undefined;
     if (!attr) throw bad(`Invalid order_by key '${o.key}' for ${target.what}`);
     return `${attr.column} ${o.ascending ? 'ASC' : 'DESC'}`;
   });

@@ -94,6 +94,8 @@ export interface ModelPackage {
   lineage: Lineage;
   benchmark?: BenchmarkResult;
   canary?: CanaryRecord;
+  /** The sha256 (hex) of every file of the version's folder, by path; checked on every load. */
+  files?: Record<string, string>;
   /** When the version entered its current stage (ms). */
   stage_since: number;
 }

@@ -1,13 +1,16 @@
 /**
  * @module server/errors
  * Where errors become HTTP responses. A KeelError keeps its code and status; Fastify's own errors
- * (malformed JSON, body too large, wrong content type) become 4xx with a precise message; anything
- * else is a 500 whose message is not shown to the client, and is logged.
+ * (malformed JSON, body too large, wrong content type) become 4xx with a precise message; an
+ * INTERNAL_ERROR or anything else is a 500 whose message (SQL, a driver's words) is not shown to the
+ * client. Every 5xx is logged with its cause.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { type ErrorCode, KeelError } from '../core/index.js';
 
-/** Classifies any error thrown while handling a request. */
+const INTERNAL_MESSAGE = 'Internal server error';
+
+/** Classifies any error thrown while handling a request; `internal` ones (every 5xx) are logged. */
 export function toHttpError(err: unknown): {
   status: number;
   code: ErrorCode;
@@ -15,11 +18,12 @@ export function toHttpError(err: unknown): {
   internal: boolean;
 } {
   if (err instanceof KeelError) {
+    const internal = err.code === 'INTERNAL_ERROR';
     return {
       status: err.status,
       code: err.code,
-      message: err.message,
-      internal: err.status >= 500 && err.code === 'INTERNAL_ERROR',
+      message: internal ? INTERNAL_MESSAGE : err.message,
+      internal: err.status >= 500,
     };
   }
   const fe = err as FastifyError;
@@ -46,7 +50,7 @@ export function toHttpError(err: unknown): {
         : fe.message;
     return { status: fe.statusCode, code: 'BAD_REQUEST', message, internal: false };
   }
-  return { status: 500, code: 'INTERNAL_ERROR', message: 'Internal server error', internal: true };
+  return { status: 500, code: 'INTERNAL_ERROR', message: INTERNAL_MESSAGE, internal: true };
 }
 
 export function logIfInternal(request: FastifyRequest, err: unknown, internal: boolean): void {

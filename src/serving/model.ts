@@ -11,8 +11,6 @@ import { KeelError } from '../core/index.js';
 import {
   inputFeeds,
   loadOrt,
-  META_CATEGORIES,
-  META_FEATURES,
   type ModelIo,
   modelIo,
   type OnnxSession,
@@ -21,6 +19,7 @@ import {
   scoresFromOutput,
 } from '../ml/index.js';
 import type { Registry, Signature } from '../registry/index.js';
+import { type InputColumn, inputColumns } from './columns.js';
 
 /** What a served model tells its callers (OIP metadata, `/predict` responses). */
 export interface ServingModelInfo {
@@ -32,13 +31,12 @@ export interface ServingModelInfo {
   task: 'binary' | 'regression';
   /** Input column names in order; empty when the model can only be fed by position. */
   features: string[];
+  /** The same columns with their types and categories. */
+  columns: InputColumn[];
   /** `view:feature` references to look the inputs up online by entity keys. */
   featureRefs: string[];
   signature: Signature;
 }
-
-/** The feature name of a `view:feature` reference. */
-const featureOf = (ref: string): string => ref.slice(ref.indexOf(':') + 1);
 
 export class ServingModel {
   private constructor(
@@ -68,13 +66,12 @@ export class ServingModel {
         `${uri} (version ${version.version}) cannot be served: its input '${io.inputs[0].name}' has no fixed width; Keel serves one input [N, F] or one [N, 1] input per column`,
       );
     }
-    const features = metadata[META_FEATURES]
-      ? (JSON.parse(metadata[META_FEATURES]) as string[])
-      : io.layout === 'columns'
-        ? io.inputs.map((i) => i.name)
-        : pkg.features.length === width
-          ? pkg.features.map(featureOf)
-          : [];
+    const columns = inputColumns(
+      metadata,
+      pkg.features,
+      width,
+      io.layout === 'columns' ? io.inputs.map((i) => i.name) : undefined,
+    );
     const session = await openOnnxSession(io.rewritten ? io.bytes : modelFile, { intraOpNumThreads: 1 });
     return new ServingModel(
       {
@@ -82,11 +79,12 @@ export class ServingModel {
         version: version.version,
         uri,
         task: io.task,
-        features,
+        features: columns.map((c) => c.name),
+        columns,
         featureRefs: pkg.features,
         signature: pkg.signature,
       },
-      metadata[META_CATEGORIES] ? (JSON.parse(metadata[META_CATEGORIES]) as Record<string, string[]>) : {},
+      Object.fromEntries(columns.flatMap((c) => (c.categories ? [[c.name, c.categories]] : []))),
       width,
       session,
       io,

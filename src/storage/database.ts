@@ -5,6 +5,8 @@
  * to itself (placeholder style, integer parsing, locking).
  */
 
+import { KeelError } from '../core/index.js';
+
 export type Dialect = 'sqlite' | 'postgres';
 
 export type SqlValue = string | number | bigint | null | Uint8Array;
@@ -36,6 +38,19 @@ export interface SqlDatabase extends SqlExecutor {
    */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+}
+
+/**
+ * One rule for text on both backends: a string parameter holding a NUL byte is refused (PostgreSQL
+ * cannot store it; SQLite would). Requests are checked with the field's name before they get here
+ * (core/validate); this catches library callers.
+ * @throws KeelError INVALID_PARAMETER_VALUE
+ */
+export function refuseNulParams(params: readonly SqlValue[]): void {
+  for (const p of params) {
+    if (typeof p === 'string' && p.includes('\0'))
+      throw new KeelError('INVALID_PARAMETER_VALUE', 'Text values must not contain NUL bytes (\\u0000)');
+  }
 }
 
 /** Column types that differ between dialects, used in migrations as `{{name}}`. */

@@ -5,7 +5,13 @@
  */
 import pg from 'pg';
 import { KeelError } from '../core/index.js';
-import type { RunResult, SqlDatabase, SqlExecutor, SqlValue } from './database.js';
+import {
+  type RunResult,
+  refuseNulParams,
+  type SqlDatabase,
+  type SqlExecutor,
+  type SqlValue,
+} from './database.js';
 
 // int8 (BIGINT, COUNT(*)) and numeric come back as strings by default.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -17,15 +23,51 @@ export function toPgPlaceholders(sql: string): string {
   return sql.replace(/\?/g, () => `$${++i}`);
 }
 
+/** Node's codes for a server that cannot be reached or dropped the connection. */
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ECONNRESET',
+]);
+
+/**
+ * A driver error as a KeelError. Messages a client may see (the 4xx and 503 ones) name neither the
+ * driver's text nor the server's address: those stay in `cause`, which the server logs.
+ */
 export function translatePgError(err: unknown, sql: string): KeelError {
-  const code = (err as { code?: string }).code;
+  const code = (err as { code?: string }).code ?? '';
   const message = (err as Error).message;
   if (code === '23505') return new KeelError('RESOURCE_ALREADY_EXISTS', message, { cause: err });
   if (code === '40001' || code === '40P01' || code === '57P03') {
-    return new KeelError('TEMPORARILY_UNAVAILABLE', `database is busy: ${message}`, { cause: err });
+    return new KeelError('TEMPORARILY_UNAVAILABLE', 'The metadata database is busy: retry', { cause: err });
   }
-  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND') {
-    return new KeelError('TEMPORARILY_UNAVAILABLE', `PostgreSQL is unreachable: ${message}`, { cause: err });
+  if (
+    UNREACHABLE.has(code) ||
+    code.startsWith('08') ||
+    code === '57P01' ||
+    /^Connection terminated/.test(message)
+  ) {
+    return new KeelError(
+      'TEMPORARILY_UNAVAILABLE',
+      'The metadata database (PostgreSQL) is unreachable: retry later',
+      {
+        cause: err,
+      },
+    );
+  }
+  // Class 22, data exceptions: a value the column cannot hold. Inputs are checked before they get
+  // here; this keeps one that slipped through a client error.
+  if (code.startsWith('22')) {
+    return new KeelError(
+      'INVALID_PARAMETER_VALUE',
+      `A value does not fit its database column (SQLSTATE ${code})`,
+      {
+        cause: err,
+      },
+    );
   }
   return new KeelError('INTERNAL_ERROR', `PostgreSQL: ${message} (in: ${sql.slice(0, 120)})`, { cause: err });
 }
@@ -40,6 +82,7 @@ class PgExecutor implements SqlExecutor {
   constructor(protected readonly conn: Queryable) {}
 
   protected async query(sql: string, params: readonly SqlValue[]): Promise<pg.QueryResult> {
+    refuseNulParams(params);
     try {
       return await this.conn.query(toPgPlaceholders(sql), params as unknown[]);
     } catch (err) {

@@ -114,19 +114,21 @@ describe('keel demo', () => {
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ model: 'churn', entities: { customer_id: [17850] } }),
         });
-        expect(res.status).toBe(200);
-        return ((await res.json()) as { predictions: Array<{ score: number; missing_features?: object }> })
-          .predictions[0];
+        return { status: res.status, body: (await res.json()) as Record<string, unknown> };
       } finally {
         await server.close();
       }
     };
     const replayed = await predict(Date.parse(SERVE_AT));
-    expect(replayed.missing_features).toBeUndefined();
-    expect(replayed.score).toBeCloseTo(result.online.score.online, 6);
-    // Judged as of today, the 2011 features are past their TTL and go to the model as missing.
+    expect(replayed.status).toBe(200);
+    const [row] = replayed.body.predictions as Array<{ score: number; missing_features?: object }>;
+    expect(row.missing_features).toBeUndefined();
+    expect(row.score).toBeCloseTo(result.online.score.online, 6);
+    // Judged as of today, the 2011 features are all past their TTL: the default input policy
+    // refuses to score a row with nothing in it.
     const today = await predict();
-    expect(Object.values(today.missing_features ?? {})).toContain('OUTSIDE_MAX_AGE');
+    expect(today.status).toBe(503);
+    expect(today.body.message).toMatch(/row 0: every feature is missing .*past their max age/);
   });
 
   it('serves customer 17850 online with exactly the features it would get offline', () => {

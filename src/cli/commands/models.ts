@@ -69,7 +69,9 @@ function registerQueries(models: Command): void {
   action(
     models
       .command('show')
-      .description('show a model, or one version with its package')
+      .description(
+        'show a model, or one version with its package and the input columns a serving client feeds (names, types, categories)',
+      )
       .argument('<name>')
       .argument('[version]'),
     async (io, name: string, version?: string) => {
@@ -87,15 +89,24 @@ function registerQueries(models: Command): void {
         );
         return;
       }
-      const shown = await withRegistry(io.config, async (r) => ({
-        ...(await r.versions.get(name, version)),
-        package: await r.versions.getPackage(name, version),
-      }));
+      const { inputColumns, formatColumns } = await import('../../serving/index.js');
+      const { readOnnxSignature } = await import('../../ml/index.js');
+      const shown = await withRegistry(io.config, async (r) => {
+        const found = await r.versions.get(name, version);
+        const pkg = await r.versions.getPackage(name, version);
+        // The columns a serving client feeds, as OIP metadata names them.
+        const { modelFile } = await r.resolveModelUri(`models:/${name}/${found.version}`);
+        const shape = pkg.signature.inputs[0]?.shape;
+        const width = shape?.length === 2 && typeof shape[1] === 'number' ? shape[1] : undefined;
+        const columns = inputColumns(readOnnxSignature(modelFile).metadata, pkg.features, width);
+        return { ...found, package: pkg, columns, width };
+      });
       io.emit(shown, (v) =>
         [
           `${v.name} version ${v.version} [${v.current_stage}] by ${v.user_id}, ${formatTime(v.creation_timestamp)}`,
           `source: ${v.source}`,
           `inputs: ${v.package.signature.inputs.map((t) => `${t.name} ${t.type}[${t.shape.join(',')}]`).join(', ')}`,
+          formatColumns(v.columns, v.width),
           `outputs: ${v.package.signature.outputs.map((t) => `${t.name} ${t.type}[${t.shape.join(',')}]`).join(', ')}`,
           `lineage: ${JSON.stringify(v.package.lineage)}`,
           v.package.benchmark

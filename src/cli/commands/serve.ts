@@ -90,14 +90,36 @@ export function registerServeCommand(program: Command): void {
         featuresAt,
       });
       const models = opts.model ?? [];
-      io.emit({ url: server.url, models, canary: opts.canary ?? null }, ({ url }) =>
-        [
-          `keel serving on ${url} (MLflow: MLFLOW_TRACKING_URI=${url})`,
-          ...(models.length > 0
-            ? [`online: ${models.join(', ')} (POST /invocations, /v2/models/<name>/infer, /predict)`]
-            : []),
-          ...(opts.canary ? [`canary: ${opts.canary} takes ${opts.canaryPercent}% of the traffic`] : []),
-        ].join('\n'),
+      // The canary is announced as it is: a canary that did not load takes no traffic.
+      const canary = server.served().find((m) => m.canary)?.canary;
+      io.emit(
+        {
+          url: server.url,
+          models,
+          canary: canary
+            ? {
+                uri: canary.uri,
+                percent: canary.percent,
+                serving: canary.ready,
+                version: canary.version,
+                ...(canary.lastError ? { error: canary.lastError.message } : {}),
+              }
+            : null,
+        },
+        ({ url }) =>
+          [
+            `keel serving on ${url} (MLflow: MLFLOW_TRACKING_URI=${url}; readiness: GET /ready)`,
+            ...(models.length > 0
+              ? [`online: ${models.join(', ')} (POST /invocations, /v2/models/<name>/infer, /predict)`]
+              : []),
+            ...(canary
+              ? [
+                  canary.ready
+                    ? `canary: ${canary.uri} (version ${canary.version}) takes ${canary.percent}% of the traffic`
+                    : `canary: ${canary.uri} is not serving: it did not load (${canary.lastError?.message ?? 'unknown error'}); it takes no traffic until a refresh loads it`,
+                ]
+              : []),
+          ].join('\n'),
       );
       await new Promise<void>((resolve) => {
         const stop = () => resolve();

@@ -26,22 +26,22 @@ export async function governanceRoutes(app: FastifyInstance, opts: { registry: R
   const as = (request: FastifyRequest) => registryFor(opts.registry, request);
   app.setErrorHandler(governanceErrorHandler);
 
-  route(app, 'POST', '/promote', R.promote, (b, req) =>
+  route(app, 'POST', '/promote', 'write', R.promote, (b, req) =>
     as(req).promote(b.name, b.version, b.stage, {
       archiveExisting: b.archive_existing_versions,
       override: b.override,
       reason: b.reason,
     }),
   );
-  route(app, 'POST', '/approve', R.decide, (b, req) => as(req).approve(b.request_id, b.reason));
-  route(app, 'POST', '/reject', R.decide, async (b, req) => {
+  route(app, 'POST', '/approve', 'approve', R.decide, (b, req) => as(req).approve(b.request_id, b.reason));
+  route(app, 'POST', '/reject', 'approve', R.decide, async (b, req) => {
     await as(req).promotions.reject(b.request_id, b.reason);
   });
-  route(app, 'POST', '/rollback', R.rollback, (b, req) => as(req).rollback(b.name, b.reason));
-  route(app, 'GET', '/requests', R.requests, async (q, req) => ({
+  route(app, 'POST', '/rollback', 'write', R.rollback, (b, req) => as(req).rollback(b.name, b.reason));
+  route(app, 'GET', '/requests', 'read', R.requests, async (q, req) => ({
     requests: await as(req).promotions.requests(q.name, q.status),
   }));
-  route(app, 'GET', '/audit', z.object({ name: z.string().min(1) }), async (q, req) => ({
+  route(app, 'GET', '/audit', 'read', z.object({ name: z.string().min(1) }), async (q, req) => ({
     entries: await as(req).audit.list(q.name),
   }));
 }

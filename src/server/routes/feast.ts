@@ -46,7 +46,7 @@ function setErrors(app: FastifyInstance): void {
 export const feastRoutes: FastifyPluginAsync<FeastRoutesOptions> = async (app, { store }) => {
   setErrors(app);
 
-  app.post('/get-online-features', async (request) => {
+  app.post('/get-online-features', { config: { permission: 'read' } }, async (request) => {
     const body = parseInput(getOnlineFeaturesBody, request.body, 'get-online-features request');
     const res = await store.getOnlineFeatures({
       ...select(body),
@@ -63,7 +63,7 @@ export const feastRoutes: FastifyPluginAsync<FeastRoutesOptions> = async (app, {
     };
   });
 
-  app.post('/online-features', async (request) => {
+  app.post('/online-features', { config: { permission: 'read' } }, async (request) => {
     const body = parseInput(onlineRowsBody, request.body, 'online-features request');
     const keys = [...new Set(body.entities.flatMap((row) => Object.keys(row)))];
     const entities = Object.fromEntries(keys.map((k) => [k, body.entities.map((row) => row[k] ?? null)]));
@@ -78,13 +78,13 @@ export const feastRoutes: FastifyPluginAsync<FeastRoutesOptions> = async (app, {
     return { feature_names: res.featureNames, rows: onlineRows(res), statuses };
   });
 
-  app.post('/push', async (request) => {
+  app.post('/push', { config: { permission: 'write' } }, async (request) => {
     const body = parseInput(pushBody, request.body, 'push request');
     const rows = await store.push(body.push_source_name, body.df, body.to);
     return { status: 'ok', rows };
   });
 
-  app.post('/materialize', async (request) => {
+  app.post('/materialize', { config: { permission: 'write' } }, async (request) => {
     const body = parseInput(materializeBody, request.body, 'materialize request');
     const views = await store.materialize({
       start: toEpochMs(body.start_ts, 'start_ts'),
@@ -94,7 +94,7 @@ export const feastRoutes: FastifyPluginAsync<FeastRoutesOptions> = async (app, {
     return { status: 'ok', views };
   });
 
-  app.post('/materialize-incremental', async (request) => {
+  app.post('/materialize-incremental', { config: { permission: 'write' } }, async (request) => {
     const body = parseInput(materializeIncrementalBody, request.body, 'materialize-incremental request');
     const views = await store.materializeIncremental({
       end: toEpochMs(body.end_ts, 'end_ts'),

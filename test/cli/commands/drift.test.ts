@@ -116,7 +116,14 @@ describe('keel drift', () => {
     const out = JSON.parse(json.stdout);
     expect(out).not.toHaveProperty('error_code');
     expect(out).toMatchObject({ drifted: true, driftedColumns: 2, share: 2 / 3 });
-    expect(Object.keys(out).sort()).toEqual(['columns', 'driftShare', 'drifted', 'driftedColumns', 'share']);
+    expect(Object.keys(out).sort()).toEqual([
+      'columns',
+      'driftShare',
+      'drifted',
+      'driftedColumns',
+      'share',
+      'skipped',
+    ]);
   });
 
   it('takes a test for every column, per kind or per column (Evidently naming), and thresholds', async () => {

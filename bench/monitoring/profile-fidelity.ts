@@ -17,7 +17,8 @@ const CURRENT_SAMPLE = 100_000;
 const DRAWS = 20;
 const rng = new Rng(17);
 const normal = () => Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next());
-const draw = (n: number, shift: number, scale: number) => Float64Array.from({ length: n }, () => normal() * scale + shift);
+const draw = (n: number, shift: number, scale: number) =>
+  Float64Array.from({ length: n }, () => normal() * scale + shift);
 
 const reference = draw(N, 0, 1);
 const profile = buildProfile({
@@ -31,7 +32,8 @@ const profile = buildProfile({
   metrics: {},
 });
 const sample = profile.features[0].sample as Float64Array;
-const score = (ref: Float64Array, cur: Float64Array) => detectDrift({ reference: { x: ref }, current: { x: cur } }).columns[0];
+const score = (ref: Float64Array, cur: Float64Array) =>
+  detectDrift({ reference: { x: ref }, current: { x: cur } }).columns[0];
 
 console.log('scenario        full-data W1/σ   profile W1/σ   max |diff|   verdicts differing (of 20)');
 for (const [label, shift, scale] of [

@@ -4,7 +4,15 @@
  * place where a KeelError becomes a message and an exit code.
  */
 import type { Command } from 'commander';
-import { type KeelConfig, KeelError, loadConfig, type ProgressFn, toKeelError } from '../core/index.js';
+import {
+  ERROR_CODES,
+  type ErrorCode,
+  type KeelConfig,
+  KeelError,
+  loadConfig,
+  type ProgressFn,
+  toKeelError,
+} from '../core/index.js';
 import { createProgressRenderer } from './progress.js';
 
 export interface CommandIO {
@@ -18,6 +26,11 @@ export interface CommandIO {
   progress: ProgressFn;
   /** Prints a line of human output while the command runs (below any bar); nothing with `--json`. */
   note(text: string): void;
+  /**
+   * Ends the command with `code`'s exit code after its result was printed with `emit`: the result
+   * stays the output (also with `--json`), and `message` goes to stderr in human mode.
+   */
+  exitWith(code: ErrorCode, message: string): void;
 }
 
 export function createIO(json: boolean): CommandIO & { done(): void } {
@@ -42,6 +55,10 @@ export function createIO(json: boolean): CommandIO & { done(): void } {
       if (json) return;
       renderer?.stop();
       process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+    },
+    exitWith(code, message) {
+      if (!json) process.stderr.write(`keel: ${message}\n`);
+      process.exitCode = ERROR_CODES[code].exit;
     },
     done: () => renderer?.stop(),
   };
@@ -81,7 +98,8 @@ export function action<A extends unknown[]>(
       await handler(io, ...(raw.slice(0, -1) as A));
     } catch (err) {
       io.done();
-      process.exitCode = reportError(err, json);
+      const { explainError } = await import('./explain.js');
+      process.exitCode = reportError(await explainError(err, () => io.config), json);
     } finally {
       io.done();
     }
@@ -104,3 +122,27 @@ export function parseNumberOption(name: string, integer = false): (value: string
 
 /** Collects a repeatable option's values (`--model a --model b`). */
 export const repeatOption = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** The CSV dialect flags a command that reads files takes (what is left out is sniffed). */
+export interface CsvFlags {
+  delimiter?: string;
+  quote?: string;
+  header?: boolean;
+}
+
+/** Adds `--delimiter`, `--quote` and `--no-header` to a command that reads CSV. */
+export const csvFlags = (cmd: Command): Command =>
+  cmd
+    .option('--delimiter <char>', "CSV field separator, e.g. ';' or '\\t' (default: sniffed from the header)")
+    .option('--quote <char>', `CSV quote character, '' for none (default ")`)
+    .option('--no-header', 'the CSV has no header line (columns are column0, column1, ...)');
+
+/** The dialect the flags give, undefined where a flag was not given. */
+export function csvOptionsFrom(flags: CsvFlags): { delimiter?: string; quote?: string; header?: boolean } {
+  const delimiter = flags.delimiter === '\\t' || flags.delimiter === 'tab' ? '\t' : flags.delimiter;
+  return {
+    ...(delimiter !== undefined ? { delimiter } : {}),
+    ...(flags.quote !== undefined ? { quote: flags.quote } : {}),
+    ...(flags.header === false ? { header: false } : {}),
+  };
+}

@@ -28,7 +28,7 @@ export interface TrainStep {
   iterations: number;
   features: string[];
   /** Evaluation on the test cutoff. */
-  metrics: Record<string, number>;
+  metrics: Record<string, number | null>;
   fairness: { column: string } & FairnessReport;
   importance: Array<{ feature: string; gain: number }>;
 }
@@ -91,7 +91,7 @@ export async function trainChurnModel(inputs: TrainInputs): Promise<TrainStep> {
     return {
       experiment: inputs.experiment,
       runId: run.runId,
-      modelUri: `runs:/${run.runId}/model.onnx`,
+      modelUri: `runs:/${run.runId}/model`,
       iterations: trained.iterations,
       features: trained.features,
       metrics: evaluation.metrics,

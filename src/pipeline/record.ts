@@ -71,24 +71,38 @@ function collectInputs(lock: LockFile): DatasetInput[] {
   return [...seen.values()];
 }
 
+/**
+ * Starts the run of a repro, before its first stage runs, so a stage's own tracked work
+ * (`keel train` reads `KEEL_RUN_ID`) logs into it.
+ */
+export function startReproRun(
+  client: TrackingClient,
+  project: Project,
+  experiment = 'pipeline',
+): Promise<ActiveRun> {
+  return client.startRun({
+    experiment,
+    runName: 'repro',
+    captureEnvironment: true,
+    tags: { 'keel.pipeline.file': project.file },
+  });
+}
+
 /** Logs one run for a repro and ends it (FAILED when a stage failed). Returns the run id. */
 export async function recordRepro(
   client: TrackingClient,
   project: Project,
   record: RunRecord,
   experiment = 'pipeline',
+  started?: ActiveRun,
 ): Promise<string> {
-  const run: ActiveRun = await client.startRun({
-    experiment,
-    runName: `repro ${record.stagesRan.join(',') || '(no-op)'}`,
-    captureEnvironment: true,
-    tags: {
-      'keel.pipeline.file': project.file,
+  const run = started ?? (await startReproRun(client, project, experiment));
+  try {
+    await run.setTags({
+      'mlflow.runName': `repro ${record.stagesRan.join(',') || '(no-op)'}`,
       [LINEAGE_TAGS.pipelineLock]: record.lockHash,
       'keel.pipeline.stages_ran': record.stagesRan.join(','),
-    },
-  });
-  try {
+    });
     const params = collectParams(record.lock);
     if (Object.keys(params).length) await run.logParams(params);
     const metrics = collectMetrics(showMetrics(project));

@@ -9,10 +9,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KeelError, type ProgressFn } from '../core/index.js';
-import type { TrackingClient } from '../tracking/index.js';
+import type { ActiveRun, TrackingClient } from '../tracking/index.js';
 import { selectStages } from './dag.js';
 import { type LockFile, readLock, writeLock } from './lock.js';
-import { recordRepro } from './record.js';
+import { recordRepro, startReproRun } from './record.js';
 import { acquireReproLock } from './repro-lock.js';
 import type { Stage } from './schema.js';
 import { reproduceStage, type StageResult } from './stage-run.js';
@@ -37,6 +37,8 @@ export interface ReproOptions {
   tracking?: TrackingClient;
   /** Experiment of that run; default `pipeline`. */
   experiment?: string;
+  /** Extra environment for every stage's cmd (e.g. a PATH holding `keel`). */
+  env?: Record<string, string>;
 }
 
 export interface ReproResult {
@@ -55,7 +57,7 @@ async function schedule(
   ws: Workspace,
   stages: Stage[],
   lock: LockFile,
-  o: ReproOptions,
+  o: ReproOptions & { stageEnv?: () => Promise<Record<string, string>> },
 ): Promise<StageResult[]> {
   const results = new Map<string, StageResult>();
   const selected = new Set(stages.map((s) => s.name));
@@ -125,9 +127,21 @@ export async function repro(ws: Workspace, options: ReproOptions = {}): Promise<
   const release = options.dry ? () => {} : acquireReproLock(join(ws.home, 'tmp', 'repro.pid'));
   let results: StageResult[];
   let lock: LockFile;
+  // The run starts when the first cmd is about to run, so a stage's `keel train` logs into it
+  // (KEEL_RUN_ID); a repro that runs nothing starts none.
+  const tracking = options.dry ? undefined : options.tracking;
+  let run: Promise<ActiveRun> | undefined;
+  const startRun = () => {
+    run ??= startReproRun(tracking!, ws.project, options.experiment);
+    return run;
+  };
+  const stageEnv = async () => ({
+    ...options.env,
+    ...(tracking ? { KEEL_RUN_ID: (await startRun()).runId } : {}),
+  });
   try {
     lock = readLock(ws.lockPath);
-    results = await schedule(ws, stages, lock, options);
+    results = await schedule(ws, stages, lock, { ...options, stageEnv });
   } finally {
     ws.state.flush();
     release();
@@ -136,9 +150,9 @@ export async function repro(ws: Workspace, options: ReproOptions = {}): Promise<
   const failed = results.find((r) => r.status === 'failed');
   const stagesRan = results.filter((r) => r.status === 'ran' || r.status === 'restored').map((r) => r.stage);
   // A repro that changed nothing made nothing new: it records no run.
-  if (options.tracking && !options.dry && (stagesRan.length > 0 || failed)) {
+  if (tracking && (stagesRan.length > 0 || failed)) {
     result.runId = await recordRepro(
-      options.tracking,
+      tracking,
       ws.project,
       {
         lock,
@@ -147,6 +161,7 @@ export async function repro(ws: Workspace, options: ReproOptions = {}): Promise<
         failed: failed !== undefined,
       },
       options.experiment,
+      await startRun(),
     );
   }
   if (failed) {

@@ -40,6 +40,8 @@ export interface StageRunOptions {
   signal?: AbortSignal;
   /** Receives the new lock entry once the outputs are cached. */
   commit: (stage: string, entry: LockStage) => void;
+  /** Extra environment for a cmd, asked for just before it runs (the repro's run id, PATH). */
+  stageEnv?: () => Promise<Record<string, string>>;
 }
 
 async function decide(ws: Workspace, stage: Stage, locked: LockStage | undefined, o: StageRunOptions) {
@@ -111,7 +113,7 @@ export async function reproduceStage(
     if (!out.persist) rmSync(abs, { recursive: true, force: true });
     mkdirSync(dirname(abs), { recursive: true });
   }
-  const env = { ...process.env, KEEL_ROOT: ws.root, KEEL_STAGE: stage.name };
+  const env = { ...process.env, ...(await o.stageEnv?.()), KEEL_ROOT: ws.root, KEEL_STAGE: stage.name };
   const run = await runCommands(stage.cmd, {
     cwd: join(ws.root, stage.wdir),
     env,

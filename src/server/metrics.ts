@@ -2,15 +2,15 @@
  * @module server/metrics
  * Prometheus metrics of one app, on a registry of its own (two apps in one process, as in tests,
  * never mix counts): requests and their latency by route, model and version, requests in flight,
- * the micro-batcher's batch sizes, the canary's share of each model's requests, and the prediction
- * log's buffer. `GET /metrics` answers the text exposition format; under `--auth` it is a read.
+ * the micro-batcher's batch sizes, the canary's share of each model's requests, the rows the
+ * input policy reported or refused, and the prediction log's buffer. `GET /metrics` answers the text exposition format; under `--auth` it is a read.
  * Latency quantiles come from the histogram: `histogram_quantile(0.99,
  * rate(keel_http_request_duration_seconds_bucket[5m]))`.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { LATENCY_BUCKETS, type PredictionLog, type RequestFigures } from '../monitoring/index.js';
-import type { ServingModel } from '../serving/index.js';
+import type { InputIssue, ServingModel } from '../serving/index.js';
 
 /** Rows per model call: powers of two up to beyond the default `maxBatchSize` of 64. */
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 1024, 4096];
@@ -27,6 +27,7 @@ export class ServerMetrics {
   private readonly inFlight: Gauge;
   private readonly batchSize: Histogram<'model' | 'version'>;
   private readonly modelRequests: Counter<'model' | 'version' | 'target'>;
+  private readonly inputIssues: Counter<'model' | 'version' | 'issue' | 'action'>;
 
   /**
    * @param log the prediction log, whose buffer is exposed.
@@ -69,6 +70,12 @@ export class ServerMetrics {
       labelNames: ['model', 'version', 'target'],
       registers,
     });
+    this.inputIssues = new Counter({
+      name: 'keel_model_input_issues_total',
+      help: 'Scoring rows with an unseen category, all features missing, or too many missing, by what the input policy did (scored or refused)',
+      labelNames: ['model', 'version', 'issue', 'action'],
+      registers,
+    });
     if (log) {
       const stat = (name: string, help: string, key: keyof ReturnType<PredictionLog['stats']>) =>
         new Gauge({
@@ -102,6 +109,18 @@ export class ServerMetrics {
   /** The micro-batcher's hook: one model call of `rows` rows. */
   readonly onBatch = (model: ServingModel, rows: number): void => {
     this.batchSize.observe({ model: model.info.name, version: model.info.version }, rows);
+  };
+
+  /** The input policy's hook: the issues of one request's rows. */
+  readonly onInputIssues = (model: ServingModel, issues: readonly InputIssue[]): void => {
+    const { name, version } = model.info;
+    for (const { issue, action } of issues)
+      this.inputIssues.inc({
+        model: name,
+        version,
+        issue,
+        action: action === 'refused' ? 'refused' : 'scored',
+      });
   };
 
   started(): void {
@@ -151,7 +170,7 @@ export function enableMetrics(app: FastifyInstance, metrics: ServerMetrics): voi
     metrics.finished(request, 499);
     done();
   });
-  app.get('/metrics', async (_request, reply) =>
+  app.get('/metrics', { config: { permission: 'read' } }, async (_request, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
 }

@@ -11,7 +11,7 @@ import { FeatureStore } from '../features/index.js';
 import { Monitoring, PredictionLog, predictionLogConfig, RequestFigures } from '../monitoring/index.js';
 import { Registry } from '../registry/index.js';
 import { Scheduler, schedulerSettings } from '../scheduler/index.js';
-import { type ModelEntry, ModelServer } from '../serving/index.js';
+import { type ModelEntry, ModelServer, type ServedModelInfo } from '../serving/index.js';
 import { buildApp } from './app.js';
 
 export interface ServeOptions {
@@ -37,6 +37,8 @@ export async function startServer(
 ): Promise<{
   app: FastifyInstance;
   url: string;
+  /** What is served now: each model's version, and whether its canary takes traffic. */
+  served: () => ServedModelInfo[];
   close: () => Promise<void>;
   /** Writes what the prediction log and the request figures hold now (a replay judges windows at once). */
   flush: () => Promise<void>;
@@ -54,7 +56,8 @@ export async function startServer(
   let monitoring: Monitoring | undefined;
   let scheduler: Scheduler | undefined;
   let app: FastifyInstance | undefined;
-  const logger = createLogger(config.logLevel === 'warn' ? 'info' : config.logLevel);
+  // The configured level holds (default warn): Fastify's per-request lines appear at info.
+  const logger = createLogger(config.logLevel);
   const close = async () => {
     // The scheduler first (its lease goes to another server at once); then answered requests
     // append their rows, and the log writes them.
@@ -88,6 +91,12 @@ export async function startServer(
         models: options.models,
         refreshIntervalMs: options.refreshIntervalMs,
         seed: options.canarySeed,
+        inputPolicies: {
+          default: config.serving?.inputPolicy,
+          models: Object.fromEntries(
+            Object.entries(config.serving?.models ?? {}).map(([name, m]) => [name, m.inputPolicy]),
+          ),
+        },
         logger,
       });
     const { enabled, ...logOptions } = parseInput(
@@ -121,7 +130,7 @@ export async function startServer(
       await predictionLog?.flush();
       await requestFigures?.flush();
     };
-    return { app, url, close, flush };
+    return { app, url, served: () => serving?.list() ?? [], close, flush };
   } catch (err) {
     await close();
     throw err;

@@ -6,37 +6,27 @@
  */
 import type { Command } from 'commander';
 import { loadConfig } from '../../core/index.js';
-import {
-  type Change,
-  checkout,
-  diffMetrics,
-  diffParams,
-  gc,
-  pipelineStatus,
-  renderDagMermaid,
-  renderDagText,
-  repro,
-  selectStages,
-  showMetrics,
-  showPlots,
-  type ValueDiff,
-  Workspace,
-} from '../../pipeline/index.js';
+import type { Change, ValueDiff, Workspace } from '../../pipeline/index.js';
 import { action, type CommandIO, parseNumberOption } from '../io.js';
+import { stageEnvironment } from '../stage-env.js';
 import { type TrackOptions, trackOptions, withTrackingClient } from '../tracked.js';
 
 interface CwdOption {
   cwd?: string;
 }
 
+// The pipeline subsystem loads when a command runs, not when the CLI starts.
+const loadPipeline = () => import('../../pipeline/index.js');
+
 async function withWorkspace<T>(
   io: CommandIO,
   opts: CwdOption,
-  fn: (ws: Workspace) => Promise<T> | T,
+  fn: (ws: Workspace, pipeline: Awaited<ReturnType<typeof loadPipeline>>) => Promise<T> | T,
 ): Promise<T> {
-  const ws = Workspace.open(opts.cwd ?? process.cwd(), { progress: io.progress });
+  const pipeline = await loadPipeline();
+  const ws = pipeline.Workspace.open(opts.cwd ?? process.cwd(), { progress: io.progress });
   try {
-    return await fn(ws);
+    return await fn(ws, pipeline);
   } finally {
     await ws.close();
   }
@@ -94,7 +84,7 @@ function registerRepro(program: Command): void {
         config,
         { ...opts, track: opts.track && !opts.dry },
         (tracking) =>
-          withWorkspace(io, opts, (ws) =>
+          withWorkspace(io, opts, (ws, { repro }) =>
             repro(ws, {
               tracking,
               experiment: opts.experiment,
@@ -105,6 +95,7 @@ function registerRepro(program: Command): void {
               progress: io.progress,
               signal: controller.signal,
               onOutput: io.json ? undefined : echo,
+              env: stageEnvironment(config.home),
             }),
           ),
       ).finally(() => {
@@ -131,7 +122,7 @@ function registerInspect(program: Command): void {
     .description('show which stages changed since dvc.lock, and why')
     .option('--cwd <dir>', 'the project root');
   action(status, async (io, stages: string[], opts: CwdOption) => {
-    const result = await withWorkspace(io, opts, (ws) =>
+    const result = await withWorkspace(io, opts, (ws, { pipelineStatus, selectStages }) =>
       pipelineStatus(ws, selectStages(ws.project, ws.dag, stages)),
     );
     io.emit(result, (r) =>
@@ -149,7 +140,7 @@ function registerInspect(program: Command): void {
     .option('--mermaid', 'print a Mermaid flowchart')
     .option('--cwd <dir>', 'the project root');
   action(dag, async (io, opts: CwdOption & { mermaid?: boolean }) => {
-    const result = await withWorkspace(io, opts, (ws) => ({
+    const result = await withWorkspace(io, opts, (ws, { renderDagMermaid, renderDagText }) => ({
       stages: ws.dag.order.map((s) => ({ name: s.name, upstream: ws.dag.upstream.get(s.name) })),
       text: opts.mermaid ? renderDagMermaid(ws.dag) : renderDagText(ws.dag),
     }));
@@ -166,7 +157,9 @@ function registerDiffs(program: Command): void {
       .option('--all', 'list unchanged params too')
       .option('--cwd <dir>', 'the project root'),
     async (io, rev: string | undefined, opts: CwdOption & { all?: boolean }) => {
-      const result = await withWorkspace(io, opts, (ws) => diffParams(ws.project, rev, opts.all));
+      const result = await withWorkspace(io, opts, (ws, { diffParams }) =>
+        diffParams(ws.project, rev, opts.all),
+      );
       io.emit(result, diffTable);
     },
   );
@@ -178,7 +171,9 @@ function registerDiffs(program: Command): void {
       .option('--rev <rev>', 'as they were at a git revision')
       .option('--cwd <dir>', 'the project root'),
     async (io, opts: CwdOption & { rev?: string }) => {
-      const result = await withWorkspace(io, opts, (ws) => showMetrics(ws.project, opts.rev));
+      const result = await withWorkspace(io, opts, (ws, { showMetrics }) =>
+        showMetrics(ws.project, opts.rev),
+      );
       io.emit(result, (r) =>
         Object.entries(r)
           .flatMap(([file, values]) => Object.entries(values).map(([k, v]) => `${file}\t${k}\t${show(v)}`))
@@ -193,7 +188,9 @@ function registerDiffs(program: Command): void {
       .option('--all', 'list unchanged metrics too')
       .option('--cwd <dir>', 'the project root'),
     async (io, rev: string | undefined, opts: CwdOption & { all?: boolean }) => {
-      const result = await withWorkspace(io, opts, (ws) => diffMetrics(ws.project, rev, opts.all));
+      const result = await withWorkspace(io, opts, (ws, { diffMetrics }) =>
+        diffMetrics(ws.project, rev, opts.all),
+      );
       io.emit(result, diffTable);
     },
   );
@@ -205,7 +202,7 @@ function registerDiffs(program: Command): void {
       .option('-o, --out <file>', 'the HTML file (default .keel/plots/index.html)')
       .option('--cwd <dir>', 'the project root'),
     async (io, opts: CwdOption & { out?: string }) => {
-      const result = await withWorkspace(io, opts, (ws) => showPlots(ws.project, opts.out));
+      const result = await withWorkspace(io, opts, (ws, { showPlots }) => showPlots(ws.project, opts.out));
       io.emit(
         result,
         (r) =>
@@ -222,7 +219,7 @@ function registerCache(program: Command): void {
       .description('restore cached outputs as dvc.lock records them')
       .option('--cwd <dir>', 'the project root'),
     async (io, stages: string[], opts: CwdOption) => {
-      const result = await withWorkspace(io, opts, (ws) => checkout(ws, stages));
+      const result = await withWorkspace(io, opts, (ws, { checkout }) => checkout(ws, stages));
       io.emit(
         result,
         (r) =>
@@ -240,7 +237,7 @@ function registerCache(program: Command): void {
       .option('--no-run-cache', 'also drop the run cache and what only it uses')
       .option('--cwd <dir>', 'the project root'),
     async (io, opts: CwdOption & { runCache: boolean }) => {
-      const result = await withWorkspace(io, opts, (ws) => gc(ws, { runCache: opts.runCache }));
+      const result = await withWorkspace(io, opts, (ws, { gc }) => gc(ws, { runCache: opts.runCache }));
       io.emit(result, (r) => `Removed ${r.removed} objects (${r.bytes} bytes), kept ${r.kept}.`);
     },
   );

@@ -28,6 +28,7 @@ import { type KeelConfig, KeelError, noProgress, type ProgressFn, setProcessTime
 import { FeatureStore } from '../features/index.js';
 import { Monitoring, type MonitorResult, type Retraining, realisedPerformance } from '../monitoring/index.js';
 import { startServer } from '../server/index.js';
+import type { ServedModelInfo } from '../serving/index.js';
 import { buildTraffic, type TrafficRow, writeReference, writeRetrainLabels } from './loop-traffic.js';
 import { GBDT_PARAMS } from './train-step.js';
 
@@ -195,6 +196,13 @@ export async function runChurnLoop(config: KeelConfig, options: ChurnLoopOptions
   const loopConfig: KeelConfig = {
     ...config,
     logLevel: 'error',
+    // A first-time customer has no history: the shop still asks for a score at their first order
+    // (serving refuses rows with every feature missing unless told), and the monitor counts them
+    // as missing values.
+    serving: {
+      ...config.serving,
+      models: { ...config.serving?.models, [MODEL]: { inputPolicy: { allMissing: 'score' } } },
+    },
     monitoring: { ...config.monitoring, ...loopSettings(referencePath, trainConfig, options.features) },
   };
 
@@ -264,8 +272,11 @@ export async function runChurnLoop(config: KeelConfig, options: ChurnLoopOptions
       const result = await monitoring.run(MODEL, { asOf: boundary, cause: 'replay', retrain: 'await' });
       const window = windowOf(result);
       windows.push(window);
-      // The server picks the canary alias up within its refresh interval; traffic goes on meanwhile.
       if (result.retraining) retrainings.push(result.retraining);
+      // The server picks the canary alias up within its refresh interval: the replay waits for it,
+      // so the split (seeded) starts at the same request every time.
+      const version = result.retraining?.result.canary?.version;
+      if (version) await waitForCanary(server.served, version);
       emit({ kind: 'window', window });
     }
     const firstOf = (rules: string[]) => {
@@ -352,6 +363,21 @@ function windowOf(r: MonitorResult): LoopWindow {
     })),
     ...(r.retraining ? { retraining: r.retraining } : {}),
   };
+}
+
+/** Waits until the server's canary serves `version`. */
+async function waitForCanary(served: () => ServedModelInfo[], version: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const canary = served().find((m) => m.name === MODEL)?.canary;
+    if (canary?.ready && canary.version === version) return;
+    if (Date.now() > deadline)
+      throw new KeelError(
+        'INTERNAL_ERROR',
+        `version ${version} did not start serving as the canary within 60 s`,
+      );
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** Realised AUC of the replayed traffic whose labels arrived, per 1,000 labelled rows. */

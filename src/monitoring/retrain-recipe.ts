@@ -8,7 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { basename, isAbsolute, resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Clock, type KeelConfig, KeelError } from '../core/index.js';
 import type { RetrainSpec } from './monitor-config.js';
@@ -85,7 +85,7 @@ export async function runRecipe(
     options.signal?.removeEventListener('abort', stop);
   });
   const what = `keel ${command.join(' ')}`;
-  let parsed: { runId?: string; modelPath?: string; error_code?: string; message?: string } = {};
+  let parsed: { runId?: string; message?: string } = {};
   try {
     parsed = JSON.parse(stdout);
   } catch {}
@@ -103,10 +103,8 @@ export async function runRecipe(
         : `${what} ran no stage: the pipeline's inputs did not change since its last run`,
       { details: { output: tail(stdout) } },
     );
-  if ('train' in recipe) {
-    if (!parsed.modelPath) throw new KeelError('EXECUTION_FAILED', `${what} printed no model path`);
-    return { runId: parsed.runId, source: `runs:/${parsed.runId}/${basename(parsed.modelPath)}` };
-  }
+  // keel train logs the model as MLflow logs one: `runs:/<run id>/model` names it.
+  if ('train' in recipe) return { runId: parsed.runId, source: `runs:/${parsed.runId}/model` };
   const model = isAbsolute(recipe.repro.model)
     ? recipe.repro.model
     : resolve(config.root, recipe.repro.model);

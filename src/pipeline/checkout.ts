@@ -14,8 +14,8 @@ import { collectTargets, selectStages } from './dag.js';
 import type { DirEntry } from './hash.js';
 import { lockItems, lockStage, readLock } from './lock.js';
 import type { ObjectStore } from './objects.js';
-import { outExists } from './status.js';
 import { statKey } from './state.js';
+import { outExists } from './status.js';
 import type { Workspace } from './workspace.js';
 
 /** The mode a copied file gets (the process umask applies), with the owner's exec bit for `isexec`. */
@@ -35,16 +35,23 @@ function restorable(store: ObjectStore, md5: string): DirEntry[] | boolean {
   if (!md5.endsWith('.dir')) return store.verify(md5);
   if (!store.verify(md5)) return false;
   const manifest = store.readManifest(md5);
-  return manifest !== undefined && manifest.every((e) => store.verify(e.md5)) ? manifest : false;
+  return manifest?.every((e) => store.verify(e.md5)) ? manifest : false;
 }
 
 /**
  * Writes a whole output from the cache to `dest` (replacing what is there).
  * @throws KeelError RESOURCE_DOES_NOT_EXIST when an object is missing or corrupted.
  */
-export function restoreOutput(ws: Workspace, store: ObjectStore, md5: string, dest: string, isexec = false): void {
+export function restoreOutput(
+  ws: Workspace,
+  store: ObjectStore,
+  md5: string,
+  dest: string,
+  isexec = false,
+): void {
   const ok = restorable(store, md5);
-  if (!ok) throw new KeelError('RESOURCE_DOES_NOT_EXIST', `Cache object ${md5} for ${ws.display(dest)} is missing`);
+  if (!ok)
+    throw new KeelError('RESOURCE_DOES_NOT_EXIST', `Cache object ${md5} for ${ws.display(dest)} is missing`);
   rmSync(dest, { recursive: true, force: true });
   if (ok === true) restoreFile(ws, store, md5, dest, isexec);
   else {
@@ -81,7 +88,13 @@ interface Planned {
   copy: DirEntry[] | 'file';
 }
 
-async function plan(ws: Workspace, store: ObjectStore, abs: string, md5: string, isexec: boolean): Promise<Planned | undefined> {
+async function plan(
+  ws: Workspace,
+  store: ObjectStore,
+  abs: string,
+  md5: string,
+  isexec: boolean,
+): Promise<Planned | undefined> {
   const existed = outExists(ws, abs);
   const st = existed ? statSync(abs) : undefined;
   const base = { abs, md5, isexec, store, existed, remove: [] as Planned['remove'] };
@@ -94,7 +107,11 @@ async function plan(ws: Workspace, store: ObjectStore, abs: string, md5: string,
   if (!md5.endsWith('.dir')) {
     if (st?.isFile() && ws.hasher.fileHash(abs, st, store.name) === md5) return undefined;
     const files = await currentFiles();
-    return { ...base, remove: [...files].map(([r, h]) => ({ abs: r ? join(abs, r) : abs, md5: h })), copy: 'file' };
+    return {
+      ...base,
+      remove: [...files].map(([r, h]) => ({ abs: r ? join(abs, r) : abs, md5: h })),
+      copy: 'file',
+    };
   }
   const manifest = store.readManifest(md5);
   if (st && !st.isDirectory()) {
@@ -102,7 +119,9 @@ async function plan(ws: Workspace, store: ObjectStore, abs: string, md5: string,
   }
   const files = await currentFiles();
   const wanted = new Map((manifest ?? []).map((e) => [e.relpath, e.md5]));
-  const remove = [...files].filter(([r, h]) => wanted.get(r) !== h).map(([r, h]) => ({ abs: join(abs, r), md5: h }));
+  const remove = [...files]
+    .filter(([r, h]) => wanted.get(r) !== h)
+    .map(([r, h]) => ({ abs: join(abs, r), md5: h }));
   const copy = (manifest ?? []).filter((e) => files.get(e.relpath) !== e.md5);
   if (manifest && remove.length === 0 && copy.length === 0 && st) return undefined;
   return { ...base, remove, copy };
@@ -121,7 +140,8 @@ function apply(ws: Workspace, p: Planned): boolean {
   const st = statSync(p.abs, { throwIfNoEntry: false });
   if (st && !st.isDirectory()) rmSync(p.abs, { force: true });
   for (const r of p.remove) rmSync(r.abs, { recursive: true, force: true });
-  for (const e of p.copy === 'file' ? [] : p.copy) restoreFile(ws, p.store, e.md5, join(p.abs, e.relpath), false);
+  for (const e of p.copy === 'file' ? [] : p.copy)
+    restoreFile(ws, p.store, e.md5, join(p.abs, e.relpath), false);
   mkdirSync(p.abs, { recursive: true });
   return true;
 }
@@ -133,7 +153,11 @@ function apply(ws: Workspace, p: Planned): boolean {
  * @throws KeelError FAILED_PRECONDITION listing files that would be lost without `force`;
  * RESOURCE_DOES_NOT_EXIST listing outputs whose objects are missing or corrupted.
  */
-export async function checkout(ws: Workspace, targets: string[] = [], options: CheckoutOptions = {}): Promise<CheckoutResult> {
+export async function checkout(
+  ws: Workspace,
+  targets: string[] = [],
+  options: CheckoutOptions = {},
+): Promise<CheckoutResult> {
   const stages = targets.length
     ? options.withDeps
       ? selectStages(ws.project, ws.dag, targets)
@@ -146,12 +170,20 @@ export async function checkout(ws: Workspace, targets: string[] = [], options: C
     for (const out of stage.outs) {
       const item = locked.find((l) => l.path === out.path);
       if (!out.cache || !item?.md5) continue;
-      const p = await plan(ws, ws.store(item.hashName), ws.abs(stage, out.path), item.md5, item.isexec === true);
+      const p = await plan(
+        ws,
+        ws.store(item.hashName),
+        ws.abs(stage, out.path),
+        item.md5,
+        item.isexec === true,
+      );
       if (p) planned.push(p);
     }
   }
   if (!options.force) {
-    const unsaved = planned.flatMap((p) => p.remove.filter((r) => !p.store.exists(r.md5)).map((r) => r.abs)).sort();
+    const unsaved = planned
+      .flatMap((p) => p.remove.filter((r) => !p.store.exists(r.md5)).map((r) => r.abs))
+      .sort();
     if (unsaved.length) {
       throw new KeelError(
         'FAILED_PRECONDITION',
@@ -166,7 +198,8 @@ export async function checkout(ws: Workspace, targets: string[] = [], options: C
     else (p.existed ? result.modified : result.added).push(shown);
   }
   ws.state.flush();
-  const order = (a: string, b: string) => Number(!a.endsWith('/')) - Number(!b.endsWith('/')) || (a < b ? -1 : a > b ? 1 : 0);
+  const order = (a: string, b: string) =>
+    Number(!a.endsWith('/')) - Number(!b.endsWith('/')) || (a < b ? -1 : a > b ? 1 : 0);
   result.added.sort(order);
   result.modified.sort(order);
   if (result.failed.length) {

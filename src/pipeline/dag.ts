@@ -8,7 +8,7 @@
  * stages or, with `--outs`, of outputs.
  */
 import { KeelError } from '../core/index.js';
-import { overlaps, rootRelative } from './paths.js';
+import { rootRelative } from './paths.js';
 import type { Project, Stage } from './schema.js';
 
 export interface Dag {
@@ -26,7 +26,10 @@ export function depPaths(stage: Stage): string[] {
 }
 
 /** Outputs overlapping `dep`: those containing it (shortest first), then those inside it. */
-function overlapping(dep: string, outs: Array<{ stage: string; path: string }>): Array<{ stage: string; path: string }> {
+function overlapping(
+  dep: string,
+  outs: Array<{ stage: string; path: string }>,
+): Array<{ stage: string; path: string }> {
   const prefixes = outs
     .filter((o) => o.path === dep || o.path === '.' || dep.startsWith(`${o.path}/`))
     .sort((a, b) => a.path.length - b.path.length);
@@ -35,7 +38,11 @@ function overlapping(dep: string, outs: Array<{ stage: string; path: string }>):
 }
 
 /** networkx's `dfs_postorder_nodes` over `nodes` (in order), following `next`. */
-export function dfsPostorder(nodes: string[], next: (n: string) => string[], allowed?: Set<string>): string[] {
+export function dfsPostorder(
+  nodes: string[],
+  next: (n: string) => string[],
+  allowed?: Set<string>,
+): string[] {
   const seen = new Set<string>();
   const out: string[] = [];
   for (const start of nodes) {
@@ -89,7 +96,9 @@ function findCycle(names: string[], upstream: Map<string, string[]>): string[] |
  * @throws KeelError INVALID_PARAMETER_VALUE when the stages form a cycle.
  */
 export function buildDag(project: Project): Dag {
-  const outs = project.stages.flatMap((s) => s.outs.map((o) => ({ stage: s.name, path: rootRelative(s, o.path) })));
+  const outs = project.stages.flatMap((s) =>
+    s.outs.map((o) => ({ stage: s.name, path: rootRelative(s, o.path) })),
+  );
   const upstream = new Map<string, string[]>();
   const downstream = new Map<string, string[]>(project.stages.map((s) => [s.name, []]));
   for (const stage of project.stages) {
@@ -127,7 +136,8 @@ export function collectTargets(project: Project, targets: string[]): Stage[] {
       const path = rootRelative({ wdir: '.' }, t);
       matches = project.stages.filter((s) => s.outs.some((o) => rootRelative(s, o.path) === path));
     }
-    if (matches.length === 0) throw new KeelError('RESOURCE_DOES_NOT_EXIST', `${project.file}: no stage named '${raw}'`);
+    if (matches.length === 0)
+      throw new KeelError('RESOURCE_DOES_NOT_EXIST', `${project.file}: no stage named '${raw}'`);
     for (const m of matches) if (!found.includes(m)) found.push(m);
   }
   return found;
@@ -155,14 +165,23 @@ export interface PrintGraph {
 }
 
 /** The stage graph for `dag`, or with `outs` the output graph (labels as DVC shows them). */
-export function printGraph(project: Project, dag: Dag, label: (stage: Stage, out: string) => string, outs = false): PrintGraph {
+export function printGraph(
+  project: Project,
+  dag: Dag,
+  label: (stage: Stage, out: string) => string,
+  outs = false,
+): PrintGraph {
   if (!outs) {
     return {
       nodes: project.stages.map((s) => s.name),
-      edges: project.stages.flatMap((s) => dag.upstream.get(s.name)!.map((u): [string, string] => [s.name, u])),
+      edges: project.stages.flatMap((s) =>
+        dag.upstream.get(s.name)!.map((u): [string, string] => [s.name, u]),
+      ),
     };
   }
-  const all = project.stages.flatMap((s) => s.outs.map((o) => ({ stage: s, path: rootRelative(s, o.path), label: label(s, o.path) })));
+  const all = project.stages.flatMap((s) =>
+    s.outs.map((o) => ({ stage: s, path: rootRelative(s, o.path), label: label(s, o.path) })),
+  );
   // DVC lists outputs through a trie: grouped by leading folder, in the order they first appear.
   const ordered: typeof all = [];
   const place = (items: typeof all, depth: number) => {
@@ -182,9 +201,13 @@ export function printGraph(project: Project, dag: Dag, label: (stage: Stage, out
   const edges: Array<[string, string]> = [];
   for (const stage of project.stages) {
     for (const dep of depPaths(stage)) {
-      for (const target of overlapping(dep, all.map((o) => ({ stage: o.label, path: o.path })))) {
+      for (const target of overlapping(
+        dep,
+        all.map((o) => ({ stage: o.label, path: o.path })),
+      )) {
         for (const from of all.filter((o) => o.stage === stage)) {
-          if (!edges.some(([a, b]) => a === from.label && b === target.stage)) edges.push([from.label, target.stage]);
+          if (!edges.some(([a, b]) => a === from.label && b === target.stage))
+            edges.push([from.label, target.stage]);
         }
       }
     }
@@ -196,7 +219,8 @@ export function printGraph(project: Project, dag: Dag, label: (stage: Stage, out
 export function filterGraph(graph: PrintGraph, targets: string[]): PrintGraph {
   if (targets.length === 0) return graph;
   for (const t of targets) {
-    if (!graph.nodes.includes(t)) throw new KeelError('RESOURCE_DOES_NOT_EXIST', `'${t}' is not in the graph`);
+    if (!graph.nodes.includes(t))
+      throw new KeelError('RESOURCE_DOES_NOT_EXIST', `'${t}' is not in the graph`);
   }
   const next = (n: string) => graph.edges.filter(([a]) => a === n).map(([, b]) => b);
   const keep = new Set(dfsPostorder(targets, next));

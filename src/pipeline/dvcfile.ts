@@ -17,8 +17,8 @@ import {
   dvcFileSchema,
   type OutKind,
   type OutSpec,
-  PLOT_PROPS,
   type ParamsSpec,
+  PLOT_PROPS,
   type PlotSpec,
   type Project,
   type RawStage,
@@ -47,18 +47,32 @@ function loadVars(
       continue;
     }
     if (typeof entry !== 'string') {
-      throw new KeelError('INVALID_PARAMETER_VALUE', `${where}: a vars entry must be a file name or a mapping`);
+      throw new KeelError(
+        'INVALID_PARAMETER_VALUE',
+        `${where}: a vars entry must be a file name or a mapping`,
+      );
     }
     const colon = entry.indexOf(':');
     const file = posix.normalize(posix.join(wdir, colon < 0 ? entry : entry.slice(0, colon)));
-    const keys = colon < 0 ? [] : entry.slice(colon + 1).split(',').filter(Boolean);
+    const keys =
+      colon < 0
+        ? []
+        : entry
+            .slice(colon + 1)
+            .split(',')
+            .filter(Boolean);
     const tree = readParamsFile(fs, file);
-    if (!tree) throw new KeelError('RESOURCE_DOES_NOT_EXIST', `${where}: failed to load vars: '${file}' does not exist`);
+    if (!tree)
+      throw new KeelError(
+        'RESOURCE_DOES_NOT_EXIST',
+        `${where}: failed to load vars: '${file}' does not exist`,
+      );
     let picked = tree;
     if (keys.length) {
       picked = new PyDict();
       for (const k of keys) {
-        if (!tree.has(k)) throw new KeelError('INVALID_PARAMETER_VALUE', `${where}: could not find '${k}' in '${file}'`);
+        if (!tree.has(k))
+          throw new KeelError('INVALID_PARAMETER_VALUE', `${where}: could not find '${k}' in '${file}'`);
         picked.set(k, tree.get(k)!);
       }
     }
@@ -72,10 +86,15 @@ function toOuts(entries: RawStage['outs'] | RawStage['plots'], kind: OutKind): O
   const merged = new Map<string, Record<string, unknown>>();
   for (const entry of entries ?? []) {
     if (typeof entry === 'string') merged.set(entry, { ...merged.get(entry) });
-    else for (const [path, flags] of Object.entries(entry)) merged.set(path, { ...merged.get(path), ...(flags ?? {}) });
+    else
+      for (const [path, flags] of Object.entries(entry))
+        merged.set(path, { ...merged.get(path), ...(flags ?? {}) });
   }
   return [...merged].map(([path, f]) => {
-    const plot = kind === 'plots' ? Object.fromEntries(PLOT_PROPS.filter((p) => p in f).map((p) => [p, f[p]])) : undefined;
+    const plot =
+      kind === 'plots'
+        ? Object.fromEntries(PLOT_PROPS.filter((p) => p in f).map((p) => [p, f[p]]))
+        : undefined;
     return {
       path,
       kind,
@@ -95,7 +114,8 @@ function toParams(entries: RawStage['params']): ParamsSpec[] {
   const list = entries ?? [];
   const whole = new Set<string>();
   for (const e of list) {
-    if (typeof e !== 'string') for (const [file, keys] of Object.entries(e)) if (!keys?.length) whole.add(file);
+    if (typeof e !== 'string')
+      for (const [file, keys] of Object.entries(e)) if (!keys?.length) whole.add(file);
   }
   const byFile = new Map<string, string[]>();
   const add = (file: string, keys: string[]) => {
@@ -115,7 +135,8 @@ function normalise(fs: ProjectFs, e: Expanded, file: string): Stage {
   let ctx = e.ctx.fork();
   const rawWdir = body.get('wdir');
   const wdirValue = rawWdir === undefined ? '.' : ctx.resolve(rawWdir, `${where}.wdir`, 'wdir');
-  if (typeof wdirValue !== 'string') throw new KeelError('INVALID_PARAMETER_VALUE', `${where}: wdir must be a path`);
+  if (typeof wdirValue !== 'string')
+    throw new KeelError('INVALID_PARAMETER_VALUE', `${where}: wdir must be a path`);
   const wdir = rootRelative({ wdir: '.' }, wdirValue) || '.';
   const vars = body.get('vars');
   if (vars !== undefined) {
@@ -128,7 +149,11 @@ function normalise(fs: ProjectFs, e: Expanded, file: string): Stage {
     resolved.set(key, ctx.resolve(value, `${where}.${pyStr(key as PyValue)}`, String(key)));
   }
   const raw = parseInput(stageSchema, toJs(resolved), `${file} stage '${e.name}'`);
-  const outs = [...toOuts(raw.outs, 'outs'), ...toOuts(raw.metrics, 'metrics'), ...toOuts(raw.plots, 'plots')];
+  const outs = [
+    ...toOuts(raw.outs, 'outs'),
+    ...toOuts(raw.metrics, 'metrics'),
+    ...toOuts(raw.plots, 'plots'),
+  ];
   const meta = resolved.get('meta');
   return {
     name: e.name,
@@ -157,7 +182,10 @@ function expandStage(name: string, def: PyValue, ctx: TemplateContext, file: str
   if (def.has('foreach')) {
     const body = def.get('do');
     if (!isDict(body) || def.size !== 2) {
-      throw new KeelError('INVALID_PARAMETER_VALUE', `${where}: foreach needs a 'do' mapping and nothing else`);
+      throw new KeelError(
+        'INVALID_PARAMETER_VALUE',
+        `${where}: foreach needs a 'do' mapping and nothing else`,
+      );
     }
     return expandForeach(name, def.get('foreach')!, body, ctx, where);
   }
@@ -223,7 +251,8 @@ export function loadProject(rootDir: string, options: LoadProjectOptions = {}): 
   const root = fs.root;
   const file = options.file ?? 'dvc.yaml';
   const text = fs.read(file);
-  if (text === undefined) throw new KeelError('RESOURCE_DOES_NOT_EXIST', `${posix.join(root, file)} does not exist`);
+  if (text === undefined)
+    throw new KeelError('RESOURCE_DOES_NOT_EXIST', `${posix.join(root, file)} does not exist`);
   const parsed = parseYamlPy(text, file) ?? new PyDict();
   if (!isDict(parsed)) throw new KeelError('INVALID_PARAMETER_VALUE', `${file} must hold a mapping`);
   const doc = parseInput(dvcFileSchema, toJs(parsed), file);

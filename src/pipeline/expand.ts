@@ -61,7 +61,8 @@ export function expandMatrix(
   where: string,
 ): Expanded[] {
   const resolved = ctx.resolve(matrix, `${where}.matrix`);
-  if (!isDict(resolved)) throw new KeelError('INVALID_PARAMETER_VALUE', `${where}.matrix: expected a mapping of lists`);
+  if (!isDict(resolved))
+    throw new KeelError('INVALID_PARAMETER_VALUE', `${where}.matrix: expected a mapping of lists`);
   let combos: Array<{ parts: string[]; item: PyDict }> = [{ parts: [], item: new PyDict() }];
   for (const [variable, values] of resolved) {
     if (!isList(values)) {

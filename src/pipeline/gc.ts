@@ -52,8 +52,11 @@ function git(root: string, args: string[]): string[] {
 function revisions(ws: Workspace, o: GcOptions): string[] {
   const revs = new Set<string>();
   if (o.allCommits) for (const c of git(ws.root, ['rev-list', '--all'])) revs.add(c);
-  if (o.allBranches) for (const c of git(ws.root, ['for-each-ref', '--format=%(objectname)', 'refs/heads'])) revs.add(c);
-  if (o.allTags) for (const c of git(ws.root, ['for-each-ref', '--format=%(objectname)^{commit}', 'refs/tags'])) revs.add(c);
+  if (o.allBranches)
+    for (const c of git(ws.root, ['for-each-ref', '--format=%(objectname)', 'refs/heads'])) revs.add(c);
+  if (o.allTags)
+    for (const c of git(ws.root, ['for-each-ref', '--format=%(objectname)^{commit}', 'refs/tags']))
+      revs.add(c);
   if (o.rev) for (const c of git(ws.root, ['rev-list', '-n', String(o.num ?? 1), o.rev])) revs.add(c);
   return [...revs];
 }
@@ -93,14 +96,16 @@ export function gc(ws: Workspace, o: GcOptions): GcResult {
       'Either of `-w|--workspace`, `-a|--all-branches`, `-T|--all-tags` `--all-commits` or `--rev` needs to be set.',
     );
   }
-  if (o.num !== undefined && !o.rev) throw new KeelError('INVALID_PARAMETER_VALUE', '`--num` can only be used alongside `--rev`');
+  if (o.num !== undefined && !o.rev)
+    throw new KeelError('INVALID_PARAMETER_VALUE', '`--num` can only be used alongside `--rev`');
   const used = new Map<ObjectStore, Set<string>>();
   usedAt(ws, workspaceFs(ws.root), used);
   const revs = revisions(ws, o);
   for (const rev of revs) usedAt(ws, revisionFs(ws.root, rev), used);
   if (o.keepRunCache) {
     for (const entry of ws.runCache.entries()) {
-      for (const item of lockItems(entry, 'outs')) if (item.md5) keep(ws.store(item.hashName), item.md5, used);
+      for (const item of lockItems(entry, 'outs'))
+        if (item.md5) keep(ws.store(item.hashName), item.md5, used);
     }
   }
   const result: GcResult = { revisions: ['workspace', ...revs], removed: 0, bytes: 0, kept: 0 };

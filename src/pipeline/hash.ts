@@ -151,7 +151,9 @@ export class Hasher {
     const stats: Stats[] = [];
     const walk = (abs: string, prefix: string) => {
       for (const d of readdirSync(abs, { withFileTypes: true })) {
-        const isDir = d.isDirectory() || (d.isSymbolicLink() && statSync(join(abs, d.name), { throwIfNoEntry: false })?.isDirectory());
+        const isDir =
+          d.isDirectory() ||
+          (d.isSymbolicLink() && statSync(join(abs, d.name), { throwIfNoEntry: false })?.isDirectory());
         if (this.ignore?.isIgnored(abs, d.name, Boolean(isDir))) continue;
         const rel = prefix ? `${prefix}/${d.name}` : d.name;
         // os.walk does not follow symlinks to folders, and DVC skips them.

@@ -18,13 +18,13 @@ interface Pattern {
 
 function translateSegment(seg: string): string {
   let out = '';
-  let escape = false;
+  let escaped = false;
   for (let i = 0; i < seg.length; i++) {
     const ch = seg[i];
-    if (escape) {
+    if (escaped) {
       out += ch.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-      escape = false;
-    } else if (ch === '\\') escape = true;
+      escaped = false;
+    } else if (ch === '\\') escaped = true;
     else if (ch === '*') out += '[^/]*';
     else if (ch === '?') out += '[^/]';
     else if (ch === '[') {

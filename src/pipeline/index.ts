@@ -24,7 +24,15 @@ export {
 export { type LoadProjectOptions, loadProject } from './dvcfile.js';
 export { type GcOptions, type GcResult, gc } from './gc.js';
 export { type DirEntry, dirHash, dirManifestText, Hasher, type HashInfo, md5File } from './hash.js';
-export { formatLock, type LockFile, type LockedItem, lockItems, lockStage, parseLock, readLock } from './lock.js';
+export {
+  formatLock,
+  type LockedItem,
+  type LockFile,
+  lockItems,
+  lockStage,
+  parseLock,
+  readLock,
+} from './lock.js';
 export {
   type DiffResult,
   diffMetrics,

@@ -78,7 +78,10 @@ export function parseLock(text: string, name: string): LockFile {
     return { doc: raw, stages: raw };
   }
   if (raw.get('schema') !== '2.0') {
-    throw new KeelError('INVALID_PARAMETER_VALUE', `${name}: unsupported lock file schema '${String(raw.get('schema'))}'`);
+    throw new KeelError(
+      'INVALID_PARAMETER_VALUE',
+      `${name}: unsupported lock file schema '${String(raw.get('schema'))}'`,
+    );
   }
   let stages = raw.get('stages');
   if (stages === undefined || stages === null) {

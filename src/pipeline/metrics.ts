@@ -10,6 +10,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { KeelError } from '../core/index.js';
 import { loadProject } from './dvcfile.js';
 import { lockItems, lockStage, parseLock } from './lock.js';
 import { DEFAULT_PARAMS_FILE, parseParamsText, selectKeys } from './params.js';
@@ -18,7 +19,6 @@ import { gitTopLevel, type ProjectFs, revisionFs, workspaceFs } from './project-
 import { isDict, isList, PyDict, PyFloat, type PyValue, pyEquals, pyRepr } from './pyvalue.js';
 import type { Project } from './schema.js';
 import { parseDataFile } from './yaml-load.js';
-import { KeelError } from '../core/index.js';
 
 /** One file's result: its data, or the error reading it (as DVC's `FileResult`). */
 export type FileResult = { data: PyValue } | { error: { type: string; msg: string } };
@@ -67,7 +67,8 @@ function fromCache(fs: ProjectFs, project: Project, path: string, home: string):
 
 /** DVC's `_extract_metrics`: numbers, strings and booleans at any depth; anything else dropped. */
 function extractMetrics(v: PyValue): PyValue | undefined {
-  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean' || typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean' || typeof v === 'string')
+    return v;
   if (v instanceof PyFloat) return v;
   if (!isDict(v)) return undefined;
   const out = new PyDict();
@@ -84,7 +85,10 @@ function readMetrics(fs: ProjectFs, project: Project, home: string): FilesData {
     const text = fs.read(file) ?? (fs.rev === 'workspace' ? undefined : fromCache(fs, project, file, home));
     if (text === undefined) {
       out.set(file, {
-        error: { type: 'FileNotFoundError', msg: `[Errno 2] No such file or directory: '${join(fs.root, file)}'` },
+        error: {
+          type: 'FileNotFoundError',
+          msg: `[Errno 2] No such file or directory: '${join(fs.root, file)}'`,
+        },
       });
       continue;
     }
@@ -99,7 +103,8 @@ function readMetrics(fs: ProjectFs, project: Project, home: string): FilesData {
 
 function fsAt(root: string, rev: string | undefined): ProjectFs {
   if (!rev || rev === 'workspace') return workspaceFs(root);
-  if (!gitTopLevel(root)) throw new KeelError('RESOURCE_DOES_NOT_EXIST', `${root} is not in a git repository`);
+  if (!gitTopLevel(root))
+    throw new KeelError('RESOURCE_DOES_NOT_EXIST', `${root} is not in a git repository`);
   return revisionFs(root, rev);
 }
 
@@ -119,7 +124,8 @@ export function showParams(root: string, rev?: string): FilesData {
     const had = wanted.get(file);
     wanted.set(file, had?.length === 0 || keys.length === 0 ? [] : [...(had ?? []), ...keys]);
   };
-  for (const stage of project?.stages ?? []) for (const p of stage.params) add(rootRelative(stage, p.file), p.keys);
+  for (const stage of project?.stages ?? [])
+    for (const p of stage.params) add(rootRelative(stage, p.file), p.keys);
   for (const file of project?.params ?? []) add(rootRelative({ wdir: '.' }, file), []);
   if (fs.read(DEFAULT_PARAMS_FILE) !== undefined) add(DEFAULT_PARAMS_FILE, []);
   const out: FilesData = new Map();
@@ -127,7 +133,10 @@ export function showParams(root: string, rev?: string): FilesData {
     const text = fs.read(file);
     if (text === undefined) {
       out.set(file, {
-        error: { type: 'FileNotFoundError', msg: `[Errno 2] No such file or directory: '${join(fs.root, file)}'` },
+        error: {
+          type: 'FileNotFoundError',
+          msg: `[Errno 2] No such file or directory: '${join(fs.root, file)}'`,
+        },
       });
       continue;
     }
@@ -169,7 +178,14 @@ const isNumber = (v: PyValue) =>
 
 /** `new - old` with Python's types: an int when both are ints, else a float. */
 function subtract(a: PyValue, b: PyValue): PyValue {
-  const int = (v: PyValue) => (typeof v === 'boolean' ? BigInt(Number(v)) : typeof v === 'number' ? BigInt(v) : typeof v === 'bigint' ? v : undefined);
+  const int = (v: PyValue) =>
+    typeof v === 'boolean'
+      ? BigInt(Number(v))
+      : typeof v === 'number'
+        ? BigInt(v)
+        : typeof v === 'bigint'
+          ? v
+          : undefined;
   const x = int(a);
   const y = int(b);
   if (x !== undefined && y !== undefined) {
@@ -181,7 +197,8 @@ function subtract(a: PyValue, b: PyValue): PyValue {
 }
 
 function diffValues(old: PyValue, now: PyValue, all: boolean): ValueDiff | undefined {
-  if (isList(old) && isList(now) && old.length === 1 && now.length === 1) return diffValues(old[0], now[0], all);
+  if (isList(old) && isList(now) && old.length === 1 && now.length === 1)
+    return diffValues(old[0], now[0], all);
   if (!all && pyEquals(old, now)) return undefined;
   const d: ValueDiff = { old, new: now };
   if (isNumber(old) && isNumber(now) && old !== null && now !== null) d.diff = subtract(old, now);
@@ -192,7 +209,8 @@ function diffValues(old: PyValue, now: PyValue, all: boolean): ValueDiff | undef
 export function diffData(before: FilesData, after: FilesData, all = false): DiffResult {
   const out: DiffResult = new Map();
   const files = [...new Set([...before.keys(), ...after.keys()])];
-  const dataOf = (r: FileResult | undefined): PyValue => (r && 'data' in r ? formatDict(r.data) : new PyDict());
+  const dataOf = (r: FileResult | undefined): PyValue =>
+    r && 'data' in r ? formatDict(r.data) : new PyDict();
   for (const file of files) {
     const a = dataOf(before.get(file));
     const b = dataOf(after.get(file));
@@ -227,8 +245,15 @@ function noCommits(root: string): boolean {
  * `metrics diff a_rev [b_rev]` (default HEAD against the workspace).
  * @throws KeelError RESOURCE_DOES_NOT_EXIST outside a git repository or for an unknown revision.
  */
-export function diffMetrics(root: string, home: string, aRev = 'HEAD', bRev?: string, all = false): DiffResult {
-  if (!gitTopLevel(root)) throw new KeelError('RESOURCE_DOES_NOT_EXIST', `${root} is not in a git repository`);
+export function diffMetrics(
+  root: string,
+  home: string,
+  aRev = 'HEAD',
+  bRev?: string,
+  all = false,
+): DiffResult {
+  if (!gitTopLevel(root))
+    throw new KeelError('RESOURCE_DOES_NOT_EXIST', `${root} is not in a git repository`);
   if (noCommits(root)) return new Map();
   return diffData(showMetrics(root, home, aRev), showMetrics(root, home, bRev), all);
 }
@@ -238,7 +263,8 @@ export function diffMetrics(root: string, home: string, aRev = 'HEAD', bRev?: st
  * @throws KeelError RESOURCE_DOES_NOT_EXIST outside a git repository or for an unknown revision.
  */
 export function diffParams(root: string, aRev = 'HEAD', bRev?: string, all = false): DiffResult {
-  if (!gitTopLevel(root)) throw new KeelError('RESOURCE_DOES_NOT_EXIST', `${root} is not in a git repository`);
+  if (!gitTopLevel(root))
+    throw new KeelError('RESOURCE_DOES_NOT_EXIST', `${root} is not in a git repository`);
   if (noCommits(root)) return new Map();
   return diffData(showParams(root, aRev), showParams(root, bRev), all);
 }
@@ -267,7 +293,9 @@ export function filesToPy(data: FilesData, rev = ''): PyDict {
   const files = new PyDict(
     [...data].map(([file, r]) => [
       file,
-      'data' in r ? new PyDict([['data', r.data]]) : PyDict.of({ error: PyDict.of({ type: r.error.type, msg: r.error.msg }) }),
+      'data' in r
+        ? new PyDict([['data', r.data]])
+        : PyDict.of({ error: PyDict.of({ type: r.error.type, msg: r.error.msg }) }),
     ]),
   );
   return new PyDict([[rev, PyDict.of({ data: files })]]);

@@ -94,7 +94,7 @@ export class ObjectStore {
     if (!this.verify(md5)) return false;
     if (!md5.endsWith('.dir')) return true;
     const manifest = this.readManifest(md5);
-    return manifest !== undefined && manifest.every((e) => this.verify(e.md5));
+    return manifest?.every((e) => this.verify(e.md5)) === true;
   }
 
   /** Writes one file object (replacing a corrupted one) and enters its stat in the stat cache. */

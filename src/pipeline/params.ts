@@ -18,7 +18,8 @@ export const DEFAULT_PARAMS_FILE = 'params.yaml';
 export function parseParamsText(text: string, name: string): PyDict {
   const data = parseDataFile(text, name);
   if (data === null) return new PyDict();
-  if (!isDict(data)) throw new KeelError('INVALID_PARAMETER_VALUE', `${name} must hold a mapping of parameters`);
+  if (!isDict(data))
+    throw new KeelError('INVALID_PARAMETER_VALUE', `${name} must hold a mapping of parameters`);
   return data;
 }
 
@@ -35,7 +36,8 @@ export function readParamsFile(fs: ProjectFs, path: string): PyDict | undefined 
 export function getDotted(tree: PyValue, key: string): PyValue | undefined {
   let cur: PyValue | undefined = tree;
   for (const part of key.split('.')) {
-    if (isDict(cur)) cur = cur.has(part) ? cur.get(part) : /^-?\d+$/.test(part) ? cur.get(Number(part)) : undefined;
+    if (isDict(cur))
+      cur = cur.has(part) ? cur.get(part) : /^-?\d+$/.test(part) ? cur.get(Number(part)) : undefined;
     else if (isList(cur) && /^\d+$/.test(part)) cur = cur[Number(part)];
     else return undefined;
     if (cur === undefined) return undefined;
@@ -68,7 +70,11 @@ export function selectKeys(tree: PyDict, keys: string[]): PyDict {
 }
 
 /** Flattens nested mappings to dotted keys (lists stay values; an empty mapping is dropped). */
-export function flattenDict(tree: PyDict, prefix = '', out = new Map<string, PyValue>()): Map<string, PyValue> {
+export function flattenDict(
+  tree: PyDict,
+  prefix = '',
+  out = new Map<string, PyValue>(),
+): Map<string, PyValue> {
   for (const [k, v] of tree) {
     const key = prefix ? `${prefix}.${pyStr(k as PyValue)}` : pyStr(k as PyValue);
     if (isDict(v)) flattenDict(v, key, out);

@@ -52,7 +52,10 @@ export function gitTopLevel(cwd: string): string | undefined {
 export function revisionFs(root: string, rev: string): ProjectFs {
   let commit: string;
   try {
-    commit = execFileSync('git', ['rev-parse', '--verify', '--quiet', `${rev}^{commit}`], { cwd: root, stdio: 'pipe' })
+    commit = execFileSync('git', ['rev-parse', '--verify', '--quiet', `${rev}^{commit}`], {
+      cwd: root,
+      stdio: 'pipe',
+    })
       .toString()
       .trim();
   } catch (err) {

@@ -47,11 +47,7 @@ const isNumeric = (v: PyValue): boolean =>
 function numbersEqual(a: PyValue, b: PyValue): boolean {
   if (typeof a === 'bigint' || typeof b === 'bigint') {
     const exact = (v: PyValue) =>
-      typeof v === 'bigint'
-        ? v
-        : Number.isInteger(numberOf(v))
-          ? BigInt(numberOf(v) as number)
-          : undefined;
+      typeof v === 'bigint' ? v : Number.isInteger(numberOf(v)) ? BigInt(numberOf(v) as number) : undefined;
     const x = exact(a);
     const y = exact(b);
     return x !== undefined && y !== undefined && x === y;
@@ -92,7 +88,8 @@ export function pyFloatRepr(n: number): string {
   if (n === 0) return Object.is(n, -0) ? '-0.0' : '0.0';
   const [mantissa, expText] = n.toExponential().split('e');
   const exp = Number(expText);
-  if (exp < -4 || exp >= 16) return `${mantissa}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
+  if (exp < -4 || exp >= 16)
+    return `${mantissa}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
   const text = n.toFixed(Math.max(0, mantissa.replace(/^-?\d\.?/, '').length - exp));
   return text.includes('.') ? text : `${text}.0`;
 }
@@ -216,7 +213,9 @@ export function fromJs(v: unknown): PyValue {
   if (v instanceof PyFloat || v instanceof PyDict) return v;
   if (Array.isArray(v)) return v.map(fromJs);
   if (typeof v === 'object')
-    return PyDict.of(Object.entries(v as Record<string, unknown>).map(([k, x]): [PyKey, PyValue] => [k, fromJs(x)]));
+    return PyDict.of(
+      Object.entries(v as Record<string, unknown>).map(([k, x]): [PyKey, PyValue] => [k, fromJs(x)]),
+    );
   throw new KeelError('INVALID_PARAMETER_VALUE', `Cannot hold a ${typeof v} as a value`);
 }
 

@@ -85,7 +85,12 @@ function lockWriter(ws: Workspace, lock: LockFile, plan: Stage[], note: (line: s
   };
 }
 
-async function schedule(ws: Workspace, stages: Stage[], lock: LockFile, o: ReproOptions): Promise<StageResult[]> {
+async function schedule(
+  ws: Workspace,
+  stages: Stage[],
+  lock: LockFile,
+  o: ReproOptions,
+): Promise<StageResult[]> {
   const results = new Map<string, StageResult>();
   const selected = new Set(stages.map((s) => s.name));
   const pending = [...stages];
@@ -96,7 +101,8 @@ async function schedule(ws: Workspace, stages: Stage[], lock: LockFile, o: Repro
   const commit = lockWriter(ws, lock, stages, note);
   let stopped = false;
   const start = (stage: Stage) => {
-    if (stage.frozen) note(`WARNING: stage: '${stage.name}' is frozen. Its dependencies are not going to be reproduced.`);
+    if (stage.frozen)
+      note(`WARNING: stage: '${stage.name}' is frozen. Its dependencies are not going to be reproduced.`);
     const task = reproduceStage(ws, stage, lockStage(lock, stage.name), {
       force: o.force,
       dry: o.dry,
@@ -133,10 +139,16 @@ async function schedule(ws: Workspace, stages: Stage[], lock: LockFile, o: Repro
   while ((pending.length > 0 && !stopped && !o.signal?.aborted) || running.size > 0) {
     for (let i = 0; i < pending.length && running.size < jobs && !stopped && !o.signal?.aborted; ) {
       const stage = pending[i];
-      const ups = stage.frozen ? [] : ws.dag.upstream.get(stage.name)!.filter((u) => selected.has(u) && u !== stage.name);
+      const ups = stage.frozen
+        ? []
+        : ws.dag.upstream.get(stage.name)!.filter((u) => selected.has(u) && u !== stage.name);
       const failed = ups.find((u) => ['failed', 'skipped'].includes(results.get(u)?.status ?? ''));
       if (failed) {
-        results.set(stage.name, { stage: stage.name, status: 'skipped', error: `upstream stage '${failed}' failed` });
+        results.set(stage.name, {
+          stage: stage.name,
+          status: 'skipped',
+          error: `upstream stage '${failed}' failed`,
+        });
         pending.splice(i, 1);
       } else if (ups.every((u) => results.has(u))) {
         pending.splice(i, 1);
@@ -147,11 +159,13 @@ async function schedule(ws: Workspace, stages: Stage[], lock: LockFile, o: Repro
   }
   for (const f of [...results.values()].filter((r) => r.status === 'failed')) {
     for (const d of downstreamOf(f.stage)) {
-      if (!results.has(d)) results.set(d, { stage: d, status: 'skipped', error: `upstream stage '${f.stage}' failed` });
+      if (!results.has(d))
+        results.set(d, { stage: d, status: 'skipped', error: `upstream stage '${f.stage}' failed` });
     }
   }
   for (const s of stages) {
-    if (!results.has(s.name)) results.set(s.name, { stage: s.name, status: 'skipped', error: 'the repro stopped before it' });
+    if (!results.has(s.name))
+      results.set(s.name, { stage: s.name, status: 'skipped', error: 'the repro stopped before it' });
   }
   return stages.map((s) => results.get(s.name)!);
 }

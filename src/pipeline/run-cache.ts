@@ -5,10 +5,11 @@
  * the SHA-256 of the whole entry; entries are lock-entry YAML at `runs/<k[:2]>/<k>/<value>`.
  * Lookups read the newest entry of a key only, as DVC does.
  */
+
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/index.js';
-import { createHash } from 'node:crypto';
 import { isDict, isList, PyDict, type PyValue, pyJsonDumps } from './pyvalue.js';
 import { dumpYamlPy } from './yaml-dump.js';
 import { parseYamlPy } from './yaml-load.js';
@@ -17,7 +18,10 @@ const EXCLUDED = new Set(['size', 'nfiles']);
 
 function filterKeys(value: PyValue): PyValue {
   if (isList(value)) return value.map(filterKeys);
-  if (isDict(value)) return new PyDict([...value].filter(([k]) => !EXCLUDED.has(String(k))).map(([k, v]) => [k, filterKeys(v)]));
+  if (isDict(value))
+    return new PyDict(
+      [...value].filter(([k]) => !EXCLUDED.has(String(k))).map(([k, v]) => [k, filterKeys(v)]),
+    );
   return value;
 }
 

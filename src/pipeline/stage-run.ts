@@ -98,7 +98,11 @@ async function saveDeps(ws: Workspace, stage: Stage, entry: PyDict | undefined):
 }
 
 /** A dep or out hashed under its lock entry's hash name (DVC 2's, while unchanged). */
-async function hashItem(ws: Workspace, item: BoundItem, entries: boolean): Promise<LockedItem & { info: HashInfo }> {
+async function hashItem(
+  ws: Workspace,
+  item: BoundItem,
+  entries: boolean,
+): Promise<LockedItem & { info: HashInfo }> {
   let name = item.hashName;
   let info = await ws.hasher.hash(item.abs, { name, entries });
   if (name === 'md5-dos2unix' && info.md5 !== item.locked?.md5) {
@@ -127,7 +131,12 @@ function isTextFile(path: string): boolean {
 }
 
 /** Hashes and caches the outputs, keeps them out of git, and sets their modes as a checkout would. */
-async function saveOuts(ws: Workspace, stage: Stage, entry: PyDict | undefined, o: StageRunOptions): Promise<LockedItem[]> {
+async function saveOuts(
+  ws: Workspace,
+  stage: Stage,
+  entry: PyDict | undefined,
+  o: StageRunOptions,
+): Promise<LockedItem[]> {
   const outs: LockedItem[] = [];
   for (const out of boundOuts(ws, stage, entry)) {
     if (!outExists(ws, out.abs)) {
@@ -160,7 +169,8 @@ async function restoreFromRunCache(ws: Workspace, stage: Stage, entry: PyDict | 
   let candidate: PyDict | undefined;
   const outs = boundOuts(ws, stage, entry);
   let unchanged = !cmdChanged(stage, entry) && entry !== undefined && outs.every((out) => out.locked?.md5);
-  for (const dep of boundDeps(ws, stage, entry)) if (unchanged && (await depStatus(ws, dep))) unchanged = false;
+  for (const dep of boundDeps(ws, stage, entry))
+    if (unchanged && (await depStatus(ws, dep))) unchanged = false;
   for (const spec of stage.params) if (unchanged && paramsStatus(ws, stage, spec, entry)) unchanged = false;
   if (unchanged) candidate = entry;
   else {
@@ -175,7 +185,8 @@ async function restoreFromRunCache(ws: Workspace, stage: Stage, entry: PyDict | 
   if (!candidate) return false;
   const items = lockItems(candidate, 'outs');
   if (!items.every((i) => i.md5 && ws.store(i.hashName).has(i.md5))) return false;
-  for (const i of items) restoreOutput(ws, ws.store(i.hashName), i.md5!, ws.abs(stage, i.path), i.isexec === true);
+  for (const i of items)
+    restoreOutput(ws, ws.store(i.hashName), i.md5!, ws.abs(stage, i.path), i.isexec === true);
   return true;
 }
 
@@ -272,4 +283,3 @@ export async function reproduceStage(
   const lockUpdated = o.commit(stage.name, newEntry);
   return { ...base, status, lockUpdated, ...(run ? { output: run.output, exitCode: 0 } : {}) };
 }
-

@@ -14,10 +14,10 @@ import { existsSync, statSync } from 'node:fs';
 import { KeelError } from '../core/index.js';
 import { type LockedItem, lockItems, lockParams, lockStage, readLock } from './lock.js';
 import { getDotted, readParamsFile } from './params.js';
+import { rootRelative } from './paths.js';
 import { workspaceFs } from './project-fs.js';
 import { dictGet, isDict, PyDict, type PyKey, pyEquals } from './pyvalue.js';
 import type { OutSpec, ParamsSpec, Stage } from './schema.js';
-import { rootRelative } from './paths.js';
 import type { HashName } from './state.js';
 import type { Workspace } from './workspace.js';
 
@@ -46,13 +46,28 @@ function bind(ws: Workspace, stage: Stage, path: string, locked: LockedItem | un
 /** A stage's deps with their lock entries. */
 export function boundDeps(ws: Workspace, stage: Stage, entry: PyDict | undefined): BoundItem[] {
   const locked = lockItems(entry, 'deps');
-  return stage.deps.map((d) => bind(ws, stage, d, locked.find((l) => l.path === d)));
+  return stage.deps.map((d) =>
+    bind(
+      ws,
+      stage,
+      d,
+      locked.find((l) => l.path === d),
+    ),
+  );
 }
 
 /** A stage's outs with their lock entries. */
 export function boundOuts(ws: Workspace, stage: Stage, entry: PyDict | undefined): BoundOut[] {
   const locked = lockItems(entry, 'outs');
-  return stage.outs.map((o) => ({ ...bind(ws, stage, o.path, locked.find((l) => l.path === o.path)), spec: o }));
+  return stage.outs.map((o) => ({
+    ...bind(
+      ws,
+      stage,
+      o.path,
+      locked.find((l) => l.path === o.path),
+    ),
+    spec: o,
+  }));
 }
 
 /** True when a stage runs on every repro: `always_changed`, or a cmd with neither deps nor outs. */
@@ -62,7 +77,10 @@ export function alwaysChanged(stage: Stage): boolean {
 
 /** True when the stage has a lock entry whose cmd differs. */
 export function cmdChanged(stage: Stage, entry: PyDict | undefined): boolean {
-  return entry !== undefined && !pyEquals(entry.get('cmd') ?? null, Array.isArray(stage.cmd) ? [...stage.cmd] : stage.cmd);
+  return (
+    entry !== undefined &&
+    !pyEquals(entry.get('cmd') ?? null, Array.isArray(stage.cmd) ? [...stage.cmd] : stage.cmd)
+  );
 }
 
 /** An output exists unless it is missing or ignored by .dvcignore. */
@@ -143,7 +161,11 @@ export function paramsStatus(
 /**
  * Why `stage` must run, as DVC decides it for repro (first reason only), or undefined.
  */
-export async function stageChangeReason(ws: Workspace, stage: Stage, entry: PyDict | undefined): Promise<string | undefined> {
+export async function stageChangeReason(
+  ws: Workspace,
+  stage: Stage,
+  entry: PyDict | undefined,
+): Promise<string | undefined> {
   if (cmdChanged(stage, entry)) return 'changed command';
   if (!stage.frozen) {
     if (alwaysChanged(stage)) return 'always changed';
@@ -164,7 +186,11 @@ export async function stageChangeReason(ws: Workspace, stage: Stage, entry: PyDi
 }
 
 /** DVC's `Stage.status`: every reason, in DVC's order (deps, outs, always changed, command). */
-export async function stageStatus(ws: Workspace, stage: Stage, entry: PyDict | undefined): Promise<StatusEntry[]> {
+export async function stageStatus(
+  ws: Workspace,
+  stage: Stage,
+  entry: PyDict | undefined,
+): Promise<StatusEntry[]> {
   const ret: StatusEntry[] = [];
   if (!stage.frozen) {
     const deps: ChangedMap = {};
@@ -202,7 +228,12 @@ export async function pipelineStatus(ws: Workspace, stages: Stage[]): Promise<Re
 }
 
 /** A missing params file or key, as DVC reports it. */
-export function missingParamsError(ws: Workspace, stage: Stage, spec: ParamsSpec, missing: string[] | undefined): KeelError {
+export function missingParamsError(
+  ws: Workspace,
+  stage: Stage,
+  spec: ParamsSpec,
+  missing: string[] | undefined,
+): KeelError {
   const file = ws.display(ws.abs(stage, spec.file));
   return new KeelError(
     'FAILED_PRECONDITION',

@@ -6,8 +6,9 @@
  * rows joined by two spaces and right-trimmed, GitHub rows as `| a | b |` under a dashed rule.
  * Values are written as DVC's `_format_field` writes them (Python `str`, floats rounded).
  */
-import { isDict, isList, PyDict, PyFloat, type PyValue, pyStr } from './pyvalue.js';
+
 import type { DiffResult, FilesData } from './metrics.js';
+import { isDict, isList, PyDict, PyFloat, type PyValue, pyStr } from './pyvalue.js';
 
 /** Python's `round(x, n)` for a float: half-even on the exact binary value. */
 export function pyRound(x: number, n: number): number {
@@ -93,11 +94,19 @@ export function metricsTable(data: FilesData, markdown = false, precision = 5): 
 /** `metrics diff` / `params diff` as a table (params have no Change column and no rounding). */
 export function diffTable(
   diff: DiffResult,
-  options: { title: string; aRev?: string; bRev?: string; markdown?: boolean; precision?: number; changes?: boolean },
+  options: {
+    title: string;
+    aRev?: string;
+    bRev?: string;
+    markdown?: boolean;
+    precision?: number;
+    changes?: boolean;
+  },
 ): string {
   const headers = ['Path', options.title, options.aRev ?? 'HEAD', options.bRev ?? 'workspace'];
   if (options.changes !== false) headers.push('Change');
-  const cell = (v: PyValue | undefined) => (v === null || v === undefined ? '-' : formatField(v, options.precision));
+  const cell = (v: PyValue | undefined) =>
+    v === null || v === undefined ? '-' : formatField(v, options.precision);
   const rows: string[][] = [];
   for (const [file, keys] of diff) {
     for (const key of [...keys.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) {
@@ -109,4 +118,3 @@ export function diffTable(
   }
   return tabulate(headers, rows, options.markdown);
 }
-

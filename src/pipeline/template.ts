@@ -13,7 +13,8 @@ import { isDict, isList, PyDict, PyFloat, type PyKey, type PyValue, pyStr } from
 const EXPR = /(?<!\\)\$\{(.*?)\}/gs;
 
 /** True when `s` holds a `${...}` (not escaped). */
-export const isInterpolated = (s: unknown): boolean => typeof s === 'string' && new RegExp(EXPR.source, 's').test(s);
+export const isInterpolated = (s: unknown): boolean =>
+  typeof s === 'string' && new RegExp(EXPR.source, 's').test(s);
 
 const isPrimitive = (v: PyValue) => v === null || !(isDict(v) || isList(v));
 
@@ -43,7 +44,10 @@ export function toStr(v: PyValue, where: string): string {
     else if (isList(x)) {
       x.forEach((item, n) => {
         if (isList(item) || isDict(item)) {
-          throw new KeelError('INVALID_PARAMETER_VALUE', `${where}: Cannot interpolate nested iterable in '${k}'`);
+          throw new KeelError(
+            'INVALID_PARAMETER_VALUE',
+            `${where}: Cannot interpolate nested iterable in '${k}'`,
+          );
         }
         const text = typeof item === 'string' ? escapeArg(item) : pyStr(item);
         result += n > 0 ? `${text} ` : `--${k} ${text} `;
@@ -136,12 +140,14 @@ export class TemplateContext {
     for (const raw of parts) {
       const part = raw.trim();
       let next: PyValue | undefined;
-      if (isDict(cur)) next = cur.has(part) ? cur.get(part) : /^-?\d+$/.test(part) ? cur.get(Number(part)) : undefined;
+      if (isDict(cur))
+        next = cur.has(part) ? cur.get(part) : /^-?\d+$/.test(part) ? cur.get(Number(part)) : undefined;
       else if (isList(cur) && /^-?\d+$/.test(part)) {
         const i = Number(part);
         next = cur[i < 0 ? cur.length + i : i];
       }
-      if (next === undefined) throw new KeelError('INVALID_PARAMETER_VALUE', `${where}: Could not find '${inner}'`);
+      if (next === undefined)
+        throw new KeelError('INVALID_PARAMETER_VALUE', `${where}: Could not find '${inner}'`);
       cur = next;
     }
     const file = this.sources.get(parts[0].trim());
@@ -159,7 +165,10 @@ export class TemplateContext {
     if (matches.length === 0) return value.replaceAll('\\${', '${');
     const check = (v: PyValue) => {
       if (!isPrimitive(v) && key !== undefined && !key.includes('foreach') && !(isDict(v) && key === 'cmd')) {
-        throw new KeelError('INVALID_PARAMETER_VALUE', `${where}: Cannot interpolate data of type '${typeName(v)}'`);
+        throw new KeelError(
+          'INVALID_PARAMETER_VALUE',
+          `${where}: Cannot interpolate data of type '${typeName(v)}'`,
+        );
       }
       return v;
     };
@@ -187,7 +196,10 @@ export class TemplateContext {
       for (const [k, v] of value) {
         const rk = typeof k === 'string' ? this.resolve(k, where, key) : k;
         if (isList(rk) || isDict(rk)) {
-          throw new KeelError('INVALID_PARAMETER_VALUE', `${where}: a key cannot be interpolated to a ${typeName(rk)}`);
+          throw new KeelError(
+            'INVALID_PARAMETER_VALUE',
+            `${where}: a key cannot be interpolated to a ${typeName(rk)}`,
+          );
         }
         out.set(rk as PyKey, this.resolve(v, where, key));
       }

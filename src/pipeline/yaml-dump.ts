@@ -70,13 +70,20 @@ function toEvents(value: PyValue, events: YamlEvent[], root: boolean): void {
       throw new KeelError('INTERNAL_ERROR', `A non-integral number ${value} must be a float value`);
     }
     events.push({ kind: 'scalar', tag: 'int', value: String(value) });
-  } else if (value instanceof PyFloat) events.push({ kind: 'scalar', tag: 'float', value: representFloat(value.value) });
+  } else if (value instanceof PyFloat)
+    events.push({ kind: 'scalar', tag: 'float', value: representFloat(value.value) });
   else events.push({ kind: 'scalar', tag: 'str', value });
 }
 
 function analyzeScalar(scalar: string): Analysis {
   if (!scalar) {
-    return { empty: true, multiline: false, allowBlockPlain: true, allowSingleQuoted: true, allowDoubleQuoted: true };
+    return {
+      empty: true,
+      multiline: false,
+      allowBlockPlain: true,
+      allowSingleQuoted: true,
+      allowDoubleQuoted: true,
+    };
   }
   const chars = [...scalar];
   let blockIndicators = false;
@@ -179,10 +186,6 @@ class Emitter {
     return this.events[this.pos];
   }
 
-  private lastSeq(): boolean {
-    return this.indents.length >= 2 ? this.indents[this.indents.length - 2][1] : false;
-  }
-
   private increaseIndent(flow: boolean, sequence: boolean, indentless = false): void {
     this.indents.push([this.indent, sequence]);
     if (this.indent === null) this.indent = flow ? null : 0;
@@ -205,7 +208,12 @@ class Emitter {
     };
   }
 
-  private expectNode(ctx: { root?: boolean; sequence?: boolean; mapping?: boolean; simpleKey?: boolean }): void {
+  private expectNode(ctx: {
+    root?: boolean;
+    sequence?: boolean;
+    mapping?: boolean;
+    simpleKey?: boolean;
+  }): void {
     this.sequenceContext = ctx.sequence ?? false;
     this.mappingContext = ctx.mapping ?? false;
     this.simpleKeyContext = ctx.simpleKey ?? false;
@@ -334,7 +342,12 @@ class Emitter {
     this.out.push(data);
   }
 
-  private writeIndicator(indicator: string, needWhitespace: boolean, whitespace = false, indention = false): void {
+  private writeIndicator(
+    indicator: string,
+    needWhitespace: boolean,
+    whitespace = false,
+    indention = false,
+  ): void {
     const data = this.whitespace || !needWhitespace ? indicator : ` ${indicator}`;
     this.whitespace = whitespace;
     this.indention = this.indention && indention;
@@ -378,7 +391,13 @@ class Emitter {
       const ch = end < chars.length ? chars[end] : undefined;
       if (spaces) {
         if (ch === undefined || ch !== ' ') {
-          if (start + 1 === end && this.column > this.bestWidth && split && start !== 0 && end !== chars.length) {
+          if (
+            start + 1 === end &&
+            this.column > this.bestWidth &&
+            split &&
+            start !== 0 &&
+            end !== chars.length
+          ) {
             this.writeIndent();
           } else this.writeText(chars.slice(start, end).join(''));
           start = end;
@@ -420,7 +439,11 @@ class Emitter {
       if (
         ch === undefined ||
         '"\\\x85\u2028\u2029\uFEFF'.includes(ch) ||
-        !((code >= 0x20 && code <= 0x7e) || (code >= 0xa0 && code <= 0xd7ff) || (code >= 0xe000 && code <= 0xfffd))
+        !(
+          (code >= 0x20 && code <= 0x7e) ||
+          (code >= 0xa0 && code <= 0xd7ff) ||
+          (code >= 0xe000 && code <= 0xfffd)
+        )
       ) {
         if (start < end) {
           this.writeText(chars.slice(start, end).join(''));

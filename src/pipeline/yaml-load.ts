@@ -58,7 +58,8 @@ function scalarValue(text: string, plain: boolean, tag: string | undefined, wher
     case 'bool':
       return /^t/i.test(text);
     case 'int':
-      if (!INT.test(text)) throw new KeelError('INVALID_PARAMETER_VALUE', `${where}: '${text}' is not an int`);
+      if (!INT.test(text))
+        throw new KeelError('INVALID_PARAMETER_VALUE', `${where}: '${text}' is not an int`);
       return constructInt(text);
     case 'float':
       if (!FLOAT.test(text) && !INT.test(text))
@@ -140,7 +141,16 @@ export function parseJsonPy(text: string, name: string): PyValue {
     while (i < text.length && text[i] !== '"') {
       if (text[i] === '\\') {
         const e = text[i + 1];
-        const map: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+        const map: Record<string, string> = {
+          '"': '"',
+          '\\': '\\',
+          '/': '/',
+          b: '\b',
+          f: '\f',
+          n: '\n',
+          r: '\r',
+          t: '\t',
+        };
         if (e === 'u') {
           out += String.fromCharCode(Number.parseInt(text.slice(i + 2, i + 6), 16));
           i += 6;

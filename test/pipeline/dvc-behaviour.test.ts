@@ -27,7 +27,7 @@ describe('Keel follows DVC 3 where it used to differ', { timeout: 120_000 }, () 
     const root = makeProject({
       'in.txt': 'x\n',
       'dvc.yaml':
-        'stages:\n  a:\n    cmd: echo a >> runs.log && cp in.txt a.txt\n    deps: [in.txt]\n    outs: [a.txt]\n    always_changed: true\n  b:\n    cmd: echo b >> runs.log && cp in.txt b.txt\n    deps: [in.txt]\n    outs:\n      - b.txt:\n          cache: false\n',
+        'stages:\n  a:\n    cmd: echo a >> runs.log && cp in.txt a.txt\n    deps: [in.txt]\n    outs: [a.txt]\n    always_changed: true\n  b:\n    cmd: echo b >> runs.log && echo bee > b.txt\n    deps: [in.txt]\n    outs:\n      - b.txt:\n          cache: false\n',
     });
     expect((await runKeel(['repro'], root)).code).toBe(0);
     rmSync(join(root, 'b.txt'));
@@ -122,7 +122,7 @@ describe('Keel follows DVC 3 where it used to differ', { timeout: 120_000 }, () 
       'dvc.yaml':
         'stages:\n  s:\n    cmd: tr -d "\\r" < crlf.txt > o.txt\n    deps: [crlf.txt]\n    outs:\n      - o.txt:\n          cache: false\n',
       'dvc.lock':
-        'schema: \'2.0\'\nstages:\n  s:\n    cmd: tr -d "\\r" < crlf.txt > o.txt\n    deps:\n    - path: crlf.txt\n      md5: dd8c6a395b5dd36c56d23275028f526c\n      size: 6\n    outs:\n    - path: o.txt\n      md5: 3b5d3c7d207e37dceeedd301e35e2e58\n      size: 4\n',
+        'schema: \'2.0\'\nstages:\n  s:\n    cmd: tr -d "\\r" < crlf.txt > o.txt\n    deps:\n    - path: crlf.txt\n      md5: dd8c6a395b5dd36c56d23275028f526c\n      size: 6\n    outs:\n    - path: o.txt\n      md5: dd8c6a395b5dd36c56d23275028f526c\n      size: 4\n',
     });
     const status = await runKeel(['status', '--json'], root);
     expect(JSON.parse(status.stdout)).toEqual({});

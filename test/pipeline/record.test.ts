@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readLock } from '../../src/pipeline/lock.js';
+import { lockItems, lockStage, readLock } from '../../src/pipeline/lock.js';
 import { repro } from '../../src/pipeline/repro.js';
 import { Workspace } from '../../src/pipeline/workspace.js';
 import { localTrackingClient } from '../../src/tracking/index.js';
@@ -36,6 +36,8 @@ describe('repro with a tracking client', () => {
     expect(run.data.metrics.map((m) => m.key).sort()).toEqual(['accuracy', 'auc', 'loss', 'n', 'rows']);
     const lock = readLock(join(root, 'dvc.lock'));
     const raw = run.inputs.dataset_inputs.find((i) => i.dataset.name === 'data/raw.csv');
-    expect(raw?.dataset.digest).toBe(lock.stages.prepare.deps?.find((d) => d.path === 'data/raw.csv')?.md5);
+    expect(raw?.dataset.digest).toBe(
+      lockItems(lockStage(lock, 'prepare'), 'deps').find((d) => d.path === 'data/raw.csv')?.md5,
+    );
   });
 });

@@ -16,7 +16,11 @@ interface CwdOption {
 
 const pipeline = () => import('../../pipeline/index.js');
 
-async function withWorkspace<T>(io: CommandIO, opts: CwdOption, fn: (ws: Workspace) => Promise<T> | T): Promise<T> {
+async function withWorkspace<T>(
+  io: CommandIO,
+  opts: CwdOption,
+  fn: (ws: Workspace) => Promise<T> | T,
+): Promise<T> {
   const { Workspace } = await pipeline();
   const ws = Workspace.open(opts.cwd ?? process.cwd(), { progress: io.progress, cwd: process.cwd() });
   try {
@@ -66,29 +70,33 @@ function registerRepro(program: Command): void {
       process.once('SIGTERM', abort);
       // The run goes to the tracking store of the project being reproduced.
       const config = loadConfig({ cwd: opts.cwd ?? process.cwd() });
-      const result = await withTrackingClient(config, { ...opts, track: opts.track && !opts.dry }, (tracking) =>
-        withWorkspace(io, opts, (ws) =>
-          repro(ws, {
-            tracking,
-            experiment: opts.experiment,
-            targets,
-            force: opts.force,
-            dry: opts.dry,
-            jobs: opts.jobs,
-            keepGoing: opts.keepGoing,
-            progress: io.progress,
-            signal: controller.signal,
-            note,
-            onOutput: io.json ? undefined : (_stage, chunk, stream) => process[stream].write(chunk),
-          }),
-        ),
+      const result = await withTrackingClient(
+        config,
+        { ...opts, track: opts.track && !opts.dry },
+        (tracking) =>
+          withWorkspace(io, opts, (ws) =>
+            repro(ws, {
+              tracking,
+              experiment: opts.experiment,
+              targets,
+              force: opts.force,
+              dry: opts.dry,
+              jobs: opts.jobs,
+              keepGoing: opts.keepGoing,
+              progress: io.progress,
+              signal: controller.signal,
+              note,
+              onOutput: io.json ? undefined : (_stage, chunk, stream) => process[stream].write(chunk),
+            }),
+          ),
       ).finally(() => {
         process.off('SIGINT', abort);
         process.off('SIGTERM', abort);
       });
       io.emit(result, (r) => {
         const lines: string[] = [];
-        if (opts.dry) for (const s of r.stages) if (s.status === 'would-run') lines.push(`Would run stage '${s.stage}'`);
+        if (opts.dry)
+          for (const s of r.stages) if (s.status === 'would-run') lines.push(`Would run stage '${s.stage}'`);
         if (!r.stages.some((s) => ['ran', 'restored', 'verified', 'would-run'].includes(s.status)))
           lines.push('Data and pipelines are up to date.');
         if (r.runId) lines.push(`Recorded as tracking run ${r.runId}`);
@@ -178,13 +186,19 @@ function registerDag(program: Command): void {
         let targets: string[] = [];
         if (target) {
           const stages = collectTargets(ws.project, [target]);
-          targets = opts.outs ? stages.flatMap((s) => s.outs.map((o) => ws.display(ws.abs(s, o.path)))) : stages.map((s) => s.name);
+          targets = opts.outs
+            ? stages.flatMap((s) => s.outs.map((o) => ws.display(ws.abs(s, o.path))))
+            : stages.map((s) => s.name);
         }
         let shown = opts.full ? graph : filterGraph(graph, targets);
         if (opts.full && targets.length) {
-          const neighbours = (n: string) => graph.edges.flatMap(([a, b]) => (a === n ? [b] : b === n ? [a] : []));
+          const neighbours = (n: string) =>
+            graph.edges.flatMap(([a, b]) => (a === n ? [b] : b === n ? [a] : []));
           const part = new Set(dfsPostorder(targets, neighbours));
-          shown = { nodes: graph.nodes.filter((n) => part.has(n)), edges: graph.edges.filter(([a]) => part.has(a)) };
+          shown = {
+            nodes: graph.nodes.filter((n) => part.has(n)),
+            edges: graph.edges.filter(([a]) => part.has(a)),
+          };
         }
         return {
           nodes: shown.nodes,
@@ -212,12 +226,23 @@ function registerDiffs(program: Command): void {
       .option('--md', 'print a Markdown table')
       .option('--no-path', 'leave out the params file path')
       .option('--cwd <dir>', 'the project root'),
-    async (io, aRev: string | undefined, bRev: string | undefined, opts: CwdOption & { all?: boolean; md?: boolean; path: boolean }) => {
+    async (
+      io,
+      aRev: string | undefined,
+      bRev: string | undefined,
+      opts: CwdOption & { all?: boolean; md?: boolean; path: boolean },
+    ) => {
       const { diffParams, diffTable, diffToPy } = await pipeline();
       const root = opts.cwd ?? process.cwd();
       const diff = diffParams(root, aRev, bRev, opts.all);
       if (io.json) return writePyJson(diffToPy(diff));
-      writeText(dropPath(diffTable(diff, { title: 'Param', aRev, bRev, markdown: opts.md, changes: false }), opts.path, opts.md));
+      writeText(
+        dropPath(
+          diffTable(diff, { title: 'Param', aRev, bRev, markdown: opts.md, changes: false }),
+          opts.path,
+          opts.md,
+        ),
+      );
     },
   );
   const metrics = program.command('metrics').description('pipeline metrics files');
@@ -226,7 +251,11 @@ function registerDiffs(program: Command): void {
       .command('show')
       .description('show the metrics files')
       .option('--md', 'print a Markdown table')
-      .option('--precision <n>', 'round to n digits after the point (default 5)', parseNumberOption('--precision', true))
+      .option(
+        '--precision <n>',
+        'round to n digits after the point (default 5)',
+        parseNumberOption('--precision', true),
+      )
       .option('--cwd <dir>', 'the project root'),
     async (io, opts: CwdOption & { md?: boolean; precision?: number }) => {
       const { filesToPy, metricsTable, showMetrics } = await pipeline();
@@ -243,7 +272,11 @@ function registerDiffs(program: Command): void {
       .option('--all', 'list unchanged metrics too')
       .option('--md', 'print a Markdown table')
       .option('--no-path', 'leave out the metrics file path')
-      .option('--precision <n>', 'round to n digits after the point (default 5)', parseNumberOption('--precision', true))
+      .option(
+        '--precision <n>',
+        'round to n digits after the point (default 5)',
+        parseNumberOption('--precision', true),
+      )
       .option('--cwd <dir>', 'the project root'),
     async (
       io,
@@ -274,7 +307,10 @@ function registerDiffs(program: Command): void {
     async (io, opts: CwdOption & { out?: string }) => {
       const { showPlots } = await pipeline();
       const result = await withWorkspace(io, opts, (ws) => showPlots(ws.project, opts.out));
-      io.emit(result, (r) => `file://${r.path}${r.missing.length ? `\n(missing: ${r.missing.join(', ')})` : ''}`);
+      io.emit(
+        result,
+        (r) => `file://${r.path}${r.missing.length ? `\n(missing: ${r.missing.join(', ')})` : ''}`,
+      );
     },
   );
 }
@@ -338,13 +374,24 @@ function registerCache(program: Command): void {
     ) => {
       const { gc } = await pipeline();
       const { KeelError } = await import('../../core/index.js');
-      if (!opts.force && !opts.dry && !(await confirm('This will remove all cache except items used in the selected revisions. Are you sure you want to proceed?'))) {
-        throw new KeelError('FAILED_PRECONDITION', 'gc needs confirmation: run it on a terminal or pass -f/--force');
+      if (
+        !opts.force &&
+        !opts.dry &&
+        !(await confirm(
+          'This will remove all cache except items used in the selected revisions. Are you sure you want to proceed?',
+        ))
+      ) {
+        throw new KeelError(
+          'FAILED_PRECONDITION',
+          'gc needs confirmation: run it on a terminal or pass -f/--force',
+        );
       }
       const result = await withWorkspace(io, opts, (ws) => gc(ws, opts));
       io.emit(result, (r) =>
         opts.dry
-          ? [`total ${r.removed} objects, ${r.bytes} bytes would be reclaimed`, ...(r.objects ?? [])].join('\n')
+          ? [`total ${r.removed} objects, ${r.bytes} bytes would be reclaimed`, ...(r.objects ?? [])].join(
+              '\n',
+            )
           : r.removed
             ? `Removed ${r.removed} objects (${r.bytes} bytes) from cache, kept ${r.kept}.`
             : 'No unused cache to remove.',

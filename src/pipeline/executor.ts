@@ -13,7 +13,7 @@ import { basename } from 'node:path';
 import type { Writable } from 'node:stream';
 
 const KEPT_OUTPUT = 64 * 1024;
-// Python's str.splitlines() boundaries (\x1c-\x1e are the file, group and record separators).
+// biome-ignore lint/suspicious/noControlCharactersInRegex: Python's str.splitlines() also splits on the file, group and record separators.
 const LINE_BREAKS = /\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/;
 /** Kills its own process group when fd 3 closes without a line (Keel is gone), then runs "$@". */
 const WATCHDOG =

@@ -4,13 +4,7 @@
  * deps' hashes as dataset inputs and the lock's hash, so a model traces back to what made it. The
  * client adds the environment (git commit, Node version, lockfile hash).
  */
-import {
-  type ActiveRun,
-  type DatasetInput,
-  LINEAGE_TAGS,
-  type ParamValue,
-  type TrackingClient,
-} from '../tracking/index.js';
+import type { ActiveRun, DatasetInput, ParamValue, TrackingClient } from '../tracking/index.js';
 import { type LockFile, lockItems, lockParams, lockStage } from './lock.js';
 import { type FilesData, showMetrics } from './metrics.js';
 import { DEFAULT_PARAMS_FILE, flattenDict } from './params.js';
@@ -97,6 +91,8 @@ export async function recordRepro(
   experiment = 'pipeline',
   home = `${project.root}/.keel`,
 ): Promise<string> {
+  // Loaded here: a repro that records nothing does not load tracking.
+  const { LINEAGE_TAGS } = await import('../tracking/index.js');
   const run: ActiveRun = await client.startRun({
     experiment,
     runName: `repro ${record.stagesRan.join(',') || '(no-op)'}`,

@@ -147,26 +147,34 @@ export class Hasher {
 
   /** Every file under `dir` as DVC walks it: sorted relpaths and their stats. */
   listFiles(dir: string): { rels: string[]; stats: Stats[] } {
-    const rels: string[] = [];
-    const stats: Stats[] = [];
+    const found: Array<[string, Stats]> = [];
+    let astral = false;
     const walk = (abs: string, prefix: string) => {
       for (const d of readdirSync(abs, { withFileTypes: true })) {
-        const isDir =
-          d.isDirectory() ||
-          (d.isSymbolicLink() && statSync(join(abs, d.name), { throwIfNoEntry: false })?.isDirectory());
-        if (this.ignore?.isIgnored(abs, d.name, Boolean(isDir))) continue;
+        const path = join(abs, d.name);
+        let isDir = d.isDirectory();
+        let st: Stats | undefined;
+        if (d.isSymbolicLink()) {
+          st = statSync(path, { throwIfNoEntry: false });
+          // os.walk does not follow symlinks to folders, and DVC skips them.
+          if (!st || st.isDirectory()) continue;
+          isDir = false;
+        } else if (!isDir && !d.isFile()) continue;
+        if (this.ignore?.isIgnored(abs, d.name, isDir)) continue;
         const rel = prefix ? `${prefix}/${d.name}` : d.name;
-        // os.walk does not follow symlinks to folders, and DVC skips them.
-        if (d.isDirectory()) walk(join(abs, d.name), rel);
-        else if (!isDir && (d.isFile() || d.isSymbolicLink())) {
-          rels.push(rel);
-          stats.push(statSync(join(abs, d.name)));
+        if (isDir) walk(path, rel);
+        else {
+          if (!astral && /[\uD800-\uDFFF]/.test(d.name)) astral = true;
+          found.push([rel, st ?? statSync(path)]);
         }
       }
     };
     walk(dir, '');
-    const order = rels.map((_, i) => i).sort((a, b) => codepointCompare(rels[a], rels[b]));
-    return { rels: order.map((i) => rels[i]), stats: order.map((i) => stats[i]) };
+    // Python sorts by code point; UTF-16 order is the same unless a name holds a surrogate pair.
+    found.sort(
+      astral ? (a, b) => codepointCompare(a[0], b[0]) : (a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0),
+    );
+    return { rels: found.map((f) => f[0]), stats: found.map((f) => f[1]) };
   }
 
   /**

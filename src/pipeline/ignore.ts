@@ -6,7 +6,7 @@
  * `.hg` and Keel's `.keel` are always ignored.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join, posix, relative, sep } from 'node:path';
+import { join, relative, sep } from 'node:path';
 
 export const IGNORE_FILE = '.dvcignore';
 const ALWAYS_IGNORED = new Set(['.git', '.dvc', '.hg', '.keel']);
@@ -89,6 +89,7 @@ export function patternToRegex(line: string): Pattern | null {
 /** The `.dvcignore` rules of a project, read lazily folder by folder. */
 export class IgnoreFilter {
   private readonly byDir = new Map<string, Pattern[]>();
+  private readonly byScope = new Map<string, Array<{ prefix: string; patterns: Pattern[] }>>();
 
   /** @param root the project root; `.dvcignore` files above it are not read. */
   constructor(readonly root: string) {}
@@ -108,30 +109,36 @@ export class IgnoreFilter {
     return found;
   }
 
+  /** The pattern lists that apply inside `dir`, deepest first, with the path of `dir` relative to each base. */
+  private applicable(dir: string): Array<{ prefix: string; patterns: Pattern[] }> {
+    let found = this.byScope.get(dir);
+    if (!found) {
+      const rel = relative(this.root, dir);
+      const parts = rel && !rel.startsWith('..') ? rel.split(sep) : [];
+      found = [];
+      if (!rel.startsWith('..')) {
+        for (let depth = parts.length; depth >= 0; depth--) {
+          const patterns = this.patternsIn(join(this.root, ...parts.slice(0, depth)));
+          if (patterns.length) found.push({ prefix: parts.slice(depth).join('/'), patterns });
+        }
+      }
+      this.byScope.set(dir, found);
+    }
+    return found;
+  }
+
   /** True when `name` inside folder `dir` (absolute) is ignored. */
   isIgnored(dir: string, name: string, isDir: boolean): boolean {
     if (isDir && ALWAYS_IGNORED.has(name)) return true;
-    const rel = relative(this.root, dir);
-    if (rel.startsWith('..')) return false;
-    const parts = rel ? rel.split(sep) : [];
-    let result = false;
-    let decided = false;
     // Deepest .dvcignore first: its last matching pattern wins over everything above it.
-    for (let depth = parts.length; depth >= 0 && !decided; depth--) {
-      const base = join(this.root, ...parts.slice(0, depth));
-      const patterns = this.patternsIn(base);
-      if (patterns.length === 0) continue;
-      const path = posix.join(...parts.slice(depth), name);
+    for (const { prefix, patterns } of this.applicable(dir)) {
+      const path = prefix ? `${prefix}/${name}` : name;
       for (let i = patterns.length - 1; i >= 0; i--) {
         const p = patterns[i];
-        if (p.regex.test(path) || (isDir && p.regex.test(`${path}/`))) {
-          result = p.ignore;
-          decided = true;
-          break;
-        }
+        if (p.regex.test(path) || (isDir && p.regex.test(`${path}/`))) return p.ignore;
       }
     }
-    return result;
+    return false;
   }
 
   /** True when the project path `abs` (a folder when `isDir`), or a folder above it, is ignored. */

@@ -16,7 +16,11 @@ const CLI = join(repo, 'dist', 'cli', 'main.js');
 
 /** shared/specs/dvc-golden beside the clone (CI) or the work tree, or KEEL_DVC_GOLDEN. */
 function sharedDir(): string | undefined {
-  const candidates = [process.env.KEEL_DVC_GOLDEN, join(repo, '..', 'shared'), join(repo, '..', '..', 'shared')];
+  const candidates = [
+    process.env.KEEL_DVC_GOLDEN,
+    join(repo, '..', 'shared'),
+    join(repo, '..', '..', 'shared'),
+  ];
   for (const c of candidates) {
     if (!c) continue;
     const dir = c.endsWith('dvc-golden') ? c : join(c, 'specs', 'dvc-golden');

@@ -41,6 +41,11 @@ function loadAt(fs: ProjectFs): Project | undefined {
   return loadProject(fs.root, { fs });
 }
 
+/** A file missing at a revision, as DVC reports it. */
+const notFound = (fs: ProjectFs, file: string): FileResult => ({
+  error: { type: 'FileNotFoundError', msg: `[Errno 2] No such file or directory: '${join(fs.root, file)}'` },
+});
+
 /** The files of a project as DVC collects them for `metrics show`: top-level, then stage metrics. */
 export function metricsFiles(project: Project): string[] {
   const stageFiles = project.stages.flatMap((s) =>
@@ -84,12 +89,7 @@ function readMetrics(fs: ProjectFs, project: Project, home: string): FilesData {
   for (const file of metricsFiles(project)) {
     const text = fs.read(file) ?? (fs.rev === 'workspace' ? undefined : fromCache(fs, project, file, home));
     if (text === undefined) {
-      out.set(file, {
-        error: {
-          type: 'FileNotFoundError',
-          msg: `[Errno 2] No such file or directory: '${join(fs.root, file)}'`,
-        },
-      });
+      out.set(file, notFound(fs, file));
       continue;
     }
     try {
@@ -132,12 +132,7 @@ export function showParams(root: string, rev?: string): FilesData {
   for (const [file, keys] of wanted) {
     const text = fs.read(file);
     if (text === undefined) {
-      out.set(file, {
-        error: {
-          type: 'FileNotFoundError',
-          msg: `[Errno 2] No such file or directory: '${join(fs.root, file)}'`,
-        },
-      });
+      out.set(file, notFound(fs, file));
       continue;
     }
     const tree = parseParamsText(text, file);

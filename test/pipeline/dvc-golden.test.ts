@@ -3,11 +3,11 @@
  * in test/fixtures/dvc-golden) run through its runner with the built `keel` in place of `dvc`:
  * lock bytes, `.dir` objects, exit status and JSON must match.
  */
-import { spawn } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runCommand } from './helpers.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const OWN = join(repo, 'test', 'fixtures', 'dvc-golden');
@@ -47,24 +47,13 @@ function prepared(fixture: string): string {
   return copy;
 }
 
-function runFixture(fixture: string): Promise<{ code: number | null; output: string }> {
+async function runFixture(fixture: string): Promise<{ code: number | null; output: string }> {
   const out = join(mkdtempSync(join(tmpdir(), 'keel-golden-out-')), 'out');
-  return new Promise((done, fail) => {
-    const child = spawn('bash', [RUNNER, `node ${CLI}`, prepared(fixture), out], {
-      cwd: dirname(RUNNER),
-      env: { ...process.env, TOOL_KIND: 'keel', KEEL_TRACKING_URI: '', MLFLOW_TRACKING_URI: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (c) => {
-      output += c;
-    });
-    child.stderr.on('data', (c) => {
-      output += c;
-    });
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, output }));
+  const r = await runCommand('bash', [RUNNER, `node ${CLI}`, prepared(fixture), out], {
+    cwd: dirname(RUNNER),
+    env: { TOOL_KIND: 'keel' },
   });
+  return { code: r.code, output: r.stdout + r.stderr };
 }
 
 const shared = sharedDir();

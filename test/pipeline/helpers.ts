@@ -43,16 +43,16 @@ export function workspaces(): (root: string) => Workspace {
 
 const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
 
-/** Runs the built `keel` CLI in `cwd` without blocking the test worker. */
-export function runKeel(
+/** Runs a command without blocking the test worker; stdout and stderr are collected. */
+export function runCommand(
+  cmd: string,
   args: string[],
-  cwd: string,
-  env: Record<string, string> = {},
+  options: { cwd: string; env?: Record<string, string> },
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd,
-      env: { ...process.env, KEEL_TRACKING_URI: '', MLFLOW_TRACKING_URI: '', ...env },
+    const child = spawn(cmd, args, {
+      cwd: options.cwd,
+      env: { ...process.env, KEEL_TRACKING_URI: '', MLFLOW_TRACKING_URI: '', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -67,3 +67,7 @@ export function runKeel(
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+/** Runs the built `keel` CLI in `cwd` without blocking the test worker. */
+export const runKeel = (args: string[], cwd: string, env: Record<string, string> = {}) =>
+  runCommand(process.execPath, [CLI, ...args], { cwd, env });

@@ -6,7 +6,7 @@
  * `metrics` and `params` print DVC's text and, with `--json`, DVC's JSON (Python's formatting).
  */
 import type { Command } from 'commander';
-import type { Workspace } from '../../pipeline/index.js';
+import type { GcOptions, Workspace } from '../../pipeline/index.js';
 import { action, type CommandIO, parseNumberOption } from '../io.js';
 import { type TrackOptions, trackOptions, withTrackingClient } from '../tracked.js';
 
@@ -358,20 +358,7 @@ function registerCache(program: Command): void {
       .option('--dry', 'report what would be removed, remove nothing')
       .option('-f, --force', 'do not ask for confirmation')
       .option('--cwd <dir>', 'the project root'),
-    async (
-      io,
-      opts: CwdOption & {
-        workspace?: boolean;
-        allBranches?: boolean;
-        allTags?: boolean;
-        allCommits?: boolean;
-        rev?: string;
-        num?: number;
-        keepRunCache?: boolean;
-        dry?: boolean;
-        force?: boolean;
-      },
-    ) => {
+    async (io, opts: CwdOption & GcOptions & { force?: boolean }) => {
       const { gc } = await pipeline();
       const { KeelError } = await import('../../core/index.js');
       if (

@@ -1,19 +1,16 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: dvc.yaml templating is written ${...}.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { makeProject } from '../../pipeline/helpers.js';
+import { makeProject, runCommand } from '../../pipeline/helpers.js';
 
 const repoRoot = join(import.meta.dirname, '..', '..', '..');
 const main = join(repoRoot, 'src', 'cli', 'main.ts');
 const nodeArgs = (args: string[]) => ['--import', 'tsx', main, ...args];
 
-/** Runs `keel ...` as a child process from the repository root (so tsx resolves). */
-function keel(args: string[]) {
-  const r = spawnSync(process.execPath, nodeArgs(args), { cwd: repoRoot, encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+/** Runs `keel ...` as a child process from the repository root (so tsx resolves), without blocking. */
+const keel = (args: string[]) => runCommand(process.execPath, nodeArgs(args), { cwd: repoRoot });
 
 const waitFor = async (path: string) => {
   for (let i = 0; i < 400 && !existsSync(path); i++) await new Promise((r) => setTimeout(r, 25));
@@ -22,7 +19,7 @@ const waitFor = async (path: string) => {
 
 // Each test starts several `keel` processes (TypeScript compiled on the fly): give them room.
 describe('keel pipeline commands', { timeout: 120_000 }, () => {
-  it('repro, status and params diff print one JSON document with --json; dag prints Mermaid', () => {
+  it('repro, status and params diff print one JSON document with --json; dag prints Mermaid', async () => {
     const root = makeProject({
       'params.yaml': 'n: 3\n',
       'dvc.yaml': `stages:
@@ -41,7 +38,7 @@ describe('keel pipeline commands', { timeout: 120_000 }, () => {
     outs: [count.txt]
 `,
     });
-    const first = keel(['repro', '--json', '-j', '2', '--cwd', root]);
+    const first = await keel(['repro', '--json', '-j', '2', '--cwd', root]);
     expect(first.code).toBe(0);
     expect(JSON.parse(first.stdout).stages.map((s: { status: string }) => s.status)).toEqual([
       'ran',
@@ -49,28 +46,28 @@ describe('keel pipeline commands', { timeout: 120_000 }, () => {
       'ran',
     ]);
     expect(JSON.parse(readFileSync(join(root, 'm.json'), 'utf8'))).toEqual({ total: 3 });
-    expect(JSON.parse(keel(['status', '--json', '--cwd', root]).stdout)).toEqual({});
-    const dag = keel(['dag', '--mermaid', '--cwd', root]);
+    expect(JSON.parse((await keel(['status', '--json', '--cwd', root])).stdout)).toEqual({});
+    const dag = await keel(['dag', '--mermaid', '--cwd', root]);
     expect(dag.stdout).toBe(
       'flowchart TD\n\tnode1["count"]\n\tnode2["make"]\n\tnode3["sum"]\n\tnode2-->node1\n\tnode2-->node3\n',
     );
-    const noGit = keel(['params', 'diff', '--json', '--cwd', root]);
+    const noGit = await keel(['params', 'diff', '--json', '--cwd', root]);
     expect(noGit.code).toBe(4);
     expect(JSON.parse(noGit.stdout).error_code).toBe('RESOURCE_DOES_NOT_EXIST');
   });
 
-  it('a failing stage exits non-zero and prints its output; a bad dvc.yaml names file, stage and reason', () => {
+  it('a failing stage exits non-zero and prints its output; a bad dvc.yaml names file, stage and reason', async () => {
     const root = makeProject({
       'dvc.yaml': 'stages:\n  bad:\n    cmd: echo "it broke"; exit 3\n    outs: [x]\n',
     });
-    const r = keel(['repro', '--cwd', root]);
+    const r = await keel(['repro', '--cwd', root]);
     expect(r.code).toBe(9);
     expect(r.stderr).toContain(
       'keel: failed to reproduce \'bad\': failed to run: echo "it broke"; exit 3, exited with 3',
     );
     expect(r.stderr).toContain('it broke');
     const invalid = makeProject({ 'dvc.yaml': 'stages:\n  s:\n    cmd: x\n    dpes: [a]\n' });
-    const v = keel(['repro', '--cwd', invalid]);
+    const v = await keel(['repro', '--cwd', invalid]);
     expect(v.code).toBe(2);
     expect(v.stderr).toMatch(/dvc\.yaml stage 's'.*dpes/);
   });
@@ -81,7 +78,7 @@ describe('keel pipeline commands', { timeout: 120_000 }, () => {
       'work.sh': 'echo "$1" > out.txt\nif [ -f slow ]; then echo $$ > started; sleep 30; fi\n',
       'dvc.yaml': 'stages:\n  work:\n    cmd: sh work.sh ${v}\n    deps: [work.sh]\n    outs: [out.txt]\n',
     });
-    expect(keel(['repro', '--cwd', root]).code).toBe(0);
+    expect((await keel(['repro', '--cwd', root])).code).toBe(0);
     const lockBefore = readFileSync(join(root, 'dvc.lock'), 'utf8');
     writeFileSync(join(root, 'params.yaml'), 'v: 2\n');
     writeFileSync(join(root, 'slow'), '');
@@ -103,8 +100,8 @@ describe('keel pipeline commands', { timeout: 120_000 }, () => {
     expect(readFileSync(join(root, 'dvc.lock'), 'utf8')).toBe(lockBefore);
     expect(existsSync(join(root, '.keel', 'tmp', 'repro.pid'))).toBe(true);
 
-    spawnSync('rm', [join(root, 'slow')]);
-    const again = keel(['repro', '--json', '--cwd', root]);
+    rmSync(join(root, 'slow'));
+    const again = await keel(['repro', '--json', '--cwd', root]);
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout).stages[0].status).toBe('ran');
     expect(readFileSync(join(root, 'out.txt'), 'utf8')).toBe('2\n');

@@ -12,8 +12,13 @@ export class PyFloat {
   constructor(readonly value: number) {}
 }
 
-export type PyKey = string | number | bigint | boolean | null | PyFloat;
-export type PyValue = null | boolean | number | bigint | string | PyFloat | PyValue[] | PyDict;
+/** A Python `datetime.date` (a YAML `2024-01-05`), kept as its ISO text. */
+export class PyDate {
+  constructor(readonly iso: string) {}
+}
+
+export type PyKey = string | number | bigint | boolean | null | PyFloat | PyDate;
+export type PyValue = null | boolean | number | bigint | string | PyFloat | PyDate | PyValue[] | PyDict;
 
 /** A Python dict: insertion-ordered, keys of any scalar type. */
 export class PyDict extends Map<PyKey, PyValue> {
@@ -58,6 +63,7 @@ function numbersEqual(a: PyValue, b: PyValue): boolean {
 /** Python's `==`: 1 == 1.0 == True, lists element-wise, dicts by key set and values. */
 export function pyEquals(a: PyValue, b: PyValue): boolean {
   if (a === b) return true;
+  if (a instanceof PyDate && b instanceof PyDate) return a.iso === b.iso;
   if (isNumeric(a) && isNumeric(b)) return numbersEqual(a, b);
   if (Array.isArray(a) && Array.isArray(b)) {
     return a.length === b.length && a.every((x, i) => pyEquals(x, b[i]));
@@ -118,6 +124,7 @@ export function pyStrRepr(s: string): string {
 /** Python's `repr()` of a value. */
 export function pyRepr(v: PyValue): string {
   if (typeof v === 'string') return pyStrRepr(v);
+  if (v instanceof PyDate) return `datetime.date(${v.iso.split('-').map(Number).join(', ')})`;
   if (Array.isArray(v)) return `[${v.map(pyRepr).join(', ')}]`;
   if (v instanceof PyDict) return `{${[...v].map(([k, x]) => `${pyRepr(k)}: ${pyRepr(x)}`).join(', ')}}`;
   return pyStr(v);
@@ -129,6 +136,7 @@ export function pyStr(v: PyValue): string {
   if (typeof v === 'boolean') return v ? 'True' : 'False';
   if (typeof v === 'number' || typeof v === 'bigint') return String(v);
   if (v instanceof PyFloat) return pyFloatRepr(v.value);
+  if (v instanceof PyDate) return v.iso;
   if (typeof v === 'string') return v;
   return pyRepr(v);
 }
@@ -153,6 +161,7 @@ function jsonString(s: string): string {
 
 function jsonKey(k: PyKey): string {
   if (typeof k === 'string') return k;
+  if (k instanceof PyDate) return k.iso;
   if (k === null) return 'null';
   if (typeof k === 'boolean') return k ? 'true' : 'false';
   return pyStr(k);
@@ -178,6 +187,8 @@ export function pyJsonDumps(value: PyValue, options: JsonDumpOptions = {}): stri
       return pyFloatRepr(v.value);
     }
     if (typeof v === 'string') return jsonString(v);
+    // DVC prints dates through its JSON default (their ISO text).
+    if (v instanceof PyDate) return jsonString(v.iso);
     if (Array.isArray(v)) return `[${v.map(dump).join(', ')}]`;
     if (v instanceof PyDict) {
       const entries = [...v].map(([k, x]): [string, PyValue] => [jsonKey(k), x]);
@@ -222,6 +233,7 @@ export function fromJs(v: unknown): PyValue {
 /** A Python value as plain JSON-able JS (floats as numbers, big ints as numbers, dict keys as text). */
 export function toJs(v: PyValue): unknown {
   if (v instanceof PyFloat) return v.value;
+  if (v instanceof PyDate) return v.iso;
   if (typeof v === 'bigint') return Number(v);
   if (Array.isArray(v)) return v.map(toJs);
   if (v instanceof PyDict) return Object.fromEntries([...v].map(([k, x]) => [jsonKey(k), toJs(x)]));

@@ -7,10 +7,10 @@
  * including how it picks plain, single- or double-quoted style and where it folds long scalars.
  */
 import { KeelError } from '../core/index.js';
-import { PyDict, PyFloat, type PyValue, pyFloatRepr } from './pyvalue.js';
+import { PyDate, PyDict, PyFloat, type PyValue, pyFloatRepr } from './pyvalue.js';
 import { resolvePlain } from './yaml-load.js';
 
-type ScalarTag = 'str' | 'int' | 'float' | 'bool' | 'null';
+type ScalarTag = 'str' | 'int' | 'float' | 'bool' | 'null' | 'timestamp';
 type YamlEvent =
   | { kind: 'scalar'; tag: ScalarTag; value: string }
   | { kind: 'mapStart' | 'mapEnd' | 'seqStart' | 'seqEnd' | 'docEnd' };
@@ -72,6 +72,7 @@ function toEvents(value: PyValue, events: YamlEvent[], root: boolean): void {
     events.push({ kind: 'scalar', tag: 'int', value: String(value) });
   } else if (value instanceof PyFloat)
     events.push({ kind: 'scalar', tag: 'float', value: representFloat(value.value) });
+  else if (value instanceof PyDate) events.push({ kind: 'scalar', tag: 'timestamp', value: value.iso });
   else events.push({ kind: 'scalar', tag: 'str', value });
 }
 

@@ -7,7 +7,7 @@
 import { extname } from 'node:path';
 import { isAlias, isMap, isScalar, isSeq, type Node, parseDocument } from 'yaml';
 import { KeelError } from '../core/index.js';
-import { dictGet, PyDict, PyFloat, type PyKey, type PyValue, pyInt } from './pyvalue.js';
+import { dictGet, PyDate, PyDict, PyFloat, type PyKey, type PyValue, pyInt } from './pyvalue.js';
 
 const BOOL = /^(?:true|True|TRUE|false|False|FALSE)$/;
 const FLOAT =
@@ -18,13 +18,13 @@ const TIMESTAMP =
   /^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]|[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?(?:[Tt]|[ \t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$/;
 
 /** The tag ruamel's 1.2 resolver gives a plain scalar (resolvers are picked by first character). */
-export function resolvePlain(text: string): 'bool' | 'float' | 'int' | 'null' | 'str' | 'other' {
+export function resolvePlain(text: string): 'bool' | 'float' | 'int' | 'null' | 'str' | 'timestamp' | 'other' {
   const first = text[0] ?? '';
   if ('tTfF'.includes(first) && first !== '' && BOOL.test(text)) return 'bool';
   if ('-+0123456789.'.includes(first) && first !== '' && FLOAT.test(text)) return 'float';
   if ('-+0123456789'.includes(first) && first !== '' && INT.test(text)) return 'int';
   if (('~nN'.includes(first) || text === '') && NULL.test(text)) return 'null';
-  if ('0123456789'.includes(first) && first !== '' && TIMESTAMP.test(text)) return 'other';
+  if ('0123456789'.includes(first) && first !== '' && TIMESTAMP.test(text)) return 'timestamp';
   if (text === '<<' || text === '=') return 'other';
   return 'str';
 }
@@ -67,6 +67,9 @@ function scalarValue(text: string, plain: boolean, tag: string | undefined, wher
       return constructFloat(text);
     case 'null':
       return null;
+    case 'timestamp':
+      // A date stays a date (written back plain); a date and time is kept as text.
+      return /^\d{4}-\d{2}-\d{2}$/.test(text) ? new PyDate(text) : text;
     default:
       return text;
   }

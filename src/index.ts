@@ -89,6 +89,7 @@ export {
   type Metric,
   openTrackingClient,
   parseFilter,
+  type RetryOptions,
   type Run,
   Tracking,
   type TrackingClient,

@@ -81,7 +81,8 @@ export function action<A extends unknown[]>(
       await handler(io, ...(raw.slice(0, -1) as A));
     } catch (err) {
       io.done();
-      process.exitCode = reportError(err, json);
+      const { explainError } = await import('./explain.js');
+      process.exitCode = reportError(await explainError(err, () => io.config), json);
     } finally {
       io.done();
     }
@@ -104,3 +105,27 @@ export function parseNumberOption(name: string, integer = false): (value: string
 
 /** Collects a repeatable option's values (`--model a --model b`). */
 export const repeatOption = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** The CSV dialect flags a command that reads files takes (what is left out is sniffed). */
+export interface CsvFlags {
+  delimiter?: string;
+  quote?: string;
+  header?: boolean;
+}
+
+/** Adds `--delimiter`, `--quote` and `--no-header` to a command that reads CSV. */
+export const csvFlags = (cmd: Command): Command =>
+  cmd
+    .option('--delimiter <char>', "CSV field separator, e.g. ';' or '\\t' (default: sniffed from the header)")
+    .option('--quote <char>', `CSV quote character, '' for none (default ")`)
+    .option('--no-header', 'the CSV has no header line (columns are column0, column1, ...)');
+
+/** The dialect the flags give, undefined where a flag was not given. */
+export function csvOptionsFrom(flags: CsvFlags): { delimiter?: string; quote?: string; header?: boolean } {
+  const delimiter = flags.delimiter === '\\t' || flags.delimiter === 'tab' ? '\t' : flags.delimiter;
+  return {
+    ...(delimiter !== undefined ? { delimiter } : {}),
+    ...(flags.quote !== undefined ? { quote: flags.quote } : {}),
+    ...(flags.header === false ? { header: false } : {}),
+  };
+}

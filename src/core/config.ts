@@ -12,19 +12,48 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { KeelError } from './errors.js';
-import { parseInput } from './validate.js';
+import { parseInput, strictObject } from './validate.js';
+
+/**
+ * SQLite's `synchronous` for the metadata database (always in WAL mode). `full` syncs the WAL at
+ * every commit, so an acknowledged write survives a power loss or an OS crash; `normal` syncs only
+ * at checkpoints, so it survives a crash of the process but may lose the last commits to a power
+ * loss (the database stays consistent either way).
+ */
+export const sqliteSynchronous = z.enum(['full', 'normal']);
+export type SqliteSynchronous = z.infer<typeof sqliteSynchronous>;
 
 const metadataSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('sqlite'), path: z.string().optional() }),
+  z.strictObject({
+    type: z.literal('sqlite'),
+    path: z.string().optional(),
+    synchronous: sqliteSynchronous.optional(),
+  }),
   z.strictObject({ type: z.literal('postgres'), url: z.string().regex(/^postgres(ql)?:\/\//) }),
 ]);
 
 const onlineStoreSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('sqlite'), path: z.string().optional() }),
-  z.strictObject({ type: z.literal('redis'), url: z.string().regex(/^rediss?:\/\//) }),
+  z.strictObject({
+    type: z.literal('redis'),
+    url: z.string().regex(/^rediss?:\/\//),
+    /** How long a connection attempt or an online read may take before it fails (ms). */
+    timeoutMs: z.number().int().min(1).max(60_000).optional(),
+  }),
 ]);
 
-const fileSchema = z.strictObject({
+/**
+ * What serving does with rows a model cannot judge well: an unseen category, a row whose features
+ * are all missing, a row missing more than a share of them. Defaults live in serving/.
+ */
+export const inputPolicySchema = z.strictObject({
+  unseenCategory: z.enum(['score-as-missing', 'refuse']).optional(),
+  allMissing: z.enum(['refuse', 'score']).optional(),
+  maxMissingShare: z.number().min(0).max(1).optional(),
+});
+export type InputPolicySettings = z.infer<typeof inputPolicySchema>;
+
+const fileSchema = strictObject({
   home: z.string().optional(),
   metadata: metadataSchema.optional(),
   artifacts: z.strictObject({ type: z.literal('local'), root: z.string().optional() }).optional(),
@@ -37,6 +66,12 @@ const fileSchema = z.strictObject({
     .strictObject({
       maxBatchSize: z.number().int().min(1).max(100_000).optional(),
       maxLatencyMs: z.number().min(0).max(10_000).optional(),
+      /** The input policy of every model served... */
+      inputPolicy: inputPolicySchema.optional(),
+      /** ...and per model name, over it. */
+      models: z
+        .record(z.string().min(1), z.strictObject({ inputPolicy: inputPolicySchema.optional() }))
+        .optional(),
     })
     .optional(),
   log: z
@@ -49,8 +84,12 @@ const fileSchema = z.strictObject({
 });
 
 export type KeelFileConfig = z.infer<typeof fileSchema>;
-export type MetadataConfig = { type: 'sqlite'; path: string } | { type: 'postgres'; url: string };
-export type OnlineStoreConfig = { type: 'sqlite'; path: string } | { type: 'redis'; url: string };
+export type MetadataConfig =
+  | { type: 'sqlite'; path: string; synchronous?: SqliteSynchronous }
+  | { type: 'postgres'; url: string };
+export type OnlineStoreConfig =
+  | { type: 'sqlite'; path: string }
+  | { type: 'redis'; url: string; timeoutMs?: number };
 export type LogLevel = NonNullable<KeelFileConfig['log']>['level'];
 
 /** Resolved configuration: every path absolute, every backend chosen. */
@@ -64,7 +103,7 @@ export interface KeelConfig {
   onlineStore: OnlineStoreConfig;
   server: { host: string; port: number };
   logLevel: LogLevel;
-  /** Batching settings keel.yaml gives; serving fills in the rest from its defaults. */
+  /** Batching and input policy settings keel.yaml gives; serving fills in the rest from its defaults. */
   serving?: NonNullable<KeelFileConfig['serving']>;
   governance?: Record<string, unknown>;
   features?: Record<string, unknown>;
@@ -105,21 +144,25 @@ export function loadConfig(options: LoadConfigOptions = {}): KeelConfig {
 
   let metadata: MetadataConfig;
   const db = env.KEEL_DB;
+  // An acknowledged write survives a power loss unless keel.yaml trades that for speed.
+  const synchronous = (fromFile.metadata?.type === 'sqlite' && fromFile.metadata.synchronous) || 'full';
   if (db) {
     metadata = /^postgres(ql)?:\/\//.test(db)
       ? { type: 'postgres', url: db }
-      : { type: 'sqlite', path: abs(db, cwd) };
+      : { type: 'sqlite', path: abs(db, cwd), synchronous };
   } else if (fromFile.metadata?.type === 'postgres') {
     metadata = fromFile.metadata;
   } else {
-    metadata = { type: 'sqlite', path: abs(fromFile.metadata?.path ?? 'keel.db', home) };
+    metadata = { type: 'sqlite', path: abs(fromFile.metadata?.path ?? 'keel.db', home), synchronous };
   }
 
   let onlineStore: OnlineStoreConfig;
   const online = env.KEEL_ONLINE_STORE;
   if (online) {
+    // The URL may come from the environment and the timeout from keel.yaml.
+    const timeoutMs = fromFile.onlineStore?.type === 'redis' ? fromFile.onlineStore.timeoutMs : undefined;
     onlineStore = /^rediss?:\/\//.test(online)
-      ? { type: 'redis', url: online }
+      ? { type: 'redis', url: online, ...(timeoutMs === undefined ? {} : { timeoutMs }) }
       : { type: 'sqlite', path: abs(online, cwd) };
   } else if (fromFile.onlineStore?.type === 'redis') {
     onlineStore = fromFile.onlineStore;

@@ -5,6 +5,7 @@
 
 export * from './clock.js';
 export * from './config.js';
+export * from './deadline.js';
 export * from './errors.js';
 export * from './file-lock.js';
 export * from './fs.js';

@@ -14,6 +14,8 @@ const entrySchema = z.object({
   partition: z.string(),
   digest: z.string(),
   files: z.array(z.string()),
+  /** sha256 over the input files' digests: the same batch ingested again has the same one. */
+  inputDigest: z.string().optional(),
 });
 
 export type IngestHistoryEntry = z.infer<typeof entrySchema>;

@@ -6,13 +6,32 @@
 
 export { DUCKDB_TYPES, typedSelectList, typedSql } from './casts.js';
 export {
+  type ColumnInfo,
+  type DatasetDetails,
+  type DatasetSummary,
+  type FilePreview,
+  listDatasets,
+  previewFile,
+  removeDataset,
+  showDataset,
+} from './catalog.js';
+export {
+  type CsvDialect,
+  type CsvOptions,
+  csvDialect,
+  csvOptionsSchema,
+  csvReaderSql,
+  describeDialect,
+  requireFile,
+} from './csv.js';
+export {
   datasetDigest,
   datasetDir,
   datasetGlob,
   datasetHistory,
   type IngestHistoryEntry,
 } from './dataset.js';
-export { detectFormat, readerSql } from './formats.js';
+export { detectFormat, fileColumns, readerSql } from './formats.js';
 export { ingest } from './ingest.js';
 export { fileDigest, writePartition } from './partition.js';
 export { formatCheck, formatReport } from './report.js';

@@ -23,6 +23,13 @@ export function reportHeadline(report: IngestReport): string {
 
 /** The whole report as human text. */
 export function formatReport(report: IngestReport): string {
+  if (report.skipped) {
+    return [
+      `Dataset '${report.dataset}': nothing ingested, ${report.skipped.reason} (use --force to ingest it again)`,
+      `partition: ${report.partition}`,
+      `digest: ${report.digest}`,
+    ].join('\n');
+  }
   const ordered = [...report.checks.filter((c) => !c.passed), ...report.checks.filter((c) => c.passed)];
   const lines = [reportHeadline(report), ...ordered.map((c) => `  ${formatCheck(c)}`)];
   if (report.partition) lines.push(`partition: ${report.partition}`, `digest: ${report.digest}`);

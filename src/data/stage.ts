@@ -8,6 +8,7 @@
 import { statSync } from 'node:fs';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { KeelError, type ProgressFn } from '../core/index.js';
+import type { CsvOptions } from './csv.js';
 import { detectFormat, readerSql } from './formats.js';
 import { ident, literal, queryRows } from './sql.js';
 import type { ColumnSpec, DataFormat } from './types.js';
@@ -39,7 +40,7 @@ export interface StagedBatch {
  * @throws KeelError RESOURCE_DOES_NOT_EXIST for a missing file, INVALID_PARAMETER_VALUE for a
  * folder or an unknown extension.
  */
-export function fileSources(paths: string[], format?: DataFormat): StageSource[] {
+export function fileSources(paths: string[], format?: DataFormat, csv?: CsvOptions): StageSource[] {
   if (paths.length === 0) throw new KeelError('INVALID_PARAMETER_VALUE', 'No input files given');
   return paths.map((path) => {
     let size: number;
@@ -52,7 +53,7 @@ export function fileSources(paths: string[], format?: DataFormat): StageSource[]
       throw new KeelError('RESOURCE_DOES_NOT_EXIST', `Input file '${path}' does not exist`, { cause: err });
     }
     const fileFormat = format ?? detectFormat(path);
-    return { name: path, fromSql: size === 0 ? undefined : readerSql(path, fileFormat) };
+    return { name: path, fromSql: size === 0 ? undefined : readerSql(path, fileFormat, csv) };
   });
 }
 

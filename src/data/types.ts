@@ -4,6 +4,7 @@
  * column specs, rules, check results and the ingest report.
  */
 import type { Clock, ProgressFn } from '../core/index.js';
+import type { CsvOptions } from './csv.js';
 
 /** The column types a dataset may declare; each maps to one DuckDB type in the stored Parquet. */
 export type ColumnType = 'int64' | 'float64' | 'string' | 'bool' | 'timestamp' | 'date';
@@ -67,8 +68,12 @@ export interface IngestOptions {
   nullValues?: string[];
   /** The input format; default from each file's extension. */
   format?: DataFormat;
+  /** The CSV dialect (delimiter, quote, header); what is left out is sniffed per file. */
+  csv?: CsvOptions;
   onProgress?: ProgressFn;
   clock?: Clock;
+  /** Ingest even a batch identical to an earlier accepted one (same input digest). */
+  force?: boolean;
 }
 
 /** A row that shows why a check failed: its file, its 1-based data row in that file, its value. */
@@ -104,4 +109,11 @@ export interface IngestReport {
   partition?: string;
   /** `sha256:<hex>` of the partition written; empty when the batch was rejected. */
   digest: string;
+  /** `sha256:<hex>` over the input files' digests, in the order given. */
+  inputDigest?: string;
+  /**
+   * Set when an identical batch (same input digest) was accepted before and this one was not
+   * read again: `partition`, `digest` and `rows` are that earlier ingest's.
+   */
+  skipped?: { at: number; reason: string };
 }

@@ -19,6 +19,8 @@ export interface IngestStep {
   /** Rows repeating an earlier row exactly. */
   duplicates: { rows: number; share: number };
   checks: { passed: number; failed: number };
+  /** Set when the same file was ingested before: its partition is reused and nothing is written. */
+  reused?: { at: number };
 }
 
 const figure = (check: CheckResult | undefined) => ({
@@ -27,7 +29,8 @@ const figure = (check: CheckResult | undefined) => ({
 });
 
 /**
- * Ingests the Online Retail CSV as dataset `online_retail` under `<home>/offline/`.
+ * Ingests the Online Retail CSV as dataset `online_retail` under `<home>/offline/`; a second run
+ * finds the same file already ingested and reuses its partition, so nothing downstream changes.
  * @throws KeelError DATA_VALIDATION_FAILED when the batch breaks the schema's rules (see `ingest`).
  */
 export async function ingestRetail(home: string, onProgress?: ProgressFn): Promise<IngestStep> {
@@ -55,5 +58,6 @@ export async function ingestRetail(home: string, onProgress?: ProgressFn): Promi
       passed: report.checks.filter((c) => c.passed).length,
       failed: report.checks.filter((c) => !c.passed).length,
     },
+    ...(report.skipped ? { reused: { at: report.skipped.at } } : {}),
   };
 }

@@ -14,6 +14,12 @@ export function formatStep(s: DemoStep): string {
   switch (s.step) {
     case 'ingest': {
       const r = s.result;
+      if (r.reused) {
+        return [
+          `1. ${r.file} was ingested as dataset '${r.dataset}' at ${new Date(r.reused.at).toISOString()} (same file digest): its ${int(r.rows)} rows are reused, nothing written`,
+          `   stored ${r.partition} (${r.digest.slice(0, 19)}...)`,
+        ].join('\n');
+      }
       return [
         `1. Ingested ${r.file} as dataset '${r.dataset}': ${int(r.rows)} rows, ${r.checks.passed} checks passed, ${r.checks.failed} failed`,
         `   missing CustomerID: ${int(r.missingCustomerId.rows)} rows (${pct(r.missingCustomerId.share)}); exact duplicates: ${int(r.duplicates.rows)} (${pct(r.duplicates.share, 2)})`,

@@ -91,7 +91,7 @@ export async function trainChurnModel(inputs: TrainInputs): Promise<TrainStep> {
     return {
       experiment: inputs.experiment,
       runId: run.runId,
-      modelUri: `runs:/${run.runId}/model.onnx`,
+      modelUri: `runs:/${run.runId}/model`,
       iterations: trained.iterations,
       features: trained.features,
       metrics: evaluation.metrics,

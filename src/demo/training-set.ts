@@ -5,16 +5,29 @@
  * is by time: earlier cutoffs train, the last one tests, as a model is used in earnest.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { KeelError } from '../core/index.js';
 import { literal } from '../data/index.js';
 import type { FeatureStore } from '../features/index.js';
+import { type ColumnRole, columnRolesCopyOption } from '../monitoring/index.js';
 import { CHURN_EXAMPLE } from './paths.js';
 
 /** The sensitive-ish attribute the fairness table compares: UK customers against the others. */
 export const REGION_COLUMN = 'region';
+
+/**
+ * What the non-feature columns are, declared in the Parquet files so `keel drift` leaves keys,
+ * times and the split flag out of its verdict and reports the label apart.
+ */
+export const TRAINING_SET_ROLES: Record<string, ColumnRole> = {
+  customer_id: 'id',
+  event_timestamp: 'timestamp',
+  cutoff: 'timestamp',
+  split: 'ignored',
+  churned: 'target',
+};
 
 export interface CutoffSummary {
   cutoff: string;
@@ -107,11 +120,20 @@ export async function buildTrainingSet(
       out: path,
     });
     const testPath = join(dir, 'test_set.parquet');
+    const roles = columnRolesCopyOption(TRAINING_SET_ROLES);
     await run(
       conn,
-      `COPY (SELECT * FROM read_parquet(${literal(path)}) WHERE split = 'test') TO ${literal(testPath)} (FORMAT parquet)`,
+      `COPY (SELECT * FROM read_parquet(${literal(path)}) WHERE split = 'test') TO ${literal(testPath)} (FORMAT parquet, ${roles})`,
       `writing ${testPath}`,
     );
+    // The feature store wrote the training set: rewritten once with the roles declared.
+    const declared = `${path}.roles.tmp`;
+    await run(
+      conn,
+      `COPY (SELECT * FROM read_parquet(${literal(path)})) TO ${literal(declared)} (FORMAT parquet, ${roles})`,
+      `writing ${path}`,
+    );
+    renameSync(declared, path);
     const count = (split: string) =>
       summary.filter((s) => s.split === split).reduce((n, s) => n + s.customers, 0);
     return {

@@ -6,7 +6,10 @@
  */
 import { invalid } from '../core/index.js';
 
-/** The value types a feature or key may have. int64 values come back as JS numbers. */
+/**
+ * The value types a feature or key may have. int64 values come back as JS numbers when a number
+ * holds them exactly (|v| <= 2^53 - 1) and as BigInts beyond, so no digit is ever lost.
+ */
 export type ValueType = 'int64' | 'float64' | 'string' | 'bool';
 
 /** The JS type of a value of type `T`. */
@@ -16,19 +19,24 @@ export type ValueOf<T extends ValueType> = T extends 'int64' | 'float64'
     ? string
     : boolean;
 
-/** A feature value as Keel hands it out: null when absent or out of range. */
-export type FeatureValue = number | string | boolean | null;
+/** A feature value as Keel hands it out: null when absent or out of range; big int64s as BigInt. */
+export type FeatureValue = number | bigint | string | boolean | null;
 
 export type Schema = Record<string, ValueType>;
 
-/** Whether `value` is a valid value of `type` (null always is; numbers must be finite). */
+const INT64_LIMIT = 2n ** 63n;
+
+/**
+ * Whether `value` is a valid value of `type` (null always is). int64 takes safe integers and
+ * in-range BigInts; float64 takes any number (NaN included, as a double column may hold it).
+ */
 export function fitsType(type: ValueType, value: unknown): value is FeatureValue {
   if (value === null) return true;
   if (type === 'string') return typeof value === 'string';
   if (type === 'bool') return typeof value === 'boolean';
-  return (
-    typeof value === 'number' && Number.isFinite(value) && (type === 'float64' || Number.isInteger(value))
-  );
+  if (type === 'float64') return typeof value === 'number';
+  if (typeof value === 'bigint') return value >= -INT64_LIMIT && value < INT64_LIMIT;
+  return typeof value === 'number' && Number.isSafeInteger(value);
 }
 
 /** A row typed by a schema; every feature may be null. */
@@ -76,15 +84,36 @@ export interface SqlSource {
 
 export type Source = FileSource | SqlSource;
 
+/**
+ * A push source (Feast's `PushSource`): a name that `/push` writes to, feeding every feature view
+ * declared over it. Its batch source is where offline rows live: views read it for training and
+ * materialization, and an offline push appends a Parquet file to it (so it must read a folder of
+ * Parquet files, e.g. `data/driver_stats/*.parquet`).
+ */
+export interface PushSource {
+  readonly kind: 'push';
+  readonly name: string;
+  readonly batchSource: Source;
+}
+
 export interface FeatureView<S extends Schema = Schema> {
   readonly kind: 'featureView';
   readonly name: string;
   readonly entities: readonly Entity[];
   readonly schema: S;
+  /** Where the view's rows are read from (offline and for materialization). */
   readonly source: Source;
-  /** Offline lookback in seconds: a feature row older than this is not joined. 0 means unlimited. */
+  /** The push source that feeds the view, when it was declared over one. */
+  readonly pushSource?: string;
+  /**
+   * Offline lookback in seconds: a feature row is joined when `event_ts - ttl <= row_ts <= event_ts`
+   * (the boundary included, as Feast does). 0 means unlimited.
+   */
   readonly ttl: number;
-  /** Online max age in seconds, enforced at read time (OUTSIDE_MAX_AGE). Defaults to `ttl`. */
+  /**
+   * Online max age in seconds, enforced at read time: a record older than this is OUTSIDE_MAX_AGE
+   * (exactly this old still counts, as with `ttl`). Defaults to `ttl`.
+   */
   readonly onlineMaxAge: number;
   readonly online: boolean;
   readonly offline: boolean;
@@ -165,6 +194,12 @@ export function fileSource(spec: {
   return { kind: 'file', ...spec, format };
 }
 
+/** Declares a push source over the batch source where its offline rows live. */
+export function definePushSource(spec: { name: string; batchSource: Source }): PushSource {
+  checkName('push source', spec.name);
+  return { kind: 'push', name: spec.name, batchSource: spec.batchSource };
+}
+
 /** Declares a batch transformation in DuckDB SQL over named file inputs. */
 export function sqlSource(spec: {
   sql: string;
@@ -177,7 +212,8 @@ export function sqlSource(spec: {
 }
 
 /**
- * Declares a feature view: features of some entities, read from a source.
+ * Declares a feature view: features of some entities, read from a source (or from a push
+ * source's batch source, which then also feeds it through `/push`).
  * @throws KeelError INVALID_PARAMETER_VALUE for bad names, an empty schema, a feature named like a
  * join key, or a malformed ttl.
  */
@@ -185,7 +221,7 @@ export function defineFeatureView<S extends Schema>(spec: {
   name: string;
   entities: Entity[];
   schema: S;
-  source: Source;
+  source: Source | PushSource;
   ttl?: number | string;
   onlineMaxAge?: number | string;
   online?: boolean;
@@ -208,7 +244,8 @@ export function defineFeatureView<S extends Schema>(spec: {
     name: spec.name,
     entities: spec.entities,
     schema: spec.schema,
-    source: spec.source,
+    source: spec.source.kind === 'push' ? spec.source.batchSource : spec.source,
+    ...(spec.source.kind === 'push' ? { pushSource: spec.source.name } : {}),
     ttl,
     onlineMaxAge: parseDuration(spec.onlineMaxAge ?? ttl, `feature view ${spec.name} onlineMaxAge`),
     online: spec.online ?? true,

@@ -3,11 +3,20 @@
  * DuckDB plumbing for the offline side: a connection, the SQL relation of a source, JS rows into a
  * table (through the appender) and DuckDB values back into plain JS values.
  */
-import { isAbsolute, resolve } from 'node:path';
-import { type DuckDBAppender, type DuckDBConnection, DuckDBInstance, timestampValue } from '@duckdb/node-api';
-import { invalid, KeelError } from '../core/index.js';
+import { renameSync, rmSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import {
+  type DuckDBAppender,
+  type DuckDBConnection,
+  DuckDBInstance,
+  DuckDBTimestampTZValue,
+  DuckDBTimestampValue,
+  timestampValue,
+} from '@duckdb/node-api';
+import { fsyncFile, invalid, KeelError, shortId } from '../core/index.js';
 import { ident, literal } from '../data/index.js';
 import type { FeatureValue, FileSource, Source, ValueType } from './definitions.js';
+import { int64Out, toInt64 } from './keys.js';
 import { toEpochMs } from './time.js';
 
 /** Where relative source paths and `{home}` point. */
@@ -54,11 +63,17 @@ export function sourceRelation(source: Source, ctx: PathContext): string {
   return `(WITH ${inputs} SELECT * FROM (${source.sql}))`;
 }
 
-/** A JS value from DuckDB as a feature value: BIGINT becomes a number, others their text. */
+/**
+ * A JS value from DuckDB as a feature value: BIGINT becomes a number when exact and stays a BigInt
+ * beyond 2^53, timestamps become ISO-8601 (UTC, ms), others their text.
+ */
 export function toJs(value: unknown): FeatureValue {
   if (value === null || value === undefined) return null;
-  if (typeof value === 'bigint') return Number(value);
+  if (typeof value === 'bigint') return int64Out(value);
   if (typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean') return value;
+  if (value instanceof DuckDBTimestampValue || value instanceof DuckDBTimestampTZValue) {
+    return new Date(Number(value.micros / 1000n)).toISOString();
+  }
   return String(value);
 }
 
@@ -77,7 +92,15 @@ function inferType(rows: readonly Record<string, unknown>[], column: string): Co
           : typeof v === 'boolean'
             ? 'bool'
             : 'string';
-    if (type && type !== t) return 'string';
+    if (type && type !== t) {
+      // Integers given partly as BigInts (beyond 2^53) are one int64 column.
+      const numeric = new Set([type, t]);
+      if (numeric.size === 2 && numeric.has('int64') && numeric.has('float64')) {
+        type = 'int64';
+        continue;
+      }
+      return 'string';
+    }
     type = t;
   }
   return type ?? 'string';
@@ -92,13 +115,9 @@ function appendValue(appender: DuckDBAppender, type: ColumnType, v: unknown, wha
     case 'timestamp':
       appender.appendTimestamp(timestampValue(BigInt(Math.round(toEpochMs(v, what))) * 1000n));
       return;
-    case 'int64': {
-      const n = typeof v === 'string' ? Number(v) : v;
-      if (typeof n !== 'number' || !Number.isInteger(n))
-        throw invalid(`${what} must be an integer, got ${JSON.stringify(v)}`);
-      appender.appendBigInt(BigInt(n));
+    case 'int64':
+      appender.appendBigInt(toInt64(v, what));
       return;
-    }
     case 'float64':
       if (typeof v !== 'number') throw invalid(`${what} must be a number, got ${JSON.stringify(v)}`);
       appender.appendDouble(v);
@@ -156,4 +175,24 @@ export function wrapDuckError(err: unknown, what: string): KeelError {
   return new KeelError('INVALID_PARAMETER_VALUE', `${what} failed in DuckDB: ${(err as Error).message}`, {
     cause: err,
   });
+}
+
+/**
+ * Writes a query's result to Parquet atomically: a hidden temporary file beside `out` (no glob of
+ * `*.parquet` sees it), fsynced, then renamed into place. Returns the row count.
+ */
+export async function writeParquet(conn: DuckDBConnection, query: string, out: string): Promise<number> {
+  const tmp = join(dirname(out), `.${basename(out)}.${shortId()}.tmp`);
+  try {
+    const result = await runSql(
+      conn,
+      `COPY (${query}) TO ${literal(tmp)} (FORMAT parquet)`,
+      `writing ${out}`,
+    );
+    fsyncFile(tmp);
+    renameSync(tmp, out);
+    return Number(result.rowsChanged);
+  } finally {
+    rmSync(tmp, { force: true });
+  }
 }

@@ -1,23 +1,25 @@
 /**
  * @module features
  * The feature store: definitions in TypeScript, a versioned registry, point-in-time retrieval
- * over DuckDB, online stores (SQLite, Redis), materialization, and the `FeatureStore` facade.
+ * over DuckDB, online stores (SQLite, Redis), materialization, push, and the `FeatureStore` facade.
  */
 
 export * from './definitions.js';
-export { historicalColumns, onlineRows } from './layout.js';
+export { parseExactJson, stringifyExact } from './exact-json.js';
+export { entityKey, type Int64 } from './keys.js';
+export { feastOnlineJson, historicalColumns, onlineRows } from './layout.js';
 export type { MaterializeOptions, MaterializeSummary } from './materialize.js';
 export type { EntityRowsInput, HistoricalOptions, HistoricalResult } from './offline.js';
 export type { FeatureStatus, OnlineColumn, OnlineResponse } from './online.js';
 export {
-  entityKey,
-  type OnlineReadRequest,
+  ONLINE_FORMAT,
   type OnlineRecord,
   type OnlineStore,
   type OnlineStoreOptions,
   type OnlineWriteRow,
   openOnlineStore,
 } from './online-store.js';
+export type { PushOptions, PushSummary, PushTarget } from './push.js';
 export { type ApplyChange, type RegistryData, readRegistry, registryPath } from './registry.js';
 export { buildRepo, type FeatureRepo, loadFeatureRepo } from './repo.js';
 export {
@@ -27,3 +29,4 @@ export {
   type MaterializeRequest,
 } from './store.js';
 export { toEpochMs } from './time.js';
+export { encodeValues } from './values.js';

@@ -19,3 +19,20 @@ export function onlineRows(response: OnlineResponse): Record<string, FeatureValu
     Object.fromEntries(response.featureNames.map((name, c) => [name, response.results[c].values[i]])),
   );
 }
+
+/**
+ * The answer in the Feast feature server's JSON shape (snake_case), which the HTTP route and the
+ * CLI's `--json` both print: `{metadata: {feature_names}, results: [{values, statuses, event_timestamps}]}`.
+ */
+export function feastOnlineJson(response: OnlineResponse): Record<string, unknown> {
+  const metadata: Record<string, unknown> = { feature_names: response.featureNames };
+  if (response.featureViewMetadata) metadata.feature_view_metadata = response.featureViewMetadata;
+  return {
+    metadata,
+    results: response.results.map((c) => ({
+      values: c.values,
+      statuses: c.statuses,
+      event_timestamps: c.eventTimestamps,
+    })),
+  };
+}

@@ -11,10 +11,12 @@ import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { invalid, type ProgressFn, writeFileAtomic } from '../core/index.js';
 import { ident } from '../data/index.js';
-import type { FeatureValue, FeatureView } from './definitions.js';
+import type { FeatureView } from './definitions.js';
 import { type PathContext, toJs, wrapDuckError } from './duck.js';
-import { entityKey, entityKeySql, type OnlineStore, type OnlineWriteRow } from './online-store.js';
-import { viewRowsSql } from './pit-sql.js';
+import { keySerializer } from './keys.js';
+import type { OnlineStore, OnlineWriteRow } from './online-store.js';
+import { tieBreak, viewRowsSql } from './pit-sql.js';
+import { encodeRow } from './values.js';
 
 export interface ViewMaterializationState {
   /** Everything up to here (ms) has been materialized at least once. */
@@ -31,6 +33,11 @@ export interface MaterializeOptions {
   batchSize?: number;
   /** Split the range into windows of this many ms, each recorded when done (default: one window). */
   windowMs?: number;
+  /**
+   * Feast's `disable_event_timestamp`: write the latest row of each entity with `eventTime` (ms)
+   * as its event timestamp instead of the source's.
+   */
+  eventTime?: number;
 }
 
 export interface MaterializeSummary {
@@ -56,15 +63,19 @@ function updateState(
   writeFileAtomic(path, `${JSON.stringify(state, null, 2)}\n`);
 }
 
-/** The latest row per entity with start <= ts <= end (ms), timestamps as epoch ms. */
+/**
+ * The latest row per entity with start <= ts <= end (ms), timestamps as epoch ms; ties broken by
+ * `tieBreak`, the rule the point-in-time join uses. Rows come sorted by key, so the online store
+ * receives them in its own index order (much faster SQLite upserts than random order).
+ */
 function latestSql(view: FeatureView, start: number, end: number, ctx: PathContext): string {
   const keys = view.entities.map((e) => ident(e.joinKey)).join(', ');
   const features = Object.keys(view.schema).map(ident).join(', ');
   return `SELECT ${keys}, epoch_ms(__ts) AS __ts, epoch_ms(__created) AS __created, ${features}
-    FROM (${viewRowsSql(view, Object.keys(view.schema), ctx)})
+    FROM (${viewRowsSql(view, Object.keys(view.schema), ctx, false)})
     WHERE __ts >= epoch_ms(${Math.floor(start)}::BIGINT) AND __ts <= epoch_ms(${Math.floor(end)}::BIGINT)
-    QUALIFY row_number() OVER (PARTITION BY ${keys} ORDER BY __ts DESC, __created DESC NULLS LAST) = 1
-    ORDER BY ${entityKeySql(view.entities, ident)}`;
+    QUALIFY row_number() OVER (PARTITION BY ${keys} ORDER BY __ts DESC, ${tieBreak(view)}) = 1
+    ORDER BY ${keys}`;
 }
 
 async function copyWindow(
@@ -74,13 +85,15 @@ async function copyWindow(
   view: FeatureView,
   window: [number, number],
   onBatch: (rows: number) => void,
-  batchSize: number,
+  options: { batchSize: number; eventTime?: number },
 ): Promise<void> {
+  const { batchSize, eventTime } = options;
   const result = await conn.stream(latestSql(view, window[0], window[1], ctx)).catch((err) => {
     throw wrapDuckError(err, `materializing ${view.name}`);
   });
   const names = result.columnNames();
   const features = Object.keys(view.schema);
+  const serialize = keySerializer(view.entities);
   let batch: OnlineWriteRow[] = [];
   const flush = async () => {
     await store.onlineWrite(view.name, batch);
@@ -88,21 +101,32 @@ async function copyWindow(
     batch = [];
   };
   const at = (name: string) => names.indexOf(name);
-  const keyCols = view.entities.map((e) => [e.joinKey, at(e.joinKey)] as const);
-  const featureCols = features.map((f) => [f, at(f)] as const);
+  const keyCols = view.entities.map((e) => [e.joinKey, at(e.joinKey), e.valueType] as const);
+  const featureCols = features.map((f) => at(f));
   const [tsCol, createdCol] = [at('__ts'), at('__created')];
+  const keyValues: Record<string, bigint | string> = {};
+  // DuckDB computes the next chunk on its own threads while this one is written.
+  let next = result.fetchChunk();
   for (;;) {
-    const chunk = await result.fetchChunk();
+    const chunk = await next;
     if (!chunk || chunk.rowCount === 0) break;
+    next = result.fetchChunk();
     const columns = chunk.getColumns();
+    const values = featureCols.map((c) => columns[c].map(toJs));
     for (let r = 0; r < chunk.rowCount; r++) {
-      const keys: Record<string, FeatureValue> = {};
-      for (const [k, c] of keyCols) keys[k] = toJs(columns[c][r]);
-      const values: Record<string, FeatureValue> = {};
-      for (const [f, c] of featureCols) values[f] = toJs(columns[c][r]);
-      const created = toJs(columns[createdCol][r]) as number | null;
-      const record = { eventTs: toJs(columns[tsCol][r]) as number, createdTs: created ?? undefined, values };
-      batch.push({ entityKey: entityKey(view.entities, keys), record });
+      for (const [k, c, type] of keyCols) {
+        const v = columns[c][r];
+        keyValues[k] = type === 'int64' ? (v as bigint) : String(v);
+      }
+      const created = columns[createdCol][r] as bigint | null;
+      batch.push({
+        entityKey: serialize(keyValues),
+        record: {
+          eventTs: eventTime ?? Number(columns[tsCol][r] as bigint),
+          createdTs: created === null || eventTime !== undefined ? undefined : Number(created),
+          payload: encodeRow(features, values, r),
+        },
+      });
       if (batch.length >= batchSize) await flush();
     }
   }
@@ -135,7 +159,10 @@ export async function materializeView(
   };
   while (from <= end) {
     const to = Math.min(from + step - 1, end);
-    await copyWindow(conn, ctx, store, view, [from, to], report, options.batchSize ?? 2000);
+    await copyWindow(conn, ctx, store, view, [from, to], report, {
+      batchSize: options.batchSize ?? 2000,
+      eventTime: options.eventTime,
+    });
     from = to + 1;
     const doneUntil = from;
     updateState(path, view.name, (s) => ({ ...s, pending: { start, end, doneUntil } }));

@@ -1,17 +1,24 @@
 /**
  * @module features/offline
  * Point-in-time retrieval: for each entity row (keys + event timestamp), the latest feature row
- * with `feature_ts <= event_ts` and `feature_ts > event_ts - ttl`, ties on `feature_ts` broken by
- * the latest created timestamp (SQL in pit-sql.ts). Nothing from the future can reach a training
+ * with `event_ts - ttl <= feature_ts <= event_ts` (Feast's bounds, both included), ties broken by
+ * `tieBreak` (SQL in pit-sql.ts), the rule materialization uses too. Nothing from the future can reach a training
  * row; with `asOfCreated`, neither can a row written after the event.
  */
-import { existsSync, renameSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { invalid, shortId } from '../core/index.js';
-import { ident, literal } from '../data/index.js';
+import { invalid } from '../core/index.js';
+import { ident } from '../data/index.js';
 import type { FeatureValue } from './definitions.js';
-import { type ColumnType, fileRelation, type PathContext, runSql, tableFromRows, toJs } from './duck.js';
+import {
+  type ColumnType,
+  fileRelation,
+  type PathContext,
+  runSql,
+  tableFromRows,
+  toJs,
+  writeParquet,
+} from './duck.js';
 import { applyOnDemand } from './on-demand.js';
 import { ENTITY, joinSql } from './pit-sql.js';
 import { joinKeysOf, type ResolvedRefs } from './refs.js';
@@ -108,7 +115,7 @@ export async function getHistoricalFeatures(
   try {
     if (refs.onDemand.length === 0) {
       const query = `SELECT ${outputSelect(refs, entityColumns)} FROM (${joined})`;
-      if (options.out) return { ...shape, rows: [], rowCount: await copyToParquet(conn, query, options.out) };
+      if (options.out) return { ...shape, rows: [], rowCount: await writeParquet(conn, query, options.out) };
       const reader = await runSql(conn, query, 'point-in-time join');
       const rows = reader.getRowObjects().map((r) => mapValues(r));
       return { ...shape, rows, rowCount: rows.length };
@@ -117,11 +124,14 @@ export async function getHistoricalFeatures(
     const internal = reader.getRowObjects().map((r) => mapValues(r));
     const rows = internal.map((row) => projectRow(row, refs, entityColumns));
     if (!options.out) return { ...shape, rows, rowCount: rows.length };
-    await tableFromRows(conn, '__keel_out', rows, {}, columns);
+    // The JS rows go back to DuckDB typed as the join gave them, not as JS values look.
+    const types: Record<string, ColumnType> = { ...keyTypes, [eventColumn]: 'timestamp' };
+    for (const f of refs.features) types[f.output] = f.type;
+    await tableFromRows(conn, '__keel_out', rows, types, columns);
     return {
       ...shape,
       rows: [],
-      rowCount: await copyToParquet(conn, 'SELECT * FROM __keel_out', options.out),
+      rowCount: await writeParquet(conn, 'SELECT * FROM __keel_out', options.out),
     };
   } finally {
     await conn.run(`DROP TABLE IF EXISTS ${ENTITY}`);
@@ -148,19 +158,4 @@ function projectRow(
     out[f.output] = f.onDemand ? (computed.get(f.view)?.[f.feature] ?? null) : inputs(f.view, f.feature);
   }
   return out;
-}
-
-async function copyToParquet(conn: DuckDBConnection, query: string, out: string): Promise<number> {
-  const tmp = join(dirname(out), `.${shortId()}.parquet.tmp`);
-  try {
-    const result = await runSql(
-      conn,
-      `COPY (${query}) TO ${literal(tmp)} (FORMAT parquet)`,
-      `writing ${out}`,
-    );
-    renameSync(tmp, out);
-    return Number(result.rowsChanged);
-  } finally {
-    rmSync(tmp, { force: true });
-  }
 }

@@ -1,32 +1,57 @@
 /**
  * @module features/online-redis
- * The production online store: one Redis hash per entity key, one field per view holding
- * `{"t": eventTs, "c": createdTs, "v": values}`. Every view of an entity sits in the same hash, so
- * a read of all requested views is one HMGET per entity, pipelined into one round trip.
+ * The production online store: one Redis hash per entity (the key is the prefix plus Feast's
+ * serialized EntityKey bytes, as Feast's Redis store keys its hashes), one field per view holding
+ * `<eventTs>|<createdTs>|<payload>`. A read of one view for many entities is one pipeline of HGETs
+ * (one round trip), sent in chunks so a huge request never holds the event loop for long. A
+ * marker key records the layout version, so a prefix written by an older Keel is refused with the
+ * way out instead of read as empty.
+ *
+ * Outages fail fast: commands are never queued while the client is disconnected, a command in
+ * flight when the connection drops fails at once (no retry per request), and every call runs
+ * through a circuit (features/redis-circuit) with a deadline. The client reconnects in the
+ * background (backoff up to 1 s) and its reconnection closes the circuit.
  */
 import { Redis } from 'ioredis';
 import { KeelError } from '../core/index.js';
-import type {
-  OnlineReadRequest,
-  OnlineRecord,
-  OnlineStore,
-  OnlineStoreOptions,
-  OnlineWriteRow,
+import {
+  ONLINE_FORMAT,
+  type OnlineRecord,
+  type OnlineStore,
+  type OnlineStoreOptions,
+  type OnlineWriteRow,
 } from './online-store.js';
+import { outage, outageReason, RedisCircuit } from './redis-circuit.js';
+
+/** Default deadline of a connection attempt and of an online read (ms). */
+const DEFAULT_TIMEOUT_MS = 1000;
+/** A write batch (materialization, push) may run far longer than a read. */
+const WRITE_TIMEOUT_MS = 30_000;
+const DEFAULT_COOLDOWN_MS = 1000;
 
 // Runs inside Redis so the compare-and-set of the write contract is atomic. One call writes a
-// whole batch (5x the rate of one call per key here); ARGV holds the view, then per key its
-// event time, created time and payload. A batch spans hash slots, so this needs one Redis node.
+// whole batch; ARGV holds the view, then per key its event time, created time ('' for none) and
+// stored value. The header is parsed with string.match, not cjson: the payload is never decoded.
+// A batch spans hash slots, so this needs one Redis node.
 const WRITE_IF_NEWER = `
 local written = 0
 for i, key in ipairs(KEYS) do
   local at = (i - 1) * 3 + 1
-  local t, c = tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2])
+  local t, c = tonumber(ARGV[at + 1]), ARGV[at + 2]
   local cur = redis.call('HGET', key, ARGV[1])
   local newer = true
   if cur then
-    local d = cjson.decode(cur)
-    newer = d.t < t or (d.t == t and (d.c or 0) <= c)
+    local ct, cc = string.match(cur, '^(%-?%d+)|(%-?%d*)|')
+    ct = tonumber(ct)
+    if ct > t then
+      newer = false
+    elseif ct == t then
+      if c == '' then
+        newer = cc == ''
+      elseif cc ~= '' then
+        newer = tonumber(c) >= tonumber(cc)
+      end
+    end
   end
   if newer then
     redis.call('HSET', key, ARGV[1], ARGV[at + 3])
@@ -35,15 +60,25 @@ for i, key in ipairs(KEYS) do
 end
 return written`;
 
-interface Stored {
-  t: number;
-  c?: number;
-  v: Record<string, OnlineRecord['values'][string]>;
-}
+/** Keys per pipeline on reads: large reads yield to the event loop between chunks. */
+const READ_CHUNK = 1000;
+/** The marker key (under the prefix) holding the layout version. */
+const FORMAT_KEY = '__keel_online_format__';
 
 type WithWrite = Redis & {
-  keelWriteIfNewer(keyCount: number, ...keysThenArgs: (string | number)[]): Promise<number>;
+  keelWriteIfNewer(keyCount: number, ...keysThenArgs: (string | number | Buffer)[]): Promise<number>;
 };
+
+function parseStored(raw: string): OnlineRecord {
+  const a = raw.indexOf('|');
+  const b = raw.indexOf('|', a + 1);
+  const created = raw.slice(a + 1, b);
+  return {
+    eventTs: Number(raw.slice(0, a)),
+    createdTs: created === '' ? undefined : Number(created),
+    payload: raw.slice(b + 1),
+  };
+}
 
 class RedisOnlineStore implements OnlineStore {
   readonly type = 'redis' as const;
@@ -51,96 +86,153 @@ class RedisOnlineStore implements OnlineStore {
   constructor(
     private readonly redis: WithWrite,
     private readonly prefix: string,
+    private readonly circuit: RedisCircuit,
   ) {}
 
-  async onlineWrite(view: string, rows: readonly OnlineWriteRow[]): Promise<void> {
-    if (rows.length === 0) return;
-    const keys = rows.map((r) => r.entityKey);
+  async onlineWrite(view: string, rows: readonly OnlineWriteRow[]): Promise<number> {
+    if (rows.length === 0) return 0;
+    const keys = rows.map((r) => Buffer.from(r.entityKey, 'hex'));
     const args: (string | number)[] = [view];
     for (const { record } of rows) {
-      const payload: Stored = { t: record.eventTs, c: record.createdTs, v: record.values };
-      args.push(record.eventTs, record.createdTs ?? 0, JSON.stringify(payload));
+      const created = record.createdTs === undefined ? '' : String(record.createdTs);
+      args.push(record.eventTs, created, `${record.eventTs}|${created}|${record.payload}`);
     }
     try {
-      await this.redis.keelWriteIfNewer(keys.length, ...keys, ...args);
+      return await this.circuit.run(
+        `writing ${rows.length} rows of view ${view}`,
+        () => this.redis.keelWriteIfNewer(keys.length, ...keys, ...args),
+        WRITE_TIMEOUT_MS,
+      );
     } catch (err) {
       throw this.wrap(err, `writing view ${view}`);
     }
   }
 
-  async onlineRead(requests: readonly OnlineReadRequest[]): Promise<(OnlineRecord | undefined)[][]> {
-    const pipeline = this.redis.pipeline();
-    for (const { entityKey, views } of requests) pipeline.hmget(entityKey, ...views);
-    const results = (await pipeline.exec()) ?? [];
-    return requests.map((req, i) => {
-      const [err, fields] = results[i];
-      if (err) throw this.wrap(err, `reading ${req.entityKey}`);
-      return (fields as (string | null)[]).map((raw) => {
-        if (raw === null) return undefined;
-        const d = JSON.parse(raw) as Stored;
-        return { eventTs: d.t, createdTs: d.c ?? undefined, values: d.v };
+  async onlineRead(view: string, keys: readonly string[]): Promise<(OnlineRecord | undefined)[]> {
+    const out: (OnlineRecord | undefined)[] = [];
+    for (let start = 0; start < keys.length; start += READ_CHUNK) {
+      const chunk = keys.slice(start, start + READ_CHUNK);
+      const results = await this.circuit.run(`reading ${chunk.length} entities of view ${view}`, async () => {
+        const pipeline = this.redis.pipeline();
+        for (const key of chunk) pipeline.hget(Buffer.from(key, 'hex'), view);
+        const replies = (await pipeline.exec()) ?? [];
+        // A dropped connection fails the commands one by one; the circuit must see it.
+        const failed = replies.find(([err]) => err);
+        if (failed) throw failed[0];
+        return replies;
       });
-    });
+      for (const [, raw] of results) out.push(raw === null ? undefined : parseStored(raw as string));
+    }
+    return out;
   }
 
   async deleteView(view: string): Promise<void> {
+    const prefix = Buffer.from(this.prefix);
     let cursor = '0';
     do {
-      // SCAN matches raw keys, so the prefix is added here and stripped for HDEL (ioredis re-adds it).
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${this.prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) {
+      // SCAN matches raw keys, so the prefix is stripped for HDEL (ioredis adds it again).
+      const [next, keys] = await this.redis.scanBuffer(cursor, 'MATCH', `${this.prefix}*`, 'COUNT', 1000);
+      cursor = String(next);
+      const hashes = keys.filter((k) => !k.subarray(prefix.length).equals(Buffer.from(FORMAT_KEY)));
+      if (hashes.length > 0) {
         const pipeline = this.redis.pipeline();
-        for (const key of keys) pipeline.hdel(key.slice(this.prefix.length), view);
+        for (const key of hashes) pipeline.hdel(key.subarray(prefix.length), view);
         await pipeline.exec();
       }
     } while (cursor !== '0');
   }
 
-  async close(): Promise<void> {
-    await this.redis.quit();
+  async ping(): Promise<void> {
+    await this.circuit.run('answering a ping', () => this.redis.ping());
   }
 
-  private wrap(err: unknown, what: string): KeelError {
+  async close(): Promise<void> {
+    // QUIT needs a connection; without one there is nothing to say goodbye to.
+    if (this.redis.status === 'ready') await this.redis.quit().catch(() => this.redis.disconnect());
+    else this.redis.disconnect();
+  }
+
+  /** Marks a fresh prefix with the layout version, or refuses one written in another layout. */
+  async checkLayout(): Promise<void> {
+    const version = await this.redis.get(FORMAT_KEY);
+    if (version === String(ONLINE_FORMAT)) return;
+    if (version !== null) {
+      throw new KeelError(
+        'INVALID_STATE',
+        `The Redis online store's prefix '${this.prefix}' has layout version ${version}; this Keel reads version ${ONLINE_FORMAT}`,
+      );
+    }
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scanBuffer(cursor, 'MATCH', `${this.prefix}*`, 'COUNT', 1000);
+      if (keys.length > 0) {
+        throw new KeelError(
+          'INVALID_STATE',
+          `The Redis online store holds records under prefix '${this.prefix}' in Keel's first layout (text entity keys), which this version cannot read; delete them and run keel features materialize again (README: "Upgrading an online store")`,
+        );
+      }
+      cursor = String(next);
+    } while (cursor !== '0');
+    await this.redis.set(FORMAT_KEY, String(ONLINE_FORMAT), 'NX');
+  }
+
+  /** A refused command's error (the circuit's own are KeelErrors already). */
+  wrap(err: unknown, what: string): KeelError {
+    if (err instanceof KeelError) return err;
     return new KeelError(
       'TEMPORARILY_UNAVAILABLE',
       `Redis online store: ${what} failed: ${(err as Error).message}`,
-      {
-        cause: err,
-      },
+      { cause: err },
     );
   }
 }
 
 /**
  * Connects to the Redis online store at `config.url`.
- * @throws KeelError TEMPORARILY_UNAVAILABLE when Redis does not answer.
+ * @throws KeelError TEMPORARILY_UNAVAILABLE when Redis does not answer within `timeoutMs`;
+ *   INVALID_STATE when the prefix holds an older layout.
  */
 export async function openRedisOnlineStore(
-  config: { url: string },
+  config: { url: string; timeoutMs?: number },
   options: OnlineStoreOptions = {},
 ): Promise<OnlineStore> {
   const prefix = options.keyPrefix ?? 'keel:';
-  const redis = new Redis(config.url, { keyPrefix: prefix, lazyConnect: true, maxRetriesPerRequest: 2 });
+  const timeoutMs = config.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const redis = new Redis(config.url, {
+    keyPrefix: prefix,
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    // Fail fast: nothing waits for a connection to come back; the circuit and the reconnection
+    // loop below do the retrying.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    retryStrategy: (attempt) => Math.min(100 * 2 ** (attempt - 1), 1000),
+  });
   redis.defineCommand('keelWriteIfNewer', { lua: WRITE_IF_NEWER });
+  const circuit = new RedisCircuit({
+    timeoutMs,
+    cooldownMs: options.circuitCooldownMs ?? DEFAULT_COOLDOWN_MS,
+  });
   // Connection errors also reject the commands in flight, which report them; the listener keeps
   // ioredis from printing them as unhandled, and remembers the first for the message below.
   let connectError: Error | undefined;
   redis.on('error', (err: Error) => {
     connectError ??= err;
   });
+  redis.on('ready', () => circuit.close());
   try {
     await redis.connect();
   } catch (err) {
     redis.disconnect();
-    const reason = (connectError ?? (err as Error)).message;
-    throw new KeelError(
-      'TEMPORARILY_UNAVAILABLE',
-      `Redis online store ${config.url} does not answer: ${reason}`,
-      {
-        cause: err,
-      },
-    );
+    throw outage(`the Redis online store does not answer: it ${outageReason(connectError ?? err)}`, err);
   }
-  return new RedisOnlineStore(redis as WithWrite, prefix);
+  const store = new RedisOnlineStore(redis as WithWrite, prefix, circuit);
+  try {
+    await store.checkLayout();
+  } catch (err) {
+    redis.disconnect();
+    throw store.wrap(err, 'checking the layout version');
+  }
+  return store;
 }

@@ -1,120 +1,246 @@
 /**
  * @module features/online-sqlite
- * The embedded online store: one SQLite table in WAL mode, keyed by (entity key, view). Reads are
- * one indexed lookup per entity; writes are one transaction per batch.
+ * The embedded online store: one SQLite table in WAL mode keyed by (view, entity key), the key
+ * being Feast's serialized EntityKey as a BLOB. A read is one statement for all keys of a view;
+ * reads of many keys run in a worker thread with its own read-only connection. Writes are one
+ * transaction of prepared upserts per batch. `PRAGMA user_version` records the layout version,
+ * so a file written by an older Keel is refused with the way out instead of read as empty.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { KeelError } from '../core/index.js';
-import type {
-  OnlineReadRequest,
-  OnlineRecord,
-  OnlineStore,
-  OnlineStoreOptions,
-  OnlineWriteRow,
+import {
+  ONLINE_FORMAT,
+  type OnlineRecord,
+  type OnlineStore,
+  type OnlineStoreOptions,
+  type OnlineWriteRow,
 } from './online-store.js';
-
-interface Row {
-  view: string;
-  event_ts: number;
-  created_ts: number | null;
-  value: string;
-}
+import { type ReadReply, type ReadRow, readSql } from './sqlite-read.js';
 
 const SCHEMA = `CREATE TABLE IF NOT EXISTS keel_online (
-  entity_key TEXT NOT NULL,
   view TEXT NOT NULL,
+  entity_key BLOB NOT NULL,
   event_ts INTEGER NOT NULL,
   created_ts INTEGER,
   value TEXT NOT NULL,
-  PRIMARY KEY (entity_key, view)
+  PRIMARY KEY (view, entity_key)
 ) WITHOUT ROWID`;
 
-// The WHERE clause is the write contract: only a later (or equally late, later-created) row wins.
-const UPSERT = `INSERT INTO keel_online (entity_key, view, event_ts, created_ts, value) VALUES (?, ?, ?, ?, ?)
-  ON CONFLICT (entity_key, view) DO UPDATE SET
+// The WHERE clause is the write contract: only a later (or equally late, at least as late created)
+// row wins; a missing created timestamp counts as the earliest, as NULLS LAST does offline.
+const UPSERT = `INSERT INTO keel_online (view, entity_key, event_ts, created_ts, value) VALUES (?, ?, ?, ?, ?)
+  ON CONFLICT (view, entity_key) DO UPDATE SET
     event_ts = excluded.event_ts, created_ts = excluded.created_ts, value = excluded.value
   WHERE excluded.event_ts > keel_online.event_ts
      OR (excluded.event_ts = keel_online.event_ts
-         AND coalesce(excluded.created_ts, 0) >= coalesce(keel_online.created_ts, 0))`;
+         AND coalesce(excluded.created_ts, -9223372036854775808)
+             >= coalesce(keel_online.created_ts, -9223372036854775808))`;
+
+const DEFAULT_WORKER_THRESHOLD = 512;
+
+/** The reader thread, started on the first large read. */
+class ReaderThread {
+  private readonly worker: Worker;
+  private next = 0;
+  private readonly waiting = new Map<
+    number,
+    { resolve: (r: ReadRow[]) => void; reject: (e: Error) => void }
+  >();
+
+  constructor(path: string) {
+    // Under tsx or vitest this module is TypeScript source, so its worker is too: a one-line
+    // bootstrap registers tsx's loader in the thread before importing it.
+    const ts = import.meta.url.endsWith('.ts');
+    const entry = new URL(`./sqlite-read-worker.${ts ? 'ts' : 'js'}`, import.meta.url);
+    this.worker = ts
+      ? new Worker(
+          `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`,
+          { eval: true, workerData: { path } },
+        )
+      : new Worker(entry, { workerData: { path } });
+    // Held open only while a read waits, so an idle reader never keeps a CLI process alive.
+    this.worker.unref();
+    this.worker.on('message', (reply: ReadReply) => {
+      const pending = this.waiting.get(reply.id);
+      this.waiting.delete(reply.id);
+      if (this.waiting.size === 0) this.worker.unref();
+      if ('error' in reply) pending?.reject(new Error(reply.error));
+      else pending?.resolve(reply.rows);
+    });
+    this.worker.on('error', (err) => this.failAll(err));
+    this.worker.on('exit', (code) => this.failAll(new Error(`the online store reader exited (${code})`)));
+  }
+
+  read(sql: string, view: string, keys: string): Promise<ReadRow[]> {
+    const id = this.next++;
+    return new Promise((resolve, reject) => {
+      if (this.waiting.size === 0) this.worker.ref();
+      this.waiting.set(id, { resolve, reject });
+      this.worker.postMessage({ id, sql, view, keys });
+    });
+  }
+
+  close(): Promise<number> {
+    return this.worker.terminate();
+  }
+
+  private failAll(err: Error): void {
+    for (const { reject } of this.waiting.values()) reject(err);
+    this.waiting.clear();
+    this.worker.unref();
+  }
+}
 
 class SqliteOnlineStore implements OnlineStore {
   readonly type = 'sqlite' as const;
   private readonly upsert;
-  private readonly selectEntity;
+  /** Prepared reads by SQL text (one per set of features asked for; bounded). */
+  private readonly reads = new Map<string, Database.Statement<[string, string]>>();
   private readonly deleteStmt;
+  private reader?: ReaderThread;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly path: string,
+    private readonly workerThreshold: number,
+  ) {
     this.upsert = db.prepare(UPSERT);
-    this.selectEntity = db.prepare<[string], Row>(
-      'SELECT view, event_ts, created_ts, value FROM keel_online WHERE entity_key = ?',
-    );
     this.deleteStmt = db.prepare('DELETE FROM keel_online WHERE view = ?');
   }
 
-  async onlineWrite(view: string, rows: readonly OnlineWriteRow[]): Promise<void> {
-    this.db.transaction(() => {
+  async onlineWrite(view: string, rows: readonly OnlineWriteRow[]): Promise<number> {
+    return this.db.transaction(() => {
+      let written = 0;
       for (const { entityKey, record } of rows) {
-        this.upsert.run(
-          entityKey,
+        written += this.upsert.run(
           view,
+          Buffer.from(entityKey, 'hex'),
           record.eventTs,
           record.createdTs ?? null,
-          JSON.stringify(record.values),
-        );
+          record.payload,
+        ).changes;
       }
+      return written;
     })();
   }
 
-  async onlineRead(requests: readonly OnlineReadRequest[]): Promise<(OnlineRecord | undefined)[][]> {
-    return requests.map(({ entityKey, views }) => {
-      const found = this.selectEntity.all(entityKey);
-      return views.map((view) => {
-        const row = found.find((r) => r.view === view);
-        if (!row) return undefined;
-        return {
-          eventTs: row.event_ts,
-          createdTs: row.created_ts ?? undefined,
-          values: JSON.parse(row.value),
-        };
-      });
-    });
+  async onlineRead(
+    view: string,
+    keys: readonly string[],
+    features?: readonly string[],
+  ): Promise<(OnlineRecord | undefined)[]> {
+    if (keys.length === 0) return [];
+    const list = JSON.stringify(keys);
+    const sql = readSql(features);
+    const rows =
+      this.workerThreshold > 0 && keys.length > this.workerThreshold && this.path !== ':memory:'
+        ? await this.readInWorker(sql, view, list)
+        : (this.statement(sql).all(view, list) as ReadRow[]);
+    const found = new Map<string, OnlineRecord>();
+    for (const [key, eventTs, createdTs, payload] of rows) {
+      found.set(key, { eventTs, createdTs: createdTs ?? undefined, payload });
+    }
+    return keys.map((k) => found.get(k));
   }
 
   async deleteView(view: string): Promise<void> {
     this.deleteStmt.run(view);
   }
 
+  async ping(): Promise<void> {
+    try {
+      this.db.prepare('SELECT 1 FROM keel_online LIMIT 1').get();
+    } catch (err) {
+      throw new KeelError('TEMPORARILY_UNAVAILABLE', 'the SQLite online store cannot be read', {
+        cause: err,
+      });
+    }
+  }
+
   async close(): Promise<void> {
+    await this.reader?.close();
     this.db.close();
+  }
+
+  private statement(sql: string): Database.Statement<[string, string]> {
+    let read = this.reads.get(sql);
+    if (!read) {
+      if (this.reads.size >= 256) this.reads.clear();
+      read = this.db.prepare<[string, string]>(sql).raw(true);
+      this.reads.set(sql, read);
+    }
+    return read;
+  }
+
+  private async readInWorker(sql: string, view: string, keys: string): Promise<ReadRow[]> {
+    try {
+      this.reader ??= new ReaderThread(this.path);
+      return await this.reader.read(sql, view, keys);
+    } catch (err) {
+      this.reader = undefined;
+      throw new KeelError('TEMPORARILY_UNAVAILABLE', `online store ${this.path}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+  }
+}
+
+/** Creates the layout in an empty file, or refuses a file in another layout. */
+function checkLayout(db: Database.Database, path: string): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  const hasTable = db
+    .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'keel_online'")
+    .get();
+  if (version === 0 && hasTable) {
+    throw new KeelError(
+      'INVALID_STATE',
+      `online store ${path} holds records in Keel's first layout (text entity keys), which this version cannot read; delete the file and run keel features materialize again (README: "Upgrading an online store")`,
+    );
+  }
+  if (version !== 0 && version !== ONLINE_FORMAT) {
+    throw new KeelError(
+      'INVALID_STATE',
+      `online store ${path} has layout version ${version}; this Keel reads version ${ONLINE_FORMAT}`,
+    );
+  }
+  if (version === 0) {
+    db.exec(SCHEMA);
+    db.pragma(`user_version = ${ONLINE_FORMAT}`);
   }
 }
 
 /**
  * Opens (creating if needed) the SQLite online store at `config.path`.
- * @throws KeelError TEMPORARILY_UNAVAILABLE when the file cannot be opened.
+ * @throws KeelError TEMPORARILY_UNAVAILABLE when the file cannot be opened; INVALID_STATE when it
+ * holds an older layout.
  */
 export async function openSqliteOnlineStore(
   config: { path: string },
-  _options: OnlineStoreOptions = {},
+  options: OnlineStoreOptions = {},
 ): Promise<OnlineStore> {
+  let db: Database.Database;
   try {
     if (config.path !== ':memory:') mkdirSync(dirname(config.path), { recursive: true });
-    const db = new Database(config.path);
+    db = new Database(config.path);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     // 64 MB of page cache keeps a few million keys' index pages hot for reads and upserts.
     db.pragma('cache_size = -65536');
-    db.exec(SCHEMA);
-    return new SqliteOnlineStore(db);
   } catch (err) {
     throw new KeelError(
       'TEMPORARILY_UNAVAILABLE',
       `online store ${config.path} cannot be opened: ${(err as Error).message}`,
-      {
-        cause: err,
-      },
+      { cause: err },
     );
   }
+  try {
+    checkLayout(db, config.path);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return new SqliteOnlineStore(db, config.path, options.workerReadThreshold ?? DEFAULT_WORKER_THRESHOLD);
 }

@@ -1,14 +1,18 @@
 /**
  * @module features/online
- * Online retrieval: reads the requested views of every entity row in one store call, judges age
- * at read time (OUTSIDE_MAX_AGE, from each record's own event timestamp), runs on-demand views,
- * and answers column-major, as Feast's feature server does.
+ * Online retrieval: parses each view's entity keys strictly, reads every view with one store call
+ * for all entities of the request (the calls of different views run concurrently), judges age at
+ * read time (OUTSIDE_MAX_AGE from each record's own event timestamp, boundary included as Feast's
+ * TTL is), runs on-demand views, and answers column-major, as Feast's feature server does.
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { invalid } from '../core/index.js';
-import type { FeatureValue } from './definitions.js';
+import type { Entity, FeatureValue, FeatureView } from './definitions.js';
+import { int64Out, keySerializer, keyValue } from './keys.js';
 import { applyOnDemand } from './on-demand.js';
-import { entityKey, type OnlineReadRequest, type OnlineRecord, type OnlineStore } from './online-store.js';
+import type { OnlineRecord, OnlineStore } from './online-store.js';
 import { joinKeysOf, type ResolvedRefs } from './refs.js';
+import { decodeValues } from './values.js';
 
 /** Feast's field statuses. */
 export type FeatureStatus = 'PRESENT' | 'NULL_VALUE' | 'NOT_FOUND' | 'OUTSIDE_MAX_AGE';
@@ -24,10 +28,14 @@ export interface OnlineColumn {
 export interface OnlineResponse {
   featureNames: string[];
   results: OnlineColumn[];
+  /** With `includeFeatureViewVersionMetadata`: each view read and its registered version. */
+  featureViewMetadata?: { name: string; version: number }[];
 }
 
 const EPOCH = '1970-01-01T00:00:00Z';
 const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
+/** Rows handled between two turns of the event loop when a request is large. */
+const ROWS_PER_TURN = 2000;
 
 function columnLength(entities: Readonly<Record<string, readonly unknown[]>>): number {
   const lengths = new Set(Object.values(entities).map((v) => v.length));
@@ -41,83 +49,142 @@ function columnLength(entities: Readonly<Record<string, readonly unknown[]>>): n
   return [...lengths][0] ?? 0;
 }
 
+/** Each join key's column parsed by its entity's declared type (the first view declaring it). */
+function parseKeyColumns(
+  views: readonly FeatureView[],
+  entities: Readonly<Record<string, readonly unknown[]>>,
+): Map<string, (bigint | string)[]> {
+  const declared = new Map<string, Entity>();
+  for (const v of views) for (const e of v.entities) if (!declared.has(e.joinKey)) declared.set(e.joinKey, e);
+  const parsed = new Map<string, (bigint | string)[]>();
+  for (const [key, entity] of declared) {
+    const column = entities[key];
+    if (!column)
+      throw invalid(`entities lack join key '${key}' (given: ${Object.keys(entities).join(', ')})`);
+    parsed.set(
+      key,
+      column.map((raw, i) => keyValue(entity, raw, `[${i}]`)),
+    );
+  }
+  return parsed;
+}
+
+/** Reads one view for every row: distinct keys once, in one store call. */
+async function readView(
+  store: OnlineStore,
+  view: FeatureView,
+  features: readonly string[],
+  keys: Map<string, (bigint | string)[]>,
+  n: number,
+): Promise<(OnlineRecord | undefined)[]> {
+  const serialize = keySerializer(view.entities);
+  const rowKeys: string[] = new Array(n);
+  const distinct = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    const values: Record<string, bigint | string> = {};
+    for (const e of view.entities) values[e.joinKey] = (keys.get(e.joinKey) as (bigint | string)[])[i];
+    const key = serialize(values);
+    rowKeys[i] = key;
+    if (!distinct.has(key)) distinct.set(key, distinct.size);
+    if (i % ROWS_PER_TURN === ROWS_PER_TURN - 1) await nextTurn();
+  }
+  const records = await store.onlineRead(view.name, [...distinct.keys()], features);
+  return rowKeys.map((k) => records[distinct.get(k) as number]);
+}
+
 /**
  * Reads features for columnar entity rows. `entities` holds the join keys and any request fields
  * on-demand views need; `now` (ms) decides max age.
- * @throws KeelError INVALID_PARAMETER_VALUE for a missing join key or ragged columns.
+ * @throws KeelError INVALID_PARAMETER_VALUE for a missing or wrongly typed join key or ragged columns.
  */
 export async function readOnlineFeatures(
   store: OnlineStore,
   refs: ResolvedRefs,
   entities: Readonly<Record<string, readonly unknown[]>>,
   now: number,
+  options: { includeFeatureViewVersionMetadata?: boolean } = {},
 ): Promise<OnlineResponse> {
   const n = columnLength(entities);
-  const keys = joinKeysOf(refs.views.values());
-  for (const key of keys) {
-    if (!entities[key])
-      throw invalid(`entities lack join key '${key}' (given: ${Object.keys(entities).join(', ')})`);
-  }
   const views = [...refs.views.values()];
-  const rows = Array.from({ length: n }, (_, i) =>
-    Object.fromEntries(Object.entries(entities).map(([k, v]) => [k, v[i]])),
+  const keyColumns = parseKeyColumns(
+    views.map((v) => v.view),
+    entities,
+  );
+  const records = new Map(
+    await Promise.all(
+      views.map(
+        async ({ view, features }) =>
+          [view.name, await readView(store, view, features, keyColumns, n)] as const,
+      ),
+    ),
   );
 
-  // One request per distinct entity key of a row; views over the same entities share it.
-  const requests: OnlineReadRequest[] = [];
-  const where: Array<Map<string, [number, number]>> = rows.map((row) => {
-    const byKey = new Map<string, string[]>();
-    for (const { view } of views) {
-      const key = entityKey(view.entities, row);
-      byKey.set(key, [...(byKey.get(key) ?? []), view.name]);
-    }
-    const located = new Map<string, [number, number]>();
-    for (const [key, names] of byKey) {
-      for (const [j, name] of names.entries()) located.set(name, [requests.length, j]);
-      requests.push({ entityKey: key, views: names });
-    }
-    return located;
-  });
-  const answers = await store.onlineRead(requests);
-  const recordOf = (row: number, view: string): OnlineRecord | undefined => {
-    const [r, j] = where[row].get(view) as [number, number];
-    return answers[r][j];
-  };
-
-  const response: OnlineResponse = { featureNames: [...keys], results: [] };
-  for (const key of keys) {
+  const response: OnlineResponse = { featureNames: joinKeysOf(refs.views.values()), results: [] };
+  for (const key of response.featureNames) {
+    const parsed = keyColumns.get(key) as (bigint | string)[];
     response.results.push({
-      values: rows.map((r) => r[key] as FeatureValue),
-      statuses: rows.map(() => 'PRESENT'),
-      eventTimestamps: rows.map(() => EPOCH),
+      values: parsed.map((v) => (typeof v === 'bigint' ? int64Out(v) : v)),
+      statuses: new Array(n).fill('PRESENT'),
+      eventTimestamps: new Array(n).fill(EPOCH),
     });
   }
+
+  // Each view's records decoded once per row, with the features this request reads from it.
+  const decoded = new Map<string, (Record<string, FeatureValue> | undefined)[]>();
+  for (const { view, features } of views) {
+    const column = records.get(view.name) as (OnlineRecord | undefined)[];
+    const out: (Record<string, FeatureValue> | undefined)[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const r = column[i];
+      out[i] = r && decodeValues(view.schema, features, r.payload);
+      if (i % ROWS_PER_TURN === ROWS_PER_TURN - 1) await nextTurn();
+    }
+    decoded.set(view.name, out);
+  }
   const stored = (row: number, view: string, feature: string): [FeatureValue, FeatureStatus, string] => {
-    const record = recordOf(row, view);
+    const record = records.get(view)?.[row];
     if (!record) return [null, 'NOT_FOUND', EPOCH];
     const maxAge = refs.views.get(view)?.view.onlineMaxAge ?? 0;
     const ts = iso(record.eventTs);
-    if (maxAge > 0 && now - record.eventTs >= maxAge * 1000) return [null, 'OUTSIDE_MAX_AGE', ts];
-    const value = record.values[feature] ?? null;
+    // Feast's TTL keeps a row exactly `ttl` old (event_ts >= entity_ts - ttl); max age does the same.
+    if (maxAge > 0 && now - record.eventTs > maxAge * 1000) return [null, 'OUTSIDE_MAX_AGE', ts];
+    const value = decoded.get(view)?.[row]?.[feature] ?? null;
     return [value, value === null ? 'NULL_VALUE' : 'PRESENT', ts];
   };
-  const computed = rows.map((row, i) =>
-    applyOnDemand(refs.onDemand, row, (view, feature) => stored(i, view, feature)[0]),
-  );
+
+  const computed =
+    refs.onDemand.length === 0
+      ? []
+      : Array.from({ length: n }, (_, i) => {
+          const request = Object.fromEntries(Object.entries(entities).map(([k, v]) => [k, v[i]]));
+          return applyOnDemand(refs.onDemand, request, (view, feature) => stored(i, view, feature)[0]);
+        });
+  const nowIso = iso(now);
   for (const f of refs.features) {
-    const column: OnlineColumn = { values: [], statuses: [], eventTimestamps: [] };
+    const column: OnlineColumn = {
+      values: new Array(n),
+      statuses: new Array(n),
+      eventTimestamps: new Array(n),
+    };
     for (let i = 0; i < n; i++) {
-      const [value, status, ts] = f.onDemand
-        ? ((v: FeatureValue) => [v, v === null ? 'NULL_VALUE' : 'PRESENT', iso(now)] as const)(
-            computed[i].get(f.view)?.[f.feature] ?? null,
-          )
-        : stored(i, f.view, f.feature);
-      column.values.push(value);
-      column.statuses.push(status);
-      column.eventTimestamps.push(ts);
+      let cell: [FeatureValue, FeatureStatus, string];
+      if (f.onDemand) {
+        const v = computed[i].get(f.view)?.[f.feature] ?? null;
+        cell = [v, v === null ? 'NULL_VALUE' : 'PRESENT', nowIso];
+      } else cell = stored(i, f.view, f.feature);
+      column.values[i] = cell[0];
+      column.statuses[i] = cell[1];
+      column.eventTimestamps[i] = cell[2];
     }
     response.featureNames.push(f.output);
     response.results.push(column);
+    if (n > ROWS_PER_TURN) await nextTurn();
+  }
+  if (options.includeFeatureViewVersionMetadata) {
+    response.featureViewMetadata = refs.lineage.map((entry) => {
+      const at = entry.lastIndexOf('@');
+      return { name: entry.slice(0, at), version: Number(entry.slice(at + 1)) };
+    });
   }
   return response;
 }

@@ -14,8 +14,24 @@ import type { ResolvedRefs } from './refs.js';
 export const ENTITY = '__keel_entity';
 
 /**
- * The feature rows of one view as (keys, `__ts`, `__created`, features). With `dedupe`, one row
- * per (keys, timestamp): the latest created wins ties.
+ * The one tie rule, shared by the point-in-time join and materialization, as an ORDER BY tail after
+ * `__ts DESC`: among rows of one entity with the same event timestamp, the latest created wins (a
+ * row without a created timestamp loses to one with it); rows equal on both are ordered by their
+ * feature values in schema order, greatest first, nulls last. Every row of the source takes part,
+ * so the winner does not depend on file order, threads or which features a request reads.
+ */
+export function tieBreak(view: FeatureView, alias = ''): string {
+  const col = (c: string) => `${alias}${c}`;
+  return [
+    `${col('__created')} DESC NULLS LAST`,
+    ...Object.keys(view.schema).map((f) => `${col(ident(f))} DESC NULLS LAST`),
+  ].join(', ');
+}
+
+/**
+ * The feature rows of one view as (keys, `__ts`, `__created`, features); rows without a timestamp
+ * or a join key are dropped. With `dedupe`, one row per (keys, timestamp), chosen by `tieBreak`;
+ * without, every feature of the view is kept so a later `tieBreak` can see them all.
  */
 export function viewRowsSql(
   view: FeatureView,
@@ -24,17 +40,20 @@ export function viewRowsSql(
   dedupe = true,
 ): string {
   const { timestampField: ts, createdTimestampField: created } = view.source;
+  const all = Object.keys(view.schema);
   const keys = view.entities.map(
     (e) => `CAST(${ident(e.joinKey)} AS ${SQL_TYPES[e.valueType]}) AS ${ident(e.joinKey)}`,
   );
-  const cols = features.map((f) => `CAST(${ident(f)} AS ${SQL_TYPES[view.schema[f]]}) AS ${ident(f)}`);
+  const cols = all.map((f) => `CAST(${ident(f)} AS ${SQL_TYPES[view.schema[f]]}) AS ${ident(f)}`);
   const createdCol = created ? `CAST(${ident(created)} AS TIMESTAMP)` : 'NULL::TIMESTAMP';
-  const latest =
-    created && dedupe
-      ? `QUALIFY row_number() OVER (PARTITION BY ${view.entities.map((e) => ident(e.joinKey)).join(', ')}, __ts ORDER BY __created DESC NULLS LAST) = 1`
-      : '';
-  return `SELECT ${[...keys, `CAST(${ident(ts)} AS TIMESTAMP) AS __ts`, `${createdCol} AS __created`, ...cols].join(', ')}
-    FROM ${sourceRelation(view.source, ctx)} WHERE ${ident(ts)} IS NOT NULL ${latest}`;
+  const present = [ts, ...view.entities.map((e) => e.joinKey)].map((c) => `${ident(c)} IS NOT NULL`);
+  const rows = `SELECT ${[...keys, `CAST(${ident(ts)} AS TIMESTAMP) AS __ts`, `${createdCol} AS __created`, ...cols].join(', ')}
+    FROM ${sourceRelation(view.source, ctx)} WHERE ${present.join(' AND ')}`;
+  if (!dedupe) return rows;
+  const partition = [...view.entities.map((e) => ident(e.joinKey)), '__ts'].join(', ');
+  const out = [...view.entities.map((e) => ident(e.joinKey)), '__ts', '__created', ...features.map(ident)];
+  return `SELECT ${out.join(', ')} FROM (${rows})
+    QUALIFY row_number() OVER (PARTITION BY ${partition} ORDER BY ${tieBreak(view)}) = 1`;
 }
 
 /**
@@ -51,8 +70,9 @@ export function joinSql(
   const event = `CAST(e.${ident(eventColumn)} AS TIMESTAMP)`;
   const ctes = [`e AS (SELECT row_number() OVER () AS __row, * FROM ${ENTITY})`];
   const joins: string[] = [];
+  // The event column stays a TIMESTAMP (UTC), so a training set written to Parquet keeps its type.
   const selected = entityColumns.map((c) =>
-    c === eventColumn ? `strftime(${event}, '%Y-%m-%dT%H:%M:%S.%gZ') AS ${ident(c)}` : `e.${ident(c)}`,
+    c === eventColumn ? `${event} AS ${ident(c)}` : `e.${ident(c)}`,
   );
   [...refs.views.values()].forEach(({ view, features }, i) => {
     const v = `v${i}`;
@@ -63,20 +83,29 @@ export function joinSql(
             `CAST(e.${ident(en.joinKey)} AS ${SQL_TYPES[en.valueType]}) = ${alias}.${ident(en.joinKey)}`,
         )
         .join(' AND ');
+    // Feast keeps a row exactly `ttl` old: event_ts >= entity_ts - ttl (its offline SQL templates).
     const fresh =
       view.ttl > 0
-        ? `${v}.__ts > ${event} - to_microseconds(${Math.round(view.ttl * 1e6)}::BIGINT)`
+        ? `${v}.__ts >= ${event} - to_microseconds(${Math.round(view.ttl * 1e6)}::BIGINT)`
         : `${v}.__ts IS NOT NULL`;
     if (asOfCreated && view.source.createdTimestampField) {
       // Rows created after the event are excluded before picking the latest, so no ASOF here.
       ctes.push(`r${i} AS (${viewRowsSql(view, features, ctx, false)})`);
       ctes.push(`${v} AS (SELECT e.__row, r.* FROM e JOIN r${i} r ON ${keyEq('r')}
         AND r.__ts <= ${event} AND r.__created <= ${event}
-        QUALIFY row_number() OVER (PARTITION BY e.__row ORDER BY r.__ts DESC, r.__created DESC) = 1)`);
+        QUALIFY row_number() OVER (PARTITION BY e.__row ORDER BY r.__ts DESC, ${tieBreak(view, 'r.')}) = 1)`);
       joins.push(`LEFT JOIN ${v} ON ${v}.__row = e.__row`);
     } else {
-      ctes.push(`${v} AS (${viewRowsSql(view, features, ctx)})`);
-      joins.push(`ASOF LEFT JOIN ${v} ON ${keyEq(v)} AND ${event} >= ${v}.__ts`);
+      // ASOF finds each entity row's timestamp on the raw rows; the tie rule then runs only on the
+      // rows at that (key, timestamp), not as a sort of the whole source.
+      const keys = view.entities.map((en) => ident(en.joinKey)).join(', ');
+      ctes.push(`r${i} AS (${viewRowsSql(view, features, ctx, false)})`);
+      ctes.push(`t${i} AS (SELECT e.__row, r.__ts FROM e
+        ASOF JOIN (SELECT ${keys}, __ts FROM r${i}) r ON ${keyEq('r')} AND ${event} >= r.__ts)`);
+      ctes.push(`${v} AS (SELECT t.__row, r.* FROM t${i} t JOIN e ON e.__row = t.__row
+        JOIN r${i} r ON ${keyEq('r')} AND r.__ts = t.__ts
+        QUALIFY row_number() OVER (PARTITION BY t.__row ORDER BY ${tieBreak(view, 'r.')}) = 1)`);
+      joins.push(`LEFT JOIN ${v} ON ${v}.__row = e.__row`);
     }
     // The join found the latest row at or before the event; the TTL decides whether it counts.
     for (const f of features)

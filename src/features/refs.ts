@@ -3,7 +3,7 @@
  * Feature references, as Feast writes them: `<view>[@vN]:<feature>`, or a feature service's name.
  * Resolution turns them into the views to read and the columns to output, in request order.
  */
-import { invalid, KeelError, notFound } from '../core/index.js';
+import { invalid, KeelError, notFound, own } from '../core/index.js';
 import type { FeatureView, ValueType } from './definitions.js';
 import type { BoundOnDemand, Transform } from './on-demand.js';
 import type { RegistryData } from './registry.js';
@@ -31,8 +31,12 @@ const REF = /^([A-Za-z_][A-Za-z0-9_]*)(?:@v(\d+))?(?::([A-Za-z_][A-Za-z0-9_]*))?
 
 /** Expands a feature service name into its refs. */
 export function serviceRefs(registry: RegistryData, service: string): string[] {
-  const found = registry.featureServices[service];
-  if (!found) throw notFound(`feature service '${service}' is not registered`);
+  const found = own(registry.featureServices, service);
+  if (!found) {
+    throw new KeelError('RESOURCE_DOES_NOT_EXIST', `feature service '${service}' is not registered`, {
+      details: { feastError: 'FeatureServiceNotFoundException' },
+    });
+  }
   return [...found.spec.features];
 }
 
@@ -65,16 +69,24 @@ export function resolveRefs(
     const m = REF.exec(ref.trim());
     if (!m) throw invalid(`feature reference '${ref}' is not of the form view[@vN]:feature`);
     const [, name, pinned, feature] = m;
-    const stored = registry.featureViews[name] ?? registry.onDemandFeatureViews[name];
-    if (!stored) throw notFound(`feature view '${name}' (from '${ref}') is not registered`);
+    const stored = own(registry.featureViews, name) ?? own(registry.onDemandFeatureViews, name);
+    if (!stored) {
+      throw new KeelError(
+        'RESOURCE_DOES_NOT_EXIST',
+        `feature view '${name}' (from '${ref}') is not registered`,
+        {
+          details: { feastError: 'FeatureViewNotFoundException' },
+        },
+      );
+    }
     if (pinned !== undefined && Number(pinned) !== stored.version) {
       throw invalid(`'${ref}' pins version ${pinned}, but ${name} is at version ${stored.version}`);
     }
     const schema = stored.spec.schema;
     const wanted = feature === undefined ? Object.keys(schema) : [feature];
-    const isOnDemand = name in registry.onDemandFeatureViews;
+    const isOnDemand = Object.hasOwn(registry.onDemandFeatureViews, name);
     for (const f of wanted) {
-      if (!schema[f]) throw notFound(`feature view ${name} has no feature '${f}'`);
+      if (!Object.hasOwn(schema, f)) throw notFound(`feature view ${name} has no feature '${f}'`);
       features.push({
         view: name,
         feature: f,

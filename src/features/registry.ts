@@ -80,13 +80,15 @@ export function storeOnDemandView(odfv: OnDemandFeatureView): StoredOnDemandView
   return { ...rest, transformSource, transformHash };
 }
 
-/** Why a schema change breaks readers, or undefined when it only adds. */
-function incompatibility(before: Schema, after: Schema): string | undefined {
+/** Every way a schema change breaks readers (none when it only adds). */
+function incompatibilities(before: Schema, after: Schema): string[] {
+  const problems: string[] = [];
   for (const [feature, type] of Object.entries(before)) {
-    if (!(feature in after)) return `feature '${feature}' was removed`;
-    if (after[feature] !== type) return `feature '${feature}' changed type from ${type} to ${after[feature]}`;
+    if (!(feature in after)) problems.push(`feature '${feature}' was removed`);
+    else if (after[feature] !== type)
+      problems.push(`feature '${feature}' changed type from ${type} to ${after[feature]}`);
   }
-  return undefined;
+  return problems;
 }
 
 function keysOf(view: FeatureView): string {
@@ -97,7 +99,9 @@ const canonical = (value: unknown): string => JSON.stringify(value);
 
 /**
  * Merges a repo into the registry: new objects get version 1, changed ones the next version, and
- * objects the repo no longer defines are deleted. Returns the new data and what changed.
+ * objects the repo no longer defines are deleted. Returns the new data and what changed. Changes
+ * that break readers need `force`: a removed feature, a changed type or entity, and a deleted
+ * feature view or on-demand view (its clients would get 404); every one of them is reported.
  * @throws KeelError FAILED_PRECONDITION for an incompatible change without `force`.
  */
 export function planApply(
@@ -114,7 +118,8 @@ export function planApply(
   const merge = <T>(
     kind: RegistryKind,
     incoming: Map<string, T>,
-    check?: (before: T, after: T) => string | undefined,
+    check?: (before: T, after: T) => string[],
+    deletion?: string,
   ) => {
     const before = current[kind] as Record<string, Versioned<T>>;
     const after = data[kind] as Record<string, Versioned<T>>;
@@ -127,27 +132,37 @@ export function planApply(
         after[name] = old;
         changes.push({ kind, name, change: 'unchanged', version: old.version });
       } else {
-        const problem = check?.(old.spec, spec);
-        if (problem) problems.push(`${name}: ${problem}`);
+        for (const problem of check?.(old.spec, spec) ?? []) problems.push(`${name}: ${problem}`);
         after[name] = { spec, version: old.version + 1, updatedAt: now };
         changes.push({ kind, name, change: 'updated', version: old.version + 1 });
       }
     }
     for (const [name, old] of Object.entries(before)) {
-      if (!incoming.has(name)) changes.push({ kind, name, change: 'deleted', version: old.version });
+      if (incoming.has(name)) continue;
+      changes.push({ kind, name, change: 'deleted', version: old.version });
+      if (deletion) problems.push(`${name}: ${deletion}`);
     }
   };
 
   merge('entities', repo.entities, (a, b) =>
-    a.valueType !== b.valueType || a.joinKey !== b.joinKey ? 'join key or its type changed' : undefined,
+    a.valueType !== b.valueType || a.joinKey !== b.joinKey ? ['join key or its type changed'] : [],
   );
-  merge('featureViews', repo.featureViews, (a, b) =>
-    keysOf(a) !== keysOf(b)
-      ? `entities changed from [${keysOf(a)}] to [${keysOf(b)}]`
-      : incompatibility(a.schema, b.schema),
+  merge(
+    'featureViews',
+    repo.featureViews,
+    (a, b) => [
+      ...(keysOf(a) !== keysOf(b) ? [`entities changed from [${keysOf(a)}] to [${keysOf(b)}]`] : []),
+      ...incompatibilities(a.schema, b.schema),
+    ],
+    'feature view deleted (its clients would get 404; forced, its online rows are removed)',
   );
   const odfvs = new Map([...repo.onDemandFeatureViews].map(([name, v]) => [name, storeOnDemandView(v)]));
-  merge('onDemandFeatureViews', odfvs, (a, b) => incompatibility(a.schema, b.schema));
+  merge(
+    'onDemandFeatureViews',
+    odfvs,
+    (a, b) => incompatibilities(a.schema, b.schema),
+    'on-demand view deleted (its clients would get 404)',
+  );
   merge('featureServices', repo.featureServices);
 
   if (problems.length > 0 && !options.force) {

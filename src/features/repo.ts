@@ -3,10 +3,10 @@
  * A feature repo is a module (TypeScript or JavaScript) whose exports are definitions. Loading it
  * collects them and checks that they refer to each other consistently, before anything is stored.
  */
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { copyFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { invalid, KeelError, notFound } from '../core/index.js';
+import { invalid, KeelError, notFound, shortId } from '../core/index.js';
 import type { Definition, Entity, FeatureService, FeatureView, OnDemandFeatureView } from './definitions.js';
 
 /** The definitions of one repo, by kind and name. */
@@ -49,6 +49,16 @@ export function buildRepo(definitions: Iterable<unknown>): FeatureRepo {
     } else if (def.kind === 'onDemandFeatureView') add(repo.onDemandFeatureViews, def, 'on-demand view');
     else add(repo.featureServices, def, 'feature service');
   }
+  const pushSources = new Map<string, string>();
+  for (const view of repo.featureViews.values()) {
+    if (!view.pushSource) continue;
+    const batch = JSON.stringify(view.source);
+    const seen = pushSources.get(view.pushSource);
+    if (seen !== undefined && seen !== batch) {
+      throw invalid(`feature repo defines two different push sources named '${view.pushSource}'`);
+    }
+    pushSources.set(view.pushSource, batch);
+  }
   for (const name of repo.onDemandFeatureViews.keys()) {
     if (repo.featureViews.has(name)) throw invalid(`'${name}' is both a feature view and an on-demand view`);
   }
@@ -72,8 +82,53 @@ export function buildRepo(definitions: Iterable<unknown>): FeatureRepo {
   return repo;
 }
 
+/** The module type a `.ts` file gets from its nearest package.json ("module" or "commonjs"). */
+function packageType(file: string): 'module' | 'commonjs' {
+  for (let dir = dirname(file); ; dir = dirname(dir)) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg)) {
+      try {
+        return (JSON.parse(readFileSync(pkg, 'utf8')) as { type?: string }).type === 'module'
+          ? 'module'
+          : 'commonjs';
+      } catch {
+        return 'commonjs';
+      }
+    }
+    if (dirname(dir) === dir) return 'commonjs';
+  }
+}
+
 /**
- * Imports a repo module (`.ts` through tsx, `.js`/`.mjs` natively) and builds it from its exports.
+ * Imports a TypeScript repo through tsx as an ES module. Outside a `"type": "module"` package a
+ * `.ts` file would be compiled to CommonJS, which cannot load Keel (an ES-module-only package), so
+ * it is imported from a hidden `.mts` copy beside it (relative imports still resolve), removed after.
+ */
+async function importTypeScript(file: string): Promise<Record<string, unknown>> {
+  const { tsImport } = await import('tsx/esm/api');
+  if (!file.endsWith('.ts') || packageType(file) === 'module') {
+    return (await tsImport(pathToFileURL(file).href, import.meta.url)) as Record<string, unknown>;
+  }
+  const copy = join(dirname(file), `.${basename(file, '.ts')}.keel-${shortId()}.mts`);
+  try {
+    copyFileSync(file, copy);
+  } catch (err) {
+    throw new KeelError(
+      'INVALID_PARAMETER_VALUE',
+      `feature repo ${file} is TypeScript outside a "type": "module" package and its folder is not writable for an ES module copy; rename it to .mts or add "type": "module" to its package.json`,
+      { cause: err },
+    );
+  }
+  try {
+    return (await tsImport(pathToFileURL(copy).href, import.meta.url)) as Record<string, unknown>;
+  } finally {
+    rmSync(copy, { force: true });
+  }
+}
+
+/**
+ * Imports a repo module (`.ts`/`.mts` through tsx as an ES module, `.js`/`.mjs` natively) and
+ * builds it from its exports.
  * @throws KeelError RESOURCE_DOES_NOT_EXIST when the file is missing, INVALID_PARAMETER_VALUE when
  * it fails to load or its definitions are inconsistent.
  */
@@ -82,20 +137,15 @@ export async function loadFeatureRepo(path: string): Promise<FeatureRepo> {
   if (!existsSync(file)) throw notFound(`feature repo ${file} does not exist`);
   let mod: Record<string, unknown>;
   try {
-    if (/\.[mc]?ts$/.test(file)) {
-      const { tsImport } = await import('tsx/esm/api');
-      mod = (await tsImport(pathToFileURL(file).href, import.meta.url)) as Record<string, unknown>;
-    } else {
-      mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
-    }
+    mod = /\.[mc]?ts$/.test(file)
+      ? await importTypeScript(file)
+      : ((await import(pathToFileURL(file).href)) as Record<string, unknown>);
   } catch (err) {
     if (err instanceof KeelError) throw err;
     throw new KeelError(
       'INVALID_PARAMETER_VALUE',
       `feature repo ${file} failed to load: ${(err as Error).message}`,
-      {
-        cause: err,
-      },
+      { cause: err },
     );
   }
   const values = Object.values(mod).flatMap((v) => (Array.isArray(v) ? v : [v]));

@@ -11,7 +11,15 @@
  */
 import { statSync } from 'node:fs';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { type Clock, invalid, type KeelConfig, notFound, systemClock } from '../core/index.js';
+import {
+  type Clock,
+  invalid,
+  type KeelConfig,
+  KeelError,
+  notFound,
+  own,
+  systemClock,
+} from '../core/index.js';
 import type { FeatureView } from './definitions.js';
 import type { PathContext } from './duck.js';
 import type { MaterializeOptions, MaterializeSummary } from './materialize.js';
@@ -19,7 +27,7 @@ import type { EntityRowsInput, HistoricalOptions, HistoricalResult } from './off
 import { bindTransforms, type Transform } from './on-demand.js';
 import { type OnlineResponse, readOnlineFeatures } from './online.js';
 import { type OnlineStore, type OnlineStoreOptions, openOnlineStore } from './online-store.js';
-import { pushRows } from './push.js';
+import { type PushOptions, type PushSummary, preparePush, pushOnline } from './push.js';
 import { type ResolvedRefs, resolveRefs, serviceRefs } from './refs.js';
 import {
   type ApplyChange,
@@ -41,14 +49,21 @@ export interface FeatureStoreOptions {
   threads?: number;
 }
 
-/** Which features to read: refs (`view:feature`) or a feature service's name. */
-export type FeatureSelection = { features: readonly string[] } | { featureService: string };
+/**
+ * Which features to read: refs (`view:feature`) or a feature service's name. Given both, the
+ * service wins, as in Feast's feature server.
+ */
+export type FeatureSelection =
+  | { features: readonly string[]; featureService?: string }
+  | { featureService: string; features?: readonly string[] };
 
-export interface MaterializeRequest extends MaterializeOptions {
+export interface MaterializeRequest extends Omit<MaterializeOptions, 'eventTime'> {
   /** ms since the epoch, inclusive. */
   end: number;
   /** Views to materialize (default: every online view). */
   views?: readonly string[];
+  /** Feast's `disable_event_timestamp`: stamp every row with the store clock's now. */
+  disableEventTimestamp?: boolean;
 }
 
 const REGISTRY_CHECK_MS = 1000;
@@ -81,10 +96,24 @@ export class FeatureStore {
     if (options.onlineStore) this.online = Promise.resolve(options.onlineStore);
   }
 
-  /** The online store, opened on first use. */
+  /** The online store, opened on first use; a store that did not open is tried again at the next use. */
   get onlineStore(): Promise<OnlineStore> {
-    this.online ??= openOnlineStore(this.options.config.onlineStore, this.options.onlineStoreOptions);
+    if (!this.online) {
+      const opening = openOnlineStore(this.options.config.onlineStore, this.options.onlineStoreOptions);
+      this.online = opening;
+      opening.catch(() => {
+        if (this.online === opening) this.online = undefined;
+      });
+    }
     return this.online;
+  }
+
+  /**
+   * Resolves when the online store answers (opening it if needed): what readiness checks.
+   * @throws KeelError TEMPORARILY_UNAVAILABLE when it does not.
+   */
+  async pingOnline(): Promise<void> {
+    await (await this.onlineStore).ping();
   }
 
   /** The registry as last applied; re-read at most once a second when its file changes. */
@@ -109,12 +138,23 @@ export class FeatureStore {
     return this.applyRepo(await loadFeatureRepo(repoPath), { ...options, repoPath });
   }
 
-  /** Registers already loaded definitions (see `apply`). */
-  applyRepo(repo: FeatureRepo, options: { force?: boolean; repoPath?: string } = {}): ApplyChange[] {
+  /**
+   * Registers already loaded definitions (see `apply`). The registry is written before this
+   * returns its promise; then the online rows of deleted feature views (a forced apply) are removed.
+   */
+  async applyRepo(
+    repo: FeatureRepo,
+    options: { force?: boolean; repoPath?: string } = {},
+  ): Promise<ApplyChange[]> {
     const path = registryPath(this.ctx.home);
     const { data, changes } = planApply(readRegistry(path), repo, options);
     writeRegistry(path, data);
     this.cached = undefined;
+    const deleted = changes.filter((c) => c.kind === 'featureViews' && c.change === 'deleted');
+    if (deleted.length > 0) {
+      const store = await this.onlineStore;
+      for (const c of deleted) await store.deleteView(c.name);
+    }
     return changes;
   }
 
@@ -123,7 +163,7 @@ export class FeatureStore {
    * @throws KeelError RESOURCE_DOES_NOT_EXIST when there is none by that name.
    */
   featureView(name: string): FeatureView {
-    const found = this.registry().featureViews[name];
+    const found = own(this.registry().featureViews, name);
     if (!found) throw notFound(`feature view '${name}' is not registered`);
     return found.spec;
   }
@@ -139,16 +179,38 @@ export class FeatureStore {
     return this.withDuck((conn) => getHistoricalFeatures(conn, this.ctx, request.entityRows, refs, request));
   }
 
-  /** Latest features for columnar entity rows, with Feast's statuses (see `readOnlineFeatures`). */
+  /**
+   * Latest features for columnar entity rows, with Feast's statuses (see `readOnlineFeatures`).
+   * Join key values are parsed strictly by the entity's type: int64 keys take integer numbers
+   * (safe integers) or BigInts, string keys take strings.
+   */
   async getOnlineFeatures(
     request: FeatureSelection & {
       entities: Readonly<Record<string, readonly unknown[]>>;
       fullFeatureNames?: boolean;
+      includeFeatureViewVersionMetadata?: boolean;
     },
   ): Promise<OnlineResponse> {
     const refs = await this.resolve(request, request.fullFeatureNames ?? false);
     requireFlag(refs, 'online');
-    return readOnlineFeatures(await this.onlineStore, refs, request.entities, this.clock.now());
+    return readOnlineFeatures(await this.onlineStore, refs, request.entities, this.clock.now(), {
+      includeFeatureViewVersionMetadata: request.includeFeatureViewVersionMetadata,
+    });
+  }
+
+  /**
+   * Entity columns typed from text (the CLI's `--entity key=value`): join keys by their entity's
+   * declared type (so "00123" stays a string for a string entity, and int64 keys must be decimal
+   * integers), request fields of on-demand views by their declared type; other columns stay text.
+   * @throws KeelError INVALID_PARAMETER_VALUE for text that does not fit its type.
+   */
+  async entitiesFromText(
+    selection: FeatureSelection,
+    columns: Readonly<Record<string, readonly string[]>>,
+  ): Promise<Record<string, unknown[]>> {
+    const refs = await this.resolve(selection, false);
+    const { entitiesFromText } = await import('./text.js');
+    return entitiesFromText(refs, columns);
   }
 
   /** Materializes online views over [start, end] (ms, inclusive). */
@@ -163,27 +225,55 @@ export class FeatureStore {
   }
 
   /**
-   * Writes rows straight into the online store (Feast's push). `columns` holds the view's join
-   * keys, its timestamp field and any of its features.
-   * @throws KeelError INVALID_PARAMETER_VALUE for an offline push, a view that is not online, or
-   * values that do not fit the schema.
+   * Feast's push: columnar rows (`df`) to a push source, written to every feature view declared
+   * over it: online (each row kept only if newer than the stored record), offline (one Parquet
+   * file appended atomically to the push source's batch source), or both (offline first).
+   * Timestamps are ISO-8601 strings, Dates, or nanoseconds since the epoch (as Feast reads numbers).
+   * @throws KeelError RESOURCE_DOES_NOT_EXIST for an unknown push source; INVALID_PARAMETER_VALUE
+   * for missing or unknown columns, values that do not fit, or a batch source that cannot take an
+   * offline push. Nothing is written then.
    */
   async push(
-    view: string,
-    columns: Readonly<Record<string, readonly unknown[]>>,
-    to = 'online',
-  ): Promise<number> {
-    if (to !== 'online')
-      throw invalid(`push to '${to}' is not supported: Keel pushes to the online store only`);
-    const fv = this.featureView(view);
-    if (!fv.online) throw invalid(`feature view ${view} is not online`);
-    return pushRows(await this.onlineStore, fv, columns);
+    pushSource: string,
+    df: Readonly<Record<string, readonly unknown[]>>,
+    options: PushOptions = {},
+  ): Promise<PushSummary> {
+    const to = options.to ?? 'online';
+    const views = Object.values(this.registry().featureViews)
+      .map((v) => v.spec)
+      .filter((v) => v.pushSource === pushSource);
+    if (views.length === 0) {
+      throw new KeelError('RESOURCE_DOES_NOT_EXIST', `push source '${pushSource}' is not registered`, {
+        details: { feastError: 'PushSourceNotFoundException' },
+      });
+    }
+    const online = views.filter((v) => v.online);
+    if (to !== 'offline' && online.length === 0) {
+      throw invalid(`push source ${pushSource} feeds no online feature view`);
+    }
+    const prepared = preparePush(pushSource, views, df, options);
+    const summary: PushSummary = { pushSource, rows: prepared.n, views: [], offlineFiles: [] };
+    if (to !== 'online') {
+      const { appendFolder, appendOffline } = await import('./push-offline.js');
+      appendFolder(pushSource, views[0].source, this.ctx);
+      summary.offlineFiles.push(
+        await this.withDuck((conn) => appendOffline(conn, this.ctx, pushSource, views, prepared)),
+      );
+    }
+    if (to !== 'offline') {
+      const store = await this.onlineStore;
+      for (const view of online) {
+        const written = await pushOnline(store, view, prepared);
+        summary.views.push({ view: view.name, written, stale: prepared.n - written });
+      }
+    }
+    return summary;
   }
 
   async close(): Promise<void> {
     const online = this.online;
     this.online = undefined;
-    if (online && !this.options.onlineStore) await (await online).close();
+    if (online && !this.options.onlineStore) await (await online.catch(() => undefined))?.close();
     const duck = this.duck;
     this.duck = undefined;
     if (duck) (await duck).closeSync();
@@ -208,7 +298,17 @@ export class FeatureStore {
       if (start > request.end) continue;
       summaries.push(
         await this.withDuck((conn) =>
-          materializeView(conn, this.ctx, store, view, { start, end: request.end }, request),
+          materializeView(
+            conn,
+            this.ctx,
+            store,
+            view,
+            { start, end: request.end },
+            {
+              ...request,
+              eventTime: request.disableEventTimestamp ? this.clock.now() : undefined,
+            },
+          ),
         ),
       );
     }
@@ -225,12 +325,15 @@ export class FeatureStore {
 
   private async resolve(selection: FeatureSelection, fullFeatureNames: boolean): Promise<ResolvedRefs> {
     const registry = this.registry();
-    const refs =
-      'featureService' in selection ? serviceRefs(registry, selection.featureService) : selection.features;
+    const refs = selection.featureService
+      ? serviceRefs(registry, selection.featureService)
+      : (selection.features ?? []);
     const key = `${fullFeatureNames}|${refs.join(',')}`;
     const hit = this.resolved.get(key);
     if (hit) return hit;
-    const needsTransforms = refs.some((r) => (/^[^:@]+/.exec(r)?.[0] ?? '') in registry.onDemandFeatureViews);
+    const needsTransforms = refs.some((r) =>
+      Object.hasOwn(registry.onDemandFeatureViews, /^[^:@]+/.exec(r)?.[0] ?? ''),
+    );
     const transforms = needsTransforms ? await this.loadTransforms(registry) : undefined;
     const resolved = resolveRefs(registry, refs, { fullFeatureNames, transforms });
     // Clients choose the ref lists, so the cache is bounded: past the cap it starts over.

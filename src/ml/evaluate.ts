@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { KeelError, parseInput, writeFileAtomic } from '../core/index.js';
+import type { CsvOptions } from '../data/index.js';
 import type { ActiveRun } from '../tracking/index.js';
 import { type FairnessReport, fairnessReport } from './fairness.js';
 import { loadTable } from './load.js';
@@ -86,6 +87,8 @@ export interface EvaluateOptions {
   /** Folder for metrics.json and the plot CSVs. */
   outDir?: string;
   run?: ActiveRun;
+  /** The dialect of a CSV `data` file; what is left out is sniffed. */
+  csv?: CsvOptions;
 }
 
 export interface EvaluationResult {
@@ -151,6 +154,7 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
     features: names,
     categories: sig.metadata[META_CATEGORIES] ? JSON.parse(sig.metadata[META_CATEGORIES]) : {},
     extraColumns: sensitive,
+    csv: options.csv,
   });
   const y = table.y as Float64Array;
   const score = await scoreOnnx(options.model, table.x);

@@ -6,7 +6,7 @@
  * same params, same seed: same model, bit for bit.
  */
 import { z } from 'zod';
-import { KeelError, parseInput } from '../core/index.js';
+import { KeelError, parseInput, strictObject } from '../core/index.js';
 import { binColumn, fitBinBounds } from './binning.js';
 import {
   checkTrainingData,
@@ -38,7 +38,7 @@ const classWeightSchema = z.union([
 ]);
 
 /** GBDT parameters; every field has a default. */
-export const gbdtParamsSchema = z.strictObject({
+export const gbdtParamsSchema = strictObject({
   objective: z.enum(['binary', 'regression']).default('binary'),
   /** Boosting rounds (trees). */
   iterations: z.number().int().min(1).max(100_000).default(100),

@@ -10,7 +10,7 @@
  */
 import { DuckDBInstance } from '@duckdb/node-api';
 import { KeelError } from '../core/index.js';
-import { ident, literal } from '../data/index.js';
+import { type CsvOptions, csvDialect, csvReaderSql, ident, literal, requireFile } from '../data/index.js';
 import type { FeatureMatrix } from './dataset.js';
 
 export interface LoadOptions {
@@ -32,6 +32,8 @@ export interface LoadOptions {
   extraColumns?: string[];
   /** Cell values that mean missing in a CSV. Default `''`, `NA` and `?`. */
   missingValues?: string[];
+  /** The CSV dialect; what is left out is sniffed (data's one CSV reader). */
+  csv?: CsvOptions;
 }
 
 export interface LoadedTable {
@@ -44,14 +46,15 @@ export interface LoadedTable {
   rows: number;
 }
 
-function source(path: string, missing: string[]): { sql: string; csv: boolean } {
+function source(path: string, missing: string[], csv?: CsvOptions): { sql: string; csv: boolean } {
   const lower = path.toLowerCase();
-  if (lower.endsWith('.parquet')) return { sql: `read_parquet(${literal(path)})`, csv: false };
+  if (lower.endsWith('.parquet')) {
+    // A dataset glob of the offline store matches files; a plain path must exist.
+    if (!path.includes('*')) requireFile(path);
+    return { sql: `read_parquet(${literal(path)})`, csv: false };
+  }
   if (/\.(csv|tsv|txt)(\.gz)?$/.test(lower)) {
-    return {
-      sql: `read_csv(${literal(path)}, header = true, all_varchar = true, nullstr = [${missing.map(literal).join(', ')}])`,
-      csv: true,
-    };
+    return { sql: csvReaderSql(path, csvDialect(path, csv), { nullValues: missing }), csv: true };
   }
   throw new KeelError(
     'INVALID_PARAMETER_VALUE',
@@ -69,7 +72,7 @@ function source(path: string, missing: string[]): { sql: string; csv: boolean } 
 export async function loadTable(options: LoadOptions): Promise<LoadedTable> {
   const missing = options.missingValues ?? ['', 'NA', '?'];
   const name = options.name ?? options.path;
-  const src = source(options.path, missing);
+  const src = source(options.path, missing, options.csv);
   const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
   const db = await instance.connect();
   try {

@@ -6,11 +6,11 @@
  * the raw scale too, which is what the ONNX graph uses.
  */
 import { z } from 'zod';
-import { KeelError, parseInput } from '../core/index.js';
+import { KeelError, parseInput, strictObject } from '../core/index.js';
 import { checkTrainingData, type FeatureMatrix, rowCount, sampleWeights } from './dataset.js';
 import { evalLoss, type IterationMetrics, sigmoid } from './objective.js';
 
-export const logisticParamsSchema = z.strictObject({
+export const logisticParamsSchema = strictObject({
   /** L2 penalty on the standardised coefficients (not the intercept); sklearn's 1/C. */
   l2: z.number().min(0).default(1),
   maxIterations: z.number().int().min(1).max(1000).default(50),

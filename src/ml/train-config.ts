@@ -1,88 +1,116 @@
 /**
  * @module ml/train-config
  * Training from a config (what `keel train --config train.yaml` runs): load the table, split it,
- * train, score the held-out rows, write `model.onnx`, and log params, per-iteration losses, test
- * metrics and the model to a tracking run when one is given. The table is a file, or a training
- * set the caller's feature store joins (`resolveTrainingSet`): ml never imports the feature store.
+ * train, evaluate on the held-out rows (metrics and fairness under the names `keel evaluate` and
+ * the governance gates use), write `model.onnx`, and log params, the data read (with digests),
+ * per-iteration losses, the evaluation and the model to a tracking run when one is given. The
+ * table is a file, a dataset of the offline store, or a training set the caller's feature store
+ * joins (`resolveTrainingSet`): ml never imports the feature store. Every key is documented in
+ * docs/train-config.md.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { KeelError, noProgress, type ProgressFn, parseInput, writeFileAtomic } from '../core/index.js';
-import { fileDigest } from '../data/index.js';
-import { type ActiveRun, LINEAGE_TAGS, type ParamValue } from '../tracking/index.js';
+import {
+  KeelError,
+  noProgress,
+  type ProgressFn,
+  parseInput,
+  strictObject,
+  writeFileAtomic,
+} from '../core/index.js';
+import {
+  csvOptionsSchema,
+  datasetDigest,
+  datasetDir,
+  datasetGlob,
+  datasetHistory,
+  fileColumns,
+  fileDigest,
+  requireFile,
+} from '../data/index.js';
+import { type ActiveRun, type DatasetInput, LINEAGE_TAGS, type ParamValue } from '../tracking/index.js';
 import { splitRows, takeRows, takeValues } from './dataset.js';
-import { classificationMetrics, regressionSummary } from './evaluate.js';
+import { classificationMetrics, fairnessMetrics, regressionSummary } from './evaluate.js';
+import { type FairnessReport, fairnessReport } from './fairness.js';
 import { gbdtParamsSchema, predictGbdt, trainGbdt } from './gbdt.js';
 import { type LoadedTable, loadTable } from './load.js';
 import { logisticParamsSchema, predictLogistic, trainLogistic } from './logistic.js';
 import type { IterationMetrics } from './objective.js';
 import { exportOnnx, META_CATEGORIES, META_POSITIVE, META_TARGET } from './onnx-export.js';
 
-/** A refinement wanting exactly one of two optional fields, saying which way it failed. */
+/** A refinement wanting exactly one of some optional fields, saying which way it failed. */
 const exactlyOne =
-  (a: string, b: string) => (value: Record<string, unknown>, ctx: z.RefinementCtx<unknown>) => {
-    const given = [a, b].filter((k) => value[k] !== undefined).length;
-    if (given !== 1) {
-      const message = given === 0 ? `needs one of ${a} and ${b}` : `give ${a} or ${b}, not both`;
-      ctx.addIssue({ code: 'custom', message });
+  (...keys: string[]) =>
+  (value: Record<string, unknown>, ctx: z.RefinementCtx<unknown>) => {
+    const given = keys.filter((k) => value[k] !== undefined);
+    const list = (ks: string[]) => `${ks.slice(0, -1).join(', ')} and ${ks[ks.length - 1]}`;
+    if (given.length === 0) ctx.addIssue({ code: 'custom', message: `needs one of ${list(keys)}` });
+    if (given.length > 1) {
+      const or = `${given.slice(0, -1).join(', ')} or ${given[given.length - 1]}`;
+      ctx.addIssue({ code: 'custom', message: `give ${or}, not both` });
     }
   };
 
 /** Entity rows the feature store joins features onto, point in time (`keel features get-historical`). */
-export const trainingSetSchema = z
-  .strictObject({
-    /** CSV or Parquet of join keys, event timestamps and the label, relative to the config file. */
-    entities: z.string().min(1),
-    featureService: z.string().min(1).optional(),
-    /** `view:feature` refs, instead of a feature service. */
-    features: z.array(z.string().min(1)).min(1).optional(),
-    eventTimestampColumn: z.string().min(1).default('event_timestamp'),
-    /** Name the feature columns `view__feature`. */
-    fullFeatureNames: z.boolean().default(false),
-  })
-  .superRefine(exactlyOne('featureService', 'features'));
+export const trainingSetSchema = strictObject({
+  /** CSV or Parquet of join keys, event timestamps and the label, relative to the config file. */
+  entities: z.string().min(1),
+  featureService: z.string().min(1).optional(),
+  /** `view:feature` refs, instead of a feature service. */
+  features: z.array(z.string().min(1)).min(1).optional(),
+  eventTimestampColumn: z.string().min(1).default('event_timestamp'),
+  /** Name the feature columns `view__feature`. */
+  fullFeatureNames: z.boolean().default(false),
+}).superRefine(exactlyOne('featureService', 'features'));
 
 export type TrainingSetSpec = z.output<typeof trainingSetSchema>;
 
-export const trainConfigSchema = z.strictObject({
-  data: z
-    .strictObject({
-      /** CSV or Parquet table, relative to the config file. */
-      path: z.string().min(1).optional(),
-      trainingSet: trainingSetSchema.optional(),
-      target: z.string().min(1),
-      positiveLabel: z.string().optional(),
-      /** Default: every column but the target and split column, or a training set's feature columns. */
-      features: z.array(z.string()).min(1).optional(),
-      categorical: z.array(z.string()).optional(),
-      missingValues: z.array(z.string()).optional(),
-    })
-    .superRefine(exactlyOne('path', 'trainingSet')),
-  split: z
-    .strictObject({
-      /** Column whose values pick the training rows; the others are the test rows. */
-      column: z.string().optional(),
-      trainValues: z.array(z.string()).default(['train']),
-      /** Without a column: the fraction of rows held out for testing. */
-      testFraction: z.number().gt(0).lt(1).default(0.2),
-      seed: z.number().int().default(0),
-    })
-    .prefault({}),
+export const trainConfigSchema = strictObject({
+  data: strictObject({
+    /** CSV or Parquet table, relative to the config file. */
+    path: z.string().min(1).optional(),
+    /** A dataset of the offline store (`keel ingest`): every partition it holds now. */
+    dataset: z.string().min(1).optional(),
+    trainingSet: trainingSetSchema.optional(),
+    /** The CSV dialect of `path`; what is left out is sniffed. */
+    csv: csvOptionsSchema.optional(),
+    target: z.string().min(1),
+    positiveLabel: z.string().optional(),
+    /** Default: every column but the target and split column, or a training set's feature columns. */
+    features: z.array(z.string()).min(1).optional(),
+    categorical: z.array(z.string()).optional(),
+    missingValues: z.array(z.string()).optional(),
+  }).superRefine(exactlyOne('path', 'dataset', 'trainingSet')),
+  split: strictObject({
+    /** Column whose values pick the training rows; the others are the test rows. */
+    column: z.string().optional(),
+    trainValues: z.array(z.string()).default(['train']),
+    /** Without a column: the fraction of rows held out for testing. */
+    testFraction: z.number().gt(0).lt(1).default(0.2),
+    seed: z.number().int().default(0),
+  }).prefault({}),
   model: z.discriminatedUnion('kind', [
-    z.strictObject({
+    strictObject({
       kind: z.literal('gbdt'),
       params: gbdtParamsSchema.prefault({}),
       /** Split the `categorical` columns by category sets (true) or by their code order (false). */
       categoricalSplits: z.boolean().default(true),
     }),
-    z.strictObject({
+    strictObject({
       kind: z.literal('logistic'),
       params: logisticParamsSchema.prefault({}),
     }),
   ]),
+  /** The evaluation on the test rows (a classifier's; a regressor gets RMSE, MAE and R²). */
+  evaluation: strictObject({
+    /** Columns for the fairness table (`<column>.disparate_impact_ratio`, `disparate_impact`). */
+    sensitive: z.array(z.string().min(1)).default([]),
+    /** Decision threshold on the class-1 probability. */
+    threshold: z.number().gt(0).lt(1).default(0.5),
+  }).prefault({}),
   /** Where to write the ONNX model, relative to the config file. Default `model.onnx`. */
   out: z.string().default('model.onnx'),
 });
@@ -107,6 +135,8 @@ export type ResolveTrainingSet = (spec: TrainingSetSpec, out: string) => Promise
 export interface TrainFromConfigOptions {
   /** Overrides the config's `out`. */
   out?: string;
+  /** The Keel home, for a config with `data.dataset` (its offline store). */
+  home?: string;
   /** Folder relative paths resolve against (default: the config file's, or the cwd). */
   baseDir?: string;
   run?: ActiveRun;
@@ -121,34 +151,67 @@ export interface TrainResult {
   task: 'binary' | 'regression';
   features: string[];
   rows: { train: number; test: number };
+  /** How the rows were split, in words: `random 80/20 (seed 0)` or `by column 'split' ...`. */
+  split: string;
   iterations: number;
-  /** Metrics on the held-out test rows. */
+  /** Metrics on the held-out test rows, named as `keel evaluate` names them. */
   test: Record<string, number>;
+  /** Fairness on the test rows per `evaluation.sensitive` column. */
+  fairness: Record<string, FairnessReport>;
   importance?: Array<{ feature: string; gain: number; split: number }>;
   /** The feature views of a training set, as `view@version`. */
   featureViews?: string[];
   warnings: string[];
 }
 
-/** The table to train on: a file, or a joined training set in a temporary folder. */
+/** The table to train on: a file, a dataset's partitions, or a joined training set in a temporary folder. */
 interface TrainingData {
   path: string;
   /** How messages name it: the joined file is temporary, its entity rows are not. */
   name: string;
   features?: string[];
   trainingSet?: { entities: string; featureViews: string[] };
+  /** The data read, for the run's dataset inputs. */
+  input?: DatasetInput;
   cleanup: () => void;
 }
 
 async function trainingData(
   data: TrainConfig['data'],
   baseDir: string,
-  resolveTrainingSet: ResolveTrainingSet | undefined,
+  options: TrainFromConfigOptions,
 ): Promise<TrainingData> {
+  const context = { 'mlflow.data.context': 'training' };
   if (data.path !== undefined) {
     const path = resolve(baseDir, data.path);
-    return { path, name: path, cleanup: () => {} };
+    requireFile(path);
+    const input = { name: basename(path), digest: await fileDigest(path), sourceType: 'local', source: path };
+    return { path, name: path, input: { ...input, tags: context }, cleanup: () => {} };
   }
+  if (data.dataset !== undefined) {
+    if (!options.home) {
+      throw new KeelError(
+        'INVALID_PARAMETER_VALUE',
+        'data.dataset needs the Keel home: pass home (keel train does)',
+      );
+    }
+    const path = datasetGlob(options.home, data.dataset);
+    if (datasetHistory(options.home, data.dataset).length === 0) {
+      throw new KeelError(
+        'RESOURCE_DOES_NOT_EXIST',
+        `dataset '${data.dataset}' has no ingested data in ${options.home}: keel ingest ${data.dataset} <file> --schema <schema.yaml>`,
+      );
+    }
+    const digest = await datasetDigest(options.home, data.dataset);
+    const source = datasetDir(options.home, data.dataset);
+    return {
+      path,
+      name: `dataset '${data.dataset}'`,
+      input: { name: data.dataset, digest, sourceType: 'local', source, tags: context },
+      cleanup: () => {},
+    };
+  }
+  const resolveTrainingSet = options.resolveTrainingSet;
   if (!data.trainingSet || !resolveTrainingSet) {
     throw new KeelError(
       'INVALID_PARAMETER_VALUE',
@@ -166,6 +229,13 @@ async function trainingData(
       name: `training set of ${entities}`,
       features: resolved.features,
       trainingSet: { entities, featureViews: resolved.featureViews },
+      input: {
+        name: basename(entities),
+        digest: await fileDigest(entities),
+        sourceType: 'local',
+        source: entities,
+        tags: context,
+      },
       cleanup,
     };
   } catch (err) {
@@ -210,19 +280,26 @@ export async function trainFromConfig(
   const baseDir = options.baseDir ?? (typeof config === 'string' ? dirname(resolve(config)) : process.cwd());
   const progress = options.progress ?? noProgress;
   const split = cfg.split;
-  const data = await trainingData(cfg.data, baseDir, options.resolveTrainingSet);
+  const data = await trainingData(cfg.data, baseDir, options);
+  const sensitive = cfg.evaluation.sensitive;
   let table: LoadedTable;
   try {
+    // A training set's keys, timestamp and other entity columns are not features unless listed;
+    // a file's features are every column but the target and the split column.
+    const features =
+      cfg.data.features ??
+      data.features ??
+      (await fileColumns(data.path, cfg.data.csv)).filter((c) => c !== cfg.data.target && c !== split.column);
     table = await loadTable({
       path: data.path,
       name: data.name,
       target: cfg.data.target,
       positiveLabel: cfg.data.positiveLabel,
-      // A training set's keys, timestamp and other entity columns are not features unless listed.
-      features: cfg.data.features ?? data.features,
+      features,
       categorical: cfg.data.categorical,
       missingValues: cfg.data.missingValues,
-      extraColumns: split.column ? [split.column] : [],
+      csv: cfg.data.csv,
+      extraColumns: [...new Set([...(split.column ? [split.column] : []), ...sensitive])],
     });
   } finally {
     data.cleanup();
@@ -242,6 +319,9 @@ export async function trainFromConfig(
     }
     parts = { train: Uint32Array.from(train), held: Uint32Array.from(held) };
   } else parts = splitRows(y.length, split.testFraction, split.seed);
+  const splitText = split.column
+    ? `by column '${split.column}' (training values: ${split.trainValues.join(', ')})`
+    : `random ${Math.round((1 - split.testFraction) * 100)}/${Math.round(split.testFraction * 100)} (seed ${split.seed})`;
   const xTrain = takeRows(table.x, parts.train);
   const yTrain = takeValues(y, parts.train);
   const xTest = takeRows(table.x, parts.held);
@@ -264,8 +344,18 @@ export async function trainFromConfig(
       : trainLogistic(xTrain, yTrain, cfg.model.params, onIteration);
   const task = model.kind === 'gbdt' && model.objective === 'regression' ? 'regression' : 'binary';
   const testPred = model.kind === 'gbdt' ? predictGbdt(model, xTest) : predictLogistic(model, xTest);
+  const threshold = cfg.evaluation.threshold;
   const test =
-    task === 'binary' ? classificationMetrics(yTest, testPred) : regressionSummary(yTest, testPred);
+    task === 'binary'
+      ? classificationMetrics(yTest, testPred, threshold)
+      : regressionSummary(yTest, testPred);
+  const fairness: Record<string, FairnessReport> = {};
+  if (task === 'binary') {
+    for (const column of sensitive) {
+      const groups = Array.from(parts.held, (i) => table.extra[column][i]);
+      fairness[column] = fairnessReport(yTest, testPred, groups, threshold);
+    }
+  }
 
   const modelPath = resolve(baseDir, options.out ?? cfg.out);
   const metadata: Record<string, string> = { [META_TARGET]: cfg.data.target };
@@ -279,8 +369,10 @@ export async function trainFromConfig(
     task,
     features: model.featureNames,
     rows: { train: parts.train.length, test: parts.held.length },
+    split: splitText,
     iterations: model.kind === 'gbdt' ? model.trees.length : history.length,
     test,
+    fairness,
     ...(data.trainingSet ? { featureViews: data.trainingSet.featureViews } : {}),
     warnings: model.warnings,
   };
@@ -301,28 +393,22 @@ async function logRun(
   result: TrainResult,
 ): Promise<void> {
   if (data.trainingSet) {
-    const { entities, featureViews } = data.trainingSet;
-    await run.setTags({ [LINEAGE_TAGS.featureViews]: featureViews.join(',') });
-    await run.logInputs([
-      {
-        name: basename(entities),
-        digest: await fileDigest(entities),
-        sourceType: 'local',
-        source: entities,
-        tags: { 'mlflow.data.context': 'training' },
-      },
-    ]);
+    await run.setTags({ [LINEAGE_TAGS.featureViews]: data.trainingSet.featureViews.join(',') });
   }
-  // The schema guarantees exactly one of path and trainingSet, and of featureService and features.
+  if (data.input) await run.logInputs([data.input]);
+  // The schema guarantees exactly one of path, dataset and trainingSet, and of featureService and features.
   const spec = cfg.data.trainingSet;
   const source: Record<string, ParamValue> = spec
     ? { training_set: spec.featureService ?? spec.features!.join(','), entities: spec.entities }
-    : { data_path: cfg.data.path! };
+    : cfg.data.dataset !== undefined
+      ? { dataset: cfg.data.dataset }
+      : { data_path: cfg.data.path! };
   const params: Record<string, ParamValue> = {
     model_kind: cfg.model.kind,
     ...source,
     target: cfg.data.target,
     features: result.features.join(','),
+    split: result.split,
   };
   for (const [k, v] of Object.entries(cfg.model.params)) {
     if (v !== undefined) params[k] = typeof v === 'object' ? JSON.stringify(v) : v;
@@ -333,6 +419,8 @@ async function logRun(
     if (h.validation !== undefined) m[`validation_${h.metric}`] = h.validation;
     await run.logMetrics(m, { step: h.iteration });
   }
-  await run.logMetrics(Object.fromEntries(Object.entries(result.test).map(([k, v]) => [`test_${k}`, v])));
-  await run.logArtifact(result.modelPath);
+  // The evaluation goes under the names `keel evaluate` logs and the governance gates read.
+  await run.logMetrics({ ...result.test, ...fairnessMetrics(result.fairness) });
+  // Logged as MLflow logs a model, so `runs:/<run id>/model` names it.
+  await run.logArtifact(result.modelPath, 'model');
 }

@@ -15,6 +15,12 @@
  *
  * Missing values (NaN, ±Infinity as Evidently treats them, null categories) are dropped and
  * counted before anything else.
+ *
+ * Column roles, as Evidently's column mapping has them: `id` and `timestamp` columns are not
+ * features and are not tested, nor are `ignored` ones (a split flag); `target` and `prediction`
+ * columns are tested and reported but left out of the dataset verdict, which is about the
+ * features. Unless told otherwise, columns named `id`, `datetime`, `target` and `prediction` take
+ * those roles, as in Evidently's default mapping.
  */
 import { z } from 'zod';
 import { KeelError, parseInput } from '../core/index.js';
@@ -33,6 +39,21 @@ export const STAT_TESTS = ['ks', 'wasserstein', 'psi', 'jensenshannon', 'chisqua
 export type StatTestName = (typeof STAT_TESTS)[number];
 
 export type ColumnKind = 'numerical' | 'categorical';
+
+export const COLUMN_ROLES = ['feature', 'target', 'prediction', 'id', 'timestamp', 'ignored'] as const;
+export type ColumnRole = (typeof COLUMN_ROLES)[number];
+
+/** Evidently's default mapping by column name. */
+const DEFAULT_ROLES: Record<string, ColumnRole> = {
+  id: 'id',
+  datetime: 'timestamp',
+  target: 'target',
+  prediction: 'prediction',
+};
+
+/** The role of a column: given, else by Evidently's default names, else a feature. */
+export const roleOf = (column: string, roles: Record<string, ColumnRole> = {}): ColumnRole =>
+  roles[column] ?? DEFAULT_ROLES[column] ?? 'feature';
 
 interface StatTest {
   /** A p-value falls as drift grows; a distance rises. */
@@ -94,6 +115,11 @@ export interface DetectDriftOptions {
   thresholds?: Record<string, number>;
   /** The share of drifted columns at which the dataset drifts (default 0.5). */
   driftShare?: number;
+  /**
+   * Roles by column. Without `columns`, id, timestamp and ignored columns are not tested; target
+   * and prediction columns are tested but not counted in the verdict.
+   */
+  roles?: Record<string, ColumnRole>;
 }
 
 export interface MissingCounts {
@@ -116,12 +142,21 @@ export interface ColumnDrift {
   uniqueValues: number;
   reference: MissingCounts;
   current: MissingCounts;
+  /** `target` or `prediction` for a column reported but not counted in the verdict; else `feature`. */
+  role: ColumnRole;
+  /**
+   * A verdict in words where the score says little: a reference that holds one value makes the
+   * normed Wasserstein distance a division by Evidently's floor of 0.001.
+   */
+  note?: string;
 }
 
 export interface DatasetDrift {
   columns: ColumnDrift[];
+  /** Columns left out by their role (id, timestamp, ignored). */
+  skipped: Array<{ column: string; role: ColumnRole }>;
   driftedColumns: number;
-  /** Drifted columns / tested columns. */
+  /** Drifted columns / columns in the verdict (features; every tested column when none is one). */
   share: number;
   driftShare: number;
   drifted: boolean;
@@ -132,6 +167,7 @@ const optionsSchema = z.strictObject({
   stattests: z.record(z.string(), z.enum(STAT_TESTS)).optional(),
   thresholds: z.record(z.string(), z.number().finite().nonnegative()).optional(),
   driftShare: z.number().gt(0).max(1).optional(),
+  roles: z.record(z.string(), z.enum(COLUMN_ROLES)).optional(),
 });
 
 /** The auto choice of test (Evidently `_get_default_stattest`), see the module comment. */
@@ -249,6 +285,10 @@ function columnDrift(
   const score = spec.run(ref.values, cur.values);
   const drifted =
     spec.score === 'p_value' ? (spec.inclusive ? score <= threshold : score < threshold) : score >= threshold;
+  const note =
+    ref.type === 'numerical'
+      ? constantNote(ref.values as Float64Array, cur.values as Float64Array)
+      : undefined;
   return {
     column: name,
     type: ref.type,
@@ -260,7 +300,21 @@ function columnDrift(
     uniqueValues: unique,
     reference: ref.counts,
     current: cur.counts,
+    role: 'feature',
+    ...(note ? { note } : {}),
   } satisfies ColumnDrift;
+}
+
+const short = (x: number) => String(Number(x.toPrecision(6)));
+
+/** For a reference holding one value: what the current values do, in words (both sorted). */
+function constantNote(reference: Float64Array, current: Float64Array): string | undefined {
+  const value = reference[0];
+  if (reference[reference.length - 1] !== value) return undefined;
+  const differ = current.reduce((n, v) => n + (v === value ? 0 : 1), 0);
+  if (differ === 0) return `constant ${short(value)} in both tables`;
+  const share = differ / current.length;
+  return `constant ${short(value)} in the reference; ${(share * 100).toFixed(1)}% of current values differ (range ${short(current[0])}..${short(current[current.length - 1])})`;
 }
 
 /**
@@ -277,7 +331,20 @@ export function detectDrift(options: DetectDriftOptions): DatasetDrift {
   const settings = parseInput(optionsSchema, rest, 'drift options');
   tableRows(reference, 'reference');
   tableRows(current, 'current');
-  const columns = settings.columns ?? Object.keys(reference);
+  const roles = settings.roles ?? {};
+  const skipped = settings.columns
+    ? []
+    : Object.keys(reference)
+        .map((column) => ({ column, role: roleOf(column, roles) }))
+        .filter((c) => c.role === 'id' || c.role === 'timestamp' || c.role === 'ignored');
+  const columns =
+    settings.columns ?? Object.keys(reference).filter((c) => !skipped.some((s) => s.column === c));
+  if (columns.length === 0) {
+    throw new KeelError(
+      'INVALID_PARAMETER_VALUE',
+      `no column left to test: every column is an id, timestamp or ignored (${skipped.map((c) => `${c.column}: ${c.role}`).join(', ')})`,
+    );
+  }
   for (const key of [...Object.keys(settings.stattests ?? {}), ...Object.keys(settings.thresholds ?? {})]) {
     if (!columns.includes(key)) {
       throw new KeelError(
@@ -286,11 +353,14 @@ export function detectDrift(options: DetectDriftOptions): DatasetDrift {
       );
     }
   }
-  const results = columns.map((name) =>
-    columnDrift(name, need(reference, name, 'reference'), need(current, name, 'current'), settings),
-  );
-  const driftedColumns = results.filter((r) => r.drifted).length;
-  const share = driftedColumns / results.length;
+  const results = columns.map((name) => ({
+    ...columnDrift(name, need(reference, name, 'reference'), need(current, name, 'current'), settings),
+    role: roleOf(name, roles),
+  }));
+  const features = results.filter((r) => r.role === 'feature');
+  const counted = features.length > 0 ? features : results;
+  const driftedColumns = counted.filter((r) => r.drifted).length;
+  const share = driftedColumns / counted.length;
   const driftShare = settings.driftShare ?? 0.5;
-  return { columns: results, driftedColumns, share, driftShare, drifted: share >= driftShare };
+  return { columns: results, skipped, driftedColumns, share, driftShare, drifted: share >= driftShare };
 }

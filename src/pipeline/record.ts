@@ -84,26 +84,40 @@ function collectInputs(lock: LockFile): DatasetInput[] {
 }
 
 /** Logs one run for a repro and ends it (FAILED when a stage failed). Returns the run id. */
+/**
+ * Starts the run of a repro, before its first stage runs, so a stage's own tracked work
+ * (`keel train` reads `KEEL_RUN_ID`) logs into it.
+ */
+export function startReproRun(
+  client: TrackingClient,
+  project: Project,
+  experiment = 'pipeline',
+): Promise<ActiveRun> {
+  return client.startRun({
+    experiment,
+    runName: 'repro',
+    captureEnvironment: true,
+    tags: { 'keel.pipeline.file': project.file },
+  });
+}
+
+/** Logs one run for a repro (the one started for it, or a new one) and ends it (FAILED when a stage failed). */
 export async function recordRepro(
   client: TrackingClient,
   project: Project,
   record: RunRecord,
-  experiment = 'pipeline',
-  home = `${project.root}/.keel`,
+  options: { experiment?: string; home?: string; started?: ActiveRun } = {},
 ): Promise<string> {
   // Loaded here: a repro that records nothing does not load tracking.
   const { LINEAGE_TAGS } = await import('../tracking/index.js');
-  const run: ActiveRun = await client.startRun({
-    experiment,
-    runName: `repro ${record.stagesRan.join(',') || '(no-op)'}`,
-    captureEnvironment: true,
-    tags: {
-      'keel.pipeline.file': project.file,
+  const run = options.started ?? (await startReproRun(client, project, options.experiment));
+  const home = options.home ?? `${project.root}/.keel`;
+  try {
+    await run.setTags({
+      'mlflow.runName': `repro ${record.stagesRan.join(',') || '(no-op)'}`,
       [LINEAGE_TAGS.pipelineLock]: record.lockHash,
       'keel.pipeline.stages_ran': record.stagesRan.join(','),
-    },
-  });
-  try {
+    });
     const params = collectParams(record.lock);
     if (Object.keys(params).length) await run.logParams(params);
     const metrics = collectMetrics(showMetrics(project.root, home));

@@ -11,12 +11,12 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { KeelError, type ProgressFn, toKeelError } from '../core/index.js';
-import type { TrackingClient } from '../tracking/index.js';
+import type { ActiveRun, TrackingClient } from '../tracking/index.js';
 import { dfsPostorder, selectStages } from './dag.js';
 import { GitIgnorer } from './gitignore.js';
 import { type LockFile, lockStage, readLock, setLockEntry, writeLock } from './lock.js';
 import type { PyDict } from './pyvalue.js';
-import { recordRepro } from './record.js';
+import { recordRepro, startReproRun } from './record.js';
 import { acquireReproLock } from './repro-lock.js';
 import type { Stage } from './schema.js';
 import { reproduceStage, type StageResult } from './stage-run.js';
@@ -45,6 +45,8 @@ export interface ReproOptions {
   tracking?: TrackingClient;
   /** Experiment of that run; default `pipeline`. */
   experiment?: string;
+  /** Extra environment for every stage's cmd (e.g. a PATH holding `keel`). */
+  env?: Record<string, string>;
 }
 
 export interface ReproResult {
@@ -89,7 +91,7 @@ async function schedule(
   ws: Workspace,
   stages: Stage[],
   lock: LockFile,
-  o: ReproOptions,
+  o: ReproOptions & { stageEnv?: () => Promise<Record<string, string>> },
 ): Promise<StageResult[]> {
   const results = new Map<string, StageResult>();
   const selected = new Set(stages.map((s) => s.name));
@@ -111,6 +113,7 @@ async function schedule(
       signal: o.signal,
       gitignore,
       commit,
+      stageEnv: o.stageEnv,
     })
       .catch(
         (err: unknown): StageResult => ({
@@ -180,9 +183,21 @@ export async function repro(ws: Workspace, options: ReproOptions = {}): Promise<
   const release = options.dry ? () => {} : acquireReproLock(join(ws.home, 'tmp', 'repro.pid'));
   let results: StageResult[];
   let lock: LockFile;
+  // The run starts when the first cmd is about to run, so a stage's `keel train` logs into it
+  // (KEEL_RUN_ID); a repro that runs nothing starts none.
+  const tracking = options.dry ? undefined : options.tracking;
+  let run: Promise<ActiveRun> | undefined;
+  const startRun = () => {
+    run ??= startReproRun(tracking!, ws.project, options.experiment);
+    return run;
+  };
+  const stageEnv = async () => ({
+    ...options.env,
+    ...(tracking ? { KEEL_RUN_ID: (await startRun()).runId } : {}),
+  });
   try {
     lock = readLock(ws.lockPath);
-    results = await schedule(ws, stages, lock, options);
+    results = await schedule(ws, stages, lock, { ...options, stageEnv });
   } finally {
     ws.state.flush();
     release();
@@ -191,13 +206,12 @@ export async function repro(ws: Workspace, options: ReproOptions = {}): Promise<
   const failed = results.filter((r) => r.status === 'failed');
   const stagesRan = results.filter((r) => r.status === 'ran' || r.status === 'restored').map((r) => r.stage);
   // A repro that changed nothing made nothing new: it records no run.
-  if (options.tracking && !options.dry && (stagesRan.length > 0 || failed.length)) {
+  if (tracking && (stagesRan.length > 0 || failed.length)) {
     result.runId = await recordRepro(
-      options.tracking,
+      tracking,
       ws.project,
       { lock, lockHash: result.lockHash ?? '', stagesRan, failed: failed.length > 0 },
-      options.experiment,
-      ws.home,
+      { experiment: options.experiment, home: ws.home, started: await startRun() },
     );
   }
   if (failed.length) {

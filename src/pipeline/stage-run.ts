@@ -60,6 +60,8 @@ export interface StageRunOptions {
   /** Stops the running cmd (SIGTERM to its process group). */
   signal?: AbortSignal;
   gitignore?: GitIgnorer;
+  /** Extra environment for a cmd, asked for just before it runs (the repro's run id, PATH). */
+  stageEnv?: () => Promise<Record<string, string>>;
   /** Writes the new lock entry; returns whether the lock changed. */
   commit: (stage: string, entry: PyDict) => boolean;
 }
@@ -252,6 +254,7 @@ export async function reproduceStage(
       note(`Running stage '${stage.name}':`);
       const env = {
         ...process.env,
+        ...(await o.stageEnv?.()),
         DVC_ROOT: process.env.DVC_ROOT ?? ws.root,
         DVC_STAGE: stage.name,
         KEEL_ROOT: ws.root,

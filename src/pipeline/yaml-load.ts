@@ -18,7 +18,9 @@ const TIMESTAMP =
   /^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]|[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?(?:[Tt]|[ \t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$/;
 
 /** The tag ruamel's 1.2 resolver gives a plain scalar (resolvers are picked by first character). */
-export function resolvePlain(text: string): 'bool' | 'float' | 'int' | 'null' | 'str' | 'timestamp' | 'other' {
+export function resolvePlain(
+  text: string,
+): 'bool' | 'float' | 'int' | 'null' | 'str' | 'timestamp' | 'other' {
   const first = text[0] ?? '';
   if ('tTfF'.includes(first) && first !== '' && BOOL.test(text)) return 'bool';
   if ('-+0123456789.'.includes(first) && first !== '' && FLOAT.test(text)) return 'float';

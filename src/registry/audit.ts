@@ -21,7 +21,11 @@ export type AuditAction =
   | 'approve'
   | 'reject'
   | 'override'
-  | 'rollback';
+  | 'rollback'
+  /** The sha256 of a version's files, recorded for a version registered before Keel kept them. */
+  | 'files_recorded'
+  /** Files under `models/` that no version holds, deleted through the artifact proxy. */
+  | 'delete_files';
 
 /** `applied` changed the registry; `refused` and `pending` did not. */
 export type AuditOutcome = 'applied' | 'refused' | 'pending';

@@ -10,6 +10,7 @@ import type { Tracking } from '../tracking/index.js';
 import type { AuditLog } from './audit.js';
 import type { WebhookDispatcher } from './delivery.js';
 import { type Actor, type Permission, requirePermission } from './identity.js';
+import type { Policy } from './policy.js';
 
 export interface RegistryContext {
   db: SqlDatabase;
@@ -21,6 +22,10 @@ export interface RegistryContext {
   artifacts: ArtifactStore;
   /** The alias that follows the Production stage (`champion` by default), or null for none. */
   productionAlias: string | null;
+  /** The governance policy: gates, approvals and what the way down needs. */
+  policy: Policy;
+  /** Acting for an HTTP caller: sources come from the artifact store only (registry/source). */
+  remote: boolean;
   /** @throws PERMISSION_DENIED when the actor's role does not allow `permission`. */
   require(permission: Permission, action: string): void;
 }

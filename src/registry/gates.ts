@@ -7,6 +7,7 @@
 import type { Run } from '../tracking/index.js';
 import { dryRun } from './benchmark.js';
 import type { RegistryContext } from './context.js';
+import { verifyFiles } from './files.js';
 import { describeGate, type Gate } from './policy.js';
 import type { VersionRow } from './rows.js';
 import { packageOf } from './rows.js';
@@ -18,6 +19,8 @@ export interface GateResult {
   kind: Gate['kind'];
   passed: boolean;
   message: string;
+  /** For a failed gate: what would satisfy it, with the command to run where there is one. */
+  fix?: string;
   evidence: Record<string, unknown>;
 }
 
@@ -46,6 +49,16 @@ function runMetric(run: Run | undefined, key: string): number | undefined {
   return run?.data.metrics.find((m) => m.key === key)?.value;
 }
 
+const isoDay = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/** The command that serves `uri` as a canary: beside Production when there is one, alone otherwise. */
+function canaryCommand(name: string, version: number, replaced: VersionRow | undefined): string {
+  const canary = `models:/${name}/${version}`;
+  return replaced
+    ? `keel serve --model models:/${name}@champion --canary ${canary} --canary-percent 10`
+    : `keel serve --model ${canary} --canary ${canary} --canary-percent 100`;
+}
+
 async function evaluate(
   ctx: RegistryContext,
   gate: Gate,
@@ -57,10 +70,13 @@ async function evaluate(
     case 'metric':
     case 'bias': {
       const value = runMetric(s.run, gate.metric);
+      const uri = `models:/${s.row.name}/${s.row.version}`;
+      const evaluate = `keel evaluate --model ${uri} --data <labelled test file>${gate.kind === 'bias' ? ' --sensitive <column>' : ''}`;
       if (!s.run)
         return {
           passed: false,
           message: 'the version has no training run to read metrics from',
+          fix: 'register the model from its training run (keel models register <name> runs:/<run id>/model), then evaluate it into that run',
           evidence: {},
         };
       const evidence = { run_id: s.run.info.run_id, metric: gate.metric, value: value ?? null };
@@ -68,6 +84,7 @@ async function evaluate(
         return {
           passed: false,
           message: `run ${s.run.info.run_id} has no metric '${gate.metric}'`,
+          fix: `log it into the version's run: ${evaluate}`,
           evidence,
         };
       }
@@ -75,15 +92,30 @@ async function evaluate(
         gate.kind === 'metric'
           ? compare[gate.op](value, gate.value)
           : (gate.min === undefined || value >= gate.min) && (gate.max === undefined || value <= gate.max);
-      return { passed, message: `${gate.metric} = ${value}`, evidence };
+      return {
+        passed,
+        message: `${gate.metric} = ${value}`,
+        ...(passed
+          ? {}
+          : {
+              fix: `a version whose run has ${describeGate(gate).replace(/^(metric|bias) /, '')}: train a better model, register it and promote that version${gate.kind === 'bias' ? ' (the figure is the lowest selection-rate ratio between the groups of a sensitive column)' : ''}`,
+            }),
+        evidence,
+      };
     }
     case 'latency': {
       const b = pkg.benchmark;
-      if (!b)
-        return { passed: false, message: 'not measured: run `keel models benchmark` first', evidence: {} };
+      const bench = `keel models benchmark ${s.row.name} ${s.row.version}`;
+      if (!b) return { passed: false, message: 'not measured', fix: `measure it: ${bench}`, evidence: {} };
+      const passed = b.p99_ms < gate.maxP99Ms;
       return {
-        passed: b.p99_ms < gate.maxP99Ms,
+        passed,
         message: `p99 = ${b.p99_ms} ms (batch ${b.batch_size}, ${b.iterations} calls)`,
+        ...(passed
+          ? {}
+          : {
+              fix: `a faster model (fewer or shallower trees), or measure again on a quieter machine: ${bench}`,
+            }),
         evidence: { ...b },
       };
     }
@@ -101,7 +133,18 @@ async function evaluate(
         s.row.current_stage !== 'Staging'
           ? `the version is in ${s.row.current_stage}, not Staging`
           : `${evidence.days_in_staging} days in Staging, ${requests} canary requests`;
-      return { passed, message, evidence };
+      if (passed) return { passed, message, evidence };
+      const serve = canaryCommand(s.row.name, s.row.version, s.replaced);
+      const wants: string[] = [];
+      if (s.row.current_stage !== 'Staging') {
+        wants.push(`put it in Staging (keel models promote ${s.row.name} ${s.row.version} --to Staging)`);
+      }
+      const since = s.row.current_stage === 'Staging' ? s.row.stage_since : ctx.clock.now();
+      if (days < gate.minDays) wants.push(`stay in Staging until ${isoDay(since + gate.minDays * DAY_MS)}`);
+      if (requests < gate.minRequests) {
+        wants.push(`serve ${gate.minRequests - requests} more requests as a canary (${serve})`);
+      }
+      return { passed, message, fix: wants.join('; '), evidence };
     }
     case 'lineage': {
       const missing = missingLineage(pkg.lineage);
@@ -110,7 +153,8 @@ async function evaluate(
         message:
           missing.length === 0
             ? 'run, datasets, code commit and pipeline lock recorded'
-            : `missing: ${missing.join(', ')}`,
+            : `missing: ${missing.map((m) => m.part).join(', ')}`,
+        ...(missing.length === 0 ? {} : { fix: missing.map((m) => `${m.part}: ${m.fix}`).join('; ') }),
         evidence: { ...pkg.lineage },
       };
     }
@@ -125,6 +169,7 @@ async function evaluate(
       const old = packageOf(s.replaced);
       const evidence: Record<string, unknown> = { replaces: old.version };
       try {
+        await verifyFiles(ctx, s.replaced);
         await dryRun(ctx.artifacts.localPath(old.model_path), old.signature);
         evidence.loads = true;
         const { restored } = await rehearse(s.row.name, Number(s.row.version));
@@ -135,12 +180,18 @@ async function evaluate(
           message: passed
             ? `version ${old.version} loads and a dry-run rollback restores it`
             : 'the dry-run rollback did not restore it',
+          ...(passed
+            ? {}
+            : {
+                fix: `check version ${old.version} of ${s.row.name} (keel models show ${s.row.name} ${old.version})`,
+              }),
           evidence,
         };
       } catch (err) {
         return {
           passed: false,
           message: `version ${old.version} failed the drill: ${(err as Error).message}`,
+          fix: `version ${old.version} must load for a rollback to it to work: fix or re-register it, or archive it first`,
           evidence,
         };
       }
@@ -168,5 +219,10 @@ export async function evaluateGates(
 
 /** Gate results as text: one line per gate with PASS/FAIL and its figures. */
 export function formatGates(results: GateResult[]): string {
-  return results.map((r) => `  ${r.passed ? 'PASS' : 'FAIL'}  ${r.gate}: ${r.message}`).join('\n');
+  return results
+    .flatMap((r) => [
+      `  ${r.passed ? 'PASS' : 'FAIL'}  ${r.gate}: ${r.message}`,
+      ...(r.fix ? [`        to pass: ${r.fix}`] : []),
+    ])
+    .join('\n');
 }

@@ -24,6 +24,9 @@ const NEEDS: Record<Permission, Role> = {
   override: 'admin',
 };
 
+/** The least role that grants `permission`. */
+export const roleFor = (permission: Permission): Role => NEEDS[permission];
+
 export function can(actor: Actor, permission: Permission): boolean {
   return ROLES.indexOf(actor.role) >= ROLES.indexOf(NEEDS[permission]);
 }

@@ -17,7 +17,16 @@ export {
 } from './identity.js';
 export type { SearchOptions } from './models.js';
 export { parseStage, parseVersion, validateAlias } from './names.js';
-export { DEFAULT_POLICY, describeGate, type Gate, type Policy, parsePolicy } from './policy.js';
+export {
+  DEFAULT_POLICY,
+  DEFAULT_PROTECTION,
+  describeGate,
+  type Gate,
+  type Policy,
+  type Protection,
+  parsePolicy,
+  protectionOf,
+} from './policy.js';
 export type { PromoteOptions, PromotionRequest, PromotionResult } from './promotion.js';
 export { Registry, type RegistryOptions, type ResolvedModel } from './registry.js';
 export { registryMigrations } from './schema.js';

@@ -8,6 +8,7 @@ import type { SqlExecutor } from '../storage/index.js';
 import { decodePageToken, type KeyValue, type Page, pageOf } from '../tracking/index.js';
 import { modelNotFound, type RegistryContext, upsertTag, validateRegistryTag } from './context.js';
 import { validateModelName } from './names.js';
+import { auditRefusal, heldProtection, requireProtected } from './protection.js';
 import { hydrateVersions, lockModel, type ModelRow, type VersionRow } from './rows.js';
 import { compileFilter, compileOrderBy, MODEL_SEARCH, validateMax } from './search.js';
 import type { ModelVersion, RegisteredModel } from './types.js';
@@ -156,22 +157,39 @@ export class ModelStore {
     return this.get(name);
   }
 
-  /** Deletes the model with its versions, tags and aliases; the files stay for the audit trail. */
+  /**
+   * Deletes the model with its versions, tags and aliases; the files stay for the audit trail. A
+   * model with a version in Production or holding a protected alias needs the policy's
+   * `protection.deleteProtected` role.
+   */
   async delete(name: string): Promise<void> {
-    await this.change(name, 'delete', async (tx) => {
-      await tx.run('DELETE FROM registered_models WHERE name = ?', [name]);
-      await this.ctx.audit.append(
-        {
-          ts: this.ctx.clock.now(),
-          actor: this.ctx.actor.user,
-          action: 'delete_model',
-          outcome: 'applied',
-          name,
-          reason: '',
-        },
-        tx,
-      );
-    });
+    await auditRefusal(this.ctx, { action: 'delete_model', name }, () =>
+      this.change(name, 'delete', async (tx) => {
+        const held = await heldProtection(tx, this.ctx.policy, name);
+        if (held.length > 0)
+          requireProtected(
+            this.ctx,
+            'deleteProtected',
+            `delete registered model '${name}', which holds ${held.join(' and ')}`,
+          );
+        await this.deleteRow(tx, name);
+      }),
+    );
+  }
+
+  private async deleteRow(tx: SqlExecutor, name: string): Promise<void> {
+    await tx.run('DELETE FROM registered_models WHERE name = ?', [name]);
+    await this.ctx.audit.append(
+      {
+        ts: this.ctx.clock.now(),
+        actor: this.ctx.actor.user,
+        action: 'delete_model',
+        outcome: 'applied',
+        name,
+        reason: '',
+      },
+      tx,
+    );
   }
 
   async setTag(name: string, key: string, value: string): Promise<void> {

@@ -7,6 +7,11 @@
  * approval. The metrics are read from the version's run under the names `evaluateModel` logs
  * them with: `roc_auc` and `disparate_impact`.
  *
+ * Governance covers the way down too (`protection:`): moving a version out of Production, deleting
+ * a version or a model that holds Production or a protected alias (the production alias always
+ * is), moving or deleting a protected alias, and deleting a model's files need the approver role
+ * by default; a rollback needs a writer. Each is audited, applied or refused.
+ *
  * @example keel.yaml
  * governance:
  *   productionAlias: champion
@@ -16,6 +21,9 @@
  *       gates:
  *         - { kind: metric, metric: roc_auc, op: '>=', value: 0.85 }
  *         - { kind: latency, maxP99Ms: 50 }
+ *   protection:
+ *     leaveProduction: approve      # write | approve | override
+ *     aliases: [challenger]
  */
 import { z } from 'zod';
 import { parseInput } from '../core/index.js';
@@ -53,6 +61,26 @@ const stagePolicySchema = z.strictObject({
 });
 export type StagePolicy = z.infer<typeof stagePolicySchema>;
 
+/** Who may take a protected step: a writer, an approver or an admin. */
+const protectedBy = z.enum(['write', 'approve', 'override']);
+
+const protectionSchema = z.strictObject({
+  /** Moving a version out of Production (to Staging, None or Archived). */
+  leaveProduction: protectedBy.default('approve'),
+  /** Deleting a version, or a model, holding Production or a protected alias; moving or deleting a protected alias. */
+  deleteProtected: protectedBy.default('approve'),
+  /** Deleting model files under `models/` that no version holds (the artifact proxy's DELETE). */
+  deleteFiles: protectedBy.default('approve'),
+  /** Rolling Production back to the version that held it before. */
+  rollback: protectedBy.default('write'),
+  /** Aliases protected like the production alias, which always is. */
+  aliases: z.array(z.string().regex(/^[\w-]+$/)).default([]),
+});
+export type Protection = z.infer<typeof protectionSchema>;
+
+/** What the way down needs when the policy says nothing. */
+export const DEFAULT_PROTECTION: Protection = protectionSchema.parse({});
+
 const policySchema = z.strictObject({
   /** The alias that follows the Production stage; `null` turns it off. */
   productionAlias: z
@@ -68,8 +96,22 @@ const policySchema = z.strictObject({
       Archived: stagePolicySchema.optional(),
     })
     .default({}),
+  /** Missing: DEFAULT_PROTECTION. */
+  protection: protectionSchema.optional(),
 });
 export type Policy = z.infer<typeof policySchema>;
+
+/** The policy's protection, its defaults filled (a policy built in code may give only some). */
+export const protectionOf = (policy: Policy): Protection => ({ ...DEFAULT_PROTECTION, ...policy.protection });
+
+/** Whether `alias` is protected: the production alias or one the policy lists (any case). */
+export function isProtectedAlias(policy: Policy, alias: string): boolean {
+  const lower = alias.toLowerCase();
+  return (
+    policy.productionAlias?.toLowerCase() === lower ||
+    protectionOf(policy).aliases.some((a) => a.toLowerCase() === lower)
+  );
+}
 
 /** The seed's Production checklist. */
 export const DEFAULT_POLICY: Policy = {

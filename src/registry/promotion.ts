@@ -13,6 +13,7 @@ import { evaluateGates, formatGates, type GateResult } from './gates.js';
 import { applyStage } from './lifecycle.js';
 import { parseStage, parseVersion } from './names.js';
 import { type Policy, stagePolicy } from './policy.js';
+import { auditRefusal, requireProtected } from './protection.js';
 import { productionRow, rehearseRollback, rollbackIn } from './rollback.js';
 import { lockModel } from './rows.js';
 import type { Stage } from './types.js';
@@ -188,22 +189,30 @@ export class Promotions {
     reason = '',
     before?: (tx: SqlExecutor) => Promise<void>,
   ) {
-    const change = await this.ctx.db.transaction(async (tx) => {
-      await lockModel(tx, name, this.ctx.clock.now());
-      await before?.(tx);
-      const c = await applyStage(this.ctx, tx, name, v, stage, archive);
-      await this.audit(tx, {
-        action,
-        outcome: 'applied',
-        name,
-        version: String(v),
-        from: c.from,
-        to: stage,
-        gates,
-        reason,
-      });
-      return c;
-    });
+    const change = await auditRefusal(this.ctx, { action, name, version: String(v), to: stage, reason }, () =>
+      this.ctx.db.transaction(async (tx) => {
+        await lockModel(tx, name, this.ctx.clock.now());
+        await before?.(tx);
+        const current = await tx.get<{ current_stage: Stage }>(
+          'SELECT current_stage FROM model_versions WHERE name = ? AND version = ?',
+          [name, v],
+        );
+        if (current?.current_stage === 'Production' && stage !== 'Production')
+          requireProtected(this.ctx, 'leaveProduction', `move version ${v} of '${name}' out of Production`);
+        const c = await applyStage(this.ctx, tx, name, v, stage, archive);
+        await this.audit(tx, {
+          action,
+          outcome: 'applied',
+          name,
+          version: String(v),
+          from: c.from,
+          to: stage,
+          gates,
+          reason,
+        });
+        return c;
+      }),
+    );
     this.ctx.events.emit('model_version.stage_changed', {
       name,
       version: String(v),
@@ -348,21 +357,28 @@ export class Promotions {
   /** Puts the previous Production version back, atomically, and records it. @throws FAILED_PRECONDITION when there is none. */
   async rollback(name: string, reason = ''): Promise<{ name: string; from: string; to: string }> {
     this.ctx.require('write', `roll back '${name}'`);
-    const { from, to } = await this.ctx.db.transaction(async (tx) => {
-      if (!(await lockModel(tx, name, this.ctx.clock.now())))
-        throw new KeelError('RESOURCE_DOES_NOT_EXIST', `Registered Model with name=${name} not found`);
-      const r = await rollbackIn(this.ctx, tx, name);
-      await this.audit(tx, {
-        action: 'rollback',
-        outcome: 'applied',
-        name,
-        version: String(r.to),
-        from: String(r.from),
-        to: 'Production',
-        reason,
-      });
-      return r;
-    });
+    const { from, to } = await auditRefusal(
+      this.ctx,
+      { action: 'rollback', name, to: 'Production', reason },
+      async () => {
+        requireProtected(this.ctx, 'rollback', `roll back '${name}'`);
+        return this.ctx.db.transaction(async (tx) => {
+          if (!(await lockModel(tx, name, this.ctx.clock.now())))
+            throw new KeelError('RESOURCE_DOES_NOT_EXIST', `Registered Model with name=${name} not found`);
+          const r = await rollbackIn(this.ctx, tx, name);
+          await this.audit(tx, {
+            action: 'rollback',
+            outcome: 'applied',
+            name,
+            version: String(r.to),
+            from: String(r.from),
+            to: 'Production',
+            reason,
+          });
+          return r;
+        });
+      },
+    );
     this.ctx.events.emit('model_version.stage_changed', {
       name,
       version: String(to),

@@ -19,12 +19,14 @@ import { AuditLog } from './audit.js';
 import { benchmarkModel } from './benchmark.js';
 import { makeContext, type RegistryContext } from './context.js';
 import { type DeliveryOptions, WebhookDispatcher } from './delivery.js';
+import { changeArtifacts, recordMissingFiles, verifyFiles } from './files.js';
 import { type Actor, localActor } from './identity.js';
 import { aliasVersion, deleteAlias, setAlias } from './lifecycle.js';
 import { latestVersions, ModelStore } from './models.js';
 import { parseStage, parseVersion } from './names.js';
-import { type Policy, parsePolicy } from './policy.js';
+import { isProtectedAlias, type Policy, parsePolicy } from './policy.js';
 import { type PromoteOptions, Promotions } from './promotion.js';
+import { auditRefusal, requireProtected } from './protection.js';
 import { hydrateVersions, lockModel, packageOf } from './rows.js';
 import { registryMigrations } from './schema.js';
 import { TokenStore } from './tokens.js';
@@ -38,6 +40,8 @@ export interface RegistryOptions {
   clock?: Clock;
   actor?: Actor;
   delivery?: DeliveryOptions;
+  /** Acting for an HTTP caller: version sources come from the artifact store only. */
+  remote?: boolean;
 }
 
 export interface ResolvedModel {
@@ -102,7 +106,9 @@ export class Registry {
       events: s.dispatcher,
       tracking: s.tracking,
       artifacts: s.artifacts,
+      policy: s.policy,
       productionAlias: s.policy.productionAlias,
+      remote: options.remote ?? false,
     });
     this.models = new ModelStore(this.ctx);
     this.versions = new VersionStore(this.ctx);
@@ -120,13 +126,31 @@ export class Registry {
     return registry;
   }
 
+  /** Applies migrations, and records the files of versions registered before Keel kept them. */
   async init(): Promise<void> {
     await migrate(this.shared.tracking.db, registryMigrations);
+    await recordMissingFiles(this.ctx);
   }
 
   /** The same registry acting as `actor`. */
   as(actor: Actor): Registry {
     return new Registry(this.shared.tracking, { actor }, this.shared);
+  }
+
+  /**
+   * The registry acting for an HTTP request: as its caller (the server's own user when auth is
+   * off), taking version sources from the artifact store only, never from the server's disk.
+   */
+  forRequest(actor?: Actor): Registry {
+    return new Registry(this.shared.tracking, { actor: actor ?? this.actor, remote: true }, this.shared);
+  }
+
+  /**
+   * Runs the artifact proxy's write or delete of `path` (`apply`), guarding the registry's folder:
+   * see registry/files `changeArtifacts`.
+   */
+  changeArtifacts(method: 'put' | 'delete', path: string, apply: () => Promise<void>): Promise<void> {
+    return changeArtifacts(this.ctx, method, path, apply);
   }
 
   /** Newest version per stage (all stages when `stages` is empty). */
@@ -135,19 +159,36 @@ export class Registry {
     return latestVersions(this.ctx.db, name, stages.map(parseStage));
   }
 
-  private async aliasChange<T>(name: string, alias: string, fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+  private async aliasChange<T>(
+    name: string,
+    alias: string,
+    action: 'alias_set' | 'alias_delete',
+    fn: (tx: SqlExecutor) => Promise<T>,
+  ): Promise<T> {
     this.ctx.require('write', `change alias '${alias}' of '${name}'`);
-    return this.ctx.db.transaction(async (tx) => {
-      if (!(await lockModel(tx, name, this.ctx.clock.now())))
-        throw new KeelError('RESOURCE_DOES_NOT_EXIST', `Registered Model with name=${name} not found`);
-      return fn(tx);
-    });
+    return auditRefusal(this.ctx, { action, name, to: alias }, () =>
+      this.ctx.db.transaction(async (tx) => {
+        if (!(await lockModel(tx, name, this.ctx.clock.now())))
+          throw new KeelError('RESOURCE_DOES_NOT_EXIST', `Registered Model with name=${name} not found`);
+        // The production alias follows promotions and is refused below; the listed ones are guarded.
+        if (
+          isProtectedAlias(this.policy, alias) &&
+          alias.toLowerCase() !== this.policy.productionAlias?.toLowerCase()
+        )
+          requireProtected(
+            this.ctx,
+            'deleteProtected',
+            `move or delete the protected alias '${alias}' of '${name}'`,
+          );
+        return fn(tx);
+      }),
+    );
   }
 
   /** Points `alias` at `version`, moving it atomically if it was set. */
   async setAlias(name: string, alias: string, version: number | string): Promise<void> {
     const v = parseVersion(version);
-    const before = await this.aliasChange(name, alias, async (tx) => {
+    const before = await this.aliasChange(name, alias, 'alias_set', async (tx) => {
       await this.versions.row(name, v, tx);
       const prev = await setAlias(this.ctx, tx, name, alias, v);
       await this.ctx.audit.append(
@@ -175,7 +216,7 @@ export class Registry {
   }
 
   async deleteAlias(name: string, alias: string): Promise<void> {
-    const before = await this.aliasChange(name, alias, async (tx) => {
+    const before = await this.aliasChange(name, alias, 'alias_delete', async (tx) => {
       const prev = await deleteAlias(this.ctx, tx, name, alias);
       await this.ctx.audit.append(
         {
@@ -208,10 +249,13 @@ export class Registry {
 
   /**
    * Resolves `models:/name/3`, `models:/name@champion` or `models:/name/Production` to a version
-   * and its local ONNX file: the one function serving calls.
-   * @throws INVALID_PARAMETER_VALUE for a malformed URI; RESOURCE_DOES_NOT_EXIST when nothing matches.
+   * and its local ONNX file: the one function serving calls. The version's files are checked
+   * against their registered sha256 unless `verify` is false (a caller that only wants to know
+   * which version the URI names now).
+   * @throws INVALID_PARAMETER_VALUE for a malformed URI; RESOURCE_DOES_NOT_EXIST when nothing
+   *   matches; INVALID_STATE when the files are not what was registered.
    */
-  async resolveModelUri(uri: string): Promise<ResolvedModel> {
+  async resolveModelUri(uri: string, options: { verify?: boolean } = {}): Promise<ResolvedModel> {
     const ref = parseModelUri(uri);
     const db = this.ctx.db;
     let number: number | undefined;
@@ -239,6 +283,7 @@ export class Registry {
     }
     // One read of the row serves both the MLflow view and the package.
     const row = await this.versions.row(ref.name, number);
+    if (options.verify !== false) await verifyFiles(this.ctx, row);
     const [version] = await hydrateVersions(db, [row]);
     const pkg = packageOf(row);
     return { version, package: pkg, modelFile: this.shared.artifacts.localPath(pkg.model_path) };
@@ -264,7 +309,9 @@ export class Registry {
     options: { batchSize?: number; iterations?: number; onProgress?: ProgressFn } = {},
   ): Promise<BenchmarkResult> {
     this.ctx.require('write', `benchmark version ${version} of '${name}'`);
-    const pkg = await this.versions.getPackage(name, version);
+    const row = await this.versions.row(name, version);
+    await verifyFiles(this.ctx, row);
+    const pkg = packageOf(row);
     const result = await benchmarkModel(this.shared.artifacts.localPath(pkg.model_path), pkg.signature, {
       ...options,
       now: () => this.shared.clock.now(),

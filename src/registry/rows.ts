@@ -26,6 +26,8 @@ export interface VersionRow {
   lineage: string;
   benchmark: string | null;
   canary: string | null;
+  /** JSON: the sha256 of every file of the version's folder, by path (registry/files). */
+  files: string | null;
 }
 
 export interface ModelRow {
@@ -79,6 +81,7 @@ export function packageOf(r: VersionRow): ModelPackage {
     lineage: JSON.parse(r.lineage),
     ...(r.benchmark ? { benchmark: JSON.parse(r.benchmark) } : {}),
     ...(r.canary ? { canary: JSON.parse(r.canary) } : {}),
+    ...(r.files ? { files: JSON.parse(r.files) } : {}),
     stage_since: r.stage_since,
   };
 }

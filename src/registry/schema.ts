@@ -129,4 +129,10 @@ CREATE TABLE webhook_deliveries (
 CREATE INDEX webhook_deliveries_hook ON webhook_deliveries (webhook_id, ts);
 `,
   },
+  {
+    // 210, not 202: leaves room for the other registry changes being made at the same time.
+    version: 210,
+    name: 'registry: the sha256 of every file of a version',
+    sql: 'ALTER TABLE model_versions ADD COLUMN files TEXT',
+  },
 ];

@@ -3,8 +3,15 @@
  * MLflow's registry search filters and order_by, compiled to SQL over `registered_models m` and
  * `model_versions v`: `name LIKE '%churn%'`, `name = 'x'`, `run_id = '...'`, `tags.k = 'v'`,
  * `version_number > 2`. Values always travel as parameters.
+ *
+ * Missing tags follow MLflow's SQL store: a clause on a tag matches only rows that have the tag
+ * (`tags.team != 'x'` skips models without `team`), with one exception MLflow makes for prompts.
+ * Models and versions tagged `mlflow.prompt.is_prompt = 'true'` are MLflow prompts, left out of
+ * every search unless the filter asks for them (`= 'true'` or `!= 'false'` on that tag); any other
+ * clause on that tag is dropped. The MLflow 3 client adds `` tag.`mlflow.prompt.is_prompt` != 'true' ``
+ * to every search, which therefore returns the ordinary models.
  */
-import { KeelError } from '../core/index.js';
+import { KeelError, own } from '../core/index.js';
 import type { SqlValue } from '../storage/index.js';
 import { type Clause, parseFilter, parseOrderBy } from '../tracking/index.js';
 
@@ -95,7 +102,7 @@ function clauseSql(target: SearchTarget, clause: Clause): SqlFragment {
     const cmp = comparison('t.value', clause, false);
     return { sql: `EXISTS (${base} AND ${cmp.sql})`, params: [clause.key, ...cmp.params] };
   }
-  const attr = clause.type === 'attribute' ? target.attributes[clause.key] : undefined;
+  const attr = clause.type === 'attribute' ? own(target.attributes, clause.key) : undefined;
   if (!attr) {
     throw bad(
       `Invalid filter key '${clause.key}' for ${target.what}: use ${Object.keys(target.attributes).join(', ')} or tags.<key>`,
@@ -104,9 +111,32 @@ function clauseSql(target: SearchTarget, clause: Clause): SqlFragment {
   return comparison(attr.column, clause, attr.numeric);
 }
 
+/** The tag that makes a registered model (and its versions) an MLflow prompt. */
+export const IS_PROMPT_TAG = 'mlflow.prompt.is_prompt';
+
+const isPromptClause = (c: Clause) => c.type === 'tag' && c.key === IS_PROMPT_TAG;
+
+/** MLflow's `_is_querying_prompt`: the first clause on the prompt tag decides. */
+function queriesPrompts(clauses: Clause[]): boolean {
+  const first = clauses.find(isPromptClause);
+  const value = typeof first?.value === 'string' ? first.value.toLowerCase() : undefined;
+  return (first?.comparator === '=' && value === 'true') || (first?.comparator === '!=' && value === 'false');
+}
+
 /** The WHERE condition ('' for no filter). @throws INVALID_PARAMETER_VALUE naming the bad clause. */
 export function compileFilter(target: SearchTarget, filter: string | undefined): SqlFragment {
-  const parts = parseFilter(filter).map((c) => clauseSql(target, c));
+  let clauses = parseFilter(filter);
+  const parts: SqlFragment[] = [];
+  if (!queriesPrompts(clauses)) {
+    clauses = clauses.filter((c) => !isPromptClause(c));
+    // By model name, as MLflow's anti-join does: a model one of whose versions is a prompt is one.
+    const [nameColumn, owner] = target.tagJoin[0];
+    parts.push({
+      sql: `NOT EXISTS (SELECT 1 FROM ${target.tagTable} p WHERE p.${nameColumn} = ${owner} AND p.key = ? AND p.value = ?)`,
+      params: [IS_PROMPT_TAG, 'true'],
+    });
+  }
+  parts.push(...clauses.map((c) => clauseSql(target, c)));
   return { sql: parts.map((p) => p.sql).join(' AND '), params: parts.flatMap((p) => p.params) };
 }
 
@@ -118,7 +148,7 @@ export function compileOrderBy(
 ): string {
   const clauses = (orderBy?.length ? orderBy : [fallback]).map((text) => {
     const o = parseOrderBy(text);
-    const attr = o.type === 'attribute' ? target.attributes[o.key] : undefined;
+    const attr = o.type === 'attribute' ? own(target.attributes, o.key) : undefined;
     if (!attr) throw bad(`Invalid order_by key '${o.key}' for ${target.what}`);
     return `${attr.column} ${o.ascending ? 'ASC' : 'DESC'}`;
   });

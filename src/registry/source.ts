@@ -1,76 +1,126 @@
 /**
  * @module registry/source
- * Finds the ONNX file behind a version's source and the lineage behind its run. A source is a
- * local file (an upload), `runs:/<run_id>/<path>`, `models:/<logged model id>` (MLflow 3) or
- * `mlflow-artifacts:/<path>`; a folder source
- * (an MLflow model directory) must hold one `.onnx` file at its top.
+ * Copies the ONNX file behind a version's source into a staging folder of the artifact store, and
+ * finds the lineage behind its run. A source is `runs:/<run_id>/<path>`, `models:/<logged model
+ * id>[/<path>]` (MLflow 3), `mlflow-artifacts:/<path>`, or a local file or folder (an upload); a
+ * folder source (an MLflow model directory) must hold one `.onnx` file at its top.
+ *
+ * Over HTTP (`remote`) a source is confined to the artifact store: the path inside a run's or
+ * logged model's folder is normalised (a `..` is refused, not resolved), the file is read through
+ * the store, which follows no symbolic link, and a local path is refused before the disk is
+ * touched, with one message whether it exists or not. Only the CLI, acting as the local user who
+ * owns the files anyway, registers from a local path.
  */
 import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { ArtifactStore } from '../artifacts/index.js';
+import { basename, join } from 'node:path';
+import { type ArtifactStore, joinArtifactPath, normalizeArtifactPath } from '../artifacts/index.js';
 import { KeelError } from '../core/index.js';
 import { artifactUriToPath, ENV_TAGS, LINEAGE_TAGS, type Run, type Tracking } from '../tracking/index.js';
 import type { Lineage } from './types.js';
 
-export interface ResolvedSource {
-  /** The ONNX file on local disk. */
-  file: string;
+export interface StagedSource {
+  /** The model file's name in the staging folder (the source's own name, e.g. `model.onnx`). */
+  fileName: string;
   /** The run the source names, if any. */
   runId?: string;
 }
 
-async function onnxIn(path: string, source: string): Promise<string> {
-  const info = await stat(path).catch(() => undefined);
-  if (!info)
-    throw new KeelError(
-      'INVALID_PARAMETER_VALUE',
-      `Model source '${source}' does not exist (looked at ${path})`,
-    );
-  if (info.isFile()) return path;
-  const onnx = (await readdir(path)).filter((f) => f.endsWith('.onnx')).sort();
-  const chosen = onnx.includes('model.onnx') ? 'model.onnx' : onnx.length === 1 ? onnx[0] : undefined;
-  if (!chosen) {
-    throw new KeelError(
-      'INVALID_PARAMETER_VALUE',
-      onnx.length === 0
-        ? `Model source '${source}' holds no .onnx file: Keel registers ONNX models`
-        : `Model source '${source}' holds several .onnx files (${onnx.join(', ')}): name one`,
-    );
-  }
-  return join(path, chosen);
+export interface SourceContext {
+  tracking: Tracking;
+  artifacts: ArtifactStore;
+  /** The source came over HTTP: artifact-store sources only. */
+  remote: boolean;
 }
 
-/** @throws INVALID_PARAMETER_VALUE for an unknown scheme or a source with no ONNX file. */
-export async function resolveSource(
-  source: string,
-  tracking: Tracking,
+const bad = (message: string) => new KeelError('INVALID_PARAMETER_VALUE', message);
+
+const SCHEMES = 'runs:/<run_id>/<path>, models:/m-<logged model id>[/<path>] or mlflow-artifacts:/<path>';
+
+/** The one `.onnx` of a folder's file names: `model.onnx` if there, else the only one. */
+function chooseOnnx(names: string[], source: string): string {
+  const onnx = names.filter((f) => f.endsWith('.onnx')).sort();
+  const chosen = onnx.includes('model.onnx') ? 'model.onnx' : onnx.length === 1 ? onnx[0] : undefined;
+  if (chosen) return chosen;
+  throw bad(
+    onnx.length === 0
+      ? `Model source '${source}' holds no .onnx file: Keel registers ONNX models`
+      : `Model source '${source}' holds several .onnx files (${onnx.join(', ')}): name one`,
+  );
+}
+
+/** Copies the ONNX file at store path `path` (a file, or a folder holding one) to `staging`. */
+async function stageFromStore(
   artifacts: ArtifactStore,
-): Promise<ResolvedSource> {
+  path: string,
+  source: string,
+  staging: string,
+): Promise<string> {
+  const kind = await artifacts.kind(path);
+  if (kind === undefined) throw bad(`Model source '${source}' names nothing in the artifact store`);
+  const file =
+    kind === 'file'
+      ? path
+      : joinArtifactPath(
+          path,
+          chooseOnnx(
+            (await artifacts.list(path)).filter((e) => !e.isDir).map((e) => e.path),
+            source,
+          ),
+        );
+  const fileName = file.slice(file.lastIndexOf('/') + 1);
+  await artifacts.copy(file, `${staging}/${fileName}`);
+  return fileName;
+}
+
+/** Copies a local file (or the one ONNX file of a local folder) to `staging`. */
+async function stageFromDisk(artifacts: ArtifactStore, path: string, staging: string): Promise<string> {
+  const info = await stat(path).catch(() => undefined);
+  if (!info) throw bad(`Model source '${path}' does not exist`);
+  const file = info.isFile() ? path : join(path, chooseOnnx(await readdir(path), path));
+  const fileName = basename(file);
+  await artifacts.putLocal(file, `${staging}/${fileName}`);
+  return fileName;
+}
+
+/**
+ * Copies the source's ONNX file into the store folder `staging`.
+ * @throws INVALID_PARAMETER_VALUE for an unknown scheme, a path leaving its folder, a symbolic
+ *   link, a source with no ONNX file, or (remote) a local path; RESOURCE_DOES_NOT_EXIST for an
+ *   unknown run or logged model.
+ */
+export async function stageSource(
+  source: string,
+  ctx: SourceContext,
+  staging: string,
+): Promise<StagedSource> {
   const runs = /^runs:\/([^/]+)(?:\/(.*))?$/.exec(source);
   if (runs) {
-    const root = await tracking.runArtifactRoot(runs[1]);
-    return { file: await onnxIn(artifacts.localPath(join(root, runs[2] ?? '')), source), runId: runs[1] };
+    const root = await ctx.tracking.runArtifactRoot(runs[1]);
+    const path = joinArtifactPath(root, normalizeArtifactPath(runs[2] ?? ''));
+    return { fileName: await stageFromStore(ctx.artifacts, path, source, staging), runId: runs[1] };
   }
   // MLflow 3's register_model names a logged model by its id; its files and run come from it.
   const logged = /^models:\/(m-[0-9a-f]{32})(?:\/(.*))?$/.exec(source);
   if (logged) {
-    const model = await tracking.loggedModels.get(logged[1]);
+    const model = await ctx.tracking.loggedModels.get(logged[1]);
     const root = artifactUriToPath(model.info.artifact_uri);
+    const path = joinArtifactPath(root, normalizeArtifactPath(logged[2] ?? ''));
     return {
-      file: await onnxIn(artifacts.localPath(join(root, logged[2] ?? '')), source),
+      fileName: await stageFromStore(ctx.artifacts, path, source, staging),
       runId: model.info.source_run_id,
     };
   }
   if (source.startsWith('mlflow-artifacts:/')) {
-    return { file: await onnxIn(artifacts.localPath(artifactUriToPath(source)), source) };
+    return { fileName: await stageFromStore(ctx.artifacts, artifactUriToPath(source), source, staging) };
   }
-  if (/^[a-z][\w+.-]*:\//i.test(source)) {
-    throw new KeelError(
-      'INVALID_PARAMETER_VALUE',
-      `Model source '${source}': use runs:/, models:/<logged model id>, mlflow-artifacts:/ or a local file`,
+  if (/^[a-z][\w+.-]*:\//i.test(source))
+    throw bad(`Model source '${source}': use ${SCHEMES} or a local file`);
+  if (ctx.remote) {
+    throw bad(
+      `Model source '${source}' is not in the artifact store: over HTTP a source is ${SCHEMES} (a local file is registered from the CLI, as its owner)`,
     );
   }
-  return { file: await onnxIn(source, source) };
+  return { fileName: await stageFromDisk(ctx.artifacts, source, staging) };
 }
 
 const tagOf = (run: Run, key: string) => run.data.tags.find((t) => t.key === key)?.value;
@@ -93,6 +143,7 @@ export function lineageOf(run: Run | undefined, given: Partial<Lineage> = {}): L
       ? { pipeline_lock_hash: tagOf(run, LINEAGE_TAGS.pipelineLock) }
       : {}),
     ...(run && tagOf(run, ENV_TAGS.gitCommit) ? { code_commit: tagOf(run, ENV_TAGS.gitCommit) } : {}),
+    ...(run && tagOf(run, ENV_TAGS.gitDirty) === 'true' ? { code_dirty: true } : {}),
   };
   const defined = Object.fromEntries(
     Object.entries(given).filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0)),
@@ -100,12 +151,34 @@ export function lineageOf(run: Run | undefined, given: Partial<Lineage> = {}): L
   return { ...fromRun, ...defined };
 }
 
-/** The lineage fields a complete lineage needs and this one lacks. */
-export function missingLineage(lineage: Lineage): string[] {
-  const missing: string[] = [];
-  if (!lineage.run_id) missing.push('training run');
-  if (lineage.datasets.length === 0) missing.push('dataset digests');
-  if (!lineage.code_commit) missing.push('code commit');
-  if (!lineage.pipeline_lock_hash) missing.push('pipeline lock hash');
+/** What a complete lineage lacks: each part, and what would record it. */
+export function missingLineage(lineage: Lineage): Array<{ part: string; fix: string }> {
+  const missing: Array<{ part: string; fix: string }> = [];
+  if (!lineage.run_id) {
+    missing.push({
+      part: 'training run',
+      fix: 'register the model from its run: keel models register <name> runs:/<run id>/model',
+    });
+  }
+  if (lineage.datasets.length === 0) {
+    missing.push({
+      part: 'dataset digests',
+      fix: 'train with keel train, which records the data it read with its digest',
+    });
+  }
+  if (!lineage.code_commit) {
+    missing.push({ part: 'code commit', fix: 'train inside a git checkout with the code committed' });
+  } else if (lineage.code_dirty) {
+    missing.push({
+      part: 'a clean code commit (the tree had uncommitted changes)',
+      fix: 'commit the changes and train again',
+    });
+  }
+  if (!lineage.pipeline_lock_hash) {
+    missing.push({
+      part: 'pipeline lock hash',
+      fix: 'train in a keel repro stage (dvc.yaml: cmd: keel train --config train.yaml) and register that run',
+    });
+  }
   return missing;
 }

@@ -63,6 +63,8 @@ export interface Lineage {
   feature_views: string[];
   pipeline_lock_hash?: string;
   code_commit?: string;
+  /** True when the run's checkout had uncommitted changes to tracked files. */
+  code_dirty?: boolean;
 }
 
 /** p50/p99 of one ONNX Runtime call on a sample batch, measured by `benchmark`. */
@@ -94,6 +96,8 @@ export interface ModelPackage {
   lineage: Lineage;
   benchmark?: BenchmarkResult;
   canary?: CanaryRecord;
+  /** The sha256 (hex) of every file of the version's folder, by path; checked on every load. */
+  files?: Record<string, string>;
   /** When the version entered its current stage (ms). */
   stage_since: number;
 }

@@ -1,12 +1,12 @@
 /**
  * @module registry/versions
- * Model versions: register (the ONNX file is validated, its signature read, the file copied to
+ * Model versions: register (the ONNX file is copied to a staging folder, validated there, its
+ * signature read and the sha256 of its files recorded, the folder moved to
  * `models/<name>/<version>/` in the artifact store, and its lineage taken from the run), get,
  * describe, delete, search and tags. Versions are numbered 1, 2, ... per model, under the model's
  * row lock, so concurrent registrations never share a number.
  */
-import { basename } from 'node:path';
-import { KeelError } from '../core/index.js';
+import { isKeelError, KeelError, shortId } from '../core/index.js';
 import type { SqlExecutor } from '../storage/index.js';
 import { decodePageToken, type KeyValue, type Page, pageOf, type Run } from '../tracking/index.js';
 import {
@@ -16,14 +16,16 @@ import {
   validateRegistryTag,
   versionNotFound,
 } from './context.js';
+import { folderHeld, folderOf, MODELS_FOLDER } from './files.js';
 import { syncProductionAlias } from './lifecycle.js';
 import type { SearchOptions } from './models.js';
 import { parseVersion, validateModelName } from './names.js';
+import { auditRefusal, heldProtection, requireProtected } from './protection.js';
 import { hydrateVersions, lockModel, packageOf, type VersionRow } from './rows.js';
 import { compileFilter, compileOrderBy, VERSION_SEARCH, validateMax } from './search.js';
 import { readSignature } from './signature.js';
-import { lineageOf, resolveSource } from './source.js';
-import type { Lineage, ModelPackage, ModelVersion } from './types.js';
+import { lineageOf, stageSource } from './source.js';
+import type { Lineage, ModelPackage, ModelVersion, Signature } from './types.js';
 
 export interface CreateVersionInput {
   name: string;
@@ -40,7 +42,8 @@ export interface CreateVersionInput {
 }
 
 /** Where a version's files live in the artifact store. */
-export const versionFolder = (name: string, version: number | string): string => `models/${name}/${version}`;
+export const versionFolder = (name: string, version: number | string): string =>
+  `${MODELS_FOLDER}/${name}/${version}`;
 
 export class VersionStore {
   constructor(private readonly ctx: RegistryContext) {}
@@ -52,20 +55,27 @@ export class VersionStore {
    */
   async create(input: CreateVersionInput): Promise<ModelVersion> {
     const { name } = input;
+    const { artifacts } = this.ctx;
     this.ctx.require('write', `register a version of '${name}'`);
     validateModelName(name);
     if (typeof input.source !== 'string' || input.source === '') {
       throw new KeelError('INVALID_PARAMETER_VALUE', `Model version of '${name}' needs a source`);
     }
     for (const t of input.tags ?? []) validateRegistryTag(t.key, t.value);
-    const resolved = await resolveSource(input.source, this.ctx.tracking, this.ctx.artifacts);
-    const signature = await readSignature(resolved.file);
-    const runId = input.runId || resolved.runId;
-    const run: Run | undefined = runId ? await this.ctx.tracking.runs.get(runId) : undefined;
-    const lineage = lineageOf(run, input.lineage);
-    const now = this.ctx.clock.now();
-    let written: string | undefined;
+    // The files are copied under a name no other create uses, then moved into the version's
+    // folder under the model's lock: a create that fails never touches another one's files.
+    const staging = artifacts.tempPath(`${MODELS_FOLDER}/${name}`);
     try {
+      const staged = await stageSource(input.source, this.ctx, staging);
+      const signature = await this.signatureOf(
+        artifacts.localPath(`${staging}/${staged.fileName}`),
+        input.source,
+      );
+      const files = await artifacts.digest(staging);
+      const runId = input.runId || staged.runId;
+      const run: Run | undefined = runId ? await this.ctx.tracking.runs.get(runId) : undefined;
+      const lineage = lineageOf(run, input.lineage);
+      const now = this.ctx.clock.now();
       const version = await this.ctx.db.transaction(async (tx) => {
         if (!(await lockModel(tx, name, now))) throw modelNotFound(name);
         const max = await tx.get<{ v: number | null }>(
@@ -73,13 +83,11 @@ export class VersionStore {
           [name],
         );
         const v = Number(max?.v ?? 0) + 1;
-        const modelPath = `${versionFolder(name, v)}/${basename(resolved.file)}`;
-        written = versionFolder(name, v);
-        await this.ctx.artifacts.putLocal(resolved.file, modelPath);
+        const folder = await this.freeFolder(tx, versionFolder(name, v));
         await tx.run(
           `INSERT INTO model_versions (name, version, creation_timestamp, last_updated_timestamp, user_id, current_stage,
-             stage_since, description, source, run_id, run_link, status, status_message, model_path, signature, features, lineage)
-           VALUES (?, ?, ?, ?, ?, 'None', ?, ?, ?, ?, ?, 'READY', '', ?, ?, ?, ?)`,
+             stage_since, description, source, run_id, run_link, status, status_message, model_path, signature, features, lineage, files)
+           VALUES (?, ?, ?, ?, ?, 'None', ?, ?, ?, ?, ?, 'READY', '', ?, ?, ?, ?, ?)`,
           [
             name,
             v,
@@ -91,10 +99,11 @@ export class VersionStore {
             input.source,
             runId ?? '',
             input.runLink ?? '',
-            modelPath,
+            `${folder}/${staged.fileName}`,
             JSON.stringify(signature),
             JSON.stringify(input.features ?? []),
             JSON.stringify(lineage),
+            JSON.stringify(files),
           ],
         );
         for (const t of input.tags ?? [])
@@ -112,16 +121,43 @@ export class VersionStore {
           },
           tx,
         );
+        // The files move in last: a statement that fails ends PostgreSQL's locks at once (not at
+        // ROLLBACK), so nothing may touch the folder after one. Should the commit fail, the folder
+        // holds files no version has; the next create of that number moves them aside.
+        await artifacts.move(staging, folder);
         return v;
       });
-      written = undefined;
       const created = await this.get(name, version);
       this.ctx.events.emit('model_version.created', { ...created });
       return created;
     } finally {
-      // The transaction failed after the copy: remove the orphaned files.
-      if (written) await this.ctx.artifacts.delete(written).catch(() => {});
+      if (await artifacts.kind(staging).catch(() => undefined))
+        await artifacts.delete(staging).catch(() => undefined);
     }
+  }
+
+  /** The staged file's signature; an error names the source, not the staging path on the server. */
+  private async signatureOf(local: string, source: string): Promise<Signature> {
+    try {
+      return await readSignature(local);
+    } catch (err) {
+      if (!isKeelError(err)) throw err;
+      throw new KeelError(err.code, err.message.replaceAll(local, source), { cause: err });
+    }
+  }
+
+  /**
+   * The folder a new version's files go to: `folder`, unless something is there. Files no version
+   * holds (a deleted version's, kept for the audit trail, or a create whose commit failed) move
+   * aside to `<folder>.replaced-<id>`; a folder a version still holds (of a model since renamed)
+   * stays, and the new version takes `<folder>-<id>`.
+   */
+  private async freeFolder(tx: SqlExecutor, folder: string): Promise<string> {
+    const { artifacts } = this.ctx;
+    if ((await artifacts.kind(folder)) === undefined) return folder;
+    if (await folderHeld(tx, folder)) return `${folder}-${shortId(6)}`;
+    await artifacts.move(folder, `${folder}.replaced-${shortId(6)}`);
+    return folder;
   }
 
   async row(name: string, version: number | string, exec: SqlExecutor = this.ctx.db): Promise<VersionRow> {
@@ -147,7 +183,7 @@ export class VersionStore {
   /** `mlflow-artifacts:/models/<name>/<version>`: the folder holding the version's files. */
   async downloadUri(name: string, version: number | string): Promise<string> {
     const row = await this.row(name, version);
-    return `mlflow-artifacts:/${versionFolder(row.name, row.version)}`;
+    return `mlflow-artifacts:/${folderOf(row.model_path)}`;
   }
 
   /** MLflow's search: default order newest version first per model. */
@@ -200,24 +236,42 @@ export class VersionStore {
     return this.get(name, version);
   }
 
-  /** Deletes the version, its tags and the aliases pointing at it. */
+  /**
+   * Deletes the version, its tags and the aliases pointing at it; its files stay for the audit
+   * trail. A version in Production or holding a protected alias needs the policy's
+   * `protection.deleteProtected` role.
+   */
   async delete(name: string, version: number | string): Promise<void> {
-    await this.change(name, version, 'delete', async (tx, v) => {
-      await tx.run('DELETE FROM model_versions WHERE name = ? AND version = ?', [name, v]);
-      await syncProductionAlias(tx, name, this.ctx.productionAlias);
-      await this.ctx.audit.append(
-        {
-          ts: this.ctx.clock.now(),
-          actor: this.ctx.actor.user,
-          action: 'delete_version',
-          outcome: 'applied',
-          name,
-          version: String(v),
-          reason: '',
-        },
-        tx,
-      );
-    });
+    const entry = { action: 'delete_version' as const, name, version: String(version) };
+    await auditRefusal(this.ctx, entry, () =>
+      this.change(name, version, 'delete', async (tx, v) => {
+        const held = await heldProtection(tx, this.ctx.policy, name, v);
+        if (held.length > 0)
+          requireProtected(
+            this.ctx,
+            'deleteProtected',
+            `delete version ${v} of '${name}', which holds ${held.join(' and ')}`,
+          );
+        await this.deleteRow(tx, name, v);
+      }),
+    );
+  }
+
+  private async deleteRow(tx: SqlExecutor, name: string, v: number): Promise<void> {
+    await tx.run('DELETE FROM model_versions WHERE name = ? AND version = ?', [name, v]);
+    await syncProductionAlias(tx, name, this.ctx.productionAlias);
+    await this.ctx.audit.append(
+      {
+        ts: this.ctx.clock.now(),
+        actor: this.ctx.actor.user,
+        action: 'delete_version',
+        outcome: 'applied',
+        name,
+        version: String(v),
+        reason: '',
+      },
+      tx,
+    );
   }
 
   async setTag(name: string, version: number | string, key: string, value: string): Promise<void> {

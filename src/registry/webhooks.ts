@@ -7,6 +7,7 @@
 import { type Clock, KeelError, shortId } from '../core/index.js';
 import type { SqlDatabase } from '../storage/index.js';
 import { decodePageToken, pageOf } from '../tracking/index.js';
+import { validateMax } from './search.js';
 
 export const WEBHOOK_EVENTS = [
   'registered_model.created',
@@ -142,7 +143,7 @@ export class WebhookStore {
   async list(
     options: { maxResults?: number; pageToken?: string } = {},
   ): Promise<{ items: Webhook[]; next_page_token?: string }> {
-    const max = options.maxResults ?? 100;
+    const max = validateMax(options.maxResults, 100, 1000);
     const offset = decodePageToken(options.pageToken);
     const rows = await this.db.all<WebhookRow>(
       'SELECT * FROM webhooks ORDER BY creation_timestamp ASC, webhook_id ASC LIMIT ? OFFSET ?',

@@ -4,7 +4,7 @@
  * listens; `keel serve` and the tests do that. Each family is a prefixed plugin with the error
  * shape its protocol asks for.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from '../core/index.js';
 import type { FeatureStore } from '../features/index.js';
 import type { PredictionLog } from '../monitoring/index.js';
@@ -12,14 +12,16 @@ import type { Registry } from '../registry/index.js';
 import { type BatchingOptions, DEFAULT_BATCHING, type ModelServer } from '../serving/index.js';
 import type { Tracking } from '../tracking/index.js';
 import { enableAuth } from './auth.js';
-import { mlflowErrorHandler } from './errors.js';
+import { rootErrorHandler } from './errors.js';
 import { governanceRoutes } from './keel/governance-routes.js';
 import { enableMetrics, ServerMetrics } from './metrics.js';
 import { mlflowArtifactRoutes } from './mlflow/artifact-routes.js';
 import { mlflowRegistryRoutes } from './mlflow/registry-routes.js';
 import { mlflowTrackingRoutes } from './mlflow/tracking-routes.js';
 import { mlflowWebhookRoutes } from './mlflow/webhook-routes.js';
+import { Readiness } from './readiness.js';
 import { enableRequestIds, requestId } from './request-id.js';
+import { enableRouteTable } from './route-table.js';
 import { feastRoutes } from './routes/feast.js';
 import { servingRoutes } from './routes/serving.js';
 
@@ -56,10 +58,15 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     // MLflow's clients send `order_by` etc. as repeated query keys; default parsing keeps arrays.
     routerOptions: { ignoreTrailingSlash: true },
     genReqId: requestId,
+    // A URL the router cannot decode (`%zz`) is answered before any route, in Keel's error shape.
+    frameworkErrors: (error, _request, reply: FastifyReply) =>
+      reply.status(400).send({ error_code: 'BAD_REQUEST', message: error.message }),
   }) as unknown as FastifyInstance;
   const { tracking, registry, predictionLog } = options.services;
 
-  app.setErrorHandler(mlflowErrorHandler);
+  app.setErrorHandler(rootErrorHandler);
+  // First: every route registered from here on must declare its permission.
+  enableRouteTable(app);
   // The onRequest hooks in this order: every request is counted in flight before another hook
   // can refuse it (its response is counted out), and a refused request still answers its id.
   const metrics = options.metrics === false ? undefined : new ServerMetrics(predictionLog);
@@ -73,7 +80,20 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     }),
   );
 
-  app.get('/health', async (_request, reply) => reply.type('text/plain').send('OK'));
+  // Liveness: the process answers. Readiness: the parts it needs answer too.
+  app.get('/health', { config: { permission: 'public' } }, async (_request, reply) =>
+    reply.type('text/plain').send('OK'),
+  );
+  const readiness = new Readiness({
+    db: tracking.db,
+    features: options.services.features,
+    serving: options.services.serving,
+    logger: app.log,
+  });
+  app.get('/ready', { config: { permission: 'public' } }, async (_request, reply) => {
+    const report = await readiness.check();
+    return reply.status(report.status === 'ready' ? 200 : 503).send(report);
+  });
   for (const prefix of ['/api/2.0/mlflow', '/ajax-api/2.0/mlflow']) {
     await app.register(mlflowTrackingRoutes, { prefix, tracking });
     await app.register(mlflowRegistryRoutes, { prefix, registry });
@@ -83,6 +103,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(mlflowArtifactRoutes, {
     prefix: '/api/2.0/mlflow-artifacts',
     artifacts: tracking.artifacts,
+    registry,
   });
   // Feast clients post to `<url>/get-online-features`, so the feature server sits at the root.
   if (options.services.features) await app.register(feastRoutes, { store: options.services.features });
@@ -90,12 +111,14 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   if (options.services.serving)
     await app.register(servingRoutes, {
       server: options.services.serving,
+      readiness,
       batching: {
         maxBatchSize: options.batching?.maxBatchSize ?? DEFAULT_BATCHING.maxBatchSize,
         maxLatencyMs: options.batching?.maxLatencyMs ?? DEFAULT_BATCHING.maxLatencyMs,
       },
       log: predictionLog,
       onBatch: metrics?.onBatch,
+      onInputIssues: metrics?.onInputIssues,
     });
   return app;
 }

@@ -1,14 +1,18 @@
 /**
  * @module server/auth
- * `keel serve --auth`: every route but the health checks (`/health`, `/ping`, `/v2/health/*`, which
- * probes call without tokens) needs `Authorization: Bearer <token>`; the token's role is checked on
- * every write. Reads are GET and HEAD, plus the POST routes that only search or score (MLflow's
- * clients POST their searches; scoring writes nothing). Finer checks (approve, override) happen in
- * the registry.
+ * `keel serve --auth`: every route needs `Authorization: Bearer <token>` with a role that grants
+ * the permission the route declares (`config.permission`, see server/route-table), except the
+ * routes declared `public` (the health checks that probes call without tokens). The decision
+ * reads the matched route's declaration, never the URL text: the router already resolved
+ * fragments, encodings and trailing slashes, so whatever route runs is the route whose rule was
+ * checked. A matched route without a declaration is refused. A URL no route matches needs a
+ * valid token too, so an anonymous caller learns nothing (401) and a caller with a token gets the
+ * 404. Finer checks (approvals, overrides, protected versions) happen in the registry.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { KeelError } from '../core/index.js';
 import { type Actor, type Registry, requirePermission } from '../registry/index.js';
+import { isRoutePermission } from './route-table.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -16,11 +20,6 @@ declare module 'fastify' {
     actor?: Actor;
   }
 }
-
-// Feature reads and predictions are POSTs too (they send entities or rows in the body).
-const READ_ONLY_POST =
-  /\/(search|get-latest-versions|get-online-features|online-features|invocations|predict|infer)$/;
-const HEALTH = new Set(['/health', '/ping', '/v2/health/live', '/v2/health/ready']);
 
 function bearer(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
@@ -30,17 +29,21 @@ function bearer(request: FastifyRequest): string | undefined {
   return m[1];
 }
 
-/** Whether a request only reads: GET/HEAD, and the POSTs that search, read features or score. */
-export const isReadRequest = (method: string, path: string): boolean =>
-  method === 'GET' || method === 'HEAD' || (method === 'POST' && READ_ONLY_POST.test(path));
-
 /** Adds the authentication hook to the root app. */
-export function enableAuth(app: FastifyInstance, registry: Registry): void {
+export function enableAuth(app: FastifyInstance, registry: Pick<Registry, 'tokens'>): void {
   app.addHook('onRequest', async (request) => {
-    const path = request.url.split('?')[0];
-    if (HEALTH.has(path)) return;
+    if (request.is404) {
+      request.actor = await registry.tokens.authenticate(bearer(request));
+      return;
+    }
+    const { permission, url } = request.routeOptions.config;
+    if (!isRoutePermission(permission)) {
+      request.log.error({ route: url }, 'route without a permission declaration refused');
+      throw new KeelError('PERMISSION_DENIED', `Route ${request.method} ${url} declares no permission`);
+    }
+    if (permission === 'public') return;
     const actor = await registry.tokens.authenticate(bearer(request));
     request.actor = actor;
-    if (!isReadRequest(request.method, path)) requirePermission(actor, 'write', `${request.method} ${path}`);
+    requirePermission(actor, permission, `${request.method} ${url}`);
   });
 }

@@ -2,12 +2,17 @@
  * @module server/errors
  * Where errors become HTTP responses. A KeelError keeps its code and status; Fastify's own errors
  * (malformed JSON, body too large, wrong content type) become 4xx with a precise message; anything
- * else is a 500 whose message is not shown to the client, and is logged.
+ * else (and an INTERNAL_ERROR) is a 500 whose message (SQL, a driver's words) is not shown to the
+ * client; every 5xx is logged with its cause. On MLflow's routes the
+ * code and status become MLflow's (`mlflow/error-codes.ts`); Keel's own routes keep Keel's.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { type ErrorCode, KeelError } from '../core/index.js';
+import { isMlflowPath, MLFLOW_ERRORS } from './mlflow/error-codes.js';
 
-/** Classifies any error thrown while handling a request. */
+const INTERNAL_MESSAGE = 'Internal server error';
+
+/** Classifies any error thrown while handling a request; `internal` ones (every 5xx) are logged. */
 export function toHttpError(err: unknown): {
   status: number;
   code: ErrorCode;
@@ -15,11 +20,12 @@ export function toHttpError(err: unknown): {
   internal: boolean;
 } {
   if (err instanceof KeelError) {
+    // An INTERNAL_ERROR's message may hold SQL or a driver's words: logged, never shown.
     return {
       status: err.status,
       code: err.code,
-      message: err.message,
-      internal: err.status >= 500 && err.code === 'INTERNAL_ERROR',
+      message: err.code === 'INTERNAL_ERROR' ? INTERNAL_MESSAGE : err.message,
+      internal: err.status >= 500,
     };
   }
   const fe = err as FastifyError;
@@ -46,16 +52,38 @@ export function toHttpError(err: unknown): {
         : fe.message;
     return { status: fe.statusCode, code: 'BAD_REQUEST', message, internal: false };
   }
-  return { status: 500, code: 'INTERNAL_ERROR', message: 'Internal server error', internal: true };
+  return { status: 500, code: 'INTERNAL_ERROR', message: INTERNAL_MESSAGE, internal: true };
 }
 
 export function logIfInternal(request: FastifyRequest, err: unknown, internal: boolean): void {
   if (internal) request.log.error({ err }, 'request failed');
 }
 
-/** The MLflow error body `{error_code, message}`: used by every API family that has no shape of its own. */
+/**
+ * What an error answers on MLflow's routes: MLflow's code, and MLflow's status for a KeelError
+ * (Fastify's own errors keep theirs: 413 for a body too large, 415 for a content type).
+ */
+export function toMlflowError(err: unknown): ReturnType<typeof toHttpError> & { mlflowCode: string } {
+  const e = toHttpError(err);
+  const mapped = MLFLOW_ERRORS[e.code];
+  return { ...e, status: err instanceof KeelError ? mapped.status : e.status, mlflowCode: mapped.code };
+}
+
+/** MLflow's error body `{error_code, message}` with MLflow's codes, for MLflow's routes. */
 export function mlflowErrorHandler(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const e = toMlflowError(err);
+  logIfInternal(request, err, e.internal);
+  return reply.status(e.status).send({ error_code: e.mlflowCode, message: e.message });
+}
+
+/** The same body with Keel's own codes and statuses, for Keel's routes. */
+export function keelErrorHandler(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const e = toHttpError(err);
   logIfInternal(request, err, e.internal);
   return reply.status(e.status).send({ error_code: e.code, message: e.message });
+}
+
+/** For routes and hooks outside any API family (health, unknown paths): chosen by the path. */
+export function rootErrorHandler(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  return (isMlflowPath(request.url) ? mlflowErrorHandler : keelErrorHandler)(err, request, reply);
 }

@@ -2,15 +2,15 @@
  * @module server/metrics
  * Prometheus metrics of one app, on a registry of its own (two apps in one process, as in tests,
  * never mix counts): requests and their latency by route, model and version, requests in flight,
- * the micro-batcher's batch sizes, the canary's share of each model's requests, and the prediction
- * log's buffer. `GET /metrics` answers the text exposition format; under `--auth` it is a read.
+ * the micro-batcher's batch sizes, the canary's share of each model's requests, the rows the
+ * input policy reported or refused, and the prediction log's buffer. `GET /metrics` answers the text exposition format; under `--auth` it is a read.
  * Latency quantiles come from the histogram: `histogram_quantile(0.99,
  * rate(keel_http_request_duration_seconds_bucket[5m]))`.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { PredictionLog } from '../monitoring/index.js';
-import type { ServingModel } from '../serving/index.js';
+import type { InputIssue, ServingModel } from '../serving/index.js';
 
 /** From 0.25 ms (a cached read) to 2.5 s (a big scoring body on a busy machine). */
 const LATENCY_BUCKETS = [0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
@@ -29,6 +29,7 @@ export class ServerMetrics {
   private readonly inFlight: Gauge;
   private readonly batchSize: Histogram<'model' | 'version'>;
   private readonly modelRequests: Counter<'model' | 'version' | 'target'>;
+  private readonly inputIssues: Counter<'model' | 'version' | 'issue' | 'action'>;
 
   constructor(log?: PredictionLog) {
     const registers = [this.registry];
@@ -61,6 +62,12 @@ export class ServerMetrics {
       name: 'keel_model_requests_total',
       help: 'Scoring requests per model version, by side of the canary split (target: primary or canary)',
       labelNames: ['model', 'version', 'target'],
+      registers,
+    });
+    this.inputIssues = new Counter({
+      name: 'keel_model_input_issues_total',
+      help: 'Scoring rows with an unseen category, all features missing, or too many missing, by what the input policy did (scored or refused)',
+      labelNames: ['model', 'version', 'issue', 'action'],
       registers,
     });
     if (log) {
@@ -96,6 +103,18 @@ export class ServerMetrics {
   /** The micro-batcher's hook: one model call of `rows` rows. */
   readonly onBatch = (model: ServingModel, rows: number): void => {
     this.batchSize.observe({ model: model.info.name, version: model.info.version }, rows);
+  };
+
+  /** The input policy's hook: the issues of one request's rows. */
+  readonly onInputIssues = (model: ServingModel, issues: readonly InputIssue[]): void => {
+    const { name, version } = model.info;
+    for (const { issue, action } of issues)
+      this.inputIssues.inc({
+        model: name,
+        version,
+        issue,
+        action: action === 'refused' ? 'refused' : 'scored',
+      });
   };
 
   started(): void {
@@ -143,7 +162,7 @@ export function enableMetrics(app: FastifyInstance, metrics: ServerMetrics): voi
     metrics.finished(request, 499);
     done();
   });
-  app.get('/metrics', async (_request, reply) =>
+  app.get('/metrics', { config: { permission: 'read' } }, async (_request, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
 }

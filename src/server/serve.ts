@@ -9,7 +9,7 @@ import { createLogger, type KeelConfig, parseInput } from '../core/index.js';
 import { FeatureStore } from '../features/index.js';
 import { PredictionLog, predictionLogConfig } from '../monitoring/index.js';
 import { Registry } from '../registry/index.js';
-import { type ModelEntry, ModelServer } from '../serving/index.js';
+import { type ModelEntry, ModelServer, type ServedModelInfo } from '../serving/index.js';
 import { buildApp } from './app.js';
 
 export interface ServeOptions {
@@ -28,7 +28,13 @@ export interface ServeOptions {
 export async function startServer(
   config: KeelConfig,
   options: ServeOptions = {},
-): Promise<{ app: FastifyInstance; url: string; close: () => Promise<void> }> {
+): Promise<{
+  app: FastifyInstance;
+  url: string;
+  /** What is served now: each model's version, and whether its canary takes traffic. */
+  served: () => ServedModelInfo[];
+  close: () => Promise<void>;
+}> {
   const registry = await Registry.open(config);
   const tracking = registry.tracking;
   const { featuresAt } = options;
@@ -39,7 +45,8 @@ export async function startServer(
   let serving: ModelServer | undefined;
   let predictionLog: PredictionLog | undefined;
   let app: FastifyInstance | undefined;
-  const logger = createLogger(config.logLevel === 'warn' ? 'info' : config.logLevel);
+  // The configured level holds (default warn): Fastify's per-request lines appear at info.
+  const logger = createLogger(config.logLevel);
   const close = async () => {
     // In this order: answered requests append their rows, then the log writes them.
     await app?.close();
@@ -56,6 +63,12 @@ export async function startServer(
         features,
         models: options.models,
         refreshIntervalMs: options.refreshIntervalMs,
+        inputPolicies: {
+          default: config.serving?.inputPolicy,
+          models: Object.fromEntries(
+            Object.entries(config.serving?.models ?? {}).map(([name, m]) => [name, m.inputPolicy]),
+          ),
+        },
         logger,
       });
     const { enabled, ...logOptions } = parseInput(
@@ -74,7 +87,7 @@ export async function startServer(
       host: options.host ?? config.server.host,
       port: options.port ?? config.server.port,
     });
-    return { app, url, close };
+    return { app, url, served: () => serving?.list() ?? [], close };
   } catch (err) {
     await close();
     throw err;

@@ -15,7 +15,7 @@ import {
   type DuckDBType,
 } from '@duckdb/node-api';
 import { invalid, KeelError, type ProgressFn } from '../core/index.js';
-import { detectFormat, ident, literal, readerSql } from '../data/index.js';
+import { type CsvOptions, detectFormat, ident, literal, readerSql } from '../data/index.js';
 import type { ServingModel } from './model.js';
 
 const NUMERIC_TYPE =
@@ -85,6 +85,7 @@ export interface WriteJob {
   input: string;
   /** How messages name the input. */
   name: string;
+  csv?: CsvOptions;
   keep: string[];
   chunkRows: number;
   parts: string;
@@ -100,7 +101,7 @@ export async function writeScores(job: WriteJob): Promise<number> {
   const reader = await instance.connect();
   const writer = await instance.connect();
   try {
-    const source = readerSql(job.input, detectFormat(job.input));
+    const source = readerSql(job.input, detectFormat(job.input), job.csv);
     const types = await describe(reader, source, job.name);
     const p = plan(job.model, source, types, job.keep, job.name);
     const total = source.startsWith('read_parquet')

@@ -26,6 +26,7 @@ import {
   parseInput,
   shortId,
 } from '../core/index.js';
+import type { CsvOptions } from '../data/index.js';
 import type { FeatureStore } from '../features/index.js';
 import type { Registry } from '../registry/index.js';
 import { writeScores } from './batch-writer.js';
@@ -39,6 +40,8 @@ export interface ScoreDatasetOptions {
   input: string;
   /** The `.parquet` file to write; replaced atomically. */
   output: string;
+  /** A CSV input's dialect (delimiter, quote, header); what is left out is sniffed. */
+  csv?: CsvOptions;
   /** Input columns copied beside the score, in this order (ids, keys). */
   keep?: string[];
   /**
@@ -141,6 +144,7 @@ export async function scoreDataset(options: ScoreDatasetOptions): Promise<ScoreD
       model,
       input,
       name: o.input,
+      csv: options.features ? undefined : options.csv,
       keep: o.keep,
       chunkRows: o.chunkRows,
       parts: temp.parts,

@@ -1,21 +1,41 @@
 /**
  * @module serving/encode
  * Request rows to a model's input tensor: row-major float32 in the model's column order. Text
- * values of a categorical column become their code (an unseen category counts as missing, as in
- * training); null, undefined, NaN and '' are missing (NaN). Anything else that is not a number is
- * refused with the column, row and value named.
+ * values of a categorical column become their code; a category the model never saw is fed as
+ * missing (as in training) and listed, so the input policy can report or refuse it. null,
+ * undefined, NaN and '' are missing (NaN). Anything else that is not a number is refused with the
+ * column, row and value named.
  */
 import { KeelError } from '../core/index.js';
 import type { ServingModel } from './model.js';
 
+/** A value of a categorical column that is not among the model's categories. */
+export interface UnseenCategory {
+  row: number;
+  column: string;
+  value: string | number;
+}
+
+/** A request's rows as the model takes them, and the unseen categories met on the way. */
+export interface EncodedRows {
+  values: Float32Array;
+  rows: number;
+  unseen: UnseenCategory[];
+}
+
 type Encoder = (value: unknown, row: number) => number;
 
-function columnEncoder(model: ServingModel, column: string): Encoder {
+function columnEncoder(model: ServingModel, column: string, unseen: UnseenCategory[]): Encoder {
   const categories = model.categories[column];
   if (categories) {
     const codes = new Map(categories.map((c, i) => [c, i]));
-    return (value) =>
-      value === null || value === undefined ? Number.NaN : (codes.get(String(value)) ?? Number.NaN);
+    return (value, row) => {
+      if (value === null || value === undefined || value === '') return Number.NaN;
+      const code = codes.get(String(value));
+      if (code !== undefined) return code;
+      unseen.push({ row, column, value: typeof value === 'number' ? value : String(value) });
+      return Number.NaN;
+    };
   }
   return (value, row) => {
     if (value === null || value === undefined || value === '') return Number.NaN;
@@ -31,10 +51,10 @@ function columnEncoder(model: ServingModel, column: string): Encoder {
   };
 }
 
-function encoders(model: ServingModel): Encoder[] {
+function encoders(model: ServingModel, unseen: UnseenCategory[]): Encoder[] {
   return model.info.features.length > 0
-    ? model.info.features.map((f) => columnEncoder(model, f))
-    : Array.from({ length: model.width }, (_, j) => columnEncoder(model, `#${j}`));
+    ? model.info.features.map((f) => columnEncoder(model, f, unseen))
+    : Array.from({ length: model.width }, (_, j) => columnEncoder(model, `#${j}`, unseen));
 }
 
 /**
@@ -45,14 +65,15 @@ function encoders(model: ServingModel): Encoder[] {
 export function encodeRecords(
   model: ServingModel,
   records: ReadonlyArray<Record<string, unknown>>,
-): Float32Array {
+): EncodedRows {
   const names = model.info.features;
   if (names.length === 0)
     throw new KeelError(
       'INVALID_PARAMETER_VALUE',
       `${model.info.name} version ${model.info.version} has no column names: send rows as arrays of ${model.width} values`,
     );
-  const enc = encoders(model);
+  const unseen: UnseenCategory[] = [];
+  const enc = encoders(model, unseen);
   const out = new Float32Array(records.length * names.length);
   records.forEach((record, i) => {
     for (let j = 0; j < names.length; j++) {
@@ -64,16 +85,17 @@ export function encodeRecords(
       out[i * names.length + j] = enc[j](record[names[j]], i);
     }
   });
-  return out;
+  return { values: out, rows: records.length, unseen };
 }
 
 /**
  * Rows given as arrays of values in the model's column order.
  * @throws KeelError INVALID_PARAMETER_VALUE for a row of the wrong length or a non-numeric value.
  */
-export function encodeArrays(model: ServingModel, rows: ReadonlyArray<readonly unknown[]>): Float32Array {
+export function encodeArrays(model: ServingModel, rows: ReadonlyArray<readonly unknown[]>): EncodedRows {
   const width = model.width;
-  const enc = encoders(model);
+  const unseen: UnseenCategory[] = [];
+  const enc = encoders(model, unseen);
   const out = new Float32Array(rows.length * width);
   rows.forEach((row, i) => {
     if (!Array.isArray(row) || row.length !== width)
@@ -83,5 +105,26 @@ export function encodeArrays(model: ServingModel, rows: ReadonlyArray<readonly u
       );
     for (let j = 0; j < width; j++) out[i * width + j] = enc[j](row[j], i);
   });
-  return out;
+  return { values: out, rows: rows.length, unseen };
+}
+
+/**
+ * A tensor the caller encoded (OIP infer): a categorical column's value must be a category's code,
+ * an integer below the number of categories; any other number is an unseen category, fed as
+ * missing. `values` is changed in place.
+ */
+export function encodedTensor(model: ServingModel, values: Float32Array, rows: number): EncodedRows {
+  const unseen: UnseenCategory[] = [];
+  const width = model.width;
+  model.info.features.forEach((column, j) => {
+    const n = model.categories[column]?.length;
+    if (n === undefined) return;
+    for (let i = 0; i < rows; i++) {
+      const v = values[i * width + j];
+      if (Number.isNaN(v) || (Number.isInteger(v) && v >= 0 && v < n)) continue;
+      unseen.push({ row: i, column, value: v });
+      values[i * width + j] = Number.NaN;
+    }
+  });
+  return { values, rows, unseen };
 }

@@ -12,7 +12,24 @@ export {
   ModelBatchers,
   type ScoreRows,
 } from './batcher.js';
-export { encodeArrays, encodeRecords } from './encode.js';
+export { formatColumns, type InputColumn, inputColumns } from './columns.js';
+export {
+  type EncodedRows,
+  encodeArrays,
+  encodedTensor,
+  encodeRecords,
+  type UnseenCategory,
+} from './encode.js';
+export {
+  DEFAULT_INPUT_POLICY,
+  type InputIssue,
+  type InputIssueKind,
+  type InputPolicies,
+  type InputPolicy,
+  inputPolicyFor,
+  type Screened,
+  screenRows,
+} from './input-policy.js';
 export { ServingModel, type ServingModelInfo } from './model.js';
 export {
   type CanaryInfo,

@@ -29,10 +29,11 @@
  * }
  */
 import { z } from 'zod';
-import { KeelError, type Logger, parseInput, silentLogger } from '../core/index.js';
+import { inputPolicySchema, KeelError, type Logger, parseInput, silentLogger } from '../core/index.js';
 import type { FeatureStore } from '../features/index.js';
 import { Rng } from '../ml/index.js';
 import { parseModelUri, type Registry } from '../registry/index.js';
+import { type InputPolicies, type InputPolicy, inputPolicyFor } from './input-policy.js';
 import type { ServingModelInfo } from './model.js';
 import type { Predictor } from './predictor.js';
 import { type Backend, type RefreshError, Slot } from './slot.js';
@@ -57,6 +58,12 @@ const settingsSchema = z.strictObject({
   refreshIntervalMs: z.number().int().min(0).default(2000),
   canaryFlushMs: z.number().int().positive().default(5000),
   seed: z.number().int().optional(),
+  inputPolicies: z
+    .strictObject({
+      default: inputPolicySchema.optional(),
+      models: z.record(z.string(), inputPolicySchema.optional()).optional(),
+    })
+    .default({}),
 });
 
 /**
@@ -79,6 +86,8 @@ export interface ModelServerOptions {
   canaryFlushMs?: number;
   /** Seeds the draw of non-sticky splits, for reproducible tests. */
   seed?: number;
+  /** What the scoring routes do with unseen categories and missing features, per model (see serving/input-policy). */
+  inputPolicies?: InputPolicies;
   /** Where swaps and failed loads are reported (default: nowhere). */
   logger?: Logger;
 }
@@ -117,11 +126,13 @@ export interface ServedModelInfo extends ServingModelInfo {
   /** The last refresh of the URI that failed, until one succeeds. */
   lastError?: RefreshError;
   canary?: CanaryInfo;
+  inputPolicy: InputPolicy;
 }
 
 interface Served {
   primary: Slot;
   canary?: { slot: Slot; rule: SplitRule };
+  inputPolicy: InputPolicy;
 }
 
 /** Canary traffic not yet added to the registry. */
@@ -162,6 +173,7 @@ export class ModelServer {
         refreshIntervalMs: options.refreshIntervalMs,
         canaryFlushMs: options.canaryFlushMs,
         seed: options.seed,
+        inputPolicies: options.inputPolicies,
       },
       'model server options',
     );
@@ -184,6 +196,7 @@ export class ModelServer {
           slot: new Slot(entry.canary.uri, 'canary', ctx),
           rule: { percent: entry.canary.percent, sticky: entry.canary.sticky },
         },
+        inputPolicy: inputPolicyFor(name, settings.inputPolicies),
       };
       server.served.set(name, served);
       return served;
@@ -216,9 +229,19 @@ export class ModelServer {
     return [...this.served.keys()];
   }
 
+  /**
+   * The input policy of model `name`.
+   * @throws KeelError RESOURCE_DOES_NOT_EXIST for a model not served here.
+   */
+  inputPolicy(name: string): InputPolicy {
+    const served = this.served.get(name);
+    if (!served) throw new KeelError('RESOURCE_DOES_NOT_EXIST', `model '${name}' is not served here`);
+    return served.inputPolicy;
+  }
+
   /** What is served, by model name: the primary version, swaps in progress, and the canary. */
   list(): ServedModelInfo[] {
-    return [...this.served.values()].flatMap(({ primary, canary }) => {
+    return [...this.served.values()].flatMap(({ primary, canary, inputPolicy }) => {
       const serving = primary.serving;
       if (!serving) return [];
       const c = canary?.slot.serving;
@@ -229,6 +252,7 @@ export class ModelServer {
           inFlight: serving.inFlight,
           draining: primary.drainingVersions,
           ...(primary.lastError ? { lastError: primary.lastError } : {}),
+          inputPolicy,
           ...(canary
             ? {
                 canary: {

@@ -9,8 +9,6 @@
 import { KeelError } from '../core/index.js';
 import {
   loadOrt,
-  META_CATEGORIES,
-  META_FEATURES,
   META_TASK,
   type OnnxSession,
   openOnnxSession,
@@ -18,6 +16,7 @@ import {
   scoresOf,
 } from '../ml/index.js';
 import type { Registry, Signature } from '../registry/index.js';
+import { type InputColumn, inputColumns } from './columns.js';
 
 /** What a served model tells its callers (OIP metadata, `/predict` responses). */
 export interface ServingModelInfo {
@@ -29,13 +28,12 @@ export interface ServingModelInfo {
   task: 'binary' | 'regression' | 'unknown';
   /** Input column names in order; empty when the model can only be fed by position. */
   features: string[];
+  /** The same columns with their types and categories. */
+  columns: InputColumn[];
   /** `view:feature` references to look the inputs up online by entity keys. */
   featureRefs: string[];
   signature: Signature;
 }
-
-/** The feature name of a `view:feature` reference. */
-const featureOf = (ref: string): string => ref.slice(ref.indexOf(':') + 1);
 
 export class ServingModel {
   private constructor(
@@ -64,11 +62,7 @@ export class ServingModel {
         `${uri} (version ${version.version}) cannot be served: Keel serves models with one float input of shape [N, F]`,
       );
     }
-    const features = metadata[META_FEATURES]
-      ? (JSON.parse(metadata[META_FEATURES]) as string[])
-      : pkg.features.length === width
-        ? pkg.features.map(featureOf)
-        : [];
+    const columns = inputColumns(metadata, pkg.features, width);
     const task =
       metadata[META_TASK] === 'binary' || metadata[META_TASK] === 'regression'
         ? metadata[META_TASK]
@@ -80,11 +74,12 @@ export class ServingModel {
         version: version.version,
         uri,
         task,
-        features,
+        features: columns.map((c) => c.name),
+        columns,
         featureRefs: pkg.features,
         signature: pkg.signature,
       },
-      metadata[META_CATEGORIES] ? (JSON.parse(metadata[META_CATEGORIES]) as Record<string, string[]>) : {},
+      Object.fromEntries(columns.flatMap((c) => (c.categories ? [[c.name, c.categories]] : []))),
       width,
       session,
     );

@@ -28,12 +28,12 @@ export class Predictor {
 
   /** @throws KeelError INVALID_PARAMETER_VALUE (as a rejection) for rows the model cannot take. */
   async predictRecords(records: ReadonlyArray<Record<string, unknown>>): Promise<Float64Array> {
-    return this.model.score(encodeRecords(this.model, records), records.length);
+    return this.model.score(encodeRecords(this.model, records).values, records.length);
   }
 
   /** @throws KeelError INVALID_PARAMETER_VALUE (as a rejection) for rows the model cannot take. */
   async predictArrays(rows: ReadonlyArray<readonly unknown[]>): Promise<Float64Array> {
-    return this.model.score(encodeArrays(this.model, rows), rows.length);
+    return this.model.score(encodeArrays(this.model, rows).values, rows.length);
   }
 
   /**

@@ -125,7 +125,8 @@ export class Slot {
     if (this.closed || (this.current && !this.follows)) return;
     let target: string | undefined;
     try {
-      target = (await this.ctx.registry.resolveModelUri(this.uri)).version.version;
+      // Which version the URI names now; `load` verifies the files of a new one.
+      target = (await this.ctx.registry.resolveModelUri(this.uri, { verify: false })).version.version;
       if (target === this.current?.version) {
         this.failure = undefined;
         return;

@@ -11,5 +11,5 @@ export async function openDatabase(config: MetadataConfig): Promise<SqlDatabase>
     return new PostgresDatabase(config.url);
   }
   const { SqliteDatabase } = await import('./sqlite.js');
-  return new SqliteDatabase(config.path);
+  return new SqliteDatabase(config.path, config.synchronous);
 }

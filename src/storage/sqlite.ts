@@ -2,6 +2,7 @@
  * @module storage/sqlite
  * better-sqlite3 adapter: WAL, a busy timeout so concurrent processes wait rather than fail, and
  * case-sensitive LIKE (PostgreSQL's behaviour; ILIKE is written as LOWER() LIKE LOWER()).
+ * `synchronous` is FULL unless the caller trades durability for speed (see `sqliteSynchronous`).
  *
  * better-sqlite3 is synchronous, so an async transaction could let other callers' statements run
  * inside it while it awaits. Every statement outside a transaction therefore waits for the open
@@ -10,8 +11,16 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { KeelError } from '../core/index.js';
-import type { RunResult, SqlDatabase, SqlExecutor, SqlValue } from './database.js';
+import { KeelError, type SqliteSynchronous } from '../core/index.js';
+import {
+  type BulkInsert,
+  type RunResult,
+  refuseNulParams,
+  type SqlDatabase,
+  type SqlExecutor,
+  type SqlValue,
+  type TransactionScope,
+} from './database.js';
 
 type Db = Database.Database;
 
@@ -30,7 +39,7 @@ export function translateSqliteError(err: unknown, sql: string): KeelError {
     return new KeelError('RESOURCE_ALREADY_EXISTS', message, { cause: err });
   }
   if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
-    return new KeelError('TEMPORARILY_UNAVAILABLE', `database is busy: ${message}`, { cause: err });
+    return new KeelError('TEMPORARILY_UNAVAILABLE', 'The metadata database is busy: retry', { cause: err });
   }
   return new KeelError('INTERNAL_ERROR', `SQLite: ${message} (in: ${sql.slice(0, 120)})`, { cause: err });
 }
@@ -43,16 +52,37 @@ class SqliteExecutor implements SqlExecutor {
     return this.db.prepare(sql);
   }
   async all<T>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+    refuseNulParams(params);
     return wrap(sql, () => this.stmt(sql).all(...params) as T[]);
   }
   async get<T>(sql: string, params: readonly SqlValue[] = []): Promise<T | undefined> {
+    refuseNulParams(params);
     return wrap(sql, () => this.stmt(sql).get(...params) as T | undefined);
   }
   async run(sql: string, params: readonly SqlValue[] = []): Promise<RunResult> {
+    refuseNulParams(params);
     return wrap(sql, () => ({ changes: this.stmt(sql).run(...params).changes }));
   }
   async exec(sql: string): Promise<void> {
     wrap(sql, () => this.db.exec(sql));
+  }
+  /** One prepared single-row statement run per row, inside a savepoint so the rows land together. */
+  async insertMany({ table, columns, rows, onConflict }: BulkInsert): Promise<RunResult> {
+    if (rows.length === 0) return { changes: 0 };
+    for (const row of rows) refuseNulParams(row);
+    const sql = `INSERT INTO ${table} (${columns.map(([name]) => name).join(', ')}) VALUES (${columns.map(() => '?').join(', ')}) ${onConflict ?? ''}`;
+    return wrap(sql, () => {
+      const stmt = this.db.prepare(sql);
+      let changes = 0;
+      this.db.transaction(() => {
+        for (const row of rows) changes += stmt.run(...row).changes;
+      })();
+      return { changes };
+    });
+  }
+  /** A SQLite transaction already holds the database's write lock: no row locks to add. */
+  lockClause(): string {
+    return '';
   }
 }
 
@@ -60,12 +90,15 @@ export class SqliteDatabase extends SqliteExecutor implements SqlDatabase {
   private queue: Promise<unknown> = Promise.resolve();
   private inTransaction = false;
 
-  constructor(readonly path: string) {
+  constructor(
+    readonly path: string,
+    synchronous: SqliteSynchronous = 'full',
+  ) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     const db = new Database(path);
     db.pragma('journal_mode = WAL');
     db.pragma('busy_timeout = 10000');
-    db.pragma('synchronous = NORMAL');
+    db.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
     db.pragma('foreign_keys = ON');
     db.pragma('case_sensitive_like = ON');
     super(db);
@@ -90,8 +123,12 @@ export class SqliteDatabase extends SqliteExecutor implements SqlDatabase {
   override exec(sql: string): Promise<void> {
     return this.waitTurn(() => super.exec(sql));
   }
+  override insertMany(insert: BulkInsert): Promise<RunResult> {
+    return this.waitTurn(() => super.insertMany(insert));
+  }
 
-  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+  /** Every transaction runs alone, whatever its scope: BEGIN IMMEDIATE takes the write lock up front. */
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, _options?: { scope?: TransactionScope }): Promise<T> {
     const body = async () => {
       this.inTransaction = true;
       const tx = new SqliteExecutor(this.db);

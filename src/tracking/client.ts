@@ -49,13 +49,26 @@ export interface ActiveRun {
   logInputs(datasets: DatasetInput[]): Promise<void>;
   /** Uploads a local file (or a folder, recursively) under `artifactPath` (default: the root). */
   logArtifact(localPath: string, artifactPath?: string): Promise<void>;
-  /** Sends everything buffered so far. */
+  /**
+   * Sends everything buffered so far, after any batch kept from a failed send.
+   * @throws the first error met; a batch the server could not take stays queued for the next flush.
+   */
   flush(): Promise<void>;
-  /** Flushes and marks the run ended. Default status FINISHED. */
+  /**
+   * Flushes and ends the run on the server (default status FINISHED). The run is ended even when
+   * the flush fails; the flush's error is thrown after.
+   */
   end(status?: Exclude<RunStatus, 'RUNNING' | 'SCHEDULED'>): Promise<void>;
 }
 
 export interface TrackingClient {
   startRun(options?: StartRunOptions): Promise<ActiveRun>;
+  /**
+   * Logs into an existing run, as MLflow's `start_run(run_id=...)` resumes one: a pipeline's run
+   * that a stage's `keel train` adds to, or `keel evaluate --run-id`. The caller that attaches does
+   * not end the run; its owner does.
+   * @throws KeelError RESOURCE_DOES_NOT_EXIST for an unknown run, INVALID_PARAMETER_VALUE for a deleted one.
+   */
+  attachRun(runId: string): Promise<ActiveRun>;
   close(): Promise<void>;
 }

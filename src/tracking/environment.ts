@@ -1,8 +1,8 @@
 /**
  * @module tracking/environment
- * The environment a run ran in, recorded as tags: the git commit (MLflow's standard tag), Node's
- * version, the platform, and the sha256 of the lockfile, so a result can be traced to the exact
- * code and dependencies that made it.
+ * The environment a run ran in, recorded as tags: the git commit, branch and whether the tree had
+ * uncommitted changes (MLflow's standard tags), Node's version, the platform, and the sha256 of
+ * the lockfile, so a result can be traced to the exact code and dependencies that made it.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -12,6 +12,9 @@ import { join } from 'node:path';
 
 export const ENV_TAGS = {
   gitCommit: 'mlflow.source.git.commit',
+  /** `true` when tracked files had uncommitted changes (untracked files do not count), as MLflow 3 records it. */
+  gitDirty: 'mlflow.source.git.dirty',
+  gitBranch: 'mlflow.source.git.branch',
   sourceName: 'mlflow.source.name',
   sourceType: 'mlflow.source.type',
   user: 'mlflow.user',
@@ -31,14 +34,26 @@ export const LINEAGE_TAGS = {
   featureViews: 'keel.features.views',
 } as const;
 
-function gitCommit(cwd: string): string | undefined {
+const git = (cwd: string, args: string[]): string | undefined => {
   try {
-    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd, stdio: ['ignore', 'pipe', 'ignore'] })
+    return execFileSync('git', args, { cwd, stdio: ['ignore', 'pipe', 'ignore'] })
       .toString()
       .trim();
   } catch {
     return undefined;
   }
+};
+
+/** The commit, branch and dirtiness of the checkout at `cwd`, as MLflow's GitInfo reads them. */
+function gitTags(cwd: string): Record<string, string> {
+  const commit = git(cwd, ['rev-parse', 'HEAD']);
+  if (!commit) return {};
+  const tags: Record<string, string> = { [ENV_TAGS.gitCommit]: commit };
+  const branch = git(cwd, ['rev-parse', '--abbrev-ref', 'HEAD']);
+  if (branch && branch !== 'HEAD') tags[ENV_TAGS.gitBranch] = branch;
+  const status = git(cwd, ['status', '--porcelain', '--untracked-files=no']);
+  if (status !== undefined) tags[ENV_TAGS.gitDirty] = String(status !== '');
+  return tags;
 }
 
 export function lockfileHash(cwd: string): string | undefined {
@@ -66,8 +81,7 @@ export function environmentTags(cwd = process.cwd()): Record<string, string> {
     [ENV_TAGS.node]: process.version,
     [ENV_TAGS.platform]: `${process.platform}-${process.arch}`,
   };
-  const commit = gitCommit(cwd);
-  if (commit) tags[ENV_TAGS.gitCommit] = commit;
+  Object.assign(tags, gitTags(cwd));
   const lock = lockfileHash(cwd);
   if (lock) tags[ENV_TAGS.lockfile] = lock;
   return tags;

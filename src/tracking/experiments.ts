@@ -1,9 +1,13 @@
 /**
  * @module tracking/experiments
- * Experiment operations over the metadata database. Experiment 0, `Default`, always exists.
+ * Experiment operations over the metadata database. Experiment 0, `Default`, always exists. An
+ * experiment's artifact location is an `mlflow-artifacts:/` URI inside the artifact store (the
+ * only kind Keel serves), outside the registry's `models/` folder: MLflow's server takes any
+ * location; Keel refuses the ones that would point its proxy elsewhere.
  */
+import { joinArtifactPath } from '../artifacts/index.js';
 import { type Clock, KeelError } from '../core/index.js';
-import type { SqlDatabase, SqlExecutor } from '../storage/index.js';
+import type { RowLock, SqlDatabase, SqlExecutor } from '../storage/index.js';
 import { parseFilter, parseOrderBy } from './filter.js';
 import { LIMITS, validateMaxResults, validateTag } from './limits.js';
 import { decodePageToken, pageOf } from './paging.js';
@@ -25,13 +29,39 @@ export const DEFAULT_EXPERIMENT_ID = '0';
 export const experimentArtifactLocation = (id: string | number): string => `mlflow-artifacts:/${id}`;
 
 /**
- * The artifact location of an experiment new runs and models may go into, read in `tx`.
+ * A requested artifact location, checked: `mlflow-artifacts:/<path>` with a relative path that
+ * stays in the store and out of `models/`.
+ * @throws KeelError INVALID_PARAMETER_VALUE naming the location and the rule.
+ */
+export function checkArtifactLocation(location: string): string {
+  const scheme = 'mlflow-artifacts:/';
+  const refuse = (why: string) =>
+    new KeelError('INVALID_PARAMETER_VALUE', `Invalid artifact_location '${location}': ${why}`);
+  if (!location.startsWith(scheme))
+    throw refuse(`Keel keeps artifacts in its own store: use ${scheme}<path>`);
+  let path: string;
+  try {
+    path = joinArtifactPath(location.slice(scheme.length));
+  } catch (err) {
+    throw refuse((err as Error).message);
+  }
+  if (path === 'models' || path.startsWith('models/')) throw refuse("'models/' holds the registry's files");
+  return `${scheme}${path}`;
+}
+
+/**
+ * The artifact location of an experiment new runs and models may go into, read in `tx` (and
+ * locked, with `lock`, so the experiment cannot be deleted before the transaction ends).
  * @throws KeelError RESOURCE_DOES_NOT_EXIST for an unknown experiment, INVALID_PARAMETER_VALUE for
  *   a deleted one (MLflow's messages).
  */
-export async function activeArtifactLocation(tx: SqlExecutor, experimentId: number): Promise<string> {
+export async function activeArtifactLocation(
+  tx: SqlExecutor,
+  experimentId: number,
+  lock?: RowLock,
+): Promise<string> {
   const exp = await tx.get<{ lifecycle_stage: string; artifact_location: string }>(
-    'SELECT lifecycle_stage, artifact_location FROM experiments WHERE experiment_id = ?',
+    `SELECT lifecycle_stage, artifact_location FROM experiments WHERE experiment_id = ?${lock ? tx.lockClause(lock) : ''}`,
     [experimentId],
   );
   if (!exp) throw new KeelError('RESOURCE_DOES_NOT_EXIST', `No Experiment with id=${experimentId} exists`);
@@ -81,6 +111,7 @@ export class ExperimentStore {
       );
     }
     for (const t of options.tags ?? []) validateTag(t.key, t.value, LIMITS.experimentTagValueLength);
+    const location = options.artifactLocation ? checkArtifactLocation(options.artifactLocation) : undefined;
     return this.db.transaction(async (tx) => {
       if (await tx.get('SELECT 1 AS x FROM experiments WHERE name = ?', [name])) {
         throw new KeelError('RESOURCE_ALREADY_EXISTS', `Experiment '${name}' already exists.`);
@@ -98,7 +129,7 @@ export class ExperimentStore {
       );
       const id = row!.experiment_id;
       await tx.run('UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?', [
-        options.artifactLocation || experimentArtifactLocation(id),
+        location ?? experimentArtifactLocation(id),
         id,
       ]);
       for (const t of options.tags ?? []) await this.upsertTag(tx, id, t);

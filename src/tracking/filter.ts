@@ -5,7 +5,7 @@
  * double quotes, values as numbers or quoted strings, and the comparators `= != <> > >= < <= LIKE
  * ILIKE IN NOT IN IS NULL IS NOT NULL`. A bare name (`status`, `name`) is an attribute.
  */
-import { KeelError } from '../core/index.js';
+import { KeelError, own } from '../core/index.js';
 
 export type EntityType = 'metric' | 'param' | 'tag' | 'attribute' | 'dataset';
 export type Comparator =
@@ -137,7 +137,7 @@ class Parser {
     const dot = this.peek();
     if (dot?.kind === 'punct' && dot.text === '.') {
       this.pos++;
-      const type = PREFIXES[first.text.toLowerCase()];
+      const type = own(PREFIXES, first.text.toLowerCase());
       if (!type) throw fail(this.filter, `unknown entity type '${first.text}'`);
       const key = this.next();
       if (key.kind !== 'ident') throw fail(this.filter, `expected a key after '${first.text}.'`);

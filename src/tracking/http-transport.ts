@@ -1,7 +1,8 @@
 /**
  * @module tracking/http-transport
  * The HTTP transport: MLflow's REST API, so the same client logs to `keel serve` or to an MLflow
- * server. Errors come back as KeelErrors with the server's error code and message.
+ * server. Every request has a timeout and retries transient failures as MLflow's client does
+ * (`http-retry.ts`). Errors come back as KeelErrors with the server's error code and message.
  */
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
@@ -9,17 +10,21 @@ import { basename, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { ERROR_CODES, type ErrorCode, KeelError } from '../core/index.js';
 import type { RunStatus } from './client.js';
+import { DEFAULT_RETRY, fetchWithRetry, type RetryOptions } from './http-retry.js';
 import type { NewRun, TrackingTransport } from './transport.js';
 import type { DatasetInputEntity, LogBatch } from './types.js';
 
 export class HttpTransport implements TrackingTransport {
   private readonly base: string;
+  private readonly retry: RetryOptions;
 
   constructor(
     baseUrl: string,
     private readonly token?: string,
+    retry: Partial<RetryOptions> = {},
   ) {
     this.base = baseUrl.replace(/\/+$/, '');
+    this.retry = { ...DEFAULT_RETRY, ...retry };
   }
 
   private headers(extra: Record<string, string> = {}): Record<string, string> {
@@ -29,22 +34,16 @@ export class HttpTransport implements TrackingTransport {
   private async call<T>(method: 'GET' | 'POST', path: string, body?: Record<string, unknown>): Promise<T> {
     let url = `${this.base}/api/2.0/mlflow/${path}`;
     if (method === 'GET' && body) url += `?${new URLSearchParams(body as Record<string, string>)}`;
-    let res: Response;
-    try {
-      res = await fetch(url, {
+    const res = await fetchWithRetry(
+      url,
+      () => ({
         method,
         headers: this.headers(method === 'POST' ? { 'content-type': 'application/json' } : {}),
         body: method === 'POST' ? JSON.stringify(body ?? {}) : undefined,
-      });
-    } catch (err) {
-      throw new KeelError(
-        'TEMPORARILY_UNAVAILABLE',
-        `Tracking server ${this.base} is unreachable: ${(err as Error).message}`,
-        {
-          cause: err,
-        },
-      );
-    }
+      }),
+      this.retry,
+      `${method} ${path} to ${this.base}`,
+    );
     return parseResponse<T>(res, `${method} ${path}`);
   }
 
@@ -77,6 +76,15 @@ export class HttpTransport implements TrackingTransport {
       tags: options.tags,
     });
     return res.run.info.run_id;
+  }
+
+  async getRun(runId: string): Promise<{ experimentId: string; lifecycleStage: string }> {
+    const res = await this.call<{ run: { info: { experiment_id: string; lifecycle_stage: string } } }>(
+      'GET',
+      'runs/get',
+      { run_id: runId },
+    );
+    return { experimentId: res.run.info.experiment_id, lifecycleStage: res.run.info.lifecycle_stage };
   }
 
   async logBatch(runId: string, batch: LogBatch): Promise<void> {
@@ -112,15 +120,21 @@ export class HttpTransport implements TrackingTransport {
       return;
     }
     const encoded = remotePath.split('/').map(encodeURIComponent).join('/');
-    const res = await fetch(`${this.base}/api/2.0/mlflow-artifacts/artifacts/${encoded}`, {
-      method: 'PUT',
-      headers: this.headers({
-        'content-type': 'application/octet-stream',
-        'content-length': String(info.size),
-      }),
-      body: Readable.toWeb(createReadStream(localPath)) as ReadableStream,
-      duplex: 'half',
-    } as RequestInit);
+    const res = await fetchWithRetry(
+      `${this.base}/api/2.0/mlflow-artifacts/artifacts/${encoded}`,
+      () =>
+        ({
+          method: 'PUT',
+          headers: this.headers({
+            'content-type': 'application/octet-stream',
+            'content-length': String(info.size),
+          }),
+          body: Readable.toWeb(createReadStream(localPath)) as ReadableStream,
+          duplex: 'half',
+        }) as RequestInit,
+      this.retry,
+      `PUT artifact ${remotePath} to ${this.base}`,
+    );
     await parseResponse(res, `PUT artifact ${remotePath}`);
   }
 
@@ -142,6 +156,18 @@ async function parseResponse<T>(res: Response, what: string): Promise<T> {
   if (res.ok) return body as T;
   const err = body as { error_code?: string; message?: string } | undefined;
   const code: ErrorCode =
-    err?.error_code && err.error_code in ERROR_CODES ? (err.error_code as ErrorCode) : 'INTERNAL_ERROR';
+    err?.error_code && err.error_code in ERROR_CODES
+      ? (err.error_code as ErrorCode)
+      : codeOfStatus(res.status);
   throw new KeelError(code, err?.message ?? `${what} failed with HTTP ${res.status}: ${text.slice(0, 200)}`);
+}
+
+/** A code for an answer without one Keel knows (a proxy's page, another server's code): by status. */
+function codeOfStatus(status: number): ErrorCode {
+  if (status === 404) return 'RESOURCE_DOES_NOT_EXIST';
+  if (status === 401) return 'UNAUTHENTICATED';
+  if (status === 403) return 'PERMISSION_DENIED';
+  if (status === 429) return 'REQUEST_LIMIT_EXCEEDED';
+  if ([408, 502, 503, 504].includes(status)) return 'TEMPORARILY_UNAVAILABLE';
+  return status >= 400 && status < 500 ? 'BAD_REQUEST' : 'INTERNAL_ERROR';
 }

@@ -8,6 +8,7 @@ export type * from './client.js';
 export { ENV_TAGS, environmentTags, LINEAGE_TAGS, lockfileHash } from './environment.js';
 export { DEFAULT_EXPERIMENT_ID, ExperimentStore, parseExperimentId } from './experiments.js';
 export { type Clause, type OrderBy, parseFilter, parseOrderBy } from './filter.js';
+export { DEFAULT_RETRY, type RetryOptions } from './http-retry.js';
 export { LIMITS, validateRunId } from './limits.js';
 export {
   type CreateLoggedModelOptions,

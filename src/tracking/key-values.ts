@@ -2,14 +2,12 @@
  * @module tracking/key-values
  * The key/value child tables that runs and logged models share the rules of: params are
  * write-once (the same value again is fine, a different one an error), tags are upserted with the
- * last of repeated keys winning. Multi-row statements are chunked under both backends' limits.
+ * last of repeated keys winning. Rows are written in key order, so two transactions writing the
+ * same keys lock them in the same order and never deadlock.
  */
 import { KeelError } from '../core/index.js';
-import { placeholders, type SqlExecutor } from '../storage/index.js';
+import { type BulkInsert, placeholders, type SqlExecutor } from '../storage/index.js';
 import type { KeyValue } from './types.js';
-
-/** Rows per multi-row INSERT: well under both backends' parameter limits. */
-export const CHUNK = 400;
 
 export interface KeyValueTable {
   table: string;
@@ -51,25 +49,25 @@ export async function insertWriteOnce(tx: SqlExecutor, t: KeyValueTable, params:
     }
     wanted.delete(e.key);
   }
-  const rows = [...wanted];
-  for (let i = 0; i < rows.length; i += CHUNK) {
-    const chunk = rows.slice(i, i + CHUNK);
-    await tx.run(
-      `INSERT INTO ${t.table} (${t.ownerColumn}, key, value) VALUES ${chunk.map(() => '(?, ?, ?)').join(', ')}`,
-      chunk.flatMap(([k, v]) => [t.ownerId, k, v]),
-    );
-  }
+  await tx.insertMany(keyValueRows(t, [...wanted]));
 }
 
 /** Sets tags; of repeated keys the last wins. */
 export async function upsertKeyValues(tx: SqlExecutor, t: KeyValueTable, tags: KeyValue[]): Promise<void> {
-  const rows = [...new Map(tags.map((tag) => [tag.key, tag.value]))];
-  for (let i = 0; i < rows.length; i += CHUNK) {
-    const chunk = rows.slice(i, i + CHUNK);
-    await tx.run(
-      `INSERT INTO ${t.table} (${t.ownerColumn}, key, value) VALUES ${chunk.map(() => '(?, ?, ?)').join(', ')}
-       ON CONFLICT (${t.ownerColumn}, key) DO UPDATE SET value = excluded.value`,
-      chunk.flatMap(([k, v]) => [t.ownerId, k, v]),
-    );
-  }
+  await tx.insertMany({
+    ...keyValueRows(t, [...new Map(tags.map((tag) => [tag.key, tag.value]))]),
+    onConflict: `ON CONFLICT (${t.ownerColumn}, key) DO UPDATE SET value = excluded.value`,
+  });
+}
+
+function keyValueRows(t: KeyValueTable, entries: Array<[string, string]>): BulkInsert {
+  return {
+    table: t.table,
+    columns: [
+      [t.ownerColumn, 'text'],
+      ['key', 'text'],
+      ['value', 'text'],
+    ],
+    rows: entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => [t.ownerId, k, v]),
+  };
 }

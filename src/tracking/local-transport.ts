@@ -19,6 +19,10 @@ export class LocalTransport implements TrackingTransport {
   async createRun(options: NewRun): Promise<string> {
     return (await this.tracking.runs.create(options)).info.run_id;
   }
+  async getRun(runId: string): Promise<{ experimentId: string; lifecycleStage: string }> {
+    const { info } = await this.tracking.runs.get(runId);
+    return { experimentId: info.experiment_id, lifecycleStage: info.lifecycle_stage };
+  }
   logBatch(runId: string, batch: LogBatch): Promise<void> {
     return this.tracking.runs.logBatch(runId, batch);
   }

@@ -11,7 +11,7 @@ import { type Clock, KeelError, newRunId } from '../core/index.js';
 import { placeholders, type SqlDatabase, type SqlExecutor, type SqlValue } from '../storage/index.js';
 import { activeArtifactLocation, parseExperimentId } from './experiments.js';
 import { type Clause, parseFilter } from './filter.js';
-import { CHUNK, insertWriteOnce, type KeyValueTable, upsertKeyValues } from './key-values.js';
+import { insertWriteOnce, type KeyValueTable, upsertKeyValues } from './key-values.js';
 import { LIMITS, validateKey, validateMaxResults } from './limits.js';
 import { randomName } from './names.js';
 import { decodePageToken, pageOf } from './paging.js';
@@ -134,12 +134,24 @@ export async function linkModelMetrics(
     tx,
     linked.map((m) => m.model_id!),
   );
-  for (let i = 0; i < linked.length; i += CHUNK) {
-    const chunk = linked.slice(i, i + CHUNK);
-    await tx.run(
-      `INSERT INTO logged_model_metrics (model_id, run_uuid, key, value, is_nan, timestamp, step, dataset_name, dataset_digest)
-       VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')} ON CONFLICT DO NOTHING`,
-      chunk.flatMap((m) => {
+  const byKey = (m: LoggedMetric) => [m.model_id!, m.key, m.timestamp, m.step];
+  await tx.insertMany({
+    table: 'logged_model_metrics',
+    columns: [
+      ['model_id', 'text'],
+      ['run_uuid', 'text'],
+      ['key', 'text'],
+      ['value', 'double'],
+      ['is_nan', 'integer'],
+      ['timestamp', 'bigint'],
+      ['step', 'bigint'],
+      ['dataset_name', 'text'],
+      ['dataset_digest', 'text'],
+    ],
+    // Primary key order, so concurrent writers of the same points wait for each other in one order.
+    rows: [...linked]
+      .sort((a, b) => compareTuples(byKey(a), byKey(b)))
+      .map((m) => {
         const nan = Number.isNaN(m.value);
         return [
           m.model_id!,
@@ -153,8 +165,13 @@ export async function linkModelMetrics(
           m.dataset_digest ?? null,
         ];
       }),
-    );
-  }
+    onConflict: 'ON CONFLICT DO NOTHING',
+  });
+}
+
+function compareTuples(a: Array<string | number>, b: Array<string | number>): number {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] < b[i] ? -1 : 1;
+  return 0;
 }
 
 /**

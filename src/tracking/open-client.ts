@@ -3,10 +3,11 @@
  * The tracking client: in-process on the embedded store by default, over HTTP when
  * `KEEL_TRACKING_URI` (or `MLFLOW_TRACKING_URI`) is an http(s) URL.
  */
-import type { KeelConfig } from '../core/index.js';
+import { type KeelConfig, KeelError } from '../core/index.js';
 import { BufferedRun } from './active-run.js';
 import type { ActiveRun, StartRunOptions, TrackingClient } from './client.js';
 import { environmentTags } from './environment.js';
+import { type RetryOptions, retryOptionsFromEnv } from './http-retry.js';
 import { HttpTransport } from './http-transport.js';
 import { LocalTransport } from './local-transport.js';
 import { RUN_NAME_TAG } from './runs.js';
@@ -36,6 +37,17 @@ export class Client implements TrackingClient {
     return new BufferedRun(this.transport, runId, experimentId);
   }
 
+  async attachRun(runId: string): Promise<ActiveRun> {
+    const run = await this.transport.getRun(runId);
+    if (run.lifecycleStage !== 'active') {
+      throw new KeelError(
+        'INVALID_PARAMETER_VALUE',
+        `Run ${runId} is deleted; restore it or log to another run`,
+      );
+    }
+    return new BufferedRun(this.transport, runId, run.experimentId);
+  }
+
   close(): Promise<void> {
     return this.transport.close();
   }
@@ -45,9 +57,12 @@ export class Client implements TrackingClient {
 export const localTrackingClient = (tracking: Tracking, cwd?: string): TrackingClient =>
   new Client(new LocalTransport(tracking), cwd);
 
-/** A client speaking MLflow's REST API to `baseUrl`. */
-export const httpTrackingClient = (baseUrl: string, token?: string): TrackingClient =>
-  new Client(new HttpTransport(baseUrl, token));
+/** A client speaking MLflow's REST API to `baseUrl`, retrying as MLflow's client does (`retry` overrides). */
+export const httpTrackingClient = (
+  baseUrl: string,
+  token?: string,
+  retry?: Partial<RetryOptions>,
+): TrackingClient => new Client(new HttpTransport(baseUrl, token, retry));
 
 /** Chooses the transport from the environment, as the CLI and training code do. */
 export async function openTrackingClient(
@@ -55,6 +70,7 @@ export async function openTrackingClient(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<TrackingClient> {
   const uri = env.KEEL_TRACKING_URI || env.MLFLOW_TRACKING_URI;
-  if (uri && /^https?:\/\//.test(uri)) return httpTrackingClient(uri, env.KEEL_TOKEN);
+  if (uri && /^https?:\/\//.test(uri))
+    return httpTrackingClient(uri, env.KEEL_TOKEN, retryOptionsFromEnv(env));
   return new Client(new LocalTransport(await Tracking.open(config), true), config.root);
 }

@@ -4,13 +4,24 @@
  * search. A batch is one transaction: params are checked against what is stored (write-once),
  * tags upserted (last one in the request wins), metric points appended, and the latest value per
  * key kept in `latest_metrics`. Points that carry a `model_id` are also linked to that logged model.
+ *
+ * Writes to runs are `rows` transactions: batches for different runs (and metric-only batches for
+ * the same run) run side by side on PostgreSQL. Each locks its run's row, shared when it only
+ * appends and upserts, exclusively when it reads something to decide what to write (params, the
+ * run's name, re-logged model points, the run row itself).
  */
 import { type Clock, KeelError, newRunId } from '../core/index.js';
-import { placeholders, type SqlDatabase, type SqlExecutor, type SqlValue } from '../storage/index.js';
+import {
+  placeholders,
+  type RowLock,
+  type SqlDatabase,
+  type SqlExecutor,
+  type SqlValue,
+} from '../storage/index.js';
 import type { RunStatus } from './client.js';
 import { activeArtifactLocation, parseExperimentId, viewTypeCondition } from './experiments.js';
 import { parseFilter, parseOrderBy } from './filter.js';
-import { CHUNK, insertWriteOnce, type KeyValueTable, upsertKeyValues } from './key-values.js';
+import { insertWriteOnce, type KeyValueTable, upsertKeyValues } from './key-values.js';
 import { LIMITS, validateBatch, validateMaxResults, validateRunId, validateTag } from './limits.js';
 import { linkModelMetrics, linkRunModels } from './logged-models.js';
 import { randomName } from './names.js';
@@ -32,6 +43,9 @@ import type {
 
 export const RUN_NAME_TAG = 'mlflow.runName';
 export const USER_TAG = 'mlflow.user';
+/** MLflow 2's history of the models logged to a run: a JSON list in one run tag. */
+export const LOGGED_MODELS_TAG = 'mlflow.log-model.history';
+const ROWS = { scope: 'rows' } as const;
 const STATUSES: readonly RunStatus[] = ['RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED'];
 
 interface RunRow {
@@ -94,7 +108,7 @@ export class RunStore {
     const userId = options.userId || tags.get(USER_TAG) || 'unknown';
     const runId = newRunId();
     await this.db.transaction(async (tx) => {
-      const location = await activeArtifactLocation(tx, expId);
+      const location = await activeArtifactLocation(tx, expId, 'share');
       await tx.run(
         `INSERT INTO runs (run_uuid, name, experiment_id, user_id, status, start_time, lifecycle_stage, artifact_uri)
          VALUES (?, ?, ?, ?, 'RUNNING', ?, 'active', ?)`,
@@ -112,19 +126,23 @@ export class RunStore {
         this.kv('tags', runId),
         [...tags].map(([key, value]) => ({ key, value })),
       );
-    });
+    }, ROWS);
     return this.get(runId);
   }
 
-  private async row(exec: SqlExecutor, runId: string): Promise<RunRow> {
+  /** The run's row; inside a transaction, `lock` keeps it locked until the transaction ends. */
+  private async row(exec: SqlExecutor, runId: string, lock?: RowLock): Promise<RunRow> {
     validateRunId(runId);
-    const row = await exec.get<RunRow>('SELECT * FROM runs WHERE run_uuid = ?', [runId]);
+    const row = await exec.get<RunRow>(
+      `SELECT * FROM runs WHERE run_uuid = ?${lock ? exec.lockClause(lock) : ''}`,
+      [runId],
+    );
     if (!row) throw new KeelError('RESOURCE_DOES_NOT_EXIST', `Run with id=${runId} not found`);
     return row;
   }
 
-  private async activeRow(exec: SqlExecutor, runId: string): Promise<RunRow> {
-    const row = await this.row(exec, runId);
+  private async activeRow(exec: SqlExecutor, runId: string, lock: RowLock): Promise<RunRow> {
+    const row = await this.row(exec, runId, lock);
     if (row.lifecycle_stage !== 'active') {
       throw new KeelError(
         'INVALID_PARAMETER_VALUE',
@@ -140,7 +158,7 @@ export class RunStore {
   ): Promise<RunInfo> {
     const status = changes.status === undefined ? undefined : parseStatus(changes.status);
     await this.db.transaction(async (tx) => {
-      const row = await this.activeRow(tx, runId);
+      const row = await this.activeRow(tx, runId, 'update');
       await tx.run('UPDATE runs SET status = ?, end_time = ?, name = ? WHERE run_uuid = ?', [
         status ?? row.status,
         changes.endTime ??
@@ -150,19 +168,19 @@ export class RunStore {
       ]);
       if (changes.runName)
         await upsertKeyValues(tx, this.kv('tags', runId), [{ key: RUN_NAME_TAG, value: changes.runName }]);
-    });
+    }, ROWS);
     return (await this.get(runId)).info;
   }
 
   async setLifecycle(runId: string, stage: 'active' | 'deleted'): Promise<void> {
     await this.db.transaction(async (tx) => {
-      await this.row(tx, runId);
+      await this.row(tx, runId, 'update');
       await tx.run('UPDATE runs SET lifecycle_stage = ?, deleted_time = ? WHERE run_uuid = ?', [
         stage,
         stage === 'deleted' ? this.clock.now() : null,
         runId,
       ]);
-    });
+    }, ROWS);
   }
 
   /**
@@ -171,21 +189,46 @@ export class RunStore {
    */
   async logBatch(runId: string, batch: LogBatch): Promise<void> {
     validateBatch(batch);
+    const last = new Map((batch.tags ?? []).map((t) => [t.key, t.value]));
+    const name = last.get(RUN_NAME_TAG);
+    // Params are checked against what is stored, the name rewrites the run row and re-logged
+    // model points are compared with stored ones: those batches take the run exclusively.
+    const decides = Boolean(batch.params?.length || name || batch.metrics?.some((m) => m.model_id));
     await this.db.transaction(async (tx) => {
-      await this.activeRow(tx, runId);
+      await this.activeRow(tx, runId, decides ? 'update' : 'share');
       if (batch.params?.length) await insertWriteOnce(tx, this.kv('params', runId), batch.params);
-      if (batch.tags?.length) {
-        const last = new Map(batch.tags.map((t) => [t.key, t.value]));
-        const tags = [...last].map(([key, value]) => ({ key, value }));
-        await upsertKeyValues(tx, this.kv('tags', runId), tags);
-        const name = last.get(RUN_NAME_TAG);
+      if (last.size > 0) {
+        await upsertKeyValues(
+          tx,
+          this.kv('tags', runId),
+          [...last].map(([key, value]) => ({ key, value })),
+        );
         if (name) await tx.run('UPDATE runs SET name = ? WHERE run_uuid = ?', [name, runId]);
       }
       if (batch.metrics?.length) {
         await linkModelMetrics(tx, runId, batch.metrics);
         await this.insertMetrics(tx, runId, await this.withoutRelogged(tx, runId, batch.metrics));
       }
-    });
+    }, ROWS);
+  }
+
+  /**
+   * Appends a model to the run's `mlflow.log-model.history` tag (MLflow 2's `log_model`), reading
+   * and rewriting the tag under the run's lock so concurrent calls each keep their model.
+   * @throws INVALID_PARAMETER_VALUE when the history would pass the tag value limit.
+   */
+  async recordLoggedModel(runId: string, model: unknown): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await this.activeRow(tx, runId, 'update');
+      const prior = await tx.get<{ value: string }>('SELECT value FROM tags WHERE run_uuid = ? AND key = ?', [
+        runId,
+        LOGGED_MODELS_TAG,
+      ]);
+      const history = prior ? parseHistory(runId, prior.value) : [];
+      const value = JSON.stringify([...history, model]);
+      validateTag(LOGGED_MODELS_TAG, value, LIMITS.runTagValueLength);
+      await upsertKeyValues(tx, this.kv('tags', runId), [{ key: LOGGED_MODELS_TAG, value }]);
+    }, ROWS);
   }
 
   /**
@@ -209,9 +252,9 @@ export class RunStore {
   /** Records the logged models a run produced, at the step each was logged at. */
   async logOutputs(runId: string, models: ModelOutput[]): Promise<void> {
     await this.db.transaction(async (tx) => {
-      await this.activeRow(tx, runId);
+      await this.activeRow(tx, runId, 'share');
       await linkRunModels(tx, runId, 'output', models);
-    });
+    }, ROWS);
   }
 
   private kv(table: 'params' | 'tags', runId: string): KeyValueTable {
@@ -229,48 +272,50 @@ export class RunStore {
         step: m.step,
       };
     });
-    for (let i = 0; i < rows.length; i += CHUNK) {
-      const chunk = rows.slice(i, i + CHUNK);
-      await tx.run(
-        `INSERT INTO metrics (run_uuid, key, value, is_nan, timestamp, step) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`,
-        chunk.flatMap((r) => [runId, r.key, r.value, r.isNan, r.timestamp, r.step]),
-      );
-    }
+    const columns = [
+      ['run_uuid', 'text'],
+      ['key', 'text'],
+      ['value', 'double'],
+      ['is_nan', 'integer'],
+      ['timestamp', 'bigint'],
+      ['step', 'bigint'],
+    ] as const;
+    const values = (r: (typeof rows)[number]) => [runId, r.key, r.value, r.isNan, r.timestamp, r.step];
+    await tx.insertMany({ table: 'metrics', columns, rows: rows.map(values) });
     // The latest point per key: highest step, then timestamp, then value (MLflow's store does the
-    // same). Reduce in memory first: one statement may not update the same row twice.
+    // same). Reduce in memory first: one statement may not update the same row twice. Key order
+    // makes concurrent batches of one run lock the rows in the same order.
     const latest = new Map<string, (typeof rows)[number]>();
     for (const r of rows) {
       const cur = latest.get(r.key);
       if (!cur || isLater(r, cur)) latest.set(r.key, r);
     }
-    const best = [...latest.values()];
-    for (let i = 0; i < best.length; i += CHUNK) {
-      const chunk = best.slice(i, i + CHUNK);
-      await tx.run(
-        `INSERT INTO latest_metrics (run_uuid, key, value, is_nan, timestamp, step) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}
-         ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value, is_nan = excluded.is_nan,
+    await tx.insertMany({
+      table: 'latest_metrics',
+      columns,
+      rows: [...latest.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map(values),
+      onConflict: `ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value, is_nan = excluded.is_nan,
            timestamp = excluded.timestamp, step = excluded.step
          WHERE excluded.step > latest_metrics.step
             OR (excluded.step = latest_metrics.step AND excluded.timestamp > latest_metrics.timestamp)
             OR (excluded.step = latest_metrics.step AND excluded.timestamp = latest_metrics.timestamp AND excluded.value > latest_metrics.value)`,
-        chunk.flatMap((r) => [runId, r.key, r.value, r.isNan, r.timestamp, r.step]),
-      );
-    }
+    });
   }
 
   async deleteTag(runId: string, key: string): Promise<void> {
     await this.db.transaction(async (tx) => {
-      await this.activeRow(tx, runId);
+      await this.activeRow(tx, runId, 'share');
       const { changes } = await tx.run('DELETE FROM tags WHERE run_uuid = ? AND key = ?', [runId, key]);
       if (changes === 0)
         throw new KeelError('RESOURCE_DOES_NOT_EXIST', `No tag with name: ${key} in run with id ${runId}`);
-    });
+    }, ROWS);
   }
 
   /** Datasets (stored once per experiment, name and digest) and logged models the run read. */
   async logInputs(runId: string, inputs: DatasetInputEntity[], models: ModelInput[] = []): Promise<void> {
+    // Exclusive: a dataset is found or created by (experiment, name, digest) across runs.
     await this.db.transaction(async (tx) => {
-      const run = await this.activeRow(tx, runId);
+      const run = await this.activeRow(tx, runId, 'share');
       await linkRunModels(tx, runId, 'input', models);
       for (const input of inputs) {
         const d = input.dataset;
@@ -470,6 +515,22 @@ export class RunStore {
     const page = pageOf(rows, offset, max);
     return { items: await this.hydrate(page.items), next_page_token: page.next_page_token };
   }
+}
+
+function parseHistory(runId: string, text: string): unknown[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  if (!Array.isArray(parsed)) {
+    throw new KeelError(
+      'INVALID_PARAMETER_VALUE',
+      `Run ${runId}'s tag '${LOGGED_MODELS_TAG}' is not a JSON list, so no model can be added to it: delete the tag or set it to a list`,
+    );
+  }
+  return parsed;
 }
 
 function isLater(

@@ -4,7 +4,7 @@
  * are `r` (runs), experiments `e`, logged models `lm`. Values always travel as parameters, never
  * inside the SQL text.
  */
-import { KeelError } from '../core/index.js';
+import { KeelError, own } from '../core/index.js';
 import type { SqlValue } from '../storage/index.js';
 import { type Clause, type OrderBy, parseOrderBy } from './filter.js';
 
@@ -75,7 +75,7 @@ const RUN_ATTRIBUTES: Record<string, { column: string; numeric: boolean }> = {
 };
 
 function attributeClause(attrs: typeof RUN_ATTRIBUTES, clause: Clause): SqlFragment {
-  const attr = attrs[clause.key];
+  const attr = own(attrs, clause.key);
   if (!attr) {
     throw bad(`Invalid attribute key '${clause.key}': valid keys are ${Object.keys(attrs).join(', ')}`);
   }
@@ -111,7 +111,7 @@ function metricClause(clause: Clause, base: string, alias: string, also?: SqlFra
 }
 
 function datasetClause(clause: Clause): SqlFragment {
-  const column = { name: 'd.name', digest: 'd.digest' }[clause.key];
+  const column = own({ name: 'd.name', digest: 'd.digest' }, clause.key);
   if (!column) throw bad(`Invalid dataset key '${clause.key}': use datasets.name or datasets.digest`);
   requireString(clause, 'dataset');
   const cmp = compare(column, clause);
@@ -167,7 +167,7 @@ export function compileRunOrderBy(orderBy: OrderBy[]): SqlFragment {
         params: [o.key],
       };
     } else {
-      const attr = RUN_ATTRIBUTES[o.key];
+      const attr = own(RUN_ATTRIBUTES, o.key);
       if (!attr || o.type === 'dataset') throw bad(`Invalid order_by key '${o.key}'`);
       expr = { sql: attr.column, params: [] };
     }
@@ -199,7 +199,7 @@ export function compileExperimentFilter(clauses: Clause[]): SqlFragment {
 
 export function compileExperimentOrderBy(orderBy: OrderBy[]): SqlFragment {
   const parts = orderBy.map((o) => {
-    const attr = EXPERIMENT_ATTRIBUTES[o.key];
+    const attr = own(EXPERIMENT_ATTRIBUTES, o.key);
     if (o.type !== 'attribute' || !attr) throw bad(`Invalid order_by key '${o.key}' for experiments`);
     return `${attr.column} ${o.ascending ? 'ASC' : 'DESC'}`;
   });
@@ -296,7 +296,7 @@ export function compileLoggedModelOrderBy(orderBy: LoggedModelOrder[]): SqlFragm
         params: [key, ...(scope?.params ?? [])],
       };
     } else {
-      const attr = LOGGED_MODEL_ATTRIBUTES[key];
+      const attr = own(LOGGED_MODEL_ATTRIBUTES, key);
       if (type !== 'attribute' || !attr) {
         throw bad(`Invalid order_by field_name '${o.field_name}': use an attribute or metrics.<key>`);
       }

@@ -1,6 +1,6 @@
 /**
  * @module tracking/transport
- * What the tracking client needs from a backend: six calls. The in-process transport calls the
+ * What the tracking client needs from a backend: a handful of calls. The in-process transport calls the
  * Tracking facade; the HTTP transport speaks MLflow's REST API to `keel serve` or an MLflow server.
  */
 import type { RunStatus } from './client.js';
@@ -18,6 +18,8 @@ export interface NewRun {
 export interface TrackingTransport {
   ensureExperiment(name: string): Promise<string>;
   createRun(options: NewRun): Promise<string>;
+  /** The run's experiment and lifecycle stage. @throws RESOURCE_DOES_NOT_EXIST for an unknown run. */
+  getRun(runId: string): Promise<{ experimentId: string; lifecycleStage: string }>;
   logBatch(runId: string, batch: LogBatch): Promise<void>;
   logInputs(runId: string, inputs: DatasetInputEntity[]): Promise<void>;
   logArtifact(runId: string, localPath: string, artifactPath?: string): Promise<void>;

@@ -37,23 +37,23 @@ describe('keel models', () => {
     await registry.versions.create({ name: 'churn', source: writeLogisticModel(tempDir()) });
     tokens.bob = (await registry.tokens.create('bob', 'approver')).token;
     await registry.close();
-    const res = keel(['tokens', 'create', '--user', 'alice', '--role', 'writer', '--json'], { cwd });
+    const res = await keel(['tokens', 'create', '--user', 'alice', '--role', 'writer', '--json'], { cwd });
     expect(res.code, res.stderr).toBe(0);
     tokens.alice = JSON.parse(res.stdout).token;
   });
 
-  it('registers, refuses a failing promotion, and promotes after approval by another user', () => {
-    const reg = keel(['models', 'register', 'churn', `runs:/${runId}/model`, '--json'], {
+  it('registers, refuses a failing promotion, and promotes after approval by another user', async () => {
+    const reg = await keel(['models', 'register', 'churn', `runs:/${runId}/model`, '--json'], {
       cwd,
       env: { KEEL_TOKEN: tokens.alice },
     });
     expect(reg.code, reg.stderr).toBe(0);
     expect(JSON.parse(reg.stdout)).toMatchObject({ version: '2', user_id: 'alice', run_id: runId });
-    const bench = keel(['models', 'benchmark', 'churn', '2', '--iterations', '30', '--json'], { cwd });
+    const bench = await keel(['models', 'benchmark', 'churn', '2', '--iterations', '30', '--json'], { cwd });
     expect(bench.code, bench.stderr).toBe(0);
     expect(JSON.parse(bench.stdout).p99_ms).toBeGreaterThan(0);
 
-    const refused = keel(['models', 'promote', 'churn', '1', '--to', 'Production'], {
+    const refused = await keel(['models', 'promote', 'churn', '1', '--to', 'Production'], {
       cwd,
       env: { KEEL_TOKEN: tokens.alice },
     });
@@ -63,7 +63,7 @@ describe('keel models', () => {
     );
     expect(refused.stderr).toMatch(/FAIL {2}latency p99 < 1000 ms: not measured/);
 
-    const pending = keel(['models', 'promote', 'churn', '2', '--to', 'Production', '--json'], {
+    const pending = await keel(['models', 'promote', 'churn', '2', '--to', 'Production', '--json'], {
       cwd,
       env: { KEEL_TOKEN: tokens.alice },
     });
@@ -71,20 +71,23 @@ describe('keel models', () => {
     const request = JSON.parse(pending.stdout);
     expect(request).toMatchObject({ status: 'pending_approval', version: '2' });
 
-    const selfApprove = keel(['models', 'approve', String(request.request_id)], {
+    const selfApprove = await keel(['models', 'approve', String(request.request_id)], {
       cwd,
       env: { KEEL_TOKEN: tokens.alice },
     });
     expect(selfApprove.code).toBe(5);
     expect(selfApprove.stderr).toContain("'approver' role");
-    const approved = keel(['models', 'approve', String(request.request_id), '--reason', 'metrics hold'], {
-      cwd,
-      env: { KEEL_TOKEN: tokens.bob },
-    });
+    const approved = await keel(
+      ['models', 'approve', String(request.request_id), '--reason', 'metrics hold'],
+      {
+        cwd,
+        env: { KEEL_TOKEN: tokens.bob },
+      },
+    );
     expect(approved.code, approved.stderr).toBe(0);
     expect(approved.stdout).toContain('churn version 2: None -> Production');
 
-    const audit = keel(['models', 'audit', 'churn', '--json'], { cwd });
+    const audit = await keel(['models', 'audit', 'churn', '--json'], { cwd });
     const entries = JSON.parse(audit.stdout) as Array<{
       action: string;
       outcome: string;
@@ -97,7 +100,76 @@ describe('keel models', () => {
       ['approval_requested', 'pending', 'alice', '2'],
       ['approve', 'applied', 'bob', '2'],
     ]);
-    const list = keel(['models', 'list'], { cwd });
+    const list = await keel(['models', 'list'], { cwd });
     expect(list.stdout).toMatch(/churn\s+2\s+2\s+champion=2/);
+  });
+
+  it('evaluates a registered version into its own run, where its gates read the metrics', async () => {
+    const rows = [
+      'a,b,c,y',
+      ...Array.from({ length: 40 }, (_, i) => `${i % 7},${(i * 3) % 5},${i % 2},${i % 2}`),
+    ];
+    writeFileSync(join(cwd, 'eval.csv'), `${rows.join('\n')}\n`);
+    const args = [
+      'evaluate',
+      '--model',
+      'models:/churn/2',
+      '--data',
+      'eval.csv',
+      '--features',
+      'a,b,c',
+      '--target',
+      'y',
+      '--task',
+      'binary',
+    ];
+    const res = await keel(args, { cwd });
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout.trim().split('\n').pop()).toBe(`logged to run ${runId}`);
+    const doc = JSON.parse((await keel([...args, '--json'], { cwd })).stdout);
+    expect(doc).toMatchObject({ runId, attached: true, model: 'models:/churn/2' });
+    const registry = await Registry.open(loadConfig({ cwd, env: {} }));
+    try {
+      const run = await registry.tracking.runs.get(runId);
+      expect(run.data.metrics.find((m) => m.key === 'roc_auc')?.value).toBe(doc.metrics.roc_auc);
+      expect(run.inputs.dataset_inputs.map((d) => d.dataset.name)).toContain('eval.csv');
+    } finally {
+      await registry.close();
+    }
+  });
+
+  it('sets and deletes aliases, shows every version, and names what exists when a model, version or alias is missing', async () => {
+    const set = await keel(['models', 'alias', 'churn', 'challenger', '1'], { cwd });
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stdout.trim()).toBe('churn@challenger -> version 1');
+    const shown = await keel(['models', 'show', 'churn'], { cwd });
+    // Every version, newest first, with stage and aliases.
+    expect(shown.stdout).toMatch(
+      /VERSION\s+STAGE\s+ALIASES\s+CREATED\s+BY\s+RUN\n2\s+Production\s+@champion\s+.*\n1\s+None\s+@challenger\s/,
+    );
+    const json = JSON.parse((await keel(['models', 'show', 'churn', '--json'], { cwd })).stdout);
+    expect(json.versions.map((v: { version: string }) => v.version)).toEqual(['2', '1']);
+    expect((await keel(['models', 'alias', 'churn', 'challenger', '--delete'], { cwd })).stdout.trim()).toBe(
+      'churn@challenger deleted',
+    );
+    const champion = await keel(['models', 'alias', 'churn', 'champion', '1'], { cwd });
+    expect(champion.code).not.toBe(0);
+    const neither = await keel(['models', 'alias', 'churn', 'challenger'], { cwd });
+    expect(neither.code).toBe(2);
+    expect(neither.stderr).toContain('give the version @challenger should name, or --delete');
+
+    const model = await keel(['models', 'show', 'chrun'], { cwd });
+    expect(model.code).toBe(4);
+    expect(model.stderr.trim()).toBe(
+      'keel: Registered Model with name=chrun not found (registered models: churn)',
+    );
+    const version = await keel(['models', 'show', 'churn', '9'], { cwd });
+    expect(version.stderr.trim()).toBe(
+      'keel: Model Version (name=churn, version=9) not found (versions of churn: 1, 2)',
+    );
+    const alias = await keel(['evaluate', '--model', 'models:/churn@challenger', '--data', 'x.csv'], { cwd });
+    expect(alias.stderr.trim()).toBe(
+      "keel: Registered model alias challenger not found on model 'churn' (aliases of churn: @champion)",
+    );
   });
 });

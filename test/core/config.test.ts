@@ -9,7 +9,7 @@ describe('config', () => {
     const cwd = tempDir();
     const c = loadConfig({ cwd, env: {} });
     expect(c.home).toBe(join(cwd, '.keel'));
-    expect(c.metadata).toEqual({ type: 'sqlite', path: join(cwd, '.keel', 'keel.db') });
+    expect(c.metadata).toEqual({ type: 'sqlite', path: join(cwd, '.keel', 'keel.db'), synchronous: 'full' });
     expect(c.onlineStore).toEqual({ type: 'sqlite', path: join(cwd, '.keel', 'online.db') });
     expect(c.artifacts.root).toBe(join(cwd, '.keel', 'artifacts'));
     expect(c.server).toEqual({ host: '127.0.0.1', port: 5000 });
@@ -56,5 +56,56 @@ describe('config', () => {
     expect(() => loadConfig({ cwd, env: {} })).toThrow(/serving\.maxLatencyMs/);
     writeFileSync(join(cwd, 'keel.yaml'), 'serving: { batchSize: 8 }\n');
     expect(() => loadConfig({ cwd, env: {} })).toThrow(/batchSize/);
+  });
+
+  it('reads input policies for every model and per model, naming a bad field', () => {
+    const cwd = tempDir();
+    const yaml = [
+      'serving:',
+      '  inputPolicy: { unseenCategory: refuse, maxMissingShare: 0.5 }',
+      '  models:',
+      '    churn: { inputPolicy: { allMissing: score } }',
+    ];
+    writeFileSync(join(cwd, 'keel.yaml'), `${yaml.join('\n')}\n`);
+    expect(loadConfig({ cwd, env: {} }).serving).toEqual({
+      inputPolicy: { unseenCategory: 'refuse', maxMissingShare: 0.5 },
+      models: { churn: { inputPolicy: { allMissing: 'score' } } },
+    });
+    const bad: Array<[string, RegExp]> = [
+      ['serving: { inputPolicy: { unseenCategory: ignore } }', /serving\.inputPolicy\.unseenCategory/],
+      ['serving: { inputPolicy: { maxMissingShare: 1.5 } }', /serving\.inputPolicy\.maxMissingShare/],
+      [
+        'serving: { models: { churn: { inputPolicy: { allMissing: yes } } } }',
+        /serving\.models\.churn\.inputPolicy\.allMissing/,
+      ],
+      ['serving: { models: { churn: { batch: 1 } } }', /serving\.models\.churn: .*batch/],
+    ];
+    for (const [text, message] of bad) {
+      writeFileSync(join(cwd, 'keel.yaml'), `${text}\n`);
+      expect(() => loadConfig({ cwd, env: {} }), text).toThrow(message);
+    }
+  });
+
+  it("takes the Redis online store's timeout from keel.yaml, also under KEEL_ONLINE_STORE", () => {
+    const cwd = tempDir();
+    writeFileSync(
+      join(cwd, 'keel.yaml'),
+      'onlineStore: { type: redis, url: redis://r:6379, timeoutMs: 250 }\n',
+    );
+    expect(loadConfig({ cwd, env: {} }).onlineStore).toEqual({
+      type: 'redis',
+      url: 'redis://r:6379',
+      timeoutMs: 250,
+    });
+    expect(loadConfig({ cwd, env: { KEEL_ONLINE_STORE: 'redis://other:6379' } }).onlineStore).toEqual({
+      type: 'redis',
+      url: 'redis://other:6379',
+      timeoutMs: 250,
+    });
+    writeFileSync(
+      join(cwd, 'keel.yaml'),
+      'onlineStore: { type: redis, url: redis://r:6379, timeoutMs: 0 }\n',
+    );
+    expect(() => loadConfig({ cwd, env: {} })).toThrow(/onlineStore\.timeoutMs/);
   });
 });

@@ -32,7 +32,13 @@ describe('datasets', () => {
     expect(afterFirst).not.toBe(empty);
     expect(await datasetDigest(home, 'orders')).toBe(afterFirst);
 
-    const second = await ingest({ home, dataset: 'orders', paths: [path], columns: ORDER_COLUMNS });
+    const second = await ingest({
+      home,
+      dataset: 'orders',
+      paths: [path],
+      columns: ORDER_COLUMNS,
+      force: true,
+    });
     expect(datasetHistory(home, 'orders').map((e) => [e.rows, e.partition, e.digest])).toEqual([
       [4, first.partition, first.digest],
       [4, second.partition, second.digest],

@@ -165,8 +165,16 @@ describe('ingest', () => {
     const check = (err.details!.report as IngestReport).checks.find((c) => c.check === 'volume_change')!;
     expect(check).toMatchObject({ passed: false, observed: 0.75, threshold: 0.5, count: 1 });
     expect(snapshot(join(home, 'offline'))).toEqual(before);
+    // The same rows again: forced, since an identical batch is otherwise skipped.
     const same = writeText(home, 'same.csv', ORDERS_CSV);
-    const report = await ingest({ home, dataset: 'orders', paths: [same], columns: ORDER_COLUMNS, rules });
+    const report = await ingest({
+      home,
+      dataset: 'orders',
+      paths: [same],
+      columns: ORDER_COLUMNS,
+      rules,
+      force: true,
+    });
     expect(report.checks.find((c) => c.check === 'volume_change')).toMatchObject({
       passed: true,
       observed: 0,
@@ -238,6 +246,64 @@ describe('ingest', () => {
     const err = await rejection({ home, dataset: '../escape', paths: [path], columns: ORDER_COLUMNS });
     expect(isKeelError(err, 'INVALID_PARAMETER_VALUE')).toBe(true);
     expect(readdirSync(home)).toEqual(['orders.csv']);
+  });
+
+  it('recognises a batch ingested before by its file digests and skips it unless forced', async () => {
+    const home = tempDir();
+    const path = writeText(home, 'orders.csv', ORDERS_CSV);
+    const first = await ingest({ home, dataset: 'orders', paths: [path], columns: ORDER_COLUMNS });
+    expect(first.inputDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const before = snapshot(join(home, 'offline'));
+    const again = await ingest({ home, dataset: 'orders', paths: [path], columns: ORDER_COLUMNS });
+    expect(again).toMatchObject({
+      accepted: true,
+      rows: 4,
+      partition: first.partition,
+      digest: first.digest,
+    });
+    expect(again.skipped?.reason).toMatch(/the same batch .* was ingested at \d{4}-/);
+    expect(snapshot(join(home, 'offline'))).toEqual(before);
+    // Another file's bytes are another batch; --force ingests the same one again.
+    const changed = writeText(home, 'orders2.csv', `${ORDERS_CSV}\n`);
+    expect(
+      (await ingest({ home, dataset: 'orders', paths: [changed], columns: ORDER_COLUMNS })).skipped,
+    ).toBeUndefined();
+    const forced = await ingest({
+      home,
+      dataset: 'orders',
+      paths: [path],
+      columns: ORDER_COLUMNS,
+      force: true,
+    });
+    expect(forced.skipped).toBeUndefined();
+    expect(forced.partition).not.toBe(first.partition);
+  });
+
+  it('reads a semicolon file with its delimiter sniffed, and a given dialect', async () => {
+    const home = tempDir();
+    const semi = writeText(home, 'orders.csv', ORDERS_CSV.replaceAll(',', ';'));
+    expect((await ingest({ home, dataset: 'a', paths: [semi], columns: ORDER_COLUMNS })).rows).toBe(4);
+    const pipes = writeText(
+      home,
+      'orders.txt.csv',
+      ORDERS_CSV.replaceAll(',', '|').split('\n').slice(1).join('\n'),
+    );
+    const report = await ingest({
+      home,
+      dataset: 'b',
+      paths: [pipes],
+      columns: ORDER_COLUMNS.map((c, i) => ({ ...c, name: `column${i}` })),
+      csv: { delimiter: '|', header: false },
+    });
+    expect(report.rows).toBe(4);
+    const wrong = await rejection({
+      home,
+      dataset: 'c',
+      paths: [semi],
+      columns: ORDER_COLUMNS,
+      csv: { delimiter: ',' },
+    });
+    expect(wrong.message).toMatch(/looks ';'-separated; use --delimiter ';'/);
   });
 });
 

@@ -61,7 +61,7 @@ format: csv
       'rules.maxMissingShare:',
     );
     expect(parse('columns: [{ name: a, type: int64, colour: red }]')).toContain(
-      'columns.0: Unrecognized key: "colour"',
+      "columns.0: unknown key 'colour': valid keys are name, type, nullable, min, max, allowed, format, maxMissingShare",
     );
     expect(parse('columns: [ {')).toContain('s.yaml is not valid YAML');
   });

@@ -41,7 +41,7 @@ function writeCsv(path: string, rows: FeatureRow[]): void {
   writeFileSync(path, `customer_id,ts,created,a,b\n${lines.join('\n')}\n`);
 }
 
-/** The specification, by brute force: the latest row in (event - ttl, event], latest created first. */
+/** The specification, by brute force: the latest row in [event - ttl, event] (Feast's bounds), latest created first. */
 function bruteForce(
   rows: FeatureRow[],
   id: number,
@@ -51,7 +51,7 @@ function bruteForce(
 ): FeatureRow | undefined {
   let best: FeatureRow | undefined;
   for (const r of rows) {
-    if (r.id !== id || r.ts > event || (ttlMs > 0 && r.ts <= event - ttlMs)) continue;
+    if (r.id !== id || r.ts > event || (ttlMs > 0 && r.ts < event - ttlMs)) continue;
     if (asOfCreated && r.created > event) continue;
     if (!best || r.ts > best.ts || (r.ts === best.ts && r.created > best.created)) best = r;
   }

@@ -1,9 +1,13 @@
 /**
  * The online store contract, run against every backend (see `OnlineStore` in
- * src/features/online-store.ts): newest record wins, idempotent writes, ordered reads.
+ * src/features/online-store.ts): newest record wins, idempotent writes, ordered reads of many keys,
+ * written counts, and binary keys kept apart.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OnlineStore } from '../../src/features/index.js';
+import { defineEntity, entityKey, type OnlineStore } from '../../src/features/index.js';
+
+const user = defineEntity({ name: 'user', joinKey: 'id' });
+const key = (id: number | bigint) => entityKey([user], { id });
 
 export function describeOnlineStoreContract(
   name: string,
@@ -22,54 +26,83 @@ export function describeOnlineStoreContract(
       await store.close();
     });
 
-    it('reads back what was written, one entry per request and view, in order', async () => {
-      await store.onlineWrite('v1', [
-        { entityKey: 'id=1', record: { eventTs: 1000, values: { a: 1, s: 'x', n: null } } },
-        { entityKey: 'id=2', record: { eventTs: 2000, createdTs: 5, values: { a: 2, s: 'y', n: true } } },
+    it('reads back what was written, one entry per key, in order, per view', async () => {
+      expect(
+        await store.onlineWrite('v1', [
+          { entityKey: key(1), record: { eventTs: 1000, payload: '{"a":1}' } },
+          { entityKey: key(2), record: { eventTs: 2000, createdTs: 5, payload: '{"a":2}' } },
+        ]),
+      ).toBe(2);
+      await store.onlineWrite('v2', [
+        { entityKey: key(1), record: { eventTs: 1500, payload: '{"b":0.25}' } },
       ]);
-      await store.onlineWrite('v2', [{ entityKey: 'id=1', record: { eventTs: 1500, values: { b: 0.25 } } }]);
-      const got = await store.onlineRead([
-        { entityKey: 'id=1', views: ['v2', 'v1'] },
-        { entityKey: 'id=3', views: ['v1'] },
-        { entityKey: 'id=2', views: ['v1', 'v2'] },
+      expect(await store.onlineRead('v1', [key(2), key(3), key(1)])).toEqual([
+        { eventTs: 2000, createdTs: 5, payload: '{"a":2}' },
+        undefined,
+        { eventTs: 1000, createdTs: undefined, payload: '{"a":1}' },
       ]);
-      expect(got).toEqual([
-        [
-          { eventTs: 1500, createdTs: undefined, values: { b: 0.25 } },
-          { eventTs: 1000, createdTs: undefined, values: { a: 1, s: 'x', n: null } },
-        ],
-        [undefined],
-        [{ eventTs: 2000, createdTs: 5, values: { a: 2, s: 'y', n: true } }, undefined],
+      expect(await store.onlineRead('v2', [key(1), key(2)])).toEqual([
+        { eventTs: 1500, createdTs: undefined, payload: '{"b":0.25}' },
+        undefined,
       ]);
     });
 
-    it('keeps the newest record: later event wins, ties go to the later created, replays change nothing', async () => {
-      const write = (eventTs: number, createdTs: number, a: number) =>
-        store.onlineWrite('v1', [{ entityKey: 'id=9', record: { eventTs, createdTs, values: { a } } }]);
-      const read = async () =>
-        (await store.onlineRead([{ entityKey: 'id=9', views: ['v1'] }]))[0][0]?.values.a;
-      await write(5000, 1, 1);
-      await write(4000, 9, 2);
-      expect(await read()).toBe(1);
-      await write(5000, 0, 3);
-      expect(await read()).toBe(1);
-      await write(5000, 2, 4);
-      expect(await read()).toBe(4);
-      await write(5000, 2, 4);
-      await write(6000, 0, 5);
-      expect(await read()).toBe(5);
+    it('keeps the newest record and counts only the rows it took', async () => {
+      const write = (eventTs: number, createdTs: number | undefined, a: number) =>
+        store.onlineWrite('v1', [{ entityKey: key(9), record: { eventTs, createdTs, payload: `${a}` } }]);
+      const read = async () => (await store.onlineRead('v1', [key(9)]))[0]?.payload;
+      expect(await write(5000, 1, 1)).toBe(1);
+      expect(await write(4000, 9, 2)).toBe(0);
+      expect(await read()).toBe('1');
+      expect(await write(5000, 0, 3)).toBe(0);
+      expect(await write(5000, undefined, 3)).toBe(0);
+      expect(await read()).toBe('1');
+      expect(await write(5000, 2, 4)).toBe(1);
+      expect(await read()).toBe('4');
+      await write(6000, undefined, 5);
+      expect(await write(6000, undefined, 6)).toBe(1);
+      expect(await write(6000, 1, 7)).toBe(1);
+      expect(await write(6000, undefined, 8)).toBe(0);
+      expect(await read()).toBe('7');
+    });
+
+    it('keeps int64 keys beyond 2^53 and look-alike string keys apart', async () => {
+      const big = [9007199254740992n, 9007199254740993n];
+      const tag = defineEntity({ name: 'tag', joinKey: 't', valueType: 'string' });
+      const pair = defineEntity({ name: 'pair', joinKey: 'p', valueType: 'string' });
+      const strings = [
+        entityKey([tag, pair], { t: 'a|p=b', p: 'c' }),
+        entityKey([tag, pair], { t: 'a', p: 'b|t=a|p=c' }),
+      ];
+      const keys = [...big.map(key), ...strings];
+      expect(new Set(keys).size).toBe(4);
+      await store.onlineWrite(
+        'v2',
+        keys.map((k, i) => ({ entityKey: k, record: { eventTs: 1, payload: `${i}` } })),
+      );
+      expect((await store.onlineRead('v2', keys)).map((r) => r?.payload)).toEqual(['0', '1', '2', '3']);
+    });
+
+    it('reads thousands of keys in one call, in order', async () => {
+      const ids = Array.from({ length: 3000 }, (_, i) => 100_000 + i);
+      await store.onlineWrite(
+        'v2',
+        ids.map((id) => ({ entityKey: key(id), record: { eventTs: id, payload: `${id}` } })),
+      );
+      const wanted = [...ids].reverse().concat([4]);
+      const got = await store.onlineRead('v2', wanted.map(key));
+      expect(got.map((r) => r?.payload ?? null)).toEqual([...wanted.slice(0, -1).map(String), null]);
     });
 
     it('deletes one view and leaves the others', async () => {
       await store.deleteView('v2');
-      const got = await store.onlineRead([{ entityKey: 'id=1', views: ['v1', 'v2'] }]);
-      expect(got[0][0]?.values.a).toBe(1);
-      expect(got[0][1]).toBeUndefined();
+      expect((await store.onlineRead('v1', [key(1)]))[0]?.payload).toBe('{"a":1}');
+      expect(await store.onlineRead('v2', [key(1)])).toEqual([undefined]);
     });
 
     it('accepts an empty write and an empty read', async () => {
-      await store.onlineWrite('v1', []);
-      expect(await store.onlineRead([])).toEqual([]);
+      expect(await store.onlineWrite('v1', [])).toBe(0);
+      expect(await store.onlineRead('v1', [])).toEqual([]);
     });
   });
 }

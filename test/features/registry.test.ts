@@ -27,20 +27,20 @@ describe('feature registry', () => {
     config: { root: dir, home, onlineStore: { type: 'sqlite', path: ':memory:' } },
   });
 
-  it('creates at version 1, keeps unchanged objects, bumps changed ones', () => {
-    const first = store.applyRepo(buildRepo([stats({ orders: 'int64' })]));
+  it('creates at version 1, keeps unchanged objects, bumps changed ones', async () => {
+    const first = await store.applyRepo(buildRepo([stats({ orders: 'int64' })]));
     expect(first).toContainEqual({ kind: 'featureViews', name: 'stats', change: 'created', version: 1 });
     expect(first).toContainEqual({ kind: 'entities', name: 'customer', change: 'created', version: 1 });
-    const again = store.applyRepo(buildRepo([stats({ orders: 'int64' })]));
+    const again = await store.applyRepo(buildRepo([stats({ orders: 'int64' })]));
     expect(again.find((c) => c.name === 'stats')).toMatchObject({ change: 'unchanged', version: 1 });
-    const added = store.applyRepo(buildRepo([stats({ orders: 'int64', spend: 'float64' }, 'more')]));
+    const added = await store.applyRepo(buildRepo([stats({ orders: 'int64', spend: 'float64' }, 'more')]));
     expect(added.find((c) => c.name === 'stats')).toMatchObject({ change: 'updated', version: 2 });
     const saved = JSON.parse(readFileSync(registryPath(home), 'utf8'));
     expect(saved.featureViews.stats.spec.ttl).toBe(30 * 86_400);
     expect(store.featureView('stats').schema).toEqual({ orders: 'int64', spend: 'float64' });
   });
 
-  it('refuses a removed feature or a changed type unless forced, and leaves the registry as it was', () => {
+  it('refuses a removed feature or a changed type unless forced, and leaves the registry as it was', async () => {
     const before = readFileSync(registryPath(home), 'utf8');
     const schemas: Record<string, 'int64' | 'float64' | 'string'>[] = [
       { orders: 'int64' },
@@ -48,7 +48,7 @@ describe('feature registry', () => {
     ];
     for (const schema of schemas) {
       try {
-        store.applyRepo(buildRepo([stats(schema)]));
+        await store.applyRepo(buildRepo([stats(schema)]));
         expect.unreachable();
       } catch (err) {
         expect(isKeelError(err, 'FAILED_PRECONDITION')).toBe(true);
@@ -58,17 +58,21 @@ describe('feature registry', () => {
       }
       expect(readFileSync(registryPath(home), 'utf8')).toBe(before);
     }
-    const forced = store.applyRepo(buildRepo([stats({ orders: 'int64' })]), { force: true });
+    // Every incompatibility of a view is named, not only the first.
+    await expect(store.applyRepo(buildRepo([stats({ orders: 'string' })]))).rejects.toThrow(
+      /stats: feature 'orders' changed type from int64 to string; stats: feature 'spend' was removed/,
+    );
+    const forced = await store.applyRepo(buildRepo([stats({ orders: 'int64' })]), { force: true });
     expect(forced.find((c) => c.name === 'stats')).toMatchObject({ change: 'updated', version: 3 });
   });
 
-  it('deletes what the repo no longer defines', () => {
-    const changes = store.applyRepo(buildRepo([customer]), { force: true });
+  it('deletes what the repo no longer defines', async () => {
+    const changes = await store.applyRepo(buildRepo([customer]), { force: true });
     expect(changes).toContainEqual({ kind: 'featureViews', name: 'stats', change: 'deleted', version: 3 });
     expect(() => store.featureView('stats')).toThrow(/'stats' is not registered/);
   });
 
-  it('checks references between definitions', () => {
+  it('checks references between definitions', async () => {
     const view = defineFeatureView({
       name: 'stats',
       entities: [customer],
@@ -92,9 +96,11 @@ describe('feature registry', () => {
     const store2 = new FeatureStore({
       config: { root: dir, home: join(dir, 'odfv'), onlineStore: { type: 'sqlite', path: ':memory:' } },
     });
-    store2.applyRepo(buildRepo([view, odfv]));
+    await store2.applyRepo(buildRepo([view, odfv]));
     const changed = { ...odfv, transform: () => ({ per_order: 1 }) };
-    expect(store2.applyRepo(buildRepo([view, changed])).find((c) => c.name === 'ratio')).toMatchObject({
+    expect(
+      (await store2.applyRepo(buildRepo([view, changed]))).find((c) => c.name === 'ratio'),
+    ).toMatchObject({
       change: 'updated',
       version: 2,
     });

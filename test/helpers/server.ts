@@ -23,6 +23,29 @@ export interface TestServer {
   ) => Promise<{ status: number; body: Record<string, unknown> }>;
 }
 
+/**
+ * One request with a JSON body (a string is sent as is) and a JSON answer: status and parsed body
+ * (empty when the answer is).
+ */
+export async function requestJson(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  token?: string,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}
+
 export interface TestServerOptions {
   /** Require bearer tokens (`keel serve --auth`). */
   auth?: boolean;
@@ -42,18 +65,8 @@ export async function startTestServer(
   const app = await buildApp({ services: { tracking, registry }, logger: false, auth: options.auth });
   if (onRequest) app.addHook('onRequest', async (request) => onRequest(request.method, request.url));
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
-  const call = async (method: string, path: string, body?: unknown, token?: string) => {
-    const res = await fetch(`${url}${path}`, {
-      method,
-      headers: {
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-      },
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-  };
+  const call = (method: string, path: string, body?: unknown, token?: string) =>
+    requestJson(url, method, path, body, token);
   return {
     url,
     app,

@@ -1,6 +1,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { type ColumnSpec, datasetDigest, ingest } from '../../src/data/index.js';
 import { readOnnxSignature, trainFromConfig } from '../../src/ml/index.js';
 import { localTrackingClient } from '../../src/tracking/index.js';
 import { tempDir } from '../helpers/temp.js';
@@ -10,6 +11,60 @@ import { writeSyntheticCsv } from './synthetic.js';
 describe('trainFromConfig', () => {
   const dir = tempDir();
   writeSyntheticCsv(dir);
+
+  it('trains on an ingested dataset, splits 80/20 at random by default and evaluates fairness on the test rows', async () => {
+    const home = join(dir, 'home');
+    await ingest({
+      home,
+      dataset: 'synth',
+      paths: [join(dir, 'data.csv')],
+      // The split column is left out: extra columns are dropped at ingest.
+      columns: [
+        ...['a', 'b', 'c', 'd', 'e'].map((name): ColumnSpec => ({ name, type: 'float64' })),
+        { name: 'colour', type: 'string' },
+        { name: 'label', type: 'string' },
+        { name: 'amount', type: 'float64' },
+      ],
+    });
+    const { tracking, cleanup } = await openTestTracking('sqlite');
+    const run = await localTrackingClient(tracking).startRun({ experiment: 'train-config' });
+    const r = await trainFromConfig(
+      {
+        data: { dataset: 'synth', target: 'label', positiveLabel: 'yes', categorical: ['colour'] },
+        model: { kind: 'logistic' },
+        evaluation: { sensitive: ['colour'] },
+        out: join(dir, 'ds.onnx'),
+      },
+      { run, home },
+    );
+    await run.end();
+    const stored = await tracking.runs.get(run.runId);
+    await cleanup();
+    expect(r.split).toBe('random 80/20 (seed 0)');
+    expect(r.rows).toEqual({ train: 480, test: 120 });
+    // The sensitive column stays a feature.
+    expect(r.features).toEqual(['a', 'b', 'c', 'd', 'e', 'colour', 'amount']);
+    expect(Object.keys(r.fairness)).toEqual(['colour']);
+    expect(r.fairness.colour.groups.reduce((n, g) => n + g.count, 0)).toBe(120);
+    const metrics = Object.fromEntries(stored.data.metrics.map((m) => [m.key, m.value]));
+    expect(metrics['colour.disparate_impact_ratio']).toBe(r.fairness.colour.disparateImpactRatio);
+    expect(metrics.disparate_impact).toBe(r.fairness.colour.disparateImpactRatio);
+    expect(stored.inputs.dataset_inputs.map((d) => [d.dataset.name, d.dataset.digest])).toEqual([
+      ['synth', await datasetDigest(home, 'synth')],
+    ]);
+    await expect(
+      trainFromConfig({ data: { dataset: 'none', target: 'label' }, model: { kind: 'logistic' } }, { home }),
+    ).rejects.toThrow("dataset 'none' has no ingested data");
+  });
+
+  it('names the valid keys when a config holds an unknown one', async () => {
+    await expect(
+      trainFromConfig({
+        data: { path: 'data.csv', target: 'label' },
+        model: { kind: 'gbdt', iteration: 5 },
+      } as never),
+    ).rejects.toThrow("model: unknown key 'iteration': valid keys are kind, params, categoricalSplits");
+  });
 
   it('trains a GBDT from YAML, writes ONNX with metadata, logs params, per-iteration metrics and the model', async () => {
     const config = join(dir, 'train.yaml');
@@ -42,8 +97,13 @@ describe('trainFromConfig', () => {
     expect(sig.metadata['keel.positive_label']).toBe('yes');
     expect(params).toMatchObject({ model_kind: 'gbdt', iterations: '15', maxLeaves: '8', target: 'label' });
     expect(lossHistory.items.map((m) => m.step)).toEqual(Array.from({ length: 15 }, (_, i) => i));
-    expect(stored.data.metrics.find((m) => m.key === 'test_roc_auc')?.value).toBe(r.test.roc_auc);
-    expect(artifacts.files.map((f) => f.path)).toEqual(['m.onnx']);
+    // The evaluation on the test split goes under the names keel evaluate and the gates use.
+    expect(stored.data.metrics.find((m) => m.key === 'roc_auc')?.value).toBe(r.test.roc_auc);
+    expect(r.split).toBe("by column 'split' (training values: train)");
+    expect(stored.inputs.dataset_inputs.map((d) => [d.dataset.name, d.dataset.digest])).toEqual([
+      ['data.csv', expect.stringMatching(/^sha256:[0-9a-f]{64}$/)],
+    ]);
+    expect(artifacts.files.map((f) => f.path)).toEqual(['model']);
   });
 
   it('trains logistic regression and a regressor with a random split', async () => {

@@ -99,6 +99,72 @@ describe('detectDrift: scores, thresholds and the dataset verdict', () => {
   });
 });
 
+describe('detectDrift: column roles and readable verdicts', () => {
+  const n = 1200;
+  const ramp = (shift: number) => Float64Array.from({ length: n }, (_, i) => (i % 100) + shift);
+
+  it("skips ids and timestamps, and keeps a target out of the verdict (Evidently's names by default)", () => {
+    const reference = {
+      id: ramp(0),
+      datetime: ramp(0),
+      target: ramp(0),
+      prediction: ramp(0),
+      a: ramp(0),
+      b: ramp(0),
+    };
+    const current = {
+      id: ramp(500),
+      datetime: ramp(500),
+      target: ramp(500),
+      prediction: ramp(500),
+      a: ramp(0),
+      b: ramp(0),
+    };
+    const r = detectDrift({ reference, current });
+    expect(r.skipped).toEqual([
+      { column: 'id', role: 'id' },
+      { column: 'datetime', role: 'timestamp' },
+    ]);
+    expect(r.columns.map((c) => [c.column, c.role, c.drifted])).toEqual([
+      ['target', 'target', true],
+      ['prediction', 'prediction', true],
+      ['a', 'feature', false],
+      ['b', 'feature', false],
+    ]);
+    // Half the tested columns drifted, but neither is a feature: no dataset drift.
+    expect(r).toMatchObject({ driftedColumns: 0, share: 0, drifted: false });
+    const asFeatures = detectDrift({
+      reference,
+      current,
+      roles: { target: 'feature', prediction: 'feature', id: 'ignored' },
+    });
+    expect(asFeatures.skipped).toEqual([
+      { column: 'id', role: 'ignored' },
+      { column: 'datetime', role: 'timestamp' },
+    ]);
+    expect(asFeatures).toMatchObject({ driftedColumns: 2, share: 0.5, drifted: true });
+  });
+
+  it('says in words what a constant reference column does, where the normed distance divides by 0.001', () => {
+    const r = detectDrift({
+      reference: { balance: new Float64Array(n), same: new Float64Array(n).fill(3) },
+      current: { balance: ramp(1), same: new Float64Array(n).fill(3) },
+    });
+    const [balance, same] = r.columns;
+    expect(balance).toMatchObject({ test: 'wasserstein', drifted: true });
+    expect(balance.score).toBeGreaterThan(1000);
+    expect(balance.note).toBe('constant 0 in the reference; 100.0% of current values differ (range 1..100)');
+    expect(same.note).toBe('constant 3 in both tables');
+    expect(same.drifted).toBe(false);
+  });
+
+  it('refuses a table whose every column is an id, a timestamp or ignored', () => {
+    expect(() => detectDrift({ reference: { id: ramp(0) }, current: { id: ramp(0) } })).toThrow(
+      'no column left to test: every column is an id, timestamp or ignored (id: id)',
+    );
+  });
+});
+
 describe('detectDrift: bad input', () => {
   const ref = { a: cycle(20, 10), s: labels(20, ['x', 'y']) };
   const cur = { a: cycle(20, 10), s: labels(20, ['x', 'y']) };

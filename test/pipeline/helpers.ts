@@ -6,6 +6,7 @@ import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterEach } from 'vitest';
 import { Workspace } from '../../src/pipeline/workspace.js';
+import { keel } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
 
 /** Creates a temp folder holding `files` (path -> text) and returns its path. */
@@ -41,8 +42,6 @@ export function workspaces(): (root: string) => Workspace {
   };
 }
 
-const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
-
 /** Runs a command without blocking the test worker; stdout and stderr are collected. */
 export function runCommand(
   cmd: string,
@@ -70,4 +69,4 @@ export function runCommand(
 
 /** Runs the built `keel` CLI in `cwd` without blocking the test worker. */
 export const runKeel = (args: string[], cwd: string, env: Record<string, string> = {}) =>
-  runCommand(process.execPath, [CLI, ...args], { cwd, env });
+  keel(args, { cwd, env });

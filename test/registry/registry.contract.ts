@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/index.js';
-import type { Policy, Registry } from '../../src/registry/index.js';
+import { DEFAULT_POLICY, type Policy, type Registry } from '../../src/registry/index.js';
 import { artifactUriToPath, type Tracking } from '../../src/tracking/index.js';
 import { writeLogisticModel } from '../helpers/onnx.js';
 import { openTestRegistry } from '../helpers/registry.js';
@@ -240,6 +240,43 @@ export function describeRegistryContract(backend: Backend, postgresUrl?: string)
         .create({ name: 'churn', source: `models:/m-${'0'.repeat(32)}` })
         .catch((e) => e);
       expect(unknown).toMatchObject({ code: 'RESOURCE_DOES_NOT_EXIST' });
+    });
+
+    it('says for each failed gate what would satisfy it, with the command to run', async () => {
+      await open(DEFAULT_POLICY);
+      await registry.models.create('churn');
+      const run = await tracking.runs.create({
+        experimentId: '0',
+        tags: [
+          { key: 'mlflow.source.git.commit', value: 'abc123' },
+          { key: 'mlflow.source.git.dirty', value: 'true' },
+        ],
+      });
+      const dir = tempDir();
+      writeLogisticModel(dir);
+      await tracking.logArtifact(run.info.run_id, join(dir, 'model.onnx'), 'model');
+      await registry.versions.create({ name: 'churn', source: `runs:/${run.info.run_id}/model` });
+      const refused = await registry.promote('churn', 1, 'Production').catch((e) => e);
+      const fixes = Object.fromEntries(
+        (refused.details.gates as Array<{ kind: string; fix?: string }>).map((g) => [g.kind, g.fix]),
+      );
+      expect(fixes.metric).toBe(
+        "log it into the version's run: keel evaluate --model models:/churn/1 --data <labelled test file>",
+      );
+      expect(fixes.bias).toBe(
+        "log it into the version's run: keel evaluate --model models:/churn/1 --data <labelled test file> --sensitive <column>",
+      );
+      expect(fixes.latency).toBe('measure it: keel models benchmark churn 1');
+      expect(fixes.canary).toBe(
+        `put it in Staging (keel models promote churn 1 --to Staging); stay in Staging until ${new Date(clock.now() + 7 * DAY).toISOString().replace('.000Z', 'Z')}; serve 1000 more requests as a canary (keel serve --model models:/churn/1 --canary models:/churn/1 --canary-percent 100)`,
+      );
+      expect(fixes.lineage).toContain('dataset digests: train with keel train');
+      expect(fixes.lineage).toContain(
+        'a clean code commit (the tree had uncommitted changes): commit the changes and train again',
+      );
+      expect(fixes.lineage).toContain('pipeline lock hash: train in a keel repro stage');
+      expect(fixes.rollback_drill).toBeUndefined();
+      expect(refused.details.report).toContain('        to pass: measure it: keel models benchmark churn 1');
     });
 
     it('refuses a promotion with a failing gate, then promotes with green gates and an approval; the audit log holds both', async () => {

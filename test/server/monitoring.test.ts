@@ -66,6 +66,8 @@ async function startServing(world: ServedWorld): Promise<ModelServer> {
     models: [{ uri: 'models:/churn/1', canary: { uri: 'models:/churn/2', percent: 50 } }],
     seed: 7,
     refreshIntervalMs: 0,
+    // Customer 999 has no features online: declared scored, so the log shows its inputs null.
+    inputPolicies: { models: { churn: { allMissing: 'score' } } },
   });
 }
 

@@ -30,7 +30,9 @@ describe('startServer', () => {
     });
     expect(feast.status).toBeGreaterThanOrEqual(400);
     expect(feast.status).toBeLessThan(500);
-    expect(((await feast.json()) as { message: string }).message).toMatch(/customer/);
+    // Feast's error detail: a JSON string holding {module, class, message}.
+    const detail = JSON.parse((await feast.json()) as string) as { message: string };
+    expect(detail.message).toMatch(/customer/);
   });
 });
 

@@ -74,6 +74,8 @@ describe('online serving routes', () => {
       registry: world.registry,
       features: world.store,
       models: ['models:/churn/1', 'models:/logit/1', 'models:/broken/1'],
+      // Scores a customer the online store does not know (the default refuses: input-policy.test).
+      inputPolicies: { models: { churn: { allMissing: 'score' } } },
     });
     const acquire = serving.acquire.bind(serving);
     serving.acquire = (name, options) => {
@@ -251,13 +253,15 @@ describe('online serving routes', () => {
       });
     });
 
-    it('describes a model: platform, input tensor with -1 for the batch, the score output', async () => {
+    it('describes a model: platform, input tensor with -1 for the batch, the score output, its columns and input policy', async () => {
       const want = {
         name: 'churn',
         versions: ['1'],
         platform: 'onnx_onnxv1',
         inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 3] }],
         outputs: [{ name: 'score', datatype: 'FP64', shape: [-1] }],
+        columns: COLUMNS.map((name, index) => ({ name, index, type: 'number', datatype: 'FP64' })),
+        input_policy: { unseen_category: 'score-as-missing', all_missing: 'score', max_missing_share: 1 },
       };
       expect((await send('GET', '/v2/models/churn')).body).toEqual(want);
       expect((await send('GET', '/v2/models/churn/versions/1')).body).toEqual(want);
@@ -446,6 +450,8 @@ describe('online serving routes', () => {
         orders: 'NOT_FOUND',
         spend: 'NOT_FOUND',
       });
+      // The model is declared to score such a row; the answer says it did.
+      expect(r.body.input_issues).toEqual([{ row: 2, issue: 'all_missing', action: 'scored' }]);
       expect(leases).toEqual([{ name: 'churn', released: [false] }]);
     });
 

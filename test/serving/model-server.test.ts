@@ -41,7 +41,8 @@ async function register(count: number, broken: string[] = []): Promise<void> {
       name: 'churn',
       source: writeLogisticModel(dir, WEIGHTS[String(i + 1)], `v${i + 1}.onnx`),
     });
-    // Registration checks the file, so a corrupt artifact is made afterwards, as a disk fault would.
+    // Registration checks the file, so a corrupt artifact is made afterwards, as a disk fault would;
+    // loading then finds the file is not the one registered.
     if (broken.includes(version))
       writeFileSync((await registry.resolveModelUri(`models:/churn/${version}`)).modelFile, 'not onnx');
   }
@@ -143,7 +144,7 @@ describe('hot swap', () => {
     await server.refresh();
     expect(server.list()[0]).toMatchObject({
       version: '1',
-      lastError: { version: '2', message: expect.stringMatching(/not a valid ONNX model/) },
+      lastError: { version: '2', message: expect.stringMatching(/do not match what was registered/) },
     });
     expect((await serveOne(server.acquire('churn'))).score).toBeCloseTo(scoreOf('1'), 6);
     await registry.deleteAlias('churn', 'live');
@@ -236,7 +237,7 @@ describe('canary', () => {
     expect(server.list()[0].canary).toMatchObject({
       version: null,
       ready: false,
-      lastError: { version: '4', message: expect.stringMatching(/not a valid ONNX model/) },
+      lastError: { version: '4', message: expect.stringMatching(/do not match what was registered/) },
     });
     for (let i = 0; i < 1000; i++) {
       const lease = server.acquire('churn');

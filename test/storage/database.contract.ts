@@ -1,6 +1,7 @@
 /**
  * The metadata database contract, on every backend: placeholders, number types, transactions that
- * commit or roll back whole, migrations applied once, and translated constraint errors.
+ * commit or roll back whole, migrations applied once, translated constraint errors, bulk inserts,
+ * and the two transaction scopes (exclusive, and `rows` guarded by row locks).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { migrate, type SqlDatabase } from '../../src/storage/index.js';
@@ -14,7 +15,23 @@ const migrations = [
   },
 ];
 
+/** Resolves for everyone once `n` parties have arrived: proves that transactions are open at once. */
+function barrier(n: number): () => Promise<void> {
+  let arrived = 0;
+  let open!: () => void;
+  const all = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return () => {
+    if (++arrived === n) open();
+    return all;
+  };
+}
+
 export function describeDatabaseContract(backend: Backend, postgresUrl?: string): void {
+  // SQLite runs every transaction alone (one writer per database file), so only PostgreSQL can
+  // show `rows` transactions side by side.
+  const sideBySide = backend === 'postgres';
   describe(`metadata database on ${backend}`, () => {
     let db: SqlDatabase;
     let cleanup: () => Promise<void>;
@@ -68,6 +85,125 @@ export function describeDatabaseContract(backend: Backend, postgresUrl?: string)
         ),
       );
       expect((await db.get<{ big: number }>('SELECT big FROM t WHERE name = ?', ['counter']))?.big).toBe(20);
+    });
+
+    it('inserts many rows at once, every value intact, and upserts with a condition', async () => {
+      const odd = `a'b"c,{d}\\e\n\u00e9\u{1F600} NULL`;
+      const rows = [
+        [odd, 9_007_199_254_740_991, 0.1 + 0.2],
+        ['null', null, null],
+        ['inf', -1, Number.POSITIVE_INFINITY],
+        ['', 0, -0.5],
+      ];
+      const columns = [
+        ['name', 'text'],
+        ['big', 'bigint'],
+        ['x', 'double'],
+      ] as const;
+      expect(await db.insertMany({ table: 't', columns, rows })).toEqual({ changes: 4 });
+      expect(await db.all('SELECT name, big, x FROM t ORDER BY id')).toEqual(
+        rows.map(([name, big, x]) => ({ name, big, x })),
+      );
+      // Upsert: a row whose condition holds is replaced, one whose condition fails is kept.
+      await db.transaction(async (tx) => {
+        await tx.insertMany({
+          table: 't',
+          columns,
+          rows: [
+            ['null', 5, 1.5],
+            ['inf', -2, 0],
+            ['new', 7, 7],
+          ],
+          onConflict:
+            'ON CONFLICT (name) DO UPDATE SET big = excluded.big, x = excluded.x WHERE excluded.big > COALESCE(t.big, 0)',
+        });
+      });
+      const got = await db.all<{ name: string; big: number | null }>(
+        "SELECT name, big FROM t WHERE name IN ('null', 'inf', 'new') ORDER BY name",
+      );
+      expect(got).toEqual([
+        { name: 'inf', big: -1 },
+        { name: 'new', big: 7 },
+        { name: 'null', big: 5 },
+      ]);
+      expect(await db.insertMany({ table: 't', columns, rows: [] })).toEqual({ changes: 0 });
+    });
+
+    it('rolls a bulk insert back whole when one of its rows fails', async () => {
+      await db.run('INSERT INTO t (name) VALUES (?)', ['taken']);
+      await expect(
+        db.insertMany({
+          table: 't',
+          columns: [['name', 'text']],
+          rows: [['free'], ['taken']],
+        }),
+      ).rejects.toMatchObject({ code: 'RESOURCE_ALREADY_EXISTS' });
+      expect(await db.all('SELECT name FROM t')).toEqual([{ name: 'taken' }]);
+    });
+
+    it('keeps read-modify-write safe in rows transactions that lock the row they change', async () => {
+      await db.run('INSERT INTO t (name, big) VALUES (?, ?)', ['counter', 0]);
+      await Promise.all(
+        Array.from({ length: 20 }, () =>
+          db.transaction(
+            async (tx) => {
+              const row = await tx.get<{ big: number }>(
+                `SELECT big FROM t WHERE name = ?${tx.lockClause('update')}`,
+                ['counter'],
+              );
+              await tx.run('UPDATE t SET big = ? WHERE name = ?', [row!.big + 1, 'counter']);
+            },
+            { scope: 'rows' },
+          ),
+        ),
+      );
+      expect((await db.get<{ big: number }>('SELECT big FROM t WHERE name = ?', ['counter']))?.big).toBe(20);
+    });
+
+    it.runIf(sideBySide)('runs rows transactions side by side, and an exclusive one alone', async () => {
+      const bothOpen = barrier(2);
+      const order: string[] = [];
+      const rows = (name: string) =>
+        db.transaction(
+          async (tx) => {
+            await tx.run('INSERT INTO t (name) VALUES (?)', [name]);
+            await bothOpen(); // resolves only once the other transaction is open too
+            order.push(`${name} done`);
+          },
+          { scope: 'rows' },
+        );
+      const first = rows('a');
+      const second = rows('b');
+      // Queued behind the two, the exclusive transaction starts only after both have committed.
+      await new Promise((r) => setTimeout(r, 50));
+      const exclusive = db.transaction(async (tx) => {
+        order.push(`exclusive sees ${(await tx.get<{ n: number }>('SELECT COUNT(*) AS n FROM t'))!.n}`);
+      });
+      await Promise.all([first, second, exclusive]);
+      expect(order.slice(2)).toEqual(['exclusive sees 2']);
+    });
+
+    it.runIf(sideBySide)('runs a rows transaction again after the database broke a deadlock', async () => {
+      await db.run("INSERT INTO t (name, big) VALUES ('x', 0), ('y', 0)");
+      let runs = 0;
+      const bothLocked = barrier(2);
+      const swap = (first: string, second: string) =>
+        db.transaction(
+          async (tx) => {
+            runs++;
+            await tx.run('UPDATE t SET big = big + 1 WHERE name = ?', [first]);
+            // Only the first run of each meets the other halfway; the rerun goes straight through.
+            if (runs <= 2) await bothLocked();
+            await tx.run('UPDATE t SET big = big + 1 WHERE name = ?', [second]);
+          },
+          { scope: 'rows' },
+        );
+      await Promise.all([swap('x', 'y'), swap('y', 'x')]);
+      expect(runs).toBe(3);
+      expect(await db.all('SELECT name, big FROM t ORDER BY name')).toEqual([
+        { name: 'x', big: 2 },
+        { name: 'y', big: 2 },
+      ]);
     });
 
     it('matches LIKE case-sensitively, as on every backend', async () => {

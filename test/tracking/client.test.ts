@@ -69,6 +69,25 @@ describe('tracking client', () => {
       await expect(run.logMetrics({ late: 1 })).rejects.toMatchObject({ code: 'INVALID_STATE' });
     });
 
+    it('attaches to an existing run, leaving its status to its owner, and refuses a deleted or unknown one', async () => {
+      const { client, tracking } = make();
+      const owner = await client.startRun({ experiment: `attach-${name}` });
+      await owner.logParams({ stage: 'train' });
+      const attached = await client.attachRun(owner.runId);
+      expect(attached.experimentId).toBe(owner.experimentId);
+      await attached.logMetrics({ roc_auc: 0.91 });
+      await attached.flush();
+      const stored = await tracking.runs.get(owner.runId);
+      expect(stored.info.status).toBe('RUNNING');
+      expect(stored.data.metrics.find((m) => m.key === 'roc_auc')?.value).toBe(0.91);
+      await owner.end();
+      await expect(client.attachRun('0'.repeat(32))).rejects.toMatchObject({
+        code: 'RESOURCE_DOES_NOT_EXIST',
+      });
+      await tracking.runs.setLifecycle(owner.runId, 'deleted');
+      await expect(client.attachRun(owner.runId)).rejects.toThrow(/is deleted/);
+    });
+
     it('surfaces the server error for a changed param', async () => {
       const { client } = make();
       const run = await client.startRun({ experiment: `errors-${name}` });
@@ -93,7 +112,7 @@ describe('tracking client', () => {
   });
 
   it('reports an unreachable server clearly', async () => {
-    const client = httpTrackingClient('http://127.0.0.1:9');
+    const client = httpTrackingClient('http://127.0.0.1:9', undefined, { maxRetries: 2, backoffFactorMs: 1 });
     await expect(client.startRun({ experiment: 'x' })).rejects.toMatchObject({
       code: 'TEMPORARILY_UNAVAILABLE',
     });

@@ -7,10 +7,13 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { invalid, notFound } from '../../core/index.js';
-import { type FeatureSelection, FeatureStore, toEpochMs } from '../../features/index.js';
+import type { FeatureSelection, FeatureStore } from '../../features/index.js';
 import { action, type CommandIO, repeatOption } from '../io.js';
 
 const list = (value: string, previous: string[] = []) => [...previous, ...value.split(',').filter(Boolean)];
+
+// The feature store (DuckDB, tsx) loads when a command runs, not when the CLI starts.
+export const loadFeatures = () => import('../../features/index.js');
 
 /** Runs `work` with the feature store of the Keel home, closed afterwards. */
 export async function withStore<T>(
@@ -18,6 +21,7 @@ export async function withStore<T>(
   work: (store: FeatureStore) => Promise<T>,
   at?: number,
 ): Promise<T> {
+  const { FeatureStore } = await loadFeatures();
   const store = new FeatureStore({
     config: io.config,
     clock: at === undefined ? undefined : { now: () => at },
@@ -44,19 +48,24 @@ function findRepo(io: CommandIO, repo?: string): string {
   return found;
 }
 
-/** `key=value` pairs into columnar entities; numbers stay numbers. */
-function entityColumns(pairs: string[]): Record<string, unknown[]> {
-  const columns: Record<string, unknown[]> = {};
+/** `key=value` pairs into columns of text; the store types them by what the registry declares. */
+function entityText(pairs: string[]): Record<string, string[]> {
+  const columns: Record<string, string[]> = {};
   for (const pair of pairs) {
     const at = pair.indexOf('=');
     if (at <= 0) throw invalid(`--entity '${pair}' is not key=value`);
-    const raw = pair.slice(at + 1);
-    const value = raw.trim() !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
     const key = pair.slice(0, at);
-    columns[key] = [...(columns[key] ?? []), value];
+    columns[key] = [...(columns[key] ?? []), pair.slice(at + 1)];
   }
   if (Object.keys(columns).length === 0) throw invalid('give at least one --entity key=value');
   return columns;
+}
+
+/** As `io.emit`, with int64s beyond 2^53 printed exactly in JSON (JSON.stringify cannot). */
+async function emitExact<T>(io: CommandIO, result: T, human: (result: T) => string): Promise<void> {
+  const { stringifyExact } = await loadFeatures();
+  if (io.json) process.stdout.write(`${stringifyExact(result, 2)}\n`);
+  else io.emit(result, human);
 }
 
 interface OnlineOptions {
@@ -188,7 +197,9 @@ export function registerFeaturesCommands(program: Command): void {
         const shown = opts.out
           ? { out: resolve(opts.out), rowCount: result.rowCount, columns: result.columns }
           : result;
-        io.emit(shown, (r) => ('rows' in r ? table(r.rows) : `wrote ${r.rowCount} rows to ${r.out}`));
+        await emitExact(io, shown, (r) =>
+          'rows' in r ? table(r.rows) : `wrote ${r.rowCount} rows to ${r.out}`,
+        );
       }),
   );
 
@@ -205,6 +216,7 @@ export function registerFeaturesCommands(program: Command): void {
       .option('--views <names>', 'comma-separated views (default: all online views)', list),
     (io, opts: { start: string; end: string; views?: string[] }) =>
       withStore(io, async (store) => {
+        const { toEpochMs } = await loadFeatures();
         const views = await store.materialize({
           start: toEpochMs(opts.start, '--start'),
           end: toEpochMs(opts.end, '--end'),
@@ -223,6 +235,7 @@ export function registerFeaturesCommands(program: Command): void {
       .option('--views <names>', 'comma-separated views (default: all online views)', list),
     (io, opts: { end: string; views?: string[] }) =>
       withStore(io, async (store) => {
+        const { toEpochMs } = await loadFeatures();
         const views = await store.materializeIncremental({
           end: toEpochMs(opts.end, '--end'),
           views: opts.views,
@@ -245,21 +258,24 @@ export function registerFeaturesCommands(program: Command): void {
       )
       .option('--full-feature-names', 'name features view__feature')
       .option('--at <time>', 'judge max age as of this ISO-8601 time instead of now (replays, demos)'),
-    (io, opts: OnlineOptions) => {
+    async (io, opts: OnlineOptions) => {
+      const { toEpochMs, feastOnlineJson } = await loadFeatures();
       const at = opts.at === undefined ? undefined : toEpochMs(opts.at, '--at');
       return withStore(
         io,
         async (store) => {
+          const wanted = selection(opts);
           const response = await store.getOnlineFeatures({
-            ...selection(opts),
-            entities: entityColumns(opts.entity),
+            ...wanted,
+            entities: await store.entitiesFromText(wanted, entityText(opts.entity)),
             fullFeatureNames: opts.fullFeatureNames,
           });
-          io.emit(response, (r) =>
-            r.featureNames
+          // --json prints what the HTTP route answers (Feast's snake_case shape).
+          await emitExact(io, feastOnlineJson(response), () =>
+            response.featureNames
               .map(
                 (name, c) =>
-                  `${name}: ${r.results[c].values.map((v, i) => `${v ?? '∅'} (${r.results[c].statuses[i]})`).join(', ')}`,
+                  `${name}: ${response.results[c].values.map((v, i) => `${v ?? '∅'} (${response.results[c].statuses[i]})`).join(', ')}`,
               )
               .join('\n'),
           );

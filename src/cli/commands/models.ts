@@ -1,11 +1,11 @@
 /**
  * @module cli/commands/models
- * `keel models list | show | register | promote | approve | requests | rollback | audit | benchmark`
- * and `keel tokens create`. Commands act on the configured store as the user of `KEEL_TOKEN`
+ * `keel models list | show | register | alias | promote | approve | requests | rollback | audit |
+ * benchmark` and `keel tokens create`. Commands act on the configured store as the user of `KEEL_TOKEN`
  * when it is set, otherwise as the local OS user with admin rights.
  */
 import type { Command } from 'commander';
-import { isKeelError, type KeelConfig } from '../../core/index.js';
+import { isKeelError, type KeelConfig, KeelError } from '../../core/index.js';
 import type { PromotionResult, Registry } from '../../registry/index.js';
 import { action, type CommandIO, parseNumberOption } from '../io.js';
 import { formatTable, formatTime } from '../table.js';
@@ -69,33 +69,60 @@ function registerQueries(models: Command): void {
   action(
     models
       .command('show')
-      .description('show a model, or one version with its package')
+      .description(
+        'show a model, or one version with its package and the input columns a serving client feeds (names, types, categories)',
+      )
       .argument('<name>')
       .argument('[version]'),
     async (io, name: string, version?: string) => {
       if (version === undefined) {
-        const model = await withRegistry(io.config, (r) => r.models.get(name));
+        const model = await withRegistry(io.config, async (r) => {
+          const found = await r.models.get(name);
+          const escaped = name.replaceAll("'", "''");
+          const versions = await r.versions.search({
+            filter: `name = '${escaped}'`,
+            orderBy: ['version_number DESC'],
+            maxResults: 200_000,
+          });
+          return { ...found, versions: versions.items };
+        });
         io.emit(model, (m) =>
           [
             `${m.name}${m.description ? `: ${m.description}` : ''}`,
             formatTable(
-              ['VERSION', 'STAGE'],
-              m.latest_versions.map((v) => [v.version, v.current_stage]),
+              ['VERSION', 'STAGE', 'ALIASES', 'CREATED', 'BY', 'RUN'],
+              m.versions.map((v) => [
+                v.version,
+                v.current_stage,
+                v.aliases.map((a) => `@${a}`).join(' '),
+                formatTime(v.creation_timestamp),
+                v.user_id,
+                v.run_id,
+              ]),
             ),
             ...m.aliases.map((a) => `@${a.alias} -> ${a.version}`),
           ].join('\n'),
         );
         return;
       }
-      const shown = await withRegistry(io.config, async (r) => ({
-        ...(await r.versions.get(name, version)),
-        package: await r.versions.getPackage(name, version),
-      }));
+      const { inputColumns, formatColumns } = await import('../../serving/index.js');
+      const { readOnnxSignature } = await import('../../ml/index.js');
+      const shown = await withRegistry(io.config, async (r) => {
+        const found = await r.versions.get(name, version);
+        const pkg = await r.versions.getPackage(name, version);
+        // The columns a serving client feeds, as OIP metadata names them.
+        const { modelFile } = await r.resolveModelUri(`models:/${name}/${found.version}`);
+        const shape = pkg.signature.inputs[0]?.shape;
+        const width = shape?.length === 2 && typeof shape[1] === 'number' ? shape[1] : undefined;
+        const columns = inputColumns(readOnnxSignature(modelFile).metadata, pkg.features, width);
+        return { ...found, package: pkg, columns, width };
+      });
       io.emit(shown, (v) =>
         [
           `${v.name} version ${v.version} [${v.current_stage}] by ${v.user_id}, ${formatTime(v.creation_timestamp)}`,
           `source: ${v.source}`,
           `inputs: ${v.package.signature.inputs.map((t) => `${t.name} ${t.type}[${t.shape.join(',')}]`).join(', ')}`,
+          formatColumns(v.columns, v.width),
           `outputs: ${v.package.signature.outputs.map((t) => `${t.name} ${t.type}[${t.shape.join(',')}]`).join(', ')}`,
           `lineage: ${JSON.stringify(v.package.lineage)}`,
           v.package.benchmark
@@ -181,6 +208,34 @@ function registerChanges(models: Command): void {
         });
       });
       io.emit(created, (v) => `registered ${v.name} version ${v.version}`);
+    },
+  );
+  action(
+    models
+      .command('alias')
+      .description(
+        'point an alias at a version (models:/name@alias), or --delete it; champion follows Production and moves by promotion',
+      )
+      .argument('<name>')
+      .argument('<alias>')
+      .argument('[version]', 'the version to point it at (not with --delete)')
+      .option('--delete', 'remove the alias'),
+    async (io, name: string, alias: string, version: string | undefined, opts: { delete?: boolean }) => {
+      if (Boolean(opts.delete) === (version !== undefined)) {
+        throw new KeelError(
+          'INVALID_PARAMETER_VALUE',
+          opts.delete
+            ? 'give no version with --delete'
+            : `give the version @${alias} should name, or --delete`,
+        );
+      }
+      await withRegistry(io.config, (r) =>
+        opts.delete ? r.deleteAlias(name, alias) : r.setAlias(name, alias, version as string),
+      );
+      const result = { name, alias, version: opts.delete ? null : version };
+      io.emit(result, (x) =>
+        x.version === null ? `${name}@${alias} deleted` : `${name}@${alias} -> version ${x.version}`,
+      );
     },
   );
   action(

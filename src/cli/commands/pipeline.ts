@@ -8,6 +8,7 @@
 import type { Command } from 'commander';
 import type { GcOptions, Workspace } from '../../pipeline/index.js';
 import { action, type CommandIO, parseNumberOption } from '../io.js';
+import { stageEnvironment } from '../stage-env.js';
 import { type TrackOptions, trackOptions, withTrackingClient } from '../tracked.js';
 
 interface CwdOption {
@@ -87,6 +88,7 @@ function registerRepro(program: Command): void {
               signal: controller.signal,
               note,
               onOutput: io.json ? undefined : (_stage, chunk, stream) => process[stream].write(chunk),
+              env: stageEnvironment(config.home),
             }),
           ),
       ).finally(() => {

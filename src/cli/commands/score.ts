@@ -6,10 +6,10 @@
 import type { Command } from 'commander';
 import type { KeelConfig } from '../../core/index.js';
 import type { ScoreDatasetOptions, ScoreDatasetResult } from '../../serving/index.js';
-import { action, parseNumberOption } from '../io.js';
+import { action, type CsvFlags, csvFlags, csvOptionsFrom, parseNumberOption } from '../io.js';
 import { withStore } from './features.js';
 
-interface ScoreFlags {
+interface ScoreFlags extends CsvFlags {
   model: string;
   data: string;
   out: string;
@@ -40,34 +40,40 @@ async function score(
 
 export function registerScoreCommand(program: Command): void {
   action(
-    program
-      .command('score')
-      .description('score every row of a file with a registered model into a Parquet file')
-      .requiredOption(
-        '-m, --model <uri>',
-        'the version: models:/name@alias, models:/name/3, models:/name/Stage',
-      )
-      .requiredOption('-d, --data <file>', 'Parquet, CSV (also .csv.gz) or JSON rows with the model columns')
-      .requiredOption('-o, --out <file>', 'the .parquet file to write (replaced atomically)')
-      .option('--keep <columns>', 'input columns to copy beside the score, e.g. ids (a,b)', list)
-      .option(
-        '--chunk-rows <n>',
-        'rows per scoring call (default 65536)',
-        parseNumberOption('--chunk-rows', true),
-      )
-      .option(
-        '--entities',
-        "the file holds entity rows: join the model's features point in time from the offline store",
-      )
-      .option(
-        '--event-timestamp-column <name>',
-        "with --entities: the rows' timestamp (default event_timestamp)",
-      ),
+    csvFlags(
+      program
+        .command('score')
+        .description('score every row of a file with a registered model into a Parquet file')
+        .requiredOption(
+          '-m, --model <uri>',
+          'the version: models:/name@alias, models:/name/3, models:/name/Stage',
+        )
+        .requiredOption(
+          '-d, --data <file>',
+          'Parquet, CSV (also .csv.gz) or JSON rows with the model columns',
+        )
+        .requiredOption('-o, --out <file>', 'the .parquet file to write (replaced atomically)')
+        .option('--keep <columns>', 'input columns to copy beside the score, e.g. ids (a,b)', list)
+        .option(
+          '--chunk-rows <n>',
+          'rows per scoring call (default 65536)',
+          parseNumberOption('--chunk-rows', true),
+        )
+        .option(
+          '--entities',
+          "the file holds entity rows: join the model's features point in time from the offline store",
+        )
+        .option(
+          '--event-timestamp-column <name>',
+          "with --entities: the rows' timestamp (default event_timestamp)",
+        ),
+    ),
     async (io, flags: ScoreFlags) => {
       const options = {
         model: flags.model,
         input: flags.data,
         output: flags.out,
+        csv: csvOptionsFrom(flags),
         keep: flags.keep,
         chunkRows: flags.chunkRows,
         eventTimestampColumn: flags.eventTimestampColumn,

@@ -6,7 +6,6 @@
  */
 import type { Command } from 'commander';
 import { KeelError } from '../../core/index.js';
-import { toEpochMs } from '../../features/index.js';
 import type { ModelEntry } from '../../serving/index.js';
 import { action, parseNumberOption, repeatOption } from '../io.js';
 
@@ -48,7 +47,7 @@ export function registerServeCommand(program: Command): void {
         'port (default 5000, or server.port in keel.yaml)',
         parseNumberOption('--port', true),
       )
-      .option('-h, --host <host>', 'interface to bind (default 127.0.0.1)')
+      .option('--host <host>', 'interface to bind (default 127.0.0.1, or server.host in keel.yaml)')
       .option('--auth', 'require an API token (keel tokens create) on every route but the health checks')
       .option(
         '-m, --model <uri>',
@@ -77,6 +76,7 @@ export function registerServeCommand(program: Command): void {
       ),
     async (io, opts: ServeFlags) => {
       const entries = modelEntries(opts);
+      const { toEpochMs } = await import('../../features/index.js');
       const featuresAt =
         opts.featuresAt === undefined ? undefined : toEpochMs(opts.featuresAt, '--features-at');
       // Loaded on use, so other commands do not pay for Fastify at startup.
@@ -90,14 +90,36 @@ export function registerServeCommand(program: Command): void {
         featuresAt,
       });
       const models = opts.model ?? [];
-      io.emit({ url: server.url, models, canary: opts.canary ?? null }, ({ url }) =>
-        [
-          `keel serving on ${url} (MLflow: MLFLOW_TRACKING_URI=${url})`,
-          ...(models.length > 0
-            ? [`online: ${models.join(', ')} (POST /invocations, /v2/models/<name>/infer, /predict)`]
-            : []),
-          ...(opts.canary ? [`canary: ${opts.canary} takes ${opts.canaryPercent}% of the traffic`] : []),
-        ].join('\n'),
+      // The canary is announced as it is: a canary that did not load takes no traffic.
+      const canary = server.served().find((m) => m.canary)?.canary;
+      io.emit(
+        {
+          url: server.url,
+          models,
+          canary: canary
+            ? {
+                uri: canary.uri,
+                percent: canary.percent,
+                serving: canary.ready,
+                version: canary.version,
+                ...(canary.lastError ? { error: canary.lastError.message } : {}),
+              }
+            : null,
+        },
+        ({ url }) =>
+          [
+            `keel serving on ${url} (MLflow: MLFLOW_TRACKING_URI=${url}; readiness: GET /ready)`,
+            ...(models.length > 0
+              ? [`online: ${models.join(', ')} (POST /invocations, /v2/models/<name>/infer, /predict)`]
+              : []),
+            ...(canary
+              ? [
+                  canary.ready
+                    ? `canary: ${canary.uri} (version ${canary.version}) takes ${canary.percent}% of the traffic`
+                    : `canary: ${canary.uri} is not serving: it did not load (${canary.lastError?.message ?? 'unknown error'}); it takes no traffic until a refresh loads it`,
+                ]
+              : []),
+          ].join('\n'),
       );
       await new Promise<void>((resolve) => {
         const stop = () => resolve();

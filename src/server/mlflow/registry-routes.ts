@@ -10,9 +10,9 @@ import { mlflowErrorHandler } from '../errors.js';
 import { R } from './registry-schemas.js';
 import { route } from './routes.js';
 
-/** The registry acting as the request's caller. */
+/** The registry acting as the request's caller, with sources confined to the artifact store. */
 export const registryFor = (registry: Registry, request: FastifyRequest): Registry =>
-  request.actor ? registry.as(request.actor) : registry;
+  registry.forRequest(request.actor);
 
 const page = <T>(key: string, p: { items: T[]; next_page_token?: string }) => ({
   [key]: p.items,
@@ -26,20 +26,22 @@ export async function mlflowRegistryRoutes(
   const as = (request: FastifyRequest) => registryFor(opts.registry, request);
   app.setErrorHandler(mlflowErrorHandler);
 
-  route(app, 'POST', '/registered-models/create', R.createModel, async (b, req) => ({
+  route(app, 'POST', '/registered-models/create', 'write', R.createModel, async (b, req) => ({
     registered_model: await as(req).models.create(b.name, { tags: b.tags, description: b.description }),
   }));
-  route(app, 'POST', '/registered-models/rename', R.renameModel, async (b, req) => ({
+  route(app, 'POST', '/registered-models/rename', 'write', R.renameModel, async (b, req) => ({
     registered_model: await as(req).models.rename(b.name, b.new_name),
   }));
-  route(app, 'PATCH', '/registered-models/update', R.updateModel, async (b, req) => ({
+  route(app, 'PATCH', '/registered-models/update', 'write', R.updateModel, async (b, req) => ({
     registered_model: await as(req).models.updateDescription(b.name, b.description ?? ''),
   }));
-  route(app, 'DELETE', '/registered-models/delete', R.modelName, (b, req) => as(req).models.delete(b.name));
-  route(app, 'GET', '/registered-models/get', R.modelName, async (q, req) => ({
+  route(app, 'DELETE', '/registered-models/delete', 'write', R.modelName, (b, req) =>
+    as(req).models.delete(b.name),
+  );
+  route(app, 'GET', '/registered-models/get', 'read', R.modelName, async (q, req) => ({
     registered_model: await as(req).models.get(q.name),
   }));
-  route(app, 'GET', '/registered-models/search', R.searchModels, async (q, req) =>
+  route(app, 'GET', '/registered-models/search', 'read', R.searchModels, async (q, req) =>
     page(
       'registered_models',
       await as(req).models.search({
@@ -50,24 +52,33 @@ export async function mlflowRegistryRoutes(
       }),
     ),
   );
-  route(app, ['POST', 'GET'], '/registered-models/get-latest-versions', R.latestVersions, async (b, req) => ({
-    model_versions: await as(req).latestVersions(b.name, b.stages ?? []),
-  }));
-  route(app, 'POST', '/registered-models/set-tag', R.modelTag, (b, req) =>
+  route(
+    app,
+    ['POST', 'GET'],
+    '/registered-models/get-latest-versions',
+    'read',
+    R.latestVersions,
+    async (b, req) => ({
+      model_versions: await as(req).latestVersions(b.name, b.stages ?? []),
+    }),
+  );
+  route(app, 'POST', '/registered-models/set-tag', 'write', R.modelTag, (b, req) =>
     as(req).models.setTag(b.name, b.key, b.value),
   );
-  route(app, 'DELETE', '/registered-models/delete-tag', R.modelTagKey, (b, req) =>
+  route(app, 'DELETE', '/registered-models/delete-tag', 'write', R.modelTagKey, (b, req) =>
     as(req).models.deleteTag(b.name, b.key),
   );
-  route(app, 'POST', '/registered-models/alias', R.setAlias, (b, req) =>
+  route(app, 'POST', '/registered-models/alias', 'write', R.setAlias, (b, req) =>
     as(req).setAlias(b.name, b.alias, b.version),
   );
-  route(app, 'DELETE', '/registered-models/alias', R.alias, (b, req) => as(req).deleteAlias(b.name, b.alias));
-  route(app, 'GET', '/registered-models/alias', R.alias, async (q, req) => ({
+  route(app, 'DELETE', '/registered-models/alias', 'write', R.alias, (b, req) =>
+    as(req).deleteAlias(b.name, b.alias),
+  );
+  route(app, 'GET', '/registered-models/alias', 'read', R.alias, async (q, req) => ({
     model_version: await as(req).getByAlias(q.name, q.alias),
   }));
 
-  route(app, 'POST', '/model-versions/create', R.createVersion, async (b, req) => ({
+  route(app, 'POST', '/model-versions/create', 'write', R.createVersion, async (b, req) => ({
     model_version: await as(req).versions.create({
       name: b.name,
       source: b.source,
@@ -77,21 +88,21 @@ export async function mlflowRegistryRoutes(
       description: b.description,
     }),
   }));
-  route(app, 'PATCH', '/model-versions/update', R.updateVersion, async (b, req) => ({
+  route(app, 'PATCH', '/model-versions/update', 'write', R.updateVersion, async (b, req) => ({
     model_version: await as(req).versions.updateDescription(b.name, b.version, b.description ?? ''),
   }));
-  route(app, 'POST', '/model-versions/transition-stage', R.transition, async (b, req) => {
+  route(app, 'POST', '/model-versions/transition-stage', 'write', R.transition, async (b, req) => {
     const r = as(req);
     await r.promotions.transition(b.name, b.version, b.stage, b.archive_existing_versions ?? false);
     return { model_version: await r.versions.get(b.name, b.version) };
   });
-  route(app, 'DELETE', '/model-versions/delete', R.version, (b, req) =>
+  route(app, 'DELETE', '/model-versions/delete', 'write', R.version, (b, req) =>
     as(req).versions.delete(b.name, b.version),
   );
-  route(app, 'GET', '/model-versions/get', R.version, async (q, req) => ({
+  route(app, 'GET', '/model-versions/get', 'read', R.version, async (q, req) => ({
     model_version: await as(req).versions.get(q.name, q.version),
   }));
-  route(app, 'GET', '/model-versions/search', R.searchVersions, async (q, req) =>
+  route(app, 'GET', '/model-versions/search', 'read', R.searchVersions, async (q, req) =>
     page(
       'model_versions',
       await as(req).versions.search({
@@ -102,13 +113,13 @@ export async function mlflowRegistryRoutes(
       }),
     ),
   );
-  route(app, 'GET', '/model-versions/get-download-uri', R.version, async (q, req) => ({
+  route(app, 'GET', '/model-versions/get-download-uri', 'read', R.version, async (q, req) => ({
     artifact_uri: await as(req).versions.downloadUri(q.name, q.version),
   }));
-  route(app, 'POST', '/model-versions/set-tag', R.versionTag, (b, req) =>
+  route(app, 'POST', '/model-versions/set-tag', 'write', R.versionTag, (b, req) =>
     as(req).versions.setTag(b.name, b.version, b.key, b.value),
   );
-  route(app, 'DELETE', '/model-versions/delete-tag', R.versionTagKey, (b, req) =>
+  route(app, 'DELETE', '/model-versions/delete-tag', 'write', R.versionTagKey, (b, req) =>
     as(req).versions.deleteTag(b.name, b.version, b.key),
   );
 }

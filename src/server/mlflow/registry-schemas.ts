@@ -4,7 +4,7 @@
  * strings (proto) or numbers; unknown fields are ignored, as MLflow's own parser does.
  */
 import { z } from 'zod';
-import { keyValue, list, maxResults, S } from './schemas.js';
+import { int64, keyValue, list, maxResults, S } from './schemas.js';
 
 const name = z.string().min(1);
 const version = z.union([z.string().min(1), z.number().int()]).transform(String);
@@ -67,7 +67,7 @@ export const R = {
     reason: z.string().optional(),
   }),
   decide: z.object({
-    request_id: z.union([z.number().int(), z.string().regex(/^\d+$/).transform(Number)]),
+    request_id: int64,
     reason: z.string().optional(),
   }),
   rollback: z.object({ name, reason: z.string().optional() }),

@@ -1,11 +1,13 @@
 /**
  * @module server/mlflow/routes
- * A tiny route table helper: each MLflow endpoint is a method, a path, a zod schema and a handler
- * that returns the response body. GET reads the query string, everything else the JSON body.
+ * A tiny route table helper: each MLflow endpoint is a method, a path, the permission it needs
+ * (server/route-table), a zod schema and a handler that returns the response body. GET reads the
+ * query string, everything else the JSON body.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { parseInput } from '../../core/index.js';
+import type { RoutePermission } from '../route-table.js';
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
@@ -13,6 +15,7 @@ export function route<S extends z.ZodType>(
   app: FastifyInstance,
   methods: Method | Method[],
   path: string,
+  permission: RoutePermission,
   schema: S,
   handler: (input: z.output<S>, request: FastifyRequest) => Promise<unknown>,
 ): void {
@@ -20,6 +23,7 @@ export function route<S extends z.ZodType>(
     app.route({
       method,
       url: path,
+      config: { permission },
       handler: async (request) => {
         const raw = method === 'GET' ? request.query : (request.body ?? {});
         // DELETE may carry its fields in the query string when there is no body.

@@ -1,18 +1,21 @@
 /**
  * @module server/mlflow/schemas
  * zod schemas for MLflow tracking requests. int64 fields accept JSON numbers and numeric strings
- * (proto3 JSON allows both); doubles also accept "NaN", "Infinity" and "-Infinity". Unknown fields
+ * (proto3 JSON allows both) within ±(2^53 - 1); doubles also accept "NaN", "Infinity" and "-Infinity". Unknown fields
  * are ignored, as MLflow's own parser does.
  */
 import { z } from 'zod';
 
-export const int64 = z.union([
-  z.number().int(),
-  z
-    .string()
-    .regex(/^-?\d+$/, 'must be an integer')
-    .transform(Number),
-]);
+/**
+ * Keel holds integers as JS numbers, exact within ±(2^53 - 1): beyond that (proto3 allows up to
+ * 2^63 - 1) a value would be rounded, and PostgreSQL's BIGINT would refuse the rounded 2^63. Such
+ * values are refused naming the field rather than stored wrong.
+ */
+const SAFE_RANGE = 'must be an integer within ±9007199254740991 (2^53 - 1)';
+export const int64 = z
+  .union([z.number(), z.string().regex(/^-?\d+$/, 'must be an integer')])
+  .transform(Number)
+  .refine(Number.isSafeInteger, SAFE_RANGE);
 
 export const double = z.union([
   z.number(),

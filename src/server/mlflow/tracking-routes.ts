@@ -11,8 +11,6 @@ import { listingJson, loggedModelJson, metricJson, runJson } from './json.js';
 import { route } from './routes.js';
 import { S } from './schemas.js';
 
-const MODEL_HISTORY_TAG = 'mlflow.log-model.history';
-
 export async function mlflowTrackingRoutes(
   app: FastifyInstance,
   opts: { tracking: Tracking },
@@ -21,16 +19,16 @@ export async function mlflowTrackingRoutes(
   const tracking = opts.tracking;
   app.setErrorHandler(mlflowErrorHandler);
 
-  route(app, 'POST', '/experiments/create', S.createExperiment, async (b) => ({
+  route(app, 'POST', '/experiments/create', 'write', S.createExperiment, async (b) => ({
     experiment_id: await experiments.create(b.name, { artifactLocation: b.artifact_location, tags: b.tags }),
   }));
-  route(app, 'GET', '/experiments/get', S.experimentId, async (q) => ({
+  route(app, 'GET', '/experiments/get', 'read', S.experimentId, async (q) => ({
     experiment: await experiments.get(q.experiment_id),
   }));
-  route(app, 'GET', '/experiments/get-by-name', S.experimentName, async (q) => ({
+  route(app, 'GET', '/experiments/get-by-name', 'read', S.experimentName, async (q) => ({
     experiment: await experiments.getByName(q.experiment_name),
   }));
-  route(app, ['GET', 'POST'], '/experiments/search', S.searchExperiments, async (b) => {
+  route(app, ['GET', 'POST'], '/experiments/search', 'read', S.searchExperiments, async (b) => {
     const page = await experiments.search({
       filter: b.filter,
       maxResults: b.max_results,
@@ -43,19 +41,23 @@ export async function mlflowTrackingRoutes(
       ...(page.next_page_token ? { next_page_token: page.next_page_token } : {}),
     };
   });
-  route(app, 'POST', '/experiments/delete', S.experimentId, (b) => experiments.delete(b.experiment_id));
-  route(app, 'POST', '/experiments/restore', S.experimentId, (b) => experiments.restore(b.experiment_id));
-  route(app, 'POST', '/experiments/update', S.updateExperiment, (b) =>
+  route(app, 'POST', '/experiments/delete', 'write', S.experimentId, (b) =>
+    experiments.delete(b.experiment_id),
+  );
+  route(app, 'POST', '/experiments/restore', 'write', S.experimentId, (b) =>
+    experiments.restore(b.experiment_id),
+  );
+  route(app, 'POST', '/experiments/update', 'write', S.updateExperiment, (b) =>
     experiments.rename(b.experiment_id, b.new_name),
   );
-  route(app, 'POST', '/experiments/set-experiment-tag', S.setExperimentTag, (b) =>
+  route(app, 'POST', '/experiments/set-experiment-tag', 'write', S.setExperimentTag, (b) =>
     experiments.setTag(b.experiment_id, { key: b.key, value: b.value }),
   );
-  route(app, 'POST', '/experiments/delete-experiment-tag', S.deleteExperimentTag, (b) =>
+  route(app, 'POST', '/experiments/delete-experiment-tag', 'write', S.deleteExperimentTag, (b) =>
     experiments.deleteTag(b.experiment_id, b.key),
   );
 
-  route(app, 'POST', '/runs/create', S.createRun, async (b) => ({
+  route(app, 'POST', '/runs/create', 'write', S.createRun, async (b) => ({
     run: runJson(
       await runs.create({
         experimentId: b.experiment_id ?? DEFAULT_EXPERIMENT_ID,
@@ -66,58 +68,54 @@ export async function mlflowTrackingRoutes(
       }),
     ),
   }));
-  route(app, 'POST', '/runs/update', S.updateRun, async (b) => ({
+  route(app, 'POST', '/runs/update', 'write', S.updateRun, async (b) => ({
     run_info: await runs.update(b.run_id, { status: b.status, endTime: b.end_time, runName: b.run_name }),
   }));
-  route(app, 'POST', '/runs/delete', S.runOnly, (b) => runs.setLifecycle(b.run_id, 'deleted'));
-  route(app, 'POST', '/runs/restore', S.runOnly, (b) => runs.setLifecycle(b.run_id, 'active'));
-  route(app, 'GET', '/runs/get', S.runOnly, async (q) => ({ run: runJson(await runs.get(q.run_id)) }));
-  route(app, 'POST', '/runs/log-metric', S.logMetric, ({ run_id, ...m }) =>
+  route(app, 'POST', '/runs/delete', 'write', S.runOnly, (b) => runs.setLifecycle(b.run_id, 'deleted'));
+  route(app, 'POST', '/runs/restore', 'write', S.runOnly, (b) => runs.setLifecycle(b.run_id, 'active'));
+  route(app, 'GET', '/runs/get', 'read', S.runOnly, async (q) => ({
+    run: runJson(await runs.get(q.run_id)),
+  }));
+  route(app, 'POST', '/runs/log-metric', 'write', S.logMetric, ({ run_id, ...m }) =>
     runs.logBatch(run_id, { metrics: [{ ...m, step: m.step ?? 0 }] }),
   );
-  route(app, 'POST', '/runs/log-parameter', S.logParam, (b) =>
+  route(app, 'POST', '/runs/log-parameter', 'write', S.logParam, (b) =>
     runs.logBatch(b.run_id, { params: [{ key: b.key, value: b.value }] }),
   );
-  route(app, 'POST', '/runs/set-tag', S.setTag, (b) =>
+  route(app, 'POST', '/runs/set-tag', 'write', S.setTag, (b) =>
     runs.logBatch(b.run_id, { tags: [{ key: b.key, value: b.value }] }),
   );
-  route(app, 'POST', '/runs/delete-tag', S.deleteTag, (b) => runs.deleteTag(b.run_id, b.key));
-  route(app, 'POST', '/runs/log-batch', S.logBatch, (b) =>
+  route(app, 'POST', '/runs/delete-tag', 'write', S.deleteTag, (b) => runs.deleteTag(b.run_id, b.key));
+  route(app, 'POST', '/runs/log-batch', 'write', S.logBatch, (b) =>
     runs.logBatch(b.run_id, {
       metrics: b.metrics?.map((m) => ({ ...m, step: m.step ?? 0 })),
       params: b.params,
       tags: b.tags,
     }),
   );
-  route(app, 'POST', '/runs/log-inputs', S.logInputs, (b) =>
+  route(app, 'POST', '/runs/log-inputs', 'write', S.logInputs, (b) =>
     runs.logInputs(
       b.run_id,
       (b.datasets ?? []).map((d) => ({ tags: d.tags ?? [], dataset: d.dataset })),
       b.models,
     ),
   );
-  route(app, 'POST', '/runs/outputs', S.logOutputs, (b) =>
+  route(app, 'POST', '/runs/outputs', 'write', S.logOutputs, (b) =>
     runs.logOutputs(
       b.run_id,
       (b.models ?? []).map((m) => ({ model_id: m.model_id, step: m.step ?? 0 })),
     ),
   );
-  route(app, 'POST', '/runs/log-model', S.logModel, async (b) => {
+  route(app, 'POST', '/runs/log-model', 'write', S.logModel, async (b) => {
     let model: unknown;
     try {
       model = JSON.parse(b.model_json);
     } catch {
       throw new KeelError('INVALID_PARAMETER_VALUE', "'model_json' is not valid JSON");
     }
-    // MLflow keeps the history of logged models as a JSON list in a run tag.
-    const run = await runs.get(b.run_id);
-    const prior = run.data.tags.find((t) => t.key === MODEL_HISTORY_TAG)?.value;
-    const history = prior ? (JSON.parse(prior) as unknown[]) : [];
-    await runs.logBatch(b.run_id, {
-      tags: [{ key: MODEL_HISTORY_TAG, value: JSON.stringify([...history, model]) }],
-    });
+    await runs.recordLoggedModel(b.run_id, model);
   });
-  route(app, ['POST', 'GET'], '/runs/search', S.searchRuns, async (b) => {
+  route(app, ['POST', 'GET'], '/runs/search', 'read', S.searchRuns, async (b) => {
     const page = await runs.search({
       experimentIds: b.experiment_ids ?? [],
       filter: b.filter,
@@ -131,7 +129,7 @@ export async function mlflowTrackingRoutes(
       ...(page.next_page_token ? { next_page_token: page.next_page_token } : {}),
     };
   });
-  route(app, 'GET', '/metrics/get-history', S.getHistory, async (q) => {
+  route(app, 'GET', '/metrics/get-history', 'read', S.getHistory, async (q) => {
     const page = await runs.metricHistory(q.run_id, q.metric_key, {
       maxResults: q.max_results,
       pageToken: q.page_token,
@@ -141,7 +139,7 @@ export async function mlflowTrackingRoutes(
       ...(page.next_page_token ? { next_page_token: page.next_page_token } : {}),
     };
   });
-  route(app, 'GET', '/metrics/get-history-bulk-interval', S.getHistoryBulk, async (q) => ({
+  route(app, 'GET', '/metrics/get-history-bulk-interval', 'read', S.getHistoryBulk, async (q) => ({
     metrics: (
       await runs.metricHistoryBulk(q.run_ids, q.metric_key, {
         startStep: q.start_step,
@@ -150,12 +148,12 @@ export async function mlflowTrackingRoutes(
       })
     ).map(metricJson),
   }));
-  route(app, 'GET', '/artifacts/list', S.listArtifacts, async (q) =>
+  route(app, 'GET', '/artifacts/list', 'read', S.listArtifacts, async (q) =>
     listingJson(await tracking.listArtifacts(q.run_id, q.path ?? '')),
   );
 
   // MLflow 3's logged models (service.proto: CreateLoggedModel ... LogLoggedModelParamsRequest).
-  route(app, 'POST', '/logged-models', S.createLoggedModel, async (b) => ({
+  route(app, 'POST', '/logged-models', 'write', S.createLoggedModel, async (b) => ({
     model: loggedModelJson(
       await loggedModels.create({
         experimentId: b.experiment_id,
@@ -167,7 +165,7 @@ export async function mlflowTrackingRoutes(
       }),
     ),
   }));
-  route(app, 'POST', '/logged-models/search', S.searchLoggedModels, async (b) => {
+  route(app, 'POST', '/logged-models/search', 'read', S.searchLoggedModels, async (b) => {
     const page = await loggedModels.search({
       experimentIds: b.experiment_ids,
       filter: b.filter,
@@ -181,24 +179,32 @@ export async function mlflowTrackingRoutes(
       ...(page.next_page_token ? { next_page_token: page.next_page_token } : {}),
     };
   });
-  route(app, 'GET', '/logged-models/:model_id', S.modelId, async (q) => ({
+  route(app, 'GET', '/logged-models/:model_id', 'read', S.modelId, async (q) => ({
     model: loggedModelJson(await loggedModels.get(q.model_id)),
   }));
-  route(app, 'PATCH', '/logged-models/:model_id', S.finalizeLoggedModel, async (b) => ({
+  route(app, 'PATCH', '/logged-models/:model_id', 'write', S.finalizeLoggedModel, async (b) => ({
     model: loggedModelJson(await loggedModels.finalize(b.model_id, b.status)),
   }));
-  route(app, 'DELETE', '/logged-models/:model_id', S.modelId, (b) => loggedModels.delete(b.model_id));
-  route(app, 'PATCH', '/logged-models/:model_id/tags', S.setLoggedModelTags, (b) =>
+  route(app, 'DELETE', '/logged-models/:model_id', 'write', S.modelId, (b) =>
+    loggedModels.delete(b.model_id),
+  );
+  route(app, 'PATCH', '/logged-models/:model_id/tags', 'write', S.setLoggedModelTags, (b) =>
     loggedModels.setTags(b.model_id, b.tags ?? []),
   );
-  route(app, 'DELETE', '/logged-models/:model_id/tags/:tag_key', S.deleteLoggedModelTag, (b) =>
+  route(app, 'DELETE', '/logged-models/:model_id/tags/:tag_key', 'write', S.deleteLoggedModelTag, (b) =>
     loggedModels.deleteTag(b.model_id, b.tag_key),
   );
-  route(app, 'POST', '/logged-models/:model_id/params', S.logLoggedModelParams, (b) =>
+  route(app, 'POST', '/logged-models/:model_id/params', 'write', S.logLoggedModelParams, (b) =>
     loggedModels.logParams(b.model_id, b.params ?? []),
   );
-  route(app, 'GET', '/logged-models/:model_id/artifacts/directories', S.listLoggedModelArtifacts, async (q) =>
-    listingJson(await tracking.listLoggedModelArtifacts(q.model_id, q.artifact_directory_path ?? '')),
+  route(
+    app,
+    'GET',
+    '/logged-models/:model_id/artifacts/directories',
+    'read',
+    S.listLoggedModelArtifacts,
+    async (q) =>
+      listingJson(await tracking.listLoggedModelArtifacts(q.model_id, q.artifact_directory_path ?? '')),
   );
 }
 

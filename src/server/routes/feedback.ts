@@ -19,7 +19,7 @@ const label = z.strictObject({
 const labels = z.array(label).min(1).max(10_000);
 
 export const feedbackRoutes: FastifyPluginAsync<{ log: PredictionLog }> = async (app, { log }) => {
-  app.post('/feedback', async (request) => {
+  app.post('/feedback', { config: { permission: 'write' } }, async (request) => {
     // Parsed by its own shape, so a bad field is named rather than "matches neither form".
     const given = Array.isArray(request.body)
       ? parseInput(labels, request.body, 'feedback')

@@ -9,7 +9,13 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { KeelError, parseInput } from '../../core/index.js';
-import { encodeArrays, encodeRecords, type ServingModel } from '../../serving/index.js';
+import {
+  type EncodedRows,
+  encodeArrays,
+  encodeRecords,
+  type InputIssue,
+  type ServingModel,
+} from '../../serving/index.js';
 import { logIfInternal, toHttpError } from '../errors.js';
 import { KEEL_VERSION } from '../version.js';
 import { parseCsv } from './csv.js';
@@ -26,11 +32,10 @@ export type RequestRows =
  * The model's input tensor for `input`.
  * @throws KeelError INVALID_PARAMETER_VALUE naming the row, column or value that does not fit.
  */
-export function encodeRows(model: ServingModel, input: RequestRows): { values: Float32Array; rows: number } {
-  if ('records' in input) return { values: encodeRecords(model, input.records), rows: input.records.length };
+export function encodeRows(model: ServingModel, input: RequestRows): EncodedRows {
+  if ('records' in input) return encodeRecords(model, input.records);
   const { columns, rows } = input;
-  if (!columns || model.info.features.length === 0)
-    return { values: encodeArrays(model, rows), rows: rows.length };
+  if (!columns || model.info.features.length === 0) return encodeArrays(model, rows);
   const records = rows.map((row, i) => {
     if (row.length !== columns.length)
       throw new KeelError(
@@ -39,8 +44,16 @@ export function encodeRows(model: ServingModel, input: RequestRows): { values: F
       );
     return Object.fromEntries(columns.map((c, j) => [c, row[j]]));
   });
-  return { values: encodeRecords(model, records), rows: rows.length };
+  return encodeRecords(model, records);
 }
+
+/**
+ * What an answer adds for rows the input policy let through with an issue (an unseen category
+ * scored as missing, an all-missing row scored): nothing when there is none, so a clean answer
+ * keeps its protocol's exact shape.
+ */
+export const issuesField = (issues: readonly InputIssue[]): { input_issues?: readonly InputIssue[] } =>
+  issues.length > 0 ? { input_issues: issues } : {};
 
 const CONTENT_TYPES = ['text/csv', 'application/json'];
 /** Scoring requests carry data: more than the 1 MiB the REST APIs allow. */
@@ -139,22 +152,30 @@ export const mlflowScoringRoutes: FastifyPluginAsync<{ scoring: Scoring }> = asy
   });
 
   // MLflow answers a newline, labelled JSON.
-  app.get('/ping', async (_request, reply) => reply.type('application/json').send('\n'));
-  app.get('/version', async (_request, reply) => reply.type('text/plain').send(KEEL_VERSION));
+  app.get('/ping', { config: { permission: 'public' } }, async (_request, reply) =>
+    reply.type('application/json').send('\n'),
+  );
+  app.get('/version', { config: { permission: 'read' } }, async (_request, reply) =>
+    reply.type('text/plain').send(KEEL_VERSION),
+  );
 
-  app.post('/invocations', { bodyLimit: SCORING_BODY_LIMIT }, async (request, reply) => {
-    const media = mediaType(request.headers['content-type']);
-    if ('refused' in media) return reply.status(415).type('text/plain').send(media.refused);
-    const text = typeof request.body === 'string' ? request.body : '';
-    const input = media.type === 'text/csv' ? parseCsv(text) : jsonRows(text);
-    const header = request.headers['x-keel-model'];
-    const name = scoring.pick(
-      parseInput(query, request.query, 'query').model ?? (Array.isArray(header) ? header[0] : header),
-      '?model=<name> or the X-Keel-Model header',
-    );
-    return scoring.withModel(name, { request }, async (predictor, score) => {
-      const { values, rows } = encodeRows(predictor.model, input);
-      return { predictions: Array.from(await score(values, rows)) };
-    });
-  });
+  app.post(
+    '/invocations',
+    { bodyLimit: SCORING_BODY_LIMIT, config: { permission: 'read' } },
+    async (request, reply) => {
+      const media = mediaType(request.headers['content-type']);
+      if ('refused' in media) return reply.status(415).type('text/plain').send(media.refused);
+      const text = typeof request.body === 'string' ? request.body : '';
+      const input = media.type === 'text/csv' ? parseCsv(text) : jsonRows(text);
+      const header = request.headers['x-keel-model'];
+      const name = scoring.pick(
+        parseInput(query, request.query, 'query').model ?? (Array.isArray(header) ? header[0] : header),
+        '?model=<name> or the X-Keel-Model header',
+      );
+      return scoring.withModel(name, { request }, async (predictor, score) => {
+        const { scores, issues } = await score(encodeRows(predictor.model, input));
+        return { predictions: Array.from(scores), ...issuesField(issues) };
+      });
+    },
+  );
 };

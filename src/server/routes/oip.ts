@@ -7,11 +7,18 @@
  * (FP64, shape [N]): class-1 probabilities of a classifier, values of a regressor. Errors are
  * `{"error": "..."}`.
  */
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { KeelError, parseInput } from '../../core/index.js';
-import type { ServingModel, ServingModelInfo } from '../../serving/index.js';
+import {
+  type EncodedRows,
+  encodedTensor,
+  type ServedModelInfo,
+  type ServingModel,
+  type ServingModelInfo,
+} from '../../serving/index.js';
 import { logIfInternal, toHttpError } from '../errors.js';
+import type { Readiness } from '../readiness.js';
 import { KEEL_VERSION } from '../version.js';
 import { encodeRows, SCORING_BODY_LIMIT } from './invocations.js';
 import type { Scoring } from './scoring.js';
@@ -82,8 +89,8 @@ function tensorValues(input: TensorInput, allowBytes: boolean): unknown[] {
   return values;
 }
 
-/** One tensor [N, F] in the model's column order. */
-function tensorRows(model: ServingModel, inputs: TensorInput[]): { values: Float32Array; rows: number } {
+/** One tensor [N, F] in the model's column order; a categorical column carries category codes. */
+function tensorRows(model: ServingModel, inputs: TensorInput[]): EncodedRows {
   if (inputs.length !== 1)
     throw invalid(
       `the model takes one input tensor [N, ${model.width}]; got ${inputs.length} inputs (send content_type "pd" for one input per column)`,
@@ -99,11 +106,11 @@ function tensorRows(model: ServingModel, inputs: TensorInput[]): { values: Float
     const v = values[i];
     out[i] = v === null ? Number.NaN : typeof v === 'boolean' ? Number(v) : (v as number);
   }
-  return { values: out, rows: input.shape[0] };
+  return encodedTensor(model, out, input.shape[0]);
 }
 
 /** One input per column, each of shape [N] or [N, 1], named as the model's columns. */
-function pandasRows(model: ServingModel, inputs: TensorInput[]): { values: Float32Array; rows: number } {
+function pandasRows(model: ServingModel, inputs: TensorInput[]): EncodedRows {
   const columns = model.info.features;
   if (columns.length === 0)
     throw invalid(
@@ -141,9 +148,36 @@ function tensorMetadata(spec: ServingModelInfo['signature']['inputs'][number]) {
   };
 }
 
+/**
+ * Keel's additions to the model metadata, so a client can build the input without the design
+ * notes: the tensor's columns in order (as content_type "pd" takes them: FP64, or BYTES for a
+ * category, whose code in the one-tensor form is its position in `categories`) and the input
+ * policy the model is served with.
+ */
+function schemaMetadata(info: ServedModelInfo) {
+  const { unseenCategory, allMissing, maxMissingShare } = info.inputPolicy;
+  return {
+    columns: info.columns.map((c, index) => ({
+      name: c.name,
+      index,
+      type: c.type,
+      datatype: c.type === 'category' ? 'BYTES' : 'FP64',
+      ...(c.categories ? { categories: c.categories } : {}),
+    })),
+    input_policy: {
+      unseen_category: unseenCategory,
+      all_missing: allMissing,
+      max_missing_share: maxMissingShare,
+    },
+  };
+}
+
 const params = z.object({ name: z.string(), version: z.string().optional() });
 
-export const oipRoutes: FastifyPluginAsync<{ scoring: Scoring }> = async (app, { scoring }) => {
+export const oipRoutes: FastifyPluginAsync<{ scoring: Scoring; readiness: Readiness }> = async (
+  app,
+  { scoring, readiness },
+) => {
   app.setErrorHandler((err, request, reply) => {
     const e = toHttpError(err);
     logIfInternal(request, err, e.internal);
@@ -156,19 +190,49 @@ export const oipRoutes: FastifyPluginAsync<{ scoring: Scoring }> = async (app, {
   /** The served entries of a model (one per version), or none. */
   const served = (name: string, version?: string) =>
     scoring.server.list().filter((m) => m.name === name && (version === undefined || m.version === version));
+  /** Whether a version of `name` takes requests: its primary, or a canary that is ready. */
+  const takesRequests = (name: string, version?: string) =>
+    scoring.server
+      .list()
+      .some(
+        (m) =>
+          m.name === name &&
+          (version === undefined ||
+            m.version === version ||
+            (m.canary?.ready && m.canary.version === version)),
+      );
 
-  app.get('/', async () => ({ name: 'keel', version: KEEL_VERSION, extensions: [] }));
-  app.get('/health/live', async (_request, reply) => reply.status(200).send());
-  // Models load before the server listens, so a listening server is ready.
-  app.get('/health/ready', async (_request, reply) => reply.status(200).send());
+  /**
+   * OIP health is a status with an empty body; a server that is not ready also says why, as
+   * `/ready` does (clients read the status; a person reads the body). 503, not OIP's "4xx is
+   * false": a load balancer or Kubernetes reads any error status as not ready, and 503 is what
+   * "not ready now, try later" means in HTTP.
+   */
+  const answerReady = async (reply: FastifyReply) => {
+    const report = await readiness.check();
+    return report.status === 'ready' ? reply.status(200).send() : reply.status(503).send(report);
+  };
+
+  app.get('/', { config: { permission: 'read' } }, async () => ({
+    name: 'keel',
+    version: KEEL_VERSION,
+    extensions: [],
+  }));
+  app.get('/health/live', { config: { permission: 'public' } }, async (_request, reply) =>
+    reply.status(200).send(),
+  );
+  app.get('/health/ready', { config: { permission: 'public' } }, async (_request, reply) =>
+    answerReady(reply),
+  );
 
   for (const path of ['/models/:name', '/models/:name/versions/:version']) {
-    app.get(`${path}/ready`, async (request, reply) => {
+    app.get(`${path}/ready`, { config: { permission: 'read' } }, async (request, reply) => {
       const { name, version } = parseInput(params, request.params, 'path');
-      return reply.status(served(name, version).length > 0 ? 200 : 404).send();
+      if (!takesRequests(name, version)) return reply.status(404).send();
+      return answerReady(reply);
     });
 
-    app.get(path, async (request) => {
+    app.get(path, { config: { permission: 'read' } }, async (request) => {
       const { name, version } = parseInput(params, request.params, 'path');
       const entries = served(name, version);
       if (entries.length === 0)
@@ -185,30 +249,39 @@ export const oipRoutes: FastifyPluginAsync<{ scoring: Scoring }> = async (app, {
         platform: PLATFORM,
         inputs: info.signature.inputs.map(tensorMetadata),
         outputs: [{ name: SCORE_OUTPUT, datatype: 'FP64', shape: [-1] }],
+        ...schemaMetadata(info),
       };
     });
 
-    app.post(`${path}/infer`, { bodyLimit: SCORING_BODY_LIMIT }, async (request) => {
-      const { name, version } = parseInput(params, request.params, 'path');
-      const body = parseInput(inferBody, request.body, 'inference request');
-      const unknown = body.outputs?.find((o) => o.name !== SCORE_OUTPUT);
-      if (unknown)
-        throw invalid(`unknown output '${unknown.name}': the model's one output is '${SCORE_OUTPUT}'`);
-      const contentType = body.parameters?.content_type;
-      if (contentType !== undefined && contentType !== 'pd' && contentType !== 'np')
-        throw invalid(`content_type ${JSON.stringify(contentType)} is not supported: use "pd" or "np"`);
-      return scoring.withModel(name, { version, request }, async (predictor, score) => {
-        const { model } = predictor;
-        const { values, rows } =
-          contentType === 'pd' ? pandasRows(model, body.inputs) : tensorRows(model, body.inputs);
-        const scores = await score(values, rows);
-        return {
-          model_name: model.info.name,
-          model_version: model.info.version,
-          ...(body.id === undefined ? {} : { id: body.id }),
-          outputs: [{ name: SCORE_OUTPUT, datatype: 'FP64', shape: [rows], data: Array.from(scores) }],
-        };
-      });
-    });
+    app.post(
+      `${path}/infer`,
+      { bodyLimit: SCORING_BODY_LIMIT, config: { permission: 'read' } },
+      async (request) => {
+        const { name, version } = parseInput(params, request.params, 'path');
+        const body = parseInput(inferBody, request.body, 'inference request');
+        const unknown = body.outputs?.find((o) => o.name !== SCORE_OUTPUT);
+        if (unknown)
+          throw invalid(`unknown output '${unknown.name}': the model's one output is '${SCORE_OUTPUT}'`);
+        const contentType = body.parameters?.content_type;
+        if (contentType !== undefined && contentType !== 'pd' && contentType !== 'np')
+          throw invalid(`content_type ${JSON.stringify(contentType)} is not supported: use "pd" or "np"`);
+        return scoring.withModel(name, { version, request }, async (predictor, score) => {
+          const { model } = predictor;
+          const encoded =
+            contentType === 'pd' ? pandasRows(model, body.inputs) : tensorRows(model, body.inputs);
+          const { scores, issues } = await score(encoded);
+          return {
+            model_name: model.info.name,
+            model_version: model.info.version,
+            ...(body.id === undefined ? {} : { id: body.id }),
+            // OIP parameters hold scalars only, so the issues travel as JSON text.
+            ...(issues.length > 0 ? { parameters: { input_issues: JSON.stringify(issues) } } : {}),
+            outputs: [
+              { name: SCORE_OUTPUT, datatype: 'FP64', shape: [encoded.rows], data: Array.from(scores) },
+            ],
+          };
+        });
+      },
+    );
   }
 };

@@ -2,18 +2,22 @@
  * @module server/routes/scoring
  * What every online scoring route shares: which served model a request means, and a lease on it
  * held for exactly the request, with the model's calls going through its micro-batcher. It is
- * also where a request's scored rows are kept for the prediction log, which records them once
- * the request is answered.
+ * also where a request's rows meet their model's input policy before they are scored (unseen
+ * categories, missing features: reported, or the request refused), and where its scored rows
+ * are kept for the prediction log, which records them once the request is answered.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { KeelError } from '../../core/index.js';
 import type { LoggedInputs, PredictionLog } from '../../monitoring/index.js';
 import {
   type BatchingOptions,
+  type EncodedRows,
+  type InputIssue,
   ModelBatchers,
   type ModelServer,
   type Predictor,
   type ServingModel,
+  screenRows,
 } from '../../serving/index.js';
 
 declare module 'fastify' {
@@ -25,11 +29,25 @@ declare module 'fastify' {
   }
 }
 
+export interface ScoreOptions {
+  /** What the prediction log records as the rows' inputs (default: the tensor by column name). */
+  logged?: LoggedInputs;
+  /** The features were read from the online store, not sent by the caller (see `screenRows`). */
+  lookedUp?: boolean;
+}
+
+/** The scores, and the rows' issues the policy let through, which the answer reports. */
+export interface RouteScored {
+  scores: Float64Array;
+  issues: InputIssue[];
+}
+
 /**
- * Scores `rows` rows of row-major float32 `values` through the model's batcher. `logged` is what
- * the prediction log records as the rows' inputs (default: `values` by the model's column names).
+ * Judges encoded rows by the model's input policy, then scores them through the model's batcher.
+ * @throws KeelError from the policy when it refuses a row (nothing is scored); EXECUTION_FAILED
+ *   when the model fails.
  */
-export type RouteScore = (values: Float32Array, rows: number, logged?: LoggedInputs) => Promise<Float64Array>;
+export type RouteScore = (encoded: EncodedRows, options?: ScoreOptions) => Promise<RouteScored>;
 
 export interface ScoringOptions {
   batching: BatchingOptions;
@@ -37,6 +55,8 @@ export interface ScoringOptions {
   log?: PredictionLog;
   /** Told the rows of each model call. */
   onBatch?: (model: ServingModel, rows: number) => void;
+  /** Told every issue the input policy met, scored or refused (metrics). */
+  onInputIssues?: (model: ServingModel, issues: readonly InputIssue[]) => void;
 }
 
 /** The names the log gives a model's input columns: its own, or `input_<j>` for a model fed by position. */
@@ -48,6 +68,7 @@ const inputNames = (model: ServingModel): readonly string[] =>
 export class Scoring {
   private readonly batchers: ModelBatchers;
   private readonly log?: PredictionLog;
+  private readonly onInputIssues?: ScoringOptions['onInputIssues'];
 
   constructor(
     readonly server: ModelServer,
@@ -55,6 +76,7 @@ export class Scoring {
   ) {
     this.batchers = new ModelBatchers(options.batching, options.onBatch);
     this.log = options.log;
+    this.onInputIssues = options.onInputIssues;
   }
 
   /** The names of the served models (not `list()`: that builds every model's status, per request). */
@@ -86,10 +108,11 @@ export class Scoring {
   }
 
   /**
-   * Runs `use` with a lease on model `name`, released once when it settles. `score` goes through
-   * the model's batcher; only its failure counts as the model failing the request (bad input
-   * found while encoding does not). With `request`, the version leased and the rows scored are
-   * kept on it, for metrics and the prediction log.
+   * Runs `use` with a lease on model `name`, released once when it settles. `score` applies the
+   * model's input policy and goes through its batcher; only the model's failure counts as the
+   * model failing the request (bad input found while encoding, or refused by the policy, does
+   * not). With `request`, the version leased and the rows scored are kept on it, for metrics and
+   * the prediction log.
    * @throws KeelError RESOURCE_DOES_NOT_EXIST for a model or version not served; EXECUTION_FAILED
    *   when the model fails; whatever `use` throws.
    */
@@ -102,17 +125,22 @@ export class Scoring {
     let failed = false;
     const { model } = lease.predictor;
     const batcher = this.batchers.for(model);
+    const policy = this.server.inputPolicy(name);
     const { request } = options;
     if (request)
       request.served = { model: model.info.name, version: model.info.version, canary: lease.canary };
-    const score: RouteScore = async (values, rows, logged) => {
+    const score: RouteScore = async (encoded, { logged, lookedUp = false } = {}) => {
+      const { values, rows } = encoded;
+      const { issues, refusal } = screenRows(model, encoded, policy, lookedUp);
+      if (issues.length > 0) this.onInputIssues?.(model, issues);
+      if (refusal) throw refusal;
       try {
         const scores = await batcher.score(values, rows);
         if (request && this.log) {
           request.scored ??= [];
           request.scored.push({ scores, inputs: logged ?? { columns: inputNames(model), values } });
         }
-        return scores;
+        return { scores, issues };
       } catch (cause) {
         failed = true;
         if (cause instanceof KeelError && cause.code === 'EXECUTION_FAILED') throw cause;

@@ -9,20 +9,25 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { parseInput } from '../../core/index.js';
 import type { PredictionLog } from '../../monitoring/index.js';
-import type { BatchingOptions, ModelServer, ServingModel } from '../../serving/index.js';
+import type { BatchingOptions, InputIssue, ModelServer, ServingModel } from '../../serving/index.js';
+import type { Readiness } from '../readiness.js';
 import { feedbackRoutes } from './feedback.js';
-import { encodeRows, mlflowScoringRoutes, SCORING_BODY_LIMIT } from './invocations.js';
+import { encodeRows, issuesField, mlflowScoringRoutes, SCORING_BODY_LIMIT } from './invocations.js';
 import { oipRoutes } from './oip.js';
 import { Scoring } from './scoring.js';
 import { predictBody } from './serving-schemas.js';
 
 export interface ServingRoutesOptions {
   server: ModelServer;
+  /** What OIP's readiness routes report. */
+  readiness: Readiness;
   batching: BatchingOptions;
   /** Records every answered request's rows; with it, `POST /feedback` takes their labels. */
   log?: PredictionLog;
   /** Told the rows of each model call (metrics). */
   onBatch?: (model: ServingModel, rows: number) => void;
+  /** Told the issues the input policy met in each request (metrics). */
+  onInputIssues?: (model: ServingModel, issues: readonly InputIssue[]) => void;
 }
 
 /** A lease key for sticky traffic splits: the first entity's join key values. */
@@ -46,10 +51,10 @@ export const servingRoutes: FastifyPluginAsync<ServingRoutesOptions> = async (ap
   app.removeContentTypeParser('text/plain');
   if (log) await app.register(feedbackRoutes, { log });
   await app.register(mlflowScoringRoutes, { scoring });
-  await app.register(oipRoutes, { prefix: '/v2', scoring });
+  await app.register(oipRoutes, { prefix: '/v2', scoring, readiness: options.readiness });
 
   // Keel's own route answers errors as the rest of Keel's API does: `{error_code, message}`.
-  app.post('/predict', { bodyLimit: SCORING_BODY_LIMIT }, async (request) => {
+  app.post('/predict', { bodyLimit: SCORING_BODY_LIMIT, config: { permission: 'read' } }, async (request) => {
     const body = parseInput(predictBody, request.body, 'predict request');
     const name = scoring.pick(body.model, "the request's 'model' field");
     const { entities, rows } = body;
@@ -58,10 +63,9 @@ export const servingRoutes: FastifyPluginAsync<ServingRoutesOptions> = async (ap
       const { info } = predictor.model;
       if (entities) {
         const found = await predictor.lookupEntities(entities);
-        const { values } = encodeRows(predictor.model, { records: found.features });
-        const scores = await score(values, found.features.length, {
-          keys: entities,
-          records: found.features,
+        const { scores, issues } = await score(encodeRows(predictor.model, { records: found.features }), {
+          logged: { keys: entities, records: found.features },
+          lookedUp: true,
         });
         return {
           model: info.name,
@@ -71,17 +75,18 @@ export const servingRoutes: FastifyPluginAsync<ServingRoutesOptions> = async (ap
               ? { score: scores[i], missing_features: missing }
               : { score: scores[i] },
           ),
+          ...issuesField(issues),
         };
       }
       const input = (rows as unknown[]).every((r) => Array.isArray(r))
         ? { rows: rows as unknown[][] }
         : { records: rows as Array<Record<string, unknown>> };
-      const encoded = encodeRows(predictor.model, input);
-      const scores = await score(encoded.values, encoded.rows);
+      const { scores, issues } = await score(encodeRows(predictor.model, input));
       return {
         model: info.name,
         version: info.version,
         predictions: Array.from(scores, (s) => ({ score: s })),
+        ...issuesField(issues),
       };
     });
   });

@@ -33,8 +33,38 @@ beforeAll(async () => {
 });
 
 describe('keel drift', () => {
-  it('reports no drift between two samples of one distribution and exits 0', () => {
-    const res = keel(['drift', '--reference', file('ref.parquet'), '--current', file('same.parquet')], {
+  it('leaves id, timestamp and ignored columns untested and the label out of the verdict, by metadata and flags', async () => {
+    const roles = JSON.stringify({ id: 'id', day: 'timestamp', split: 'ignored', label: 'target' });
+    await withDuckDB(async (conn) => {
+      const rows = (from: number, n: number, labelShift: string) => `
+        SELECT i AS id, DATE '2024-01-01' + CAST(i AS INTEGER) AS day, CASE WHEN i % 5 = 0 THEN 'test' ELSE 'train' END AS split,
+               (i * 37 % 1000) / 10.0 AS x, 7.0 AS flat, ${labelShift} AS label
+        FROM range(${from}, ${from + n}) t(i)`;
+      await conn.run(
+        `COPY (${rows(0, 1500, 'i % 2')}) TO '${file('roles-ref.parquet')}' (FORMAT parquet, KV_METADATA {'keel.column_roles': '${roles}'})`,
+      );
+      await conn.run(`COPY (${rows(5000, 1500, '1')}) TO '${file('roles-cur.parquet')}' (FORMAT parquet)`);
+    });
+    const res = await keel(['drift', '-r', file('roles-ref.parquet'), '-c', file('roles-cur.parquet')], {
+      cwd: dir,
+    });
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toContain('not tested: id (id), day (timestamp), split (ignored)');
+    expect(res.stdout).toContain('not in the verdict: label (target)');
+    expect(res.stdout).toMatch(/label \(target\)\s+numerical\s+jensenshannon\s+[\d.]+\s+0\.1\s+yes/);
+    // A constant reference column: a readable verdict, not a distance over a 0.001 floor.
+    expect(res.stdout).toMatch(/flat\s+numerical\s+jensenshannon\s+constant 7 in both tables\s+0\.1\s+no/);
+    expect(res.stdout).toContain('no dataset drift: 0 of 2 columns drifted');
+    const flags = await keel(
+      ['drift', '-r', file('roles-ref.parquet'), '-c', file('roles-cur.parquet'), '--ignore', 'x', '--json'],
+      { cwd: dir },
+    );
+    const doc = JSON.parse(flags.stdout);
+    expect(doc.skipped.map((c: { column: string }) => c.column)).toEqual(['id', 'day', 'split', 'x']);
+  });
+
+  it('reports no drift between two samples of one distribution and exits 0', async () => {
+    const res = await keel(['drift', '--reference', file('ref.parquet'), '--current', file('same.parquet')], {
       cwd: dir,
     });
     expect(res.stderr).toBe('');
@@ -43,7 +73,7 @@ describe('keel drift', () => {
     expect(res.stdout).toMatch(/x\s+numerical\s+wasserstein\s+[\d.]+\s+0\.1\s+no/);
     expect(res.stdout).toContain('no dataset drift: 0 of 3 columns drifted');
 
-    const json = keel(['drift', '-r', file('ref.parquet'), '-c', file('same.parquet'), '--json'], {
+    const json = await keel(['drift', '-r', file('ref.parquet'), '-c', file('same.parquet'), '--json'], {
       cwd: dir,
     });
     const result = JSON.parse(json.stdout);
@@ -56,20 +86,28 @@ describe('keel drift', () => {
     expect(result.columns[0].reference).toEqual({ rows: 2000, missing: 40 });
   });
 
-  it('exits 7 on dataset drift, with the table on stderr and the result in --json, and writes --html', () => {
+  it('exits 7 on dataset drift, with the table on stdout and the result in --json, and writes --html', async () => {
     const html = file('report.html');
-    const res = keel(['drift', '-r', file('ref.parquet'), '-c', file('drift.parquet'), '--html', html], {
-      cwd: dir,
-    });
+    const res = await keel(
+      ['drift', '-r', file('ref.parquet'), '-c', file('drift.parquet'), '--html', html],
+      {
+        cwd: dir,
+      },
+    );
     expect(res.code).toBe(7);
-    expect(res.stderr).toContain('dataset drift: 2 of 3 columns drifted');
-    expect(res.stderr).toMatch(/colour\s+categorical\s+jensenshannon\s+[\d.]+\s+0\.1\s+yes/);
+    expect(res.stderr.trim()).toBe('keel: dataset drift: 2 of 3 columns drifted');
+    expect(res.stdout).toMatch(/colour\s+categorical\s+jensenshannon\s+[\d.]+\s+0\.1\s+yes/);
+    expect(res.stdout).toContain('dataset drift: 2 of 3 columns drifted (share 0.667, threshold 0.5)');
     const page = readFileSync(html, 'utf8');
     expect(page).toContain('Dataset drift detected');
     expect(page.match(/<svg /g)).toHaveLength(3);
     expect(page).toContain('<title>green: ');
+    // Axes are labelled: the share on y, category names and bin edges on x.
+    expect(page).toContain('>share</text>');
+    expect(page).toMatch(/rotate\(-35\)" text-anchor="end">green<\/text>/);
+    expect(page).toMatch(/text-anchor="start">0<\/text>/);
 
-    const json = keel(['drift', '-r', file('ref.parquet'), '-c', file('drift.parquet'), '--json'], {
+    const json = await keel(['drift', '-r', file('ref.parquet'), '-c', file('drift.parquet'), '--json'], {
       cwd: dir,
     });
     expect(json.code).toBe(7);
@@ -78,8 +116,8 @@ describe('keel drift', () => {
     expect(out.details.result).toMatchObject({ drifted: true, driftedColumns: 2, share: 2 / 3 });
   });
 
-  it('tests only --columns, and reads CSV with numeric text as numbers (small n: KS and chi-square)', () => {
-    const res = keel(
+  it('tests only --columns, and reads CSV with numeric text as numbers (small n: KS and chi-square)', async () => {
+    const res = await keel(
       ['drift', '-r', file('ref.csv'), '-c', file('cur.csv'), '--columns', 'amount,segment', '--json'],
       {
         cwd: dir,
@@ -96,15 +134,20 @@ describe('keel drift', () => {
     expect(columns[0].reference.missing).toBe(43);
 
     const one = JSON.parse(
-      keel(['drift', '-r', file('ref.csv'), '-c', file('ref.csv'), '--columns', 'segment', '--json'], {
-        cwd: dir,
-      }).stdout,
+      (
+        await keel(
+          ['drift', '-r', file('ref.csv'), '-c', file('ref.csv'), '--columns', 'segment', '--json'],
+          {
+            cwd: dir,
+          },
+        )
+      ).stdout,
     );
     expect(one.columns.map((c: { column: string }) => c.column)).toEqual(['segment']);
   });
 
-  it('names an unknown column, a missing file and a column the current file lacks (exit 2 / 4)', () => {
-    const unknown = keel(
+  it('names an unknown column, a missing file and a column the current file lacks (exit 2 / 4)', async () => {
+    const unknown = await keel(
       ['drift', '-r', file('ref.parquet'), '-c', file('same.parquet'), '--columns', 'x,nope'],
       { cwd: dir },
     );
@@ -113,11 +156,13 @@ describe('keel drift', () => {
       `column 'nope' is not in '${file('ref.parquet')}' (columns: x, y, colour)`,
     );
 
-    const missing = keel(['drift', '-r', file('absent.parquet'), '-c', file('same.parquet')], { cwd: dir });
+    const missing = await keel(['drift', '-r', file('absent.parquet'), '-c', file('same.parquet')], {
+      cwd: dir,
+    });
     expect(missing.code).toBe(4);
     expect(missing.stderr).toContain('absent.parquet');
 
-    const lacks = keel(['drift', '-r', file('ref.parquet'), '-c', file('cur.csv')], { cwd: dir });
+    const lacks = await keel(['drift', '-r', file('ref.parquet'), '-c', file('cur.csv')], { cwd: dir });
     expect(lacks.code).toBe(2);
     expect(lacks.stderr).toContain(`column 'x' is not in '${file('cur.csv')}'`);
     expect(existsSync(file('absent.parquet'))).toBe(false);

@@ -1,24 +1,21 @@
-import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempHome } from '../../features/helpers.js';
+import { keel as runKeel } from '../../helpers/cli.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const { dir, cleanup } = tempHome();
 afterAll(cleanup);
 
-function keel(...args: string[]): { code: number | null; json: Record<string, unknown>; stderr: string } {
-  const run = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args, '--json'],
-    {
-      cwd: ROOT,
-      env: { ...process.env, KEEL_HOME: join(dir, 'home'), KEEL_ONLINE_STORE: join(dir, 'online.db') },
-      encoding: 'utf8',
-    },
-  );
-  return { code: run.status, json: run.stdout ? JSON.parse(run.stdout) : {}, stderr: run.stderr };
+async function keel(
+  ...args: string[]
+): Promise<{ code: number | null; json: Record<string, unknown>; stderr: string }> {
+  const run = await runKeel([...args, '--json'], {
+    cwd: ROOT,
+    env: { KEEL_HOME: join(dir, 'home'), KEEL_ONLINE_STORE: join(dir, 'online.db') },
+  });
+  return { code: run.code, json: run.stdout ? JSON.parse(run.stdout) : {}, stderr: run.stderr };
 }
 
 const repo = (features: string) => `
@@ -47,8 +44,8 @@ describe('keel features', () => {
   );
   writeFileSync(join(dir, 'features.mts'), repo(`orders: 'int64'`));
 
-  it('applies a TypeScript repo, lists and describes it', () => {
-    const applied = keel('features', 'apply', '--repo', join(dir, 'features.mts'));
+  it('applies a TypeScript repo, lists and describes it', async () => {
+    const applied = await keel('features', 'apply', '--repo', join(dir, 'features.mts'));
     expect(applied.code).toBe(0);
     expect(applied.json.changes).toContainEqual({
       kind: 'featureViews',
@@ -56,25 +53,25 @@ describe('keel features', () => {
       change: 'created',
       version: 1,
     });
-    const listed = keel('features', 'list');
+    const listed = await keel('features', 'list');
     expect((listed.json.featureServices as unknown[])[0]).toMatchObject({
       name: 'churn_model',
       features: ['stats:orders', 'per_order'],
     });
-    const described = keel('features', 'describe', 'stats');
+    const described = await keel('features', 'describe', 'stats');
     expect(described.json).toMatchObject({ kind: 'featureViews', version: 1, spec: { ttl: 2_592_000 } });
   });
 
-  it('refuses an incompatible change with exit code 7 unless forced', () => {
+  it('refuses an incompatible change with exit code 7 unless forced', async () => {
     writeFileSync(join(dir, 'features2.mts'), repo(`orders: 'float64'`));
-    const refused = keel('features', 'apply', '--repo', join(dir, 'features2.mts'));
+    const refused = await keel('features', 'apply', '--repo', join(dir, 'features2.mts'));
     expect(refused.code).toBe(7);
     expect(refused.json.message).toMatch(/orders' changed type from int64 to float64/);
   });
 
-  it('builds a training set with on-demand features, and serves the same values online', () => {
+  it('builds a training set with on-demand features, and serves the same values online', async () => {
     const out = join(dir, 'train.parquet');
-    const hist = keel(
+    const hist = await keel(
       'features',
       'get-historical',
       '--entities',
@@ -89,7 +86,7 @@ describe('keel features', () => {
       rowCount: 3,
       columns: ['customer_id', 'event_timestamp', 'amount', 'orders', 'amount_per_order'],
     });
-    const printed = keel(
+    const printed = await keel(
       'features',
       'get-historical',
       '--entities',
@@ -109,12 +106,19 @@ describe('keel features', () => {
       [5, 2],
       [2, 2],
     ]);
-    const mat = keel('features', 'materialize', '--start', '2011-01-01', '--end', '2011-02-01T00:00:00Z');
+    const mat = await keel(
+      'features',
+      'materialize',
+      '--start',
+      '2011-01-01',
+      '--end',
+      '2011-02-01T00:00:00Z',
+    );
     expect(mat.json.views).toEqual([
       { view: 'stats', start: '2011-01-01T00:00:00.000Z', end: '2011-02-01T00:00:00.000Z', rows: 2 },
     ]);
     // The data is old: --at judges max age as of then (without it every value is OUTSIDE_MAX_AGE).
-    const online = keel(
+    const online = await keel(
       'features',
       'get-online',
       '--feature-service',
@@ -126,22 +130,92 @@ describe('keel features', () => {
       '--at',
       '2011-02-01T12:00:00Z',
     );
-    expect(online.json.featureNames).toEqual(['customer_id', 'orders', 'amount_per_order']);
+    // One JSON shape: the HTTP route's (Feast's snake_case).
+    expect(online.json.metadata).toEqual({ feature_names: ['customer_id', 'orders', 'amount_per_order'] });
     const results = online.json.results as {
       values: unknown[];
       statuses: string[];
-      eventTimestamps: string[];
+      event_timestamps: string[];
     }[];
     expect(results.map((r) => [r.values[0], r.statuses[0]])).toEqual([
       [17850, 'PRESENT'],
       [5, 'PRESENT'],
       [2, 'PRESENT'],
     ]);
-    expect(results[1].eventTimestamps).toEqual(['2011-02-01T00:00:00Z']);
+    expect(results[1].event_timestamps).toEqual(['2011-02-01T00:00:00Z']);
   });
 
-  it('answers bad input with a message and a non-zero exit', () => {
-    const bad = keel('features', 'get-online', '--features', 'stats:nope', '--entity', 'customer_id=1');
+  it('keeps event_timestamp a TIMESTAMP in the Parquet training set', async () => {
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const db = await DuckDBInstance.create(':memory:');
+    const conn = await db.connect();
+    const described = await conn.runAndReadAll(`DESCRIBE SELECT * FROM '${join(dir, 'train.parquet')}'`);
+    const types = Object.fromEntries(described.getRowObjectsJS().map((r) => [r.column_name, r.column_type]));
+    expect(types.event_timestamp).toBe('TIMESTAMP');
+    conn.closeSync();
+  });
+
+  it('types --entity by the declared entity: an int64 key takes digits only', async () => {
+    const bad = await keel(
+      'features',
+      'get-online',
+      '--features',
+      'stats:orders',
+      '--entity',
+      'customer_id=0x1',
+    );
+    expect(bad.code).toBe(2);
+    expect(bad.json.message).toMatch(/--entity customer_id must be an integer, got '0x1'/);
+  });
+
+  it('needs --force to delete a whole view, and then removes its online rows', async () => {
+    const onlyEntity = join(dir, 'entity-only.mts');
+    writeFileSync(
+      onlyEntity,
+      `import { defineEntity } from '${join(ROOT, 'src/features/index.js')}';\nexport const customer = defineEntity({ name: 'customer', joinKey: 'customer_id' });\n`,
+    );
+    const refused = await keel('features', 'apply', '--repo', onlyEntity);
+    expect(refused.code).toBe(7);
+    expect(refused.json.message).toMatch(/stats: feature view deleted/);
+    const readOrders = () =>
+      keel(
+        'features',
+        'get-online',
+        '--features',
+        'stats:orders',
+        '--entity',
+        'customer_id=17850',
+        '--at',
+        '2011-02-01T12:00:00Z',
+      );
+    const still = await readOrders();
+    expect((still.json.results as { values: unknown[] }[])[1].values).toEqual([5]);
+    const forced = await keel('features', 'apply', '--repo', onlyEntity, '--force');
+    expect(forced.code).toBe(0);
+    expect(forced.json.changes).toContainEqual({
+      kind: 'featureViews',
+      name: 'stats',
+      change: 'deleted',
+      version: 1,
+    });
+    // Registered again, the view starts empty online: the deleted view's rows went with it.
+    expect((await keel('features', 'apply', '--repo', join(dir, 'features.mts'))).code).toBe(0);
+    const after = await readOrders();
+    expect((after.json.results as { statuses: string[] }[])[1].statuses).toEqual(['NOT_FOUND']);
+  });
+
+  it('loads a .ts repo that sits outside a "type": "module" package', async () => {
+    const plain = join(dir, 'plain');
+    mkdirSync(plain, { recursive: true });
+    writeFileSync(join(plain, 'package.json'), '{"name": "plain-repo"}');
+    writeFileSync(join(plain, 'features.ts'), repo(`orders: 'int64'`));
+    const applied = await keel('features', 'apply', '--repo', join(plain, 'features.ts'));
+    expect(applied.code).toBe(0);
+    expect(readdirSync(plain).sort()).toEqual(['features.ts', 'package.json']);
+  });
+
+  it('answers bad input with a message and a non-zero exit', async () => {
+    const bad = await keel('features', 'get-online', '--features', 'stats:nope', '--entity', 'customer_id=1');
     expect(bad.code).toBe(4);
     expect(bad.json.message).toMatch(/stats has no feature 'nope'/);
   });

@@ -124,7 +124,7 @@ describe('keel train on a feature-store training set', () => {
       join(dir, 'train.yaml'),
       'data:\n  trainingSet: { entities: labels.csv, featureService: churn }\n  target: churned\nmodel: { kind: logistic }\n',
     );
-    const train = keel(['train', '--config', 'train.yaml', '--json'], { cwd: dir });
+    const train = await keel(['train', '--config', 'train.yaml', '--json'], { cwd: dir });
     expect(train.code, train.stderr).toBe(0);
     const trained = JSON.parse(train.stdout);
     expect(trained).toMatchObject({
@@ -136,13 +136,13 @@ describe('keel train on a feature-store training set', () => {
     await tracking.close();
     expect(run.data.tags).toContainEqual({ key: LINEAGE_TAGS.featureViews, value: 'profile@1,activity@1' });
 
-    const refused = (yaml: string) => {
+    const refused = async (yaml: string) => {
       writeFileSync(join(dir, 'bad.yaml'), `${yaml}\nmodel: { kind: logistic }\n`);
-      const res = keel(['train', '--config', 'bad.yaml', '--json'], { cwd: dir });
+      const res = await keel(['train', '--config', 'bad.yaml', '--json'], { cwd: dir });
       return { code: res.code, ...JSON.parse(res.stdout) };
     };
     expect(
-      refused(
+      await refused(
         'data: { path: labels.csv, trainingSet: { entities: labels.csv, featureService: churn }, target: churned }',
       ),
     ).toMatchObject({
@@ -150,12 +150,12 @@ describe('keel train on a feature-store training set', () => {
       error_code: 'INVALID_PARAMETER_VALUE',
       message: expect.stringContaining('data: give path or trainingSet, not both'),
     });
-    expect(refused('data: { target: churned }')).toMatchObject({
+    expect(await refused('data: { target: churned }')).toMatchObject({
       code: 2,
-      message: expect.stringContaining('data: needs one of path and trainingSet'),
+      message: expect.stringContaining('data: needs one of path, dataset and trainingSet'),
     });
     expect(
-      refused('data: { trainingSet: { entities: labels.csv, featureService: nope }, target: churned }'),
+      await refused('data: { trainingSet: { entities: labels.csv, featureService: nope }, target: churned }'),
     ).toMatchObject({
       code: 4,
       error_code: 'RESOURCE_DOES_NOT_EXIST',

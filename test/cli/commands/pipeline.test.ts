@@ -3,21 +3,21 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { makeProject, runCommand } from '../../pipeline/helpers.js';
+import { CLI, keel as runKeel } from '../../helpers/cli.js';
+import { makeProject } from '../../pipeline/helpers.js';
 
 const repoRoot = join(import.meta.dirname, '..', '..', '..');
-const main = join(repoRoot, 'src', 'cli', 'main.ts');
-const nodeArgs = (args: string[]) => ['--import', 'tsx', main, ...args];
+const nodeArgs = (args: string[]) => [CLI, ...args];
 
-/** Runs `keel ...` as a child process from the repository root (so tsx resolves), without blocking. */
-const keel = (args: string[]) => runCommand(process.execPath, nodeArgs(args), { cwd: repoRoot });
+/** Runs `keel ...` as a child process from the repository root. */
+const keel = (args: string[]) => runKeel(args, { cwd: repoRoot });
 
 const waitFor = async (path: string) => {
   for (let i = 0; i < 400 && !existsSync(path); i++) await new Promise((r) => setTimeout(r, 25));
   if (!existsSync(path)) throw new Error(`${path} never appeared`);
 };
 
-// Each test starts several `keel` processes (TypeScript compiled on the fly): give them room.
+// Each test starts several `keel` processes: give them room.
 describe('keel pipeline commands', { timeout: 120_000 }, () => {
   it('repro, status and params diff print one JSON document with --json; dag prints Mermaid', async () => {
     const root = makeProject({

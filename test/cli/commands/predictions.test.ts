@@ -36,8 +36,8 @@ describe('keel predictions show', () => {
     await log.close();
   });
 
-  it('prints rows and requests per version and the latest rows, as JSON', () => {
-    const res = keel(['predictions', 'show', '--model', 'churn', '--last', '2', '--json'], { cwd });
+  it('prints rows and requests per version and the latest rows, as JSON', async () => {
+    const res = await keel(['predictions', 'show', '--model', 'churn', '--last', '2', '--json'], { cwd });
     expect(res.code, res.stderr).toBe(0);
     const out = JSON.parse(res.stdout);
     expect(out.versions).toEqual([
@@ -56,8 +56,8 @@ describe('keel predictions show', () => {
     ]);
   });
 
-  it('prints tables, and only the window --since asks for', () => {
-    const res = keel(['predictions', 'show', '--model', 'churn', '--since', '2h'], { cwd });
+  it('prints tables, and only the window --since asks for', async () => {
+    const res = await keel(['predictions', 'show', '--model', 'churn', '--since', '2h'], { cwd });
     expect(res.code, res.stderr).toBe(0);
     expect(res.stdout).toMatch(/^churn: 3 rows logged\n/);
     expect(res.stdout).toMatch(/^1\s+1\s+1\s+0\s/m);
@@ -66,16 +66,16 @@ describe('keel predictions show', () => {
     expect(res.stdout).not.toMatch(/ old /);
   });
 
-  it('exits 2 for a bad time and 4 for a model never logged', () => {
-    const bad = keel(['predictions', 'show', '--model', 'churn', '--since', 'yesterday'], { cwd });
+  it('exits 2 for a bad time and 4 for a model never logged', async () => {
+    const bad = await keel(['predictions', 'show', '--model', 'churn', '--since', 'yesterday'], { cwd });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--since must be an ISO date or time/);
-    const none = keel(['predictions', 'show', '--model', 'fraud'], { cwd });
+    const none = await keel(['predictions', 'show', '--model', 'fraud'], { cwd });
     expect(none.code).toBe(4);
     expect(none.stderr).toMatch(/no predictions of model 'fraud' are logged under /);
   });
 
-  it('reads durations back from now and ISO times', () => {
+  it('reads durations back from now and ISO times', async () => {
     expect(parseSince('--since', '90m', 10_000_000)).toBe(10_000_000 - 5_400_000);
     expect(parseSince('--since', '2024-05-01')).toBe(Date.UTC(2024, 4, 1));
   });
@@ -85,8 +85,8 @@ describe('keel predictions performance', () => {
   const cwd = tempDir();
   beforeAll(() => writePerformanceLog(join(cwd, '.keel')));
 
-  it('prints metrics per version and day as JSON, equal to the evaluation metrics', () => {
-    const res = keel(['predictions', 'performance', '--model', 'churn', '--json'], { cwd });
+  it('prints metrics per version and day as JSON, equal to the evaluation metrics', async () => {
+    const res = await keel(['predictions', 'performance', '--model', 'churn', '--json'], { cwd });
     expect(res.code, res.stderr).toBe(0);
     const out = JSON.parse(res.stdout);
     expect(out.chunk).toEqual({ period: 'day' });
@@ -96,15 +96,15 @@ describe('keel predictions performance', () => {
     expect(out.versions[0].chunks[1].metrics.roc_auc).toBeNull();
   });
 
-  it('prints a table per version, and exits 7 naming the chunks that break a bound', () => {
-    const ok = keel(['predictions', 'performance', '--model', 'churn', '--chunk-rows', '4'], { cwd });
+  it('prints a table per version, and exits 7 naming the chunks that break a bound', async () => {
+    const ok = await keel(['predictions', 'performance', '--model', 'churn', '--chunk-rows', '4'], { cwd });
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stdout).toMatch(/chunks of 4 labelled rows/);
     expect(ok.stdout).toMatch(/^version 1:$/m);
     expect(ok.stdout).toMatch(/^1\s+2024-05-01 \S+\s+6\s+4\s+66\.7%/m);
     expect(ok.stdout).toMatch(/^all\s+2024-05-01 \S+\s+12\s+10\s+83\.3%/m);
     expect(ok.stdout).toMatch(/^chunk 2: roc_auc and average_precision undefined: every label is 1$/m);
-    const broken = keel(
+    const broken = await keel(
       ['predictions', 'performance', '--model', 'churn', '--min', 'coverage=0.8', '--max', 'log_loss=5'],
       { cwd },
     );
@@ -113,7 +113,7 @@ describe('keel predictions performance', () => {
     expect(broken.stderr).toMatch(/coverage 0\.7500 < 0\.8/);
   });
 
-  it('exits 2 for bad flags and 4 for a model never logged', () => {
+  it('exits 2 for bad flags and 4 for a model never logged', async () => {
     const cases: [string[], RegExp][] = [
       [['--min', 'roc_auc'], /--min must be metric=number \(roc_auc=0\.7\); got 'roc_auc'/],
       [['--min', 'auc=0.7'], /threshold metric 'auc' is not one of roc_auc/],
@@ -123,16 +123,16 @@ describe('keel predictions performance', () => {
       [['--task', 'multiclass'], /--task must be binary or regression/],
     ];
     for (const [flags, message] of cases) {
-      const res = keel(['predictions', 'performance', '--model', 'churn', ...flags], { cwd });
+      const res = await keel(['predictions', 'performance', '--model', 'churn', ...flags], { cwd });
       expect(res.code, flags.join(' ')).toBe(2);
       expect(res.stderr).toMatch(message);
     }
-    const none = keel(['predictions', 'performance', '--model', 'fraud'], { cwd });
+    const none = await keel(['predictions', 'performance', '--model', 'fraud'], { cwd });
     expect(none.code).toBe(4);
     expect(none.stderr).toMatch(/no predictions of model 'fraud' are logged under /);
   });
 
-  it('reads --min and --max into one bound per metric', () => {
+  it('reads --min and --max into one bound per metric', async () => {
     expect(parseBounds(['roc_auc=0.7', 'coverage=0.5'], ['roc_auc=0.99'])).toEqual([
       { metric: 'roc_auc', min: 0.7, max: 0.99 },
       { metric: 'coverage', min: 0.5 },

@@ -2,7 +2,7 @@
  * `keel score` as a user runs it, as a child process on one project folder: a registered Keel
  * GBDT scores a Parquet and a CSV file; `--json` prints the figures; an unknown model exits 4.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/core/index.js';
@@ -50,7 +50,7 @@ describe('keel score', () => {
   });
 
   it('scores a Parquet file and prints the figures as JSON', async () => {
-    const res = keel(
+    const res = await keel(
       [
         'score',
         '--model',
@@ -86,7 +86,9 @@ describe('keel score', () => {
   });
 
   it('scores a CSV file with a human summary', async () => {
-    const res = keel(['score', '-m', 'models:/churn/1', '-d', 'rows.csv', '-o', 'csv.parquet'], { cwd });
+    const res = await keel(['score', '-m', 'models:/churn/1', '-d', 'rows.csv', '-o', 'csv.parquet'], {
+      cwd,
+    });
     expect(res.code, res.stderr).toBe(0);
     expect(res.stdout).toMatch(
       /^scored 3000 rows with churn version 1 in [\d.]+ s \(\d+ rows\/s\): .*csv\.parquet\n$/,
@@ -94,10 +96,27 @@ describe('keel score', () => {
     const out = await readParquet(join(cwd, 'csv.parquet'));
     expect(out.columns).toEqual(['score', 'model_name', 'model_version']);
     expect(Math.abs((out.rows[2999].score as number) - expected[2999])).toBeLessThan(1e-6);
+
+    // The same rows semicolon-separated: sniffed, or named with --delimiter.
+    writeFileSync(
+      join(cwd, 'rows-semi.csv'),
+      readFileSync(join(cwd, 'rows.csv'), 'utf8').replaceAll(',', ';'),
+    );
+    for (const flags of [[], ['--delimiter', ';']]) {
+      const semi = await keel(
+        ['score', '-m', 'models:/churn/1', '-d', 'rows-semi.csv', '-o', 'semi.parquet', ...flags],
+        {
+          cwd,
+        },
+      );
+      expect(semi.code, semi.stderr).toBe(0);
+      const scored = await readParquet(join(cwd, 'semi.parquet'));
+      expect(Math.abs((scored.rows[2999].score as number) - expected[2999])).toBeLessThan(1e-6);
+    }
   });
 
   it("scores entity rows with --entities, joining the model's features from the offline store", async () => {
-    const res = keel(
+    const res = await keel(
       [
         'score',
         '--entities',
@@ -123,7 +142,7 @@ describe('keel score', () => {
   });
 
   it('exits 4 for an unknown model and 2 for a file without a model column, writing nothing', async () => {
-    const unknown = keel(
+    const unknown = await keel(
       [
         'score',
         '--model',
@@ -141,7 +160,7 @@ describe('keel score', () => {
     expect(existsSync(join(cwd, 'nope.parquet'))).toBe(false);
 
     await writeParquet(join(cwd, 'no-a.parquet'), rows, 'a');
-    const missing = keel(
+    const missing = await keel(
       ['score', '-m', 'models:/churn/1', '-d', 'no-a.parquet', '-o', 'no-a-scores.parquet'],
       {
         cwd,

@@ -3,12 +3,11 @@
  * scores over HTTP and stops on SIGTERM; a model that does not load stops it with its error and
  * exit code.
  */
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/core/index.js';
 import { Registry } from '../../../src/registry/index.js';
 import { tempHome } from '../../features/helpers.js';
-import { CLI, keel } from '../../helpers/cli.js';
+import { keel, startKeel } from '../../helpers/cli.js';
 import { writeLogisticModel } from '../../helpers/onnx.js';
 
 const ENV = { KEEL_TRACKING_URI: '', MLFLOW_TRACKING_URI: '' };
@@ -28,12 +27,8 @@ describe('keel serve --model', () => {
   it('serves the model, here with a canary taking all traffic, until SIGTERM', {
     timeout: 120_000,
   }, async () => {
-    let stdout = '';
-    let stderr = '';
-    const server = spawn(
-      process.execPath,
+    const server = startKeel(
       [
-        CLI,
         'serve',
         '--port',
         '0',
@@ -45,27 +40,14 @@ describe('keel serve --model', () => {
         '--canary-percent',
         '100',
       ],
-      {
-        cwd: dir,
-        env: { ...process.env, ...ENV },
-      },
+      { cwd: dir, env: ENV },
     );
-    server.stderr.on('data', (d) => {
-      stderr += d;
+    await server.waitFor(/^\}$/m);
+    const started = JSON.parse(server.output().stdout) as { url: string };
+    expect(started).toMatchObject({
+      models: ['models:/logit/1'],
+      canary: { uri: 'models:/logit/2', percent: 100, serving: true, version: '2' },
     });
-    const stopped = new Promise<number | null>((resolve) => server.on('exit', resolve));
-    const started = await new Promise<{ url: string; models: string[]; canary: string }>(
-      (resolve, reject) => {
-        server.stdout.on('data', (d) => {
-          stdout += d;
-          try {
-            resolve(JSON.parse(stdout));
-          } catch {}
-        });
-        server.on('exit', () => reject(new Error(`keel serve exited: ${stderr}`)));
-      },
-    );
-    expect(started).toMatchObject({ models: ['models:/logit/1'], canary: 'models:/logit/2' });
     const res = await fetch(`${started.url}/invocations`, {
       method: 'POST',
       headers: { 'content-type': 'text/csv' },
@@ -74,21 +56,67 @@ describe('keel serve --model', () => {
     // Version 2 weighs the second column: sigmoid(1), where version 1 would give sigmoid(0).
     const { predictions } = (await res.json()) as { predictions: number[] };
     expect(predictions[0]).toBeCloseTo(1 / (1 + Math.exp(-1)), 6);
-    server.kill('SIGTERM');
-    expect(await stopped).toBe(0);
+    expect(await server.stop()).toBe(0);
   });
 
-  it('exits with the error code of a model that does not load', { timeout: 120_000 }, () => {
-    const res = keel(['serve', '--port', '0', '--model', 'models:/churn@champion'], { cwd: dir, env: ENV });
-    expect(res.code, res.stderr).toBe(4);
-    expect(res.stderr).toContain("keel: Registered model alias champion not found on model 'churn'");
-    const twice = keel(['serve', '--port', '0', '-m', 'models:/logit/1', '--model', 'models:/logit/1'], {
+  it('never announces a canary that did not load as taking traffic', { timeout: 120_000 }, async () => {
+    const server = startKeel(
+      [
+        'serve',
+        '--port',
+        '0',
+        '--model',
+        'models:/logit/1',
+        '--canary',
+        'models:/logit@challenger',
+        '--canary-percent',
+        '10',
+      ],
+      { cwd: dir, env: ENV },
+    );
+    await server.waitFor(/canary:.*\n/);
+    const [, url] = await server.waitFor(/keel serving on (\S+)/);
+    const { stdout } = server.output();
+    expect(stdout).toContain(
+      "canary: models:/logit@challenger is not serving: it did not load (Registered model alias challenger not found on model 'logit'); it takes no traffic until a refresh loads it",
+    );
+    expect(stdout).not.toMatch(/takes 10% of the traffic/);
+    const ready = (await (await fetch(`${url}/ready`)).json()) as {
+      checks: { models: { served: Array<{ canary: unknown }> } };
+    };
+    expect(ready.checks.models.served[0].canary).toEqual({
+      uri: 'models:/logit@challenger',
+      version: null,
+      serving: false,
+      percent: 10,
+    });
+    expect(await server.stop()).toBe(0);
+  });
+
+  it('answers -h with its help, not as --host', async () => {
+    const res = await keel(['serve', '-h'], { cwd: dir });
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain('Usage: keel serve [options]');
+    expect(res.stdout).toContain('--host <host>');
+  });
+
+  it('exits with the error code of a model that does not load', { timeout: 120_000 }, async () => {
+    const res = await keel(['serve', '--port', '0', '--model', 'models:/churn@champion'], {
       cwd: dir,
       env: ENV,
     });
+    expect(res.code, res.stderr).toBe(4);
+    expect(res.stderr).toContain("keel: Registered model alias champion not found on model 'churn'");
+    const twice = await keel(
+      ['serve', '--port', '0', '-m', 'models:/logit/1', '--model', 'models:/logit/1'],
+      {
+        cwd: dir,
+        env: ENV,
+      },
+    );
     expect(twice.code, twice.stderr).toBe(2);
     expect(twice.stderr).toContain("model 'logit' is given twice");
-    const lone = keel(['serve', '--port', '0', '--canary', 'models:/logit/2'], { cwd: dir, env: ENV });
+    const lone = await keel(['serve', '--port', '0', '--canary', 'models:/logit/2'], { cwd: dir, env: ENV });
     expect(lone.code, lone.stderr).toBe(2);
     expect(lone.stderr).toContain('--canary needs exactly one --model');
   });

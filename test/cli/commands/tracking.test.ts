@@ -27,19 +27,19 @@ describe('keel CLI: tracking', () => {
     await client.close();
   });
 
-  it('lists experiments and runs, as text and as JSON', () => {
-    const exps = keel(['experiments', 'list', '--json'], { cwd });
+  it('lists experiments and runs, as text and as JSON', async () => {
+    const exps = await keel(['experiments', 'list', '--json'], { cwd });
     expect(exps.code).toBe(0);
     expect(JSON.parse(exps.stdout).map((e: { name: string }) => e.name)).toContain('tour');
-    const text = keel(['runs', 'list', '--experiment', 'tour'], { cwd });
+    const text = await keel(['runs', 'list', '--experiment', 'tour'], { cwd });
     expect(text.stdout).toMatch(/^RUN ID\s+NAME/);
     expect(text.stdout.trim().split('\n')).toHaveLength(4);
-    const filtered = keel(
+    const filtered = await keel(
       ['runs', 'list', '--experiment', 'tour', '--filter', "params.learning_rate = '0.01'", '--json'],
       { cwd },
     );
     expect(JSON.parse(filtered.stdout)).toHaveLength(1);
-    const best = keel(
+    const best = await keel(
       ['runs', 'list', '--experiment', 'tour', '--order-by', 'metrics.final_mse ASC', '--max', '1', '--json'],
       { cwd },
     );
@@ -48,8 +48,49 @@ describe('keel CLI: tracking', () => {
     ]);
   });
 
-  it('shows a run', () => {
-    const res = keel(['runs', 'show', runIds[1], '--json'], { cwd });
+  it('shows the columns asked for, and always the key the list is sorted by', async () => {
+    const res = await keel(
+      [
+        'runs',
+        'list',
+        '--experiment',
+        'tour',
+        '--order-by',
+        'metrics.final_mse DESC',
+        '--columns',
+        'params.learning_rate',
+      ],
+      { cwd },
+    );
+    expect(res.code, res.stderr).toBe(0);
+    const [header, first] = res.stdout.trim().split('\n');
+    expect(header).toMatch(/STARTED\s+final_mse\s+params\.learning_rate$/);
+    expect(first).toMatch(/0\.0666667\s+0\.2$/);
+    const bad = await keel(['runs', 'list', '--columns', 'loss'], { cwd });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--columns: 'loss' must be metrics.<key>, params.<key> or tags.<key>");
+  });
+
+  it('ends a run left running and deletes and restores one', async () => {
+    const client = await openTrackingClient(loadConfig({ cwd, env: {} }), {});
+    const left = await client.startRun({ experiment: 'crashed' });
+    await client.close();
+    const ended = await keel(['runs', 'end', left.runId, '--status', 'killed'], { cwd });
+    expect(ended.code, ended.stderr).toBe(0);
+    expect(ended.stdout.trim()).toBe(`run ${left.runId} ended: KILLED`);
+    const deleted = await keel(['runs', 'delete', left.runId], { cwd });
+    expect(deleted.stdout).toContain(`run ${left.runId} deleted`);
+    const listed = await keel(['runs', 'list', '--experiment', 'crashed', '--json'], { cwd });
+    expect(JSON.parse(listed.stdout)).toEqual([]);
+    expect((await keel(['runs', 'delete', left.runId, '--restore'], { cwd })).code).toBe(0);
+    const shown = JSON.parse((await keel(['runs', 'show', left.runId, '--json'], { cwd })).stdout);
+    expect(shown.info).toMatchObject({ status: 'KILLED', lifecycle_stage: 'active' });
+    const bad = await keel(['runs', 'end', left.runId, '--status', 'done'], { cwd });
+    expect(bad.code).toBe(2);
+  });
+
+  it('shows a run', async () => {
+    const res = await keel(['runs', 'show', runIds[1], '--json'], { cwd });
     expect(res.code).toBe(0);
     const run = JSON.parse(res.stdout);
     expect(run.info.run_id).toBe(runIds[1]);
@@ -62,29 +103,29 @@ describe('keel CLI: tracking', () => {
     [['runs', 'show', '../x', '--json'], 2, /Invalid run ID/],
     [['runs', 'list', '--experiment', 'nope', '--json'], 4, /Could not find experiment/],
     [['runs', 'list', '--filter', 'metrics.auc >>> 1', '--json'], 2, /Invalid filter/],
-  ])('keel %j exits %i with a JSON error', (args, code, message) => {
-    const res = keel(args as string[], { cwd });
+  ])('keel %j exits %i with a JSON error', async (args, code, message) => {
+    const res = await keel(args as string[], { cwd });
     expect(res.code).toBe(code);
     const body = JSON.parse(res.stdout);
     expect(body.message).toMatch(message);
     expect(body.error_code).toBeTruthy();
   });
 
-  it('gives usage errors exit code 2 and a message on stderr', () => {
-    const unknown = keel(['frobnicate'], { cwd });
+  it('gives usage errors exit code 2 and a message on stderr', async () => {
+    const unknown = await keel(['frobnicate'], { cwd });
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/unknown command/);
-    const badNumber = keel(['runs', 'list', '--max', 'ten'], { cwd });
+    const badNumber = await keel(['runs', 'list', '--max', 'ten'], { cwd });
     expect(badNumber.code).toBe(2);
     expect(badNumber.stderr).toMatch(/--max must be an integer/);
-    expect(keel(['--help'], { cwd }).code).toBe(0);
+    expect((await keel(['--help'], { cwd })).code).toBe(0);
   });
 
   it('refuses a malformed keel.yaml with its field named', async () => {
     const dir = tempDir();
     const { writeFileSync } = await import('node:fs');
     writeFileSync(`${dir}/keel.yaml`, 'server: { port: -1 }\n');
-    const res = keel(['experiments', 'list'], { cwd: dir });
+    const res = await keel(['experiments', 'list'], { cwd: dir });
     expect(res.code).toBe(2);
     expect(res.stderr).toMatch(/server\.port/);
   });

@@ -1,0 +1,33 @@
+/**
+ * @module features/sqlite-read
+ * The one read query of the SQLite online store, shared by the main thread and its reader thread:
+ * all keys of a view in one statement, the keys passed as one JSON array of hex strings.
+ */
+
+/** Rows as arrays: [key hex, event_ts, created_ts, value]. */
+export type ReadRow = [string, number, number | null, string];
+
+/**
+ * The read query. Given features, the value column is cut down in SQLite to a JSON object of just
+ * those (`->` copies each value's JSON text as stored, so no digit changes), which keeps a read of
+ * a few features of a wide view from parsing the whole record in JS. Feature names are
+ * identifiers (checked at definition), so they are safe inside the SQL text.
+ */
+export function readSql(features?: readonly string[]): string {
+  const value =
+    features === undefined
+      ? 'value'
+      : `'{' || ${features.map((f, i) => `'${i ? ',' : ''}"${f}":' || coalesce(value -> '$.${f}', 'null')`).join(' || ')} || '}'`;
+  return `SELECT lower(hex(entity_key)), event_ts, created_ts, ${value} FROM keel_online
+  WHERE view = ? AND entity_key IN (SELECT unhex(value) FROM json_each(?))`;
+}
+
+export interface ReadRequest {
+  id: number;
+  sql: string;
+  view: string;
+  /** A JSON array of hex keys. */
+  keys: string;
+}
+
+export type ReadReply = { id: number; rows: ReadRow[] } | { id: number; error: string };

@@ -16,7 +16,10 @@ interface CommandGroup {
 
 export const groups: CommandGroup[] = [
   { commands: ['demo'], load: async () => (await import('./demo.js')).registerDemoCommand },
-  { commands: ['ingest'], load: async () => (await import('./data.js')).registerDataCommands },
+  {
+    commands: ['ingest', 'datasets', 'show'],
+    load: async () => (await import('./data.js')).registerDataCommands,
+  },
   { commands: ['features'], load: async () => (await import('./features.js')).registerFeaturesCommands },
   {
     commands: ['repro', 'status', 'dag', 'params', 'metrics', 'plots', 'checkout', 'gc'],

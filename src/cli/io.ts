@@ -4,7 +4,15 @@
  * place where a KeelError becomes a message and an exit code.
  */
 import type { Command } from 'commander';
-import { type KeelConfig, KeelError, loadConfig, type ProgressFn, toKeelError } from '../core/index.js';
+import {
+  ERROR_CODES,
+  type ErrorCode,
+  type KeelConfig,
+  KeelError,
+  loadConfig,
+  type ProgressFn,
+  toKeelError,
+} from '../core/index.js';
 import { createProgressRenderer } from './progress.js';
 
 export interface CommandIO {
@@ -18,6 +26,11 @@ export interface CommandIO {
   progress: ProgressFn;
   /** Prints a line of human output while the command runs (below any bar); nothing with `--json`. */
   note(text: string): void;
+  /**
+   * Ends the command with `code`'s exit code after its result was printed with `emit`: the result
+   * stays the output (also with `--json`), and `message` goes to stderr in human mode.
+   */
+  exitWith(code: ErrorCode, message: string): void;
 }
 
 export function createIO(json: boolean): CommandIO & { done(): void } {
@@ -42,6 +55,10 @@ export function createIO(json: boolean): CommandIO & { done(): void } {
       if (json) return;
       renderer?.stop();
       process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+    },
+    exitWith(code, message) {
+      if (!json) process.stderr.write(`keel: ${message}\n`);
+      process.exitCode = ERROR_CODES[code].exit;
     },
     done: () => renderer?.stop(),
   };

@@ -28,7 +28,7 @@ export interface TrainStep {
   iterations: number;
   features: string[];
   /** Evaluation on the test cutoff. */
-  metrics: Record<string, number>;
+  metrics: Record<string, number | null>;
   fairness: { column: string } & FairnessReport;
   importance: Array<{ feature: string; gain: number }>;
 }

@@ -18,6 +18,7 @@ import {
   brierScore,
   type CalibrationBin,
   calibrationBins,
+  checkScores,
   confusionMatrix,
   logLoss,
   prCurve,
@@ -27,27 +28,65 @@ import {
   thresholdMetrics,
 } from './metrics.js';
 import { META_CATEGORIES, META_FEATURES, META_POSITIVE, META_TARGET, META_TASK } from './onnx-export.js';
+import { modelIo } from './onnx-io.js';
 import { scoreOnnx } from './onnx-predict.js';
 import { readOnnxSignature } from './onnx-signature.js';
 
-/** Headline metrics of a binary classifier at a decision threshold. */
+/** Metrics by name (null where undefined) and what the caller should know about them. */
+export interface MetricsReport {
+  metrics: Record<string, number | null>;
+  warnings: string[];
+}
+
+const orNull = (v: number): number | null => (Number.isNaN(v) ? null : v);
+
+/**
+ * Headline metrics of a binary classifier at a decision threshold, with scikit-learn's values on
+ * degenerate data and a warning wherever sklearn warns: with one class ROC AUC is undefined
+ * (null); without a positive label average precision is 0; precision, recall and F1 are 0 where
+ * their denominator is (`zero_division`). Everything else is computed as usual.
+ * @throws KeelError DATA_VALIDATION_FAILED for NaN scores or probabilities outside [0, 1], naming
+ *   the rows.
+ */
 export function classificationMetrics(
   y: ArrayLike<number>,
   p: ArrayLike<number>,
   threshold = 0.5,
-): Record<string, number> {
+): MetricsReport {
+  checkScores(p, 'model scores', 'probability');
+  let positives = 0;
+  for (let i = 0; i < y.length; i++) positives += y[i] === 1 ? 1 : 0;
+  const m = confusionMatrix(y, p, threshold);
+  const warnings: string[] = [];
+  if (positives === 0 || positives === y.length)
+    warnings.push(`roc_auc is undefined: every label is ${positives === 0 ? 0 : 1} (one class only)`);
+  if (positives === 0)
+    warnings.push('average_precision is 0: no positive label, so recall counts as 1 at every threshold');
+  if (m.tp + m.fp === 0)
+    warnings.push(`precision is 0: no row is predicted positive at threshold ${threshold}`);
+  if (positives === 0) warnings.push('recall is 0: no positive label');
+  if (m.tp + m.fp + m.fn === 0) warnings.push('f1 is 0: no positive label and no row predicted positive');
   return {
-    roc_auc: rocAuc(y, p),
-    average_precision: averagePrecision(y, p),
-    log_loss: logLoss(y, p),
-    brier: brierScore(y, p),
-    ...thresholdMetrics(confusionMatrix(y, p, threshold)),
+    metrics: {
+      roc_auc: orNull(rocAuc(y, p)),
+      average_precision: averagePrecision(y, p),
+      log_loss: logLoss(y, p),
+      brier: brierScore(y, p),
+      ...thresholdMetrics(m),
+    },
+    warnings,
   };
 }
 
-/** RMSE, MAE and R² as a metrics record. */
-export function regressionSummary(y: ArrayLike<number>, pred: ArrayLike<number>): Record<string, number> {
-  return { ...regressionMetrics(y, pred) };
+/** RMSE, MAE and R² (1 or 0 with constant labels, as scikit-learn's `force_finite`, with a warning). */
+export function regressionSummary(y: ArrayLike<number>, pred: ArrayLike<number>): MetricsReport {
+  const metrics = regressionMetrics(y, pred);
+  let constant = true;
+  for (let i = 1; i < y.length && constant; i++) constant = y[i] === y[0];
+  return {
+    metrics: { ...metrics },
+    warnings: constant ? [`r2 is ${metrics.r2}: every label is ${y[0]}, so its variance is 0`] : [],
+  };
 }
 
 /** `metric: { min, max }` bounds; a fairness metric is named `<column>.<metric>`. */
@@ -72,9 +111,13 @@ export interface ThresholdCheck {
 export interface EvaluateOptions {
   model: string;
   data: string;
-  /** Columns feeding the model's input, in order; default the model's `keel.feature_names`. */
+  /**
+   * Columns feeding the model's input, in order. Default: the model's `keel.feature_names`, its
+   * input names when it takes one input per column, else the data's columns but the target and
+   * sensitive ones when there are as many as the input takes.
+   */
   features?: string[];
-  /** Default: `keel.task` from the model, else binary when it outputs `probabilities`. */
+  /** Default: `keel.task` from the model, else read from its outputs (`modelIo`). */
   task?: 'binary' | 'regression';
   /** Default: the target recorded in the model. */
   target?: string;
@@ -95,13 +138,20 @@ export interface EvaluationResult {
   model: string;
   data: string;
   task: 'binary' | 'regression';
+  /** How the task was decided: the option, Keel's metadata, or the model's outputs. */
+  taskFrom: string;
+  /** The columns fed to the model, in order. */
+  features: string[];
   rows: number;
-  metrics: Record<string, number>;
+  /** Null where a metric is undefined on this data (see `warnings`). */
+  metrics: Record<string, number | null>;
   confusion?: { tn: number; fp: number; fn: number; tp: number };
   fairness: Record<string, FairnessReport>;
   checks: ThresholdCheck[];
   passed: boolean;
   files: string[];
+  /** Undefined or conventional metric values, and fairness groups without one of the classes. */
+  warnings: string[];
 }
 
 /** Reads a thresholds YAML file. @throws KeelError INVALID_PARAMETER_VALUE / RESOURCE_DOES_NOT_EXIST. */
@@ -123,15 +173,15 @@ export function readThresholds(path: string): Thresholds {
  */
 export async function evaluateModel(options: EvaluateOptions): Promise<EvaluationResult> {
   const sig = readOnnxSignature(options.model);
+  const positiveLabel = options.positiveLabel ?? sig.metadata[META_POSITIVE];
+  const io = modelIo(options.model, { positiveLabel });
   const names =
     options.features ??
-    (sig.metadata[META_FEATURES] ? (JSON.parse(sig.metadata[META_FEATURES]) as string[]) : undefined);
-  if (!names) {
-    throw new KeelError(
-      'INVALID_PARAMETER_VALUE',
-      `model '${options.model}' has no '${META_FEATURES}' metadata: name the columns feeding its input (features / --features)`,
-    );
-  }
+    (sig.metadata[META_FEATURES]
+      ? (JSON.parse(sig.metadata[META_FEATURES]) as string[])
+      : io.layout === 'columns'
+        ? io.inputs.map((i) => i.name)
+        : undefined);
   const target = options.target ?? sig.metadata[META_TARGET];
   if (!target)
     throw new KeelError(
@@ -139,42 +189,53 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
       `no target given and model '${options.model}' records none`,
     );
   const recorded = sig.metadata[META_TASK];
-  const task =
-    options.task ??
-    (recorded === 'binary' || recorded === 'regression'
-      ? recorded
-      : sig.outputs.some((o) => o.name === 'probabilities')
-        ? 'binary'
-        : 'regression');
+  const task = options.task ?? (recorded === 'binary' || recorded === 'regression' ? recorded : io.task);
   const sensitive = options.sensitive ?? [];
   const table = await loadTable({
     path: options.data,
     target,
-    positiveLabel: options.positiveLabel ?? sig.metadata[META_POSITIVE],
+    positiveLabel,
+    // Without names, every column but the target and the sensitive ones, in file order, if as
+    // many as the model's input takes (checked below).
     features: names,
     categories: sig.metadata[META_CATEGORIES] ? JSON.parse(sig.metadata[META_CATEGORIES]) : {},
     extraColumns: sensitive,
     csv: options.csv,
   });
+  if (!names && table.x.names.length !== io.width) {
+    throw new KeelError(
+      'INVALID_PARAMETER_VALUE',
+      `model '${options.model}' names no columns (no '${META_FEATURES}' metadata, one input '${io.inputs[0].name}' of ${io.width ?? 'unknown'} values a row) and '${options.data}' has ${table.x.names.length} besides the target and sensitive columns (${table.x.names.join(', ')}): name the columns feeding its input (features / --features)`,
+    );
+  }
   const y = table.y as Float64Array;
-  const score = await scoreOnnx(options.model, table.x);
+  const score = await scoreOnnx(options.model, table.x, io);
+  // Rows are numbered as the data file's rows: the loader keeps file order.
+  checkScores(score, `model scores on '${options.data}'`, task === 'binary' ? 'probability' : 'score');
   const threshold = options.threshold ?? 0.5;
+  const report = task === 'binary' ? classificationMetrics(y, score, threshold) : regressionSummary(y, score);
   const result: EvaluationResult = {
     model: options.model,
     data: options.data,
     task,
+    taskFrom: options.task ? 'the task option' : io.taskFrom,
+    features: [...table.x.names],
     rows: table.rows,
-    metrics: task === 'binary' ? classificationMetrics(y, score, threshold) : regressionSummary(y, score),
+    metrics: report.metrics,
     fairness: {},
     checks: [],
     passed: true,
     files: [],
+    warnings: report.warnings,
   };
   const plots: Record<string, string> = {};
   if (task === 'binary') {
     result.confusion = confusionMatrix(y, score, threshold);
-    for (const column of sensitive)
-      result.fairness[column] = fairnessReport(y, score, table.extra[column], threshold);
+    for (const column of sensitive) {
+      const f = fairnessReport(y, score, table.extra[column], threshold);
+      result.fairness[column] = f;
+      result.warnings.push(...f.warnings.map((w) => `fairness by '${column}': ${w}`));
+    }
     const roc = rocCurve(y, score);
     const pr = prCurve(y, score);
     plots['roc.csv'] = csv(
@@ -204,9 +265,9 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
       ]),
     );
     plots['fairness.csv'] = csv(
-      ['column', 'group', 'count', 'selection_rate', 'tpr', 'fpr'],
+      ['column', 'group', 'count', 'positives', 'selection_rate', 'tpr', 'fpr'],
       Object.entries(result.fairness).flatMap(([column, f]) =>
-        f.groups.map((g) => [column, g.group, g.count, g.selectionRate, g.tpr, g.fpr]),
+        f.groups.map((g) => [column, g.group, g.count, g.positives, g.selectionRate, g.tpr, g.fpr]),
       ),
     );
   }
@@ -222,10 +283,17 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
     writeFileAtomic(metricsPath, `${JSON.stringify(result, null, 2)}\n`);
   }
   if (options.run) {
-    await options.run.logMetrics({ ...result.metrics, ...fairnessMetrics(result.fairness) });
+    await options.run.logMetrics({ ...definedMetrics(result.metrics), ...fairnessMetrics(result.fairness) });
     for (const f of result.files) await options.run.logArtifact(f, 'evaluation');
   }
   return result;
+}
+
+/** The metrics that have a value: a tracking run records numbers, and an undefined one is left out. */
+export function definedMetrics(metrics: Record<string, number | null>): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(metrics).filter((e): e is [string, number] => e[1] !== null && !Number.isNaN(e[1])),
+  );
 }
 
 /**
@@ -247,7 +315,7 @@ export function fairnessMetrics(fairness: Record<string, FairnessReport>): Recor
   return Object.fromEntries(Object.entries(metrics).filter(([, v]) => !Number.isNaN(v)));
 }
 
-function fairnessValue(result: EvaluationResult, name: string): number | undefined {
+function fairnessValue(result: EvaluationResult, name: string): number | null | undefined {
   const dot = name.lastIndexOf('.');
   const report = result.fairness[name.slice(0, dot)];
   if (!report) return undefined;
@@ -262,18 +330,20 @@ function fairnessValue(result: EvaluationResult, name: string): number | undefin
 
 function checkThresholds(result: EvaluationResult, thresholds: Thresholds): ThresholdCheck[] {
   return Object.entries(thresholds).map(([metric, bound]) => {
-    const value = result.metrics[metric] ?? fairnessValue(result, metric);
+    const value = metric in result.metrics ? result.metrics[metric] : fairnessValue(result, metric);
     if (value === undefined) {
       throw new KeelError(
         'INVALID_PARAMETER_VALUE',
         `threshold names unknown metric '${metric}' (known: ${Object.keys(result.metrics).join(', ')}, or <sensitive column>.demographic_parity_difference|equal_opportunity_difference|disparate_impact_ratio)`,
       );
     }
+    // An undefined value never passes a gate.
+    const defined = value === null || Number.isNaN(value) ? null : value;
     const passed =
-      !Number.isNaN(value) &&
-      (bound.min === undefined || value >= bound.min) &&
-      (bound.max === undefined || value <= bound.max);
-    return { metric, value: Number.isNaN(value) ? null : value, ...bound, passed };
+      defined !== null &&
+      (bound.min === undefined || defined >= bound.min) &&
+      (bound.max === undefined || defined <= bound.max);
+    return { metric, value: defined, ...bound, passed };
   });
 }
 

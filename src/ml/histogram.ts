@@ -44,8 +44,8 @@ export function histogramLayout(
  * Fills `hist` (zeroed) with the rows `index[start..end)`, whose gradient and hessian sums are
  * `totalG` and `totalH`; `gh` holds each row's gradient and hessian interleaved. The kernel adds
  * the kept cells of `rows`, every feature even under column sampling (indexing through a feature
- * list made each cell ~1.7x slower, more than the skipped features save); then the bins left out
- * are filled from the totals. Every array is a view of `memory`.
+ * list made each cell ~1.7x slower, more than the skipped features save); then, for sparse rows,
+ * the bins left out are filled from the totals. Every array is a view of `memory`.
  */
 export function buildHistogram(
   memory: KernelMemory,
@@ -59,7 +59,12 @@ export function buildHistogram(
   totalG: number,
   totalH: number,
 ): void {
-  memory.addRows(hist, rows.rowStart, rows.cells, index, start, end, gh, layout.stride === 3);
+  const counted = layout.stride === 3;
+  if (rows.kind === 'dense') {
+    memory.addRowsDense(hist, rows.bins, rows.features, rows.offsets, index, start, end, gh, counted);
+    return;
+  }
+  memory.addRows(hist, rows.rowStart, rows.cells, index, start, end, gh, counted);
   fillSkippedBins(hist, layout, rows.skipped, totalG, totalH, end - start);
 }
 

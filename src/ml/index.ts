@@ -12,6 +12,7 @@ export * from './logistic.js';
 export * from './metrics.js';
 export type { IterationMetrics, Objective } from './objective.js';
 export * from './onnx-export.js';
+export * from './onnx-io.js';
 export * from './onnx-predict.js';
 export { ELEM_TYPES, onnx } from './onnx-proto.js';
 export * from './onnx-session.js';

@@ -8,6 +8,7 @@
  * A constant feature is kept (the trainers never split it and warn); a non-numeric value in a
  * numeric feature, a missing target column and missing labels are errors naming what is wrong.
  */
+import type { DuckDBDataChunk } from '@duckdb/node-api';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { KeelError } from '../core/index.js';
 import { type CsvOptions, csvDialect, csvReaderSql, ident, literal, requireFile } from '../data/index.js';
@@ -42,7 +43,8 @@ export interface LoadedTable {
   y?: Float64Array;
   categorical: string[];
   categories: Record<string, string[]>;
-  extra: Record<string, string[]>;
+  /** Text of each extra column; null where the value is missing. */
+  extra: Record<string, Array<string | null>>;
   rows: number;
 }
 
@@ -62,8 +64,15 @@ function source(path: string, missing: string[], csv?: CsvOptions): { sql: strin
   );
 }
 
+type Connection = Awaited<ReturnType<DuckDBInstance['connect']>>;
+
 /**
- * Loads a table.
+ * Loads a table in two streaming passes and no copy of it in DuckDB: the first counts the rows
+ * (and collects the sorted distinct values of categorical columns), so that each feature's
+ * Float64Array is allocated once at its final size; the second streams the columns cast in SQL
+ * straight into those arrays, chunk by chunk. Numbers arrive as DOUBLE without NULLs (missing is
+ * NaN), so no per-row objects and no validity masks are made; only text (categories, extra
+ * columns, the target) crosses into JavaScript as strings.
  * @throws KeelError RESOURCE_DOES_NOT_EXIST when the file cannot be read.
  * @throws KeelError INVALID_PARAMETER_VALUE when the target or a feature column does not exist.
  * @throws KeelError DATA_VALIDATION_FAILED for a non-numeric value in a numeric feature (naming
@@ -73,21 +82,19 @@ export async function loadTable(options: LoadOptions): Promise<LoadedTable> {
   const missing = options.missingValues ?? ['', 'NA', '?'];
   const name = options.name ?? options.path;
   const src = source(options.path, missing, options.csv);
+  // One thread keeps the stream in file order, so rows are numbered as the file's.
   const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
   const db = await instance.connect();
   try {
+    let described: Record<string, unknown>[];
     try {
-      // One thread keeps row_number() in file order, so error messages name the right row; CSV cells
-      // are read as text (no type sniffing turns 'yes' into a boolean) and cast where needed.
-      await db.run(`CREATE TEMP TABLE src AS SELECT row_number() OVER () AS __keel_row, * FROM ${src.sql}`);
+      described = (await db.runAndReadAll(`DESCRIBE SELECT * FROM ${src.sql}`)).getRowObjectsJS();
     } catch (cause) {
       throw new KeelError('RESOURCE_DOES_NOT_EXIST', `cannot read '${name}': ${(cause as Error).message}`, {
         cause,
       });
     }
-    const described = (await db.runAndReadAll('DESCRIBE src')).getRowObjectsJS();
     const types = new Map(described.map((r) => [String(r.column_name), String(r.column_type)]));
-    types.delete('__keel_row');
     const columns = [...types.keys()];
     const need = (column: string, role: string) => {
       if (!types.has(column)) {
@@ -107,62 +114,69 @@ export async function loadTable(options: LoadOptions): Promise<LoadedTable> {
     const categorical = options.categorical ?? Object.keys(options.categories ?? {});
     for (const c of categorical) need(c, 'categorical');
     const numeric = features.filter((f) => !categorical.includes(f));
-    for (const f of numeric) await checkNumeric(db, f, name, src.csv);
+
+    const toCollect = categorical.filter((c) => !options.categories?.[c]);
+    const text = (c: string) => `CAST(${ident(c)} AS VARCHAR)`;
+    const counted = await readAll(
+      db,
+      `SELECT count(*)${toCollect
+        .map((c) => `, list(DISTINCT ${text(c)} ORDER BY ${text(c)}) FILTER (WHERE ${ident(c)} IS NOT NULL)`)
+        .join('')} FROM ${src.sql}`,
+      name,
+    );
+    const count = Number(counted[0]);
     const categories: Record<string, string[]> = {};
     for (const c of categorical) {
-      categories[c] =
-        options.categories?.[c] ??
-        (
-          await db.runAndReadAll(
-            `SELECT DISTINCT CAST(${ident(c)} AS VARCHAR) AS v FROM src WHERE ${ident(c)} IS NOT NULL ORDER BY v`,
-          )
-        )
-          .getColumnsJS()[0]
-          .map(String);
+      const k = toCollect.indexOf(c);
+      categories[c] = options.categories?.[c] ?? ((counted[1 + k] as string[] | null) ?? []).map(String);
     }
+
     const select = [
       ...features.map((f) =>
-        categorical.includes(f) ? `CAST(${ident(f)} AS VARCHAR)` : `CAST(${ident(f)} AS DOUBLE)`,
+        categorical.includes(f) ? text(f) : `coalesce(CAST(${ident(f)} AS DOUBLE), 'NaN'::DOUBLE)`,
       ),
-      ...extraColumns.map((c) => `CAST(${ident(c)} AS VARCHAR)`),
-      ...(options.target !== undefined ? [`CAST(${ident(options.target)} AS VARCHAR)`] : []),
+      ...extraColumns.map(text),
+      ...(options.target !== undefined ? [text(options.target)] : []),
     ];
-    const count = Number((await db.runAndReadAll('SELECT count(*) FROM src')).getColumnsJS()[0][0]);
     const x = features.map(() => new Float64Array(count));
     const codes = features.map((f) =>
       categorical.includes(f) ? new Map(categories[f].map((v, i) => [v, i])) : undefined,
     );
-    const extra: Record<string, string[]> = Object.fromEntries(
-      extraColumns.map((c) => [c, new Array<string>(count)]),
+    const extra: Record<string, Array<string | null>> = Object.fromEntries(
+      extraColumns.map((c) => [c, new Array<string | null>(count)]),
     );
     const labels: Array<string | null> = options.target !== undefined ? new Array(count) : [];
-    const result = await db.stream(`SELECT ${select.join(', ')} FROM src ORDER BY __keel_row`);
-    let offset = 0;
-    for (
-      let chunk = await result.fetchChunk();
-      chunk && chunk.rowCount > 0;
-      chunk = await result.fetchChunk()
-    ) {
-      const n = chunk.rowCount;
-      features.forEach((_, j) => {
-        const vector = chunk.getColumnVector(j);
-        const out = x[j];
-        const map = codes[j];
-        for (let i = 0; i < n; i++) {
-          const v = vector.getItem(i);
-          out[offset + i] =
-            v === null ? Number.NaN : map ? (map.get(v as string) ?? Number.NaN) : (v as number);
+    try {
+      const result = await db.stream(`SELECT ${select.join(', ')} FROM ${src.sql}`);
+      let offset = 0;
+      for (
+        let chunk = await result.fetchChunk();
+        chunk && chunk.rowCount > 0;
+        chunk = await result.fetchChunk()
+      ) {
+        const n = chunk.rowCount;
+        for (let j = 0; j < features.length; j++) {
+          const vector = chunk.getColumnVector(j);
+          const map = codes[j];
+          if (map) encodeCategories(vector, map, x[j], offset, n);
+          else copyNumbers(vector, x[j], offset, n);
         }
-      });
-      extraColumns.forEach((c, k) => {
-        const vector = chunk.getColumnVector(features.length + k);
-        for (let i = 0; i < n; i++) extra[c][offset + i] = String(vector.getItem(i) ?? '');
-      });
-      if (options.target !== undefined) {
-        const vector = chunk.getColumnVector(select.length - 1);
-        for (let i = 0; i < n; i++) labels[offset + i] = vector.getItem(i) as string | null;
+        extraColumns.forEach((c, k) => {
+          const vector = chunk.getColumnVector(features.length + k);
+          for (let i = 0; i < n; i++) extra[c][offset + i] = vector.getItem(i) as string | null;
+        });
+        if (options.target !== undefined) {
+          const vector = chunk.getColumnVector(select.length - 1);
+          for (let i = 0; i < n; i++) labels[offset + i] = vector.getItem(i) as string | null;
+        }
+        offset += n;
       }
-      offset += n;
+    } catch (cause) {
+      // A cast that failed: find the first value that is not a number to name it.
+      for (const f of numeric) await checkNumeric(db, src.sql, f, name, src.csv);
+      throw new KeelError('DATA_VALIDATION_FAILED', `cannot read '${name}': ${(cause as Error).message}`, {
+        cause,
+      });
     }
     const table: LoadedTable = {
       x: { names: features, columns: x },
@@ -179,16 +193,41 @@ export async function loadTable(options: LoadOptions): Promise<LoadedTable> {
   }
 }
 
-async function checkNumeric(
-  db: Awaited<ReturnType<DuckDBInstance['connect']>>,
-  column: string,
-  path: string,
-  csv: boolean,
-) {
+/** The first row of a query's result. */
+async function readAll(db: Connection, sql: string, name: string): Promise<unknown[]> {
+  try {
+    return (await db.runAndReadAll(sql)).getRowsJS()[0];
+  } catch (cause) {
+    throw new KeelError('RESOURCE_DOES_NOT_EXIST', `cannot read '${name}': ${(cause as Error).message}`, {
+      cause,
+    });
+  }
+}
+
+type Vector = ReturnType<DuckDBDataChunk['getColumnVector']>;
+
+function copyNumbers(vector: Vector, out: Float64Array, offset: number, n: number): void {
+  for (let i = 0; i < n; i++) out[offset + i] = vector.getItem(i) as number;
+}
+
+function encodeCategories(
+  vector: Vector,
+  codes: Map<string, number>,
+  out: Float64Array,
+  offset: number,
+  n: number,
+): void {
+  for (let i = 0; i < n; i++) {
+    const v = vector.getItem(i);
+    out[offset + i] = v === null ? Number.NaN : (codes.get(v as string) ?? Number.NaN);
+  }
+}
+
+async function checkNumeric(db: Connection, sql: string, column: string, path: string, csv: boolean) {
   const id = ident(column);
   const bad = (
     await db.runAndReadAll(
-      `SELECT __keel_row, CAST(${id} AS VARCHAR) FROM src WHERE ${id} IS NOT NULL AND TRY_CAST(${id} AS DOUBLE) IS NULL ORDER BY __keel_row LIMIT 1`,
+      `SELECT row, v FROM (SELECT row_number() OVER () AS row, CAST(${id} AS VARCHAR) AS v, TRY_CAST(${id} AS DOUBLE) AS d FROM ${sql}) WHERE v IS NOT NULL AND d IS NULL ORDER BY row LIMIT 1`,
     )
   ).getRowsJS();
   if (bad.length === 0) return;

@@ -1,52 +1,44 @@
 /**
  * @module ml/onnx-predict
- * Scores a feature matrix with any ONNX model through ONNX Runtime: the model's first input gets
- * a float tensor [N, F]; a classifier's score is the class-1 column of `probabilities` (or of its
- * first float output with two columns), a regressor's is `variable` (or its first float output).
+ * Scores a feature matrix with any ONNX model through ONNX Runtime, fed and read as `modelIo`
+ * finds (one [N, F] input or one input per column; a classifier's class-1 probability or a
+ * regressor's value).
  */
 import { KeelError } from '../core/index.js';
 import { type FeatureMatrix, rowCount } from './dataset.js';
-import { loadOrt, type OnnxSession, openOnnxSession } from './onnx-session.js';
-
-type OnnxOutputs = Awaited<ReturnType<OnnxSession['run']>>;
-
-/**
- * The score of each of `n` rows in a session's outputs: the class-1 column of `probabilities`
- * (or of the first float output with two columns), else `variable` or the first float output.
- * @throws KeelError INVALID_PARAMETER_VALUE when the model has no float output.
- */
-export function scoresOf(out: OnnxOutputs, outputNames: readonly string[], n: number): Float64Array {
-  const name =
-    ['probabilities', 'variable'].find((k) => out[k]) ?? outputNames.find((k) => out[k].type === 'float32');
-  if (!name)
-    throw new KeelError(
-      'INVALID_PARAMETER_VALUE',
-      `the model has no float output (outputs: ${outputNames.join(', ')})`,
-    );
-  const t = out[name];
-  const values = t.data as Float32Array;
-  const width = t.dims.length === 2 ? Number(t.dims[1]) : 1;
-  const column = width === 2 ? 1 : 0;
-  return Float64Array.from({ length: n }, (_, i) => values[i * width + column]);
-}
+import { inputFeeds, type ModelIo, modelIo, scoresFromOutput } from './onnx-io.js';
+import { loadOrt, openOnnxSession } from './onnx-session.js';
 
 /**
- * Scores rows with an ONNX model (bytes or path), one thread.
- * @throws KeelError INVALID_PARAMETER_VALUE when ONNX Runtime refuses the model or the input.
+ * Scores rows with an ONNX model (bytes or path), one thread. `io` saves reading the model again
+ * when the caller has it.
+ * @throws KeelError INVALID_PARAMETER_VALUE when the model's inputs do not take the matrix, or
+ *   ONNX Runtime refuses the model or the input.
  */
-export async function scoreOnnx(model: string | Uint8Array, x: FeatureMatrix): Promise<Float64Array> {
+export async function scoreOnnx(
+  model: string | Uint8Array,
+  x: FeatureMatrix,
+  io: ModelIo = modelIo(model),
+): Promise<Float64Array> {
   const n = rowCount(x);
   const f = x.columns.length;
+  if (io.width !== null && io.width !== f)
+    throw new KeelError(
+      'INVALID_PARAMETER_VALUE',
+      `the model takes ${io.width} values a row (inputs: ${io.inputs.map((i) => i.name).join(', ')}); got ${f} columns`,
+    );
   const data = new Float32Array(n * f);
   for (let j = 0; j < f; j++) {
     const col = x.columns[j];
     for (let i = 0; i < n; i++) data[i * f + j] = col[i];
   }
-  const session = await openOnnxSession(model, { intraOpNumThreads: 1 });
-  const { Tensor } = await loadOrt();
+  const session = await openOnnxSession(io.rewritten || typeof model !== 'string' ? io.bytes : model, {
+    intraOpNumThreads: 1,
+  });
+  const ort = await loadOrt();
   try {
-    const out = await session.run({ [session.inputNames[0]]: new Tensor('float32', data, [n, f]) });
-    return scoresOf(out, session.outputNames, n);
+    const out = await session.run(inputFeeds(ort, io, data, n, f), [io.output]);
+    return scoresFromOutput(out, io, n);
   } catch (cause) {
     if (cause instanceof KeelError) throw cause;
     throw new KeelError(

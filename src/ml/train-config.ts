@@ -33,7 +33,7 @@ import {
 } from '../data/index.js';
 import { type ActiveRun, type DatasetInput, LINEAGE_TAGS, type ParamValue } from '../tracking/index.js';
 import { splitRows, takeRows, takeValues } from './dataset.js';
-import { classificationMetrics, fairnessMetrics, regressionSummary } from './evaluate.js';
+import { classificationMetrics, definedMetrics, fairnessMetrics, regressionSummary } from './evaluate.js';
 import { type FairnessReport, fairnessReport } from './fairness.js';
 import { gbdtParamsSchema, predictGbdt, trainGbdt } from './gbdt.js';
 import { type LoadedTable, loadTable } from './load.js';
@@ -154,8 +154,8 @@ export interface TrainResult {
   /** How the rows were split, in words: `random 80/20 (seed 0)` or `by column 'split' ...`. */
   split: string;
   iterations: number;
-  /** Metrics on the held-out test rows, named as `keel evaluate` names them. */
-  test: Record<string, number>;
+  /** Metrics on the held-out test rows, named as `keel evaluate` names them; null where undefined (a test split of one class). */
+  test: Record<string, number | null>;
   /** Fairness on the test rows per `evaluation.sensitive` column. */
   fairness: Record<string, FairnessReport>;
   importance?: Array<{ feature: string; gain: number; split: number }>;
@@ -310,7 +310,8 @@ export async function trainFromConfig(
     const values = table.extra[split.column];
     const train: number[] = [];
     const held: number[] = [];
-    for (let i = 0; i < values.length; i++) (split.trainValues.includes(values[i]) ? train : held).push(i);
+    for (let i = 0; i < values.length; i++)
+      (split.trainValues.includes(values[i] ?? '') ? train : held).push(i);
     if (train.length === 0 || held.length === 0) {
       throw new KeelError(
         'DATA_VALIDATION_FAILED',
@@ -343,25 +344,29 @@ export async function trainFromConfig(
         })
       : trainLogistic(xTrain, yTrain, cfg.model.params, onIteration);
   const task = model.kind === 'gbdt' && model.objective === 'regression' ? 'regression' : 'binary';
-  const testPred = model.kind === 'gbdt' ? predictGbdt(model, xTest) : predictLogistic(model, xTest);
-  const threshold = cfg.evaluation.threshold;
-  const test =
-    task === 'binary'
-      ? classificationMetrics(yTest, testPred, threshold)
-      : regressionSummary(yTest, testPred);
-  const fairness: Record<string, FairnessReport> = {};
-  if (task === 'binary') {
-    for (const column of sensitive) {
-      const groups = Array.from(parts.held, (i) => table.extra[column][i]);
-      fairness[column] = fairnessReport(yTest, testPred, groups, threshold);
-    }
-  }
-
+  // The model is written before it is tested: metrics on a degenerate test split (one class) are
+  // reported as undefined, and nothing about the test rows may cost the trained model.
   const modelPath = resolve(baseDir, options.out ?? cfg.out);
   const metadata: Record<string, string> = { [META_TARGET]: cfg.data.target };
   if (table.categorical.length > 0) metadata[META_CATEGORIES] = JSON.stringify(table.categories);
   if (cfg.data.positiveLabel !== undefined) metadata[META_POSITIVE] = cfg.data.positiveLabel;
   writeFileAtomic(modelPath, exportOnnx(model, { metadata }));
+
+  const testPred = model.kind === 'gbdt' ? predictGbdt(model, xTest) : predictLogistic(model, xTest);
+  const threshold = cfg.evaluation.threshold;
+  const tested =
+    task === 'binary'
+      ? classificationMetrics(yTest, testPred, threshold)
+      : regressionSummary(yTest, testPred);
+  const fairness: Record<string, FairnessReport> = {};
+  const fairnessWarnings: string[] = [];
+  if (task === 'binary') {
+    for (const column of sensitive) {
+      const groups = Array.from(parts.held, (i) => table.extra[column][i]);
+      fairness[column] = fairnessReport(yTest, testPred, groups, threshold);
+      fairnessWarnings.push(...fairness[column].warnings.map((w) => `fairness by '${column}': ${w}`));
+    }
+  }
 
   const result: TrainResult = {
     modelPath,
@@ -371,10 +376,13 @@ export async function trainFromConfig(
     rows: { train: parts.train.length, test: parts.held.length },
     split: splitText,
     iterations: model.kind === 'gbdt' ? model.trees.length : history.length,
-    test,
+    test: tested.metrics,
     fairness,
     ...(data.trainingSet ? { featureViews: data.trainingSet.featureViews } : {}),
-    warnings: model.warnings,
+    warnings: [
+      ...model.warnings,
+      ...[...tested.warnings, ...fairnessWarnings].map((w) => `test split: ${w}`),
+    ],
   };
   if (model.kind === 'gbdt') {
     result.importance = model.featureNames
@@ -420,7 +428,7 @@ async function logRun(
     await run.logMetrics(m, { step: h.iteration });
   }
   // The evaluation goes under the names `keel evaluate` logs and the governance gates read.
-  await run.logMetrics({ ...result.test, ...fairnessMetrics(result.fairness) });
+  await run.logMetrics({ ...definedMetrics(result.test), ...fairnessMetrics(result.fairness) });
   // Logged as MLflow logs a model, so `runs:/<run id>/model` names it.
   await run.logArtifact(result.modelPath, 'model');
 }

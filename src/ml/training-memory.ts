@@ -46,15 +46,17 @@ export function trainingMemory(
   shape: TreeShape,
   sampleRows: number,
 ): TrainingMemory {
-  const n = slots.rowStart.length - 1;
+  const n = y.length;
   const histSlots = histogramSlots(layout);
   const histCount = maxLiveHistograms(sampleRows, shape.maxLeaves, shape.maxDepth, shape.minSamplesLeaf);
   // A tree makes fewer splits than it has leaves, and fewer than a full tree of its depth.
   const tables = Math.min(shape.maxLeaves - 1, 2 ** shape.maxDepth - 1);
   const m = new KernelMemory();
+  const rows =
+    slots.kind === 'sparse'
+      ? { a: m.reserve(4 * (n + 1)), b: m.reserve(4 * slots.cells.length) }
+      : { a: m.reserve(slots.bins.length), b: m.reserve(4 * slots.offsets.length) };
   const at = {
-    rowStart: m.reserve(4 * (n + 1)),
-    cells: m.reserve(4 * slots.cells.length),
     bins: binColumns.map(() => m.reserve(n)),
     y: m.reserve(8 * n),
     w: m.reserve(8 * n),
@@ -66,18 +68,28 @@ export function trainingMemory(
     goesLeft: m.reserve(256 * tables),
   };
   m.commit();
-  const rowStart = m.u32(at.rowStart, n + 1);
-  rowStart.set(slots.rowStart);
-  const cells = m.u32(at.cells, slots.cells.length);
-  cells.set(slots.cells);
   const copy = (at: number, values: Float64Array) => {
     const view = m.f64(at, n);
     view.set(values);
     return view;
   };
+  let inMemory: SlotRows;
+  if (slots.kind === 'sparse') {
+    const rowStart = m.u32(rows.a, n + 1);
+    rowStart.set(slots.rowStart);
+    const cells = m.u32(rows.b, slots.cells.length);
+    cells.set(slots.cells);
+    inMemory = { kind: 'sparse', rowStart, cells, skipped: slots.skipped };
+  } else {
+    const bins = m.u8(rows.a, slots.bins.length);
+    bins.set(slots.bins);
+    const offsets = m.u32(rows.b, slots.offsets.length);
+    offsets.set(slots.offsets);
+    inMemory = { kind: 'dense', bins, features: slots.features, offsets };
+  }
   return {
     memory: m,
-    slots: { rowStart, cells, skipped: slots.skipped },
+    slots: inMemory,
     binColumns: binColumns.map((col, f) => {
       const view = m.u8(at.bins[f], n);
       view.set(col);

@@ -10,14 +10,7 @@
 import { z } from 'zod';
 import { KeelError, parseInput } from '../core/index.js';
 import { queryRows, withDuckDB } from '../data/index.js';
-import {
-  brierScore,
-  classificationMetrics,
-  confusionMatrix,
-  logLoss,
-  regressionSummary,
-  thresholdMetrics,
-} from '../ml/index.js';
+import { classificationMetrics, regressionSummary } from '../ml/index.js';
 import { type PredictionQuery, predictionsSql } from './prediction-reader.js';
 
 const PERIOD_MS = { hour: 3_600_000, day: 86_400_000 } as const;
@@ -231,26 +224,10 @@ function metricsOf(
   const names = PERFORMANCE_METRICS[task];
   if (y.length === 0)
     return { metrics: Object.fromEntries(names.map((n) => [n, null])), notes: ['no labelled rows'] };
-  const notes: string[] = [];
-  let raw: Record<string, number>;
-  if (task === 'binary') {
-    const positives = y.reduce((n, v) => n + v, 0);
-    if (positives > 0 && positives < y.length) raw = classificationMetrics(y, p, 0.5);
-    else {
-      // ROC and precision-recall need both classes; the rest stay defined.
-      raw = {
-        log_loss: logLoss(y, p),
-        brier: brierScore(y, p),
-        ...thresholdMetrics(confusionMatrix(y, p, 0.5)),
-      };
-      notes.push(`roc_auc and average_precision undefined: every label is ${positives > 0 ? 1 : 0}`);
-    }
-  } else {
-    raw = regressionSummary(y, p);
-    if (Number.isNaN(raw.r2)) notes.push('r2 undefined: every label is the same');
-  }
+  const { metrics: raw, warnings: notes } =
+    task === 'binary' ? classificationMetrics(y, p, 0.5) : regressionSummary(y, p);
   const metrics: Record<string, number | null> = {};
-  for (const n of names) metrics[n] = raw[n] === undefined || Number.isNaN(raw[n]) ? null : raw[n];
+  for (const n of names) metrics[n] = raw[n] ?? null;
   return { metrics, notes };
 }
 

@@ -15,7 +15,7 @@ import {
   type DuckDBType,
 } from '@duckdb/node-api';
 import { invalid, KeelError, type ProgressFn } from '../core/index.js';
-import { type CsvOptions, detectFormat, ident, literal, readerSql } from '../data/index.js';
+import { type CsvOptions, csvDialect, detectFormat, ident, literal, readerSql } from '../data/index.js';
 import type { ServingModel } from './model.js';
 
 const NUMERIC_TYPE =
@@ -29,18 +29,88 @@ interface Plan {
   source: string;
   select: string;
   checked: boolean;
+  /** The file's columns feeding the model, in order. */
+  names: string[];
 }
 
 const NAN = "'NaN'::DOUBLE";
 
-function plan(
+/**
+ * The file's columns feeding the model, in order: the given names, else the file's own columns
+ * besides the kept ones when there are as many as the model takes.
+ */
+function modelColumns(
   model: ServingModel,
-  source: string,
+  given: string[] | undefined,
   types: Map<string, string>,
   keep: string[],
   file: string,
+): string[] {
+  const { name, version } = model.info;
+  if (given) {
+    if (given.length !== model.width)
+      throw invalid(
+        `${name} version ${version} takes ${model.width} values a row; ${given.length} column names given (${given.join(', ')})`,
+      );
+    return given;
+  }
+  const rest = [...types.keys()].filter((c) => !keep.includes(c));
+  if (rest.length !== model.width)
+    throw invalid(
+      `${name} version ${version} names no columns and takes ${model.width} values a row, but '${file}' has ${rest.length} columns besides the kept ones (${rest.join(', ')}): name the model's columns in order (columns / --columns)`,
+    );
+  return rest;
+}
+
+/**
+ * How a CSV's kept columns are typed: as DuckDB types the whole file (`sample_size = -1`, so no
+ * later row contradicts it; '007' stays text), except that integers too long for BIGINT stay
+ * text rather than become rounded doubles.
+ */
+async function keptCsvTypes(
+  conn: DuckDBConnection,
+  path: string,
+  keep: string[],
+  csv: CsvOptions | undefined,
+): Promise<string[]> {
+  // The file's own dialect (delimiter, quote, header), with DuckDB sniffing the kept columns' types.
+  const d = csvDialect(path, csv);
+  const dialect = [
+    `header = ${d.header}`,
+    `delim = ${literal(d.delimiter)}`,
+    `quote = ${literal(d.quote)}`,
+    `escape = ${literal(d.quote)}`,
+    ...(d.header ? [] : [`names = [${d.columns.map(literal).join(', ')}]`]),
+    ...(d.mixedLineEndings ? ['strict_mode = false'] : []),
+  ].join(', ');
+  const sniffed = `read_csv(${literal(path)}, ${dialect}, sample_size = -1)`;
+  const rows = (
+    await conn.runAndReadAll(`DESCRIBE SELECT ${keep.map(ident).join(', ')} FROM ${sniffed}`)
+  ).getRowObjectsJS();
+  const types = rows.map((r) => String(r.column_type));
+  for (let i = 0; i < keep.length; i++) {
+    if (!/^(DOUBLE|FLOAT|DECIMAL)/.test(types[i])) continue;
+    // Integers of 16 digits or more would lose digits as a DOUBLE: kept as their text.
+    const raw = `read_csv(${literal(path)}, ${dialect}, all_varchar = true)`;
+    const long = (
+      await conn.runAndReadAll(
+        `SELECT count(*) FROM ${raw} WHERE regexp_matches(${ident(keep[i])}, '^\\s*[+-]?[0-9]{16,}\\s*$')`,
+      )
+    ).getColumnsJS()[0][0];
+    if (Number(long) > 0) types[i] = 'VARCHAR';
+  }
+  return types;
+}
+
+function plan(
+  model: ServingModel,
+  names: string[],
+  source: string,
+  types: Map<string, string>,
+  keep: string[],
+  keepTypes: Array<string | undefined>,
+  file: string,
 ): Plan {
-  const names = model.info.features;
   const missing = names.filter((f) => !types.has(f));
   if (missing.length > 0)
     throw invalid(
@@ -58,7 +128,8 @@ function plan(
   const checks: string[] = [];
   const features = names.map((f, j) => {
     const id = ident(f);
-    const categories = model.categories[f];
+    // Categories belong to the model's own column names, whatever the file calls the column.
+    const categories = model.categories[model.info.features[j] ?? f];
     if (categories) {
       if (categories.length === 0) return NAN;
       const codes = categories.map((c, i) => `${literal(c)}: ${i}`).join(', ');
@@ -73,15 +144,20 @@ function plan(
     return `coalesce(TRY_CAST(${id} AS DOUBLE), ${NAN})`;
   });
   const columns = [
-    ...keep.map((k, i) => `${ident(k)} AS __keel_k${i}`),
+    ...keep.map((k, i) => {
+      const type = keepTypes[i];
+      return `${type && type !== 'VARCHAR' ? `CAST(${ident(k)} AS ${type})` : ident(k)} AS __keel_k${i}`;
+    }),
     ...features.map((sql, j) => `${sql} AS __keel_f${j}`),
     ...(checks.length > 0 ? [`CASE ${checks.join(' ')} ELSE -1 END AS __keel_bad`] : []),
   ];
-  return { source, select: columns.join(', '), checked: checks.length > 0 };
+  return { source, select: columns.join(', '), checked: checks.length > 0, names };
 }
 
 export interface WriteJob {
   model: ServingModel;
+  /** The file's columns feeding the model, for a model that names none (else its own names). */
+  columns?: string[];
   input: string;
   /** How messages name the input. */
   name: string;
@@ -101,9 +177,23 @@ export async function writeScores(job: WriteJob): Promise<number> {
   const reader = await instance.connect();
   const writer = await instance.connect();
   try {
-    const source = readerSql(job.input, detectFormat(job.input), job.csv);
+    const format = detectFormat(job.input);
+    const source = readerSql(job.input, format, job.csv);
     const types = await describe(reader, source, job.name);
-    const p = plan(job.model, source, types, job.keep, job.name);
+    const own = job.model.info.features;
+    const names = modelColumns(
+      job.model,
+      job.columns ?? (own.length > 0 ? own : undefined),
+      types,
+      job.keep,
+      job.name,
+    );
+    // A CSV's cells are text; a kept column gets the type its values have, as a Parquet's has.
+    const keepTypes =
+      format === 'csv' && job.keep.every((k) => types.has(k)) && job.keep.length > 0
+        ? await keptCsvTypes(reader, job.input, job.keep, job.csv)
+        : [];
+    const p = plan(job.model, names, source, types, job.keep, keepTypes, job.name);
     const total = source.startsWith('read_parquet')
       ? Number((await reader.runAndReadAll(`SELECT count(*) FROM ${source}`)).getColumnsJS()[0][0])
       : undefined;
@@ -230,7 +320,7 @@ class ChunkWriter {
     for (let i = 0; i < chunk.rowCount; i++) {
       const j = bad.getItem(i) as number;
       if (j < 0) continue;
-      const column = this.job.model.info.features[j];
+      const column = this.plan.names[j];
       const row = this.done + this.rows + i + 1;
       const value = (
         await this.conn.runAndReadAll(

@@ -42,8 +42,14 @@ export interface ScoreDatasetOptions {
   output: string;
   /** A CSV input's dialect (delimiter, quote, header); what is left out is sniffed. */
   csv?: CsvOptions;
-  /** Input columns copied beside the score, in this order (ids, keys). */
+  /** Input columns copied beside the score, in this order (ids, keys); a CSV's typed as its values are. */
   keep?: string[];
+  /**
+   * The input's columns feeding the model, in order, for a model that names none (a foreign model
+   * with one [N, F] input and no feature references). Without it such a model takes the file's
+   * columns besides the `keep` ones, when there are exactly as many as it takes.
+   */
+  columns?: string[];
   /**
    * Rows per scoring call (default 65,536). DuckDB hands rows over in vectors of up to 2,048, so
    * a chunk may run up to 2,047 rows over.
@@ -89,6 +95,11 @@ const optionsSchema = z.object({
     }),
   chunkRows: z.number().int().min(1).max(16_777_216).default(DEFAULT_CHUNK_ROWS),
   eventTimestampColumn: z.string().min(1).optional(),
+  columns: z
+    .array(z.string().min(1))
+    .min(1)
+    .refine((c) => new Set(c).size === c.length, 'names a column twice')
+    .optional(),
 });
 
 /**
@@ -100,7 +111,8 @@ const optionsSchema = z.object({
  * });
  * @throws KeelError RESOURCE_DOES_NOT_EXIST for an unknown model, version or alias, or a missing
  *   input file; INVALID_PARAMETER_VALUE for bad options, a model column or `keep` column the input
- *   lacks (raised before any row is scored), or a model without column names; DATA_VALIDATION_FAILED
+ *   lacks (raised before any row is scored), or a model without column names whose width neither
+ *   `columns` nor the file's columns match; DATA_VALIDATION_FAILED
  *   for a value that is not a number in a numeric column (naming column, row and value) or input
  *   DuckDB cannot read; FAILED_PRECONDITION with `features` when the version has no feature
  *   references.
@@ -115,6 +127,7 @@ export async function scoreDataset(options: ScoreDatasetOptions): Promise<ScoreD
       keep: options.keep,
       chunkRows: options.chunkRows,
       eventTimestampColumn: options.eventTimestampColumn,
+      columns: options.columns,
     },
     'batch scoring options',
   );
@@ -129,11 +142,7 @@ export async function scoreDataset(options: ScoreDatasetOptions): Promise<ScoreD
   const stem = join(dirname(output), `.${basename(output)}.${process.pid}.${shortId()}`);
   const temp = { parts: `${stem}.parts`, file: `${stem}.tmp`, joined: `${stem}.features.parquet` };
   try {
-    const { name, version, features } = model.info;
-    if (features.length === 0)
-      throw invalid(
-        `${name} version ${version} has no column names, so file columns cannot be matched to it`,
-      );
+    const { name, version } = model.info;
     let input = o.input;
     if (options.features) {
       await joinFeatures(options.features, model, o.input, temp.joined, o.eventTimestampColumn);
@@ -142,6 +151,7 @@ export async function scoreDataset(options: ScoreDatasetOptions): Promise<ScoreD
     mkdirSync(temp.parts);
     const rows = await writeScores({
       model,
+      columns: o.columns,
       input,
       name: o.input,
       csv: options.features ? undefined : options.csv,

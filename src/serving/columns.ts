@@ -3,8 +3,9 @@
  * The columns of a model's input tensor [N, F], as serving clients see them (OIP metadata,
  * `keel models show`): name, type, and for a categorical column its categories, whose position is
  * the code the tensor carries. Keel's own models name their columns and categories in the ONNX
- * metadata; a foreign model takes the names of its feature references when they match its width,
- * and is otherwise fed by position only (no columns).
+ * metadata; a foreign model takes its input names when it has one input per column (skl2onnx
+ * with several inputs), else the names of its feature references when they match its width, and
+ * is otherwise fed by position only (no columns).
  */
 import { META_CATEGORIES, META_FEATURES } from '../ml/index.js';
 
@@ -32,19 +33,23 @@ function parseJson<T>(text: string | undefined): T | undefined {
  * @param metadata The ONNX model's metadata properties.
  * @param featureRefs The version's feature references (`view:feature`).
  * @param width The tensor's column count, when it is fixed.
+ * @param inputNames The model's input names when it takes one input per column.
  */
 export function inputColumns(
   metadata: Readonly<Record<string, string>>,
   featureRefs: readonly string[],
   width: number | undefined,
+  inputNames?: readonly string[],
 ): InputColumn[] {
   const named = parseJson<string[]>(metadata[META_FEATURES]);
   const names =
     named && (width === undefined || named.length === width)
       ? named
-      : featureRefs.length > 0 && featureRefs.length === width
-        ? featureRefs.map(featureOf)
-        : [];
+      : inputNames
+        ? [...inputNames]
+        : featureRefs.length > 0 && featureRefs.length === width
+          ? featureRefs.map(featureOf)
+          : [];
   const categories = parseJson<Record<string, string[]>>(metadata[META_CATEGORIES]) ?? {};
   return names.map((name) =>
     Array.isArray(categories[name])

@@ -3,17 +3,20 @@
  * One registered model version loaded for serving: its ONNX Runtime session, the names of its
  * input columns in order, category lists for text columns, and the feature references the online
  * store is asked for. Keel's own models carry their column names and categories in the ONNX
- * metadata; a foreign model takes its names from the version's feature references, or is fed by
- * position only.
+ * metadata; a foreign model takes its names from its inputs when it has one per column (as
+ * skl2onnx exports several inputs), else from the version's feature references, or is fed by
+ * position only. Its task and score output are read from its graph (`modelIo`).
  */
 import { KeelError } from '../core/index.js';
 import {
+  inputFeeds,
   loadOrt,
-  META_TASK,
+  type ModelIo,
+  modelIo,
   type OnnxSession,
   openOnnxSession,
   readOnnxSignature,
-  scoresOf,
+  scoresFromOutput,
 } from '../ml/index.js';
 import type { Registry, Signature } from '../registry/index.js';
 import { type InputColumn, inputColumns } from './columns.js';
@@ -24,8 +27,8 @@ export interface ServingModelInfo {
   version: string;
   /** The URI it was loaded from, e.g. `models:/churn@champion`. */
   uri: string;
-  /** `binary` (scores are class-1 probabilities), `regression`, or `unknown` for a foreign model. */
-  task: 'binary' | 'regression' | 'unknown';
+  /** `binary` (scores are class-1 probabilities) or `regression`, as the model's outputs say. */
+  task: 'binary' | 'regression';
   /** Input column names in order; empty when the model can only be fed by position. */
   features: string[];
   /** The same columns with their types and categories. */
@@ -40,40 +43,42 @@ export class ServingModel {
     readonly info: ServingModelInfo,
     /** Category lists of text columns: a value's code is its index. */
     readonly categories: Readonly<Record<string, readonly string[]>>,
-    /** Columns of the input tensor. */
+    /** Values a row. */
     readonly width: number,
     private readonly session: OnnxSession,
+    private readonly io: ModelIo,
   ) {}
 
   /**
    * Loads the version `uri` names (`models:/name/3`, `models:/name@alias`, `models:/name/Stage`).
    * @throws KeelError RESOURCE_DOES_NOT_EXIST for an unknown model, version or alias;
-   *   INVALID_PARAMETER_VALUE for a model whose input is not one float tensor of fixed width.
+   *   INVALID_PARAMETER_VALUE for inputs Keel cannot feed (see `modelIo`) or a width not fixed.
    */
   static async load(registry: Registry, uri: string): Promise<ServingModel> {
     const resolved = await registry.resolveModelUri(uri);
     const { version, package: pkg, modelFile } = resolved;
     const metadata = readOnnxSignature(modelFile).metadata;
-    const input = pkg.signature.inputs[0];
-    const width = input?.shape?.length === 2 ? input.shape[1] : undefined;
-    if (pkg.signature.inputs.length !== 1 || typeof width !== 'number' || !/^float/.test(input.type)) {
+    const io = modelIo(modelFile);
+    const width = io.width;
+    if (width === null) {
       throw new KeelError(
         'INVALID_PARAMETER_VALUE',
-        `${uri} (version ${version.version}) cannot be served: Keel serves models with one float input of shape [N, F]`,
+        `${uri} (version ${version.version}) cannot be served: its input '${io.inputs[0].name}' has no fixed width; Keel serves one input [N, F] or one [N, 1] input per column`,
       );
     }
-    const columns = inputColumns(metadata, pkg.features, width);
-    const task =
-      metadata[META_TASK] === 'binary' || metadata[META_TASK] === 'regression'
-        ? metadata[META_TASK]
-        : 'unknown';
-    const session = await openOnnxSession(modelFile, { intraOpNumThreads: 1 });
+    const columns = inputColumns(
+      metadata,
+      pkg.features,
+      width,
+      io.layout === 'columns' ? io.inputs.map((i) => i.name) : undefined,
+    );
+    const session = await openOnnxSession(io.rewritten ? io.bytes : modelFile, { intraOpNumThreads: 1 });
     return new ServingModel(
       {
         name: version.name,
         version: version.version,
         uri,
-        task,
+        task: io.task,
         features: columns.map((c) => c.name),
         columns,
         featureRefs: pkg.features,
@@ -82,6 +87,7 @@ export class ServingModel {
       Object.fromEntries(columns.flatMap((c) => (c.categories ? [[c.name, c.categories]] : []))),
       width,
       session,
+      io,
     );
   }
 
@@ -97,12 +103,11 @@ export class ServingModel {
         'INVALID_PARAMETER_VALUE',
         `the model takes ${this.width} values a row; got ${values.length} for ${rows} rows`,
       );
-    const { Tensor } = await loadOrt();
+    const ort = await loadOrt();
+    const feeds = inputFeeds(ort, this.io, values, rows, this.width);
     try {
-      const out = await this.session.run({
-        [this.session.inputNames[0]]: new Tensor('float32', values, [rows, this.width]),
-      });
-      return scoresOf(out, this.session.outputNames, rows);
+      const out = await this.session.run(feeds, [this.io.output]);
+      return scoresFromOutput(out, this.io, rows);
     } catch (cause) {
       if (cause instanceof KeelError) throw cause;
       // The rows were checked against the model's columns already: a failure here is the model's.

@@ -5,6 +5,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import onnxProto, { type onnx as OnnxTypes } from 'onnx-proto';
+import { node } from '../../src/ml/onnx-graph.js';
+import { attr, encodeModel, INT64, tensorInfo } from '../../src/ml/onnx-proto.js';
 
 const { onnx } = onnxProto;
 
@@ -135,3 +137,176 @@ export function sklearnLikeModelBytes(coefficients = [0.3, -0.2, 0.1, -0.3, 0.2,
   });
   return onnx.ModelProto.encode(model).finish();
 }
+
+/** A model as skl2onnx writes one: IR 8, opset 15 and ai.onnx.ml 1. */
+const skl2onnx = (graph: OnnxTypes.IGraphProto): Uint8Array =>
+  encodeModel({
+    irVersion: 8,
+    producerName: 'skl2onnx',
+    opsetImport: [
+      { domain: '', version: 15 },
+      { domain: 'ai.onnx.ml', version: 1 },
+    ],
+    graph,
+  });
+
+/** skl2onnx's binary LinearClassifier: class scores (−z, z) for z = x · w + b, then LOGISTIC. */
+const binaryLinear = (
+  input: string,
+  outputs: string[],
+  w: number[],
+  b: number,
+  labels: OnnxTypes.IAttributeProto,
+) =>
+  node(
+    'LinearClassifier',
+    [input],
+    outputs,
+    [
+      attr('coefficients', [...w.map((v) => -v), ...w]),
+      attr('intercepts', [-b, b]),
+      labels,
+      attr('post_transform', 'LOGISTIC'),
+    ],
+    'ai.onnx.ml',
+  );
+
+/**
+ * Foreign models laid out as skl2onnx and onnxmltools export them, built with Keel's own ONNX
+ * builders. Each scores p = sigmoid(x · w + b) (or, for the regressor, x · w + b) over the columns
+ * in order, so a test can compute the expected score by hand.
+ */
+export const foreignModels = {
+  /**
+   * skl2onnx's LogisticRegression: one input `float_input` [N, F], a LinearClassifier with a
+   * LOGISTIC transform and an L1 Normalizer (two columns, 1 − p and p), then `output_label` and
+   * a ZipMap `output_probability` (a sequence of maps).
+   */
+  sklearnZipMap(w: number[], b: number, classes: number[] | string[] = [0, 1]): Uint8Array {
+    const labels =
+      typeof classes[0] === 'number'
+        ? attr('classlabels_ints', classes as number[], 'int')
+        : attr('classlabels_strings', classes as string[]);
+    return skl2onnx({
+      name: 'LogisticRegression',
+      node: [
+        binaryLinear('float_input', ['label', 'probability_tensor'], w, b, labels),
+        node('Normalizer', ['probability_tensor'], ['probabilities'], [attr('norm', 'L1')], 'ai.onnx.ml'),
+        node(
+          'Cast',
+          ['label'],
+          ['output_label'],
+          [attr('to', typeof classes[0] === 'number' ? 7 : 8, 'int')],
+        ),
+        node(
+          'ZipMap',
+          ['probabilities'],
+          ['output_probability'],
+          [
+            typeof classes[0] === 'number'
+              ? attr('classlabels_int64s', classes as number[], 'int')
+              : attr('classlabels_strings', classes as string[]),
+          ],
+          'ai.onnx.ml',
+        ),
+      ],
+      input: [tensorInfo('float_input', FLOAT, ['N', w.length])],
+      output: [
+        tensorInfo('output_label', typeof classes[0] === 'number' ? INT64 : 8, ['N']),
+        {
+          name: 'output_probability',
+          type: {
+            sequenceType: {
+              elemType: {
+                mapType: {
+                  keyType: typeof classes[0] === 'number' ? INT64 : 8,
+                  valueType: { tensorType: { elemType: FLOAT } },
+                },
+              },
+            },
+          },
+        },
+      ],
+    });
+  },
+
+  /**
+   * skl2onnx given one input per column (`initial_types` of several [None, 1] tensors, here
+   * float, double and int64), concatenated, with onnxmltools' outputs: `label` int64 [N] and
+   * `probabilities` float [N, 2] (no ZipMap, as `zipmap=False` or xgboost's converter gives).
+   */
+  perColumnInputs(
+    columns: Array<[name: string, type: 'float' | 'double' | 'int64']>,
+    w: number[],
+    b: number,
+  ) {
+    const elem = { float: FLOAT, double: 11, int64: INT64 };
+    return skl2onnx({
+      name: 'pipeline',
+      node: [
+        ...columns.map(([name]) => node('Cast', [name], [`${name}_f`], [attr('to', FLOAT, 'int')])),
+        node(
+          'Concat',
+          columns.map(([name]) => `${name}_f`),
+          ['merged'],
+          [attr('axis', 1, 'int')],
+        ),
+        binaryLinear('merged', ['label', 'raw'], w, b, attr('classlabels_ints', [0, 1], 'int')),
+        node('Normalizer', ['raw'], ['probabilities'], [attr('norm', 'L1')], 'ai.onnx.ml'),
+      ],
+      input: columns.map(([name, type]) => tensorInfo(name, elem[type], ['N', 1])),
+      output: [tensorInfo('label', INT64, ['N']), tensorInfo('probabilities', FLOAT, ['N', 2])],
+    });
+  },
+
+  /** skl2onnx's LinearRegression: `float_input` [N, F] to `variable` [N, 1]. */
+  regressor(w: number[], b: number): Uint8Array {
+    return skl2onnx({
+      name: 'LinearRegression',
+      node: [
+        node(
+          'LinearRegressor',
+          ['float_input'],
+          ['variable'],
+          [attr('coefficients', w), attr('intercepts', [b])],
+          'ai.onnx.ml',
+        ),
+      ],
+      input: [tensorInfo('float_input', FLOAT, ['N', w.length])],
+      output: [tensorInfo('variable', FLOAT, ['N', 1])],
+    });
+  },
+
+  /** A three-class classifier (probabilities [N, 3]): not something Keel scores. */
+  threeClasses(): Uint8Array {
+    return skl2onnx({
+      name: 'three',
+      node: [
+        node(
+          'LinearClassifier',
+          ['float_input'],
+          ['label', 'probabilities'],
+          [
+            attr('coefficients', [1, 0, 0, 1, -1, -1]),
+            attr('intercepts', [0, 0, 0]),
+            attr('classlabels_ints', [0, 1, 2], 'int'),
+            attr('post_transform', 'SOFTMAX'),
+          ],
+          'ai.onnx.ml',
+        ),
+      ],
+      input: [tensorInfo('float_input', FLOAT, ['N', 2])],
+      output: [tensorInfo('label', INT64, ['N']), tensorInfo('probabilities', FLOAT, ['N', 3])],
+    });
+  },
+
+  /** A model that takes text: skl2onnx's form for a string column. */
+  stringInput(): Uint8Array {
+    return skl2onnx({
+      name: 'text',
+      node: [node('Identity', ['city'], ['out'])],
+      input: [tensorInfo('city', 8, ['N', 1])],
+      output: [tensorInfo('out', 8, ['N', 1])],
+    });
+  },
+};

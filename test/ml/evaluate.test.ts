@@ -47,7 +47,7 @@ describe('evaluateModel', () => {
     // The AUC of the written curve is the reported one.
     const pts = roc.slice(1).map((l) => l.split(',').map(Number));
     const area = pts.slice(1).reduce((s, p, i) => s + ((p[0] - pts[i][0]) * (p[1] + pts[i][1])) / 2, 0);
-    expect(area).toBeCloseTo(r.metrics.roc_auc, 12);
+    expect(area).toBeCloseTo(r.metrics.roc_auc as number, 12);
     const cm = readFileSync(join(out, 'confusion_matrix.csv'), 'utf8');
     expect(cm).toBe(
       `actual,predicted_0,predicted_1\n0,${r.confusion!.tn},${r.confusion!.fp}\n1,${r.confusion!.fn},${r.confusion!.tp}\n`,
@@ -91,18 +91,17 @@ describe('evaluateModel', () => {
 });
 
 describe('evaluateModel on a foreign model', () => {
-  it('scores a model without Keel metadata given its feature columns and task', async () => {
+  it('scores a model without Keel metadata, its task from its output and its columns from the file', async () => {
     const dir = tempDir();
     const data = join(dir, 'd.csv');
     const rows = ['u,v,w,y'];
     for (let i = 0; i < 40; i++) rows.push(`${(i % 7) - 3},${(i % 5) - 2},${(i % 3) - 1},${i % 2}`);
     writeFileSync(data, `${rows.join('\n')}\n`);
     const model = join(import.meta.dirname, 'fixtures', 'foreign_logistic.onnx');
-    await expect(evaluateModel({ model, data, target: 'y' })).rejects.toThrow(
-      /no 'keel.feature_names' metadata/,
-    );
-    const r = await evaluateModel({ model, data, target: 'y', features: ['u', 'v', 'w'], task: 'binary' });
+    // Its output 'prob' [batch, 1] is a Sigmoid's: a classifier, fed the file's three columns.
+    const r = await evaluateModel({ model, data, target: 'y' });
     expect(r.task).toBe('binary');
+    expect(r.features).toEqual(['u', 'v', 'w']);
     // p = sigmoid(0.5u - 1.25v + 2w + 0.1), scored by ONNX Runtime; check the log loss against it.
     let loss = 0;
     for (let i = 0; i < 40; i++) {
@@ -122,14 +121,15 @@ describe('fairnessMetrics', () => {
     const metrics = fairnessMetrics({
       sex: fairnessReport(y, score, ['a', 'a', 'a', 'a', 'b', 'b', 'b', 'b']),
       region: fairnessReport(y, score, ['u', 'v', 'u', 'v', 'v', 'u', 'v', 'u']),
-      // One group with no positive label: its TPR and so the opportunity difference are undefined.
-      only: fairnessReport([0, 0], [0.9, 0.1], ['x', 'x']),
+      // No row selected: the disparate impact ratio (0 / 0) is undefined.
+      only: fairnessReport([0, 1], [0.2, 0.1], ['x', 'y']),
     });
     expect(metrics['sex.disparate_impact_ratio']).toBeCloseTo(1 / 3, 12);
     expect(metrics['sex.demographic_parity_difference']).toBeCloseTo(0.5, 12);
     expect(metrics['region.disparate_impact_ratio']).toBe(1);
     expect(metrics.disparate_impact).toBeCloseTo(1 / 3, 12);
-    expect(metrics).not.toHaveProperty('only.equal_opportunity_difference');
+    expect(metrics).not.toHaveProperty('only.disparate_impact_ratio');
+    expect(metrics['only.equal_opportunity_difference']).toBe(0);
     expect(Object.values(metrics).every((v) => Number.isFinite(v))).toBe(true);
   });
 });

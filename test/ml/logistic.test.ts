@@ -16,6 +16,32 @@ describe('trainLogistic', () => {
     expect(model.history.length).toBeLessThan(20);
   });
 
+  it('reaches the optimum of a wider problem: the gradient vanishes (odd rows, columns not a multiple of 4)', () => {
+    const { x: sx, y: sy } = synthetic(1001, 8, 0.1);
+    const cols = [...sx.columns, ...sx.columns.slice(0, 2).map((c) => c.map((v) => v * 2 + 1))];
+    const xs = { names: cols.map((_, j) => `c${j}`), columns: cols };
+    const l2 = 0.5;
+    const model = trainLogistic(xs, sy, { l2 });
+    // The gradient of Σ log-loss + l2/2 ‖β‖² on the standardised scale, in plain arithmetic.
+    const d = cols.length;
+    const beta = model.weights.map((w, j) => w * model.scales[j]);
+    const intercept = model.intercept + model.weights.reduce((s, w, j) => s + w * model.means[j], 0);
+    const z = cols.map((c, j) =>
+      c.map((v) => (Number.isNaN(v) ? 0 : (v - model.means[j]) / model.scales[j])),
+    );
+    const grad = beta.map((b) => l2 * b);
+    let gIntercept = 0;
+    for (let i = 0; i < sy.length; i++) {
+      let s = intercept;
+      for (let j = 0; j < d; j++) s += beta[j] * z[j][i];
+      const r = 1 / (1 + Math.exp(-s)) - sy[i];
+      for (let j = 0; j < d; j++) grad[j] += r * z[j][i];
+      gIntercept += r;
+    }
+    expect(Math.max(...grad.map(Math.abs), Math.abs(gIntercept))).toBeLessThan(1e-5);
+    expect(model.history.length).toBeLessThan(60);
+  });
+
   it('imputes missing values with the training mean', () => {
     const model = trainLogistic(x, y, { l2: r.l2 });
     const row = {

@@ -18,7 +18,7 @@ import { DAY1, DAY2, labelledRows, writePerformanceLog } from './performance-log
 
 const DAY = 86_400_000;
 const dayStart = (ms: number) => ms - (ms % DAY);
-const binary = (m: Record<string, number>) => ({
+const binary = (m: Record<string, number | null>) => ({
   roc_auc: m.roc_auc ?? null,
   average_precision: m.average_precision ?? null,
   log_loss: m.log_loss,
@@ -30,7 +30,7 @@ const binary = (m: Record<string, number>) => ({
 });
 const metricsOf = (ids: string[], from?: number, to?: number) => {
   const { y, p } = labelledRows(ids, from, to);
-  return binary(classificationMetrics(y, p, 0.5));
+  return binary(classificationMetrics(y, p, 0.5).metrics);
 };
 
 describe('realisedPerformance', () => {
@@ -49,17 +49,18 @@ describe('realisedPerformance', () => {
     ]);
     expect(v1.chunks[0].metrics).toEqual(metricsOf(['d1']));
     expect(v1.chunks[0].notes).toEqual([]);
-    // Day 2's labels are all 1: no AUC, but the other metrics are defined.
+    // Day 2's labels are all 1: no AUC, but the other metrics are defined (average precision is
+    // 1, as scikit-learn gives it without negatives).
     const { y, p } = labelledRows(['d2']);
     expect(v1.chunks[1].metrics).toEqual({
       roc_auc: null,
-      average_precision: null,
+      average_precision: 1,
       log_loss: logLoss(y, p),
       brier: expect.closeTo((0.3 ** 2 + 0.6 ** 2 + 0.4 ** 2 + 0.8 ** 2) / 4, 12),
       ...thresholdMetrics(confusionMatrix(y, p, 0.5)),
     });
     expect(v1.chunks[1].metrics.recall).toBe(0.5);
-    expect(v1.chunks[1].notes).toEqual(['roc_auc and average_precision undefined: every label is 1']);
+    expect(v1.chunks[1].notes).toEqual(['roc_auc is undefined: every label is 1 (one class only)']);
     expect(v1.overall).toMatchObject({ logged: 12, labelled: 10, coverage: 10 / 12, start: dayStart(DAY1) });
     expect(v1.overall.metrics).toEqual(metricsOf(['d1', 'd2']));
     expect(v2.chunks).toHaveLength(1);
@@ -114,7 +115,7 @@ describe('realisedPerformance', () => {
   it('takes real-valued labels as regression, and refuses them as binary', async () => {
     const result = await realisedPerformance({ home, model: 'price', chunk: { period: 'hour' } });
     expect(result.task).toBe('regression');
-    expect(result.versions[0].overall.metrics).toEqual(regressionSummary([12, 18, 30], [10, 20, 31]));
+    expect(result.versions[0].overall.metrics).toEqual(regressionSummary([12, 18, 30], [10, 20, 31]).metrics);
     await expect(
       realisedPerformance({ home, model: 'price', chunk: { period: 'day' }, task: 'binary' }),
     ).rejects.toMatchObject({

@@ -111,9 +111,9 @@ describe('scoreDataset', () => {
     });
     const out = await readParquet(result.output);
     expect(out.columns).toEqual(['id', 'score', 'model_name', 'model_version']);
-    // CSV cells are text, and so are the kept columns.
-    expect(out.types[0]).toBe('VARCHAR');
-    expect(out.rows.map((r) => r.id)).toEqual(rows.id.map(String));
+    // A kept CSV column is typed as its values are, as a Parquet one is.
+    expect(out.types[0]).toBe('BIGINT');
+    expect(out.rows.map((r) => r.id)).toEqual(rows.id.map(BigInt));
     const scores = Float64Array.from(out.rows, (r) => r.score as number);
     expect(maxDiff(scores, expected)).toBeLessThan(FLOAT32);
     // The colour matters to this model: red rows score differently from the same rows in blue.

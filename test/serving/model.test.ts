@@ -66,7 +66,8 @@ describe('serving a registered model', () => {
       expect.objectContaining({
         name: 'foreign',
         version: '1',
-        task: 'unknown',
+        // Its output is a Sigmoid's, so it is a classifier.
+        task: 'binary',
         features: [],
         featureRefs: [],
       }),

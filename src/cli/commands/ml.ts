@@ -90,6 +90,7 @@ function evaluateText(r: EvaluationResult): string {
     lines.push(`${c.passed ? 'PASS' : 'FAIL'} ${c.metric} = ${fixed(c.value)} (${bound})`);
   }
   if (r.files.length > 0) lines.push(`wrote ${r.files.join(', ')}`);
+  for (const w of r.warnings) lines.push(`warning: ${w}`);
   return lines.join('\n');
 }
 

@@ -14,6 +14,7 @@ interface ScoreFlags extends CsvFlags {
   data: string;
   out: string;
   keep?: string[];
+  columns?: string[];
   chunkRows?: number;
   entities?: boolean;
   eventTimestampColumn?: string;
@@ -55,6 +56,11 @@ export function registerScoreCommand(program: Command): void {
         .requiredOption('-o, --out <file>', 'the .parquet file to write (replaced atomically)')
         .option('--keep <columns>', 'input columns to copy beside the score, e.g. ids (a,b)', list)
         .option(
+          '--columns <columns>',
+          "the file's columns feeding a model that names none, in order (default: the file's other columns when as many)",
+          list,
+        )
+        .option(
           '--chunk-rows <n>',
           'rows per scoring call (default 65536)',
           parseNumberOption('--chunk-rows', true),
@@ -75,6 +81,7 @@ export function registerScoreCommand(program: Command): void {
         output: flags.out,
         csv: csvOptionsFrom(flags),
         keep: flags.keep,
+        columns: flags.columns,
         chunkRows: flags.chunkRows,
         eventTimestampColumn: flags.eventTimestampColumn,
         progress: io.progress,

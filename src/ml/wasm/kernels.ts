@@ -1,12 +1,24 @@
 /**
  * @module ml/wasm/kernels
- * The GBDT trainer's hot loops (`kernels.wat`) and the memory they work in. A training reserves
+ * The trainers' hot loops (`kernels.wat`: the GBDT's, and logistic regression's two passes) and
+ * the memory they work in. A training reserves
  * every buffer the loops touch (rows, bins, gradients, scores, histograms) up front, commits one
  * WebAssembly memory of exactly that size, and takes typed-array views of it: the memory never
  * grows afterwards, so the views stay valid for the whole training (growing would detach them).
  */
 import { KeelError } from '../../core/index.js';
 import { KERNELS_WASM_BASE64 } from './kernels-binary.js';
+
+/** The dense histogram kernels: (hist, bins, features, offsets, ip, iend, gh). */
+type DenseAdd = (
+  hist: number,
+  bins: number,
+  features: number,
+  offsets: number,
+  ip: number,
+  iend: number,
+  gh: number,
+) => void;
 
 interface KernelExports {
   logistic_gradients(
@@ -20,6 +32,8 @@ interface KernelExports {
   ): void;
   add_rows(hist: number, rowStart: number, cells: number, ip: number, iend: number, gh: number): void;
   add_rows_counted(hist: number, rowStart: number, cells: number, ip: number, iend: number, gh: number): void;
+  add_rows_dense: DenseAdd;
+  add_rows_dense_counted: DenseAdd;
   sum_rows(ip: number, iend: number, gh: number, out: number): void;
   subtract(parent: number, child: number, bytes: number): void;
   partition(ip: number, iend: number, bins: number, goesLeft: number, scratch: number): number;
@@ -32,6 +46,16 @@ interface KernelExports {
     raw: number,
     left: number,
     right: number,
+  ): void;
+  lr_scores(z: number, n: number, d: number, start: number, len: number, theta: number, raw: number): void;
+  lr_gradient(
+    z: number,
+    n: number,
+    d: number,
+    start: number,
+    len: number,
+    residual: number,
+    grad: number,
   ): void;
 }
 
@@ -170,6 +194,35 @@ export class KernelMemory {
     add(hist.byteOffset, rowStart.byteOffset, cells.byteOffset, at + 4 * start, at + 4 * end, gh.byteOffset);
   }
 
+  /**
+   * As `addRows` for the dense layout: row r's bins are `bins[r · features ..]`, feature f's slot
+   * of bin b at byte `offsets[f]` plus b slots.
+   */
+  addRowsDense(
+    hist: Float64Array,
+    bins: Uint8Array,
+    features: number,
+    offsets: Uint32Array,
+    index: Uint32Array,
+    start: number,
+    end: number,
+    gh: Float64Array,
+    counted: boolean,
+  ): void {
+    const k = this.kernels(hist, bins, offsets, index, gh);
+    const add = counted ? k.add_rows_dense_counted : k.add_rows_dense;
+    const at = index.byteOffset;
+    add(
+      hist.byteOffset,
+      bins.byteOffset,
+      features,
+      offsets.byteOffset,
+      at + 4 * start,
+      at + 4 * end,
+      gh.byteOffset,
+    );
+  }
+
   /** The sums of gradient and hessian over the rows of `index[start..end)`. */
   sumRows(index: Uint32Array, start: number, end: number, gh: Float64Array): [g: number, h: number] {
     const at = index.byteOffset;
@@ -232,6 +285,42 @@ export class KernelMemory {
       raw.byteOffset,
       left,
       right,
+    );
+  }
+
+  /**
+   * `raw[i] = theta[d] + Σ_a theta[a] z[a n + start + i]` for i < len: the raw scores of a block of
+   * rows of the column-major matrix `z` (n rows, d columns).
+   */
+  lrScores(
+    z: Float64Array,
+    n: number,
+    start: number,
+    len: number,
+    theta: Float64Array,
+    raw: Float64Array,
+  ): void {
+    const d = theta.length - 1;
+    this.kernels(z, theta, raw).lr_scores(z.byteOffset, n, d, start, len, theta.byteOffset, raw.byteOffset);
+  }
+
+  /** `grad[a] += Σ_i residual[i] z[a n + start + i]` for i < len and every column a < grad.length. */
+  lrGradient(
+    z: Float64Array,
+    n: number,
+    start: number,
+    len: number,
+    residual: Float64Array,
+    grad: Float64Array,
+  ): void {
+    this.kernels(z, residual, grad).lr_gradient(
+      z.byteOffset,
+      n,
+      grad.length,
+      start,
+      len,
+      residual.byteOffset,
+      grad.byteOffset,
     );
   }
 

@@ -164,6 +164,59 @@
         (local.set $ip (i32.add (local.get $ip) (i32.const 4)))
         (br_if $rows (i32.lt_u (local.get $ip) (local.get $iend))))))
 
+;; The dense layout's histogram: row r's bins are the bytes bins[r f .. r f + f), one per
+  ;; feature, and feature j's slot of bin b is at hist + offsets[j] + b * 16 (stride 2) or b * 24
+  ;; (stride 3, counted, which also adds 1 to the slot's third f64). Features are added in order,
+  ;; rows in index order, as the sparse kernels add them.
+  (func (export "add_rows_dense")
+    (param $hist i32) (param $bins i32) (param $features i32) (param $offsets i32)
+    (param $ip i32) (param $iend i32) (param $gh i32)
+    (local $r i32) (local $row i32) (local $end i32) (local $o i32) (local $gh_r v128) (local $s i32)
+    (block $done
+      (br_if $done (i32.ge_u (local.get $ip) (local.get $iend)))
+      (loop $rows
+        (local.set $r (i32.load (local.get $ip)))
+        (local.set $gh_r (v128.load (i32.add (local.get $gh) (i32.shl (local.get $r) (i32.const 4)))))
+        (local.set $row (i32.add (local.get $bins) (i32.mul (local.get $r) (local.get $features))))
+        (local.set $end (i32.add (local.get $row) (local.get $features)))
+        (local.set $o (local.get $offsets))
+        (loop $cells
+          (local.set $s
+            (i32.add (i32.add (local.get $hist) (i32.load (local.get $o)))
+              (i32.shl (i32.load8_u (local.get $row)) (i32.const 4))))
+          (v128.store (local.get $s) (f64x2.add (v128.load (local.get $s)) (local.get $gh_r)))
+          (local.set $o (i32.add (local.get $o) (i32.const 4)))
+          (local.set $row (i32.add (local.get $row) (i32.const 1)))
+          (br_if $cells (i32.lt_u (local.get $row) (local.get $end))))
+        (local.set $ip (i32.add (local.get $ip) (i32.const 4)))
+        (br_if $rows (i32.lt_u (local.get $ip) (local.get $iend))))))
+
+  (func (export "add_rows_dense_counted")
+    (param $hist i32) (param $bins i32) (param $features i32) (param $offsets i32)
+    (param $ip i32) (param $iend i32) (param $gh i32)
+    (local $r i32) (local $row i32) (local $end i32) (local $o i32) (local $gh_r v128) (local $s i32)
+    (local $b i32)
+    (block $done
+      (br_if $done (i32.ge_u (local.get $ip) (local.get $iend)))
+      (loop $rows
+        (local.set $r (i32.load (local.get $ip)))
+        (local.set $gh_r (v128.load (i32.add (local.get $gh) (i32.shl (local.get $r) (i32.const 4)))))
+        (local.set $row (i32.add (local.get $bins) (i32.mul (local.get $r) (local.get $features))))
+        (local.set $end (i32.add (local.get $row) (local.get $features)))
+        (local.set $o (local.get $offsets))
+        (loop $cells
+          (local.set $b (i32.load8_u (local.get $row)))
+          (local.set $s
+            (i32.add (i32.add (local.get $hist) (i32.load (local.get $o)))
+              (i32.add (i32.shl (local.get $b) (i32.const 4)) (i32.shl (local.get $b) (i32.const 3)))))
+          (v128.store (local.get $s) (f64x2.add (v128.load (local.get $s)) (local.get $gh_r)))
+          (f64.store offset=16 (local.get $s) (f64.add (f64.load offset=16 (local.get $s)) (f64.const 1)))
+          (local.set $o (i32.add (local.get $o) (i32.const 4)))
+          (local.set $row (i32.add (local.get $row) (i32.const 1)))
+          (br_if $cells (i32.lt_u (local.get $row) (local.get $end))))
+        (local.set $ip (i32.add (local.get $ip) (i32.const 4)))
+        (br_if $rows (i32.lt_u (local.get $ip) (local.get $iend))))))
+
 ;; Sums (g, h) = gh[r] over the rows r of index[ip..iend) into out: a node's totals, each
   ;; lane added in row order as a scalar loop would.
   (func (export "sum_rows") (param $ip i32) (param $iend i32) (param $gh i32) (param $out i32)
@@ -244,4 +297,136 @@
               (i32.load8_u (i32.add (local.get $goes_left) (i32.load8_u (i32.add (local.get $bins) (local.get $row))))))))
         (local.set $ip (i32.add (local.get $ip) (i32.const 4)))
         (br_if $rows (i32.lt_u (local.get $ip) (local.get $iend))))))
+
+  ;; Logistic regression's two passes over a block of rows, the design matrix z column-major
+  ;; (column a of n rows at z + 8 a n). lr_scores: raw[i] = theta[d] + sum_a theta[a] z[a][start + i]
+  ;; for i < len, two rows per step, four columns at a time (their products summed pairwise, then
+  ;; added to raw). lr_gradient: grad[a] += sum_i
+  ;; residual[i] z[a][start + i], two partial sums (even and odd rows) added at the end. The block
+  ;; is small enough that its slice of every column is still in cache for the second pass.
+  (func (export "lr_scores")
+    (param $z i32) (param $n i32) (param $d i32) (param $start i32) (param $len i32)
+    (param $theta i32) (param $raw i32)
+    (local $a i32) (local $i i32) (local $pairs i32) (local $p i32) (local $o i32) (local $stride i32)
+    (local $c0 i32) (local $c1 i32) (local $c2 i32) (local $c3 i32)
+    (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128)
+    (local.set $pairs (i32.and (local.get $len) (i32.const -2)))
+    (local.set $stride (i32.shl (local.get $n) (i32.const 3)))
+    ;; raw = intercept
+    (local.set $b0 (f64x2.splat (f64.load (i32.add (local.get $theta) (i32.shl (local.get $d) (i32.const 3))))))
+    (local.set $i (i32.const 0))
+    (block $filled
+      (br_if $filled (i32.ge_u (local.get $i) (local.get $len)))
+      (loop $fill
+        (f64.store (i32.add (local.get $raw) (i32.shl (local.get $i) (i32.const 3))) (f64x2.extract_lane 0 (local.get $b0)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $fill (i32.lt_u (local.get $i) (local.get $len)))))
+    (local.set $c0 (i32.add (local.get $z) (i32.shl (local.get $start) (i32.const 3))))
+    (local.set $a (i32.const 0))
+    ;; Four columns per pass over the block: a quarter of the loads and stores of raw.
+    (block $fours_done
+      (br_if $fours_done (i32.gt_u (i32.add (local.get $a) (i32.const 4)) (local.get $d)))
+      (loop $fours
+        (local.set $c1 (i32.add (local.get $c0) (local.get $stride)))
+        (local.set $c2 (i32.add (local.get $c1) (local.get $stride)))
+        (local.set $c3 (i32.add (local.get $c2) (local.get $stride)))
+        (local.set $b0 (f64x2.splat (f64.load (i32.add (local.get $theta) (i32.shl (local.get $a) (i32.const 3))))))
+        (local.set $b1 (f64x2.splat (f64.load offset=8 (i32.add (local.get $theta) (i32.shl (local.get $a) (i32.const 3))))))
+        (local.set $b2 (f64x2.splat (f64.load offset=16 (i32.add (local.get $theta) (i32.shl (local.get $a) (i32.const 3))))))
+        (local.set $b3 (f64x2.splat (f64.load offset=24 (i32.add (local.get $theta) (i32.shl (local.get $a) (i32.const 3))))))
+        (local.set $i (i32.const 0))
+        (block $rows_done
+          (br_if $rows_done (i32.ge_u (local.get $i) (local.get $pairs)))
+          (loop $rows
+            (local.set $o (i32.shl (local.get $i) (i32.const 3)))
+            (local.set $p (i32.add (local.get $raw) (local.get $o)))
+            (v128.store (local.get $p)
+              (f64x2.add (v128.load (local.get $p))
+                (f64x2.add
+                  (f64x2.add
+                    (f64x2.mul (local.get $b0) (v128.load (i32.add (local.get $c0) (local.get $o))))
+                    (f64x2.mul (local.get $b1) (v128.load (i32.add (local.get $c1) (local.get $o)))))
+                  (f64x2.add
+                    (f64x2.mul (local.get $b2) (v128.load (i32.add (local.get $c2) (local.get $o))))
+                    (f64x2.mul (local.get $b3) (v128.load (i32.add (local.get $c3) (local.get $o))))))))
+            (local.set $i (i32.add (local.get $i) (i32.const 2)))
+            (br_if $rows (i32.lt_u (local.get $i) (local.get $pairs)))))
+        (if (i32.lt_u (local.get $pairs) (local.get $len))
+          (then
+            (local.set $o (i32.shl (local.get $pairs) (i32.const 3)))
+            (local.set $p (i32.add (local.get $raw) (local.get $o)))
+            (f64.store (local.get $p)
+              (f64.add (f64.load (local.get $p))
+                (f64.add
+                  (f64.add
+                    (f64.mul (f64x2.extract_lane 0 (local.get $b0)) (f64.load (i32.add (local.get $c0) (local.get $o))))
+                    (f64.mul (f64x2.extract_lane 0 (local.get $b1)) (f64.load (i32.add (local.get $c1) (local.get $o)))))
+                  (f64.add
+                    (f64.mul (f64x2.extract_lane 0 (local.get $b2)) (f64.load (i32.add (local.get $c2) (local.get $o))))
+                    (f64.mul (f64x2.extract_lane 0 (local.get $b3)) (f64.load (i32.add (local.get $c3) (local.get $o))))))))))
+        (local.set $c0 (i32.add (local.get $c3) (local.get $stride)))
+        (local.set $a (i32.add (local.get $a) (i32.const 4)))
+        (br_if $fours (i32.le_u (i32.add (local.get $a) (i32.const 4)) (local.get $d)))))
+    ;; The last d mod 4 columns one at a time.
+    (block $ones_done
+      (br_if $ones_done (i32.ge_u (local.get $a) (local.get $d)))
+      (loop $ones
+        (local.set $b0 (f64x2.splat (f64.load (i32.add (local.get $theta) (i32.shl (local.get $a) (i32.const 3))))))
+        (local.set $i (i32.const 0))
+        (block $rows_done
+          (br_if $rows_done (i32.ge_u (local.get $i) (local.get $pairs)))
+          (loop $rows
+            (local.set $o (i32.shl (local.get $i) (i32.const 3)))
+            (local.set $p (i32.add (local.get $raw) (local.get $o)))
+            (v128.store (local.get $p)
+              (f64x2.add (v128.load (local.get $p))
+                (f64x2.mul (local.get $b0) (v128.load (i32.add (local.get $c0) (local.get $o))))))
+            (local.set $i (i32.add (local.get $i) (i32.const 2)))
+            (br_if $rows (i32.lt_u (local.get $i) (local.get $pairs)))))
+        (if (i32.lt_u (local.get $pairs) (local.get $len))
+          (then
+            (local.set $o (i32.shl (local.get $pairs) (i32.const 3)))
+            (local.set $p (i32.add (local.get $raw) (local.get $o)))
+            (f64.store (local.get $p)
+              (f64.add (f64.load (local.get $p))
+                (f64.mul (f64x2.extract_lane 0 (local.get $b0)) (f64.load (i32.add (local.get $c0) (local.get $o))))))))
+        (local.set $c0 (i32.add (local.get $c0) (local.get $stride)))
+        (local.set $a (i32.add (local.get $a) (i32.const 1)))
+        (br_if $ones (i32.lt_u (local.get $a) (local.get $d))))))
+
+  (func (export "lr_gradient")
+    (param $z i32) (param $n i32) (param $d i32) (param $start i32) (param $len i32)
+    (param $residual i32) (param $grad i32)
+    (local $a i32) (local $col i32) (local $i i32) (local $pairs i32) (local $acc v128) (local $g i32)
+    (local $sum f64)
+    (local.set $pairs (i32.and (local.get $len) (i32.const -2)))
+    (local.set $a (i32.const 0))
+    (block $columns_done
+      (br_if $columns_done (i32.ge_u (local.get $a) (local.get $d)))
+      (loop $columns
+        (local.set $col
+          (i32.add (local.get $z)
+            (i32.shl (i32.add (i32.mul (local.get $a) (local.get $n)) (local.get $start)) (i32.const 3))))
+        (local.set $acc (v128.const f64x2 0 0))
+        (local.set $i (i32.const 0))
+        (block $rows_done
+          (br_if $rows_done (i32.ge_u (local.get $i) (local.get $pairs)))
+          (loop $rows
+            (local.set $acc
+              (f64x2.add (local.get $acc)
+                (f64x2.mul (v128.load (i32.add (local.get $residual) (i32.shl (local.get $i) (i32.const 3))))
+                  (v128.load (i32.add (local.get $col) (i32.shl (local.get $i) (i32.const 3)))))))
+            (local.set $i (i32.add (local.get $i) (i32.const 2)))
+            (br_if $rows (i32.lt_u (local.get $i) (local.get $pairs)))))
+        (local.set $sum (f64.add (f64x2.extract_lane 0 (local.get $acc)) (f64x2.extract_lane 1 (local.get $acc))))
+        (if (i32.lt_u (local.get $pairs) (local.get $len))
+          (then
+            (local.set $sum
+              (f64.add (local.get $sum)
+                (f64.mul (f64.load (i32.add (local.get $residual) (i32.shl (local.get $pairs) (i32.const 3))))
+                  (f64.load (i32.add (local.get $col) (i32.shl (local.get $pairs) (i32.const 3)))))))))
+        (local.set $g (i32.add (local.get $grad) (i32.shl (local.get $a) (i32.const 3))))
+        (f64.store (local.get $g) (f64.add (f64.load (local.get $g)) (local.get $sum)))
+        (local.set $a (i32.add (local.get $a) (i32.const 1)))
+        (br_if $columns (i32.lt_u (local.get $a) (local.get $d))))))
 )

@@ -86,7 +86,7 @@ describe('keel drift', () => {
     expect(result.columns[0].reference).toEqual({ rows: 2000, missing: 40 });
   });
 
-  it('exits 7 on dataset drift, with the table on stdout and the result in --json, and writes --html', async () => {
+  it('exits 7 on dataset drift with the table on stdout, the result itself in --json, and writes --html', async () => {
     const html = file('report.html');
     const res = await keel(
       ['drift', '-r', file('ref.parquet'), '-c', file('drift.parquet'), '--html', html],
@@ -111,9 +111,71 @@ describe('keel drift', () => {
       cwd: dir,
     });
     expect(json.code).toBe(7);
+    expect(json.stderr).toBe('');
+    // The same document as without drift: the result, not an error envelope.
     const out = JSON.parse(json.stdout);
-    expect(out.error_code).toBe('FAILED_PRECONDITION');
-    expect(out.details.result).toMatchObject({ drifted: true, driftedColumns: 2, share: 2 / 3 });
+    expect(out).not.toHaveProperty('error_code');
+    expect(out).toMatchObject({ drifted: true, driftedColumns: 2, share: 2 / 3 });
+    expect(Object.keys(out).sort()).toEqual([
+      'columns',
+      'driftShare',
+      'drifted',
+      'driftedColumns',
+      'share',
+      'skipped',
+    ]);
+  });
+
+  it('takes a test for every column, per kind or per column (Evidently naming), and thresholds', async () => {
+    const run = async (...args: string[]) => {
+      const res = await keel(
+        ['drift', '-r', file('ref.parquet'), '-c', file('same.parquet'), '--json', ...args],
+        {
+          cwd: dir,
+        },
+      );
+      return { ...res, out: JSON.parse(res.stdout) };
+    };
+    const tests = (out: { columns: Array<{ column: string; test: string; threshold: number }> }) =>
+      out.columns.map((c) => [c.column, c.test, c.threshold]);
+    expect(tests((await run('--stattest', 'psi')).out)).toEqual([
+      ['x', 'psi', 0.1],
+      ['y', 'psi', 0.1],
+      ['colour', 'psi', 0.1],
+    ]);
+    // Per column beats per kind, which beats the one for every column.
+    const mixed = await run(
+      '--stattest',
+      'jensenshannon',
+      '--num-stattest',
+      'ks',
+      '--cat-stattest',
+      'chisquare',
+      '--stattest',
+      'y=psi',
+      '--stattest-threshold',
+      'y=0.25',
+    );
+    expect(mixed.code).toBe(0);
+    expect(tests(mixed.out)).toEqual([
+      ['x', 'ks', 0.05],
+      ['y', 'psi', 0.25],
+      ['colour', 'chisquare', 0.05],
+    ]);
+    expect(tests((await run('--stattest-threshold', '0.3')).out).map((t) => t[2])).toEqual([0.3, 0.3, 0.3]);
+
+    const unknown = await run('--stattest', 'x=anderson');
+    expect(unknown.code).toBe(2);
+    expect(unknown.out.message).toContain(
+      "--stattest: unknown test 'anderson' (tests: ks, wasserstein, psi, jensenshannon, chisquare, z)",
+    );
+    const categorical = await run('--stattest', 'colour=ks');
+    expect(categorical.code).toBe(2);
+    expect(categorical.out.message).toContain("test 'ks' needs a numerical column; 'colour' is categorical");
+    expect((await run('--stattest-threshold', 'y=-1')).out.message).toContain(
+      "--stattest-threshold: 'y=-1' needs a number >= 0",
+    );
+    expect((await run('--stattest', 'nope=psi')).out.message).toContain("column 'nope', which is not tested");
   });
 
   it('tests only --columns, and reads CSV with numeric text as numbers (small n: KS and chi-square)', async () => {
@@ -123,8 +185,7 @@ describe('keel drift', () => {
         cwd: dir,
       },
     );
-    const out = JSON.parse(res.stdout);
-    const columns = (out.details?.result ?? out).columns;
+    const columns = JSON.parse(res.stdout).columns;
     expect(
       columns.map((c: { column: string; type: string; test: string }) => [c.column, c.type, c.test]),
     ).toEqual([

@@ -169,5 +169,14 @@ describe('keel score', () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("lacks the model's column 'a'");
     expect(existsSync(join(cwd, 'no-a-scores.parquet'))).toBe(false);
+
+    const columns = await keel(
+      ['score', '-m', 'models:/churn/1', '-d', 'rows.parquet', '-o', 'c.parquet', '--columns', 'a,colour'],
+      { cwd },
+    );
+    expect(columns.code).toBe(2);
+    expect(columns.stderr).toContain(
+      'churn version 1 takes 3 values a row; 2 column names given (a, colour)',
+    );
   });
 });

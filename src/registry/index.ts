@@ -27,7 +27,12 @@ export {
   parsePolicy,
   protectionOf,
 } from './policy.js';
-export type { PromoteOptions, PromotionRequest, PromotionResult } from './promotion.js';
+export {
+  type PromoteOptions,
+  type PromotionRequest,
+  type PromotionResult,
+  pendingAsError,
+} from './promotion.js';
 export { Registry, type RegistryOptions, type ResolvedModel } from './registry.js';
 export { registryMigrations } from './schema.js';
 export { readSignature } from './signature.js';

@@ -2,10 +2,9 @@
  * Every model `keel train` logs is an MLflow model (issue 16, item 2): the run's `model/` folder
  * holds an MLmodel whose fields are MLflow's (checked against a fixture of what mlflow.onnx writes,
  * built from MLflow's source), the environment files, the input example, and an ONNX graph
- * MLflow's ONNX pyfunc can feed from a pandas DataFrame. `readAsMlflow` below does what
- * `mlflow.pyfunc.load_model(...).predict(df)` does with such a folder (pyfunc/__init__.py
- * load_model, onnx/__init__.py `_OnnxModelWrapper`), step by step, in ONNX Runtime; its scores
- * must be Keel's own.
+ * MLflow's ONNX pyfunc can feed from a pandas DataFrame. `readAsMlflow` (test/helpers) does what
+ * `mlflow.pyfunc.load_model(...).predict(df)` does with such a folder, step by step, in ONNX
+ * Runtime; its scores must be Keel's own.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -14,14 +13,13 @@ import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import {
   type FeatureMatrix,
-  loadOrt,
   MLFLOW_FORMAT,
-  openOnnxSession,
   readOnnxSignature,
   scoreOnnx,
   trainFromConfig,
 } from '../../src/ml/index.js';
 import { localTrackingClient } from '../../src/tracking/index.js';
+import { type Frame, readAsMlflow } from '../helpers/mlflow-client.js';
 import { tempDir } from '../helpers/temp.js';
 import { openTestTracking } from '../helpers/tracking.js';
 import { writeSyntheticCsv } from './synthetic.js';
@@ -30,62 +28,6 @@ const here = dirname(fileURLToPath(import.meta.url));
 type Yaml = Record<string, unknown>;
 /** MLflow's column types (mlflow/types/schema.py DataType). */
 const DATA_TYPES = ['boolean', 'integer', 'long', 'float', 'double', 'string', 'binary', 'datetime'];
-
-/** A DataFrame as `{columns, data}` (pandas split orient), cells null where missing. */
-interface Frame {
-  columns: string[];
-  data: Array<Array<number | string | null>>;
-}
-
-/**
- * What MLflow does to score a frame with a model folder: read MLmodel, enforce a column signature,
- * load `python_function.data` with ONNX Runtime and feed it as `_OnnxModelWrapper` does (one 1-D
- * array per input named after its column, or the frame's values for a single input; float64 cast
- * to float32 for float inputs), then flatten each output into a column of equal length.
- */
-async function readAsMlflow(folder: string, frame: Frame, data?: string): Promise<Record<string, number[]>> {
-  const mlmodel = parseYaml(readFileSync(join(folder, 'MLmodel'), 'utf8'), { version: '1.1' }) as Yaml;
-  const pyfunc = (mlmodel.flavors as Record<string, Yaml>).python_function;
-  expect(pyfunc.loader_module).toBe('mlflow.onnx');
-  const inputs = JSON.parse((mlmodel.signature as Yaml).inputs as string) as Array<{
-    name: string;
-    type: string;
-  }>;
-  const column = (name: string) => {
-    const j = frame.columns.indexOf(name);
-    if (j < 0) throw new Error(`Model is missing inputs ['${name}']`);
-    return frame.data.map((row) => row[j]);
-  };
-  const session = await openOnnxSession(join(folder, data ?? (pyfunc.data as string)));
-  const ort = await loadOrt();
-  const n = frame.data.length;
-  const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {};
-  for (const name of session.inputNames) {
-    const spec = inputs.find((c) => c.name === name);
-    const values = spec ? column(name) : frame.data.flat();
-    if (spec?.type === 'string') feeds[name] = new ort.Tensor('string', values.map(String), [n]);
-    else {
-      const doubles = Float64Array.from(values, (v) => (v === null ? Number.NaN : Number(v)));
-      const meta = session.inputMetadata.find((m) => m.name === name);
-      const float = meta?.isTensor && meta.type === 'float32';
-      const dims = spec ? [n] : [n, frame.columns.length];
-      feeds[name] = float
-        ? new ort.Tensor('float32', Float32Array.from(doubles), dims)
-        : new ort.Tensor('float64', doubles, dims);
-    }
-  }
-  const out = await session.run(feeds);
-  await session.release();
-  const columns = Object.fromEntries(
-    session.outputNames.map((name) => [
-      name,
-      Array.from(out[name].data as ArrayLike<number | bigint>, Number),
-    ]),
-  );
-  const lengths = new Set(Object.values(columns).map((c) => c.length));
-  if (lengths.size > 1) throw new Error('All arrays must be of the same length');
-  return columns;
-}
 
 describe('keel train writes an MLflow model', () => {
   const dir = tempDir();

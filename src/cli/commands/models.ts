@@ -32,13 +32,15 @@ async function emitPromotion(io: CommandIO, result: PromotionResult): Promise<vo
 }
 
 function promotionText(r: PromotionResult, gates: string): string {
-  const change = r.alias
-    ? `@${r.alias} -> version ${r.version}${r.from !== r.to ? ` (${r.from} -> ${r.to})` : ''}`
-    : `${r.from} -> ${r.to}`;
+  const subject = r.alias
+    ? `${r.name}@${r.alias} -> version ${r.version}${r.from !== r.to ? ` (${r.from} -> ${r.to})` : ''}`
+    : `${r.name} version ${r.version}`;
   const head =
     r.status === 'promoted'
-      ? `${r.name} version ${r.version}: ${change}`
-      : `${r.name} version ${r.version}: ${change} waits for approval (request ${r.request_id}; approve with: keel models approve ${r.request_id})`;
+      ? r.alias
+        ? subject
+        : `${subject}: ${r.from} -> ${r.to}`
+      : `${subject}: waiting for approval (request ${r.request_id}; approve with: keel models approve ${r.request_id})`;
   return r.gates.length ? `${head}\n${gates}` : head;
 }
 

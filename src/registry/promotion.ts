@@ -11,7 +11,7 @@
 import { KeelError } from '../core/index.js';
 import type { SqlExecutor } from '../storage/index.js';
 import type { AuditAction } from './audit.js';
-import type { RegistryContext } from './context.js';
+import { type RegistryContext, versionNotFound } from './context.js';
 import { evaluateGates, formatGates, type GateResult } from './gates.js';
 import { aliasVersion, applyStage, deleteAlias, setAlias } from './lifecycle.js';
 import { parseStage, parseVersion, validateAlias } from './names.js';
@@ -292,8 +292,9 @@ export class Promotions {
           'SELECT current_stage FROM model_versions WHERE name = ? AND version = ?',
           [name, v],
         );
+        if (!current) throw versionNotFound(name, v);
         const stage = move.stage;
-        if (stage && current?.current_stage === 'Production' && stage !== 'Production')
+        if (stage && current.current_stage === 'Production' && stage !== 'Production')
           requireProtected(this.ctx, 'leaveProduction', `move version ${v} of '${name}' out of Production`);
         if (
           move.alias &&

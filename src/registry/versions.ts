@@ -1,9 +1,9 @@
 /**
  * @module registry/versions
- * Model versions: register (the ONNX file is copied to a staging folder, validated there, its
- * signature read and the sha256 of its files recorded, the folder moved to
- * `models/<name>/<version>/` in the artifact store, and its lineage taken from the run), get,
- * describe, delete, search and tags. Versions are numbered 1, 2, ... per model, under the model's
+ * Model versions: register (the source, an MLflow model folder or an ONNX file, is copied to a
+ * staging folder, judged there (registry/contents: its flavors, and whether Keel can serve it),
+ * the sha256 of its files recorded, the folder moved to `models/<name>/<version>/` in the artifact
+ * store, and its lineage taken from the run), get, describe, delete, search and tags. Versions are numbered 1, 2, ... per model, under the model's
  * row lock, so concurrent registrations never share a number.
  */
 import { KeelError, shortId } from '../core/index.js';

@@ -81,9 +81,20 @@ describe('keel demo', () => {
         expect.arrayContaining([result.ingest.digest, result.trainingSet.digest]),
       );
       expect(run.data.tags).toContainEqual({ key: LINEAGE_TAGS.featureViews, value: 'customer_features@1' });
-      // As MLflow logs a model: runs:/<run id>/model names it.
+      // As MLflow logs a model, an MLflow model folder: runs:/<run id>/model names it.
       const files = (await tracking.listArtifacts(run.info.run_id, 'model')).files.map((f) => f.path);
-      expect(files).toEqual(['model/model.onnx']);
+      expect(files).toEqual(
+        [
+          'MLmodel',
+          'conda.yaml',
+          'input_example.json',
+          'model.onnx',
+          'pyfunc.onnx',
+          'python_env.yaml',
+          'requirements.txt',
+          'serving_input_example.json',
+        ].map((f) => `model/${f}`),
+      );
     } finally {
       await tracking.close();
     }
@@ -243,7 +254,7 @@ describe('keel demo', () => {
     // What the README shows was run: the governance path, serving and monitoring among it.
     expect(ran).toEqual(
       expect.arrayContaining([
-        `keel models register churn runs:/${result.training.runId}/model   # version 2, from the demo's run (or a local .onnx file exported from sklearn, xgboost, PyTorch)`,
+        `keel models register churn runs:/${result.training.runId}/model   # version 2, from the demo's run (or an MLflow model folder, or a .onnx file exported from sklearn, xgboost, PyTorch)`,
         expect.stringMatching(/^KEEL_TOKEN=\S{20,} keel models approve 1/),
         expect.stringMatching(
           /^keel serve --port \d+ --model models:\/churn@champion --canary models:\/churn@challenger/,

@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { writeMlflowModel } from '../../src/ml/index.js';
 import type { Policy, Registry } from '../../src/registry/index.js';
+import { ServingModel } from '../../src/serving/index.js';
 import { artifactUriToPath, type Tracking } from '../../src/tracking/index.js';
 import { logisticModelBytes, writeLogisticModel } from '../helpers/onnx.js';
 import { openTestRegistry } from '../helpers/registry.js';
@@ -68,6 +69,7 @@ export function describeFlavorsContract(backend: Backend, postgresUrl?: string):
         registry.resolveModelUri('models:/clf/1'),
         registry.benchmark('clf', 1),
         registry.resolveModelUri('models:/clf/1', { verify: false }),
+        ServingModel.load(registry, 'models:/clf/1'),
       ]) {
         const err = await attempt.catch((e) => e);
         expect(err).toMatchObject({ code: 'FAILED_PRECONDITION' });

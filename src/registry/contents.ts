@@ -35,14 +35,7 @@ export interface ModelContents {
 
 const bad = (message: string) => new KeelError('INVALID_PARAMETER_VALUE', message);
 
-async function readText(ctx: Pick<RegistryContext, 'artifacts'>, path: string): Promise<string> {
-  const { stream } = await ctx.artifacts.get(path);
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-async function readBytes(ctx: Pick<RegistryContext, 'artifacts'>, path: string): Promise<Uint8Array> {
+async function readBytes(ctx: Pick<RegistryContext, 'artifacts'>, path: string): Promise<Buffer> {
   const { stream } = await ctx.artifacts.get(path);
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk as Buffer);
@@ -115,7 +108,10 @@ export async function inspectStaged(
   let onnxFile: string | undefined;
   let why = '';
   if (hasMlmodel) {
-    const mlmodel = readMlmodel(await readText(ctx, `${staging}/${MLMODEL_FILE}`), source);
+    const mlmodel = readMlmodel(
+      (await readBytes(ctx, `${staging}/${MLMODEL_FILE}`)).toString('utf8'),
+      source,
+    );
     flavors = mlmodel.flavors;
     if (mlmodel.onnxData !== undefined) {
       const named = typeof mlmodel.onnxData === 'string' ? safePath(mlmodel.onnxData) : undefined;

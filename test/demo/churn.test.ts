@@ -12,6 +12,7 @@ import { type ChurnDemoResult, formatStep, SERVE_AT } from '../../src/demo/index
 import { startServer } from '../../src/server/index.js';
 import { LINEAGE_TAGS, Tracking } from '../../src/tracking/index.js';
 import { type BackgroundKeel, CLI, keel, runProcess, startProcess } from '../helpers/cli.js';
+import { KEEL_MODEL_FILES } from '../helpers/mlflow-client.js';
 import { readmeBlocks, shellCommands } from '../helpers/readme.js';
 import { tempDir } from '../helpers/tracking.js';
 
@@ -83,18 +84,7 @@ describe('keel demo', () => {
       expect(run.data.tags).toContainEqual({ key: LINEAGE_TAGS.featureViews, value: 'customer_features@1' });
       // As MLflow logs a model, an MLflow model folder: runs:/<run id>/model names it.
       const files = (await tracking.listArtifacts(run.info.run_id, 'model')).files.map((f) => f.path);
-      expect(files).toEqual(
-        [
-          'MLmodel',
-          'conda.yaml',
-          'input_example.json',
-          'model.onnx',
-          'pyfunc.onnx',
-          'python_env.yaml',
-          'requirements.txt',
-          'serving_input_example.json',
-        ].map((f) => `model/${f}`),
-      );
+      expect(files).toEqual(KEEL_MODEL_FILES.map((f) => `model/${f}`));
     } finally {
       await tracking.close();
     }

@@ -15,6 +15,18 @@ import { parse as parseYaml } from 'yaml';
 import { loadOrt, openOnnxSession } from '../../src/ml/index.js';
 import { tempDir } from './temp.js';
 
+/** The files of the MLflow model folder `keel train` logs under a run's `model/`, sorted. */
+export const KEEL_MODEL_FILES = [
+  'MLmodel',
+  'conda.yaml',
+  'input_example.json',
+  'model.onnx',
+  'pyfunc.onnx',
+  'python_env.yaml',
+  'requirements.txt',
+  'serving_input_example.json',
+];
+
 type Call = (
   method: string,
   path: string,

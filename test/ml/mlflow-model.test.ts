@@ -19,7 +19,7 @@ import {
   trainFromConfig,
 } from '../../src/ml/index.js';
 import { localTrackingClient } from '../../src/tracking/index.js';
-import { type Frame, readAsMlflow } from '../helpers/mlflow-client.js';
+import { type Frame, KEEL_MODEL_FILES, readAsMlflow } from '../helpers/mlflow-client.js';
 import { tempDir } from '../helpers/temp.js';
 import { openTestTracking } from '../helpers/tracking.js';
 import { writeSyntheticCsv } from './synthetic.js';
@@ -64,16 +64,7 @@ describe('keel train writes an MLflow model', () => {
   it('logs MLmodel with MLflow fields, environment files and an input example under runs:/<id>/model', async () => {
     const { folder, files, runId, cleanup } = await trainLogged({ kind: 'gbdt', params: { iterations: 20 } });
     await cleanup();
-    expect(files).toEqual([
-      'MLmodel',
-      'conda.yaml',
-      'input_example.json',
-      'model.onnx',
-      'pyfunc.onnx',
-      'python_env.yaml',
-      'requirements.txt',
-      'serving_input_example.json',
-    ]);
+    expect(files).toEqual(KEEL_MODEL_FILES);
     const mlmodel = parseYaml(readFileSync(join(folder, 'MLmodel'), 'utf8'), { version: '1.1' }) as Yaml;
     // Only MLflow's fields (metadata: MLflow's user metadata); none it writes for a model in a run is missing.
     const known = new Set([...Object.keys(fixture), 'metadata']);

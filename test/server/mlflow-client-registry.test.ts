@@ -17,7 +17,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainFromConfig } from '../../src/ml/index.js';
 import type { Policy } from '../../src/registry/index.js';
 import { localTrackingClient } from '../../src/tracking/index.js';
-import { downloadModel, type Frame, readAsMlflow, readMlmodel } from '../helpers/mlflow-client.js';
+import {
+  downloadModel,
+  type Frame,
+  KEEL_MODEL_FILES,
+  readAsMlflow,
+  readMlmodel,
+} from '../helpers/mlflow-client.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { serviceUrl } from '../helpers/services.js';
 import { type Backend, tempDir } from '../helpers/tracking.js';
@@ -229,16 +235,7 @@ describe.each(backends)("the MLflow client's registry flow on %s", (backend, url
   it('loads models:/churn/1 as mlflow.pyfunc.load_model and mlflow.onnx.load_model do, and it scores', async () => {
     const got = await downloadModel(s.url, s.call, 'models:/churn/1');
     expect(got.artifactUri).toBe('mlflow-artifacts:/models/churn/1');
-    expect(got.files).toEqual([
-      'MLmodel',
-      'conda.yaml',
-      'input_example.json',
-      'model.onnx',
-      'pyfunc.onnx',
-      'python_env.yaml',
-      'requirements.txt',
-      'serving_input_example.json',
-    ]);
+    expect(got.files).toEqual(KEEL_MODEL_FILES);
     const mlmodel = readMlmodel(got.dir) as { flavors: Record<string, Record<string, unknown>> };
     // mlflow.onnx.load_model reads the onnx flavor's file; pyfunc the python_function's.
     expect(got.files).toContain(mlmodel.flavors.onnx.data);

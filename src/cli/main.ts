@@ -2,7 +2,8 @@
 /**
  * @module cli/main
  * The `keel` command. Each area's commands live in `commands/<area>.ts`; they are registered
- * here by an explicit list, and each command is a thin call into a subsystem.
+ * here by an explicit list (only the group of the command being run is loaded), and each command
+ * is a thin call into a subsystem.
  */
 import { Command } from 'commander';
 import { registerCommands } from './commands/index.js';
@@ -14,7 +15,7 @@ const program = new Command('keel')
   .showHelpAfterError()
   .exitOverride();
 
-registerCommands(program);
+await registerCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,115 +1,176 @@
 /**
  * @module pipeline/dvcfile
- * Loads `dvc.yaml`: templating from `params.yaml` and `vars`, `foreach`/`matrix` expansion, zod
- * validation of every stage, and the refusals DVC makes (two stages writing one output, an output
- * that is its own dependency). Cycles are refused when the DAG is built.
+ * Loads `dvc.yaml` as DVC's `dvc/parsing` does: `params.yaml` and `vars` (files, `file:keys`,
+ * inline mappings; a stage's own `vars` relative to its `wdir`) feed `${...}` templating of
+ * every field and every mapping key, `foreach`/`matrix` expand, and zod validates each stage. The
+ * refusals DVC makes (two stages writing one output, an output that is its own dependency) come
+ * with the file, stage and reason. Cycles are refused when the DAG is built.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join, posix, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { posix } from 'node:path';
 import { KeelError, parseInput } from '../core/index.js';
 import { type Expanded, expandForeach, expandMatrix } from './expand.js';
 import { DEFAULT_PARAMS_FILE, readParamsFile } from './params.js';
 import { overlaps, rootRelative } from './paths.js';
+import { type ProjectFs, workspaceFs } from './project-fs.js';
+import { isDict, isList, PyDict, type PyValue, pyStr, toJs } from './pyvalue.js';
 import {
   dvcFileSchema,
-  foreachSchema,
   type OutKind,
   type OutSpec,
   type ParamsSpec,
+  PLOT_PROPS,
   type PlotSpec,
   type Project,
   type RawStage,
   type Stage,
   stageSchema,
 } from './schema.js';
-import { TemplateContext } from './template.js';
+import { isInterpolated, TemplateContext } from './template.js';
+import { parseYamlPy } from './yaml-load.js';
 
 const STAGE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]*$/;
 
-function loadVars(root: string, entries: unknown[], ctx: TemplateContext, where: string): TemplateContext {
+function loadVars(
+  fs: ProjectFs,
+  entries: PyValue[],
+  ctx: TemplateContext,
+  wdir: string,
+  where: string,
+): TemplateContext {
   let out = ctx;
   for (const entry of entries) {
-    if (typeof entry !== 'string') {
-      out = out.withVars(entry as Record<string, unknown>, undefined, where);
+    if (isInterpolated(entry) || (isDict(entry) && [...entry.values()].some(isInterpolated))) {
+      throw new KeelError('INVALID_PARAMETER_VALUE', `${where}: interpolating is not allowed in vars`);
+    }
+    if (isDict(entry)) {
+      out = out.withVars(entry, undefined, where);
       continue;
     }
-    const [file, keyList] = entry.split(':', 2);
-    // params.yaml is already loaded; DVC skips it here rather than calling it a redefinition.
-    if (file === DEFAULT_PARAMS_FILE && !keyList) continue;
-    const tree = readParamsFile(join(root, file), file);
-    if (!tree) throw new KeelError('RESOURCE_DOES_NOT_EXIST', `${where}: vars file ${file} does not exist`);
-    const keys = keyList?.split(',').map((k) => k.trim());
-    const picked = keys ? Object.fromEntries(keys.map((k) => [k, tree[k]])) : tree;
-    out = out.withVars(picked, file, where);
+    if (typeof entry !== 'string') {
+      throw new KeelError(
+        'INVALID_PARAMETER_VALUE',
+        `${where}: a vars entry must be a file name or a mapping`,
+      );
+    }
+    const colon = entry.indexOf(':');
+    const file = posix.normalize(posix.join(wdir, colon < 0 ? entry : entry.slice(0, colon)));
+    const keys =
+      colon < 0
+        ? []
+        : entry
+            .slice(colon + 1)
+            .split(',')
+            .filter(Boolean);
+    const tree = readParamsFile(fs, file);
+    if (!tree)
+      throw new KeelError(
+        'RESOURCE_DOES_NOT_EXIST',
+        `${where}: failed to load vars: '${file}' does not exist`,
+      );
+    let picked = tree;
+    if (keys.length) {
+      picked = new PyDict();
+      for (const k of keys) {
+        if (!tree.has(k))
+          throw new KeelError('INVALID_PARAMETER_VALUE', `${where}: could not find '${k}' in '${file}'`);
+        picked.set(k, tree.get(k)!);
+      }
+    }
+    out = out.withVars(picked, file, where, keys.length === 0);
   }
   return out;
 }
 
+/** Output entries of one kind, merged by path as DVC's `_merge_data` does. */
 function toOuts(entries: RawStage['outs'] | RawStage['plots'], kind: OutKind): OutSpec[] {
-  return (entries ?? []).map((entry) => {
-    if (typeof entry === 'string') return { path: entry, kind, cache: true, persist: false };
-    const [path, flags] = Object.entries(entry)[0];
-    const f = (flags ?? {}) as Record<string, unknown>;
-    const { cache, persist, desc, remote: _r, push: _p, ...plot } = f;
+  const merged = new Map<string, Record<string, unknown>>();
+  for (const entry of entries ?? []) {
+    if (typeof entry === 'string') merged.set(entry, { ...merged.get(entry) });
+    else
+      for (const [path, flags] of Object.entries(entry))
+        merged.set(path, { ...merged.get(path), ...(flags ?? {}) });
+  }
+  return [...merged].map(([path, f]) => {
+    const plot =
+      kind === 'plots'
+        ? Object.fromEntries(PLOT_PROPS.filter((p) => p in f).map((p) => [p, f[p]]))
+        : undefined;
     return {
       path,
       kind,
-      cache: cache !== false,
-      persist: persist === true,
-      ...(typeof desc === 'string' ? { desc } : {}),
-      ...(kind === 'plots' ? { plot } : {}),
+      cache: f.cache !== false,
+      persist: f.persist === true,
+      ...(typeof f.desc === 'string' ? { desc: f.desc } : {}),
+      ...(typeof f.type === 'string' ? { type: f.type } : {}),
+      ...(Array.isArray(f.labels) ? { labels: f.labels as string[] } : {}),
+      ...(f.meta !== undefined ? { meta: f.meta } : {}),
+      ...(plot ? { plot } : {}),
     };
   });
 }
 
-/** @param tracked root-relative params file -> keys read by templating; stored relative to wdir. */
-function toParams(
-  entries: RawStage['params'],
-  tracked: Map<string, Set<string>>,
-  wdir: string,
-): ParamsSpec[] {
-  const byFile = new Map<string, string[] | null>();
-  const add = (file: string, keys: string[] | null) => {
-    const had = byFile.get(file);
-    if (had === null) return;
-    byFile.set(file, keys === null ? null : [...new Set([...(had ?? []), ...keys])]);
-  };
-  for (const entry of entries ?? []) {
-    if (typeof entry === 'string') add(DEFAULT_PARAMS_FILE, [entry]);
-    else for (const [file, keys] of Object.entries(entry)) add(file, keys);
+/** Params entries merged per file (DVC's `_merge_params`): a file listed whole takes all its keys. */
+function toParams(entries: RawStage['params']): ParamsSpec[] {
+  const list = entries ?? [];
+  const whole = new Set<string>();
+  for (const e of list) {
+    if (typeof e !== 'string')
+      for (const [file, keys] of Object.entries(e)) if (!keys?.length) whole.add(file);
   }
-  for (const [file, keys] of tracked) add(posix.relative(wdir, file), [...keys]);
+  const byFile = new Map<string, string[]>();
+  const add = (file: string, keys: string[]) => {
+    const had = byFile.get(file) ?? [];
+    byFile.set(file, whole.has(file) ? [] : [...had, ...keys.filter((k) => !had.includes(k))]);
+  };
+  for (const e of list) {
+    if (typeof e === 'string') add(DEFAULT_PARAMS_FILE, [e]);
+    else for (const [file, keys] of Object.entries(e)) add(file, keys ?? []);
+  }
   return [...byFile].map(([file, keys]) => ({ file, keys }));
 }
 
-function normalise(root: string, e: Expanded, file: string): Stage {
+function normalise(fs: ProjectFs, e: Expanded, file: string): Stage {
   const where = `${file}: stage '${e.name}'`;
+  const body = e.body;
   let ctx = e.ctx.fork();
-  if (Array.isArray(e.body.vars))
-    ctx = loadVars(root, ctx.resolve(e.body.vars, where) as unknown[], ctx, where);
-  const raw = parseInput(stageSchema, ctx.resolve(e.body, where), `${file} stage '${e.name}'`);
-  const wdir = rootRelative({ wdir: '.' }, raw.wdir ?? '.') || '.';
+  const rawWdir = body.get('wdir');
+  const wdirValue = rawWdir === undefined ? '.' : ctx.resolve(rawWdir, `${where}.wdir`, 'wdir');
+  if (typeof wdirValue !== 'string')
+    throw new KeelError('INVALID_PARAMETER_VALUE', `${where}: wdir must be a path`);
+  const wdir = rootRelative({ wdir: '.' }, wdirValue) || '.';
+  const vars = body.get('vars');
+  if (vars !== undefined) {
+    if (!isList(vars)) throw new KeelError('INVALID_PARAMETER_VALUE', `${where}: vars must be a list`);
+    ctx = loadVars(fs, vars, ctx, wdir === '.' ? '' : wdir, `${where}.vars`);
+  }
+  const resolved = new PyDict();
+  for (const [key, value] of body) {
+    if (key === 'vars') continue;
+    resolved.set(key, ctx.resolve(value, `${where}.${pyStr(key as PyValue)}`, String(key)));
+  }
+  const raw = parseInput(stageSchema, toJs(resolved), `${file} stage '${e.name}'`);
+  const outs = [
+    ...toOuts(raw.outs, 'outs'),
+    ...toOuts(raw.metrics, 'metrics'),
+    ...toOuts(raw.plots, 'plots'),
+  ];
+  const meta = resolved.get('meta');
   return {
     name: e.name,
     cmd: raw.cmd,
     wdir,
-    deps: raw.deps ?? [],
-    outs: [...toOuts(raw.outs, 'outs'), ...toOuts(raw.metrics, 'metrics'), ...toOuts(raw.plots, 'plots')],
-    params: toParams(raw.params, ctx.tracked, wdir),
+    deps: [...new Set(raw.deps ?? [])],
+    outs,
+    params: toParams(raw.params),
     frozen: raw.frozen ?? false,
     alwaysChanged: raw.always_changed ?? false,
     ...(raw.desc !== undefined ? { desc: raw.desc } : {}),
-    ...(raw.meta !== undefined ? { meta: raw.meta } : {}),
+    ...(meta !== undefined ? { meta } : {}),
+    trackedVars: ctx.tracked,
   };
 }
 
-function expandStage(
-  name: string,
-  def: Record<string, unknown>,
-  ctx: TemplateContext,
-  file: string,
-): Expanded[] {
+function expandStage(name: string, def: PyValue, ctx: TemplateContext, file: string): Expanded[] {
   const where = `${file}: stage '${name}'`;
   if (!STAGE_NAME.test(name)) {
     throw new KeelError(
@@ -117,13 +178,20 @@ function expandStage(
       `${where}: a stage name may hold only letters, digits, '_' and '-'`,
     );
   }
-  if ('foreach' in def) {
-    const g = parseInput(foreachSchema, def, `${file} stage '${name}'`);
-    return expandForeach(name, g.foreach, g.do, ctx, where);
+  if (!isDict(def)) throw new KeelError('INVALID_PARAMETER_VALUE', `${where}: a stage must be a mapping`);
+  if (def.has('foreach')) {
+    const body = def.get('do');
+    if (!isDict(body) || def.size !== 2) {
+      throw new KeelError(
+        'INVALID_PARAMETER_VALUE',
+        `${where}: foreach needs a 'do' mapping and nothing else`,
+      );
+    }
+    return expandForeach(name, def.get('foreach')!, body, ctx, where);
   }
-  if ('matrix' in def) {
-    const { matrix, ...body } = def;
-    return expandMatrix(name, matrix, body, ctx, where);
+  if (def.has('matrix')) {
+    const body = new PyDict([...def].filter(([k]) => k !== 'matrix'));
+    return expandMatrix(name, def.get('matrix')!, body, ctx, where);
   }
   return [{ name, body: def, ctx }];
 }
@@ -156,10 +224,12 @@ function checkOutputs(stages: Stage[], file: string): void {
 }
 
 function topLevelPlots(entries: unknown[] | undefined): PlotSpec[] {
-  return (entries ?? []).map((entry) => {
-    if (typeof entry === 'string') return { path: entry, props: {} };
-    const [path, props] = Object.entries(entry as Record<string, unknown>)[0];
-    return { path, props: (props ?? {}) as Record<string, unknown> };
+  return (entries ?? []).flatMap((entry) => {
+    if (typeof entry === 'string') return [{ path: entry, props: {} }];
+    return Object.entries(entry as Record<string, unknown>).map(([path, props]) => ({
+      path,
+      props: (props ?? {}) as Record<string, unknown>,
+    }));
   });
 }
 
@@ -167,49 +237,54 @@ function topLevelPlots(entries: unknown[] | undefined): PlotSpec[] {
 export interface LoadProjectOptions {
   /** The pipeline file relative to root. Default `dvc.yaml`. */
   file?: string;
+  /** Where files are read from; default the workspace. */
+  fs?: ProjectFs;
 }
 
 /**
- * Reads and validates a project's `dvc.yaml` (and `params.yaml` for templating).
+ * Reads and validates a project's `dvc.yaml` (and `params.yaml` and vars files for templating).
  * @throws KeelError RESOURCE_DOES_NOT_EXIST without a dvc.yaml; INVALID_PARAMETER_VALUE naming the
  * file, the stage and the reason for anything DVC would refuse.
  */
 export function loadProject(rootDir: string, options: LoadProjectOptions = {}): Project {
-  const root = resolve(rootDir);
+  const fs = options.fs ?? workspaceFs(rootDir);
+  const root = fs.root;
   const file = options.file ?? 'dvc.yaml';
-  const path = join(root, file);
-  if (!existsSync(path)) throw new KeelError('RESOURCE_DOES_NOT_EXIST', `${path} does not exist`);
-  let raw: unknown;
-  try {
-    raw = parseYaml(readFileSync(path, 'utf8')) ?? {};
-  } catch (err) {
-    throw new KeelError('INVALID_PARAMETER_VALUE', `${file} is not valid YAML: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
-  const doc = parseInput(dvcFileSchema, raw, file);
+  const text = fs.read(file);
+  if (text === undefined)
+    throw new KeelError('RESOURCE_DOES_NOT_EXIST', `${posix.join(root, file)} does not exist`);
+  const parsed = parseYamlPy(text, file) ?? new PyDict();
+  if (!isDict(parsed)) throw new KeelError('INVALID_PARAMETER_VALUE', `${file} must hold a mapping`);
+  const doc = parseInput(dvcFileSchema, toJs(parsed), file);
   let ctx = TemplateContext.empty();
-  const defaults = readParamsFile(join(root, DEFAULT_PARAMS_FILE), DEFAULT_PARAMS_FILE);
-  if (defaults) ctx = ctx.withVars(defaults, DEFAULT_PARAMS_FILE, file);
-  ctx = loadVars(root, doc.vars ?? [], ctx, file);
+  const defaults = readParamsFile(fs, DEFAULT_PARAMS_FILE);
+  if (defaults) ctx = ctx.withVars(defaults, DEFAULT_PARAMS_FILE, file, true);
+  const vars = parsed.get('vars');
+  ctx = loadVars(fs, isList(vars) ? vars : [], ctx, '', `${file}: vars`);
   const stages: Stage[] = [];
   const seen = new Set<string>();
-  for (const [name, def] of Object.entries(doc.stages ?? {})) {
-    for (const expanded of expandStage(name, def, ctx, file)) {
+  const stageDefs = parsed.get('stages');
+  for (const [name, def] of isDict(stageDefs) ? stageDefs : []) {
+    for (const expanded of expandStage(String(name), def, ctx, file)) {
       if (seen.has(expanded.name)) {
         throw new KeelError('INVALID_PARAMETER_VALUE', `${file}: stage '${expanded.name}' is defined twice`);
       }
       seen.add(expanded.name);
-      stages.push(normalise(root, expanded, file));
+      stages.push(normalise(fs, expanded, file));
     }
   }
   checkOutputs(stages, file);
+  const top = (key: string) => {
+    const v = parsed.get(key);
+    return v === undefined ? undefined : toJs(ctx.resolve(v, `${file}: ${key}`, key));
+  };
   return {
     root,
     file,
     stages,
-    metrics: doc.metrics ?? [],
-    plots: topLevelPlots(doc.plots),
-    params: doc.params ?? [],
+    metrics: (top('metrics') as string[] | undefined) ?? doc.metrics ?? [],
+    plots: topLevelPlots(top('plots') as unknown[] | undefined),
+    params: (top('params') as string[] | undefined) ?? [],
+    raw: parsed,
   };
 }

@@ -34,7 +34,7 @@ parentPort.on('message', (paths) => {
 `;
 
 /** Files per message: enough to keep messaging cheap next to hashing. */
-const BATCH = 32;
+const BATCH = 64;
 
 export class HashPool {
   private workers: Worker[] = [];

@@ -1,13 +1,12 @@
 /**
  * @module pipeline/params
- * Parameter files (`params.yaml` and others, YAML or JSON) and dotted-key access into them.
+ * Parameter files (`params.yaml` and others, YAML or JSON) as Python values, dotted-key access
+ * into them as DVC's `dpath.get` does, and flattening for diffs.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { extname } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { KeelError } from '../core/index.js';
-
-export type ParamTree = Record<string, unknown>;
+import type { ProjectFs } from './project-fs.js';
+import { isDict, isList, PyDict, type PyValue, pyStr } from './pyvalue.js';
+import { parseDataFile } from './yaml-load.js';
 
 /** The default params file of a project, as DVC names it. */
 export const DEFAULT_PARAMS_FILE = 'params.yaml';
@@ -16,66 +15,70 @@ export const DEFAULT_PARAMS_FILE = 'params.yaml';
  * Parses params text by the file's extension (`.json`, else YAML).
  * @throws KeelError INVALID_PARAMETER_VALUE when the text does not parse to a mapping.
  */
-export function parseParamsText(text: string, name: string): ParamTree {
-  let data: unknown;
-  try {
-    data = extname(name) === '.json' ? JSON.parse(text) : parseYaml(text);
-  } catch (err) {
-    throw new KeelError('INVALID_PARAMETER_VALUE', `${name} does not parse: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
-  if (data === null || data === undefined) return {};
-  if (typeof data !== 'object' || Array.isArray(data)) {
+export function parseParamsText(text: string, name: string): PyDict {
+  const data = parseDataFile(text, name);
+  if (data === null) return new PyDict();
+  if (!isDict(data))
     throw new KeelError('INVALID_PARAMETER_VALUE', `${name} must hold a mapping of parameters`);
-  }
-  return data as ParamTree;
+  return data;
 }
 
 /**
- * Reads a params file; a missing file reads as undefined.
+ * Reads a params file (path relative to the project root); a missing file reads as undefined.
  * @throws KeelError INVALID_PARAMETER_VALUE when it does not parse.
  */
-export function readParamsFile(path: string, name = path): ParamTree | undefined {
-  if (!existsSync(path)) return undefined;
-  return parseParamsText(readFileSync(path, 'utf8'), name);
+export function readParamsFile(fs: ProjectFs, path: string): PyDict | undefined {
+  const text = fs.read(path);
+  return text === undefined ? undefined : parseParamsText(text, path);
 }
 
-/** The value at a dotted path (`train.lr`), or undefined when any part is missing. */
-export function getDotted(tree: unknown, key: string): unknown {
-  let cur: unknown = tree;
+/** The value at a dotted path (`train.lr`, list items by index), or undefined when any part is missing. */
+export function getDotted(tree: PyValue, key: string): PyValue | undefined {
+  let cur: PyValue | undefined = tree;
   for (const part of key.split('.')) {
-    if (cur === null || typeof cur !== 'object') return undefined;
-    const next: unknown = Array.isArray(cur) ? cur[Number(part)] : (cur as Record<string, unknown>)[part];
-    if (next === undefined) return undefined;
-    cur = next;
+    if (isDict(cur))
+      cur = cur.has(part) ? cur.get(part) : /^-?\d+$/.test(part) ? cur.get(Number(part)) : undefined;
+    else if (isList(cur) && /^\d+$/.test(part)) cur = cur[Number(part)];
+    else return undefined;
+    if (cur === undefined) return undefined;
   }
   return cur;
 }
 
-/** Flattens nested mappings to dotted keys (lists stay values). */
-export function flattenParams(
-  tree: unknown,
-  prefix = '',
-  out: Record<string, unknown> = {},
-): Record<string, unknown> {
-  if (tree !== null && typeof tree === 'object' && !Array.isArray(tree)) {
-    const entries = Object.entries(tree as Record<string, unknown>);
-    if (entries.length === 0 && prefix) out[prefix] = {};
-    for (const [k, v] of entries) flattenParams(v, prefix ? `${prefix}.${k}` : k, out);
-  } else if (prefix) out[prefix] = tree;
+/**
+ * The part of `tree` holding only `keys` (dotted), nested as in the file, in the order the keys
+ * are listed: DVC's `dpath.search` + `merge` for `params show`.
+ */
+export function selectKeys(tree: PyDict, keys: string[]): PyDict {
+  const out = new PyDict();
+  for (const key of new Set(keys)) {
+    const value = getDotted(tree, key);
+    if (value === undefined) continue;
+    const parts = key.split('.');
+    let into = out;
+    for (const p of parts.slice(0, -1)) {
+      let next = into.get(p);
+      if (!isDict(next)) {
+        next = new PyDict();
+        into.set(p, next);
+      }
+      into = next;
+    }
+    into.set(parts[parts.length - 1], value);
+  }
   return out;
 }
 
-/** Structural equality of JSON-like values. */
-export function sameValue(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  if (ka.length !== kb.length) return false;
-  const ra = a as Record<string, unknown>;
-  const rb = b as Record<string, unknown>;
-  return ka.every((k) => Object.hasOwn(rb, k) && sameValue(ra[k], rb[k]));
+/** Flattens nested mappings to dotted keys (lists stay values; an empty mapping is dropped). */
+export function flattenDict(
+  tree: PyDict,
+  prefix = '',
+  out = new Map<string, PyValue>(),
+): Map<string, PyValue> {
+  for (const [k, v] of tree) {
+    const key = prefix ? `${prefix}.${pyStr(k as PyValue)}` : pyStr(k as PyValue);
+    if (isDict(v)) flattenDict(v, key, out);
+    else out.set(key, v);
+  }
+  return out;
 }

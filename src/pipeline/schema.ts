@@ -4,13 +4,21 @@
  * normalised stage Keel works with after templating and expansion.
  */
 import { z } from 'zod';
+import type { PyDict, PyValue } from './pyvalue.js';
+
+const annotations = {
+  desc: z.string().optional(),
+  type: z.string().optional(),
+  labels: z.array(z.string()).optional(),
+  meta: z.unknown().optional(),
+};
 
 const outFlags = {
   cache: z.boolean().optional(),
   persist: z.boolean().optional(),
   remote: z.string().optional(),
   push: z.boolean().optional(),
-  desc: z.string().optional(),
+  ...annotations,
 };
 
 const plotProps = {
@@ -29,6 +37,9 @@ const plotProps = {
   y_label: z.string().optional(),
   header: z.boolean().optional(),
 };
+
+/** The plot properties DVC keeps apart from an output's flags. */
+export const PLOT_PROPS = ['x', 'y', 'template', 'title', 'x_label', 'y_label', 'header'] as const;
 
 const single = <T extends z.ZodType>(value: T) =>
   z.record(z.string(), value).refine((r) => Object.keys(r).length === 1, 'must name exactly one path');
@@ -56,11 +67,6 @@ export const stageSchema = z.strictObject({
 });
 export type RawStage = z.infer<typeof stageSchema>;
 
-export const foreachSchema = z.strictObject({
-  foreach: z.unknown(),
-  do: z.record(z.string(), z.unknown()),
-});
-
 export const dvcFileSchema = z.strictObject({
   stages: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
   vars: z.array(varsEntry).optional(),
@@ -75,20 +81,26 @@ export type OutKind = 'outs' | 'metrics' | 'plots';
 
 /** An output of a stage: a plain out, a metrics file or a plots file. */
 export interface OutSpec {
-  /** As written in dvc.yaml, relative to the stage's wdir. */
+  /** As written in dvc.yaml (after templating), relative to the stage's wdir. */
   path: string;
   kind: OutKind;
   cache: boolean;
   persist: boolean;
+  /** Annotations DVC keeps with an output (never in the lock). */
   desc?: string;
-  /** Plot properties (x, y, template, title, ...) for plots. */
+  type?: string;
+  labels?: string[];
+  meta?: unknown;
+  /** Plot properties (x, y, template, title, ...) for plots, in the file's order. */
   plot?: Record<string, unknown>;
 }
 
-/** Tracked params of one file: dotted keys, or null for the whole file. */
+/** Tracked params of one file: dotted keys, or none for the whole file. */
 export interface ParamsSpec {
+  /** As written, relative to the stage's wdir. */
   file: string;
-  keys: string[] | null;
+  /** Empty: the whole file. */
+  keys: string[];
 }
 
 /** A stage after templating and `foreach`/`matrix` expansion. */
@@ -104,17 +116,19 @@ export interface Stage {
   frozen: boolean;
   alwaysChanged: boolean;
   desc?: string;
-  meta?: unknown;
+  meta?: PyValue;
+  /** Values `${...}` read from files other than params: file (root-relative) -> dotted key -> value. */
+  trackedVars: Map<string, Map<string, PyValue>>;
 }
 
 /** A top-level `plots` entry, or a stage's plots output. */
 export interface PlotSpec {
-  /** Relative to the project root. */
+  /** Relative to the project root (or a plot id for top-level definitions with `y` mappings). */
   path: string;
   props: Record<string, unknown>;
 }
 
-/** A loaded `dvc.yaml`: root folder, stages in definition order, top-level metrics and plots. */
+/** A loaded `dvc.yaml`: root folder, stages in definition order, top-level metrics, params and plots. */
 export interface Project {
   root: string;
   /** The dvc.yaml file name relative to root. */
@@ -124,4 +138,6 @@ export interface Project {
   plots: PlotSpec[];
   /** Top-level `params`: params files followed whole by `params diff`. */
   params: string[];
+  /** The parsed dvc.yaml, for the `raw` stage definitions. */
+  raw: PyDict;
 }

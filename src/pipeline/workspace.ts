@@ -1,18 +1,20 @@
 /**
  * @module pipeline/workspace
- * One opened pipeline project: its dvc.yaml and DAG, its lock file, the stat cache, the object
- * cache and the run cache, all under the project's `.keel/` folder.
+ * One opened pipeline project: its dvc.yaml and DAG, its lock file, `.dvcignore`, the stat cache,
+ * the object caches (DVC 3's and DVC 2's layouts) and the run cache, all under the project's
+ * `.keel/` folder.
  */
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { ProgressFn } from '../core/index.js';
 import { buildDag, type Dag } from './dag.js';
 import { loadProject } from './dvcfile.js';
 import { Hasher } from './hash.js';
+import { IgnoreFilter } from './ignore.js';
 import { ObjectStore } from './objects.js';
 import { absolutePath } from './paths.js';
 import { RunCache } from './run-cache.js';
 import type { Project, Stage } from './schema.js';
-import { StatCache } from './state.js';
+import { type HashName, StatCache } from './state.js';
 
 /** Options for {@link Workspace.open}. */
 export interface WorkspaceOptions {
@@ -21,6 +23,8 @@ export interface WorkspaceOptions {
   /** The pipeline file relative to root; default `dvc.yaml`. */
   file?: string;
   progress?: ProgressFn;
+  /** The folder paths are shown relative to (DVC shows them relative to where it runs); default the root. */
+  cwd?: string;
 }
 
 export class Workspace {
@@ -30,8 +34,11 @@ export class Workspace {
     readonly home: string,
     readonly state: StatCache,
     readonly hasher: Hasher,
+    readonly ignore: IgnoreFilter,
     readonly objects: ObjectStore,
+    readonly legacyObjects: ObjectStore,
     readonly runCache: RunCache,
+    readonly cwd: string,
   ) {}
 
   /**
@@ -39,19 +46,25 @@ export class Workspace {
    * @throws KeelError RESOURCE_DOES_NOT_EXIST / INVALID_PARAMETER_VALUE from loading dvc.yaml.
    */
   static open(root: string, options: WorkspaceOptions = {}): Workspace {
-    const project = loadProject(root, { file: options.file });
+    const project = loadProject(resolve(root), { file: options.file });
     const dag = buildDag(project);
     const home = resolve(project.root, options.home ?? '.keel');
     const state = new StatCache(join(home, 'tmp', 'md5s.db'));
-    const objects = new ObjectStore(join(home, 'cache', 'files', 'md5'));
+    const ignore = new IgnoreFilter(project.root);
+    const hasher = new Hasher(state, options.progress, ignore);
+    const objects = new ObjectStore(join(home, 'cache', 'files', 'md5'), 'md5', hasher);
+    const legacy = new ObjectStore(join(home, 'cache'), 'md5-dos2unix', hasher);
     return new Workspace(
       project,
       dag,
       home,
       state,
-      new Hasher(state, options.progress),
+      hasher,
+      ignore,
       objects,
-      new RunCache(join(home, 'cache', 'runs'), objects),
+      legacy,
+      new RunCache(join(home, 'cache', 'runs')),
+      resolve(options.cwd ?? project.root),
     );
   }
 
@@ -64,9 +77,21 @@ export class Workspace {
     return join(this.root, this.project.file.replace(/\.yaml$/, '.lock'));
   }
 
+  /** The object store for a hash name: DVC 2 entries live in the old layout. */
+  store(name: HashName): ObjectStore {
+    return name === 'md5' ? this.objects : this.legacyObjects;
+  }
+
   /** A stage path on disk. */
-  abs(stage: Stage, path: string): string {
+  abs(stage: Pick<Stage, 'wdir'>, path: string): string {
     return absolutePath(this.root, stage, path);
+  }
+
+  /** How DVC prints a path: relative to where it runs when that is inside the project. */
+  display(abs: string): string {
+    const cwdInRoot = relative(this.root, this.cwd);
+    const base = cwdInRoot.startsWith('..') || isAbsolute(cwdInRoot) ? this.root : this.cwd;
+    return relative(base, abs) || '.';
   }
 
   /** Closes the stat cache and stops hashing workers. */

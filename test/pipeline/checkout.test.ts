@@ -19,10 +19,14 @@ describe('checkout', () => {
     await repro(ws(root));
     rmSync(join(root, 'parts'), { recursive: true });
     writeFileSync(join(root, 'm.json'), '2\n');
-    const entries = await checkout(ws(root));
-    expect(entries).toEqual([{ stage: 'split', path: 'parts', action: 'restored' }]);
+    const result = await checkout(ws(root));
+    expect(result).toEqual({ added: ['parts/'], modified: [], deleted: [], failed: [] });
     expect(readFileSync(join(root, 'parts/b.txt'), 'utf8')).toBe('b\n');
     expect(readFileSync(join(root, 'm.json'), 'utf8')).toBe('2\n');
-    expect((await checkout(ws(root)))[0].action).toBe('unchanged');
+    expect(await checkout(ws(root))).toEqual({ added: [], modified: [], deleted: [], failed: [] });
+    // A file whose content is in the cache may be replaced without --force.
+    writeFileSync(join(root, 'parts/b.txt'), 'a\n');
+    expect((await checkout(ws(root))).modified).toEqual(['parts/']);
+    expect(readFileSync(join(root, 'parts/b.txt'), 'utf8')).toBe('b\n');
   });
 });

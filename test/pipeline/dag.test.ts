@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { buildDag, renderDagMermaid, renderDagText, selectStages } from '../../src/pipeline/dag.js';
+import {
+  buildDag,
+  printGraph,
+  renderDot,
+  renderMermaid,
+  renderText,
+  selectStages,
+} from '../../src/pipeline/dag.js';
 import { loadProject } from '../../src/pipeline/dvcfile.js';
 import { makeProject } from './helpers.js';
 
@@ -24,19 +31,28 @@ stages:
 `;
 
 describe('buildDag', () => {
-  it('orders stages topologically, definition order breaking ties, and links deps inside outs', () => {
+  it("orders stages as DVC's depth-first post-order, upstream in dep order, and links deps inside outs", () => {
     const p = project(diamond);
     const dag = buildDag(p);
     expect(dag.order.map((s) => s.name)).toEqual(['featurize', 'train', 'report', 'lint']);
     expect(dag.upstream.get('report')).toEqual(['train', 'featurize']);
-    expect(renderDagText(dag)).toBe('featurize\ntrain <- featurize\nreport <- train, featurize\nlint');
+    const swapped = project(
+      'stages:\n  b:\n    cmd: b\n    deps: [a.txt]\n  c:\n    cmd: c\n  a:\n    cmd: a\n    outs: [a.txt]\n',
+    );
+    // A stage's upstream comes right before it, not after stages defined earlier.
+    expect(buildDag(swapped).order.map((s) => s.name)).toEqual(['a', 'b', 'c']);
+    expect(renderText(printGraph(p, dag, (_s, o) => o))).toBe(
+      'report <- train, featurize\ntrain <- featurize\nfeaturize\n\nlint',
+    );
   });
 
-  it('prints the Mermaid flowchart DVC prints', () => {
-    const dag = buildDag(project(diamond));
-    expect(renderDagMermaid(dag)).toBe(
-      'flowchart TD\n\tnode1["featurize"]\n\tnode2["train"]\n\tnode3["report"]\n\tnode4["lint"]\n\tnode1-->node2\n\tnode1-->node3\n\tnode2-->node3',
+  it('prints the Mermaid and DOT graphs DVC prints, per connected part', () => {
+    const p = project(diamond);
+    const graph = printGraph(p, buildDag(p), (_s, o) => o);
+    expect(renderMermaid(graph)).toBe(
+      'flowchart TD\n\tnode1["featurize"]\n\tnode2["report"]\n\tnode3["train"]\n\tnode1-->node2\n\tnode1-->node3\n\tnode3-->node2\n\tnode4["lint"]',
     );
+    expect(renderDot(graph)).toContain('"featurize" -> "train";\n');
   });
 
   it('refuses a cycle, naming its stages', () => {

@@ -1,6 +1,7 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: dvc.yaml templating is written ${...}, the text under test.
 import { describe, expect, it } from 'vitest';
 import { loadProject } from '../../src/pipeline/dvcfile.js';
+import { PyDict, PyFloat } from '../../src/pipeline/pyvalue.js';
 import { makeProject } from './helpers.js';
 
 const load = (dvcYaml: string, extra: Record<string, string> = {}) =>
@@ -20,6 +21,8 @@ stages:
           persist: true
           cache: false
           desc: checkpoints
+          type: model
+          labels: [a]
     metrics:
       - m.json:
           cache: false
@@ -47,21 +50,30 @@ plots: [top.csv]
     });
     expect(s.outs).toEqual([
       { path: 'model.pkl', kind: 'outs', cache: true, persist: false },
-      { path: 'ckpt', kind: 'outs', cache: false, persist: true, desc: 'checkpoints' },
+      {
+        path: 'ckpt',
+        kind: 'outs',
+        cache: false,
+        persist: true,
+        desc: 'checkpoints',
+        type: 'model',
+        labels: ['a'],
+      },
       { path: 'm.json', kind: 'metrics', cache: false, persist: false },
       { path: 'roc.csv', kind: 'plots', cache: true, persist: false, plot: { x: 'fpr', y: 'tpr' } },
     ]);
     expect(s.params).toEqual([
       { file: 'params.yaml', keys: ['lr'] },
       { file: 'other.yaml', keys: ['a.b'] },
-      { file: 'whole.json', keys: null },
+      { file: 'whole.json', keys: [] },
     ]);
-    expect(s).toMatchObject({ frozen: true, alwaysChanged: true, desc: 'trains', meta: { owner: 'me' } });
+    expect(s).toMatchObject({ frozen: true, alwaysChanged: true, desc: 'trains' });
+    expect(s.meta).toEqual(PyDict.of({ owner: 'me' }));
     expect(p.metrics).toEqual(['top.json']);
     expect(p.plots).toEqual([{ path: 'top.csv', props: {} }]);
   });
 
-  it('fills ${...} from params.yaml (typed when whole, text inside strings) and tracks the keys read', () => {
+  it('fills ${...} from params.yaml and vars (typed when whole, text inside strings), in keys too, without making them params', () => {
     const p = load(
       `
 vars:
@@ -71,7 +83,8 @@ stages:
   train:
     cmd: python train.py --lr \${train.lr} --layers \${train.layers[1]} --t \${threshold} \\\${literal}
     outs:
-      - \${out_dir}/model
+      - \${out_dir}/model:
+          desc: the model
     frozen: \${train.frozen}
 `,
       {
@@ -83,10 +96,8 @@ stages:
     expect(s.cmd).toBe('python train.py --lr 0.01 --layers 16 --t 0.5 ${literal}');
     expect(s.outs[0].path).toBe('build/model');
     expect(s.frozen).toBe(false);
-    expect(s.params).toEqual([
-      { file: 'params.yaml', keys: ['train.lr', 'train.layers.1', 'train.frozen'] },
-      { file: 'extra.yaml', keys: ['threshold'] },
-    ]);
+    expect(s.params).toEqual([]);
+    expect(s.trackedVars.get('extra.yaml')).toEqual(new Map([['threshold', new PyFloat(0.5)]]));
   });
 
   it('expands foreach over a list, a list of mappings and a mapping, naming stages as DVC does', () => {
@@ -95,7 +106,7 @@ stages:
   simple:
     foreach: [us, uk]
     do:
-      cmd: echo \${item} \${key}
+      cmd: echo \${item}
       outs:
         - out-\${item}
   records:
@@ -112,8 +123,8 @@ stages:
       cmd: train \${key} \${item.epochs}
 `);
     expect(p.stages.map((s) => [s.name, s.cmd])).toEqual([
-      ['simple@us', 'echo us us'],
-      ['simple@uk', 'echo uk uk'],
+      ['simple@us', 'echo us'],
+      ['simple@uk', 'echo uk'],
       ['records@0', 'echo 1'],
       ['records@1', 'echo 2'],
       ['keyed@small', 'train small 3'],
@@ -162,11 +173,16 @@ stages:
 
   it('refuses undefined template names and redefined vars', () => {
     expect(() => load('stages:\n  a:\n    cmd: echo ${nope.x}\n')).toThrow(
-      "dvc.yaml: stage 'a': cannot interpolate '${nope.x}': 'nope.x' is not defined",
+      "dvc.yaml: stage 'a'.cmd: Could not find 'nope.x'",
     );
     expect(() => load('vars:\n  - lr: 1\nstages: {}\n', { 'params.yaml': 'lr: 2\n' })).toThrow(
-      /cannot redefine 'lr'.*already defined in params\.yaml/,
+      /cannot redefine 'lr' as it already exists in 'params\.yaml'/,
     );
+    // Nested mappings merge key by key.
+    const merged = load('vars:\n  - t: {b: 2}\nstages:\n  a:\n    cmd: echo ${t.a} ${t.b}\n', {
+      'params.yaml': 't: {a: 1}\n',
+    });
+    expect(merged.stages[0].cmd).toBe('echo 1 2');
   });
 
   it('refuses a stage without cmd and a missing dvc.yaml', () => {

@@ -1,10 +1,12 @@
 /**
  * Test helpers for the pipeline suites: temp projects written from a map of files.
  */
+import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterEach } from 'vitest';
 import { Workspace } from '../../src/pipeline/workspace.js';
+import { keel } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
 
 /** Creates a temp folder holding `files` (path -> text) and returns its path. */
@@ -39,3 +41,32 @@ export function workspaces(): (root: string) => Workspace {
     return w;
   };
 }
+
+/** Runs a command without blocking the test worker; stdout and stderr are collected. */
+export function runCommand(
+  cmd: string,
+  args: string[],
+  options: { cwd: string; env?: Record<string, string> },
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, {
+      cwd: options.cwd,
+      env: { ...process.env, KEEL_TRACKING_URI: '', MLFLOW_TRACKING_URI: '', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => {
+      stdout += c;
+    });
+    child.stderr.on('data', (c) => {
+      stderr += c;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Runs the built `keel` CLI in `cwd` without blocking the test worker. */
+export const runKeel = (args: string[], cwd: string, env: Record<string, string> = {}) =>
+  keel(args, { cwd, env });

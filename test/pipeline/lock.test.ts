@@ -1,21 +1,52 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatLock, lockOut, lockStage, parseLock, readLock, writeLock } from '../../src/pipeline/lock.js';
+import {
+  buildLockEntry,
+  emptyLock,
+  formatLock,
+  lockItems,
+  lockStage,
+  parseLock,
+  readLock,
+  setLockEntry,
+  writeLock,
+} from '../../src/pipeline/lock.js';
+import { PyDict, PyFloat } from '../../src/pipeline/pyvalue.js';
 import { makeProject } from './helpers.js';
 
 describe('dvc.lock', () => {
   it('writes DVC 3 field order: cmd, deps, params, outs; entries sorted by path; params.yaml first', () => {
-    const entry = lockStage(
+    const entry = buildLockEntry(
       'python train.py',
       [
-        lockOut('src/train.py', { md5: '12345678901234567890123456789012', size: 10 }),
-        lockOut('data/clean', { md5: 'd8b874c5fa18c32b2d67f73606a1be60.dir', size: 154683, nfiles: 2 }),
+        {
+          path: 'src/train.py',
+          hashName: 'md5',
+          md5: '12345678901234567890123456789012',
+          size: 10,
+          isexec: true,
+        },
+        {
+          path: 'data/clean',
+          hashName: 'md5',
+          md5: 'd8b874c5fa18c32b2d67f73606a1be60.dir',
+          size: 154683,
+          nfiles: 2,
+        },
       ],
-      { 'b.yaml': { z: 1 }, 'params.yaml': { 'train.lr': 0.01, 'train.epochs': 3 } },
-      [lockOut('model.pkl', { md5: '2119f7661d49546288b73b5730d76485', size: 975 })],
+      new Map([
+        ['b.yaml', PyDict.of({ z: 1 })],
+        [
+          'params.yaml',
+          PyDict.of({ 'train.lr': new PyFloat(0.01), 'train.epochs': 3, 'train.one': new PyFloat(1) }),
+        ],
+      ]),
+      [{ path: 'model.pkl', hashName: 'md5-dos2unix', md5: '2119f7661d49546288b73b5730d76485', size: 975 }],
     );
-    expect(formatLock({ schema: '2.0', stages: { train: entry } })).toBe(`schema: '2.0'
+    const lock = emptyLock();
+    setLockEntry(lock, 'train', entry);
+    expect(formatLock(lock)).toBe(`schema: '2.0'
 stages:
   train:
     cmd: python train.py
@@ -29,23 +60,23 @@ stages:
       hash: md5
       md5: '12345678901234567890123456789012'
       size: 10
+      isexec: true
     params:
       params.yaml:
         train.epochs: 3
         train.lr: 0.01
+        train.one: 1.0
       b.yaml:
         z: 1
     outs:
     - path: model.pkl
-      hash: md5
       md5: 2119f7661d49546288b73b5730d76485
       size: 975
 `);
   });
 
-  it('reads a lock DVC wrote, keeping fields Keel does not use, and writes it back atomically', () => {
-    const root = makeProject({
-      'dvc.lock': `schema: '2.0'
+  it('reads a lock DVC wrote, keeping stages and fields as they are, and writes it back byte for byte', () => {
+    const text = `schema: '2.0'
 stages:
   prep:
     cmd:
@@ -61,17 +92,26 @@ stages:
       md5: 92eb5ffee6ae2fec3ad71c777531578f
       size: 1
       isexec: true
-`,
-    });
+  gone:
+    cmd: echo
+`;
+    const root = makeProject({ 'dvc.lock': text });
     const lock = readLock(join(root, 'dvc.lock'));
-    expect(lock.stages.prep.cmd).toEqual(['python a.py', 'python b.py']);
-    expect(lock.stages.prep.outs?.[0]).toMatchObject({ isexec: true });
+    expect(lockStage(lock, 'prep')?.get('cmd')).toEqual(['python a.py', 'python b.py']);
+    expect(lockItems(lockStage(lock, 'prep'), 'deps')[0]).toMatchObject({
+      path: 'raw.csv',
+      hashName: 'md5-dos2unix',
+    });
+    expect(lockItems(lockStage(lock, 'prep'), 'outs')[0]).toMatchObject({ hashName: 'md5', isexec: true });
     writeLock(join(root, 'dvc.lock'), lock);
-    expect(readFileSync(join(root, 'dvc.lock'), 'utf8')).toContain('      isexec: true\n');
+    expect(readFileSync(join(root, 'dvc.lock'), 'utf8')).toBe(text);
+    expect(setLockEntry(lock, 'prep', lockStage(lock, 'prep')!)).toBe(false);
   });
 
-  it('refuses a lock of another schema, naming the file', () => {
-    expect(() => parseLock("schema: '1.0'\nstages: {}\n", 'dvc.lock')).toThrow(/Invalid dvc\.lock: schema/);
-    expect(readLock('/nonexistent/dvc.lock')).toEqual({ schema: '2.0', stages: {} });
+  it('refuses a lock of another schema, naming the file; a missing lock reads as empty', () => {
+    expect(() => parseLock("schema: '1.0'\nstages: {}\n", 'dvc.lock')).toThrow(
+      /dvc\.lock: unsupported lock file schema/,
+    );
+    expect(readLock('/nonexistent/dvc.lock').stages.size).toBe(0);
   });
 });

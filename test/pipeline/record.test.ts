@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readLock } from '../../src/pipeline/lock.js';
+import { lockItems, lockStage, readLock } from '../../src/pipeline/lock.js';
 import { repro } from '../../src/pipeline/repro.js';
 import { Workspace } from '../../src/pipeline/workspace.js';
 import { localTrackingClient } from '../../src/tracking/index.js';
@@ -37,7 +37,9 @@ describe('repro with a tracking client', () => {
     expect(run.data.metrics.map((m) => m.key).sort()).toEqual(['accuracy', 'auc', 'loss', 'n', 'rows']);
     const lock = readLock(join(root, 'dvc.lock'));
     const raw = run.inputs.dataset_inputs.find((i) => i.dataset.name === 'data/raw.csv');
-    expect(raw?.dataset.digest).toBe(lock.stages.prepare.deps?.find((d) => d.path === 'data/raw.csv')?.md5);
+    expect(raw?.dataset.digest).toBe(
+      lockItems(lockStage(lock, 'prepare'), 'deps').find((d) => d.path === 'data/raw.csv')?.md5,
+    );
   });
 
   it("gives each stage's cmd the run's id (KEEL_RUN_ID) and the extra environment, so a stage's keel train logs into it", async () => {

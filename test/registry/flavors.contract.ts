@@ -66,12 +66,12 @@ export function describeFlavorsContract(backend: Backend, postgresUrl?: string):
       expect(found.items.map((x) => x.version)).toEqual(['1']);
 
       for (const attempt of [
-        registry.resolveModelUri('models:/clf/1'),
-        registry.benchmark('clf', 1),
-        registry.resolveModelUri('models:/clf/1', { verify: false }),
-        ServingModel.load(registry, 'models:/clf/1'),
+        () => registry.resolveModelUri('models:/clf/1'),
+        () => registry.benchmark('clf', 1),
+        () => registry.resolveModelUri('models:/clf/1', { verify: false }),
+        () => ServingModel.load(registry, 'models:/clf/1'),
       ]) {
-        const err = await attempt.catch((e) => e);
+        const err = await attempt().catch((e) => e);
         expect(err).toMatchObject({ code: 'FAILED_PRECONDITION' });
         expect(err.message).toBe(
           "Version 1 of 'clf' cannot be served by Keel: it holds no ONNX model (MLmodel flavors: python_function, sklearn). Keel serves ONNX models: register an ONNX export of the model as a new version (an MLflow model logged with mlflow.onnx.log_model, or keel models register <name> <model.onnx>)",

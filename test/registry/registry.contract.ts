@@ -158,15 +158,16 @@ export function describeRegistryContract(backend: Backend, postgresUrl?: string)
         tags: [{ key: 'keel.servable', value: 'true' }],
       });
       for (const change of [
-        registry.versions.setTag('churn', 1, 'keel.servable', 'false'),
-        registry.versions.deleteTag('churn', 1, 'keel.servable'),
-        registry.versions.create({
-          name: 'churn',
-          source: upload,
-          tags: [{ key: 'keel.servable', value: 'x' }],
-        }),
+        () => registry.versions.setTag('churn', 1, 'keel.servable', 'false'),
+        () => registry.versions.deleteTag('churn', 1, 'keel.servable'),
+        () =>
+          registry.versions.create({
+            name: 'churn',
+            source: upload,
+            tags: [{ key: 'keel.servable', value: 'x' }],
+          }),
       ])
-        await expect(change).rejects.toMatchObject({ code: 'INVALID_PARAMETER_VALUE' });
+        await expect(change()).rejects.toMatchObject({ code: 'INVALID_PARAMETER_VALUE' });
       await registry.versions.delete('churn', 2);
       await expect(registry.versions.get('churn', 2)).rejects.toMatchObject({
         code: 'RESOURCE_DOES_NOT_EXIST',

@@ -32,12 +32,13 @@ import {
   requireFile,
 } from '../data/index.js';
 import { type ActiveRun, type DatasetInput, LINEAGE_TAGS, type ParamValue } from '../tracking/index.js';
-import { splitRows, takeRows, takeValues } from './dataset.js';
+import { type FeatureMatrix, splitRows, takeRows, takeValues } from './dataset.js';
 import { classificationMetrics, definedMetrics, fairnessMetrics, regressionSummary } from './evaluate.js';
 import { type FairnessReport, fairnessReport } from './fairness.js';
 import { gbdtParamsSchema, predictGbdt, trainGbdt } from './gbdt.js';
 import { type LoadedTable, loadTable } from './load.js';
 import { logisticParamsSchema, predictLogistic, trainLogistic } from './logistic.js';
+import { type ExampleValue, writeMlflowModel } from './mlflow-model.js';
 import type { IterationMetrics } from './objective.js';
 import { exportOnnx, META_CATEGORIES, META_POSITIVE, META_TARGET } from './onnx-export.js';
 
@@ -389,7 +390,8 @@ export async function trainFromConfig(
       .map((feature, i) => ({ feature, gain: model.importance.gain[i], split: model.importance.split[i] }))
       .sort((a, b) => b.gain - a.gain);
   }
-  if (options.run) await logRun(options.run, cfg, data, history, result);
+  if (options.run)
+    await logRun(options.run, cfg, data, history, result, exampleRows(xTest, table.categories));
   return result;
 }
 
@@ -399,6 +401,7 @@ async function logRun(
   data: TrainingData,
   history: IterationMetrics[],
   result: TrainResult,
+  example: ExampleValue[][],
 ): Promise<void> {
   if (data.trainingSet) {
     await run.setTags({ [LINEAGE_TAGS.featureViews]: data.trainingSet.featureViews.join(',') });
@@ -429,6 +432,32 @@ async function logRun(
   }
   // The evaluation goes under the names `keel evaluate` logs and the governance gates read.
   await run.logMetrics({ ...definedMetrics(result.test), ...fairnessMetrics(result.fairness) });
-  // Logged as MLflow logs a model, so `runs:/<run id>/model` names it.
-  await run.logArtifact(result.modelPath, 'model');
+  // Logged as MLflow 2 logs a model (an MLflow model folder under the run's `model/`), so
+  // `runs:/<run id>/model` names it and MLflow's clients load it.
+  const dir = mkdtempSync(join(tmpdir(), 'keel-mlflow-model-'));
+  try {
+    const folder = join(dir, 'model');
+    writeMlflowModel(folder, {
+      onnx: readFileSync(result.modelPath),
+      runId: run.runId,
+      artifactPath: 'model',
+      example,
+    });
+    await run.logArtifact(folder);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Up to three rows of `x`, categorical codes back to their text and NaN to null (missing). */
+function exampleRows(x: FeatureMatrix, categories: Record<string, string[]>): ExampleValue[][] {
+  const rows = Math.min(3, x.columns[0]?.length ?? 0);
+  return Array.from({ length: rows }, (_, r) =>
+    x.columns.map((column, j) => {
+      const v = column[r];
+      if (Number.isNaN(v)) return null;
+      const cats = categories[x.names[j]];
+      return cats ? (cats[v] ?? null) : v;
+    }),
+  );
 }

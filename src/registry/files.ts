@@ -13,13 +13,10 @@ import { KeelError } from '../core/index.js';
 import type { SqlExecutor } from '../storage/index.js';
 import type { RegistryContext } from './context.js';
 import { auditRefusal, requireProtected } from './protection.js';
-import type { VersionRow } from './rows.js';
+import { type VersionRow, versionDir } from './rows.js';
 
 /** The root folder of the registry in the artifact store. */
 export const MODELS_FOLDER = 'models';
-
-/** The folder of a version's files: the one holding its model file. */
-export const folderOf = (modelPath: string): string => modelPath.slice(0, modelPath.lastIndexOf('/'));
 
 const shortHash = (h: string) => `${h.slice(0, 12)}…`;
 
@@ -36,7 +33,7 @@ export async function verifyFiles(ctx: Pick<RegistryContext, 'artifacts'>, row: 
       `${what} have no record of its files (its folder was missing when Keel recorded them): register the model again`,
     );
   const recorded = JSON.parse(row.files) as FileDigests;
-  const folder = folderOf(row.model_path);
+  const folder = versionDir(row);
   const found = (await ctx.artifacts.kind(folder)) === 'folder' ? await ctx.artifacts.digest(folder) : {};
   const problems: string[] = [];
   for (const [file, hash] of Object.entries(recorded)) {
@@ -65,7 +62,7 @@ export async function recordMissingFiles(ctx: RegistryContext): Promise<number> 
   const rows = await ctx.db.all<VersionRow>('SELECT * FROM model_versions WHERE files IS NULL');
   let recorded = 0;
   for (const row of rows) {
-    const folder = folderOf(row.model_path);
+    const folder = versionDir(row);
     if ((await ctx.artifacts.kind(folder)) !== 'folder') continue;
     const files = await ctx.artifacts.digest(folder);
     await ctx.db.transaction(async (tx) => {
@@ -98,12 +95,12 @@ async function registeredFoldersNear(exec: SqlExecutor, path: string): Promise<s
   // Versions live in models/<model folder>/<version>/: fetch those of the model folder named.
   const parts = path.split('/');
   const prefix = parts.length >= 2 ? `${parts[0]}/${parts[1]}/` : `${MODELS_FOLDER}/`;
-  const rows = await exec.all<{ model_path: string }>(
-    'SELECT model_path FROM model_versions WHERE substr(model_path, 1, ?) = ?',
+  const rows = await exec.all<{ folder: string | null; model_path: string }>(
+    'SELECT folder, model_path FROM model_versions WHERE substr(COALESCE(folder, model_path), 1, ?) = ?',
     [[...prefix].length, prefix],
   );
   return rows
-    .map((r) => folderOf(r.model_path))
+    .map(versionDir)
     .filter((f) => f === path || f.startsWith(`${path}/`) || path.startsWith(`${f}/`));
 }
 

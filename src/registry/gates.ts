@@ -6,6 +6,7 @@
  */
 import type { Run } from '../tracking/index.js';
 import { dryRun } from './benchmark.js';
+import { SERVABLE_FIX, servedModelPath } from './contents.js';
 import type { RegistryContext } from './context.js';
 import { verifyFiles } from './files.js';
 import { describeGate, type Gate } from './policy.js';
@@ -67,6 +68,19 @@ async function evaluate(
 ): Promise<Omit<GateResult, 'gate' | 'kind'>> {
   const pkg = packageOf(s.row);
   switch (gate.kind) {
+    case 'servable':
+      return pkg.servable
+        ? {
+            passed: true,
+            message: `serves ${pkg.model_path?.slice(pkg.folder.length + 1)}`,
+            evidence: { servable: true, flavors: pkg.flavors },
+          }
+        : {
+            passed: false,
+            message: pkg.not_servable ?? 'it holds no ONNX model',
+            fix: SERVABLE_FIX,
+            evidence: { servable: false, flavors: pkg.flavors },
+          };
     case 'metric':
     case 'bias': {
       const value = runMetric(s.run, gate.metric);
@@ -169,8 +183,9 @@ async function evaluate(
       const old = packageOf(s.replaced);
       const evidence: Record<string, unknown> = { replaces: old.version };
       try {
+        const oldFile = servedModelPath(s.replaced);
         await verifyFiles(ctx, s.replaced);
-        await dryRun(ctx.artifacts.localPath(old.model_path), old.signature);
+        await dryRun(ctx.artifacts.localPath(oldFile), old.signature);
         evidence.loads = true;
         const { restored } = await rehearse(s.row.name, Number(s.row.version));
         evidence.dry_run_restores = restored === undefined ? null : String(restored);

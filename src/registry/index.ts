@@ -1,7 +1,8 @@
 /**
  * @module registry
- * The model registry: registered models, versions as ONNX packages with signature and lineage,
- * stages and aliases, governance gates, approvals, the audit log, API tokens and webhooks.
+ * The model registry: registered models, versions (any MLflow model; served when it holds an ONNX
+ * model) with signature and lineage, stages and governed aliases, governance gates, approvals, the
+ * audit log, API tokens and webhooks.
  */
 export type { AuditAction, AuditEntry, AuditOutcome } from './audit.js';
 export {
@@ -34,7 +35,12 @@ export {
   parsePolicy,
   protectionOf,
 } from './policy.js';
-export type { PromoteOptions, PromotionRequest, PromotionResult } from './promotion.js';
+export {
+  type PromoteOptions,
+  type PromotionRequest,
+  type PromotionResult,
+  pendingAsError,
+} from './promotion.js';
 export { Registry, type RegistryOptions, type ResolvedModel } from './registry.js';
 export { registryMigrations } from './schema.js';
 export { readSignature } from './signature.js';

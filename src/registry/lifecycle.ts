@@ -3,22 +3,26 @@
  * Stages and aliases, as transaction steps. One invariant ties them together: the production
  * alias (`champion` by default) always names the newest Production version, and is absent when
  * there is none, so `models:/x@champion` and `models:/x/Production` resolve to the same version.
- * Every step runs under the model's row lock, so concurrent promotions take turns.
+ * A stage change re-points it here; setting it moves its version to Production (registry/promotion),
+ * after which it is re-pointed the same way. Every step runs under the model's row lock, so
+ * concurrent promotions take turns.
  */
-import { KeelError } from '../core/index.js';
 import type { SqlExecutor } from '../storage/index.js';
 import type { RegistryContext } from './context.js';
 import { versionNotFound } from './context.js';
-import { validateAlias } from './names.js';
 import type { Stage } from './types.js';
 
-/** Points the production alias at the newest Production version, or removes it. */
+/**
+ * Points the production alias at the newest Production version, or removes it.
+ * @returns the version it named before, if any.
+ */
 export async function syncProductionAlias(
   tx: SqlExecutor,
   name: string,
   alias: string | null,
-): Promise<void> {
-  if (!alias) return;
+): Promise<number | undefined> {
+  if (!alias) return undefined;
+  const before = await aliasVersion(tx, name, alias);
   const top = await tx.get<{ v: number | null }>(
     "SELECT MAX(version) AS v FROM model_versions WHERE name = ? AND current_stage = 'Production'",
     [name],
@@ -31,6 +35,7 @@ export async function syncProductionAlias(
       top.v,
     ]);
   }
+  return before;
 }
 
 export interface StageChange {
@@ -38,6 +43,8 @@ export interface StageChange {
   to: Stage;
   /** Versions moved to Archived because `archiveExisting` was set. */
   archived: number[];
+  /** The version the production alias named before the change. */
+  previousAlias?: number;
 }
 
 /**
@@ -76,8 +83,8 @@ export async function applyStage(
       [stage, now, now, name, version],
     );
   }
-  await syncProductionAlias(tx, name, ctx.productionAlias);
-  return { from: row.current_stage, to: stage, archived };
+  const previousAlias = await syncProductionAlias(tx, name, ctx.productionAlias);
+  return { from: row.current_stage, to: stage, archived, previousAlias };
 }
 
 /** The version an alias points at, or undefined. */
@@ -93,29 +100,17 @@ export async function aliasVersion(
   return row ? Number(row.version) : undefined;
 }
 
-function refuseProductionAlias(ctx: RegistryContext, alias: string): void {
-  if (ctx.productionAlias && alias.toLowerCase() === ctx.productionAlias.toLowerCase()) {
-    throw new KeelError(
-      'FAILED_PRECONDITION',
-      `Alias '${alias}' follows the Production stage: promote the version to Production instead of setting it`,
-    );
-  }
-}
-
 /**
- * Points `alias` at `version` in one statement (an existing alias moves atomically).
+ * Points `alias` at `version` in one statement (an existing alias moves atomically); the caller
+ * validated the name and holds the model's lock.
  * @returns the version it pointed at before, if any.
- * @throws INVALID_PARAMETER_VALUE for a bad alias name; FAILED_PRECONDITION for the production alias.
  */
 export async function setAlias(
-  ctx: RegistryContext,
   tx: SqlExecutor,
   name: string,
   alias: string,
   version: number,
 ): Promise<number | undefined> {
-  validateAlias(alias);
-  refuseProductionAlias(ctx, alias);
   const before = await aliasVersion(tx, name, alias);
   await tx.run(
     `INSERT INTO registered_model_aliases (name, alias, version) VALUES (?, ?, ?)
@@ -125,21 +120,10 @@ export async function setAlias(
   return before;
 }
 
-/** @throws RESOURCE_DOES_NOT_EXIST when the alias is not set. */
-export async function deleteAlias(
-  ctx: RegistryContext,
-  tx: SqlExecutor,
-  name: string,
-  alias: string,
-): Promise<number> {
-  refuseProductionAlias(ctx, alias);
+/** Removes `alias`. @returns the version it pointed at, or undefined when it was not set. */
+export async function deleteAlias(tx: SqlExecutor, name: string, alias: string): Promise<number | undefined> {
   const before = await aliasVersion(tx, name, alias);
-  if (before === undefined) {
-    throw new KeelError(
-      'RESOURCE_DOES_NOT_EXIST',
-      `Registered model alias ${alias} not found on model '${name}'`,
-    );
-  }
-  await tx.run('DELETE FROM registered_model_aliases WHERE name = ? AND alias = ?', [name, alias]);
+  if (before !== undefined)
+    await tx.run('DELETE FROM registered_model_aliases WHERE name = ? AND alias = ?', [name, alias]);
   return before;
 }

@@ -1,11 +1,13 @@
 /**
  * @module registry/policy
- * The governance policy: `governance:` in keel.yaml lists, per target stage, the gates a version
- * must pass and whether a second person must approve. Without a `governance:` section the seed's
- * checklist guards Production: AUC >= 0.85, p99 latency < 50 ms, 7 days and 1,000 requests of
- * canary traffic in Staging, disparate impact >= 0.8, complete lineage, a rollback drill, and an
- * approval. The metrics are read from the version's run under the names `evaluateModel` logs
- * them with: `roc_auc` and `disparate_impact`.
+ * The governance policy: `governance:` in keel.yaml lists, per target stage and per alias, the
+ * gates a version must pass and whether a second person must approve. Without a `governance:`
+ * section the seed's checklist guards Production and the alias `champion`: servable by Keel, AUC
+ * >= 0.85, p99 latency < 50 ms, 7 days and 1,000 requests of canary traffic in Staging, disparate
+ * impact >= 0.8, complete lineage, a rollback drill, and an approval. The metrics are read from
+ * the version's run under the names `evaluateModel` logs them with: `roc_auc` and
+ * `disparate_impact`. The production alias (`champion`) and the Production stage move together,
+ * so a change of either passes the gates of both (`checklistFor`).
  *
  * Governance covers the way down too (`protection:`): moving a version out of Production, deleting
  * a version or a model that holds Production or a protected alias (the production alias always
@@ -21,6 +23,8 @@
  *       gates:
  *         - { kind: metric, metric: roc_auc, op: '>=', value: 0.85 }
  *         - { kind: latency, maxP99Ms: 50 }
+ *   aliases:
+ *     challenger: { gates: [{ kind: servable }] }
  *   protection:
  *     leaveProduction: approve      # write | approve | override
  *     aliases: [challenger]
@@ -52,6 +56,8 @@ const gateSchema = z.discriminatedUnion('kind', [
     .refine((g) => g.min !== undefined || g.max !== undefined, 'a bias gate needs min, max or both'),
   z.strictObject({ kind: z.literal('lineage') }),
   z.strictObject({ kind: z.literal('rollback_drill') }),
+  /** Keel can serve the version: it holds an ONNX model that ONNX Runtime loads. */
+  z.strictObject({ kind: z.literal('servable') }),
 ]);
 export type Gate = z.infer<typeof gateSchema>;
 
@@ -60,6 +66,12 @@ const stagePolicySchema = z.strictObject({
   gates: z.array(gateSchema).default([]),
 });
 export type StagePolicy = z.infer<typeof stagePolicySchema>;
+
+/** An alias name a policy may govern: MLflow's alias rules (`latest` and `v<digits>` are reserved). */
+const aliasName = z
+  .string()
+  .regex(/^[\w-]+$/, 'an alias has only letters, digits, _ and -')
+  .refine((a) => a.toLowerCase() !== 'latest' && !/^[vV]\d+$/.test(a), 'latest and v<digits> are reserved');
 
 /** Who may take a protected step: a writer, an approver or an admin. */
 const protectedBy = z.enum(['write', 'approve', 'override']);
@@ -96,6 +108,8 @@ const policySchema = z.strictObject({
       Archived: stagePolicySchema.optional(),
     })
     .default({}),
+  /** Gates and approval for pointing an alias at a version, as `stages` has them for a stage. */
+  aliases: z.record(aliasName, stagePolicySchema).optional(),
   /** Missing: DEFAULT_PROTECTION. */
   protection: protectionSchema.optional(),
 });
@@ -113,22 +127,25 @@ export function isProtectedAlias(policy: Policy, alias: string): boolean {
   );
 }
 
-/** The seed's Production checklist. */
+/** The seed's Production checklist, with the `servable` gate first. */
+const CHECKLIST: StagePolicy = {
+  requireApproval: true,
+  gates: [
+    { kind: 'servable' },
+    { kind: 'metric', metric: 'roc_auc', op: '>=', value: 0.85 },
+    { kind: 'latency', maxP99Ms: 50 },
+    { kind: 'canary', minDays: 7, minRequests: 1000 },
+    { kind: 'bias', metric: 'disparate_impact', min: 0.8 },
+    { kind: 'lineage' },
+    { kind: 'rollback_drill' },
+  ],
+};
+
+/** The default policy: the checklist guards Production and the alias `champion` that follows it. */
 export const DEFAULT_POLICY: Policy = {
   productionAlias: 'champion',
-  stages: {
-    Production: {
-      requireApproval: true,
-      gates: [
-        { kind: 'metric', metric: 'roc_auc', op: '>=', value: 0.85 },
-        { kind: 'latency', maxP99Ms: 50 },
-        { kind: 'canary', minDays: 7, minRequests: 1000 },
-        { kind: 'bias', metric: 'disparate_impact', min: 0.8 },
-        { kind: 'lineage' },
-        { kind: 'rollback_drill' },
-      ],
-    },
-  },
+  stages: { Production: CHECKLIST },
+  aliases: { champion: CHECKLIST },
 };
 
 /**
@@ -142,6 +159,35 @@ export function parsePolicy(governance: unknown): Policy {
 
 export function stagePolicy(policy: Policy, stage: Stage): StagePolicy {
   return policy.stages[stage] ?? { requireApproval: false, gates: [] };
+}
+
+/** The gates and approval an alias asks for (any case); none when the policy names none. */
+export function aliasPolicy(policy: Policy, alias: string): StagePolicy {
+  const lower = alias.toLowerCase();
+  const key = Object.keys(policy.aliases ?? {}).find((a) => a.toLowerCase() === lower);
+  return (key && policy.aliases?.[key]) || { requireApproval: false, gates: [] };
+}
+
+/** Whether `alias` is the production alias, which moves with the Production stage both ways. */
+export const isProductionAlias = (policy: Policy, alias: string): boolean =>
+  policy.productionAlias?.toLowerCase() === alias.toLowerCase();
+
+/**
+ * What a change of stage and alias asks for: the target stage's policy, the alias's, and, since
+ * the production alias and the Production stage move together, the other one's when either is
+ * the target. Gates are merged in order without repeats; approval is needed when any part asks.
+ */
+export function checklistFor(policy: Policy, move: { stage?: Stage; alias?: string }): StagePolicy {
+  const parts: StagePolicy[] = [];
+  const production =
+    move.stage === 'Production' || (move.alias !== undefined && isProductionAlias(policy, move.alias));
+  if (move.stage) parts.push(stagePolicy(policy, move.stage));
+  else if (production) parts.push(stagePolicy(policy, 'Production'));
+  if (move.alias) parts.push(aliasPolicy(policy, move.alias));
+  else if (production && policy.productionAlias) parts.push(aliasPolicy(policy, policy.productionAlias));
+  const gates = new Map<string, Gate>();
+  for (const gate of parts.flatMap((p) => p.gates)) gates.set(JSON.stringify(gate), gate);
+  return { requireApproval: parts.some((p) => p.requireApproval), gates: [...gates.values()] };
 }
 
 /** A gate as one line: `metric auc >= 0.85`, `latency p99 < 50 ms`. */
@@ -166,5 +212,7 @@ export function describeGate(gate: Gate): string {
       return 'lineage complete';
     case 'rollback_drill':
       return 'rollback drill';
+    case 'servable':
+      return 'servable by Keel (ONNX)';
   }
 }

@@ -1,18 +1,21 @@
 /**
  * @module registry/promotion
- * Governed stage changes. `promote` evaluates the target stage's gates; a failure changes nothing
- * (only the refused attempt is logged) unless an admin overrides it with a written reason. When
- * the policy asks for approval the request waits for a different user with the approver role.
- * `rollback` puts the previous Production version back in one transaction.
+ * Governed stage and alias changes. `promote` (a stage) and `setAlias` (an alias) evaluate what
+ * the policy asks of the target (`checklistFor`: a stage's and an alias's gates, and both when
+ * the target is Production or the production alias, which move together); a failure changes
+ * nothing (only the refused attempt is logged) unless an admin overrides it with a written reason.
+ * When the policy asks for approval the request waits for a different user with the approver
+ * role; asking again for the same change finds the request already waiting. `rollback` puts the
+ * previous Production version back in one transaction.
  */
 import { KeelError } from '../core/index.js';
 import type { SqlExecutor } from '../storage/index.js';
 import type { AuditAction } from './audit.js';
-import type { RegistryContext } from './context.js';
+import { type RegistryContext, versionNotFound } from './context.js';
 import { evaluateGates, formatGates, type GateResult } from './gates.js';
-import { applyStage } from './lifecycle.js';
-import { parseStage, parseVersion } from './names.js';
-import { type Policy, stagePolicy } from './policy.js';
+import { aliasVersion, applyStage, deleteAlias, setAlias } from './lifecycle.js';
+import { parseStage, parseVersion, validateAlias } from './names.js';
+import { checklistFor, isProductionAlias, isProtectedAlias, type Policy } from './policy.js';
 import { auditRefusal, requireProtected } from './protection.js';
 import { productionRow, rehearseRollback, rollbackIn } from './rollback.js';
 import { lockModel } from './rows.js';
@@ -32,7 +35,10 @@ export interface PromotionResult {
   name: string;
   version: string;
   from: Stage;
+  /** The version's stage after the change (its own when only an alias moves). */
   to: Stage;
+  /** The alias pointed at the version, when the change is an alias's. */
+  alias?: string;
   gates: GateResult[];
   request_id?: number;
 }
@@ -41,7 +47,10 @@ export interface PromotionRequest {
   id: number;
   name: string;
   version: string;
-  to_stage: Stage;
+  /** The stage the version moves to; null when only an alias moves. */
+  to_stage: Stage | null;
+  /** The alias the request points at the version, if it is an alias's. */
+  alias?: string;
   requested_by: string;
   requested_at: number;
   status: 'pending' | 'approved' | 'rejected';
@@ -51,6 +60,16 @@ export interface PromotionRequest {
   decided_by?: string;
 }
 
+/** A governed change: a version to a stage, an alias to a version, or both (the production alias). */
+interface Move {
+  stage?: Stage;
+  alias?: string;
+}
+
+/** The words of a change in messages: `move to Production`, `point alias 'challenger' at`. */
+const describeMove = (m: Move): string =>
+  m.alias ? `take alias '${m.alias}'${m.stage ? ` (and ${m.stage})` : ''}` : `move to ${m.stage}`;
+
 export class Promotions {
   constructor(
     private readonly ctx: RegistryContext,
@@ -58,15 +77,27 @@ export class Promotions {
     private readonly policy: Policy,
   ) {}
 
+  /** The change setting `alias` makes: the production alias also moves its version to Production. */
+  private aliasMove(alias: string): Move {
+    const production = this.policy.productionAlias;
+    return production && isProductionAlias(this.policy, alias)
+      ? { alias: production, stage: 'Production' }
+      : { alias };
+  }
+
   /** Evaluates the gates `stage` asks of a version, without changing anything. */
   async check(name: string, version: number | string, stage: Stage): Promise<GateResult[]> {
+    return this.evaluate(name, version, { stage });
+  }
+
+  private async evaluate(name: string, version: number | string, move: Move): Promise<GateResult[]> {
     const row = await this.versions.row(name, version);
     const run = row.run_id ? await this.ctx.tracking.runs.get(row.run_id).catch(() => undefined) : undefined;
     const replaced = await productionRow(this.ctx.db, name, Number(row.version));
     return evaluateGates(
       this.ctx,
-      stagePolicy(this.policy, stage).gates,
-      { row, run, stage, replaced },
+      checklistFor(this.policy, move).gates,
+      { row, run, stage: move.stage ?? row.current_stage, replaced },
       (n, v) => rehearseRollback(this.ctx, n, v),
     );
   }
@@ -103,74 +134,75 @@ export class Promotions {
     options: PromoteOptions = {},
   ): Promise<PromotionResult> {
     const stage = parseStage(stageName);
+    return this.govern(name, version, { stage }, options.archiveExisting ?? stage === 'Production', options);
+  }
+
+  /**
+   * Points `alias` at a version through the gates and approval the policy gives the alias (none by
+   * default but for the production alias, which also moves the version to Production, archiving
+   * the one there, and passes Production's gates too). Moving an alias `protection.aliases` lists
+   * needs `protection.deleteProtected`.
+   * @throws as `promote`; INVALID_PARAMETER_VALUE for a bad alias name.
+   */
+  async setAlias(
+    name: string,
+    version: number | string,
+    alias: string,
+    options: Omit<PromoteOptions, 'archiveExisting'> = {},
+  ): Promise<PromotionResult> {
+    validateAlias(alias);
+    return this.govern(name, version, this.aliasMove(alias), true, options);
+  }
+
+  private async govern(
+    name: string,
+    version: number | string,
+    move: Move,
+    archive: boolean,
+    options: Omit<PromoteOptions, 'archiveExisting'>,
+  ): Promise<PromotionResult> {
     const v = parseVersion(version);
-    this.ctx.require('write', `promote version ${v} of '${name}' to ${stage}`);
+    const what = `${describeMove(move)} version ${v} of '${name}'`;
+    this.ctx.require('write', what);
     if (options.override) {
       this.ctx.require('override', `override the gates of '${name}'`);
       if (!options.reason?.trim())
         throw new KeelError('INVALID_PARAMETER_VALUE', 'An override needs a written reason (--reason)');
     }
     const row = await this.versions.row(name, v);
-    const gates = await this.check(name, v, stage);
+    const gates = await this.evaluate(name, v, move);
     const failed = gates.filter((g) => !g.passed);
-    const base = { name, version: String(v), from: row.current_stage, to: stage };
+    const base = {
+      name,
+      version: String(v),
+      from: row.current_stage,
+      to: move.stage ?? row.current_stage,
+      ...(move.alias ? { alias: move.alias } : {}),
+    };
+    const target = move.alias ?? move.stage ?? '';
     if (failed.length > 0 && !options.override) {
       await this.audit(undefined, {
-        action: 'promote',
+        action: move.alias ? 'alias_set' : 'promote',
         outcome: 'refused',
         ...base,
+        to: target,
         gates,
         reason: options.reason,
       });
       throw new KeelError(
         'FAILED_PRECONDITION',
-        `Version ${v} of '${name}' cannot move to ${stage}: failed gate${failed.length > 1 ? 's' : ''} ${failed.map((g) => `'${g.gate}'`).join(', ')}`,
+        `Version ${v} of '${name}' cannot ${describeMove(move)}: failed gate${failed.length > 1 ? 's' : ''} ${failed.map((g) => `'${g.gate}'`).join(', ')}`,
         { details: { gates, report: formatGates(gates) } },
       );
     }
-    const archive = options.archiveExisting ?? stage === 'Production';
-    if (stagePolicy(this.policy, stage).requireApproval) {
-      const id = await this.ctx.db.transaction(async (tx) => {
-        await lockModel(tx, name, this.ctx.clock.now());
-        await tx.run(
-          `INSERT INTO promotion_requests (name, version, to_stage, requested_by, requested_at, status, gates, override, archive_existing, reason)
-           VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)`,
-          [
-            name,
-            v,
-            stage,
-            this.ctx.actor.user,
-            this.ctx.clock.now(),
-            JSON.stringify(gates),
-            options.override ? 1 : 0,
-            archive ? 1 : 0,
-            options.reason ?? '',
-          ],
-        );
-        const r = await tx.get<{ id: number }>(
-          'SELECT MAX(id) AS id FROM promotion_requests WHERE name = ?',
-          [name],
-        );
-        await this.audit(tx, {
-          action: 'approval_requested',
-          outcome: 'pending',
-          ...base,
-          gates,
-          reason: options.reason,
-        });
-        return Number(r!.id);
-      });
-      this.ctx.events.emit('approval.requested', {
-        request_id: id,
-        ...base,
-        requested_by: this.ctx.actor.user,
-      });
+    if (checklistFor(this.policy, move).requireApproval) {
+      const id = await this.request(name, v, move, archive, gates, options);
       return { status: 'pending_approval', ...base, gates, request_id: id };
     }
     await this.apply(
       name,
       v,
-      stage,
+      move,
       archive,
       options.override && failed.length > 0 ? 'override' : 'promote',
       gates,
@@ -179,17 +211,80 @@ export class Promotions {
     return { status: 'promoted', ...base, gates };
   }
 
+  /** Files an approval request, or finds the same one already waiting. */
+  private async request(
+    name: string,
+    v: number,
+    move: Move,
+    archive: boolean,
+    gates: GateResult[],
+    options: Omit<PromoteOptions, 'archiveExisting'>,
+  ): Promise<number> {
+    const base = { name, version: String(v), to: move.alias ?? move.stage };
+    const filed = await this.ctx.db.transaction(async (tx) => {
+      await lockModel(tx, name, this.ctx.clock.now());
+      const waiting = await tx.get<{ id: number }>(
+        `SELECT id FROM promotion_requests WHERE name = ? AND version = ? AND to_stage = ? AND COALESCE(alias, '') = ?
+           AND override = ? AND status = 'pending' ORDER BY id LIMIT 1`,
+        [name, v, move.stage ?? '', move.alias ?? '', options.override ? 1 : 0],
+      );
+      if (waiting) return { id: Number(waiting.id), existing: true };
+      await tx.run(
+        `INSERT INTO promotion_requests (name, version, to_stage, alias, requested_by, requested_at, status, gates, override, archive_existing, reason)
+         VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)`,
+        [
+          name,
+          v,
+          move.stage ?? '',
+          move.alias ?? null,
+          this.ctx.actor.user,
+          this.ctx.clock.now(),
+          JSON.stringify(gates),
+          options.override ? 1 : 0,
+          archive ? 1 : 0,
+          options.reason ?? '',
+        ],
+      );
+      const r = await tx.get<{ id: number }>('SELECT MAX(id) AS id FROM promotion_requests WHERE name = ?', [
+        name,
+      ]);
+      await this.audit(tx, {
+        action: 'approval_requested',
+        outcome: 'pending',
+        ...base,
+        gates,
+        reason: options.reason,
+      });
+      return { id: Number(r!.id), existing: false };
+    });
+    if (!filed.existing)
+      this.ctx.events.emit('approval.requested', {
+        request_id: filed.id,
+        ...base,
+        ...(move.alias ? { alias: move.alias } : {}),
+        requested_by: this.ctx.actor.user,
+      });
+    return filed.id;
+  }
+
   private async apply(
     name: string,
     v: number,
-    stage: Stage,
+    move: Move,
     archive: boolean,
     action: AuditAction,
     gates: unknown,
     reason = '',
     before?: (tx: SqlExecutor) => Promise<void>,
   ) {
-    const change = await auditRefusal(this.ctx, { action, name, version: String(v), to: stage, reason }, () =>
+    const entry = {
+      action: move.alias ? ('alias_set' as const) : action,
+      name,
+      version: String(v),
+      to: move.alias ?? move.stage,
+      reason,
+    };
+    const change = await auditRefusal(this.ctx, entry, () =>
       this.ctx.db.transaction(async (tx) => {
         await lockModel(tx, name, this.ctx.clock.now());
         await before?.(tx);
@@ -197,30 +292,145 @@ export class Promotions {
           'SELECT current_stage FROM model_versions WHERE name = ? AND version = ?',
           [name, v],
         );
-        if (current?.current_stage === 'Production' && stage !== 'Production')
+        if (!current) throw versionNotFound(name, v);
+        const stage = move.stage;
+        if (stage && current.current_stage === 'Production' && stage !== 'Production')
           requireProtected(this.ctx, 'leaveProduction', `move version ${v} of '${name}' out of Production`);
-        const c = await applyStage(this.ctx, tx, name, v, stage, archive);
-        await this.audit(tx, {
-          action,
-          outcome: 'applied',
-          name,
-          version: String(v),
-          from: c.from,
-          to: stage,
-          gates,
-          reason,
-        });
-        return c;
+        if (
+          move.alias &&
+          isProtectedAlias(this.policy, move.alias) &&
+          !isProductionAlias(this.policy, move.alias)
+        )
+          requireProtected(
+            this.ctx,
+            'deleteProtected',
+            `move the protected alias '${move.alias}' of '${name}'`,
+          );
+        const c = stage ? await applyStage(this.ctx, tx, name, v, stage, archive) : undefined;
+        if (c) {
+          await this.audit(tx, {
+            action,
+            outcome: 'applied',
+            name,
+            version: String(v),
+            from: c.from,
+            to: stage,
+            gates,
+            reason,
+          });
+        }
+        let previous: number | undefined;
+        if (move.alias) {
+          // The production alias was moved by applyStage (it names the newest Production version).
+          previous = isProductionAlias(this.policy, move.alias)
+            ? c?.previousAlias
+            : await setAlias(tx, name, move.alias, v);
+          await this.audit(tx, {
+            action: 'alias_set',
+            outcome: 'applied',
+            name,
+            version: String(v),
+            from: previous === undefined ? undefined : String(previous),
+            to: move.alias,
+            gates: c ? undefined : gates,
+            reason,
+          });
+        }
+        return { stage: c, previous };
       }),
     );
-    this.ctx.events.emit('model_version.stage_changed', {
-      name,
-      version: String(v),
-      from: change.from,
-      to: stage,
-      archived: change.archived.map(String),
-    });
+    if (change.stage && move.stage)
+      this.ctx.events.emit('model_version.stage_changed', {
+        name,
+        version: String(v),
+        from: change.stage.from,
+        to: move.stage,
+        archived: change.stage.archived.map(String),
+      });
+    if (move.alias)
+      this.ctx.events.emit('model_version_alias.created', {
+        name,
+        alias: move.alias,
+        version: String(v),
+        previous_version: change.previous === undefined ? null : String(change.previous),
+      });
     return change;
+  }
+
+  /**
+   * Removes `alias`. Removing the production alias takes its model out of Production (its versions
+   * there are archived), which needs `protection.leaveProduction`; removing a listed protected
+   * alias needs `protection.deleteProtected`.
+   * @throws RESOURCE_DOES_NOT_EXIST when the model or the alias is missing.
+   */
+  async deleteAlias(name: string, alias: string): Promise<void> {
+    this.ctx.require('write', `delete alias '${alias}' of '${name}'`);
+    const production = isProductionAlias(this.policy, alias);
+    if (production && this.policy.productionAlias) alias = this.policy.productionAlias;
+    const { before, archived } = await auditRefusal(
+      this.ctx,
+      { action: 'alias_delete', name, from: alias },
+      () =>
+        this.ctx.db.transaction(async (tx) => {
+          if (!(await lockModel(tx, name, this.ctx.clock.now())))
+            throw new KeelError('RESOURCE_DOES_NOT_EXIST', `Registered Model with name=${name} not found`);
+          if (production)
+            requireProtected(
+              this.ctx,
+              'leaveProduction',
+              `delete alias '${alias}' of '${name}', which takes its versions out of Production`,
+            );
+          else if (isProtectedAlias(this.policy, alias))
+            requireProtected(
+              this.ctx,
+              'deleteProtected',
+              `delete the protected alias '${alias}' of '${name}'`,
+            );
+          const prev = production ? await aliasVersion(tx, name, alias) : await deleteAlias(tx, name, alias);
+          if (prev === undefined)
+            throw new KeelError(
+              'RESOURCE_DOES_NOT_EXIST',
+              `Registered model alias ${alias} not found on model '${name}'`,
+            );
+          const moved: number[] = [];
+          if (production) {
+            const held = await tx.all<{ version: number }>(
+              "SELECT version FROM model_versions WHERE name = ? AND current_stage = 'Production' ORDER BY version",
+              [name],
+            );
+            for (const h of held) {
+              await applyStage(this.ctx, tx, name, Number(h.version), 'Archived', false);
+              moved.push(Number(h.version));
+              await this.audit(tx, {
+                action: 'stage',
+                outcome: 'applied',
+                name,
+                version: String(h.version),
+                from: 'Production',
+                to: 'Archived',
+                reason: `alias '${alias}' deleted`,
+              });
+            }
+          }
+          await this.audit(tx, {
+            action: 'alias_delete',
+            outcome: 'applied',
+            name,
+            version: String(prev),
+            from: alias,
+          });
+          return { before: prev, archived: moved };
+        }),
+    );
+    for (const version of archived)
+      this.ctx.events.emit('model_version.stage_changed', {
+        name,
+        version: String(version),
+        from: 'Production',
+        to: 'Archived',
+        archived: [],
+      });
+    this.ctx.events.emit('model_version_alias.deleted', { name, alias, version: String(before) });
   }
 
   /** MLflow's transition-stage: gates and approval apply as for `promote`, archiving only when asked. */
@@ -230,17 +440,7 @@ export class Promotions {
     stage: string,
     archiveExisting: boolean,
   ): Promise<PromotionResult> {
-    const result = await this.promote(name, version, stage, { archiveExisting });
-    if (result.status === 'pending_approval') {
-      throw new KeelError(
-        'FAILED_PRECONDITION',
-        `Moving version ${result.version} of '${name}' to ${result.to} needs approval: request ${result.request_id} is waiting for an approver`,
-        {
-          details: { request_id: result.request_id },
-        },
-      );
-    }
-    return result;
+    return pendingAsError(await this.promote(name, version, stage, { archiveExisting }));
   }
 
   async requests(name?: string, status?: PromotionRequest['status']): Promise<PromotionRequest[]> {
@@ -253,7 +453,8 @@ export class Promotions {
       id: Number(r.id),
       name: String(r.name),
       version: String(r.version),
-      to_stage: r.to_stage as Stage,
+      to_stage: r.to_stage ? (r.to_stage as Stage) : null,
+      ...(r.alias ? { alias: String(r.alias) } : {}),
       requested_by: String(r.requested_by),
       requested_at: Number(r.requested_at),
       status: r.status as PromotionRequest['status'],
@@ -285,7 +486,11 @@ export class Promotions {
   async approve(id: number, reason = ''): Promise<PromotionResult> {
     this.ctx.require('approve', `approve promotion request ${id}`);
     const req = await this.pending(id);
-    const gates = await this.check(req.name, req.version, req.to_stage);
+    const move: Move = {
+      ...(req.to_stage ? { stage: req.to_stage } : {}),
+      ...(req.alias ? { alias: req.alias } : {}),
+    };
+    const gates = await this.evaluate(req.name, req.version, move);
     const failed = gates.filter((g) => !g.passed);
     if (failed.length > 0 && !req.override) {
       throw new KeelError(
@@ -300,10 +505,11 @@ export class Promotions {
       'SELECT archive_existing FROM promotion_requests WHERE id = ?',
       [id],
     );
+    const before = await this.versions.row(req.name, req.version);
     const change = await this.apply(
       req.name,
       Number(req.version),
-      req.to_stage,
+      move,
       requestRow?.archive_existing === 1,
       'approve',
       gates,
@@ -327,8 +533,9 @@ export class Promotions {
       status: 'promoted',
       name: req.name,
       version: req.version,
-      from: change.from,
-      to: req.to_stage,
+      from: change.stage?.from ?? before.current_stage,
+      to: req.to_stage ?? before.current_stage,
+      ...(req.alias ? { alias: req.alias } : {}),
       gates,
       request_id: id,
     };
@@ -348,7 +555,7 @@ export class Promotions {
         outcome: 'applied',
         name: req.name,
         version: req.version,
-        to: req.to_stage,
+        to: req.alias ?? req.to_stage ?? undefined,
         reason,
       });
     });
@@ -388,4 +595,21 @@ export class Promotions {
     });
     return { name, from: String(from), to: String(to) };
   }
+}
+
+/**
+ * An MLflow route's answer to a change waiting for approval: MLflow has no pending state, so it is
+ * an error (INVALID_STATE to MLflow's client) naming the request and every gate's result.
+ */
+export function pendingAsError(result: PromotionResult): PromotionResult {
+  if (result.status !== 'pending_approval') return result;
+  const what = result.alias
+    ? `Pointing alias '${result.alias}' of '${result.name}' at version ${result.version}`
+    : `Moving version ${result.version} of '${result.name}' to ${result.to}`;
+  const report = formatGates(result.gates);
+  throw new KeelError(
+    'FAILED_PRECONDITION',
+    `${what} needs approval: request ${result.request_id} is waiting for an approver (keel models approve ${result.request_id})`,
+    { details: { request_id: result.request_id, gates: result.gates, report } },
+  );
 }

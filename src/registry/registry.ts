@@ -13,21 +13,21 @@
  */
 import type { ArtifactStore } from '../artifacts/index.js';
 import { type Clock, type KeelConfig, KeelError, type ProgressFn, systemClock } from '../core/index.js';
-import { migrate, type SqlExecutor } from '../storage/index.js';
+import { migrate } from '../storage/index.js';
 import { Tracking } from '../tracking/index.js';
 import { AuditLog } from './audit.js';
 import { benchmarkModel } from './benchmark.js';
+import { servedModelPath } from './contents.js';
 import { makeContext, type RegistryContext } from './context.js';
 import { type DeliveryOptions, WebhookDispatcher } from './delivery.js';
 import { changeArtifacts, recordMissingFiles, verifyFiles } from './files.js';
 import { type Actor, localActor } from './identity.js';
-import { aliasVersion, deleteAlias, setAlias } from './lifecycle.js';
+import { aliasVersion } from './lifecycle.js';
 import { latestVersions, ModelStore } from './models.js';
-import { parseStage, parseVersion } from './names.js';
-import { isProtectedAlias, type Policy, parsePolicy } from './policy.js';
-import { type PromoteOptions, Promotions } from './promotion.js';
-import { auditRefusal, requireProtected } from './protection.js';
-import { hydrateVersions, lockModel, packageOf } from './rows.js';
+import { parseStage } from './names.js';
+import { type Policy, parsePolicy } from './policy.js';
+import { type PromoteOptions, type PromotionResult, Promotions } from './promotion.js';
+import { hydrateVersions, packageOf } from './rows.js';
 import { registryMigrations } from './schema.js';
 import { TokenStore } from './tokens.js';
 import type { BenchmarkResult, CanaryRecord, ModelPackage, ModelVersion } from './types.js';
@@ -159,81 +159,22 @@ export class Registry {
     return latestVersions(this.ctx.db, name, stages.map(parseStage));
   }
 
-  private async aliasChange<T>(
+  /**
+   * Points `alias` at `version` through the gates and approval the policy gives the alias: see
+   * {@link Promotions.setAlias}. The production alias (`champion`) moves its version to Production.
+   */
+  setAlias(
     name: string,
     alias: string,
-    action: 'alias_set' | 'alias_delete',
-    fn: (tx: SqlExecutor) => Promise<T>,
-  ): Promise<T> {
-    this.ctx.require('write', `change alias '${alias}' of '${name}'`);
-    return auditRefusal(this.ctx, { action, name, to: alias }, () =>
-      this.ctx.db.transaction(async (tx) => {
-        if (!(await lockModel(tx, name, this.ctx.clock.now())))
-          throw new KeelError('RESOURCE_DOES_NOT_EXIST', `Registered Model with name=${name} not found`);
-        // The production alias follows promotions and is refused below; the listed ones are guarded.
-        if (
-          isProtectedAlias(this.policy, alias) &&
-          alias.toLowerCase() !== this.policy.productionAlias?.toLowerCase()
-        )
-          requireProtected(
-            this.ctx,
-            'deleteProtected',
-            `move or delete the protected alias '${alias}' of '${name}'`,
-          );
-        return fn(tx);
-      }),
-    );
+    version: number | string,
+    options?: Omit<PromoteOptions, 'archiveExisting'>,
+  ): Promise<PromotionResult> {
+    return this.promotions.setAlias(name, version, alias, options);
   }
 
-  /** Points `alias` at `version`, moving it atomically if it was set. */
-  async setAlias(name: string, alias: string, version: number | string): Promise<void> {
-    const v = parseVersion(version);
-    const before = await this.aliasChange(name, alias, 'alias_set', async (tx) => {
-      await this.versions.row(name, v, tx);
-      const prev = await setAlias(this.ctx, tx, name, alias, v);
-      await this.ctx.audit.append(
-        {
-          ts: this.ctx.clock.now(),
-          actor: this.actor.user,
-          action: 'alias_set',
-          outcome: 'applied',
-          name,
-          version: String(v),
-          from: prev === undefined ? undefined : String(prev),
-          to: alias,
-          reason: '',
-        },
-        tx,
-      );
-      return prev;
-    });
-    this.dispatcher.emit('model_version_alias.created', {
-      name,
-      alias,
-      version: String(v),
-      previous_version: before === undefined ? null : String(before),
-    });
-  }
-
-  async deleteAlias(name: string, alias: string): Promise<void> {
-    const before = await this.aliasChange(name, alias, 'alias_delete', async (tx) => {
-      const prev = await deleteAlias(this.ctx, tx, name, alias);
-      await this.ctx.audit.append(
-        {
-          ts: this.ctx.clock.now(),
-          actor: this.actor.user,
-          action: 'alias_delete',
-          outcome: 'applied',
-          name,
-          version: String(prev),
-          from: alias,
-          reason: '',
-        },
-        tx,
-      );
-      return prev;
-    });
-    this.dispatcher.emit('model_version_alias.deleted', { name, alias, version: String(before) });
+  /** Removes an alias: see {@link Promotions.deleteAlias}. */
+  deleteAlias(name: string, alias: string): Promise<void> {
+    return this.promotions.deleteAlias(name, alias);
   }
 
   /** @throws RESOURCE_DOES_NOT_EXIST when the alias is not set. */
@@ -283,10 +224,10 @@ export class Registry {
     }
     // One read of the row serves both the MLflow view and the package.
     const row = await this.versions.row(ref.name, number);
+    const modelPath = servedModelPath(row);
     if (options.verify !== false) await verifyFiles(this.ctx, row);
     const [version] = await hydrateVersions(db, [row]);
-    const pkg = packageOf(row);
-    return { version, package: pkg, modelFile: this.shared.artifacts.localPath(pkg.model_path) };
+    return { version, package: packageOf(row), modelFile: this.shared.artifacts.localPath(modelPath) };
   }
 
   /** Governed stage change: see {@link Promotions.promote}. */
@@ -310,12 +251,16 @@ export class Registry {
   ): Promise<BenchmarkResult> {
     this.ctx.require('write', `benchmark version ${version} of '${name}'`);
     const row = await this.versions.row(name, version);
+    const modelPath = servedModelPath(row);
     await verifyFiles(this.ctx, row);
-    const pkg = packageOf(row);
-    const result = await benchmarkModel(this.shared.artifacts.localPath(pkg.model_path), pkg.signature, {
-      ...options,
-      now: () => this.shared.clock.now(),
-    });
+    const result = await benchmarkModel(
+      this.shared.artifacts.localPath(modelPath),
+      packageOf(row).signature,
+      {
+        ...options,
+        now: () => this.shared.clock.now(),
+      },
+    );
     await this.versions.setRecord(name, version, 'benchmark', result);
     return result;
   }

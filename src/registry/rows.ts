@@ -28,7 +28,21 @@ export interface VersionRow {
   canary: string | null;
   /** JSON: the sha256 of every file of the version's folder, by path (registry/files). */
   files: string | null;
+  /** The version's folder in the store; null for versions registered before 220 (the model file's). */
+  folder: string | null;
+  /** JSON list of the MLmodel's flavors. */
+  flavors: string;
+  /** 1 when Keel can serve the version (`model_path` is its ONNX file, '' otherwise). */
+  servable: number;
+  /** Why Keel cannot serve it; '' when it can. */
+  not_servable: string;
+  /** The MLflow 3 logged model it was registered from; ''. */
+  model_id: string;
 }
+
+/** The folder holding a version's files. */
+export const versionDir = (r: Pick<VersionRow, 'folder' | 'model_path'>): string =>
+  r.folder ?? r.model_path.slice(0, r.model_path.lastIndexOf('/'));
 
 export interface ModelRow {
   name: string;
@@ -68,6 +82,7 @@ export async function hydrateVersions(exec: SqlExecutor, rows: VersionRow[]): Pr
     tags: of(tags, r).map((t) => ({ key: t.key, value: t.value })),
     run_link: r.run_link,
     aliases: of(aliases, r).map((a) => a.alias),
+    ...(r.model_id ? { model_id: r.model_id } : {}),
   }));
 }
 
@@ -75,7 +90,11 @@ export function packageOf(r: VersionRow): ModelPackage {
   return {
     name: r.name,
     version: String(r.version),
-    model_path: r.model_path,
+    folder: versionDir(r),
+    model_path: Number(r.servable) === 1 ? r.model_path : null,
+    servable: Number(r.servable) === 1,
+    ...(r.not_servable ? { not_servable: r.not_servable } : {}),
+    flavors: JSON.parse(r.flavors ?? '[]'),
     signature: JSON.parse(r.signature),
     features: JSON.parse(r.features),
     lineage: JSON.parse(r.lineage),

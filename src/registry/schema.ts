@@ -135,4 +135,21 @@ CREATE INDEX webhook_deliveries_hook ON webhook_deliveries (webhook_id, ts);
     name: 'registry: the sha256 of every file of a version',
     sql: 'ALTER TABLE model_versions ADD COLUMN files TEXT',
   },
+  {
+    version: 220,
+    name: 'registry: any MLflow model (folder, flavors, servability, logged model); governed aliases',
+    // Versions registered before hold one ONNX file at the top of their folder (folder NULL: the
+    // model file's), all servable; the reserved tag keel.servable mirrors the column.
+    sql: `
+ALTER TABLE model_versions ADD COLUMN folder TEXT;
+ALTER TABLE model_versions ADD COLUMN flavors TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE model_versions ADD COLUMN servable INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE model_versions ADD COLUMN not_servable TEXT NOT NULL DEFAULT '';
+ALTER TABLE model_versions ADD COLUMN model_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE promotion_requests ADD COLUMN alias TEXT;
+INSERT INTO model_version_tags (name, version, key, value)
+  SELECT v.name, v.version, 'keel.servable', 'true' FROM model_versions v
+  WHERE NOT EXISTS (SELECT 1 FROM model_version_tags t WHERE t.name = v.name AND t.version = v.version AND t.key = 'keel.servable');
+`,
+  },
 ];

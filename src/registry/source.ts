@@ -1,28 +1,31 @@
 /**
  * @module registry/source
- * Copies the ONNX file behind a version's source into a staging folder of the artifact store, and
- * finds the lineage behind its run. A source is `runs:/<run_id>/<path>`, `models:/<logged model
- * id>[/<path>]` (MLflow 3), `mlflow-artifacts:/<path>`, or a local file or folder (an upload); a
- * folder source (an MLflow model directory) must hold one `.onnx` file at its top.
+ * Copies a version's source into a staging folder of the artifact store, and finds the lineage
+ * behind its run. A source is `runs:/<run_id>/<path>`, `models:/<logged model id>[/<path>]`
+ * (MLflow 3), `mlflow-artifacts:/<path>`, or a local file or folder (an upload). A folder (an
+ * MLflow model of any flavor, with its MLmodel, environment files and data) is copied whole; a
+ * file is copied alone. What the copy holds is judged by registry/contents.
  *
  * Over HTTP (`remote`) a source is confined to the artifact store: the path inside a run's or
- * logged model's folder is normalised (a `..` is refused, not resolved), the file is read through
- * the store, which follows no symbolic link, and a local path is refused before the disk is
- * touched, with one message whether it exists or not. Only the CLI, acting as the local user who
- * owns the files anyway, registers from a local path.
+ * logged model's folder is normalised (a `..` is refused, not resolved), the files are read
+ * through the store, which follows no symbolic link, and a local path is refused before the disk
+ * is touched, with one message whether it exists or not. Only the CLI, acting as the local user
+ * who owns the files anyway, registers from a local path.
  */
-import { readdir, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { type ArtifactStore, joinArtifactPath, normalizeArtifactPath } from '../artifacts/index.js';
 import { KeelError } from '../core/index.js';
 import { artifactUriToPath, ENV_TAGS, LINEAGE_TAGS, type Run, type Tracking } from '../tracking/index.js';
 import type { Lineage } from './types.js';
 
 export interface StagedSource {
-  /** The model file's name in the staging folder (the source's own name, e.g. `model.onnx`). */
-  fileName: string;
+  /** For a file source: its name in the staging folder (e.g. `model.onnx`); none for a folder. */
+  fileName?: string;
   /** The run the source names, if any. */
   runId?: string;
+  /** The MLflow 3 logged model the source names, if any. */
+  modelId?: string;
 }
 
 export interface SourceContext {
@@ -36,57 +39,45 @@ const bad = (message: string) => new KeelError('INVALID_PARAMETER_VALUE', messag
 
 const SCHEMES = 'runs:/<run_id>/<path>, models:/m-<logged model id>[/<path>] or mlflow-artifacts:/<path>';
 
-/** The one `.onnx` of a folder's file names: `model.onnx` if there, else the only one. */
-function chooseOnnx(names: string[], source: string): string {
-  const onnx = names.filter((f) => f.endsWith('.onnx')).sort();
-  const chosen = onnx.includes('model.onnx') ? 'model.onnx' : onnx.length === 1 ? onnx[0] : undefined;
-  if (chosen) return chosen;
-  throw bad(
-    onnx.length === 0
-      ? `Model source '${source}' holds no .onnx file: Keel registers ONNX models`
-      : `Model source '${source}' holds several .onnx files (${onnx.join(', ')}): name one`,
-  );
-}
-
-/** Copies the ONNX file at store path `path` (a file, or a folder holding one) to `staging`. */
+/** Copies the file or folder at store path `path` into `staging`. */
 async function stageFromStore(
   artifacts: ArtifactStore,
   path: string,
   source: string,
   staging: string,
-): Promise<string> {
+): Promise<string | undefined> {
   const kind = await artifacts.kind(path);
   if (kind === undefined) throw bad(`Model source '${source}' names nothing in the artifact store`);
-  const file =
-    kind === 'file'
-      ? path
-      : joinArtifactPath(
-          path,
-          chooseOnnx(
-            (await artifacts.list(path)).filter((e) => !e.isDir).map((e) => e.path),
-            source,
-          ),
-        );
-  const fileName = file.slice(file.lastIndexOf('/') + 1);
-  await artifacts.copy(file, `${staging}/${fileName}`);
+  if (kind === 'folder') {
+    await artifacts.copy(path, staging);
+    return undefined;
+  }
+  const fileName = path.slice(path.lastIndexOf('/') + 1);
+  await artifacts.copy(path, `${staging}/${fileName}`);
   return fileName;
 }
 
-/** Copies a local file (or the one ONNX file of a local folder) to `staging`. */
-async function stageFromDisk(artifacts: ArtifactStore, path: string, staging: string): Promise<string> {
+/** Copies a local file or folder into `staging`. */
+async function stageFromDisk(
+  artifacts: ArtifactStore,
+  path: string,
+  staging: string,
+): Promise<string | undefined> {
   const info = await stat(path).catch(() => undefined);
   if (!info) throw bad(`Model source '${path}' does not exist`);
-  const file = info.isFile() ? path : join(path, chooseOnnx(await readdir(path), path));
-  const fileName = basename(file);
-  await artifacts.putLocal(file, `${staging}/${fileName}`);
+  if (info.isDirectory()) {
+    await artifacts.putLocal(path, staging);
+    return undefined;
+  }
+  const fileName = basename(path);
+  await artifacts.putLocal(path, `${staging}/${fileName}`);
   return fileName;
 }
 
 /**
- * Copies the source's ONNX file into the store folder `staging`.
+ * Copies the source's files into the store folder `staging`.
  * @throws INVALID_PARAMETER_VALUE for an unknown scheme, a path leaving its folder, a symbolic
- *   link, a source with no ONNX file, or (remote) a local path; RESOURCE_DOES_NOT_EXIST for an
- *   unknown run or logged model.
+ *   link, or (remote) a local path; RESOURCE_DOES_NOT_EXIST for an unknown run or logged model.
  */
 export async function stageSource(
   source: string,
@@ -108,6 +99,7 @@ export async function stageSource(
     return {
       fileName: await stageFromStore(ctx.artifacts, path, source, staging),
       runId: model.info.source_run_id,
+      modelId: logged[1],
     };
   }
   if (source.startsWith('mlflow-artifacts:/')) {

@@ -30,6 +30,8 @@ export interface ModelVersion {
   tags: KeyValue[];
   run_link: string;
   aliases: string[];
+  /** The MLflow 3 logged model (`m-...`) the version was registered from, when it was. */
+  model_id?: string;
 }
 
 export interface RegisteredModel {
@@ -88,8 +90,16 @@ export interface CanaryRecord {
 export interface ModelPackage {
   name: string;
   version: string;
-  /** Store-relative path of the ONNX file in the artifact store. */
-  model_path: string;
+  /** Store-relative folder holding the version's files (an MLflow model folder). */
+  folder: string;
+  /** Store-relative path of the ONNX file Keel serves; null when it cannot serve the version. */
+  model_path: string | null;
+  /** Whether Keel can serve the version: it holds an ONNX model ONNX Runtime loads. */
+  servable: boolean;
+  /** Why it cannot, when it cannot. */
+  not_servable?: string;
+  /** The MLmodel's flavors (`onnx`, `python_function`, `sklearn`, ...). */
+  flavors: string[];
   signature: Signature;
   /** Feature references (`view:feature`) the model needs from the feature store. */
   features: string[];

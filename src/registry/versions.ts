@@ -1,14 +1,15 @@
 /**
  * @module registry/versions
- * Model versions: register (the ONNX file is copied to a staging folder, validated there, its
- * signature read and the sha256 of its files recorded, the folder moved to
- * `models/<name>/<version>/` in the artifact store, and its lineage taken from the run), get,
- * describe, delete, search and tags. Versions are numbered 1, 2, ... per model, under the model's
+ * Model versions: register (the source, an MLflow model folder or an ONNX file, is copied to a
+ * staging folder, judged there (registry/contents: its flavors, and whether Keel can serve it),
+ * the sha256 of its files recorded, the folder moved to `models/<name>/<version>/` in the artifact
+ * store, and its lineage taken from the run), get, describe, delete, search and tags. Versions are numbered 1, 2, ... per model, under the model's
  * row lock, so concurrent registrations never share a number.
  */
-import { isKeelError, KeelError, shortId } from '../core/index.js';
+import { KeelError, shortId } from '../core/index.js';
 import type { SqlExecutor } from '../storage/index.js';
 import { decodePageToken, type KeyValue, type Page, pageOf, type Run } from '../tracking/index.js';
+import { inspectStaged } from './contents.js';
 import {
   modelNotFound,
   type RegistryContext,
@@ -16,22 +17,26 @@ import {
   validateRegistryTag,
   versionNotFound,
 } from './context.js';
-import { folderHeld, folderOf, MODELS_FOLDER } from './files.js';
+import { folderHeld, MODELS_FOLDER } from './files.js';
 import { syncProductionAlias } from './lifecycle.js';
 import type { SearchOptions } from './models.js';
 import { parseVersion, validateModelName } from './names.js';
 import { auditRefusal, heldProtection, requireProtected } from './protection.js';
-import { hydrateVersions, lockModel, packageOf, type VersionRow } from './rows.js';
+import { hydrateVersions, lockModel, packageOf, type VersionRow, versionDir } from './rows.js';
 import { compileFilter, compileOrderBy, VERSION_SEARCH, validateMax } from './search.js';
-import { readSignature } from './signature.js';
 import { lineageOf, stageSource } from './source.js';
-import type { Lineage, ModelPackage, ModelVersion, Signature } from './types.js';
+import type { Lineage, ModelPackage, ModelVersion } from './types.js';
 
 export interface CreateVersionInput {
   name: string;
-  /** `runs:/<run_id>/<path>`, `mlflow-artifacts:/<path>` or a local ONNX file (an upload). */
+  /**
+   * `runs:/<run_id>/<path>`, `models:/m-<logged model id>`, `mlflow-artifacts:/<path>`, or a local
+   * MLflow model folder or ONNX file (an upload).
+   */
   source: string;
   runId?: string;
+  /** The MLflow 3 logged model the source is (MLflow's `model_id`); read from a `models:/m-...` source. */
+  modelId?: string;
   runLink?: string;
   description?: string;
   tags?: KeyValue[];
@@ -39,6 +44,18 @@ export interface CreateVersionInput {
   features?: string[];
   /** Lineage facts the run does not hold (they win over the run's). */
   lineage?: Partial<Lineage>;
+}
+
+/** The tag Keel sets on every version: `true` when Keel can serve it (registry/contents). */
+export const SERVABLE_TAG = 'keel.servable';
+
+/** @throws INVALID_PARAMETER_VALUE for a tag Keel keeps itself. */
+function refuseReservedTag(key: string): void {
+  if (key === SERVABLE_TAG)
+    throw new KeelError(
+      'INVALID_PARAMETER_VALUE',
+      `Tag '${SERVABLE_TAG}' is set by Keel from the version's files (whether Keel can serve it) and cannot be set or deleted`,
+    );
 }
 
 /** Where a version's files live in the artifact store. */
@@ -49,9 +66,10 @@ export class VersionStore {
   constructor(private readonly ctx: RegistryContext) {}
 
   /**
-   * Registers a new version of an existing model.
-   * @throws INVALID_PARAMETER_VALUE naming the file when it is not a valid ONNX model;
-   *   RESOURCE_DOES_NOT_EXIST for a missing model or run.
+   * Registers a new version of an existing model: any MLflow model folder, or an ONNX file. Whether
+   * Keel can serve it is recorded (registry/contents), not a condition.
+   * @throws INVALID_PARAMETER_VALUE for a source that is no model (naming it), a broken MLmodel, or
+   *   a single file that is not a valid ONNX model; RESOURCE_DOES_NOT_EXIST for a missing model or run.
    */
   async create(input: CreateVersionInput): Promise<ModelVersion> {
     const { name } = input;
@@ -61,20 +79,26 @@ export class VersionStore {
     if (typeof input.source !== 'string' || input.source === '') {
       throw new KeelError('INVALID_PARAMETER_VALUE', `Model version of '${name}' needs a source`);
     }
-    for (const t of input.tags ?? []) validateRegistryTag(t.key, t.value);
+    for (const t of input.tags ?? []) {
+      validateRegistryTag(t.key, t.value);
+      refuseReservedTag(t.key);
+    }
     // The files are copied under a name no other create uses, then moved into the version's
     // folder under the model's lock: a create that fails never touches another one's files.
     const staging = artifacts.tempPath(`${MODELS_FOLDER}/${name}`);
     try {
       const staged = await stageSource(input.source, this.ctx, staging);
-      const signature = await this.signatureOf(
-        artifacts.localPath(`${staging}/${staged.fileName}`),
-        input.source,
-      );
-      const files = await artifacts.digest(staging);
       const runId = input.runId || staged.runId;
+      const contents = await inspectStaged(this.ctx, staging, input.source, {
+        single: staged.fileName,
+        runId,
+      });
+      const files = await artifacts.digest(staging);
       const run: Run | undefined = runId ? await this.ctx.tracking.runs.get(runId) : undefined;
       const lineage = lineageOf(run, input.lineage);
+      const modelId = input.modelId || staged.modelId || '';
+      const servable = contents.onnxFile !== undefined;
+      const tags = [...(input.tags ?? []), { key: SERVABLE_TAG, value: String(servable) }];
       const now = this.ctx.clock.now();
       const version = await this.ctx.db.transaction(async (tx) => {
         if (!(await lockModel(tx, name, now))) throw modelNotFound(name);
@@ -86,8 +110,9 @@ export class VersionStore {
         const folder = await this.freeFolder(tx, versionFolder(name, v));
         await tx.run(
           `INSERT INTO model_versions (name, version, creation_timestamp, last_updated_timestamp, user_id, current_stage,
-             stage_since, description, source, run_id, run_link, status, status_message, model_path, signature, features, lineage, files)
-           VALUES (?, ?, ?, ?, ?, 'None', ?, ?, ?, ?, ?, 'READY', '', ?, ?, ?, ?, ?)`,
+             stage_since, description, source, run_id, run_link, status, status_message, model_path, signature, features, lineage, files,
+             folder, flavors, servable, not_servable, model_id)
+           VALUES (?, ?, ?, ?, ?, 'None', ?, ?, ?, ?, ?, 'READY', '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           [
             name,
             v,
@@ -99,15 +124,19 @@ export class VersionStore {
             input.source,
             runId ?? '',
             input.runLink ?? '',
-            `${folder}/${staged.fileName}`,
-            JSON.stringify(signature),
+            servable ? `${folder}/${contents.onnxFile}` : '',
+            JSON.stringify(contents.signature),
             JSON.stringify(input.features ?? []),
             JSON.stringify(lineage),
             JSON.stringify(files),
+            folder,
+            JSON.stringify(contents.flavors),
+            servable ? 1 : 0,
+            contents.notServable,
+            modelId,
           ],
         );
-        for (const t of input.tags ?? [])
-          await upsertTag(tx, 'model_version_tags', { name, version: v }, t.key, t.value);
+        for (const t of tags) await upsertTag(tx, 'model_version_tags', { name, version: v }, t.key, t.value);
         await this.ctx.audit.append(
           {
             ts: now,
@@ -117,7 +146,7 @@ export class VersionStore {
             name,
             version: String(v),
             to: input.source,
-            reason: '',
+            reason: servable ? '' : `not servable by Keel: ${contents.notServable}`,
           },
           tx,
         );
@@ -133,16 +162,6 @@ export class VersionStore {
     } finally {
       if (await artifacts.kind(staging).catch(() => undefined))
         await artifacts.delete(staging).catch(() => undefined);
-    }
-  }
-
-  /** The staged file's signature; an error names the source, not the staging path on the server. */
-  private async signatureOf(local: string, source: string): Promise<Signature> {
-    try {
-      return await readSignature(local);
-    } catch (err) {
-      if (!isKeelError(err)) throw err;
-      throw new KeelError(err.code, err.message.replaceAll(local, source), { cause: err });
     }
   }
 
@@ -180,10 +199,12 @@ export class VersionStore {
     return packageOf(await this.row(name, version));
   }
 
-  /** `mlflow-artifacts:/models/<name>/<version>`: the folder holding the version's files. */
+  /**
+   * `mlflow-artifacts:/models/<name>/<version>`: the version's folder, an MLflow model folder
+   * (MLmodel at its top) that MLflow's clients list and download through the artifact proxy.
+   */
   async downloadUri(name: string, version: number | string): Promise<string> {
-    const row = await this.row(name, version);
-    return `mlflow-artifacts:/${folderOf(row.model_path)}`;
+    return `mlflow-artifacts:/${versionDir(await this.row(name, version))}`;
   }
 
   /** MLflow's search: default order newest version first per model. */
@@ -276,6 +297,7 @@ export class VersionStore {
 
   async setTag(name: string, version: number | string, key: string, value: string): Promise<void> {
     validateRegistryTag(key, value);
+    refuseReservedTag(key);
     await this.change(name, version, 'tag', (tx, v) =>
       upsertTag(tx, 'model_version_tags', { name, version: v }, key, value),
     );
@@ -284,6 +306,7 @@ export class VersionStore {
 
   /** @throws RESOURCE_DOES_NOT_EXIST when the version or the tag is missing. */
   async deleteTag(name: string, version: number | string, key: string): Promise<void> {
+    refuseReservedTag(key);
     await this.change(name, version, 'untag', async (tx, v) => {
       const { changes } = await tx.run(
         'DELETE FROM model_version_tags WHERE name = ? AND version = ? AND key = ?',

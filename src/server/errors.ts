@@ -69,11 +69,17 @@ export function toMlflowError(err: unknown): ReturnType<typeof toHttpError> & { 
   return { ...e, status: err instanceof KeelError ? mapped.status : e.status, mlflowCode: mapped.code };
 }
 
-/** MLflow's error body `{error_code, message}` with MLflow's codes, for MLflow's routes. */
+/**
+ * MLflow's error body `{error_code, message}` with MLflow's codes, for MLflow's routes. MLflow's
+ * client shows only the message, so a gate report (every gate with PASS/FAIL and what would
+ * satisfy it) follows the message there.
+ */
 export function mlflowErrorHandler(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const e = toMlflowError(err);
   logIfInternal(request, err, e.internal);
-  return reply.status(e.status).send({ error_code: e.mlflowCode, message: e.message });
+  const report = err instanceof KeelError && !e.internal ? err.details?.report : undefined;
+  const message = typeof report === 'string' && report ? `${e.message}\n${report}` : e.message;
+  return reply.status(e.status).send({ error_code: e.mlflowCode, message });
 }
 
 /** The same body with Keel's own codes and statuses, for Keel's routes. */

@@ -11,7 +11,7 @@ import { Registry } from '../../src/registry/index.js';
 import { keel } from '../helpers/cli.js';
 import { writeLogisticModel } from '../helpers/onnx.js';
 import { tempDir } from '../helpers/tracking.js';
-import { trainedRun } from '../registry/fixtures.js';
+import { trainedRun, writeMlflowFolder } from '../registry/fixtures.js';
 
 const POLICY = `governance:
   stages:
@@ -152,8 +152,13 @@ describe('keel models', () => {
     expect((await keel(['models', 'alias', 'churn', 'challenger', '--delete'], { cwd })).stdout.trim()).toBe(
       'churn@challenger deleted',
     );
+    // champion is governed as Production is (the two move together): version 1 fails the gates.
     const champion = await keel(['models', 'alias', 'churn', 'champion', '1'], { cwd });
-    expect(champion.code).not.toBe(0);
+    expect(champion.code).toBe(7);
+    expect(champion.stderr).toContain(
+      "Version 1 of 'churn' cannot take alias 'champion' (and Production): failed gates 'metric auc >= 0.85'",
+    );
+    expect(champion.stderr).toMatch(/FAIL {2}lineage complete/);
     const neither = await keel(['models', 'alias', 'churn', 'challenger'], { cwd });
     expect(neither.code).toBe(2);
     expect(neither.stderr).toContain('give the version @challenger should name, or --delete');
@@ -170,6 +175,32 @@ describe('keel models', () => {
     const alias = await keel(['evaluate', '--model', 'models:/churn@challenger', '--data', 'x.csv'], { cwd });
     expect(alias.stderr.trim()).toBe(
       "keel: Registered model alias challenger not found on model 'churn' (aliases of churn: @champion)",
+    );
+  });
+
+  it('registers an MLflow model Keel cannot serve, shows why, and refuses to serve it with that reason', async () => {
+    const dir = join(tempDir(), 'sk');
+    writeMlflowFolder(dir, 'sklearn');
+    const reg = await keel(['models', 'register', 'churn-sk', dir, '--json'], { cwd });
+    expect(reg.code, reg.stderr).toBe(0);
+    expect(JSON.parse(reg.stdout)).toMatchObject({
+      version: '1',
+      tags: [{ key: 'keel.servable', value: 'false' }],
+    });
+    const shown = await keel(['models', 'show', 'churn-sk', '1'], { cwd });
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toContain(
+      'files: mlflow-artifacts:/models/churn-sk/1 (MLmodel flavors: python_function, sklearn)',
+    );
+    expect(shown.stdout).toContain(
+      'servable: no: it holds no ONNX model (MLmodel flavors: python_function, sklearn)',
+    );
+    const served = await keel(['models', 'show', 'churn', '2'], { cwd });
+    expect(served.stdout).toContain('servable: yes (model.onnx)');
+    const bench = await keel(['models', 'benchmark', 'churn-sk', '1'], { cwd });
+    expect(bench.code).toBe(7);
+    expect(bench.stderr).toContain(
+      "keel: Version 1 of 'churn-sk' cannot be served by Keel: it holds no ONNX model",
     );
   });
 });

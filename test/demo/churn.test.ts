@@ -12,6 +12,7 @@ import { type ChurnDemoResult, formatStep, SERVE_AT } from '../../src/demo/index
 import { startServer } from '../../src/server/index.js';
 import { LINEAGE_TAGS, Tracking } from '../../src/tracking/index.js';
 import { type BackgroundKeel, CLI, keel, runProcess, startProcess } from '../helpers/cli.js';
+import { KEEL_MODEL_FILES } from '../helpers/mlflow-client.js';
 import { readmeBlocks, shellCommands } from '../helpers/readme.js';
 import { tempDir } from '../helpers/tracking.js';
 
@@ -81,9 +82,9 @@ describe('keel demo', () => {
         expect.arrayContaining([result.ingest.digest, result.trainingSet.digest]),
       );
       expect(run.data.tags).toContainEqual({ key: LINEAGE_TAGS.featureViews, value: 'customer_features@1' });
-      // As MLflow logs a model: runs:/<run id>/model names it.
+      // As MLflow logs a model, an MLflow model folder: runs:/<run id>/model names it.
       const files = (await tracking.listArtifacts(run.info.run_id, 'model')).files.map((f) => f.path);
-      expect(files).toEqual(['model/model.onnx']);
+      expect(files).toEqual(KEEL_MODEL_FILES.map((f) => `model/${f}`));
     } finally {
       await tracking.close();
     }
@@ -243,7 +244,7 @@ describe('keel demo', () => {
     // What the README shows was run: the governance path, serving and monitoring among it.
     expect(ran).toEqual(
       expect.arrayContaining([
-        `keel models register churn runs:/${result.training.runId}/model   # version 2, from the demo's run (or a local .onnx file exported from sklearn, xgboost, PyTorch)`,
+        `keel models register churn runs:/${result.training.runId}/model   # version 2, from the demo's run (or an MLflow model folder, or a .onnx file exported from sklearn, xgboost, PyTorch)`,
         expect.stringMatching(/^KEEL_TOKEN=\S{20,} keel models approve 1/),
         expect.stringMatching(
           /^keel serve --port \d+ --model models:\/churn@champion --canary models:\/churn@challenger/,

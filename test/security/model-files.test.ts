@@ -93,8 +93,17 @@ describe('model version files', () => {
   it('records the sha256 of every file of the version', async () => {
     const v = await register([1, 2, 3]);
     const pkg = await registry.versions.getPackage('churn', v);
-    expect(pkg.files).toEqual({ 'model.onnx': sha256(logisticModelBytes([1, 2, 3])) });
+    // The ONNX file, and the MLflow model files registration writes beside a bare one.
+    expect(Object.keys(pkg.files ?? {})).toEqual([
+      'MLmodel',
+      'conda.yaml',
+      'model.onnx',
+      'python_env.yaml',
+      'requirements.txt',
+    ]);
+    expect(pkg.files?.['model.onnx']).toBe(sha256(logisticModelBytes([1, 2, 3])));
     expect(sha256(readFileSync(file(v)))).toBe(pkg.files?.['model.onnx']);
+    expect(sha256(readFileSync(file(v, 'MLmodel')))).toBe(pkg.files?.MLmodel);
   });
 
   it('refuses to load a version whose file was changed, removed or joined by another', async () => {
@@ -142,8 +151,9 @@ describe('model version files', () => {
     expect((await registry.versions.getPackage('churn', v)).files).toBeUndefined();
     await expect(registry.resolveModelUri(`models:/churn/${v}`)).rejects.toThrow(/no record of its files/);
     await registry.init();
-    expect((await registry.versions.getPackage('churn', v)).files).toEqual({
+    expect((await registry.versions.getPackage('churn', v)).files).toMatchObject({
       'model.onnx': sha256(logisticModelBytes([3, 2, 1])),
+      MLmodel: sha256(readFileSync(file(v, 'MLmodel'))),
     });
     const audit = await registry.audit.list('churn');
     expect(audit.filter((e) => e.action === 'files_recorded')).toMatchObject([{ version: String(v) }]);

@@ -49,7 +49,7 @@ describe('MLflow model registry REST API', () => {
       status: 'READY',
       run_id: runId,
       aliases: [],
-      tags: [],
+      tags: [{ key: 'keel.servable', value: 'true' }],
     });
     expect(typeof version.creation_timestamp).toBe('number');
 

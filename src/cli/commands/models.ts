@@ -32,10 +32,15 @@ async function emitPromotion(io: CommandIO, result: PromotionResult): Promise<vo
 }
 
 function promotionText(r: PromotionResult, gates: string): string {
+  const subject = r.alias
+    ? `${r.name}@${r.alias} -> version ${r.version}${r.from !== r.to ? ` (${r.from} -> ${r.to})` : ''}`
+    : `${r.name} version ${r.version}`;
   const head =
     r.status === 'promoted'
-      ? `${r.name} version ${r.version}: ${r.from} -> ${r.to}`
-      : `${r.name} version ${r.version}: waiting for approval (request ${r.request_id}; approve with: keel models approve ${r.request_id})`;
+      ? r.alias
+        ? subject
+        : `${subject}: ${r.from} -> ${r.to}`
+      : `${subject}: waiting for approval (request ${r.request_id}; approve with: keel models approve ${r.request_id})`;
   return r.gates.length ? `${head}\n${gates}` : head;
 }
 
@@ -110,6 +115,7 @@ function registerQueries(models: Command): void {
       const shown = await withRegistry(io.config, async (r) => {
         const found = await r.versions.get(name, version);
         const pkg = await r.versions.getPackage(name, version);
+        if (!pkg.servable) return { ...found, package: pkg, columns: undefined, width: undefined };
         // The columns a serving client feeds, as OIP metadata names them.
         const { modelFile } = await r.resolveModelUri(`models:/${name}/${found.version}`);
         const shape = pkg.signature.inputs[0]?.shape;
@@ -121,9 +127,17 @@ function registerQueries(models: Command): void {
         [
           `${v.name} version ${v.version} [${v.current_stage}] by ${v.user_id}, ${formatTime(v.creation_timestamp)}`,
           `source: ${v.source}`,
-          `inputs: ${v.package.signature.inputs.map((t) => `${t.name} ${t.type}[${t.shape.join(',')}]`).join(', ')}`,
-          formatColumns(v.columns, v.width),
-          `outputs: ${v.package.signature.outputs.map((t) => `${t.name} ${t.type}[${t.shape.join(',')}]`).join(', ')}`,
+          `files: mlflow-artifacts:/${v.package.folder}${v.package.flavors.length ? ` (MLmodel flavors: ${v.package.flavors.join(', ')})` : ''}`,
+          v.package.servable
+            ? `servable: yes (${v.package.model_path?.slice(v.package.folder.length + 1)})`
+            : `servable: no: ${v.package.not_servable}`,
+          ...(v.columns
+            ? [
+                `inputs: ${v.package.signature.inputs.map((t) => `${t.name} ${t.type}[${t.shape.join(',')}]`).join(', ')}`,
+                formatColumns(v.columns, v.width),
+                `outputs: ${v.package.signature.outputs.map((t) => `${t.name} ${t.type}[${t.shape.join(',')}]`).join(', ')}`,
+              ]
+            : []),
           `lineage: ${JSON.stringify(v.package.lineage)}`,
           v.package.benchmark
             ? `latency: p50 ${v.package.benchmark.p50_ms} ms, p99 ${v.package.benchmark.p99_ms} ms`
@@ -167,7 +181,7 @@ function registerQueries(models: Command): void {
             String(q.id),
             q.name,
             q.version,
-            q.to_stage,
+            q.alias ? `@${q.alias}` : (q.to_stage ?? ''),
             q.requested_by,
             formatTime(q.requested_at),
           ]),
@@ -181,9 +195,14 @@ function registerChanges(models: Command): void {
   action(
     models
       .command('register')
-      .description('register an ONNX model as a new version (creates the model when missing)')
+      .description(
+        'register a model as a new version (creates the model when missing): an MLflow model folder of any flavor, or an ONNX file; whether Keel can serve it is shown by models show',
+      )
       .argument('<name>')
-      .argument('<source>', 'an .onnx file, runs:/<run_id>/<path> or mlflow-artifacts:/<path>')
+      .argument(
+        '<source>',
+        'runs:/<run_id>/<path>, models:/m-<logged model id>, mlflow-artifacts:/<path>, an MLflow model folder or an .onnx file',
+      )
       .option('--run-id <id>', 'the training run, for lineage')
       .option('--feature <ref...>', 'feature references the model needs (view:feature)')
       .option('-d, --description <text>', 'description'),
@@ -226,13 +245,21 @@ function registerChanges(models: Command): void {
     models
       .command('alias')
       .description(
-        'point an alias at a version (models:/name@alias), or --delete it; champion follows Production and moves by promotion',
+        'point an alias at a version (models:/name@alias) through the gates the policy gives it, or --delete it; champion moves the version to Production',
       )
       .argument('<name>')
       .argument('<alias>')
       .argument('[version]', 'the version to point it at (not with --delete)')
-      .option('--delete', 'remove the alias'),
-    async (io, name: string, alias: string, version: string | undefined, opts: { delete?: boolean }) => {
+      .option('--delete', 'remove the alias (removing champion archives the Production version)')
+      .option('--override', 'apply despite failed gates (admin only, needs --reason)')
+      .option('--reason <text>', 'why: required with --override, recorded in the audit log'),
+    async (
+      io,
+      name: string,
+      alias: string,
+      version: string | undefined,
+      opts: { delete?: boolean; override?: boolean; reason?: string },
+    ) => {
       if (Boolean(opts.delete) === (version !== undefined)) {
         throw new KeelError(
           'INVALID_PARAMETER_VALUE',
@@ -241,13 +268,15 @@ function registerChanges(models: Command): void {
             : `give the version @${alias} should name, or --delete`,
         );
       }
-      await withRegistry(io.config, (r) =>
-        opts.delete ? r.deleteAlias(name, alias) : r.setAlias(name, alias, version as string),
+      if (opts.delete) {
+        await withRegistry(io.config, (r) => r.deleteAlias(name, alias));
+        io.emit({ name, alias, version: null }, () => `${name}@${alias} deleted`);
+        return;
+      }
+      const result = await withRegistry(io.config, (r) =>
+        r.setAlias(name, alias, version as string, { override: opts.override, reason: opts.reason }),
       );
-      const result = { name, alias, version: opts.delete ? null : version };
-      io.emit(result, (x) =>
-        x.version === null ? `${name}@${alias} deleted` : `${name}@${alias} -> version ${x.version}`,
-      );
+      await emitPromotion(io, result);
     },
   );
   action(

@@ -5,7 +5,7 @@
  * stage transitions go through Keel's gates and approvals like any promotion.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Registry } from '../../registry/index.js';
+import { pendingAsError, type Registry } from '../../registry/index.js';
 import { mlflowErrorHandler } from '../errors.js';
 import { R } from './registry-schemas.js';
 import { route } from './routes.js';
@@ -68,9 +68,10 @@ export async function mlflowRegistryRoutes(
   route(app, 'DELETE', '/registered-models/delete-tag', 'write', R.modelTagKey, (b, req) =>
     as(req).models.deleteTag(b.name, b.key),
   );
-  route(app, 'POST', '/registered-models/alias', 'write', R.setAlias, (b, req) =>
-    as(req).setAlias(b.name, b.alias, b.version),
-  );
+  // A governed alias: failed gates or a pending approval answer INVALID_STATE with the gate report.
+  route(app, 'POST', '/registered-models/alias', 'write', R.setAlias, async (b, req) => {
+    pendingAsError(await as(req).setAlias(b.name, b.alias, b.version));
+  });
   route(app, 'DELETE', '/registered-models/alias', 'write', R.alias, (b, req) =>
     as(req).deleteAlias(b.name, b.alias),
   );
@@ -83,6 +84,7 @@ export async function mlflowRegistryRoutes(
       name: b.name,
       source: b.source,
       runId: b.run_id,
+      modelId: b.model_id,
       runLink: b.run_link,
       tags: b.tags,
       description: b.description,

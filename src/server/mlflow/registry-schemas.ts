@@ -30,6 +30,8 @@ export const R = {
     tags: z.array(keyValue).optional(),
     run_link: z.string().optional(),
     description: z.string().optional(),
+    /** MLflow 3: the logged model the source is. */
+    model_id: z.string().optional(),
   }),
   updateVersion: z.object({ name, version, description: z.string().optional() }),
   transition: z.object({ name, version, stage: z.string(), archive_existing_versions: S.bool.optional() }),

@@ -306,7 +306,8 @@ export function describeRegistryContract(backend: Backend, postgresUrl?: string)
 
       for (const v of [1, 2]) await alice.promote('churn', v, 'Staging');
       clock.advance(8 * DAY);
-      await alice.recordCanary('churn', 1, { requests: 500 });
+      // Version 1's canary failed 5% of its requests: above the gate's default 1%.
+      await alice.recordCanary('churn', 1, { requests: 500, errors: 25 });
       await alice.recordCanary('churn', 2, { requests: 300 });
       await alice.recordCanary('churn', 2, { requests: 200, errors: 1 });
 
@@ -319,7 +320,12 @@ export function describeRegistryContract(backend: Backend, postgresUrl?: string)
       expect(
         failed.map((g) => g.gate),
         JSON.stringify(failed),
-      ).toEqual(['metric auc >= 0.85']);
+      ).toEqual(['metric auc >= 0.85', 'canary >= 7 days, >= 100 requests and error rate <= 1% in Staging']);
+      expect(failed[1]).toMatchObject({
+        message: expect.stringContaining('500 canary requests, 25 failed (5%)'),
+        fix: expect.stringContaining('failed 5% of its requests, above 1%'),
+        evidence: { canary_requests: 500, canary_errors: 25, canary_error_rate: 0.05, max_error_rate: 0.01 },
+      });
       expect((await registry.versions.get('churn', 1)).current_stage).toBe('Staging');
       expect(await registry.promotions.requests('churn')).toEqual([]);
 
@@ -328,6 +334,8 @@ export function describeRegistryContract(backend: Backend, postgresUrl?: string)
       expect(pending.gates.every((g) => g.passed)).toBe(true);
       expect(pending.gates.find((g) => g.kind === 'canary')?.evidence).toMatchObject({
         canary_requests: 500,
+        canary_errors: 1,
+        canary_error_rate: 0.002,
       });
       expect((await registry.versions.get('churn', 2)).current_stage).toBe('Staging');
       await expect(carol.approve(pending.request_id!)).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });

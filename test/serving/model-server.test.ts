@@ -327,6 +327,18 @@ describe('canary traffic in the registry', () => {
       errors,
     });
     expect((await registry.versions.getPackage('churn', 1)).canary).toBeUndefined();
+    // Enough requests now, but one in ten failed: the gate judges the error rate too.
+    await expect(registry.promote('churn', 2, 'Production')).rejects.toMatchObject({
+      details: {
+        gates: [
+          expect.objectContaining({
+            passed: false,
+            evidence: expect.objectContaining({ canary_requests: canary, canary_errors: errors }),
+          }),
+        ],
+      },
+    });
+    await registry.recordCanary('churn', 2, { requests: 100 * canary });
     expect(await registry.promote('churn', 2, 'Production')).toMatchObject({ status: 'promoted' });
   });
 

@@ -18,7 +18,7 @@ import { Tracking } from '../tracking/index.js';
 import { AuditLog } from './audit.js';
 import { benchmarkModel } from './benchmark.js';
 import { servedModelPath } from './contents.js';
-import { makeContext, type RegistryContext } from './context.js';
+import { makeContext, type RegistryContext, upsertTag } from './context.js';
 import { type DeliveryOptions, WebhookDispatcher } from './delivery.js';
 import { changeArtifacts, recordMissingFiles, verifyFiles } from './files.js';
 import { type Actor, localActor } from './identity.js';
@@ -32,7 +32,7 @@ import { registryMigrations } from './schema.js';
 import { TokenStore } from './tokens.js';
 import type { BenchmarkResult, CanaryRecord, ModelPackage, ModelVersion } from './types.js';
 import { parseModelUri } from './uri.js';
-import { VersionStore } from './versions.js';
+import { SERVING_REFUSED_TAG, VersionStore } from './versions.js';
 import { WebhookStore } from './webhooks.js';
 
 export interface RegistryOptions {
@@ -263,6 +263,38 @@ export class Registry {
     );
     await this.versions.setRecord(name, version, 'benchmark', result);
     return result;
+  }
+
+  /**
+   * Records that a server refused to serve `version` in place of the version it serves (`from`),
+   * and why: an audit entry (`serving_refused`) and the version's tag `keel.serving_refused`,
+   * which `keel models show` prints. Serving calls this once per refused version.
+   */
+  async recordServingRefusal(
+    name: string,
+    version: number | string,
+    refusal: { from?: string; role: string; reason: string },
+  ): Promise<void> {
+    await this.versions.change(name, version, 'record a serving refusal of', async (tx, v) => {
+      const now = this.shared.clock.now();
+      const { from, role, reason } = refusal;
+      const text = `${new Date(now).toISOString()} ${role}${from === undefined ? '' : ` (serving version ${from})`}: ${reason}`;
+      await upsertTag(tx, 'model_version_tags', { name, version: v }, SERVING_REFUSED_TAG, text);
+      await this.ctx.audit.append(
+        {
+          ts: now,
+          actor: this.ctx.actor.user,
+          action: 'serving_refused',
+          outcome: 'refused',
+          name,
+          version: String(v),
+          ...(from === undefined ? {} : { from }),
+          to: role,
+          reason,
+        },
+        tx,
+      );
+    });
   }
 
   /** Adds canary traffic served by a version (serving calls this); returns the running totals. */

@@ -38,6 +38,7 @@ export {
   ModelServer,
   type ModelServerOptions,
   type ServedModelInfo,
+  type SwapRefusals,
 } from './model-server.js';
 export { type EntityFeatures, type EntityPrediction, Predictor } from './predictor.js';
-export type { RefreshError } from './slot.js';
+export type { RefreshError, SlotRole } from './slot.js';

@@ -36,7 +36,7 @@ import { parseModelUri, type Registry } from '../registry/index.js';
 import { type InputPolicies, type InputPolicy, inputPolicyFor } from './input-policy.js';
 import type { ServingModelInfo } from './model.js';
 import type { Predictor } from './predictor.js';
-import { type Backend, type RefreshError, Slot } from './slot.js';
+import { type Backend, type RefreshError, Slot, type SlotRole } from './slot.js';
 import { type RandomSource, type SplitRule, toCanary } from './traffic.js';
 
 const entrySchema = z.preprocess(
@@ -129,6 +129,14 @@ export interface ServedModelInfo extends ServingModelInfo {
   inputPolicy: InputPolicy;
 }
 
+/** The versions one side of a model refused: how many since the start, and the one refused now. */
+export interface SwapRefusals {
+  model: string;
+  role: SlotRole;
+  count: number;
+  refused?: RefreshError;
+}
+
 interface Served {
   primary: Slot;
   canary?: { slot: Slot; rule: SplitRule };
@@ -190,10 +198,11 @@ export class ModelServer {
           'INVALID_PARAMETER_VALUE',
           `models.${i}.canary.uri: ${entry.canary.uri} is not a version of '${name}'`,
         );
+      const primary = new Slot(entry.uri, 'primary', ctx);
       const served: Served = {
-        primary: new Slot(entry.uri, 'primary', ctx),
+        primary,
         canary: entry.canary && {
-          slot: new Slot(entry.canary.uri, 'canary', ctx),
+          slot: new Slot(entry.canary.uri, 'canary', ctx, () => primary.serving),
           rule: { percent: entry.canary.percent, sticky: entry.canary.sticky },
         },
         inputPolicy: inputPolicyFor(name, settings.inputPolicies),
@@ -268,6 +277,27 @@ export class ModelServer {
         },
       ];
     });
+  }
+
+  /**
+   * Per model and side, the versions refused since the server started (a swap or a canary that
+   * could not take the requests served, or failed its warm-up), and the one refused now.
+   */
+  refusals(): SwapRefusals[] {
+    return [...this.served.entries()].flatMap(([model, s]) =>
+      [s.primary, s.canary?.slot].flatMap((slot) =>
+        slot
+          ? [
+              {
+                model,
+                role: slot.role,
+                count: slot.refusals,
+                ...(slot.lastError?.refused ? { refused: slot.lastError } : {}),
+              },
+            ]
+          : [],
+      ),
+    );
   }
 
   /**

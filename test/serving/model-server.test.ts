@@ -170,7 +170,13 @@ describe('hot swap', () => {
     writeLogisticModel(folder, WEIGHTS['2']);
     writeFileSync(
       join(folder, 'input_example.json'),
-      JSON.stringify({ columns: ['a', 'b', 'c'], data: [[1, 2, 3], [0.5, null, 1]] }),
+      JSON.stringify({
+        columns: ['a', 'b', 'c'],
+        data: [
+          [1, 2, 3],
+          [0.5, null, 1],
+        ],
+      }),
     );
     await registry.versions.create({ name: 'churn', source: folder });
     await registry.setAlias('churn', 'live', 1);
@@ -191,7 +197,12 @@ describe('hot swap', () => {
     expect(server.refusals()[0].count).toBe(1);
     expect((await serveOne(server.acquire('churn'))).version).toBe('1');
     const [entry] = (await registry.audit.list('churn')).filter((e) => e.action === 'serving_refused');
-    expect(entry).toMatchObject({ version: '2', from: '1', to: 'primary', reason: served.lastError?.message });
+    expect(entry).toMatchObject({
+      version: '2',
+      from: '1',
+      to: 'primary',
+      reason: served.lastError?.message,
+    });
   });
 });
 

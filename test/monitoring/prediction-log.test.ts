@@ -5,6 +5,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type PredictionEntry,
@@ -150,13 +151,23 @@ describe('PredictionLog', () => {
     // A file where the home's folder should be: every write fails, whoever runs the test (root too).
     const home = join(root, 'home');
     writeFileSync(home, 'not a folder');
-    const log = open(home, { maxBufferRows: 5 });
+    const warnings: Array<Record<string, unknown>> = [];
+    const logger = pino(
+      { level: 'warn' },
+      { write: (line: string) => void warnings.push(JSON.parse(line) as Record<string, unknown>) },
+    );
+    const log = open(home, { maxBufferRows: 5, logger });
     for (let i = 0; i < 4; i++) log.append(encoded(`r${i}`, DAY1, [[i, i]]));
     await expect(log.flush()).rejects.toThrow();
     expect(log.stats()).toMatchObject({ bufferedRows: 4, droppedRows: 0, failedFlushes: 1, writtenRows: 0 });
     // Appending never throws, even now; the bound drops whole requests, oldest first.
     for (let i = 4; i < 8; i++) log.append(encoded(`r${i}`, DAY1, [[i, i]]));
     expect(log.stats()).toMatchObject({ bufferedRows: 5, droppedRows: 3 });
+    // The first drop is warned about at once; the next ones are summed up in a later warning.
+    const drops = () => warnings.filter((w) => String(w.msg).startsWith('the prediction log dropped rows'));
+    expect(drops()).toEqual([
+      expect.objectContaining({ level: 40, dropped: 1, droppedTotal: 1, maxBufferRows: 5 }),
+    ]);
     await expect(log.flush()).rejects.toThrow();
     expect(log.stats()).toMatchObject({ bufferedRows: 5, droppedRows: 3, failedFlushes: 2 });
 
@@ -171,6 +182,11 @@ describe('PredictionLog', () => {
       'r7',
     ]);
     expect(log.stats()).toMatchObject({ bufferedRows: 0, droppedRows: 3, writtenRows: 5, failedFlushes: 2 });
+    await log.close();
+    expect(drops().map((w) => [w.dropped, w.droppedTotal])).toEqual([
+      [1, 1],
+      [2, 3],
+    ]);
   });
 
   it('joins ground-truth labels by request id and row, the latest label winning', async () => {

@@ -62,6 +62,8 @@ export interface PredictionEntry {
   version: string;
   /** It went to the model's canary. */
   canary: boolean;
+  /** The model's shadow scored a copy of it: logged, never answered. */
+  shadow?: boolean;
   /** The request's latency in ms. */
   latencyMs: number;
   scores: ArrayLike<number>;
@@ -272,6 +274,7 @@ function predictionWrite(model: string, entries: readonly PredictionEntry[]): Wr
   const ids = new Array<Cell>(m);
   const versions = new Array<Cell>(m);
   const canary = new Array<boolean>(m);
+  const shadow = new Array<boolean>(m);
   const latency = new Float64Array(m);
   const ofRequest = new Int32Array(n);
   const rowNo = new Int32Array(n);
@@ -292,6 +295,7 @@ function predictionWrite(model: string, entries: readonly PredictionEntry[]): Wr
     ids[q] = e.requestId;
     versions[q] = e.version;
     canary[q] = e.canary;
+    shadow[q] = e.shadow === true;
     latency[q] = e.latencyMs;
     const rows = rowsOf(e);
     for (let r = 0; r < rows; r++) {
@@ -323,9 +327,9 @@ function predictionWrite(model: string, entries: readonly PredictionEntry[]): Wr
   });
   const finished = [...inputs.values()].map((c) => c.finish());
   const requests: Staged = {
-    types: [INTEGER, DOUBLE, VARCHAR, VARCHAR, BOOLEAN, DOUBLE],
-    sqlTypes: ['INTEGER', 'DOUBLE', 'VARCHAR', 'VARCHAR', 'BOOLEAN', 'DOUBLE'],
-    columns: [requestNo, ts, ids, versions, canary, latency],
+    types: [INTEGER, DOUBLE, VARCHAR, VARCHAR, BOOLEAN, DOUBLE, BOOLEAN],
+    sqlTypes: ['INTEGER', 'DOUBLE', 'VARCHAR', 'VARCHAR', 'BOOLEAN', 'DOUBLE', 'BOOLEAN'],
+    columns: [requestNo, ts, ids, versions, canary, latency, shadow],
     rows: m,
   };
   const rows: Staged = {
@@ -340,6 +344,7 @@ function predictionWrite(model: string, entries: readonly PredictionEntry[]): Wr
     `${literal(model)} AS model`,
     'q.c3 AS version',
     'q.c4 AS canary',
+    'q.c6 AS shadow',
     'r.c1 AS "row"',
     `${nullNaN('r.c2')} AS score`,
     'q.c5 AS latency_ms',

@@ -38,6 +38,8 @@ export {
   ModelServer,
   type ModelServerOptions,
   type ServedModelInfo,
+  type ShadowInfo,
+  type ShadowTraffic,
   type SwapRefusals,
 } from './model-server.js';
 export { type EntityFeatures, type EntityPrediction, Predictor } from './predictor.js';

@@ -50,6 +50,7 @@ const entrySchema = z.preprocess(
         sticky: z.boolean().default(false),
       })
       .optional(),
+    shadow: z.strictObject({ uri: z.string().min(1) }).optional(),
   }),
 );
 
@@ -72,7 +73,12 @@ const settingsSchema = z.strictObject({
  */
 export type ModelEntry =
   | string
-  | { uri: string; canary?: { uri: string; percent: number; sticky?: boolean } };
+  | {
+      uri: string;
+      canary?: { uri: string; percent: number; sticky?: boolean };
+      /** A version scoring a copy of every request the primary serves: logged, never answered. */
+      shadow?: { uri: string };
+    };
 
 export interface ModelServerOptions {
   registry: Registry;
@@ -115,6 +121,22 @@ export interface CanaryInfo {
   lastError?: RefreshError;
 }
 
+/** A served model's shadow: its URI, the version it serves, and whether it takes copies now. */
+export interface ShadowInfo {
+  uri: string;
+  version: string | null;
+  ready: boolean;
+  lastError?: RefreshError;
+}
+
+/** What a model's shadow scored since the server started: copies of requests, and those it failed. */
+export interface ShadowTraffic {
+  model: string;
+  version: string;
+  requests: number;
+  errors: number;
+}
+
 /** A served model: the primary version's info, plus how it is kept up to date and split. */
 export interface ServedModelInfo extends ServingModelInfo {
   /** The URI names an alias or a stage, so a promotion swaps the version served. */
@@ -126,6 +148,7 @@ export interface ServedModelInfo extends ServingModelInfo {
   /** The last refresh of the URI that failed, until one succeeds. */
   lastError?: RefreshError;
   canary?: CanaryInfo;
+  shadow?: ShadowInfo;
   inputPolicy: InputPolicy;
 }
 
@@ -140,6 +163,7 @@ export interface SwapRefusals {
 interface Served {
   primary: Slot;
   canary?: { slot: Slot; rule: SplitRule };
+  shadow?: Slot;
   inputPolicy: InputPolicy;
 }
 
@@ -154,6 +178,8 @@ interface Tally {
 export class ModelServer {
   private readonly served = new Map<string, Served>();
   private readonly tallies = new Map<string, Tally>();
+  /** Running totals of what each shadow version scored. */
+  private readonly shadowTotals = new Map<string, ShadowTraffic>();
   private readonly timers: NodeJS.Timeout[] = [];
   /** Refreshes run one after another; this settles when the last one queued is done. */
   private refreshes: Promise<void> = Promise.resolve();
@@ -193,11 +219,14 @@ export class ModelServer {
       const { name } = parseModelUri(entry.uri);
       if (server.served.has(name))
         throw new KeelError('INVALID_PARAMETER_VALUE', `model '${name}' is given twice`);
-      if (entry.canary && parseModelUri(entry.canary.uri).name !== name)
-        throw new KeelError(
-          'INVALID_PARAMETER_VALUE',
-          `models.${i}.canary.uri: ${entry.canary.uri} is not a version of '${name}'`,
-        );
+      for (const side of ['canary', 'shadow'] as const) {
+        const uri = entry[side]?.uri;
+        if (uri !== undefined && parseModelUri(uri).name !== name)
+          throw new KeelError(
+            'INVALID_PARAMETER_VALUE',
+            `models.${i}.${side}.uri: ${uri} is not a version of '${name}'`,
+          );
+      }
       const primary = new Slot(entry.uri, 'primary', ctx);
       const served: Served = {
         primary,
@@ -205,15 +234,17 @@ export class ModelServer {
           slot: new Slot(entry.canary.uri, 'canary', ctx, () => primary.serving),
           rule: { percent: entry.canary.percent, sticky: entry.canary.sticky },
         },
+        shadow: entry.shadow && new Slot(entry.shadow.uri, 'shadow', ctx, () => primary.serving),
         inputPolicy: inputPolicyFor(name, settings.inputPolicies),
       };
       server.served.set(name, served);
       return served;
     });
     try {
-      for (const { primary, canary } of entries) {
+      for (const { primary, canary, shadow } of entries) {
         await primary.open();
         await canary?.slot.refresh();
+        await shadow?.refresh();
       }
     } catch (err) {
       await server.close();
@@ -250,10 +281,11 @@ export class ModelServer {
 
   /** What is served, by model name: the primary version, swaps in progress, and the canary. */
   list(): ServedModelInfo[] {
-    return [...this.served.values()].flatMap(({ primary, canary, inputPolicy }) => {
+    return [...this.served.values()].flatMap(({ primary, canary, shadow, inputPolicy }) => {
       const serving = primary.serving;
       if (!serving) return [];
       const c = canary?.slot.serving;
+      const sh = shadow?.serving;
       return [
         {
           ...serving.predictor.model.info,
@@ -274,6 +306,16 @@ export class ModelServer {
                 },
               }
             : {}),
+          ...(shadow
+            ? {
+                shadow: {
+                  uri: shadow.uri,
+                  version: sh?.version ?? null,
+                  ready: sh !== undefined,
+                  ...(shadow.lastError ? { lastError: shadow.lastError } : {}),
+                },
+              }
+            : {}),
         },
       ];
     });
@@ -285,7 +327,7 @@ export class ModelServer {
    */
   refusals(): SwapRefusals[] {
     return [...this.served.entries()].flatMap(([model, s]) =>
-      [s.primary, s.canary?.slot].flatMap((slot) =>
+      [s.primary, s.canary?.slot, s.shadow].flatMap((slot) =>
         slot
           ? [
               {
@@ -340,6 +382,42 @@ export class ModelServer {
     };
   }
 
+  /**
+   * A lease on the shadow of model `name`, to score a copy of a request the primary served, when
+   * the model has a shadow ready; its scores are logged, never answered. Release it once, saying
+   * whether the shadow failed: `shadowTraffic` counts both.
+   */
+  acquireShadow(name: string): Lease | undefined {
+    const backend = this.served.get(name)?.shadow?.serving;
+    if (!backend) return undefined;
+    backend.take();
+    let released = false;
+    return {
+      predictor: backend.predictor,
+      canary: false,
+      release: (failed = false) => {
+        if (released) return;
+        released = true;
+        const id = `${name}\u0000${backend.version}`;
+        const t = this.shadowTotals.get(id) ?? {
+          model: name,
+          version: backend.version,
+          requests: 0,
+          errors: 0,
+        };
+        t.requests++;
+        if (failed) t.errors++;
+        this.shadowTotals.set(id, t);
+        backend.give();
+      },
+    };
+  }
+
+  /** What each shadow version scored since the server started (metrics read it). */
+  shadowTraffic(): ShadowTraffic[] {
+    return [...this.shadowTotals.values()].map((t) => ({ ...t }));
+  }
+
   private tally(name: string, version: string, requests: number, errors: number): void {
     const id = `${name}\u0000${version}`;
     const t = this.tallies.get(id);
@@ -379,9 +457,10 @@ export class ModelServer {
   refresh(): Promise<void> {
     this.refreshing++;
     const run = this.refreshes.then(async () => {
-      for (const { primary, canary } of this.served.values()) {
+      for (const { primary, canary, shadow } of this.served.values()) {
         await primary.refresh();
         await canary?.slot.refresh();
+        await shadow?.refresh();
       }
     });
     this.refreshes = run.finally(() => {
@@ -401,6 +480,6 @@ export class ModelServer {
     const all = [...this.served.values()];
     this.served.clear();
     await this.flushCanary();
-    await Promise.all(all.flatMap((s) => [s.primary.close(), s.canary?.slot.close()]));
+    await Promise.all(all.flatMap((s) => [s.primary.close(), s.canary?.slot.close(), s.shadow?.close()]));
   }
 }

@@ -48,7 +48,7 @@ describe('PredictionLog', () => {
     for (const log of logs.splice(0)) await log.close();
   });
 
-  it('writes one Parquet file per model and day, with inputs, scores and canary flags', async () => {
+  it('writes one Parquet file per model and day, with inputs, scores, canary and shadow flags', async () => {
     const home = tempDir();
     const log = open(home);
     log.append(
@@ -64,6 +64,7 @@ describe('PredictionLog', () => {
       model: 'fraud',
       version: '5',
       canary: false,
+      shadow: true,
       latencyMs: 2,
       scores: Float64Array.of(0.25, 0.75),
       inputs: {
@@ -92,6 +93,7 @@ describe('PredictionLog', () => {
         model: 'churn',
         version: '1',
         canary: false,
+        shadow: false,
         row: 0,
         score: 0.033,
         latencyMs: 1.5,
@@ -101,9 +103,9 @@ describe('PredictionLog', () => {
       expect.objectContaining({ requestId: 'r2', version: '2', canary: true, row: 0, latencyMs: 4 }),
     ]);
     const fraud = await readPredictions({ home, model: 'fraud' });
-    expect(fraud.map((p) => [p.score, p.features])).toEqual([
-      [0.25, { customer_id: 'c-1', amount: 12.5, country: 'FR', input_score: 9 }],
-      [0.75, { customer_id: 'c-2', amount: null, country: 'DE', input_score: 8 }],
+    expect(fraud.map((p) => [p.score, p.shadow, p.features])).toEqual([
+      [0.25, true, { customer_id: 'c-1', amount: 12.5, country: 'FR', input_score: 9 }],
+      [0.75, true, { customer_id: 'c-2', amount: null, country: 'DE', input_score: 8 }],
     ]);
     // The time window prunes by day and filters by time; outside it the relation is empty, not missing.
     expect((await readPredictions({ home, model: 'churn', from: DAY2 })).map((p) => p.requestId)).toEqual([

@@ -89,7 +89,8 @@ describe('shadow deployment', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
     });
-    return { status: res.status, id: res.headers.get('x-request-id') as string, body: await res.json() };
+    const answer = (await res.json()) as { version?: string; predictions: number[] };
+    return { status: res.status, id: res.headers.get('x-request-id') as string, body: answer };
   };
   const rowOf = (i: number): Row => ({ tenure: i % 30, orders: i % 7, spend: (i % 50) / 10 });
 

@@ -9,7 +9,10 @@
  * version has loaded and scored a warm-up row, with no request failing on the way. The registry
  * has no in-process event to listen to, and another process may promote, so the server polls.
  * A model may have a canary taking a share of its traffic; the canary's requests and failures are
- * added to its version's record in the registry (what the promotion gate `canary` reads).
+ * added to its version's record in the registry (what the promotion gate `canary` reads). It may
+ * also have a shadow, which scores a copy of each request the primary answers (`acquireShadow`):
+ * logged, never answered. A new version on any side is refused unless it can take the primary's
+ * requests (serving/compatibility).
  *
  * @example
  * const server = await ModelServer.start({

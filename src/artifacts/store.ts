@@ -48,13 +48,24 @@ export interface ArtifactStore {
   list(path: string): Promise<ArtifactEntry[]>;
   /** Deletes a file or a folder. @throws RESOURCE_DOES_NOT_EXIST when nothing is there. */
   delete(path: string): Promise<void>;
-  /** The local file path of `path` (for tools that need a file, such as ONNX Runtime). */
-  localPath(path: string): string;
+  /**
+   * A local file holding the bytes of file `path` (for tools that need one, such as ONNX Runtime):
+   * the store's own file for a local store, a fresh download for a remote one.
+   */
+  localFile(path: string): Promise<string>;
   /** A fresh hidden name for a temporary file or folder in folder `dir`. */
   tempPath(dir: string): string;
+  /** Releases what the store holds open (connections); the store is not used after. */
+  close(): void;
 }
 
 const bad = (message: string) => new KeelError('INVALID_PARAMETER_VALUE', message);
+
+/** A fresh hidden name in folder `dir`, which no listing shows. */
+export function tempArtifactPath(dir: string): string {
+  const rel = normalizeArtifactPath(dir);
+  return `${rel ? `${rel}/` : ''}${TEMP_PREFIX}${shortId(8)}`;
+}
 
 /** What `resolve` found: the local path and what is there (undefined: nothing). */
 interface Resolved {
@@ -66,13 +77,19 @@ interface Resolved {
 export class LocalArtifactStore implements ArtifactStore {
   constructor(readonly root: string) {}
 
+  /** Where `path` is on disk (whether or not anything is there). */
   localPath(path: string): string {
     return join(this.root, normalizeArtifactPath(path));
   }
 
+  close(): void {}
+
+  async localFile(path: string): Promise<string> {
+    return this.localPath(path);
+  }
+
   tempPath(dir: string): string {
-    const rel = normalizeArtifactPath(dir);
-    return `${rel ? `${rel}/` : ''}${TEMP_PREFIX}${shortId(8)}`;
+    return tempArtifactPath(dir);
   }
 
   /**

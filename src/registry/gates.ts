@@ -185,7 +185,7 @@ async function evaluate(
       try {
         const oldFile = servedModelPath(s.replaced);
         await verifyFiles(ctx, s.replaced);
-        await dryRun(ctx.artifacts.localPath(oldFile), old.signature);
+        await dryRun(await ctx.artifacts.localFile(oldFile), old.signature);
         evidence.loads = true;
         const { restored } = await rehearse(s.row.name, Number(s.row.version));
         evidence.dry_run_restores = restored === undefined ? null : String(restored);

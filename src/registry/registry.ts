@@ -227,7 +227,7 @@ export class Registry {
     const modelPath = servedModelPath(row);
     if (options.verify !== false) await verifyFiles(this.ctx, row);
     const [version] = await hydrateVersions(db, [row]);
-    return { version, package: packageOf(row), modelFile: this.shared.artifacts.localPath(modelPath) };
+    return { version, package: packageOf(row), modelFile: await this.shared.artifacts.localFile(modelPath) };
   }
 
   /** Governed stage change: see {@link Promotions.promote}. */
@@ -254,7 +254,7 @@ export class Registry {
     const modelPath = servedModelPath(row);
     await verifyFiles(this.ctx, row);
     const result = await benchmarkModel(
-      this.shared.artifacts.localPath(modelPath),
+      await this.shared.artifacts.localFile(modelPath),
       packageOf(row).signature,
       {
         ...options,

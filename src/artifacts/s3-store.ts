@@ -36,6 +36,7 @@ import { normalizeArtifactPath } from './paths.js';
 import {
   type ArtifactEntry,
   type ArtifactStore,
+  checkSha256,
   type FileDigests,
   TEMP_PREFIX,
   tempArtifactPath,
@@ -282,9 +283,9 @@ export class S3ArtifactStore implements ArtifactStore {
 
   async digest(path: string): Promise<FileDigests> {
     const rel = normalizeArtifactPath(path);
-    if ((await this.kind(rel)) !== 'folder')
-      throw new KeelError('RESOURCE_DOES_NOT_EXIST', `No artifact folder at '${rel}'`);
+    // A folder is its keys: none below `rel/` is no folder (a file at `rel` included).
     const files = (await this.filesUnder(rel)).sort();
+    if (files.length === 0) throw new KeelError('RESOURCE_DOES_NOT_EXIST', `No artifact folder at '${rel}'`);
     const hashes = new Array<string>(files.length);
     // A few reads in flight: each object is a round trip to S3.
     let next = 0;
@@ -368,16 +369,20 @@ export class S3ArtifactStore implements ArtifactStore {
 
   /**
    * Downloads the object to the local cache (write, then rename) and returns that file; each call
-   * reads the object anew, so the copy is what the store holds now.
+   * reads the object anew, so the copy is what the store holds now. The sha256 is taken of the
+   * bytes as they arrive, so the file checked is the file handed out.
    */
-  async localFile(path: string): Promise<string> {
+  async localFile(path: string, sha256?: string): Promise<string> {
     const rel = normalizeArtifactPath(path);
     const target = join(this.cacheDir, 'objects', rel);
     await mkdir(dirname(target), { recursive: true });
     const tmp = join(dirname(target), `${TEMP_PREFIX}${shortId(6)}.tmp`);
     try {
       const { stream } = await this.get(rel);
+      const hash = createHash('sha256');
+      stream.on('data', (chunk: Buffer) => hash.update(chunk));
       await pipeline(stream, createWriteStream(tmp));
+      if (sha256 !== undefined) checkSha256(rel, hash.digest('hex'), sha256);
       await rename(tmp, target);
       return target;
     } catch (err) {

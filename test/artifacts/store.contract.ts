@@ -197,6 +197,16 @@ export function artifactStoreContract(backend: string, open: () => Promise<Opene
       expect(readFileSync(await store.localFile(`${d}/model.onnx`), 'utf8')).toBe('onnx bytes');
       await store.put(`${d}/model.onnx`, 'new bytes');
       expect(readFileSync(await store.localFile(`${d}/model.onnx`), 'utf8')).toBe('new bytes');
+      // With the sha256 it must have, the file handed out is the one checked.
+      expect(readFileSync(await store.localFile(`${d}/model.onnx`, sha256('new bytes')), 'utf8')).toBe(
+        'new bytes',
+      );
+      await expect(store.localFile(`${d}/model.onnx`, sha256('onnx bytes'))).rejects.toMatchObject({
+        code: 'INVALID_STATE',
+      });
+      await expect(store.localFile(`${d}/none.onnx`)).rejects.toMatchObject({
+        code: 'RESOURCE_DOES_NOT_EXIST',
+      });
     });
 
     it('gives temporary names that no listing shows and no two calls share', async () => {

@@ -166,12 +166,19 @@ export class S3ArtifactStore implements ArtifactStore {
    */
   private async checkFileTarget(rel: string): Promise<void> {
     if (rel === '') throw bad('An artifact file needs a path, not the root');
-    const parts = rel.split('/');
-    const above = parts.slice(0, -1).map((_, i) => parts.slice(0, i + 1).join('/'));
-    const [folder, ...files] = await Promise.all([this.isFolder(rel), ...above.map((p) => this.isFile(p))]);
-    const file = files.findIndex(Boolean);
-    if (file >= 0) throw bad(`Artifact path '${rel}' is not valid: '${above[file]}' is a file, not a folder`);
+    const [folder] = await Promise.all([this.isFolder(rel), this.checkFolderPath(rel, false)]);
     if (folder) throw bad(`Artifact path '${rel}' is a folder`);
+  }
+
+  /**
+   * Checks that no folder above `rel` (nor `rel` itself, with `self`) is a file.
+   * @throws INVALID_PARAMETER_VALUE naming the file in the way.
+   */
+  private async checkFolderPath(rel: string, self: boolean): Promise<void> {
+    const parts = rel === '' ? [] : rel.split('/');
+    const paths = parts.slice(0, self ? parts.length : -1).map((_, i) => parts.slice(0, i + 1).join('/'));
+    const file = (await Promise.all(paths.map((p) => this.isFile(p)))).findIndex(Boolean);
+    if (file >= 0) throw bad(`Artifact path '${rel}' is not valid: '${paths[file]}' is a file, not a folder`);
   }
 
   async kind(path: string): Promise<'file' | 'folder' | undefined> {
@@ -255,6 +262,7 @@ export class S3ArtifactStore implements ArtifactStore {
       await this.copyObject(fromRel, toRel);
       return;
     }
+    await this.checkFolderPath(toRel, true);
     // As the local store: the store's own temporary files are no part of a folder's copy.
     const files = (await this.filesUnder(fromRel)).filter(
       (f) => !f.split('/').some((part) => part.startsWith(TEMP_PREFIX)),
@@ -273,6 +281,7 @@ export class S3ArtifactStore implements ArtifactStore {
     if (toRel === '') throw bad('Nothing moves onto the artifact root');
     if ((await this.kind(toRel)) !== undefined)
       throw new KeelError('RESOURCE_ALREADY_EXISTS', `Artifact path '${toRel}' exists`);
+    await this.checkFolderPath(toRel, false);
     // Every object reaches the target before any source goes (see the module's note on order).
     if (kind === 'file') await this.copyObject(fromRel, toRel);
     else

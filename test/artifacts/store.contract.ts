@@ -96,6 +96,15 @@ export function artifactStoreContract(backend: string, open: () => Promise<Opene
       await expect(store.put(`${d}/dir`, 'y')).rejects.toMatchObject({ code: 'INVALID_PARAMETER_VALUE' });
       await expect(store.put('', 'y')).rejects.toMatchObject({ code: 'INVALID_PARAMETER_VALUE' });
       await expect(store.get(`${d}/dir`)).rejects.toMatchObject({ code: 'INVALID_PARAMETER_VALUE' });
+      await expect(store.copy(`${d}/dir`, `${d}/file`)).rejects.toMatchObject({
+        code: 'INVALID_PARAMETER_VALUE',
+      });
+      await expect(store.move(`${d}/dir`, `${d}/file/dir`)).rejects.toMatchObject({
+        code: 'INVALID_PARAMETER_VALUE',
+      });
+      await expect(store.copy(`${d}/file`, `${d}/dir`)).rejects.toMatchObject({
+        code: 'INVALID_PARAMETER_VALUE',
+      });
       expect(await text(store, `${d}/file`)).toBe('x');
     });
 

@@ -6,7 +6,7 @@
  * bounded by a count of requests, not by time; the delay from the promotion to each replica's
  * first answer from the new version is printed.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/core/index.js';
@@ -193,6 +193,13 @@ describe.skipIf(!pgUrl || !redisUrl)('two keel serve replicas on PostgreSQL, Red
       expect(mine.filter((a) => a.sent > switched[r]!).map((a) => a.version)).not.toContain('1');
       expect(mine.filter((a) => a.version === '2').length).toBeGreaterThanOrEqual(AFTER / 4);
     }
+    // Each replica loaded version 2 from the one bucket into its own local disk.
+    for (const r of [0, 1])
+      expect(
+        existsSync(
+          join(cwd, `home-${r}`, 'cache', 's3-artifacts', 'objects', 'models', 'churn', '2', 'v2.onnx'),
+        ),
+      ).toBe(true);
     const delays = switched.map((s) => Math.round(s! - promotedAt!));
     console.log(
       `replicas: ${answers.length} requests in ${(elapsed / 1000).toFixed(1)} s (${Math.round(

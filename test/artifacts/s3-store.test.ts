@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { S3ArtifactStore } from '../../src/artifacts/index.js';
-import { loadConfig } from '../../src/core/index.js';
+import { loadConfig, type S3ArtifactsConfig, s3Url } from '../../src/core/index.js';
 import { startS3Server, type TestS3Server } from '../helpers/s3-server.js';
 import { tempDir } from '../helpers/temp.js';
 import { artifactStoreContract } from './store.contract.js';
@@ -114,6 +114,9 @@ describe('S3 artifact store', () => {
       },
     });
     expect(fromEnv.artifacts).toEqual(fromFile.artifacts);
+    // A child process (a retraining recipe) gets the parent's store as one s3:// URL.
+    const spaced = { ...fromFile.artifacts, prefix: 'team a/ml+x', region: 'eu-west-3' } as S3ArtifactsConfig;
+    expect(loadConfig({ cwd: tempDir(), env: { KEEL_ARTIFACTS: s3Url(spaced) } }).artifacts).toEqual(spaced);
     writeFileSync(`${dir}/keel.yaml`, 'artifacts: { type: s3, bucket: "Bad_Bucket" }\n');
     expect(() => loadConfig({ cwd: dir, env: {} })).toThrow(/bucket/);
     expect(() =>

@@ -50,9 +50,9 @@ const DIGEST_READS = 8;
 /** DeleteObjects takes at most this many keys per request. */
 const DELETE_BATCH = 1000;
 
+/** A missing key: `NoSuchKey`, or `NotFound` for a HEAD (which has no body to say more). */
 const isMissing = (err: unknown): boolean =>
-  err instanceof S3ServiceException &&
-  (err.name === 'NoSuchKey' || err.name === 'NotFound' || err.$metadata.httpStatusCode === 404);
+  err instanceof S3ServiceException && (err.name === 'NoSuchKey' || err.name === 'NotFound');
 
 /** Orders names as the local store does (JavaScript string order), not S3's byte order. */
 const byPath = (a: { path: string }, b: { path: string }) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
@@ -95,12 +95,22 @@ export class S3ArtifactStore implements ArtifactStore {
     return rel === '' ? this.base : `${this.base}${rel}/`;
   }
 
-  /** Runs one S3 call; a failure other than a missing object is TEMPORARILY_UNAVAILABLE, naming it. */
+  /**
+   * Runs one S3 call. A missing key is rethrown as S3 said it; a missing bucket is
+   * FAILED_PRECONDITION (the configuration is wrong); anything else is TEMPORARILY_UNAVAILABLE,
+   * naming the store, the operation and S3's error.
+   */
   private async call<T>(what: string, rel: string, run: () => Promise<T>): Promise<T> {
     try {
       return await run();
     } catch (err) {
       if (isMissing(err)) throw err;
+      if (err instanceof S3ServiceException && err.name === 'NoSuchBucket')
+        throw new KeelError(
+          'FAILED_PRECONDITION',
+          `S3 artifact store ${this.url}: bucket '${this.bucket}' does not exist (create it, or fix artifacts.bucket in keel.yaml)`,
+          { cause: err },
+        );
       const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
       throw new KeelError(
         'TEMPORARILY_UNAVAILABLE',

@@ -93,6 +93,27 @@ describe('S3 artifact store', () => {
     }
   });
 
+  it('says a missing bucket is missing, not a file', async () => {
+    const store = new S3ArtifactStore({
+      bucket: 'no-such-bucket',
+      prefix: '',
+      endpoint: server.endpoint,
+      forcePathStyle: true,
+      cacheDir: tempDir(),
+    });
+    for (const op of [
+      () => store.get('a.txt'),
+      () => store.kind('a'),
+      () => store.list(''),
+      () => store.put('a', 'x'),
+    ])
+      await expect(op()).rejects.toMatchObject({
+        code: 'FAILED_PRECONDITION',
+        message: expect.stringContaining("bucket 'no-such-bucket' does not exist"),
+      });
+    store.close();
+  });
+
   it('is chosen by keel.yaml or by an s3:// KEEL_ARTIFACTS', async () => {
     const dir = tempDir();
     writeFileSync(

@@ -11,6 +11,7 @@
  * const v = await registry.versions.create({ name: 'churn', source: 'runs:/<run_id>/model' });
  * const result = await registry.promote('churn', v.version, 'Production');
  */
+import { posix } from 'node:path';
 import type { ArtifactStore } from '../artifacts/index.js';
 import { type Clock, type KeelConfig, KeelError, type ProgressFn, systemClock } from '../core/index.js';
 import { migrate } from '../storage/index.js';
@@ -20,14 +21,14 @@ import { benchmarkModel } from './benchmark.js';
 import { servedModelPath } from './contents.js';
 import { makeContext, type RegistryContext, upsertTag } from './context.js';
 import { type DeliveryOptions, WebhookDispatcher } from './delivery.js';
-import { changeArtifacts, recordMissingFiles, verifyFiles } from './files.js';
+import { changeArtifacts, recordMissingFiles, verifiedLocalFile, verifyFiles } from './files.js';
 import { type Actor, localActor } from './identity.js';
 import { aliasVersion } from './lifecycle.js';
 import { latestVersions, ModelStore } from './models.js';
 import { parseStage } from './names.js';
 import { type Policy, parsePolicy } from './policy.js';
 import { type PromoteOptions, type PromotionResult, Promotions } from './promotion.js';
-import { hydrateVersions, packageOf } from './rows.js';
+import { hydrateVersions, packageOf, type VersionRow, versionDir } from './rows.js';
 import { registryMigrations } from './schema.js';
 import { TokenStore } from './tokens.js';
 import type { BenchmarkResult, CanaryRecord, ModelPackage, ModelVersion } from './types.js';
@@ -191,12 +192,49 @@ export class Registry {
   /**
    * Resolves `models:/name/3`, `models:/name@champion` or `models:/name/Production` to a version
    * and its local ONNX file: the one function serving calls. The version's files are checked
-   * against their registered sha256 unless `verify` is false (a caller that only wants to know
-   * which version the URI names now).
+   * against their registered sha256, and the local file is the one checked, unless `verify` is
+   * false.
    * @throws INVALID_PARAMETER_VALUE for a malformed URI; RESOURCE_DOES_NOT_EXIST when nothing
    *   matches; INVALID_STATE when the files are not what was registered.
    */
   async resolveModelUri(uri: string, options: { verify?: boolean } = {}): Promise<ResolvedModel> {
+    // One read of the row serves both the MLflow view and the package.
+    const row = await this.resolveRow(uri);
+    const modelPath = servedModelPath(row);
+    const verify = options.verify !== false;
+    if (verify) await verifyFiles(this.ctx, row);
+    const modelFile = verify
+      ? await verifiedLocalFile(this.ctx, row, modelPath)
+      : await this.shared.artifacts.localFile(modelPath);
+    const [version] = await hydrateVersions(this.ctx.db, [row]);
+    return { version, package: packageOf(row), modelFile };
+  }
+
+  /**
+   * The local path of the input example saved beside a version's served model
+   * (`input_example.json`, as `keel train` and MLflow save it), checked against its registered
+   * sha256; undefined when the version has none. Serving warms a new version up on it.
+   * @throws RESOURCE_DOES_NOT_EXIST for an unknown version; INVALID_STATE when the file changed.
+   */
+  async inputExampleFile(name: string, version: number | string): Promise<string | undefined> {
+    const row = await this.versions.row(name, version);
+    const path = `${posix.dirname(servedModelPath(row))}/input_example.json`;
+    const recorded: Record<string, string> = row.files ? JSON.parse(row.files) : {};
+    if (!(path.slice(versionDir(row).length + 1) in recorded)) return undefined;
+    return verifiedLocalFile(this.ctx, row, path);
+  }
+
+  /**
+   * The version `models:/...` names now, without touching its files: what serving asks at every
+   * refresh, cheap on any artifact store.
+   * @throws as {@link resolveModelUri}, but never for the files.
+   */
+  async resolveVersion(uri: string): Promise<ModelVersion> {
+    const [version] = await hydrateVersions(this.ctx.db, [await this.resolveRow(uri)]);
+    return version;
+  }
+
+  private async resolveRow(uri: string): Promise<VersionRow> {
     const ref = parseModelUri(uri);
     const db = this.ctx.db;
     let number: number | undefined;
@@ -222,12 +260,7 @@ export class Registry {
       }
       number = Number(top.v);
     }
-    // One read of the row serves both the MLflow view and the package.
-    const row = await this.versions.row(ref.name, number);
-    const modelPath = servedModelPath(row);
-    if (options.verify !== false) await verifyFiles(this.ctx, row);
-    const [version] = await hydrateVersions(db, [row]);
-    return { version, package: packageOf(row), modelFile: this.shared.artifacts.localPath(modelPath) };
+    return this.versions.row(ref.name, number);
   }
 
   /** Governed stage change: see {@link Promotions.promote}. */
@@ -254,7 +287,7 @@ export class Registry {
     const modelPath = servedModelPath(row);
     await verifyFiles(this.ctx, row);
     const result = await benchmarkModel(
-      this.shared.artifacts.localPath(modelPath),
+      await verifiedLocalFile(this.ctx, row, modelPath),
       packageOf(row).signature,
       {
         ...options,

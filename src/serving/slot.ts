@@ -155,7 +155,7 @@ export class Slot {
     let target: string | undefined;
     try {
       // Which version the URI names now; `load` verifies the files of a new one.
-      target = (await this.ctx.registry.resolveModelUri(this.uri, { verify: false })).version.version;
+      target = (await this.ctx.registry.resolveVersion(this.uri)).version;
       if (target === this.current?.version) {
         this.failure = undefined;
         return;
@@ -269,11 +269,9 @@ export class Slot {
           `${name} version ${version} cannot take the requests version ${served?.version} serves: ${conflicts.join('; ')}`,
           { details: { conflicts } },
         );
-      const { modelFile } = await this.ctx.registry.resolveModelUri(`models:/${name}/${version}`, {
-        verify: false,
-      });
+      const example = await this.ctx.registry.inputExampleFile(name, version);
       try {
-        await warmUp(model, readInputExample(modelFile));
+        await warmUp(model, example === undefined ? undefined : readInputExample(example));
       } catch (err) {
         throw new Refusal(
           'FAILED_PRECONDITION',

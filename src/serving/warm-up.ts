@@ -6,8 +6,7 @@
  * row is never swapped in; otherwise (or when the example does not fit the model's columns) one
  * row of zeros, which still loads ONNX Runtime's kernels so the first request pays no warm-up.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { KeelError } from '../core/index.js';
 import { type EncodedRows, encodeArrays, encodeRecords } from './encode.js';
 import type { ServingModel } from './model.js';
@@ -21,10 +20,8 @@ export interface InputExample {
 /** Rows of the example scored at most: enough to cover its variety, few enough to stay quick. */
 const MAX_ROWS = 64;
 
-/** The input example saved beside `modelFile`, when there is one that parses. */
-export function readInputExample(modelFile: string): InputExample | undefined {
-  const path = join(dirname(modelFile), 'input_example.json');
-  if (!existsSync(path)) return undefined;
+/** The input example in `path` (pandas split orient), when it parses. */
+export function readInputExample(path: string): InputExample | undefined {
   try {
     const parsed = JSON.parse(readFileSync(path, 'utf8')) as { columns?: unknown; data?: unknown };
     const { columns, data } = parsed;

@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/index.js';
-import { DEFAULT_POLICY, type Policy, type Registry } from '../../src/registry/index.js';
+import { DEFAULT_POLICY, type Policy, type Registry, SERVING_REFUSED_TAG } from '../../src/registry/index.js';
 import { artifactUriToPath, type Tracking } from '../../src/tracking/index.js';
 import { writeLogisticModel } from '../helpers/onnx.js';
 import { openTestRegistry } from '../helpers/registry.js';
@@ -419,6 +419,33 @@ export function describeRegistryContract(backend: Backend, postgresUrl?: string)
       await registry.versions.delete('churn', top);
       const left = (await registry.resolveModelUri('models:/churn/Production')).version.version;
       expect((await registry.resolveModelUri('models:/churn@champion')).version.version).toBe(left);
+    });
+
+    it("records a server's refusal to serve a version: an audit entry and the version's tag, the latest winning", async () => {
+      await registry.models.create('churn');
+      for (let i = 0; i < 2; i++)
+        await registry.versions.create({ name: 'churn', source: writeLogisticModel(tempDir()) });
+      for (const reason of ['first reason', 'second reason'])
+        await registry.recordServingRefusal('churn', 2, { from: '1', role: 'canary', reason });
+      const entries = (await registry.audit.list('churn')).filter((e) => e.action === 'serving_refused');
+      expect(entries.map((e) => [e.outcome, e.version, e.from, e.to, e.reason])).toEqual([
+        ['refused', '2', '1', 'canary', 'first reason'],
+        ['refused', '2', '1', 'canary', 'second reason'],
+      ]);
+      const tags = (await registry.versions.get('churn', 2)).tags.filter(
+        (t) => t.key === SERVING_REFUSED_TAG,
+      );
+      expect(tags).toEqual([
+        {
+          key: SERVING_REFUSED_TAG,
+          value: expect.stringMatching(/Z canary \(serving version 1\): second reason$/),
+        },
+      ]);
+      await expect(
+        registry
+          .as({ user: 'r', role: 'reader' })
+          .recordServingRefusal('churn', 2, { role: 'primary', reason: 'x' }),
+      ).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
     });
 
     it('refuses rollback without an earlier Production version', async () => {

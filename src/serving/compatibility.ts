@@ -5,17 +5,30 @@
  * beside the primary. The callers of the served version keep sending what it took: entity keys
  * whose features `/predict` looks up by its feature references, rows by column name, rows and
  * tensors by position. A version that cannot take one of those would fail or, worse, silently
- * misread every such request; the swap is refused instead, naming each difference.
+ * misread every such request; the swap is refused instead, naming each difference. Categories
+ * are compared only for a shadow, which scores the primary's encoded rows.
  */
 import type { ServingModel } from './model.js';
 
 const list = (names: readonly string[]) => names.join(', ');
 
-/**
- * What stops `next` from serving the requests `served` serves; empty when nothing does.
- * @param lookups The server has a feature store, so `/predict` looks features up by entity keys.
- */
-export function servingConflicts(served: ServingModel, next: ServingModel, lookups: boolean): string[] {
+export interface ConflictOptions {
+  /** The server has a feature store, so `/predict` looks features up by entity keys. */
+  lookups: boolean;
+  /**
+   * `next` takes the rows `served` encoded (a shadow): its categories must have the same codes.
+   * A version that replaces another encodes its own requests, and a category it does not know is
+   * the input policy's to report or refuse, so a retraining that recodes them is not refused.
+   */
+  sameCodes?: boolean;
+}
+
+/** What stops `next` from serving the requests `served` serves; empty when nothing does. */
+export function servingConflicts(
+  served: ServingModel,
+  next: ServingModel,
+  { lookups, sameCodes = false }: ConflictOptions,
+): string[] {
   const was = served.info;
   const now = next.info;
   const from = `version ${was.version}`;
@@ -53,17 +66,10 @@ export function servingConflicts(served: ServingModel, next: ServingModel, looku
         if (!old) continue;
         if (old.type !== column.type)
           conflicts.push(`column '${column.name}' is a ${column.type} where ${from} takes a ${old.type}`);
-        else if (old.categories && column.categories) {
-          const unknown = old.categories.filter((c) => !column.categories?.includes(c));
-          if (unknown.length > 0)
-            conflicts.push(
-              `column '${column.name}' does not know categories that ${from} takes: ${list(unknown.map((c) => JSON.stringify(c)))}`,
-            );
-          else if (old.categories.some((c, i) => column.categories?.[i] !== c))
-            conflicts.push(
-              `column '${column.name}' codes its categories in another order than ${from}: codes sent in tensors would be misread`,
-            );
-        }
+        else if (sameCodes && old.categories?.some((c, i) => column.categories?.[i] !== c))
+          conflicts.push(
+            `column '${column.name}' codes its categories otherwise than ${from}, whose encoded rows it would take`,
+          );
       }
       if (
         unsent.length === 0 &&

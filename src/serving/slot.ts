@@ -261,7 +261,10 @@ export class Slot {
     try {
       const served = this.reference();
       const conflicts = served
-        ? servingConflicts(served.predictor.model, model, this.ctx.features !== undefined)
+        ? servingConflicts(served.predictor.model, model, {
+            lookups: this.ctx.features !== undefined,
+            sameCodes: this.role === 'shadow',
+          })
         : [];
       if (conflicts.length > 0)
         throw new Refusal(

@@ -70,14 +70,18 @@ afterAll(async () => {
   await cleanup();
 });
 
-const conflicts = (next: string, lookups = true) =>
-  servingConflicts(models.get('served') as ServingModel, models.get(next) as ServingModel, lookups);
+const conflicts = (next: string, lookups = true, sameCodes = false) =>
+  servingConflicts(models.get('served') as ServingModel, models.get(next) as ServingModel, {
+    lookups,
+    sameCodes,
+  });
 
 describe('servingConflicts', () => {
   it('lets a retrained version with the same columns, codes and feature references take over', () => {
     expect(conflicts('same')).toEqual([]);
-    // New categories after the known ones keep every code a caller sends.
+    // A replacement encodes its own requests: categories recoded by a retraining are its business.
     expect(conflicts('more colours')).toEqual([]);
+    expect(conflicts('recoded')).toEqual([]);
   });
 
   it('refuses a version with no feature references while /predict looks them up, and only then', () => {
@@ -87,13 +91,15 @@ describe('servingConflicts', () => {
     expect(conflicts('no refs', false)).toEqual([]);
   });
 
-  it('refuses columns in another order, categories coded otherwise, and a column callers do not send', () => {
+  it('refuses columns in another order and a column callers do not send; for a shadow, categories coded otherwise', () => {
     expect(conflicts('reordered')).toEqual([
       'it takes its columns in another order than version 1 (b, colour, a against a, colour, b): rows and tensors sent by position would be misread',
     ]);
-    expect(conflicts('recoded')).toEqual([
-      "column 'colour' codes its categories in another order than version 1: codes sent in tensors would be misread",
+    expect(conflicts('recoded', true, true)).toEqual([
+      "column 'colour' codes its categories otherwise than version 1, whose encoded rows it would take",
     ]);
+    // New categories after the known ones keep every code of the primary's rows.
+    expect(conflicts('more colours', true, true)).toEqual([]);
     expect(conflicts('other column')).toEqual([
       'it looks up other features than version 1: adds customer_stats:c; drops customer_stats:b',
       'it needs columns that callers of version 1 do not send: c',

@@ -17,6 +17,7 @@ export * from './onnx-export.js';
 export * from './onnx-io.js';
 export * from './onnx-predict.js';
 export { ELEM_TYPES, onnx } from './onnx-proto.js';
+export * from './onnx-quantize.js';
 export * from './onnx-session.js';
 export * from './onnx-signature.js';
 export { Rng } from './random.js';

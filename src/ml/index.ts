@@ -15,6 +15,7 @@ export type { IterationMetrics, Objective } from './objective.js';
 export * from './onnx-columns.js';
 export * from './onnx-export.js';
 export * from './onnx-io.js';
+export * from './onnx-optimized.js';
 export * from './onnx-predict.js';
 export { ELEM_TYPES, onnx } from './onnx-proto.js';
 export * from './onnx-quantize.js';

@@ -3,6 +3,7 @@
  * Keel's built-in training: logistic regression and histogram gradient-boosted trees over typed
  * arrays, ONNX export, ONNX signature reading, evaluation and fairness metrics.
  */
+export * from './compare-models.js';
 export * from './dataset.js';
 export * from './evaluate.js';
 export * from './fairness.js';

@@ -31,10 +31,16 @@ export const loadOrt = (): Promise<Ort> => {
   return ort;
 };
 
+/** Session options Keel sets only for one session: where to save its optimized graph, its log level. */
+export interface SessionExtras {
+  optimizedModelFilePath?: string;
+  logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
+}
+
 /** ONNX Runtime's session options for `settings` over the defaults. */
 export function sessionOptions(
   settings: SessionSettings = {},
-  extra: { optimizedModelFilePath?: string } = {},
+  extra: SessionExtras = {},
 ): import('onnxruntime-node').InferenceSession.SessionOptions {
   const s = { ...DEFAULT_SESSION_SETTINGS, ...settings };
   return {
@@ -48,13 +54,13 @@ export function sessionOptions(
 
 /**
  * Opens an ONNX model (a file path or its bytes) in ONNX Runtime with `settings` over the
- * defaults; `optimizedModelFilePath` has ONNX Runtime write the graph it optimized there.
+ * defaults; `extra.optimizedModelFilePath` has ONNX Runtime write the graph it optimized there.
  * @throws KeelError INVALID_PARAMETER_VALUE naming the file when it is missing or not a valid ONNX model.
  */
 export async function openOnnxSession(
   model: string | Uint8Array,
   settings: SessionSettings = {},
-  extra: { optimizedModelFilePath?: string } = {},
+  extra: SessionExtras = {},
 ): Promise<OnnxSession> {
   const what = typeof model === 'string' ? `'${model}'` : 'the given model bytes';
   if (typeof model === 'string' && !(await stat(model).catch(() => undefined))?.isFile()) {

@@ -90,10 +90,15 @@ export class ServingModel {
       width,
       io.layout === 'columns' ? io.inputs.map((i) => i.name) : undefined,
     );
+    // The file's sha256 was recorded at registration and verified just now; bytes Keel rewrote have their own.
+    const served = pkg.model_path?.slice(pkg.folder.length + 1);
     const { session, optimized } = await openCachedSession(
       io.rewritten ? io.bytes : modelFile,
       options.session,
-      options.optimizedCacheDir,
+      {
+        dir: options.optimizedCacheDir,
+        sourceSha256: io.rewritten || !served ? undefined : pkg.files?.[served],
+      },
     );
     return new ServingModel(
       {

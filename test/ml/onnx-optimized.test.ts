@@ -50,11 +50,11 @@ describe('the optimized graph cache', () => {
 
   it('is written on the first open, opened on the next, and rebuilt when it changed', async () => {
     const dir = tempDir();
-    const first = await openCachedSession(model, {}, dir);
+    const first = await openCachedSession(model, {}, { dir });
     expect(first.optimized).toMatchObject({
       reused: false,
       source_sha256: sha256(model),
-      graph_optimization_level: 'extended',
+      graph_optimization_level: 'all',
     });
     const file = first.optimized?.file as string;
     expect(sha256(readFileSync(file))).toBe(first.optimized?.sha256);
@@ -62,18 +62,18 @@ describe('the optimized graph cache', () => {
     const want = await score(first.session);
     await first.session.release();
 
-    const second = await openCachedSession(model, {}, dir);
+    const second = await openCachedSession(model, {}, { dir });
     expect(second.optimized).toMatchObject({ reused: true, file, sha256: first.optimized?.sha256 });
     expect(await score(second.session)).toEqual(want);
     await second.session.release();
 
-    // Another level is another entry: a graph optimized further is not served at 'basic'.
-    const basic = await openCachedSession(model, { graphOptimizationLevel: 'basic' }, dir);
+    // Another level is another entry: a graph optimized at 'all' is not served at 'basic'.
+    const basic = await openCachedSession(model, { graphOptimizationLevel: 'basic' }, { dir });
     expect(basic.optimized?.file).not.toBe(file);
     await basic.session.release();
 
     writeFileSync(file, readFileSync(file).subarray(0, 100));
-    const rebuilt = await openCachedSession(model, {}, dir);
+    const rebuilt = await openCachedSession(model, {}, { dir });
     expect(rebuilt.optimized).toMatchObject({ reused: false, sha256: first.optimized?.sha256 });
     expect(await score(rebuilt.session)).toEqual(want);
     await rebuilt.session.release();
@@ -83,7 +83,7 @@ describe('the optimized graph cache', () => {
 
   it('keeps nothing without a cache folder or with optimizations disabled', async () => {
     const dir = tempDir();
-    const plain = await openCachedSession(model, { graphOptimizationLevel: 'disabled' }, dir);
+    const plain = await openCachedSession(model, { graphOptimizationLevel: 'disabled' }, { dir });
     expect(plain.optimized).toBeUndefined();
     expect(readdirSync(dir)).toEqual([]);
     await plain.session.release();

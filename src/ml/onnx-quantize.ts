@@ -146,7 +146,7 @@ export function quantizeDynamic(source: Uint8Array, options: QuantizeOptions = {
 
   const initializers = new Map((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
   // An initializer that is also a graph input can be overridden at run time: not a constant.
-  const inputs = new Set((graph.input ?? []).map((i) => i.name));
+  const inputs = new Set((graph.input ?? []).map((i) => i.name ?? ''));
   const constant = (name: string) => (inputs.has(name) ? undefined : initializers.get(name));
   const added: TensorProto[] = [];
   const activations = new Map<string, [string, string, string]>();
@@ -154,12 +154,25 @@ export function quantizeDynamic(source: Uint8Array, options: QuantizeOptions = {
   const quantized: QuantizedNode[] = [];
   let int8Weights = 0;
   const out: NodeProto[] = [];
+  // New tensors get names no tensor of the graph has: `${name}`, else `${name}_1`, ...
+  const taken = new Set<string>([
+    ...initializers.keys(),
+    ...inputs,
+    ...(graph.output ?? []).map((o) => o.name ?? ''),
+    ...nodes.flatMap((n) => n.output ?? []),
+  ]);
+  const fresh = (name: string): string => {
+    let candidate = name;
+    for (let i = 1; taken.has(candidate); i++) candidate = `${name}_${i}`;
+    taken.add(candidate);
+    return candidate;
+  };
 
   /** The dynamically quantized A (shared by every node that reads it). */
   const quantizeActivation = (a: string): [string, string, string] => {
     let q = activations.get(a);
     if (!q) {
-      q = [`${a}_quantized`, `${a}_scale`, `${a}_zero_point`];
+      q = [fresh(`${a}_quantized`), fresh(`${a}_scale`), fresh(`${a}_zero_point`)];
       activations.set(a, q);
       out.push(node('DynamicQuantizeLinear', [a], q));
     }
@@ -190,8 +203,8 @@ export function quantizeDynamic(source: Uint8Array, options: QuantizeOptions = {
         cols,
         perChannel,
       );
-      const base = `${b}${transB ? '_T' : ''}${alpha !== 1 ? `_x${weights.size}` : ''}`;
-      w = { q: `${base}_quantized`, scale: `${base}_scale`, zero: `${base}_zero_point` };
+      const base = `${b}${transB ? '_T' : ''}`;
+      w = { q: fresh(`${base}_quantized`), scale: fresh(`${base}_scale`), zero: fresh(`${base}_zero_point`) };
       const shape = perChannel ? [cols] : [];
       added.push(
         { name: w.q, dataType: INT8, dims: [k, cols], rawData: new Uint8Array(q.buffer) },
@@ -204,19 +217,21 @@ export function quantizeDynamic(source: Uint8Array, options: QuantizeOptions = {
     const [aq, aScale, aZero] = quantizeActivation(a);
     const y = (n.output ?? [])[0];
     const stem = `${n.name || y}_quant`;
-    const product = c && isGemm ? `${stem}_product` : y;
+    const [int32, float, scale] = [fresh(`${stem}_int32`), fresh(`${stem}_float`), fresh(`${stem}_scale`)];
+    const product = c && isGemm ? fresh(`${stem}_product`) : y;
     out.push(
-      node('MatMulInteger', [aq, w.q, aZero, w.zero], [`${stem}_int32`]),
-      node('Cast', [`${stem}_int32`], [`${stem}_float`], [attr('to', FLOAT, 'int')]),
-      node('Mul', [aScale, w.scale], [`${stem}_scale`]),
-      node('Mul', [`${stem}_float`, `${stem}_scale`], [product]),
+      node('MatMulInteger', [aq, w.q, aZero, w.zero], [int32]),
+      node('Cast', [int32], [float], [attr('to', FLOAT, 'int')]),
+      node('Mul', [aScale, w.scale], [scale]),
+      node('Mul', [float, scale], [product]),
     );
     if (c && isGemm) {
       let bias = c;
       if (beta !== 1) {
-        added.push({ name: `${stem}_beta`, dataType: FLOAT, dims: [], floatData: [beta] });
-        out.push(node('Mul', [c, `${stem}_beta`], [`${stem}_bias`]));
-        bias = `${stem}_bias`;
+        const [betaName, scaled] = [fresh(`${stem}_beta`), fresh(`${stem}_bias`)];
+        added.push({ name: betaName, dataType: FLOAT, dims: [], floatData: [beta] });
+        out.push(node('Mul', [c, betaName], [scaled]));
+        bias = scaled;
       }
       out.push(node('Add', [product, bias], [y]));
     }

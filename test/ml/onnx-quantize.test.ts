@@ -15,6 +15,8 @@ import {
   scoreOnnx,
   trainGbdt,
 } from '../../src/ml/index.js';
+import { node } from '../../src/ml/onnx-graph.js';
+import { attr, FLOAT, tensorInfo } from '../../src/ml/onnx-proto.js';
 import { logisticModelBytes, mlpModelBytes } from '../helpers/onnx.js';
 import { synthetic } from './synthetic.js';
 
@@ -89,6 +91,24 @@ describe('quantizeDynamic', () => {
       expect(Math.abs(rocAuc(y, p32) - rocAuc(y, p8))).toBeLessThan(MAX_AUC_DELTA);
     },
   );
+
+  it('folds Gemm alpha into the weight scale and adds beta * C, with no tensor name taken twice', async () => {
+    const model = onnx.ModelProto.decode(mlpModelBytes({ inputs: F, hidden: H, seed: 2, gemm: true }));
+    const graph = model.graph as NonNullable<typeof model.graph>;
+    const gemm = (graph.node ?? [])[0];
+    gemm.attribute?.push(attr('alpha', 0.5), attr('beta', 2));
+    // A tensor already bearing the name the quantizer would give the quantized input.
+    graph.node?.push(node('Identity', ['probability'], ['input_quantized']));
+    graph.output?.push(tensorInfo('input_quantized', FLOAT, ['N', 1]));
+    const fp32 = onnx.ModelProto.encode(model).finish();
+    const q = quantizeDynamic(fp32);
+    const names = (onnx.ModelProto.decode(q.bytes).graph?.node ?? []).flatMap((n) => n.output ?? []);
+    expect(new Set(names).size).toBe(names.length);
+    const p32 = await scoreOnnx(fp32, x);
+    const p8 = await scoreOnnx(q.bytes, x);
+    expect(maxDiff(p32, p8)).toBeLessThan(MAX_SCORE_DIFF);
+    expect(maxDiff(p32, p8)).toBeGreaterThan(0);
+  });
 
   it('records the quantization in the metadata and keeps what was there', () => {
     const q = quantizeDynamic(logisticModelBytes([0.5, -1, 2, 0.25]), { perChannel: true });

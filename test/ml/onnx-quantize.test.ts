@@ -50,6 +50,7 @@ describe('quantizeDynamic', () => {
     ['MatMul + Add layers, per tensor', { gemm: false, raw: false }, false],
     ['MatMul + Add layers, per channel', { gemm: false, raw: false }, true],
     ['Gemm layers with raw weights (as PyTorch exports nn.Linear)', { gemm: true, raw: true }, false],
+    ['Gemm layers with raw weights, per channel', { gemm: true, raw: true }, true],
   ])(
     '%s: the INT8 model runs in ONNX Runtime, is smaller, and scores within tolerance',
     async (_, layout, perChannel) => {
@@ -133,13 +134,18 @@ describe('quantizeDynamic', () => {
     );
   });
 
-  it('refuses a model with nothing to quantize, and bytes that are not ONNX', () => {
+  it('refuses a model with nothing to quantize, an opset before DynamicQuantizeLinear, and bytes that are not ONNX', () => {
     const noWeights = mlpModelBytes({ inputs: 2, hidden: 2 });
     const decoded = onnx.ModelProto.decode(noWeights);
     // Weights fed as a graph input are not constants: nothing can be quantized ahead of time.
     decoded.graph?.input?.push(...(decoded.graph.initializer ?? []).map((t) => ({ name: t.name })));
     const overridable = onnx.ModelProto.encode(decoded).finish();
     expect(() => quantizeDynamic(overridable)).toThrow(/no MatMul or Gemm on constant float weights/);
+    const old = onnx.ModelProto.decode(logisticModelBytes([1, 2]));
+    old.opsetImport = [{ domain: '', version: 10 }];
+    expect(() => quantizeDynamic(onnx.ModelProto.encode(old).finish())).toThrow(
+      /opset is 10; INT8 dynamic quantization needs opset 11/,
+    );
     expect(() => quantizeDynamic(new Uint8Array([1, 2, 3, 4]))).toThrow(
       expect.objectContaining({ code: 'INVALID_PARAMETER_VALUE' }),
     );

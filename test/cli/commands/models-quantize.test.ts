@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/core/index.js';
 import { exportOnnx, type FeatureMatrix, Rng, scoreOnnx, trainGbdt } from '../../../src/ml/index.js';
 import { Registry } from '../../../src/registry/index.js';
+import { ServingModel } from '../../../src/serving/index.js';
 import { keel } from '../../helpers/cli.js';
 import { mlpModelBytes } from '../../helpers/onnx.js';
 import { tempDir } from '../../helpers/temp.js';
@@ -108,6 +109,15 @@ describe('keel models quantize', () => {
       expect(metrics.quantization_max_score_diff).toBe(out.evaluation.max_score_diff);
       expect(metrics.roc_auc).toBe(out.evaluation.int8.roc_auc);
       expect(metrics.quantization_int8_bytes).toBe(out.int8_bytes);
+      // The INT8 version serves: scores of a row within the stated tolerance of the FP32 version's.
+      const row = Float32Array.from({ length: F }, (_, j) => Math.cos(j));
+      const scores: number[] = [];
+      for (const uri of ['models:/mlp/1', 'models:/mlp/2']) {
+        const served = await ServingModel.load(registry, uri);
+        scores.push((await served.score(row, 1))[0]);
+        await served.release();
+      }
+      expect(Math.abs(scores[0] - scores[1])).toBeLessThan(0.05);
     } finally {
       await registry.close();
     }

@@ -242,9 +242,14 @@ export function quantizeDynamic(source: Uint8Array, options: QuantizeOptions = {
       `the model has no MatMul or Gemm on constant float weights (ops: ${[...new Set(nodes.map((n) => n.opType))].join(', ')}): nothing to quantize to INT8`,
     );
 
-  const used = new Set(out.flatMap((n) => n.input ?? []));
-  for (const o of graph.output ?? []) used.add(o.name ?? '');
-  const kept = (graph.initializer ?? []).filter((i) => used.has(i.name ?? ''));
+  // A quantized weight's FP32 copy goes unless a node still reads it (or the graph outputs it);
+  // every other initializer stays, also those only a subgraph reads.
+  const replaced = new Set(quantized.map((q) => q.weight));
+  const used = new Set([
+    ...out.flatMap((n) => n.input ?? []),
+    ...(graph.output ?? []).map((o) => o.name ?? ''),
+  ]);
+  const kept = (graph.initializer ?? []).filter((i) => !replaced.has(i.name ?? '') || used.has(i.name ?? ''));
   const metadata = (model.metadataProps ?? []).filter((p) => p.key !== META_QUANTIZATION);
   metadata.push({
     key: META_QUANTIZATION,

@@ -10,7 +10,7 @@
  * from, the optimization level and the ONNX Runtime version that made it; at level 'all', whose
  * layout changes suit one kind of CPU only, also after the machine's architecture and CPU model.
  * A record beside it holds its own sha256, checked before it is opened: a changed or truncated
- * file is made again, never served. The cache can be deleted at any time; the next load rebuilds
+ * file (or one that does not open) is made again, never served. The cache can be deleted at any time; the next load rebuilds
  * it. Two processes building the same entry at once each write their own temporary file and
  * rename it into place.
  */
@@ -79,11 +79,11 @@ export async function openCachedSession(
   const optimizedSettings = { ...settings, graphOptimizationLevel: 'disabled' as const };
   const record = readRecord(recordPath);
   const cached = record && existsSync(file) ? await readFile(file) : undefined;
-  if (record && cached && sha256(cached) === record.sha256)
-    return {
-      session: await openOnnxSession(cached, optimizedSettings),
-      optimized: { ...record, file, reused: true },
-    };
+  if (record && cached && sha256(cached) === record.sha256) {
+    // A saved graph this ONNX Runtime cannot open is made again, as a changed one is.
+    const session = await openOnnxSession(cached, optimizedSettings).catch(() => undefined);
+    if (session) return { session, optimized: { ...record, file, reused: true } };
+  }
 
   const temp = `${file}.${process.pid}.${shortId()}.tmp`;
   try {

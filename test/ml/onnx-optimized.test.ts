@@ -77,6 +77,19 @@ describe('the optimized graph cache', () => {
     expect(rebuilt.optimized).toMatchObject({ reused: false, sha256: first.optimized?.sha256 });
     expect(await score(rebuilt.session)).toEqual(want);
     await rebuilt.session.release();
+
+    // A file its record vouches for that ONNX Runtime cannot open is made again too.
+    const junk = Buffer.from('not an onnx model');
+    writeFileSync(file, junk);
+    const recordFile = file.replace(/\.onnx$/, '.json');
+    writeFileSync(
+      recordFile,
+      JSON.stringify({ ...JSON.parse(readFileSync(recordFile, 'utf8')), sha256: sha256(junk) }),
+    );
+    const remade = await openCachedSession(model, {}, { dir });
+    expect(remade.optimized).toMatchObject({ reused: false, sha256: first.optimized?.sha256 });
+    expect(await score(remade.session)).toEqual(want);
+    await remade.session.release();
     // Temporary files are renamed into place, none left behind.
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });

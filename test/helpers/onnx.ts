@@ -319,6 +319,11 @@ export interface MlpOptions {
   gemm?: boolean;
   /** Raw little-endian weights (as PyTorch writes them) instead of float_data. */
   raw?: boolean;
+  /**
+   * Ends as skl2onnx ends an MLPClassifier: input `float_input`, probabilities [N, 2] (1 − p, p),
+   * `output_label` and a ZipMap `output_probability`, instead of one `probability` [N, 1].
+   */
+  sklearn?: boolean;
 }
 
 /**
@@ -326,7 +331,8 @@ export interface MlpOptions {
  * `probability` [N, 1], weights drawn from a seeded generator (uniform, scaled by 1/sqrt(fan-in)).
  */
 export function mlpModelBytes(options: MlpOptions): Uint8Array {
-  const { inputs: f, hidden: h, gemm = false, raw = false } = options;
+  const { inputs: f, hidden: h, gemm = false, raw = false, sklearn = false } = options;
+  const x = sklearn ? 'float_input' : 'input';
   let state = options.seed ?? 7;
   const uniform = () => {
     state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
@@ -348,7 +354,7 @@ export function mlpModelBytes(options: MlpOptions): Uint8Array {
   const layers = gemm
     ? {
         node: [
-          node('Gemm', ['input', 'W1', 'b1'], ['h0'], [attr('transB', 1, 'int')]),
+          node('Gemm', [x, 'W1', 'b1'], ['h0'], [attr('transB', 1, 'int')]),
           node('Relu', ['h0'], ['h']),
           node('Gemm', ['h', 'W2', 'b2'], ['z'], [attr('transB', 1, 'int')]),
         ],
@@ -361,7 +367,7 @@ export function mlpModelBytes(options: MlpOptions): Uint8Array {
       }
     : {
         node: [
-          node('MatMul', ['input', 'W1'], ['m1']),
+          node('MatMul', [x, 'W1'], ['m1']),
           node('Add', ['m1', 'b1'], ['h0']),
           node('Relu', ['h0'], ['h']),
           node('MatMul', ['h', 'W2'], ['m2']),
@@ -374,6 +380,38 @@ export function mlpModelBytes(options: MlpOptions): Uint8Array {
           tensor('b2', [1], b2),
         ],
       };
+  if (sklearn)
+    return skl2onnx({
+      name: 'MLPClassifier',
+      node: [
+        ...layers.node,
+        node('Sigmoid', ['z'], ['p1']),
+        node('Sub', ['one', 'p1'], ['p0']),
+        node('Concat', ['p0', 'p1'], ['probabilities'], [attr('axis', 1, 'int')]),
+        node('ArgMax', ['probabilities'], ['label'], [attr('axis', 1, 'int'), attr('keepdims', 0, 'int')]),
+        node('Cast', ['label'], ['output_label'], [attr('to', INT64, 'int')]),
+        node(
+          'ZipMap',
+          ['probabilities'],
+          ['output_probability'],
+          [attr('classlabels_int64s', [0, 1], 'int')],
+          'ai.onnx.ml',
+        ),
+      ],
+      initializer: [...layers.initializer, tensor('one', [1], Float32Array.of(1))],
+      input: [tensorInfo(x, FLOAT, ['N', f])],
+      output: [
+        tensorInfo('output_label', INT64, ['N']),
+        {
+          name: 'output_probability',
+          type: {
+            sequenceType: {
+              elemType: { mapType: { keyType: INT64, valueType: { tensorType: { elemType: FLOAT } } } },
+            },
+          },
+        },
+      ],
+    });
   return encodeModel({
     irVersion: 8,
     producerName: gemm ? 'pytorch-like' : 'keel-test',
@@ -382,7 +420,7 @@ export function mlpModelBytes(options: MlpOptions): Uint8Array {
       name: 'mlp',
       node: [...layers.node, node('Sigmoid', ['z'], ['probability'])],
       initializer: layers.initializer,
-      input: [tensorInfo('input', FLOAT, ['N', f])],
+      input: [tensorInfo(x, FLOAT, ['N', f])],
       output: [tensorInfo('probability', FLOAT, ['N', 1])],
     },
   });

@@ -51,6 +51,7 @@ describe('quantizeDynamic', () => {
     ['MatMul + Add layers, per channel', { gemm: false, raw: false }, true],
     ['Gemm layers with raw weights (as PyTorch exports nn.Linear)', { gemm: true, raw: true }, false],
     ['Gemm layers with raw weights, per channel', { gemm: true, raw: true }, true],
+    ['MatMul + Add layers ending as skl2onnx ends an MLPClassifier (ZipMap)', { sklearn: true }, false],
   ])(
     '%s: the INT8 model runs in ONNX Runtime, is smaller, and scores within tolerance',
     async (_, layout, perChannel) => {

@@ -22,6 +22,7 @@ import { KeelError, type ProgressFn } from '../core/index.js';
 import type { CsvOptions } from '../data/index.js';
 import { compareModels, definedMetrics, type ModelComparison, quantizeDynamic } from '../ml/index.js';
 import { localTrackingClient, type Run } from '../tracking/index.js';
+import { requirePermission } from './identity.js';
 import type { Registry } from './registry.js';
 
 export const QUANTIZED_FROM_TAG = 'keel.quantized_from';
@@ -93,7 +94,8 @@ function runData(
 /**
  * Quantizes version `version` of `name` to INT8, measures it against the FP32 version, and
  * registers it as a new version with that evidence (see the module comment).
- * @throws KeelError RESOURCE_DOES_NOT_EXIST for an unknown model or version; INVALID_STATE when its
+ * @throws KeelError PERMISSION_DENIED for an actor who may not register versions;
+ *   RESOURCE_DOES_NOT_EXIST for an unknown model or version; INVALID_STATE when its
  *   files are not what was registered; FAILED_PRECONDITION for a tree ensemble or a model with
  *   nothing to quantize; INVALID_PARAMETER_VALUE when no labelled data is given or named by the run.
  */
@@ -103,6 +105,8 @@ export async function quantizeVersion(
   version: string | number,
   options: QuantizeVersionOptions = {},
 ): Promise<QuantizeVersionResult> {
+  // Checked first: the work (and the run) is for a version the actor may register.
+  requirePermission(registry.actor, 'write', `register a quantized version of '${name}'`);
   const progress = options.onProgress ?? (() => {});
   const uri = `models:/${name}/${version}`;
   const { version: source, package: pkg, modelFile } = await registry.resolveModelUri(uri);

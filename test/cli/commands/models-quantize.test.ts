@@ -28,6 +28,7 @@ const POLICY = `governance:
 describe('keel models quantize', () => {
   const cwd = tempDir();
   const refs = Array.from({ length: F }, (_, j) => `stats:x${j}`);
+  let readerToken: string;
 
   beforeAll(async () => {
     writeFileSync(join(cwd, 'keel.yaml'), POLICY);
@@ -68,6 +69,7 @@ describe('keel models quantize', () => {
     await registry.versions.create({ name: 'bare', source: modelFile });
     await registry.models.create('trees');
     await registry.versions.create({ name: 'trees', source: treeFile });
+    readerToken = (await registry.tokens.create('rita', 'reader')).token;
     await registry.close();
   });
 
@@ -137,7 +139,7 @@ describe('keel models quantize', () => {
     ]);
   });
 
-  it('refuses a tree ensemble (trees stay FP32), an INT8 version, and a version with no data to measure on', async () => {
+  it('refuses a tree ensemble (trees stay FP32), an INT8 version, a reader, and a version with no data to measure on', async () => {
     const trees = await keel(['models', 'quantize', 'trees', '1'], { cwd });
     expect(trees.code).toBe(7);
     expect(trees.stderr).toMatch(/tree ensemble \(TreeEnsemble\w+\): trees stay FP32/);
@@ -145,6 +147,12 @@ describe('keel models quantize', () => {
     // Version 2 is already INT8: nothing left on constant float weights to quantize.
     expect(again.code).toBe(7);
     expect(again.stderr).toMatch(/nothing to quantize/);
+    const reader = await keel(['models', 'quantize', 'mlp', '1', '--target', 'label'], {
+      cwd,
+      env: { KEEL_TOKEN: readerToken },
+    });
+    expect(reader.code).toBe(5);
+    expect(reader.stderr).toMatch(/register a quantized version of 'mlp'/);
     const bare = await keel(['models', 'quantize', 'bare', '1', '--target', 'label'], { cwd });
     expect(bare.code).toBe(2);
     expect(bare.stderr).toMatch(

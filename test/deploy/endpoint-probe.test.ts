@@ -51,7 +51,8 @@ describe('keel probe against a real keel serve', () => {
     );
     expect(result).toMatchObject({ version: '1', rows: 2, checks: 1 });
     const expected = ROWS.map((r) => sigmoid(r.reduce((s, x, i) => s + x * WEIGHTS[i], 0)));
-    result.predictions.forEach((p, i) => expect(p).toBeCloseTo(expected[i], 5));
+    expect(result.predictions).toHaveLength(expected.length);
+    for (const [i, p] of result.predictions.entries()) expect(p).toBeCloseTo(expected[i], 5);
   });
 
   it('fails with exit 7 when the endpoint serves another version, or not the model, when its wait runs out', async () => {

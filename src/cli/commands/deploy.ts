@@ -14,6 +14,7 @@ const loadDeploy = (): Promise<DeployModule> => import('../../deploy/index.js');
 interface InitFlags {
   ci: string;
   force?: boolean;
+  json?: boolean;
   model?: string;
   dataset?: string;
   data?: string;
@@ -54,7 +55,7 @@ export function registerDeployCommands(program: Command): void {
       .option('--force', 'replace a workflow already there'),
     async (io, flags: InitFlags) => {
       const { initProject } = await loadDeploy();
-      const { ci, force, ...given } = flags;
+      const { ci, force, json: _json, ...given } = flags;
       const settings = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
       const result = initProject(io.config.root, { ci: ci as 'github', force, settings });
       io.emit(result, (r) =>

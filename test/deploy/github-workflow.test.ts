@@ -410,5 +410,5 @@ describe('the workflow, run for a push to main', () => {
     expect(
       (await runJob(wf, 'register', contexts, { validate: run }, { cwd: clone, path: [bin] })).status,
     ).toBe('skipped');
-  });
+  }, 600_000);
 });

@@ -220,6 +220,8 @@ ${setup(s.nodeVersion)}
       url: \${{ vars.KEEL_URL }}
     env:
       VERSION: \${{ needs.register.outputs.version }}
+      # A secret of the production environment: no job sees it before a reviewer approved.
+      KEEL_APPROVER_TOKEN: \${{ secrets.KEEL_APPROVER_TOKEN }}
     steps:
 ${setup(s.nodeVersion)}
       - name: Promote through the governance gates
@@ -232,11 +234,12 @@ ${setup(s.nodeVersion)}
           request_id=$(jq -r '.request_id // empty' "$RUNNER_TEMP/promotion.json")
           echo "request_id=$request_id" >> "$GITHUB_OUTPUT"
       - name: Record the approval in Keel
-        if: steps.promote.outputs.request_id != ''
-        # The approver token is a secret of the production environment: no job sees it before a
-        # reviewer approved, and Keel refuses an approval by the requester (the ci user).
+        # Keel refuses an approval by the requester (the ci user). Without an approver token the
+        # request waits for an approver's own \`keel models approve\` (a keel command without a
+        # token would act as the runner's local user, an admin).
+        if: steps.promote.outputs.request_id != '' && env.KEEL_APPROVER_TOKEN != ''
         env:
-          KEEL_TOKEN: \${{ secrets.KEEL_APPROVER_TOKEN }}
+          KEEL_TOKEN: \${{ env.KEEL_APPROVER_TOKEN }}
           REQUEST_ID: \${{ steps.promote.outputs.request_id }}
           REVIEW_URL: \${{ github.server_url }}/\${{ github.repository }}/actions/runs/\${{ github.run_id }}
         run: keel models approve "$REQUEST_ID" --reason "approved in the GitHub production environment review of $REVIEW_URL"

@@ -14,7 +14,14 @@ import { validateWorkflow } from '@action-validator/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { githubWorkflow } from '../../src/deploy/index.js';
-import { type Contexts, type JobRun, runJob, type Step, type Workflow } from '../helpers/actions-runner.js';
+import {
+  type Contexts,
+  evaluate,
+  type JobRun,
+  runJob,
+  type Step,
+  type Workflow,
+} from '../helpers/actions-runner.js';
 import { BANK_COLUMNS, BANK_SCHEMA, bankRows, writeBankCsv } from '../helpers/bank.js';
 import { type BackgroundKeel, CLI, keel, keelJson, runProcess, startKeel } from '../helpers/cli.js';
 import { cliParse } from '../helpers/cli-parse.js';
@@ -144,6 +151,14 @@ describe('the workflow keel init writes', () => {
     expect(wf.jobs.staging.environment).toMatchObject({ name: 'staging' });
     expect(wf.jobs.production.needs).toEqual(['register', 'staging']);
     expect(wf.jobs.production.environment).toMatchObject({ name: 'production' });
+    // Keel's approval is recorded only with the production environment's approver token.
+    const approve = wf.jobs.production.steps.find((s) => s.name === 'Record the approval in Keel');
+    const when = (token: string, request: string) =>
+      evaluate(approve?.if ?? '', {
+        env: { KEEL_APPROVER_TOKEN: token },
+        steps: { promote: { outputs: { request_id: request } } },
+      });
+    expect([when('t', '3'), when('', '3'), when('t', '')]).toEqual([true, false, false]);
   });
 
   it('makes every step but installing and testing a keel command, each one parsed by the real CLI', async () => {

@@ -3,7 +3,7 @@
  * step through bash as GitHub runs `shell: bash` (`bash --noprofile --norc -eo pipefail`), with
  * the workflow's, the job's and the step's `env:`, `$GITHUB_OUTPUT`, `$GITHUB_PATH` and
  * `$RUNNER_TEMP`; `if:` conditions and `${{ }}` expressions over `github`, `secrets`, `vars`,
- * `steps` and `needs` (the forms a workflow here uses: paths, quoted strings, `==`, `!=`, `&&`);
+ * `env`, `steps` and `needs` (the forms a workflow here uses: paths, quoted strings, `==`, `!=`, `&&`);
  * step and job outputs. `uses:` steps are not run (the test lays out the checkout itself).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -123,7 +123,12 @@ export async function runJob(
   const job = workflow.jobs[jobId];
   const needed = job.needs === undefined ? [] : Array.isArray(job.needs) ? job.needs : [job.needs];
   const stepsCtx: Record<string, { outputs: Record<string, string> }> = {};
-  const scope = (): Scope => ({ ...contexts, steps: stepsCtx, needs });
+  const base = (): Scope => ({ ...contexts, steps: stepsCtx, needs });
+  // The env context of a step's if: and expressions is the workflow's and the job's env.
+  const scope = (): Scope => ({
+    ...base(),
+    env: { ...envOf(workflow.env, base()), ...envOf(job.env, base()) },
+  });
   if (needed.some((n) => needs[n]?.status !== 'success') || !condition(job.if, scope())) {
     return { status: 'skipped', outputs: {}, steps: [] };
   }

@@ -74,6 +74,19 @@ describe('deploy/Dockerfile', () => {
     expect(health).toContain('http://127.0.0.1:5000/health');
   });
 
+  it("loads each native module as the build stage's checks do, with this lockfile's packages", async () => {
+    const runs = stages()[0]
+      .instructions.filter((i) => i.keyword === 'RUN')
+      .map((i) => i.args)
+      .join(' ');
+    const checks = [...runs.matchAll(/node -e "([^"]+)"/g)].map((m) => m[1]);
+    expect(checks).toHaveLength(3);
+    for (const script of checks) {
+      const res = await runProcess(process.execPath, ['-e', script], { cwd: REPO });
+      expect(res.code, `${script}\n${res.stderr}`).toBe(0);
+    }
+  });
+
   it('runs a command line the real CLI parses', async () => {
     const [, runtime] = stages();
     const entry = execForm(runtime.instructions.find((i) => i.keyword === 'ENTRYPOINT')?.args ?? '[]');

@@ -94,7 +94,8 @@ export function githubWorkflow(settings: Partial<WorkflowSettings> = {}): string
 #   environment staging      variable KEEL_URL: the staging keel serve
 #   environment production   required reviewers; variable KEEL_URL: the production keel serve;
 #                            secret KEEL_APPROVER_TOKEN: keel tokens create --user release --role approver
-# On a fork's pull request the secrets are empty and Keel uses its embedded stores in .keel/.
+# Where KEEL_DB and KEEL_ARTIFACTS are not set, Keel uses its embedded stores in .keel/, which a
+# job keeps to itself: validation works, the jobs after it need the shared stores.
 name: keel
 
 on:

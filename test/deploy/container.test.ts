@@ -228,6 +228,7 @@ describe('deploy/docker-compose.yml', () => {
     const env = compose.services.serve.environment as Record<string, string>;
     expect(new URL(env.KEEL_DB.replace('${POSTGRES_PASSWORD:-keel}', 'pw')).hostname).toBe('postgres');
     expect(new URL(env.KEEL_ONLINE_STORE).hostname).toBe('redis');
+    expect(new URL(env.KEEL_JOBS_REDIS).hostname).toBe('redis');
     expect(compose.services.worker.environment).toEqual(env);
   });
 

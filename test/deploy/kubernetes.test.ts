@@ -137,7 +137,10 @@ describe('deploy/kubernetes manifests', () => {
   });
 
   it('give every container requests and limits, a non-root user and only volumes that exist', () => {
-    const dockerUser = /^USER (\d+):(\d+)$/m.exec(readFileSync(join(DEPLOY, 'Dockerfile'), 'utf8'));
+    const dockerfile = readFileSync(join(DEPLOY, 'Dockerfile'), 'utf8');
+    const dockerUser = /^USER (\d+):(\d+)$/m.exec(dockerfile);
+    // The image's working directory is the project root, where Keel reads keel.yaml.
+    const workdir = [...dockerfile.matchAll(/^WORKDIR (\S+)$/gm)].at(-1)?.[1];
     for (const name of ['keel-serve', 'keel-worker']) {
       const pod = find('Deployment', name).spec.template.spec;
       expect(pod.securityContext.runAsNonRoot, name).toBe(true);
@@ -147,6 +150,16 @@ describe('deploy/kubernetes manifests', () => {
         expect(Object.keys(c.resources.limits).sort(), name).toEqual(['cpu', 'memory']);
         expect(c.securityContext.allowPrivilegeEscalation).toBe(false);
         for (const ref of c.envFrom) find('Secret', ref.secretRef.name);
+        const mounts = c.volumeMounts.map((m: { mountPath: string }) => m.mountPath);
+        expect(
+          c.volumeMounts.find((m: { mountPath: string }) => m.mountPath === `${workdir}/keel.yaml`),
+        ).toMatchObject({
+          name: 'config',
+          subPath: 'keel.yaml',
+        });
+        // A read-only root needs writable scratch where Node and DuckDB write (DuckDB spills to .tmp).
+        expect(c.securityContext.readOnlyRootFilesystem).toBe(true);
+        expect(mounts).toEqual(expect.arrayContaining([`${workdir}/.tmp`, '/tmp', '/var/lib/keel']));
         const volumes = pod.volumes.map((v: { name: string }) => v.name);
         for (const mount of c.volumeMounts)
           expect(volumes, `${name} mounts ${mount.name}`).toContain(mount.name);

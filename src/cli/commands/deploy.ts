@@ -57,7 +57,8 @@ export function registerDeployCommands(program: Command): void {
       const { initProject } = await loadDeploy();
       const { ci, force, json: _json, ...given } = flags;
       const settings = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
-      const result = initProject(io.config.root, { ci: ci as 'github', force, settings });
+      // The project root is the working directory, as for keel.yaml; init reads no configuration.
+      const result = initProject(process.cwd(), { ci: ci as 'github', force, settings });
       io.emit(result, (r) =>
         [
           ...r.written.map((f) => `wrote ${f}`),

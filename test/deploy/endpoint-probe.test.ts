@@ -111,6 +111,41 @@ describe('keel probe against a real keel serve', () => {
   });
 });
 
+describe('keel probe against a keel serve --auth', () => {
+  const cwd = tempDir('keel-probe-auth-');
+  let server: BackgroundKeel;
+  let url: string;
+  let token: string;
+
+  beforeAll(async () => {
+    writeLogisticModel(cwd, WEIGHTS);
+    writeFileSync(join(cwd, 'probe.json'), JSON.stringify({ instances: ROWS }));
+    await keelJson(['models', 'register', 'm', 'model.onnx'], { cwd });
+    ({ token } = await keelJson<{ token: string }>(['tokens', 'create', '--user', 'ci', '--role', 'reader'], {
+      cwd,
+    }));
+    server = startKeel(['serve', '--port', '0', '--auth', '--model', 'models:/m/1', '--no-scheduler'], {
+      cwd,
+    });
+    [, url] = (await server.waitFor(/keel serving on (http:\/\/\S+)/)) as RegExpExecArray;
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it("scores with KEEL_TOKEN's bearer token, and says the endpoint refused it without one", async () => {
+    const withToken = await keel(['probe', url, '--model', 'm', '--version', '1', '--data', 'probe.json'], {
+      cwd,
+      env: { KEEL_TOKEN: token },
+    });
+    expect(withToken.code, withToken.stderr).toBe(0);
+    expect(withToken.stdout).toContain('serves m version 1: 2 rows scored through /invocations');
+    const without = await keel(['probe', url, '--model', 'm', '--data', 'probe.json'], { cwd });
+    expect(without.code).toBe(7);
+    expect(without.stderr).toContain('/invocations answered 401');
+  });
+});
+
 describe('requestRows', () => {
   it("counts the rows of each of MLflow's JSON request formats", () => {
     expect(requestRows(JSON.stringify({ dataframe_split: { columns: ['a'], data: [[1], [2], [3]] } }))).toBe(

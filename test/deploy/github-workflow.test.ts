@@ -163,6 +163,7 @@ describe('the workflow keel init writes', () => {
 
   it('makes every step but installing and testing a keel command, each one parsed by the real CLI', async () => {
     const used: string[] = [];
+    const flagsByCommand = new Map<string, Set<string>>();
     for (const { job, step } of runSteps(wf)) {
       const run = step.run as string;
       expect(run, `${job}: ${step.name}`).not.toContain('${{');
@@ -176,6 +177,9 @@ describe('the workflow keel init writes', () => {
       for (const argv of keelLines(run)) {
         const parsed = await cliParse(argv);
         expect(parsed.unknown, argv.join(' ')).toEqual([]);
+        const flags = flagsByCommand.get(parsed.command.join(' ')) ?? new Set<string>();
+        for (const a of argv) if (a.startsWith('--')) flags.add(a);
+        flagsByCommand.set(parsed.command.join(' '), flags);
         used.push(
           `${parsed.command.join(' ')}${argv.includes('--thresholds') ? ' --thresholds' : ''}${argv.includes('--to') ? ` --to ${argv[argv.indexOf('--to') + 1]}` : ''}`,
         );
@@ -193,6 +197,13 @@ describe('the workflow keel init writes', () => {
       'models approve',
       'probe',
     ]);
+    // The built CLI's own --help of each command lists every flag the workflow gives it.
+    for (const [command, flags] of flagsByCommand) {
+      const help = await keel([...command.split(' '), '--help'], { cwd: tempDir('keel-help-') });
+      expect(help.code, command).toBe(0);
+      for (const flag of flags)
+        expect(help.stdout, `keel ${command} ${flag}`).toMatch(new RegExp(`${flag}\\b`));
+    }
     // The check itself catches a flag the CLI does not have.
     await expect(
       cliParse(['evaluate', '--model', 'm.onnx', '--data', 'd.csv', '--treshold', 't.yaml']),

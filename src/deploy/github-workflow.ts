@@ -90,6 +90,8 @@ export function githubWorkflow(settings: Partial<WorkflowSettings> = {}): string
 # Settings this needs (Settings > Secrets and variables, Settings > Environments):
 #   secrets KEEL_DB          the shared metadata database (postgres://...): runs and the registry
 #           KEEL_ARTIFACTS   the shared artifact store the runs' models are logged to
+#                            (s3://bucket/prefix?region=...), with AWS_ACCESS_KEY_ID and
+#                            AWS_SECRET_ACCESS_KEY for it (none with a role the runner assumes)
 #           KEEL_CI_TOKEN    keel tokens create --user ci --role writer
 #   environment staging      variable KEEL_URL: the staging keel serve
 #   environment production   required reviewers; variable KEEL_URL: the production keel serve;
@@ -136,6 +138,8 @@ env:
   KEEL_PROBE_DATA: ${JSON.stringify(s.probeData)}
   KEEL_DB: \${{ secrets.KEEL_DB }}
   KEEL_ARTIFACTS: \${{ secrets.KEEL_ARTIFACTS }}
+  AWS_ACCESS_KEY_ID: \${{ secrets.AWS_ACCESS_KEY_ID }}
+  AWS_SECRET_ACCESS_KEY: \${{ secrets.AWS_SECRET_ACCESS_KEY }}
   # onnxruntime-node's install script downloads CUDA files; its CPU library ships in the package.
   ONNXRUNTIME_NODE_INSTALL: skip
 

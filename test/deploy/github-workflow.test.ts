@@ -3,7 +3,7 @@
  * the validator GitHub's schema and rules are checked with from npm), every `keel` line parsed by
  * the real CLI's definitions, every script clean for shellcheck, and the whole workflow run for a
  * push to main on this machine: each job in a fresh clone of a user's project, handing over state
- * only through the shared stores (PostgreSQL and an artifact folder) and the jobs' outputs, the
+ * only through the shared stores (PostgreSQL and an S3 bucket) and the jobs' outputs, the
  * staging and production endpoints real `keel serve` processes on loopback ports.
  */
 
@@ -25,6 +25,7 @@ import {
 import { BANK_COLUMNS, BANK_SCHEMA, bankRows, writeBankCsv } from '../helpers/bank.js';
 import { type BackgroundKeel, CLI, keel, keelJson, runProcess, startKeel } from '../helpers/cli.js';
 import { cliParse } from '../helpers/cli-parse.js';
+import { startS3Server, type TestS3Server } from '../helpers/s3-server.js';
 import { serviceUrl } from '../helpers/services.js';
 import { tempDir } from '../helpers/temp.js';
 import { installedTool } from '../helpers/tools.js';
@@ -266,6 +267,7 @@ describe('the workflow, run for a push to main', () => {
   const bin = tempDir('keel-gh-bin-');
   const servers: BackgroundKeel[] = [];
   let dropSchema: (() => Promise<void>) | undefined;
+  let s3: TestS3Server | undefined;
   let store: Record<string, string>;
   let wf: Workflow;
   let contexts: Contexts;
@@ -274,7 +276,19 @@ describe('the workflow, run for a push to main', () => {
     const pg = await serviceUrl('postgres');
     const db = pg ? await freshPostgresSchema(pg) : undefined;
     dropSchema = db?.drop;
-    store = { KEEL_DB: db?.url ?? join(shared, 'keel.db'), KEEL_ARTIFACTS: join(shared, 'artifacts') };
+    s3 = await startS3Server();
+    const query = new URLSearchParams({
+      endpoint: s3.endpoint,
+      region: s3.env.AWS_REGION,
+      forcePathStyle: 'true',
+    });
+    store = {
+      KEEL_DB: db?.url ?? join(shared, 'keel.db'),
+      KEEL_ARTIFACTS: `s3://keel-test/ci?${query}`,
+      AWS_ACCESS_KEY_ID: s3.env.AWS_ACCESS_KEY_ID,
+      AWS_SECRET_ACCESS_KEY: s3.env.AWS_SECRET_ACCESS_KEY,
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    };
 
     writeBankCsv(join(project, 'bank-full.csv'), 4000, 1);
     writeBankCsv(join(project, 'bank-new.csv'), 1500, 2);
@@ -318,6 +332,7 @@ describe('the workflow, run for a push to main', () => {
   afterAll(async () => {
     for (const s of servers) await s.stop();
     await dropSchema?.();
+    await s3?.close();
   });
 
   /** Starts a keel serve of `model` on the shared stores; its URL. */
@@ -400,6 +415,11 @@ describe('the workflow, run for a push to main', () => {
       'Record the approval in Keel',
       'Check the production endpoint serves it',
     ]);
+
+    // The run's files and the registered version are in the bucket, where every job found them.
+    const keys = [...(s3?.buckets.get('keel-test')?.keys() ?? [])];
+    expect(keys.some((k) => k.startsWith('ci/models/bank/1/'))).toBe(true);
+    expect(keys.some((k) => k.includes(`${validate.outputs.run_id}/artifacts/model/`))).toBe(true);
 
     const audit = await keelJson<Array<{ action: string; actor: string; reason?: string | null }>>(
       ['models', 'audit', 'bank'],

@@ -178,8 +178,9 @@ describe('deploy/kubernetes manifests', () => {
     const root = tempDir('keel-k8s-config-');
     writeFileSync(join(root, 'keel.yaml'), text);
     const env = find('Secret', 'keel-secrets').stringData as Record<string, string>;
-    const config = loadConfig({ cwd: root, env: { ...env, KEEL_ARTIFACTS: '/var/lib/keel/artifacts' } });
+    const config = loadConfig({ cwd: root, env });
     expect(config.metadata.type).toBe('postgres');
+    expect(config.artifacts).toMatchObject({ type: 's3', bucket: 'keel-artifacts', prefix: 'keel' });
     expect(config.onlineStore.type).toBe('redis');
     expect(config.server).toEqual({ host: '0.0.0.0', port: 5000 });
     expect(config.home).toBe('/var/lib/keel');

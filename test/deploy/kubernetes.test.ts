@@ -178,6 +178,9 @@ describe('deploy/kubernetes manifests', () => {
     const root = tempDir('keel-k8s-config-');
     writeFileSync(join(root, 'keel.yaml'), text);
     const env = find('Secret', 'keel-secrets').stringData as Record<string, string>;
+    // The committed Secret holds placeholders only: every password and token is CHANGE-ME.
+    for (const [key, value] of Object.entries(env))
+      if (key !== 'KEEL_ARTIFACTS') expect(value, key).toContain('CHANGE-ME');
     const config = loadConfig({ cwd: root, env });
     expect(config.metadata.type).toBe('postgres');
     expect(config.artifacts).toMatchObject({ type: 's3', bucket: 'keel-artifacts', prefix: 'keel' });

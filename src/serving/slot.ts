@@ -15,7 +15,7 @@ import { KeelError, type Logger } from '../core/index.js';
 import type { FeatureStore } from '../features/index.js';
 import { parseModelUri, type Registry } from '../registry/index.js';
 import { servingConflicts } from './compatibility.js';
-import { ServingModel } from './model.js';
+import { ServingModel, type SessionOptions } from './model.js';
 import { Predictor } from './predictor.js';
 import { readInputExample, warmUp } from './warm-up.js';
 
@@ -86,6 +86,7 @@ export interface SlotContext {
   registry: Registry;
   features?: FeatureStore;
   logger: Logger;
+  session?: SessionOptions;
 }
 
 export type SlotRole = 'primary' | 'canary' | 'shadow';
@@ -256,7 +257,7 @@ export class Slot {
    * @throws Refusal when it cannot take the requests served, or fails its warm-up.
    */
   private async load(): Promise<Backend> {
-    const model = await ServingModel.load(this.ctx.registry, this.uri);
+    const model = await ServingModel.load(this.ctx.registry, this.uri, this.ctx.session);
     const { name, version } = model.info;
     try {
       const served = this.reference();

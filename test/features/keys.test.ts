@@ -5,6 +5,7 @@ import {
   defineEntity,
   defineFeatureView,
   entityKey,
+  exactJsonPieces,
   fileSource,
   parseExactJson,
   stringifyExact,
@@ -113,5 +114,32 @@ describe('exact JSON', () => {
       '{"v":[9007199254740993,"NaN",1,null,"x"]}',
     );
     expect(stringifyExact({ a: 1n }, 2)).toBe('{\n  "a": 1\n}');
+  });
+
+  it('writes the same text in pieces, arrays a few thousand elements at a time', async () => {
+    const rng = new Rng(12);
+    const big = (draw: () => unknown) => Array.from({ length: 10_000 }, draw);
+    const values = [
+      {
+        metadata: { feature_names: ['a', 'b'], none: undefined, at: new Date(0) },
+        results: [
+          { values: big(() => rng.next()), statuses: big(() => 'PRESENT') },
+          { values: big(() => [2n ** 60n + BigInt(rng.int(9)), Number.NaN, null, -0][rng.int(4)]) },
+          { rows: big(() => ({ x: rng.int(5), y: rng.int(2) ? 'y' : undefined })) },
+        ],
+      },
+      [],
+      {},
+      [undefined, () => 1, [[]]],
+      'plain',
+      Number.POSITIVE_INFINITY,
+      null,
+    ];
+    for (const value of values) {
+      const pieces: string[] = [];
+      for await (const piece of exactJsonPieces(value)) pieces.push(piece);
+      expect(pieces.join('')).toBe(stringifyExact(value));
+      if (value && typeof value === 'object' && 'results' in value) expect(pieces.length).toBeGreaterThan(10);
+    }
   });
 });

@@ -13,4 +13,5 @@ export * from './fs.js';
 export * from './ids.js';
 export * from './logger.js';
 export * from './progress.js';
+export * from './time-slicer.js';
 export * from './validate.js';

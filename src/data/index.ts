@@ -43,7 +43,7 @@ export {
   parseDatasetSpec,
   rulesSchema,
 } from './spec-schema.js';
-export { ident, literal, queryRows, type Row, withDuckDB } from './sql.js';
+export { ident, literal, prefetchedChunks, queryRows, type Row, withDuckDB } from './sql.js';
 export type {
   CheckExample,
   CheckResult,

@@ -5,7 +5,7 @@
  */
 
 export * from './definitions.js';
-export { parseExactJson, stringifyExact } from './exact-json.js';
+export { exactJsonPieces, parseExactJson, stringifyExact } from './exact-json.js';
 export { entityKey, type Int64 } from './keys.js';
 export { feastOnlineJson, historicalColumns, onlineRows } from './layout.js';
 export type { MaterializeOptions, MaterializeSummary } from './materialize.js';

@@ -7,6 +7,7 @@
  * whatever characters a string key holds. Keys travel inside Keel as the lowercase hex of those bytes.
  */
 import { invalid } from '../core/index.js';
+import { ident } from '../data/index.js';
 import type { Entity } from './definitions.js';
 
 /** Feast's `ValueType` numbers that appear in serialized keys. */
@@ -139,4 +140,30 @@ export function entityKey(entities: readonly Entity[], row: Readonly<Record<stri
   const values: Record<string, bigint | string> = {};
   for (const e of entities) values[e.joinKey] = keyValue(e, row[e.joinKey]);
   return keySerializer(entities)(values);
+}
+
+/** `x` (an integer SQL expression) with its `bytes` low bytes reversed, as a UBIGINT. */
+function littleEndianOrder(x: string, bytes: number): string {
+  return Array.from(
+    { length: bytes },
+    (_, i) => `((((${x}) >> ${8 * i}) & 255)::UBIGINT << ${8 * (bytes - 1 - i)})`,
+  ).join(' | ');
+}
+
+/**
+ * ORDER BY terms (DuckDB SQL over the join-key columns, typed as declared) that sort rows as
+ * their serialized keys sort bytewise, which is the SQLite online store's index order: upserts
+ * in that order take half the CPU of upserts in numeric key order (int64 values are stored little
+ * endian, so numeric order is scattered over the index). Only the order depends on this; keys
+ * are still serialized by `keySerializer`.
+ */
+export function keyOrderSql(entities: readonly Entity[]): string {
+  return byJoinKey(entities)
+    .flatMap((e) => {
+      const column = ident(e.joinKey);
+      return e.valueType === 'int64'
+        ? [littleEndianOrder(column, 8)]
+        : [littleEndianOrder(`strlen(${column})`, 4), column];
+    })
+    .join(', ');
 }

@@ -10,13 +10,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { invalid, type ProgressFn, writeFileAtomic } from '../core/index.js';
-import { ident } from '../data/index.js';
+import { ident, prefetchedChunks } from '../data/index.js';
 import type { FeatureView } from './definitions.js';
 import { type PathContext, toJs, wrapDuckError } from './duck.js';
-import { keySerializer } from './keys.js';
+import { keyOrderSql, keySerializer } from './keys.js';
 import type { OnlineStore, OnlineWriteRow } from './online-store.js';
 import { tieBreak, viewRowsSql } from './pit-sql.js';
-import { encodeRow } from './values.js';
+import { rowEncoder } from './values.js';
 
 export interface ViewMaterializationState {
   /** Everything up to here (ms) has been materialized at least once. */
@@ -65,8 +65,8 @@ function updateState(
 
 /**
  * The latest row per entity with start <= ts <= end (ms), timestamps as epoch ms; ties broken by
- * `tieBreak`, the rule the point-in-time join uses. Rows come sorted by key, so the online store
- * receives them in its own index order (much faster SQLite upserts than random order).
+ * `tieBreak`, the rule the point-in-time join uses. Rows come in the order of their serialized
+ * keys (`keyOrderSql`), so the online store receives them in its own index order.
  */
 function latestSql(view: FeatureView, start: number, end: number, ctx: PathContext): string {
   const keys = view.entities.map((e) => ident(e.joinKey)).join(', ');
@@ -75,7 +75,7 @@ function latestSql(view: FeatureView, start: number, end: number, ctx: PathConte
     FROM (${viewRowsSql(view, Object.keys(view.schema), ctx, false)})
     WHERE __ts >= epoch_ms(${Math.floor(start)}::BIGINT) AND __ts <= epoch_ms(${Math.floor(end)}::BIGINT)
     QUALIFY row_number() OVER (PARTITION BY ${keys} ORDER BY __ts DESC, ${tieBreak(view)}) = 1
-    ORDER BY ${keys}`;
+    ORDER BY ${keyOrderSql(view.entities)}`;
 }
 
 async function copyWindow(
@@ -105,12 +105,9 @@ async function copyWindow(
   const featureCols = features.map((f) => at(f));
   const [tsCol, createdCol] = [at('__ts'), at('__created')];
   const keyValues: Record<string, bigint | string> = {};
+  const encode = rowEncoder(features);
   // DuckDB computes the next chunk on its own threads while this one is written.
-  let next = result.fetchChunk();
-  for (;;) {
-    const chunk = await next;
-    if (!chunk || chunk.rowCount === 0) break;
-    next = result.fetchChunk();
+  for await (const chunk of prefetchedChunks(result)) {
     const columns = chunk.getColumns();
     const values = featureCols.map((c) => columns[c].map(toJs));
     for (let r = 0; r < chunk.rowCount; r++) {
@@ -124,7 +121,7 @@ async function copyWindow(
         record: {
           eventTs: eventTime ?? Number(columns[tsCol][r] as bigint),
           createdTs: created === null || eventTime !== undefined ? undefined : Number(created),
-          payload: encodeRow(features, values, r),
+          payload: encode(values, r),
         },
       });
       if (batch.length >= batchSize) await flush();

@@ -40,6 +40,8 @@ const UPSERT = `INSERT INTO keel_online (view, entity_key, event_ts, created_ts,
              >= coalesce(keel_online.created_ts, -9223372036854775808))`;
 
 const DEFAULT_WORKER_THRESHOLD = 512;
+/** Keys per query of the reader thread. */
+const WORKER_SLICE = 8192;
 
 /** The reader thread, started on the first large read. */
 class ReaderThread {
@@ -133,16 +135,19 @@ class SqliteOnlineStore implements OnlineStore {
     features?: readonly string[],
   ): Promise<(OnlineRecord | undefined)[]> {
     if (keys.length === 0) return [];
-    const list = JSON.stringify(keys);
     const sql = readSql(features);
-    const rows =
-      this.workerThreshold > 0 && keys.length > this.workerThreshold && this.path !== ':memory:'
-        ? await this.readInWorker(sql, view, list)
-        : (this.statement(sql).all(view, list) as ReadRow[]);
     const found = new Map<string, OnlineRecord>();
-    for (const [key, eventTs, createdTs, payload] of rows) {
-      found.set(key, { eventTs, createdTs: createdTs ?? undefined, payload });
-    }
+    const add = (rows: ReadRow[]) => {
+      for (const [key, eventTs, createdTs, payload] of rows) {
+        found.set(key, { eventTs, createdTs: createdTs ?? undefined, payload });
+      }
+    };
+    if (this.workerThreshold > 0 && keys.length > this.workerThreshold && this.path !== ':memory:') {
+      // A query per slice of keys: the main thread takes in a few thousand rows per reply, where
+      // one reply of every row held the event loop while it was decoded.
+      for (let at = 0; at < keys.length; at += WORKER_SLICE)
+        add(await this.readInWorker(sql, view, JSON.stringify(keys.slice(at, at + WORKER_SLICE))));
+    } else add(this.statement(sql).all(view, JSON.stringify(keys)) as ReadRow[]);
     return keys.map((k) => found.get(k));
   }
 

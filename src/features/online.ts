@@ -5,8 +5,7 @@
  * read time (OUTSIDE_MAX_AGE from each record's own event timestamp, boundary included as Feast's
  * TTL is), runs on-demand views, and answers column-major, as Feast's feature server does.
  */
-import { setImmediate as nextTurn } from 'node:timers/promises';
-import { invalid } from '../core/index.js';
+import { invalid, TimeSlicer } from '../core/index.js';
 import type { Entity, FeatureValue, FeatureView } from './definitions.js';
 import { int64Out, keySerializer, keyValue } from './keys.js';
 import { applyOnDemand } from './on-demand.js';
@@ -34,8 +33,8 @@ export interface OnlineResponse {
 
 const EPOCH = '1970-01-01T00:00:00Z';
 const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
-/** Rows handled between two turns of the event loop when a request is large. */
-const ROWS_PER_TURN = 2000;
+/** Most time a request holds the event loop before it lets others in (a large request's loops). */
+const SLICE_MS = 10;
 
 function columnLength(entities: Readonly<Record<string, readonly unknown[]>>): number {
   const lengths = new Set(Object.values(entities).map((v) => v.length));
@@ -76,6 +75,7 @@ async function readView(
   features: readonly string[],
   keys: Map<string, (bigint | string)[]>,
   n: number,
+  slicer: TimeSlicer,
 ): Promise<(OnlineRecord | undefined)[]> {
   const serialize = keySerializer(view.entities);
   const rowKeys: string[] = new Array(n);
@@ -86,7 +86,7 @@ async function readView(
     const key = serialize(values);
     rowKeys[i] = key;
     if (!distinct.has(key)) distinct.set(key, distinct.size);
-    if (i % ROWS_PER_TURN === ROWS_PER_TURN - 1) await nextTurn();
+    if (slicer.due()) await slicer.turn();
   }
   const records = await store.onlineRead(view.name, [...distinct.keys()], features);
   return rowKeys.map((k) => records[distinct.get(k) as number]);
@@ -105,6 +105,7 @@ export async function readOnlineFeatures(
   options: { includeFeatureViewVersionMetadata?: boolean } = {},
 ): Promise<OnlineResponse> {
   const n = columnLength(entities);
+  const slicer = new TimeSlicer(SLICE_MS);
   const views = [...refs.views.values()];
   const keyColumns = parseKeyColumns(
     views.map((v) => v.view),
@@ -114,7 +115,7 @@ export async function readOnlineFeatures(
     await Promise.all(
       views.map(
         async ({ view, features }) =>
-          [view.name, await readView(store, view, features, keyColumns, n)] as const,
+          [view.name, await readView(store, view, features, keyColumns, n, slicer)] as const,
       ),
     ),
   );
@@ -129,26 +130,32 @@ export async function readOnlineFeatures(
     });
   }
 
-  // Each view's records decoded once per row, with the features this request reads from it.
-  const decoded = new Map<string, (Record<string, FeatureValue> | undefined)[]>();
+  // Each view's records judged and decoded once per row, with the features this request reads.
+  const judged = new Map<string, { values: (Record<string, FeatureValue> | undefined)[]; ts: string[] }>();
   for (const { view, features } of views) {
     const column = records.get(view.name) as (OnlineRecord | undefined)[];
-    const out: (Record<string, FeatureValue> | undefined)[] = new Array(n);
+    const maxAge = view.onlineMaxAge ?? 0;
+    const values: (Record<string, FeatureValue> | undefined)[] = new Array(n);
+    const ts: string[] = new Array(n);
     for (let i = 0; i < n; i++) {
       const r = column[i];
-      out[i] = r && decodeValues(view.schema, features, r.payload);
-      if (i % ROWS_PER_TURN === ROWS_PER_TURN - 1) await nextTurn();
+      if (r) {
+        ts[i] = iso(r.eventTs);
+        // Feast's TTL keeps a row exactly `ttl` old (event_ts >= entity_ts - ttl); max age does the same.
+        if (!(maxAge > 0 && now - r.eventTs > maxAge * 1000))
+          values[i] = decodeValues(view.schema, features, r.payload);
+      }
+      if (slicer.due()) await slicer.turn();
     }
-    decoded.set(view.name, out);
+    judged.set(view.name, { values, ts });
   }
   const stored = (row: number, view: string, feature: string): [FeatureValue, FeatureStatus, string] => {
-    const record = records.get(view)?.[row];
-    if (!record) return [null, 'NOT_FOUND', EPOCH];
-    const maxAge = refs.views.get(view)?.view.onlineMaxAge ?? 0;
-    const ts = iso(record.eventTs);
-    // Feast's TTL keeps a row exactly `ttl` old (event_ts >= entity_ts - ttl); max age does the same.
-    if (maxAge > 0 && now - record.eventTs > maxAge * 1000) return [null, 'OUTSIDE_MAX_AGE', ts];
-    const value = decoded.get(view)?.[row]?.[feature] ?? null;
+    const j = judged.get(view);
+    const ts = j?.ts[row];
+    if (ts === undefined) return [null, 'NOT_FOUND', EPOCH];
+    const values = j?.values[row];
+    if (!values) return [null, 'OUTSIDE_MAX_AGE', ts];
+    const value = values[feature] ?? null;
     return [value, value === null ? 'NULL_VALUE' : 'PRESENT', ts];
   };
 
@@ -175,10 +182,10 @@ export async function readOnlineFeatures(
       column.values[i] = cell[0];
       column.statuses[i] = cell[1];
       column.eventTimestamps[i] = cell[2];
+      if (slicer.due()) await slicer.turn();
     }
     response.featureNames.push(f.output);
     response.results.push(column);
-    if (n > ROWS_PER_TURN) await nextTurn();
   }
   if (options.includeFeatureViewVersionMetadata) {
     response.featureViewMetadata = refs.lineage.map((entry) => {

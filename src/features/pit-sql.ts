@@ -96,14 +96,17 @@ export function joinSql(
         QUALIFY row_number() OVER (PARTITION BY e.__row ORDER BY r.__ts DESC, ${tieBreak(view, 'r.')}) = 1)`);
       joins.push(`LEFT JOIN ${v} ON ${v}.__row = e.__row`);
     } else {
-      // ASOF finds each entity row's timestamp on the raw rows; the tie rule then runs only on the
-      // rows at that (key, timestamp), not as a sort of the whole source.
-      const keys = view.entities.map((en) => ident(en.joinKey)).join(', ');
-      ctes.push(`r${i} AS (${viewRowsSql(view, features, ctx, false)})`);
-      ctes.push(`t${i} AS (SELECT e.__row, r.__ts FROM e
-        ASOF JOIN (SELECT ${keys}, __ts FROM r${i}) r ON ${keyEq('r')} AND ${event} >= r.__ts)`);
-      ctes.push(`${v} AS (SELECT t.__row, r.* FROM t${i} t JOIN e ON e.__row = t.__row
-        JOIN r${i} r ON ${keyEq('r')} AND r.__ts = t.__ts
+      // ASOF finds each entity row's key and timestamp on the raw rows; the tie rule then runs
+      // only on the rows at that (key, timestamp), not as a sort of the whole source. The source
+      // is read twice rather than materialized (the ASOF needs only keys and timestamps), and the
+      // second join matches on the keys ASOF found instead of joining the entity rows again.
+      const keys = view.entities.map((en) => ident(en.joinKey));
+      const sameKeys = keys.map((k) => `t.${k} = r.${k}`).join(' AND ');
+      ctes.push(`r${i} AS NOT MATERIALIZED (${viewRowsSql(view, features, ctx, false)})`);
+      ctes.push(`t${i} AS (SELECT e.__row, r.__ts, ${keys.map((k) => `r.${k}`).join(', ')} FROM e
+        ASOF JOIN (SELECT ${keys.join(', ')}, __ts FROM r${i}) r ON ${keyEq('r')} AND ${event} >= r.__ts)`);
+      ctes.push(`${v} AS (SELECT t.__row, r.* FROM t${i} t
+        JOIN r${i} r ON ${sameKeys} AND r.__ts = t.__ts
         QUALIFY row_number() OVER (PARTITION BY t.__row ORDER BY ${tieBreak(view, 'r.')}) = 1)`);
       joins.push(`LEFT JOIN ${v} ON ${v}.__row = e.__row`);
     }

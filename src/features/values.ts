@@ -28,14 +28,27 @@ export function encodeValues(features: readonly string[], values: Readonly<Recor
   return JSON.stringify(out);
 }
 
-/** Encodes column `c` of row `r` straight from parallel arrays (materialization's hot path). */
-export function encodeRow(features: readonly string[], columns: readonly (readonly unknown[])[], r: number) {
-  let json = '{';
-  for (let i = 0; i < features.length; i++) {
-    const v = columns[i][r] as FeatureValue;
-    json += `${i ? ',' : ''}${JSON.stringify(features[i])}:${JSON.stringify(v === undefined ? null : encodeValue(v))}`;
-  }
-  return `${json}}`;
+/**
+ * An encoder of rows straight from parallel arrays (materialization's hot path): `encode(columns,
+ * r)` gives row r's payload, the same text `encodeValues` gives. The keys' JSON is made once, and
+ * finite numbers skip `JSON.stringify` (their JSON is their `String`).
+ */
+export function rowEncoder(
+  features: readonly string[],
+): (columns: readonly (readonly unknown[])[], r: number) => string {
+  const prefixes = features.map((f, i) => `${i ? ',' : '{'}${JSON.stringify(f)}:`);
+  return (columns, r) => {
+    let json = '';
+    for (let i = 0; i < prefixes.length; i++) {
+      const v = columns[i][r] as FeatureValue | undefined;
+      json +=
+        prefixes[i] +
+        (typeof v === 'number' && Number.isFinite(v)
+          ? String(v)
+          : JSON.stringify(v === undefined ? null : encodeValue(v)));
+    }
+    return prefixes.length ? `${json}}` : '{}';
+  };
 }
 
 function decodeValue(type: Schema[string], raw: unknown): FeatureValue {

@@ -22,6 +22,7 @@ export { ELEM_TYPES, onnx } from './onnx-proto.js';
 export * from './onnx-quantize.js';
 export * from './onnx-session.js';
 export * from './onnx-signature.js';
+export { sortFloat64 } from './radix-sort.js';
 export { Rng } from './random.js';
 export * from './train-config.js';
 export type { Tree } from './tree.js';

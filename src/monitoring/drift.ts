@@ -24,6 +24,7 @@
  */
 import { z } from 'zod';
 import { KeelError, parseInput } from '../core/index.js';
+import { sortFloat64 } from '../ml/index.js';
 import { distinctSortedUnion, type Values } from './stats/counts.js';
 import { wassersteinNormedSorted } from './stats/distance.js';
 import { chiSquare, jensenShannon, psi, zTest } from './stats/frequency.js';
@@ -195,7 +196,7 @@ function prepare(column: DriftColumn): Prepared {
     const values = new Float64Array(n);
     let k = 0;
     for (let i = 0; i < column.length; i++) if (Number.isFinite(column[i])) values[k++] = column[i];
-    values.sort();
+    sortFloat64(values);
     return { type: 'numerical', values, counts: { rows: column.length, missing: column.length - n } };
   }
   const values = column.filter((v): v is string => v !== null && v !== undefined);

@@ -15,7 +15,7 @@
  */
 import type { DuckDBConnection, DuckDBVector } from '@duckdb/node-api';
 import { isKeelError } from '../core/index.js';
-import { ident, literal, queryRows, withDuckDB } from '../data/index.js';
+import { ident, literal, prefetchedChunks, queryRows, withDuckDB } from '../data/index.js';
 import { Rng } from '../ml/index.js';
 import { inputColumn, PREDICTION_COLUMNS } from './prediction-files.js';
 import { predictionsSql } from './prediction-reader.js';
@@ -84,17 +84,20 @@ function copyDoubles(vector: DuckDBVector, n: number, out: Float64Array, offset:
   for (let i = 0; i < n; i++) out[offset + i] = (vector.getItem(i) as number | null) ?? Number.NaN;
 }
 
-/** Streams a query of DOUBLE columns (no NULLs) into typed arrays of `rows` rows. */
-async function readDoubles(conn: DuckDBConnection, sql: string, width: number, rows: number) {
-  const out = Array.from({ length: width }, () => new Float64Array(rows));
-  const result = await conn.stream(sql);
+/** Streams a query of DOUBLE columns (no NULLs) into typed arrays, grown as rows arrive. */
+async function readDoubles(conn: DuckDBConnection, sql: string, width: number) {
+  let out = Array.from({ length: width }, () => new Float64Array(4096));
   let offset = 0;
-  for (
-    let chunk = await result.fetchChunk();
-    chunk && chunk.rowCount > 0;
-    chunk = await result.fetchChunk()
-  ) {
-    const n = Math.min(chunk.rowCount, rows - offset);
+  for await (const chunk of prefetchedChunks(await conn.stream(sql))) {
+    const n = chunk.rowCount;
+    if (offset + n > out[0].length) {
+      const grown = Math.max(2 * out[0].length, offset + n);
+      out = out.map((c) => {
+        const bigger = new Float64Array(grown);
+        bigger.set(c.subarray(0, offset));
+        return bigger;
+      });
+    }
     for (let j = 0; j < width; j++) copyDoubles(chunk.getColumnVector(j), n, out[j], offset);
     offset += n;
   }
@@ -257,11 +260,7 @@ async function readVersion(
   let slots = new Int32Array(2048);
   const scratch = new Float64Array(2048);
   let offset = 0;
-  for (
-    let chunk = await result.fetchChunk();
-    chunk && chunk.rowCount > 0;
-    chunk = await result.fetchChunk()
-  ) {
+  for await (const chunk of prefetchedChunks(result)) {
     const n = Math.min(chunk.rowCount, version.rows - offset);
     if (slots.length < n) slots = new Int32Array(n);
     assignSlots(rng, offset, n, k, slots);
@@ -298,13 +297,11 @@ async function readVersion(
   });
 
   // Only the labelled rows cross the join with the feedback files.
-  const pairs = `FROM (${sql.labelled}) WHERE ${where} AND label IS NOT NULL AND score IS NOT NULL`;
-  const labelledRows = Number((await queryRows(conn, `SELECT count(*) AS n ${pairs}`))[0].n);
   const [ls, ll] = await readDoubles(
     conn,
-    `SELECT CAST(score AS DOUBLE), CAST(label AS DOUBLE) ${pairs}`,
+    `SELECT CAST(score AS DOUBLE), CAST(label AS DOUBLE) FROM (${sql.labelled})
+     WHERE ${where} AND label IS NOT NULL AND score IS NOT NULL`,
     2,
-    labelledRows,
   );
   return {
     version: version.name,

@@ -1,13 +1,17 @@
 import { describe, expect, it } from 'vitest';
+import { withDuckDB } from '../../src/data/index.js';
 import {
   buildRepo,
   defineEntity,
   defineFeatureView,
   entityKey,
+  exactJsonPieces,
   fileSource,
   parseExactJson,
   stringifyExact,
 } from '../../src/features/index.js';
+import { keyOrderSql } from '../../src/features/keys.js';
+import { Rng } from '../../src/ml/index.js';
 import { storeWith, tempHome } from './helpers.js';
 
 const user = defineEntity({ name: 'user', joinKey: 'user_id' });
@@ -36,6 +40,38 @@ describe('entity keys', () => {
     expect(entityKey([sku, pair], { sku: 'a|shop=b', shop: 'c' })).not.toBe(
       entityKey([sku, pair], { sku: 'a', shop: 'b|sku=a|shop=c' }),
     );
+  });
+
+  it('orders rows in DuckDB exactly as their serialized keys sort bytewise (the SQLite index order)', async () => {
+    const rng = new Rng(11);
+    const int64 = () =>
+      [
+        0n,
+        -1n,
+        255n,
+        256n,
+        -(2n ** 63n),
+        2n ** 63n - 1n,
+        BigInt(rng.int(1 << 30)) * BigInt(rng.int(1 << 30) - 2 ** 29),
+      ][rng.int(7)];
+    const text = () =>
+      Array.from({ length: rng.int(300) }, () => ['a', 'b', 'é', '€', '|', '\u00ff', 'z'][rng.int(7)]).join(
+        '',
+      );
+    const rows = Array.from({ length: 400 }, () => ({ user_id: int64(), sku: text() }));
+    const sql = (entities: Parameters<typeof keyOrderSql>[0]) =>
+      `SELECT i FROM (VALUES ${rows.map((r, i) => `(${i}, CAST('${r.user_id}' AS BIGINT), '${r.sku.replaceAll("'", "''")}')`).join(', ')})
+       t(i, user_id, sku) ORDER BY ${keyOrderSql(entities)}, i`;
+    for (const entities of [[user], [sku], [user, sku]]) {
+      const ordered = await withDuckDB(async (conn) =>
+        (await conn.runAndReadAll(sql(entities))).getRowsJS().map((r) => Number(r[0])),
+      );
+      const keys = rows.map((r) => entityKey(entities, r));
+      const want = rows
+        .map((_, i) => i)
+        .sort((a, b) => Buffer.compare(Buffer.from(keys[a], 'hex'), Buffer.from(keys[b], 'hex')) || a - b);
+      expect(ordered).toEqual(want);
+    }
   });
 
   it('types CLI text by the declared entity: "00123" stays a string key, int64 takes digits only', async () => {
@@ -78,5 +114,32 @@ describe('exact JSON', () => {
       '{"v":[9007199254740993,"NaN",1,null,"x"]}',
     );
     expect(stringifyExact({ a: 1n }, 2)).toBe('{\n  "a": 1\n}');
+  });
+
+  it('writes the same text in pieces, arrays a few thousand elements at a time', async () => {
+    const rng = new Rng(12);
+    const big = (draw: () => unknown) => Array.from({ length: 10_000 }, draw);
+    const values = [
+      {
+        metadata: { feature_names: ['a', 'b'], none: undefined, at: new Date(0) },
+        results: [
+          { values: big(() => rng.next()), statuses: big(() => 'PRESENT') },
+          { values: big(() => [2n ** 60n + BigInt(rng.int(9)), Number.NaN, null, -0][rng.int(4)]) },
+          { rows: big(() => ({ x: rng.int(5), y: rng.int(2) ? 'y' : undefined })) },
+        ],
+      },
+      [],
+      {},
+      [undefined, () => 1, [[]]],
+      'plain',
+      Number.POSITIVE_INFINITY,
+      null,
+    ];
+    for (const value of values) {
+      const pieces: string[] = [];
+      for await (const piece of exactJsonPieces(value)) pieces.push(piece);
+      expect(pieces.join('')).toBe(stringifyExact(value));
+      if (value && typeof value === 'object' && 'results' in value) expect(pieces.length).toBeGreaterThan(10);
+    }
   });
 });

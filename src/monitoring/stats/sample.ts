@@ -4,6 +4,7 @@
  * stay accurate over a million terms (numpy sums pairwise; a compensated sum is at least as good,
  * so results agree with scipy's to ~1e-15 relative).
  */
+import { sortFloat64 } from '../../ml/index.js';
 
 /** The values that are not NaN, sorted ascending (a fresh array; the input is untouched). */
 export function sortedPresent(values: ArrayLike<number>): Float64Array {
@@ -12,7 +13,7 @@ export function sortedPresent(values: ArrayLike<number>): Float64Array {
   const out = new Float64Array(n);
   let k = 0;
   for (let i = 0; i < values.length; i++) if (!Number.isNaN(values[i])) out[k++] = values[i];
-  return out.sort();
+  return sortFloat64(out);
 }
 
 /** A Neumaier-compensated running sum. */

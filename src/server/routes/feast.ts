@@ -10,10 +10,12 @@
  * `null`; errors carry `FeastError.to_error_detail()`, a JSON string of {module, class, message}
  * (Keel adds `error_code`), so Feast's client rebuilds the exception class it names.
  */
+import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { z } from 'zod';
 import { type ErrorCode, isKeelError, KeelError, parseInput } from '../../core/index.js';
 import {
+  exactJsonPieces,
   type FeatureSelection,
   type FeatureStore,
   feastOnlineJson,
@@ -64,6 +66,18 @@ function feastClass(code: ErrorCode, details?: Record<string, unknown>): [string
 const sendJson = (reply: FastifyReply, text: string) =>
   reply.type('application/json; charset=utf-8').send(text);
 
+/** Rows from which an answer is streamed in pieces rather than written in one synchronous call. */
+const STREAMED_ROWS = 4096;
+
+/**
+ * Sends `body` as exact JSON; a large one (`rows` past `STREAMED_ROWS`) as a stream of pieces
+ * with turns of the event loop between them, so other requests are answered meanwhile.
+ */
+const sendExact = (reply: FastifyReply, body: unknown, rows: number) =>
+  rows > STREAMED_ROWS
+    ? reply.type('application/json; charset=utf-8').send(Readable.from(exactJsonPieces(body)))
+    : sendJson(reply, stringifyExact(body));
+
 /** Errors as Feast's feature server answers them; internal messages are never shown. */
 function setErrors(app: FastifyInstance): void {
   app.setErrorHandler((err, request, reply) => {
@@ -109,7 +123,7 @@ export const feastRoutes: FastifyPluginAsync<FeastRoutesOptions> = async (app, {
       fullFeatureNames: body.full_feature_names,
       includeFeatureViewVersionMetadata: body.include_feature_view_version_metadata,
     });
-    return sendJson(reply, stringifyExact(feastOnlineJson(res)));
+    return sendExact(reply, feastOnlineJson(res), res.results[0]?.values.length ?? 0);
   });
 
   app.post('/online-features', { config: { permission: 'read' } }, async (request, reply) => {
@@ -124,9 +138,10 @@ export const feastRoutes: FastifyPluginAsync<FeastRoutesOptions> = async (app, {
     const statuses = body.entities.map((_, i) =>
       Object.fromEntries(res.featureNames.map((name, c) => [name, res.results[c].statuses[i]])),
     );
-    return sendJson(
+    return sendExact(
       reply,
-      stringifyExact({ feature_names: res.featureNames, rows: onlineRows(res), statuses }),
+      { feature_names: res.featureNames, rows: onlineRows(res), statuses },
+      body.entities.length,
     );
   });
 

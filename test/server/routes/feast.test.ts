@@ -10,6 +10,8 @@ import {
   definePushSource,
   type FeatureStore,
   fileSource,
+  parseExactJson,
+  stringifyExact,
 } from '../../../src/features/index.js';
 import { feastRoutes } from '../../../src/server/routes/feast.js';
 import { storeWith, tempHome } from '../../features/helpers.js';
@@ -130,6 +132,30 @@ describe('Feast feature server routes', () => {
         },
       ],
     });
+  });
+
+  it('answers a large request (streamed in pieces) with the same cells as small ones', async () => {
+    const ids = [1001, 1002, 1003, 1004, 9007199254740993n];
+    const many = Array.from({ length: 6000 }, (_, i) => ids[i % ids.length]);
+    const text = (body: unknown) =>
+      send('/get-online-features', stringifyExact(body), { 'content-type': 'application/json' });
+    const features = ['driver_stats:conv_rate', 'driver_stats:trips'];
+    const big = await text({ features, entities: { driver_id: many } });
+    expect(big.status).toBe(200);
+    expect(big.headers.get('content-type')).toMatch(/^application\/json/);
+    const small = parseExactJson((await text({ features, entities: { driver_id: ids } })).text) as {
+      results: { values: unknown[]; statuses: string[]; event_timestamps: string[] }[];
+    };
+    const got = parseExactJson(big.text) as typeof small;
+    expect(got.results).toHaveLength(3);
+    got.results.forEach((column, c) => {
+      for (const field of ['values', 'statuses', 'event_timestamps'] as const) {
+        expect(column[field]).toHaveLength(many.length);
+        expect(column[field].slice(0, ids.length)).toEqual(small.results[c][field]);
+        expect(column[field].slice(-ids.length)).toEqual(small.results[c][field]);
+      }
+    });
+    expect(got.results[2].values[4]).toBe(9007199254740995n);
   });
 
   it('keeps int64 keys and values beyond 2^53 exact, as JSON integers (as Feast prints them)', async () => {

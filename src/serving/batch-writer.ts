@@ -67,7 +67,7 @@ function modelColumns(
  * later row contradicts it; '007' stays text), except that integers too long for BIGINT stay
  * text rather than become rounded doubles.
  */
-async function keptCsvTypes(
+export async function keptCsvTypes(
   conn: DuckDBConnection,
   path: string,
   keep: string[],

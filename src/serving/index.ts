@@ -5,6 +5,7 @@
  * merges concurrent requests to one model into one ONNX Runtime call.
  */
 export { type ScoreDatasetOptions, type ScoreDatasetResult, scoreDataset } from './batch.js';
+export { chunkName, type SplitChunk, type SplitOptions, splitInput } from './batch-split.js';
 export {
   type BatchingOptions,
   DEFAULT_BATCHING,

@@ -225,6 +225,8 @@ function registerChanges(models: Command): void {
           features: opts.feature,
           description: opts.description,
         });
+        // A version Keel cannot serve has no scores to profile: monitoring starts with the ONNX one.
+        if (taggedNotServable(version)) return { ...version, profiled: false };
         // Monitoring's reference profile, while the run's training data is at hand.
         const { Monitoring } = await import('../../monitoring/index.js');
         const monitoring = await Monitoring.open(io.config, { registry: r });
@@ -236,7 +238,9 @@ function registerChanges(models: Command): void {
           `registered ${v.name} version ${v.version}`,
           v.profiled
             ? 'reference profile stored from the run’s training data'
-            : 'no training data found for a reference profile: monitoring builds it on first use (or `keel monitor profile <model> <version> --data <file>`)',
+            : taggedNotServable(v)
+              ? 'not servable by Keel (see keel models show): no reference profile'
+              : 'no training data found for a reference profile: monitoring builds it on first use (or `keel monitor profile <model> <version> --data <file>`)',
         ].join('\n'),
       );
     },
@@ -376,4 +380,9 @@ export function registerModelCommands(program: Command): void {
       );
     },
   );
+}
+
+/** Whether registration tagged the version as one Keel cannot serve (`keel.servable=false`). */
+function taggedNotServable(version: { tags?: { key: string; value: string }[] }): boolean {
+  return version.tags?.some((t) => t.key === 'keel.servable' && t.value === 'false') ?? false;
 }

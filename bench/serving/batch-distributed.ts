@@ -73,7 +73,27 @@ async function main() {
     await registerBenchModel(registry, cwd);
 
     const model = 'models:/bench@champion';
+    const runDistributed = async (): Promise<number> => {
+      const r = await scoreDistributed({
+        config,
+        env: {},
+        model,
+        input,
+        output: join(cwd, 'distributed.parquet'),
+        keep: ['id'],
+        chunkRows: CHUNK_ROWS,
+      });
+      if (r.rows !== ROWS) throw new Error(`scored ${r.rows} rows of ${ROWS}`);
+      const p = r.phases;
+      console.log(
+        `  ${r.workers.length} worker(s): ${r.seconds.toFixed(2)} s (split ${p.split.toFixed(2)}, score ${p.score.toFixed(2)}, merge ${p.output.toFixed(2)}); load ${load()}`,
+      );
+      return r.seconds;
+    };
+    // The three runs take turns in each repeat, so a change in the machine's load falls on all.
     const inProcess: number[] = [];
+    const one: number[] = [];
+    const two: number[] = [];
     for (let i = 0; i < repeats; i++) {
       const r = await scoreDataset({
         registry,
@@ -82,31 +102,15 @@ async function main() {
         output: join(cwd, 'local.parquet'),
         keep: ['id'],
       });
+      console.log(`  in process: ${r.seconds.toFixed(2)} s; load ${load()}`);
       inProcess.push(r.seconds);
+      if (workers.length === 0) workers.push(await startWorker(cwd, 'bench-1'));
+      one.push(await runDistributed());
+      workers.push(await startWorker(cwd, 'bench-2'));
+      two.push(await runDistributed());
+      await stopWorker(workers.pop() as ChildProcess);
     }
     await registry.close();
-
-    const distributed = async (): Promise<number[]> => {
-      const seconds: number[] = [];
-      for (let i = 0; i < repeats; i++) {
-        const r = await scoreDistributed({
-          config,
-          env: {},
-          model,
-          input,
-          output: join(cwd, 'distributed.parquet'),
-          keep: ['id'],
-          chunkRows: CHUNK_ROWS,
-        });
-        if (r.rows !== ROWS) throw new Error(`scored ${r.rows} rows of ${ROWS}`);
-        seconds.push(r.seconds);
-      }
-      return seconds;
-    };
-    workers.push(await startWorker(cwd, 'bench-1'));
-    const one = await distributed();
-    workers.push(await startWorker(cwd, 'bench-2'));
-    const two = await distributed();
 
     const rate = (s: number) => Math.round(ROWS / s).toLocaleString('en-US');
     const lines: Array<[string, number]> = [

@@ -1,9 +1,10 @@
 /**
  * @module jobs/distributed-score
- * `keel score --distributed`: the input is split into chunks of `chunkRows` rows (Parquet files in
- * a staging folder beside the output, which workers must see at the same path: one machine, or a
- * shared volume), one task per chunk is queued, and workers score them with `scoreDataset`, each
- * into its own part file named by the chunk's number. A part is written under a temporary name
+ * `keel score --distributed`: the input is cut into chunks of `chunkRows` rows (ranges of a
+ * Parquet input read in place, or of a Parquet copy of a CSV or JSON one made in a staging folder
+ * beside the output), one task per chunk is queued, and workers score them with `scoreDataset`,
+ * each into its own part file named by the chunk's number. Workers must see the input, the
+ * staging folder and the output at the same paths: one machine, or a shared volume. A part is written under a temporary name
  * and renamed, so a task tried again after its worker died replaces the part rather than adding
  * a second one, and a half-written part is never seen. When every chunk is scored, the output is
  * made from exactly the parts numbered 0..n-1:
@@ -61,6 +62,8 @@ export interface DistributedScoreResult {
   workers: string[];
   /** Tries started over all chunks (chunks when nothing was tried again). */
   attempts: number;
+  /** Where the time went (s): splitting the input, the workers' scoring, making the output. */
+  phases: { split: number; score: number; output: number };
 }
 
 export const partName = (index: number): string => `part-${String(index).padStart(6, '0')}.parquet`;
@@ -90,20 +93,17 @@ export async function scoreDistributed(o: DistributedScoreOptions): Promise<Dist
   const stage = join(dirname(output), `.${basename(output)}.${shortId()}.distributed`);
   const partsDir = join(stage, 'parts');
   try {
-    const { splitInput } = await import('../serving/index.js');
-    const chunks = await splitInput({
-      input: o.input,
-      csv: o.csv,
-      keep: o.keep ?? [],
-      chunkRows,
-      dir: join(stage, 'chunks'),
-    });
-    mkdirSync(partsDir);
-    const rows = chunks.reduce((n, c) => n + c.rows, 0);
-    const payloads = chunks.map((c): ScoreChunkTask & Record<string, unknown> => ({
+    const { planChunks } = await import('../serving/index.js');
+    const plan = await planChunks({ input: o.input, csv: o.csv, keep: o.keep ?? [], chunkRows, dir: stage });
+    const { rows, chunks } = plan;
+    mkdirSync(partsDir, { recursive: true });
+    const split = performance.now();
+    const payloads = chunks.map((range, index): ScoreChunkTask & Record<string, unknown> => ({
       model: pinned,
-      input: c.path,
-      output: join(partsDir, partName(c.index)),
+      input: plan.file,
+      rows: range,
+      inputName: o.input,
+      output: join(partsDir, partName(index)),
       keep: o.keep ?? [],
       ...(o.columns ? { columns: o.columns } : {}),
     }));
@@ -121,23 +121,25 @@ export async function scoreDistributed(o: DistributedScoreOptions): Promise<Dist
       ({ progress: p, tasks }) =>
         o.progress?.({
           label,
-          done: tasks.reduce((n, t) => n + (t.state === 'completed' ? chunks[t.index].rows : 0), 0),
+          done: tasks.reduce((n, t) => n + (t.state === 'completed' ? chunks[t.index].count : 0), 0),
           total: rows,
           unit: 'rows',
           info: `(${p.done}/${p.total} chunks, ${p.active} running)`,
         }),
       o.pollMs,
     );
+    const scoredAt = performance.now();
     const scored = status.tasks.reduce((n, t) => n + Number((t.result as { rows?: number })?.rows ?? 0), 0);
     if (scored !== rows)
       throw new KeelError('INTERNAL_ERROR', `the workers scored ${scored} rows of ${rows} in job ${job.id}`);
-    const parts = chunks.map((c) => join(partsDir, partName(c.index)));
+    const parts = chunks.map((_, i) => join(partsDir, partName(i)));
     const missing = parts.filter((p) => !existsSync(p));
     if (missing.length > 0)
       throw new KeelError('INTERNAL_ERROR', `job ${job.id} finished without the parts ${missing.join(', ')}`);
     if (merged) await mergeParts(parts, join(stage, 'merged.parquet'), output);
     else replaceFolder(partsDir, output, `${stage}.old`);
-    const seconds = (performance.now() - started) / 1000;
+    const ended = performance.now();
+    const seconds = (ended - started) / 1000;
     const result: DistributedScoreResult = {
       job: job.id,
       rows,
@@ -147,9 +149,14 @@ export async function scoreDistributed(o: DistributedScoreOptions): Promise<Dist
       model: name,
       version: String(version.version.version),
       output,
-      ...(merged ? {} : { parts: chunks.map((c) => join(output, partName(c.index))) }),
+      ...(merged ? {} : { parts: chunks.map((_, i) => join(output, partName(i))) }),
       workers: status.workers,
       attempts: status.tasks.reduce((n, t) => n + t.attempts, 0),
+      phases: {
+        split: (split - started) / 1000,
+        score: (scoredAt - split) / 1000,
+        output: (ended - scoredAt) / 1000,
+      },
     };
     await queue.finish(job.id, { result: { rows, seconds, output, chunks: chunks.length } });
     return result;

@@ -10,7 +10,11 @@ import type { Registry } from '../registry/index.js';
 export interface ScoreChunkTask {
   /** A pinned version (`models:/name/3`), so every chunk scores with the same one. */
   model: string;
+  /** A Parquet file, of which the chunk is the rows `rows` names. */
   input: string;
+  rows: { first: number; count: number };
+  /** How messages name the input (the file a Parquet copy was made from). */
+  inputName: string;
   /** The chunk's part file; written atomically, so a retry replaces it. */
   output: string;
   keep: string[];
@@ -47,6 +51,8 @@ export const handlers = {
       registry: await ctx.registry(),
       model: task.model,
       input: task.input,
+      rows: task.rows,
+      inputName: task.inputName,
       output: task.output,
       keep: task.keep,
       columns: task.columns,

@@ -115,6 +115,7 @@ export function registerScoreCommand(program: Command): void {
             ...(r.parts ? { parts: r.parts } : {}),
             workers: r.workers,
             attempts: r.attempts,
+            phases: r.phases,
           },
           (x) =>
             `scored ${x.rows} rows in ${x.chunks} chunks on ${x.workers.length} worker(s) with ${x.model} version ${x.version} in ${x.seconds.toFixed(2)} s (${Math.round(x.rows_per_second)} rows/s, job ${x.job}): ${x.output}`,

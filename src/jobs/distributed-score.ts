@@ -116,6 +116,8 @@ export async function scoreDistributed(o: DistributedScoreOptions): Promise<Dist
       chunkRows,
     });
     const label = `score ${name} version ${version.version.version} on the workers`;
+    // Nothing fails when no worker is connected yet: the chunks wait for one, and the bar says so.
+    const connected = await queue.queue.getWorkersCount();
     const status = await queue.wait(
       job.id,
       ({ progress: p, tasks }) =>
@@ -124,7 +126,10 @@ export async function scoreDistributed(o: DistributedScoreOptions): Promise<Dist
           done: tasks.reduce((n, t) => n + (t.state === 'completed' ? chunks[t.index].count : 0), 0),
           total: rows,
           unit: 'rows',
-          info: `(${p.done}/${p.total} chunks, ${p.active} running)`,
+          info:
+            connected === 0 && p.done + p.active === 0
+              ? '(no keel worker connected yet: start one with keel worker)'
+              : `(${p.done}/${p.total} chunks, ${p.active} running)`,
         }),
       o.pollMs,
     );

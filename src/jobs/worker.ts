@@ -105,7 +105,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   worker.on('failed', (job, err) => job && emit(job, 'failed', err.message));
   // Connection errors are retried by BullMQ; without a listener Node would throw them.
   worker.on('error', () => undefined);
-  void worker.run();
+  // Its failures are reported on 'error' above and retried by BullMQ.
+  worker.run().catch(() => undefined);
   await worker.waitUntilReady();
   return {
     name,

@@ -224,7 +224,9 @@ describe.skipIf(!redis)('keel score --distributed on keel worker processes', () 
       { cwd },
     );
     expect(wrong.code, wrong.stdout).toBe(8);
-    expect(JSON.parse(wrong.stdout).message).toMatch(/column 'note', row \d+ .* is not a number/);
+    expect(JSON.parse(wrong.stdout).message).toMatch(
+      /column 'note', row \d+ of 'rows\.csv': "n\d+" is not a number/,
+    );
     expect(readdirSync(cwd).filter((f) => f.startsWith('bad') || f.startsWith('.bad'))).toEqual([]);
   }, 600_000);
 
@@ -236,4 +238,45 @@ describe.skipIf(!redis)('keel score --distributed on keel worker processes', () 
       expect(w.output().stdout).toMatch(/stopped/);
     }
   }, 120_000);
+
+  it('a worker sent SIGTERM mid-chunk finishes the chunk before it exits; nothing is tried again', async () => {
+    expect(alive()).toHaveLength(0);
+    const worker = await startWorker('graceful');
+    const scoring = keel(
+      [
+        'score',
+        '--distributed',
+        '-m',
+        'models:/churn/1',
+        '-d',
+        'rows.parquet',
+        '-o',
+        'one.parquet',
+        '--chunk-rows',
+        String(ROWS),
+        '--json',
+      ],
+      { cwd },
+    );
+    // A fresh worker's first chunk loads ONNX Runtime, DuckDB and the model: the signal lands in it.
+    await worker.waitFor(/try 1 started/);
+    expect(await worker.stop()).toBe(0);
+    const out = worker.output().stdout;
+    const order = ['try 1 started', 'stopping after the running tasks', 'try 1 completed', 'stopped'].map(
+      (l) => out.indexOf(l),
+    );
+    expect(
+      order.every((at) => at >= 0),
+      out,
+    ).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    const res = await scoring;
+    expect(res.code, res.stdout).toBe(0);
+    expect(JSON.parse(res.stdout)).toMatchObject({
+      rows: ROWS,
+      chunks: 1,
+      attempts: 1,
+      workers: ['graceful'],
+    });
+  }, 300_000);
 });

@@ -218,6 +218,12 @@ export class JobQueue {
       else progress.waiting++;
     }
     const workers = [...new Set(tasks.flatMap((t) => t.workers))];
+    // A job nobody waits for ends with its tasks; a scoring job only once its waiter has made the
+    // output from the parts.
+    if (job.status === 'running' && job.kind !== 'score') {
+      if (progress.failed > 0) job.status = 'failed';
+      else if (progress.done === progress.total) job.status = 'done';
+    }
     return { job, progress, tasks, workers };
   }
 

@@ -13,6 +13,7 @@ import { JobQueue } from '../../src/jobs/index.js';
 import { type BackgroundKeel, keel, keelJson, startKeel } from '../helpers/cli.js';
 import { serviceUrl } from '../helpers/services.js';
 import { tempDir } from '../helpers/temp.js';
+import { waitFor } from '../helpers/wait.js';
 import { customerSnapshots } from '../serving/fixtures.js';
 
 const redis = await serviceUrl('redis');
@@ -68,6 +69,18 @@ describe.skipIf(!redis)('keel jobs submit on a keel worker', () => {
     expect(done.tasks[0].result.views).toEqual([
       expect.objectContaining({ view: 'customer_stats', rows: 10 }),
     ]);
+    // Without --wait the job is queued, and it reads as done once its task is.
+    const queued = await keelJson<{ id: string; status: string }>(
+      ['jobs', 'submit', 'materialize', '--start', '2023-12-01T00:00:00Z', '--end', '2024-01-05T00:00:00Z'],
+      { cwd },
+    );
+    expect(queued.status).toBe('running');
+    await waitFor(
+      `job ${queued.id} done`,
+      () => keelJson<{ job: { status: string } }>(['jobs', 'show', queued.id], { cwd }),
+      (s) => s.job.status === 'done',
+      { timeoutMs: 120_000, everyMs: 500 },
+    );
     const online = await keelJson<{ results: Array<{ statuses: string[] }> }>(
       [
         'features',
@@ -113,7 +126,7 @@ describe.skipIf(!redis)('keel jobs submit on a keel worker', () => {
     expect(show.job.status).toBe('failed');
     expect(show.tasks[0]).toMatchObject({ state: 'failed', attempts: 1 });
     const list = await keelJson<Array<{ id: string; status: string }>>(['jobs', 'list'], { cwd });
-    expect(list.map((j) => j.status)).toEqual(['failed', 'done']);
+    expect(list.map((j) => j.status)).toEqual(['failed', 'done', 'done']);
     const missing = await keel(['jobs', 'show', 'score-nothing', '--json'], { cwd });
     expect(missing.code).toBe(4);
   }, 300_000);

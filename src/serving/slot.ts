@@ -126,7 +126,7 @@ export class Slot {
     let target: string | undefined;
     try {
       // Which version the URI names now; `load` verifies the files of a new one.
-      target = (await this.ctx.registry.resolveModelUri(this.uri, { verify: false })).version.version;
+      target = (await this.ctx.registry.resolveVersion(this.uri)).version;
       if (target === this.current?.version) {
         this.failure = undefined;
         return;

@@ -11,7 +11,7 @@ describe('config', () => {
     expect(c.home).toBe(join(cwd, '.keel'));
     expect(c.metadata).toEqual({ type: 'sqlite', path: join(cwd, '.keel', 'keel.db'), synchronous: 'full' });
     expect(c.onlineStore).toEqual({ type: 'sqlite', path: join(cwd, '.keel', 'online.db') });
-    expect(c.artifacts.root).toBe(join(cwd, '.keel', 'artifacts'));
+    expect(c.artifacts).toEqual({ type: 'local', root: join(cwd, '.keel', 'artifacts') });
     expect(c.server).toEqual({ host: '127.0.0.1', port: 5000 });
   });
 

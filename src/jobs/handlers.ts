@@ -4,7 +4,7 @@
  * (batch scoring, materialization, monitoring, retraining). A task's result is what `keel jobs
  * show` prints for it.
  */
-import type { KeelConfig } from '../core/index.js';
+import { type KeelConfig, KeelError } from '../core/index.js';
 import type { Registry } from '../registry/index.js';
 
 export interface ScoreChunkTask {
@@ -75,15 +75,13 @@ export const handlers = {
     const r = await withMonitoring(ctx.config, (m) =>
       m.retrain(task.model, { reason: task.reason, requestedBy: 'keel worker' }),
     );
-    if (r.status === 'failed' || r.status === 'skipped') {
-      const { KeelError } = await import('../core/index.js');
+    if (r.status === 'failed' || r.status === 'skipped')
       throw new KeelError(
         r.status === 'failed' ? 'EXECUTION_FAILED' : 'FAILED_PRECONDITION',
         r.status === 'failed'
           ? `retraining ${r.id} of '${r.model}' failed: ${r.error}`
           : `a retraining of '${r.model}' is already running (${r.result.runningId})`,
       );
-    }
     return { retraining: r.id, status: r.status, version: r.result.version ?? null };
   },
 

@@ -3,9 +3,9 @@
  * A worker: takes tasks off the queue and runs them, `concurrency` at a time. BullMQ holds a lock
  * on each running task that the worker renews; when the worker dies, the lock lapses and another
  * worker's stalled-job check queues the task again (see settings.ts). A task that fails on its
- * input (a client error: bad options, missing model or file, invalid data) fails at once; any
- * other error is tried again, up to `attempts`. `close` stops taking tasks and waits for the
- * running ones, so a SIGTERM loses no work.
+ * input (bad options, a missing model or file, invalid data) or whose command failed fails at
+ * once; any other error is tried again, up to `attempts` (FINAL_ERRORS). `close` stops taking
+ * tasks and waits for the running ones, so a SIGTERM loses no work.
  */
 import { hostname } from 'node:os';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
@@ -41,12 +41,17 @@ export interface RunningWorker {
   close(): Promise<void>;
 }
 
-/** Codes of errors that another try cannot mend. */
-const CLIENT_ERRORS = new Set(
-  Object.entries(ERROR_CODES)
+/**
+ * Codes of errors that another try cannot mend: the client's (bad input, a missing model or file,
+ * invalid data, a failed precondition) and a command that ran and failed (a retraining recipe,
+ * already recorded as failed).
+ */
+const FINAL_ERRORS = new Set([
+  ...Object.entries(ERROR_CODES)
     .filter(([, v]) => v.status >= 400 && v.status < 500 && v.status !== 429)
     .map(([code]) => code),
-);
+  'EXECUTION_FAILED',
+]);
 
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
   const settings = jobSettings(options.config, options.env);
@@ -86,7 +91,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     } catch (err) {
       const e = err instanceof KeelError ? err : undefined;
       const text = failureText(e?.code ?? 'EXECUTION_FAILED', (err as Error).message);
-      if (e && CLIENT_ERRORS.has(e.code)) throw new UnrecoverableError(text);
+      if (e && FINAL_ERRORS.has(e.code)) throw new UnrecoverableError(text);
       throw new Error(text);
     }
   };

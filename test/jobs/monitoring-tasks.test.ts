@@ -1,12 +1,15 @@
 /**
  * Monitor runs and retraining on a `keel worker` child process: `keel jobs submit monitor` stores a
  * monitor run made by the worker (cause `job`), and `keel jobs submit retrain` runs the model's
- * recipe from keel.yaml there and registers the new version. Own queue prefix, deleted afterwards.
+ * recipe from keel.yaml there and registers the new version; a failing recipe fails the job once
+ * (exit 9). Own queue prefix, deleted afterwards.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shortId } from '../../src/core/index.js';
 import { JobQueue } from '../../src/jobs/index.js';
-import { type BackgroundKeel, keelJson, startKeel } from '../helpers/cli.js';
+import { type BackgroundKeel, keel, keelJson, startKeel } from '../helpers/cli.js';
 import { serviceUrl } from '../helpers/services.js';
 import { type MonitoredWorld, monitoredWorld, writeRecipe } from '../monitoring/world.js';
 
@@ -99,5 +102,28 @@ describe.skipIf(!redis)('monitor and retraining jobs on a keel worker', () => {
       requestedBy: 'keel worker',
       reason: 'new labels',
     });
+  }, 300_000);
+
+  it('fails a retraining whose recipe fails once, with exit 9, without trying it again', async () => {
+    writeFileSync(
+      join(world.dir, 'train.yaml'),
+      'data: { path: nowhere.csv, target: churned }\nmodel: { kind: gbdt }\n',
+    );
+    const res = await keel(
+      ['jobs', 'submit', 'retrain', '--model', 'churn', '--reason', 'broken', '--wait', '--json'],
+      {
+        cwd: world.dir,
+        env: world.env,
+      },
+    );
+    expect(res.code, res.stdout).toBe(9);
+    const error = JSON.parse(res.stdout);
+    expect(error.message).toMatch(/retraining \d+ of 'churn' failed/);
+    const show = await run<{ tasks: Array<{ state: string; attempts: number }> }>([
+      'jobs',
+      'show',
+      error.details.job,
+    ]);
+    expect(show.tasks[0]).toMatchObject({ state: 'failed', attempts: 1 });
   }, 300_000);
 });

@@ -75,6 +75,17 @@ const artifactsSchema = z.discriminatedUnion('type', [
 export type S3ArtifactsConfig = Extract<z.infer<typeof artifactsSchema>, { type: 's3' }>;
 export type ArtifactsConfig = { type: 'local'; root: string } | S3ArtifactsConfig;
 
+/** ONNX Runtime session settings of serving and scoring; the defaults live in ml/onnx-session. */
+export const sessionSettingsSchema = z.strictObject({
+  /** ONNX Runtime's graph optimization level. */
+  graphOptimizationLevel: z.enum(['disabled', 'basic', 'extended', 'all']).optional(),
+  /** Threads one call may use inside an operator. */
+  intraOpThreads: z.number().int().min(1).max(1024).optional(),
+  /** Threads running independent operators at once (more than 1 runs the graph in parallel mode). */
+  interOpThreads: z.number().int().min(1).max(1024).optional(),
+});
+export type SessionSettings = z.infer<typeof sessionSettingsSchema>;
+
 const fileSchema = strictObject({
   home: z.string().optional(),
   metadata: metadataSchema.optional(),
@@ -88,6 +99,8 @@ const fileSchema = strictObject({
     .strictObject({
       maxBatchSize: z.number().int().min(1).max(100_000).optional(),
       maxLatencyMs: z.number().min(0).max(10_000).optional(),
+      /** ONNX Runtime session options of every model served or scored. */
+      onnx: sessionSettingsSchema.optional(),
       /** The input policy of every model served... */
       inputPolicy: inputPolicySchema.optional(),
       /** ...and per model name, over it. */

@@ -46,9 +46,11 @@ export interface HandlerContext {
 
 export const handlers = {
   async 'score-chunk'(ctx: HandlerContext, task: ScoreChunkTask) {
-    const { scoreDataset } = await import('../serving/index.js');
+    const { scoreDataset, sessionOptionsFrom } = await import('../serving/index.js');
     const r = await scoreDataset({
       registry: await ctx.registry(),
+      // ONNX Runtime as keel.yaml sets it, as `keel score` runs it.
+      session: sessionOptionsFrom(ctx.config),
       model: task.model,
       input: task.input,
       rows: task.rows,

@@ -58,6 +58,26 @@ describe('config', () => {
     expect(() => loadConfig({ cwd, env: {} })).toThrow(/batchSize/);
   });
 
+  it('reads the ONNX Runtime session settings of serving, naming a bad one', () => {
+    const cwd = tempDir();
+    writeFileSync(
+      join(cwd, 'keel.yaml'),
+      'serving: { onnx: { graphOptimizationLevel: extended, intraOpThreads: 2, interOpThreads: 1 } }\n',
+    );
+    expect(loadConfig({ cwd, env: {} }).serving).toEqual({
+      onnx: { graphOptimizationLevel: 'extended', intraOpThreads: 2, interOpThreads: 1 },
+    });
+    const bad: Array<[string, RegExp]> = [
+      ['serving: { onnx: { graphOptimizationLevel: max } }', /serving\.onnx\.graphOptimizationLevel/],
+      ['serving: { onnx: { intraOpThreads: 0 } }', /serving\.onnx\.intraOpThreads/],
+      ['serving: { onnx: { threads: 2 } }', /serving\.onnx: .*threads/],
+    ];
+    for (const [text, message] of bad) {
+      writeFileSync(join(cwd, 'keel.yaml'), `${text}\n`);
+      expect(() => loadConfig({ cwd, env: {} }), text).toThrow(message);
+    }
+  });
+
   it('reads input policies for every model and per model, naming a bad field', () => {
     const cwd = tempDir();
     const yaml = [

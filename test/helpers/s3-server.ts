@@ -6,7 +6,7 @@
  * URL-encoded `x-amz-copy-source`. So this server implements, from the S3 API reference, exactly
  * the subset Keel's store uses, path-style only:
  *
- * CreateBucket, PutObject (plain, or `aws-chunked` with trailing checksums, as the SDK sends
+ * PutObject (plain, or `aws-chunked` with trailing checksums, as the SDK sends
  * streams), GetObject, HeadObject, CopyObject, DeleteObject, DeleteObjects and ListObjectsV2
  * (prefix, delimiter, max-keys, continuation-token, start-after, encoding-type=url).
  *
@@ -128,8 +128,8 @@ function verifyChecksums(body: Buffer, values: Map<string, string>): void {
 }
 
 /**
- * Starts the server on 127.0.0.1 with one bucket (`keel-test`, unless named) already made.
- * Credentials are fresh per server.
+ * Starts the server on 127.0.0.1 with its buckets (`keel-test`, unless named) made; no request
+ * makes or removes one. Credentials are fresh per server.
  */
 export async function startS3Server(
   options: { buckets?: string[]; region?: string } = {},
@@ -327,26 +327,9 @@ export async function startS3Server(
     };
     if (bucket === '') throw new S3Error(501, 'NotImplemented', 'ListBuckets is not implemented here');
     if (key === '') {
-      if (req.method === 'PUT' && [...q.keys()].length === 0) {
-        count('CreateBucket');
-        await readBody(req);
-        if (buckets.has(bucket))
-          throw new S3Error(
-            409,
-            'BucketAlreadyOwnedByYou',
-            'Your previous request to create the named bucket succeeded and you already own it.',
-          );
-        buckets.set(bucket, new Map());
-        return send(200, '', { location: `/${bucket}` });
-      }
       if (req.method === 'GET' && q.get('list-type') === '2') {
         count('ListObjectsV2');
         return send(200, listV2(bucket, q));
-      }
-      if (req.method === 'HEAD' && [...q.keys()].length === 0) {
-        count('HeadBucket');
-        bucketOf(bucket);
-        return send(200);
       }
       if (req.method === 'POST' && q.has('delete')) {
         count('DeleteObjects');

@@ -38,6 +38,16 @@ export {
   fileSource,
   sqlSource,
 } from './features/index.js';
+// Job engine (BullMQ on Redis): workers and distributed batch scoring
+export {
+  type DistributedScoreOptions,
+  type DistributedScoreResult,
+  JobQueue,
+  type RunningWorker,
+  scoreDistributed,
+  startWorker,
+  type WorkerOptions,
+} from './jobs/index.js';
 // Training, evaluation, fairness, ONNX
 export {
   evaluateModel,

@@ -116,6 +116,7 @@ const fileSchema = strictObject({
   governance: z.record(z.string(), z.unknown()).optional(),
   features: z.record(z.string(), z.unknown()).optional(),
   monitoring: z.record(z.string(), z.unknown()).optional(),
+  jobs: z.record(z.string(), z.unknown()).optional(),
 });
 
 export type KeelFileConfig = z.infer<typeof fileSchema>;
@@ -143,6 +144,8 @@ export interface KeelConfig {
   governance?: Record<string, unknown>;
   features?: Record<string, unknown>;
   monitoring?: Record<string, unknown>;
+  /** The job engine's section (Redis, key prefix, locks), validated by jobs/. */
+  jobs?: Record<string, unknown>;
 }
 
 export interface LoadConfigOptions {
@@ -223,6 +226,7 @@ export function loadConfig(options: LoadConfigOptions = {}): KeelConfig {
     governance: fromFile.governance,
     features: fromFile.features,
     monitoring: fromFile.monitoring,
+    jobs: fromFile.jobs,
   };
 }
 

@@ -67,7 +67,7 @@ function modelColumns(
  * later row contradicts it; '007' stays text), except that integers too long for BIGINT stay
  * text rather than become rounded doubles.
  */
-async function keptCsvTypes(
+export async function keptCsvTypes(
   conn: DuckDBConnection,
   path: string,
   keep: string[],
@@ -164,10 +164,25 @@ export interface WriteJob {
   csv?: CsvOptions;
   keep: string[];
   chunkRows: number;
+  /** Only these rows of a Parquet input, by position (a chunk of a distributed job). */
+  range?: RowRange;
   parts: string;
   file: string;
   progress: ProgressFn;
 }
+
+export interface RowRange {
+  /** The first row, counted from 0. */
+  first: number;
+  count: number;
+}
+
+/**
+ * The rows `range` names of a Parquet file: the row-number filter skips the row groups outside
+ * it, and the rows keep the file's order.
+ */
+export const parquetRangeSql = (path: string, range: RowRange): string =>
+  `(SELECT * EXCLUDE (file_row_number) FROM read_parquet(${literal(path)}, file_row_number = true) WHERE file_row_number >= ${range.first} AND file_row_number < ${range.first + range.count})`;
 
 /** Streams, scores and writes `job.input` into `job.file`; returns the row count. */
 export async function writeScores(job: WriteJob): Promise<number> {
@@ -178,7 +193,7 @@ export async function writeScores(job: WriteJob): Promise<number> {
   const writer = await instance.connect();
   try {
     const format = detectFormat(job.input);
-    const source = readerSql(job.input, format, job.csv);
+    const source = job.range ? parquetRangeSql(job.input, job.range) : readerSql(job.input, format, job.csv);
     const types = await describe(reader, source, job.name);
     const own = job.model.info.features;
     const names = modelColumns(
@@ -194,9 +209,11 @@ export async function writeScores(job: WriteJob): Promise<number> {
         ? await keptCsvTypes(reader, job.input, job.keep, job.csv)
         : [];
     const p = plan(job.model, names, source, types, job.keep, keepTypes, job.name);
-    const total = source.startsWith('read_parquet')
-      ? Number((await reader.runAndReadAll(`SELECT count(*) FROM ${source}`)).getColumnsJS()[0][0])
-      : undefined;
+    const total = job.range
+      ? job.range.count
+      : source.startsWith('read_parquet')
+        ? Number((await reader.runAndReadAll(`SELECT count(*) FROM ${source}`)).getColumnsJS()[0][0])
+        : undefined;
     const stream = await reader.stream(`SELECT ${p.select} FROM ${source}`);
     const chunks = new ChunkWriter(writer, job, p, stream.columnTypes().slice(0, job.keep.length), total);
     try {
@@ -322,6 +339,7 @@ class ChunkWriter {
       if (j < 0) continue;
       const column = this.plan.names[j];
       const row = this.done + this.rows + i + 1;
+      const inFile = row + (this.job.range?.first ?? 0);
       const value = (
         await this.conn.runAndReadAll(
           `SELECT CAST(${ident(column)} AS VARCHAR) FROM ${this.plan.source} LIMIT 1 OFFSET ${row - 1}`,
@@ -329,8 +347,8 @@ class ChunkWriter {
       ).getColumnsJS()[0][0];
       throw new KeelError(
         'DATA_VALIDATION_FAILED',
-        `column '${column}', row ${row} of '${this.job.name}': ${JSON.stringify(value)} is not a number`,
-        { details: { column, row, value } },
+        `column '${column}', row ${inFile} of '${this.job.name}': ${JSON.stringify(value)} is not a number`,
+        { details: { column, row: inFile, value } },
       );
     }
   }

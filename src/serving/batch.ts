@@ -26,10 +26,10 @@ import {
   parseInput,
   shortId,
 } from '../core/index.js';
-import type { CsvOptions } from '../data/index.js';
+import { type CsvOptions, detectFormat } from '../data/index.js';
 import type { FeatureStore } from '../features/index.js';
 import type { Registry } from '../registry/index.js';
-import { writeScores } from './batch-writer.js';
+import { type RowRange, writeScores } from './batch-writer.js';
 import { ServingModel, type SessionOptions } from './model.js';
 
 export interface ScoreDatasetOptions {
@@ -67,6 +67,13 @@ export interface ScoreDatasetOptions {
   session?: SessionOptions;
   /** Called after each chunk is written (`unit: 'rows'`; `total` known for Parquet input). */
   progress?: ProgressFn;
+  /**
+   * Only these rows of a Parquet input, by position: a chunk of a distributed job. Row numbers in
+   * messages stay the file's.
+   */
+  rows?: RowRange;
+  /** How messages name the input (default `input`): the file a staged copy was made from. */
+  inputName?: string;
 }
 
 export interface ScoreDatasetResult {
@@ -97,6 +104,7 @@ const optionsSchema = z.object({
     }),
   chunkRows: z.number().int().min(1).max(16_777_216).default(DEFAULT_CHUNK_ROWS),
   eventTimestampColumn: z.string().min(1).optional(),
+  rows: z.strictObject({ first: z.number().int().min(0), count: z.number().int().min(0) }).optional(),
   columns: z
     .array(z.string().min(1))
     .min(1)
@@ -130,12 +138,15 @@ export async function scoreDataset(options: ScoreDatasetOptions): Promise<ScoreD
       chunkRows: options.chunkRows,
       eventTimestampColumn: options.eventTimestampColumn,
       columns: options.columns,
+      rows: options.rows,
     },
     'batch scoring options',
   );
   const output = resolve(o.output);
   if (resolve(o.input) === output) throw invalid(`output '${o.output}' is the input file`);
   if (!existsSync(o.input)) throw notFound(`input file '${o.input}' does not exist`);
+  if (o.rows && (options.features || detectFormat(o.input) !== 'parquet'))
+    throw invalid('rows (a range of rows) takes a Parquet input of feature rows');
   const started = performance.now();
   const model = await ServingModel.load(options.registry, o.model, options.session);
   // Everything temporary lives beside the output: the same file system for the final rename, and
@@ -155,10 +166,11 @@ export async function scoreDataset(options: ScoreDatasetOptions): Promise<ScoreD
       model,
       columns: o.columns,
       input,
-      name: o.input,
+      name: options.inputName ?? o.input,
       csv: options.features ? undefined : options.csv,
       keep: o.keep,
       chunkRows: o.chunkRows,
+      range: o.rows,
       parts: temp.parts,
       file: temp.file,
       progress: options.progress ?? (() => {}),

@@ -5,6 +5,8 @@
  * merges concurrent requests to one model into one ONNX Runtime call.
  */
 export { type ScoreDatasetOptions, type ScoreDatasetResult, scoreDataset } from './batch.js';
+export { type ChunkOptions, type ChunkPlan, planChunks } from './batch-split.js';
+export type { RowRange } from './batch-writer.js';
 export {
   type BatchingOptions,
   DEFAULT_BATCHING,

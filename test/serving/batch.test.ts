@@ -182,6 +182,51 @@ describe('scoreDataset', () => {
     expect(readFileSync(output, 'utf8')).toBe('previous');
   });
 
+  it('scores a range of rows of a Parquet file; a bad value is named by its row in the file', async () => {
+    const input = await writeParquet(join(dir, 'range.parquet'), rows);
+    const out = join(dir, 'range-scores.parquet');
+    const result = await scoreDataset({
+      registry,
+      model: uri,
+      input,
+      output: out,
+      keep: ['id'],
+      rows: { first: 1500, count: 1200 },
+    });
+    expect(result.rows).toBe(1200);
+    const scored = await readParquet(out);
+    expect(scored.rows.map((r) => Number(r.id))).toEqual(rows.id.slice(1500, 2700));
+    expect(
+      maxDiff(
+        scored.rows.map((r) => Number(r.score)),
+        expected.subarray(1500, 2700),
+      ),
+    ).toBeLessThan(FLOAT32);
+    // 'note' fed to a numeric column: the first row of the range is row 1,501 of the file.
+    const bad = await rejection(
+      scoreDataset({
+        registry,
+        model: uri,
+        input,
+        output: out,
+        columns: ['a', 'colour', 'note'],
+        rows: { first: 1500, count: 10 },
+        inputName: 'rows.csv',
+      }),
+    );
+    expect(bad.message).toBe(`column 'note', row 1501 of 'rows.csv': "n1500" is not a number`);
+    const csv = await rejection(
+      scoreDataset({
+        registry,
+        model: uri,
+        input: writeCsv(join(dir, 'range.csv'), rows),
+        output: out,
+        rows: { first: 0, count: 1 },
+      }),
+    );
+    expect(csv.message).toMatch(/takes a Parquet input/);
+  });
+
   it('answers an unknown model, a missing kept column and a clashing one precisely', async () => {
     const input = await writeParquet(join(dir, 'small.parquet'), scoringRows(10, 3));
     const output = join(dir, 'small-scores.parquet');

@@ -1,10 +1,11 @@
 /**
  * @module cli/commands/score
  * `keel score --model <uri> --data <file> --out <file.parquet>`: batch scoring of a file with a
- * registered model, a thin call over `scoreDataset`.
+ * registered model, a thin call over `scoreDataset`; with `--distributed`, over the job queue's
+ * workers (`scoreDistributed`).
  */
 import type { Command } from 'commander';
-import type { KeelConfig } from '../../core/index.js';
+import { invalid, type KeelConfig } from '../../core/index.js';
 import type { ScoreDatasetOptions, ScoreDatasetResult } from '../../serving/index.js';
 import { action, type CsvFlags, csvFlags, csvOptionsFrom, parseNumberOption } from '../io.js';
 import { withStore } from './features.js';
@@ -18,6 +19,7 @@ interface ScoreFlags extends CsvFlags {
   chunkRows?: number;
   entities?: boolean;
   eventTimestampColumn?: string;
+  distributed?: boolean;
 }
 
 const list = (value: string, previous: string[] = []) => [...previous, ...value.split(',').filter(Boolean)];
@@ -53,7 +55,10 @@ export function registerScoreCommand(program: Command): void {
           '-d, --data <file>',
           'Parquet, CSV (also .csv.gz) or JSON rows with the model columns',
         )
-        .requiredOption('-o, --out <file>', 'the .parquet file to write (replaced atomically)')
+        .requiredOption(
+          '-o, --out <file>',
+          'the .parquet file to write (replaced atomically); with --distributed also a folder for the part files',
+        )
         .option('--keep <columns>', 'input columns to copy beside the score, e.g. ids (a,b)', list)
         .option(
           '--columns <columns>',
@@ -62,7 +67,7 @@ export function registerScoreCommand(program: Command): void {
         )
         .option(
           '--chunk-rows <n>',
-          'rows per scoring call (default 65536)',
+          'rows per scoring call (default 65536); with --distributed, rows per chunk job (default keel.yaml jobs.chunkRows)',
           parseNumberOption('--chunk-rows', true),
         )
         .option(
@@ -72,6 +77,10 @@ export function registerScoreCommand(program: Command): void {
         .option(
           '--event-timestamp-column <name>',
           "with --entities: the rows' timestamp (default event_timestamp)",
+        )
+        .option(
+          '--distributed',
+          'split the file into chunks scored by `keel worker` processes (keel.yaml jobs) and wait for them',
         ),
     ),
     async (io, flags: ScoreFlags) => {
@@ -86,6 +95,33 @@ export function registerScoreCommand(program: Command): void {
         eventTimestampColumn: flags.eventTimestampColumn,
         progress: io.progress,
       };
+      if (flags.distributed) {
+        if (flags.entities)
+          throw invalid(
+            '--distributed scores files of feature rows: join with keel features get-historical first',
+          );
+        const { scoreDistributed } = await import('../../jobs/index.js');
+        const r = await scoreDistributed({ ...options, config: io.config });
+        io.emit(
+          {
+            job: r.job,
+            rows: r.rows,
+            chunks: r.chunks,
+            seconds: r.seconds,
+            rows_per_second: r.rowsPerSecond,
+            model: r.model,
+            version: r.version,
+            output: r.output,
+            ...(r.parts ? { parts: r.parts } : {}),
+            workers: r.workers,
+            attempts: r.attempts,
+            phases: r.phases,
+          },
+          (x) =>
+            `scored ${x.rows} rows in ${x.chunks} chunks on ${x.workers.length} worker(s) with ${x.model} version ${x.version} in ${x.seconds.toFixed(2)} s (${Math.round(x.rows_per_second)} rows/s, job ${x.job}): ${x.output}`,
+        );
+        return;
+      }
       const result = flags.entities
         ? await withStore(io, (features) => score(io.config, { ...options, features }))
         : await score(io.config, options);

@@ -15,6 +15,7 @@ import type { Tracking } from '../tracking/index.js';
 import { enableAuth } from './auth.js';
 import { rootErrorHandler } from './errors.js';
 import { governanceRoutes } from './keel/governance-routes.js';
+import { identityRoutes } from './keel/identity-routes.js';
 import { monitoringRoutes } from './keel/monitoring-routes.js';
 import { retrainRoutes } from './keel/retrain-routes.js';
 import { enableMetrics, ServerMetrics } from './metrics.js';
@@ -28,6 +29,7 @@ import { enableRequestIds, requestId } from './request-id.js';
 import { enableRouteTable } from './route-table.js';
 import { feastRoutes } from './routes/feast.js';
 import { servingRoutes } from './routes/serving.js';
+import { uiRoutes } from './ui.js';
 
 export interface KeelServices {
   tracking: Tracking;
@@ -56,6 +58,8 @@ export interface BuildAppOptions {
   batching?: Partial<BatchingOptions>;
   /** Serve Prometheus metrics on `GET /metrics` and count every request (default true). */
   metrics?: boolean;
+  /** Where the built web UI is (default: `dist/ui`, see server/ui). */
+  uiFolder?: string;
 }
 
 /** MLflow's limit on a request body (artifact uploads stream and are not limited). */
@@ -112,6 +116,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   }
   await app.register(mlflowWebhookRoutes, { prefix: '/api/2.0/mlflow', registry });
   await app.register(governanceRoutes, { prefix: '/api/2.0/keel/registry', registry });
+  await app.register(identityRoutes, { prefix: '/api/2.0/keel', registry, auth: options.auth === true });
   if (options.services.monitoring) {
     await app.register(monitoringRoutes, {
       prefix: '/api/2.0/keel/monitoring',
@@ -140,5 +145,6 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       onBatch: metrics?.onBatch,
       onInputIssues: metrics?.onInputIssues,
     });
+  await app.register(uiRoutes, { folder: options.uiFolder });
   return app;
 }

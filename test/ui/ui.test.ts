@@ -1,0 +1,296 @@
+/// <reference lib="dom" />
+/**
+ * The web UI in a real browser (Debian's Chromium via playwright-core) against `keel serve --auth`
+ * on loopback, over data made through the REST API: sign-in, the runs table (filter, sort,
+ * columns, paging), a run with its metric charts and artifacts, a comparison, keyboard use, names
+ * and contrast on every page. Screenshots go to test-output/ui; figures are printed, not judged.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/core/index.js';
+import { Registry } from '../../src/registry/index.js';
+import { startServer } from '../../src/server/index.js';
+import { launchChromium, lowContrast, screenshot, unnamedControls } from '../helpers/browser.js';
+import { keel } from '../helpers/cli.js';
+import { requestJson } from '../helpers/server.js';
+import { tempDir } from '../helpers/tracking.js';
+
+const WAIT = { timeout: 60_000 };
+const POLICY = `governance:
+  stages:
+    Production:
+      requireApproval: true
+      gates:
+        - { kind: metric, metric: auc, op: '>=', value: 0.5 }
+`;
+
+describe('web UI', () => {
+  let server: Awaited<ReturnType<typeof startServer>>;
+  let browser: Browser;
+  const tokens: Record<string, string> = {};
+  const runIds: Record<string, string> = {};
+  let experimentId: string;
+
+  const call = async (method: string, path: string, body?: unknown, token = tokens.writer) => {
+    const res = await requestJson(server.url, method, path, body, token);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    return res.body as Record<string, never>;
+  };
+
+  /** A browser tab signed in with `token` (kept in the tab's session storage, as the sign-in form does). */
+  async function pageAs(token: string): Promise<{ context: BrowserContext; page: Page }> {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    await context.addInitScript((t) => sessionStorage.setItem('keel.token', t), token);
+    const page = await context.newPage();
+    page.setDefaultTimeout(WAIT.timeout);
+    return { context, page };
+  }
+
+  async function checkAccessible(page: Page) {
+    expect(await unnamedControls(page)).toEqual([]);
+    expect(await lowContrast(page)).toEqual([]);
+  }
+
+  beforeAll(async () => {
+    const cwd = tempDir();
+    writeFileSync(join(cwd, 'keel.yaml'), POLICY);
+    const config = loadConfig({ cwd, env: {} });
+    const registry = await Registry.open(config);
+    for (const [user, role] of [
+      ['rita', 'reader'],
+      ['alice', 'writer'],
+      ['bob', 'approver'],
+    ] as const)
+      tokens[role] = (await registry.tokens.create(user, role)).token;
+    await registry.close();
+    server = await startServer(config, { port: 0, host: '127.0.0.1', auth: true, scheduler: false });
+
+    experimentId = (await call('POST', '/api/2.0/mlflow/experiments/create', { name: 'churn-ui' }))
+      .experiment_id;
+    for (const [name, lr, depth, auc] of [
+      ['lr-0.1', '0.1', '3', 0.81],
+      ['lr-0.05', '0.05', '5', 0.86],
+      ['lr-0.01', '0.01', '8', 0.79],
+    ] as const) {
+      const { run } = await call('POST', '/api/2.0/mlflow/runs/create', {
+        experiment_id: experimentId,
+        run_name: name,
+        start_time: Date.now() - 60_000,
+      });
+      const id = (run as { info: { run_id: string; artifact_uri: string } }).info.run_id;
+      runIds[name] = id;
+      const t0 = Date.now() - 50_000;
+      const loss = Array.from({ length: 200 }, (_, step) => ({
+        key: 'loss',
+        value: 1 / (1 + step * Number(lr)),
+        timestamp: t0 + step * 100,
+        step,
+      }));
+      await call('POST', '/api/2.0/mlflow/runs/log-batch', {
+        run_id: id,
+        params: [
+          { key: 'lr', value: lr },
+          { key: 'depth', value: depth },
+        ],
+        metrics: [...loss, { key: 'auc', value: auc, timestamp: t0, step: 0 }],
+        tags: [
+          { key: 'mlflow.source.git.commit', value: 'abc1234' },
+          { key: 'team', value: 'growth' },
+        ],
+      });
+      await call('POST', '/api/2.0/mlflow/runs/update', {
+        run_id: id,
+        status: 'FINISHED',
+        end_time: Date.now(),
+      });
+      const root = (run as { info: { artifact_uri: string } }).info.artifact_uri.replace(
+        'mlflow-artifacts:/',
+        '',
+      );
+      for (const [file, body] of [
+        ['notes.txt', `trained with lr=${lr}`],
+        ['eval/confusion.csv', 'label,predicted,count\n0,0,50\n1,1,40\n'],
+      ]) {
+        const res = await fetch(`${server.url}/api/2.0/mlflow-artifacts/artifacts/${root}/${file}`, {
+          method: 'PUT',
+          headers: { authorization: `Bearer ${tokens.writer}` },
+          body,
+        });
+        expect(res.status).toBe(200);
+      }
+    }
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('serves the page and its assets without a token, and the data only with one', async () => {
+    const page = await fetch(`${server.url}/`);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    const asset = /src="(\/ui\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    expect(asset).toBeDefined();
+    expect((await fetch(`${server.url}${asset}`)).headers.get('content-type')).toMatch(/javascript/);
+    expect((await fetch(`${server.url}/ui/..%2f..%2fpackage.json`)).status).toBe(404);
+    expect((await requestJson(server.url, 'GET', '/api/2.0/keel/whoami')).status).toBe(401);
+    expect(
+      (await requestJson(server.url, 'GET', '/api/2.0/keel/whoami', undefined, tokens.reader)).body,
+    ).toEqual({
+      user: 'rita',
+      role: 'reader',
+      auth: true,
+      permissions: ['read'],
+    });
+  });
+
+  it('keel ui prints the address keel.yaml gives the server, or --url', async () => {
+    const cwd = tempDir();
+    writeFileSync(join(cwd, 'keel.yaml'), 'server: { host: 127.0.0.1, port: 5123 }\n');
+    const out = await keel(['ui', '--json'], { cwd });
+    expect(out.code, out.stderr).toBe(0);
+    expect(JSON.parse(out.stdout)).toEqual({ url: 'http://127.0.0.1:5123/', opened: false });
+    const given = await keel(['ui', '--url', server.url, '--no-open'], { cwd });
+    expect(given.stdout.split('\n')[0]).toBe(`${server.url}/`);
+    const bad = await keel(['ui', '--url', 'not a url', '--json'], { cwd });
+    expect(bad.code).toBe(2);
+    expect(bad.stdout + bad.stderr).toContain('--url is not a URL');
+  });
+
+  it('signs in with a token and lists, filters, sorts and pages the runs', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(WAIT.timeout);
+    await page.goto(`${server.url}/`);
+    await page.getByLabel('API token').fill(tokens.writer);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Runs' }).waitFor();
+    await expect.poll(() => page.locator('[data-testid=runs-table] tbody tr').count(), WAIT).toBe(3);
+    await expect(page.getByText('alice (writer)')).toBeTruthy();
+    const runs = await page.evaluate(() => performance.getEntriesByName('keel:runs').map((e) => e.duration));
+    console.log(`runs page (3 runs): ${runs.at(-1)?.toFixed(1)} ms from request to table`);
+    await checkAccessible(page);
+    await screenshot(page, 'runs');
+
+    // Sorting by a metric column: the server orders, the header says how.
+    await page.getByRole('link', { name: 'metrics.auc' }).click();
+    await expect
+      .poll(() => page.locator('tbody tr td:nth-child(2)').allTextContents(), WAIT)
+      .toEqual(['lr-0.01', 'lr-0.1', 'lr-0.05']);
+    expect(await page.locator('th[aria-sort=ascending]').textContent()).toContain('metrics.auc');
+
+    // Filtering in MLflow's language.
+    await page.getByLabel('Filter (MLflow search syntax)').fill("params.depth = '5'");
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await expect
+      .poll(() => page.locator('tbody tr td:nth-child(2)').allTextContents(), WAIT)
+      .toEqual(['lr-0.05']);
+    // A filter the server refuses shows its message, not a blank page.
+    await page.getByLabel('Filter (MLflow search syntax)').fill('metrics.auc >>> 1');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.getByRole('alert').waitFor();
+    expect(await page.getByRole('alert').textContent()).toMatch(/400/);
+
+    // Choosing columns: a tag column joins, a param column leaves.
+    await page.goto(`${server.url}/#/runs?exp=${experimentId}`);
+    await page.locator('summary', { hasText: 'Columns' }).click();
+    await page.getByRole('checkbox', { name: 'params.depth' }).uncheck();
+    await page.getByRole('checkbox', { name: 'tags.team' }).check();
+    await expect.poll(() => page.locator('thead th').allTextContents(), WAIT).toContain('tags.team');
+    expect(await page.locator('thead th').allTextContents()).not.toContain('params.depth');
+    expect(await page.locator('tbody tr td:last-child').first().textContent()).toBe('growth');
+    await context.close();
+  });
+
+  it('pages through the runs with the server', async () => {
+    const { context, page } = await pageAs(tokens.reader);
+    // 53 more runs: two pages of 50.
+    for (let i = 0; i < 53; i++)
+      await call('POST', '/api/2.0/mlflow/runs/create', {
+        experiment_id: experimentId,
+        run_name: `bulk-${i}`,
+      });
+    await page.goto(`${server.url}/#/runs?exp=${experimentId}`);
+    await expect.poll(() => page.locator('tbody tr').count(), WAIT).toBe(50);
+    await page.getByRole('button', { name: 'Next page' }).click();
+    await expect.poll(() => page.locator('tbody tr').count(), WAIT).toBe(6);
+    await page.getByRole('button', { name: 'Previous page' }).click();
+    await expect.poll(() => page.locator('tbody tr').count(), WAIT).toBe(50);
+    await context.close();
+  });
+
+  it('shows a run: params, charts of the full history, lineage, artifacts to view and download', async () => {
+    const { context, page } = await pageAs(tokens.reader);
+    await page.goto(`${server.url}/#/runs/${runIds['lr-0.1']}`);
+    await page.getByRole('heading', { name: 'lr-0.1' }).waitFor();
+    const chart = page.locator('figure.chart', { hasText: 'loss' }).locator('[data-points]');
+    await chart.waitFor();
+    expect(await chart.getAttribute('data-points')).toBe('200');
+    expect(await page.locator('figure.chart canvas').count()).toBeGreaterThan(0);
+    expect(await page.locator('table.kv', { hasText: 'Lineage' }).textContent()).toContain('abc1234');
+    await page.getByLabel('Time').check();
+    await chart.waitFor();
+    await page.getByRole('button', { name: 'notes.txt' }).click();
+    expect(await page.locator('pre').textContent()).toBe('trained with lr=0.1');
+    const download = page.waitForEvent('download');
+    await page.getByRole('link', { name: 'Download notes.txt' }).click();
+    expect((await download).suggestedFilename()).toBe('notes.txt');
+    await page.getByRole('button', { name: 'eval/' }).click();
+    await page.getByRole('button', { name: 'confusion.csv' }).click();
+    await expect.poll(() => page.locator('article table tbody tr').count(), WAIT).toBe(2);
+    await checkAccessible(page);
+    await screenshot(page, 'run');
+    await context.close();
+  });
+
+  it('compares runs: params side by side, overlaid histories, parallel coordinates', async () => {
+    const { context, page } = await pageAs(tokens.reader);
+    await page.goto(
+      `${server.url}/#/runs?exp=${experimentId}&filter=${encodeURIComponent("params.lr != ''")}`,
+    );
+    await expect.poll(() => page.locator('tbody tr').count(), WAIT).toBe(3);
+    const compare = page.getByRole('button', { name: /^Compare/ });
+    expect(await compare.isDisabled()).toBe(true);
+    await page.getByRole('checkbox', { name: 'Select lr-0.1' }).check();
+    await page.getByRole('checkbox', { name: 'Select lr-0.05' }).check();
+    await compare.click();
+    await page.getByRole('heading', { name: 'Compare 2 runs' }).waitFor();
+    const lr = page
+      .locator('table.compare tbody tr')
+      .filter({ has: page.locator('th', { hasText: /^lr( \(differs\))?$/ }) });
+    expect(await lr.locator('td').allTextContents()).toEqual(['0.1', '0.05']);
+    expect(await lr.getAttribute('class')).toBe('differs');
+    await page.getByLabel('Metric', { exact: true }).selectOption('loss');
+    const overlay = page.locator('figure.chart', { hasText: 'loss by step' }).locator('[data-points]');
+    await overlay.waitFor();
+    expect(await overlay.getAttribute('data-points')).toBe('400');
+    expect(await page.locator('svg polyline').count()).toBe(2);
+    await checkAccessible(page);
+    await screenshot(page, 'compare');
+    await context.close();
+  });
+
+  it('works from the keyboard: skip link, navigation, links', async () => {
+    const { context, page } = await pageAs(tokens.reader);
+    await page.goto(`${server.url}/#/runs?exp=${experimentId}`);
+    await page.getByRole('heading', { name: 'Runs' }).waitFor();
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('main');
+    // Tab reaches a run's link; Enter opens it.
+    for (let i = 0; i < 40; i++) {
+      await page.keyboard.press('Tab');
+      if (await page.evaluate(() => document.activeElement?.getAttribute('href')?.startsWith('#/runs/')))
+        break;
+    }
+    const target = await page.evaluate(() => document.activeElement?.getAttribute('href'));
+    expect(target).toMatch(/^#\/runs\//);
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.evaluate(() => location.hash), WAIT).toBe(target);
+    await context.close();
+  });
+});

@@ -16,6 +16,7 @@ import { launchChromium, lowContrast, screenshot, unnamedControls } from '../hel
 import { keel } from '../helpers/cli.js';
 import { requestJson } from '../helpers/server.js';
 import { tempDir } from '../helpers/tracking.js';
+import { trainedRun } from '../registry/fixtures.js';
 
 const WAIT = { timeout: 60_000 };
 const POLICY = `governance:
@@ -23,7 +24,8 @@ const POLICY = `governance:
     Production:
       requireApproval: true
       gates:
-        - { kind: metric, metric: auc, op: '>=', value: 0.5 }
+        - { kind: metric, metric: auc, op: '>=', value: 0.85 }
+        - { kind: lineage }
 `;
 
 describe('web UI', () => {
@@ -64,6 +66,11 @@ describe('web UI', () => {
       ['bob', 'approver'],
     ] as const)
       tokens[role] = (await registry.tokens.create(user, role)).token;
+    await registry.models.create('churn');
+    for (const auc of [0.91, 0.88]) {
+      const runId = await trainedRun(registry.tracking, { auc, disparate_impact: 0.9 });
+      await registry.versions.create({ name: 'churn', source: `runs:/${runId}/model` });
+    }
     await registry.close();
     server = await startServer(config, { port: 0, host: '127.0.0.1', auth: true, scheduler: false });
 
@@ -271,6 +278,58 @@ describe('web UI', () => {
     await checkAccessible(page);
     await screenshot(page, 'compare');
     await context.close();
+  });
+
+  it('shows models with their requests and gates; an approver approves, a reader sees no button', async () => {
+    const asked = await requestJson(
+      server.url,
+      'POST',
+      '/api/2.0/keel/registry/promote',
+      { name: 'churn', version: '1', stage: 'Production', reason: 'best auc' },
+      tokens.writer,
+    );
+    expect(asked.status, JSON.stringify(asked.body)).toBe(200);
+
+    const reader = await pageAs(tokens.reader);
+    await reader.page.goto(`${server.url}/#/models`);
+    await reader.page.getByRole('link', { name: 'churn' }).click();
+    await reader.page.getByRole('heading', { name: 'churn' }).waitFor();
+    const request = reader.page.locator('article', { hasText: 'Request 1' });
+    await request.waitFor();
+    expect(await request.textContent()).toContain('pending');
+    expect(await request.locator('.gates li').count()).toBe(2);
+    await request.getByText('Evidence').first().click();
+    expect(await request.locator('table.kv').first().textContent()).toContain('0.91');
+    expect(await reader.page.getByRole('button', { name: /Approve/ }).count()).toBe(0);
+    expect(await reader.page.getByRole('button', { name: /Reject/ }).count()).toBe(0);
+    await checkAccessible(reader.page);
+    await screenshot(reader.page, 'model-reader');
+    await reader.context.close();
+
+    const approver = await pageAs(tokens.approver);
+    await approver.page.goto(`${server.url}/#/models/churn`);
+    await approver.page.getByLabel('Reason for request 1').fill('gates pass, canary clean');
+    await screenshot(approver.page, 'model-approver');
+    await approver.page.getByRole('button', { name: 'Approve request 1' }).click();
+    await expect
+      .poll(() => approver.page.locator('article', { hasText: 'Request 1' }).textContent(), WAIT)
+      .toContain('decided by bob');
+    await expect
+      .poll(() => approver.page.locator('tbody tr', { hasText: 'Production' }).first().textContent(), WAIT)
+      .toMatch(/^1Production/);
+    await expect
+      .poll(() => approver.page.locator('table.audit tbody').textContent(), WAIT)
+      .toContain('gates pass, canary clean');
+    await checkAccessible(approver.page);
+    await approver.context.close();
+    const version = await requestJson(
+      server.url,
+      'GET',
+      '/api/2.0/mlflow/model-versions/get?name=churn&version=1',
+      undefined,
+      tokens.reader,
+    );
+    expect(version.body).toMatchObject({ model_version: { current_stage: 'Production' } });
   });
 
   it('works from the keyboard: skip link, navigation, links', async () => {

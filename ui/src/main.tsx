@@ -11,12 +11,16 @@ import { ApiError, api, getToken, keel, setToken } from './api';
 import { ErrorBox, useAsync } from './components/async';
 import { MeContext } from './me';
 import { CompareRuns } from './pages/compare';
+import { ModelPage, ModelsPage } from './pages/models';
 import { RunPage } from './pages/run';
 import { RunsPage } from './pages/runs';
 import { href, useRoute } from './router';
 import type { Whoami } from './types';
 
-const PAGES = [{ path: 'runs', label: 'Runs' }] as const;
+const PAGES = [
+  { path: 'runs', label: 'Runs' },
+  { path: 'models', label: 'Models' },
+] as const;
 
 function SignIn({ error, onToken }: { error?: Error; onToken: (token: string) => void }) {
   const [token, setValue] = useState('');
@@ -52,6 +56,7 @@ function Page() {
   const route = useRoute();
   const [section, id] = route.parts;
   if (section === 'runs' && id) return <RunPage runId={id} />;
+  if (section === 'models') return id ? <ModelPage name={id} /> : <ModelsPage />;
   if (section === 'compare')
     return <CompareRuns ids={(route.params.get('runs') ?? '').split(',').filter(Boolean)} />;
   return <RunsPage params={route.params} />;

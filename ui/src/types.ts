@@ -54,6 +54,7 @@ export interface ModelVersion {
   status?: string;
   source?: string;
   run_id?: string;
+  user_id?: string;
   creation_timestamp?: number;
   last_updated_timestamp?: number;
   description?: string;
@@ -68,4 +69,39 @@ export interface RegisteredModel {
   latest_versions?: ModelVersion[];
   aliases?: { alias: string; version: string }[];
   tags?: KeyValue[];
+}
+export interface GateResult {
+  gate: string;
+  kind: string;
+  passed: boolean;
+  message: string;
+  fix?: string;
+  evidence: Record<string, unknown>;
+}
+export interface PromotionRequest {
+  id: number;
+  name: string;
+  version: string;
+  to_stage: string | null;
+  alias?: string;
+  requested_by: string;
+  requested_at: number;
+  status: 'pending' | 'approved' | 'rejected';
+  override: boolean;
+  gates: GateResult[];
+  reason: string;
+  decided_by?: string;
+}
+export interface AuditEntry {
+  id: number;
+  ts: number;
+  actor: string;
+  action: string;
+  outcome: string;
+  name: string;
+  version?: string;
+  from?: string;
+  to?: string;
+  gates?: GateResult[];
+  reason: string;
 }

@@ -12,6 +12,7 @@ import { ErrorBox, useAsync } from './components/async';
 import { MeContext } from './me';
 import { CompareRuns } from './pages/compare';
 import { ModelPage, ModelsPage } from './pages/models';
+import { ModelMonitoring, MonitoringPage } from './pages/monitoring';
 import { RunPage } from './pages/run';
 import { RunsPage } from './pages/runs';
 import { href, useRoute } from './router';
@@ -20,6 +21,7 @@ import type { Whoami } from './types';
 const PAGES = [
   { path: 'runs', label: 'Runs' },
   { path: 'models', label: 'Models' },
+  { path: 'monitoring', label: 'Monitoring' },
 ] as const;
 
 function SignIn({ error, onToken }: { error?: Error; onToken: (token: string) => void }) {
@@ -56,6 +58,7 @@ function Page() {
   const route = useRoute();
   const [section, id] = route.parts;
   if (section === 'runs' && id) return <RunPage runId={id} />;
+  if (section === 'monitoring') return id ? <ModelMonitoring model={id} /> : <MonitoringPage />;
   if (section === 'models') return id ? <ModelPage name={id} /> : <ModelsPage />;
   if (section === 'compare')
     return <CompareRuns ids={(route.params.get('runs') ?? '').split(',').filter(Boolean)} />;

@@ -82,9 +82,10 @@ function App() {
       </main>
     );
   }
-  if (!me.data) return <p aria-busy="true">Loading…</p>;
+  // The page loads its data while whoami answers; until then it offers no action (no permission).
+  const who = me.data ?? { user: '', role: '', auth: false, permissions: [] };
   return (
-    <MeContext.Provider value={me.data}>
+    <MeContext.Provider value={who}>
       {/* A button, not a `#main` link: the fragment holds the page's address. */}
       <button type="button" class="skip" onClick={() => document.getElementById('main')?.focus()}>
         Skip to content
@@ -112,11 +113,9 @@ function App() {
           </ul>
           <ul>
             <li>
-              <small>
-                {me.data.user} ({me.data.role})
-              </small>
+              <small>{who.user && `${who.user} (${who.role})`}</small>
             </li>
-            {me.data.auth && (
+            {who.auth && (
               <li>
                 <button type="button" class="secondary outline small" onClick={() => useToken(null)}>
                   Sign out

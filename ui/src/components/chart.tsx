@@ -36,10 +36,27 @@ export function LineChart({
       series.length === 1
         ? ([series[0].xs, series[0].ys] as uPlot.AlignedData)
         : uPlot.join(series.map((s) => [s.xs, s.ys] as uPlot.AlignedData));
+    const points = series.reduce((n, s) => n + s.xs.length, 0);
+    let drawn = false;
     const plot = new uPlot(
       {
         width: Math.max(300, el.clientWidth),
         height,
+        // uPlot draws after the constructor returns: the first draw ends the measure.
+        hooks: {
+          draw: [
+            () => {
+              if (drawn) return;
+              drawn = true;
+              performance.measure('keel:chart', {
+                start: started,
+                end: performance.now(),
+                detail: { title, points },
+              });
+              el.dataset.points = String(points);
+            },
+          ],
+        },
         scales: { x: { time } },
         axes: [{ label: xLabel }, {}],
         series: [
@@ -55,9 +72,6 @@ export function LineChart({
       data,
       el,
     );
-    const points = series.reduce((n, s) => n + s.xs.length, 0);
-    performance.measure('keel:chart', { start: started, end: performance.now(), detail: { title, points } });
-    el.dataset.points = String(points);
     const resize = new ResizeObserver(() => plot.setSize({ width: Math.max(300, el.clientWidth), height }));
     resize.observe(el);
     return () => {

@@ -89,7 +89,10 @@ export function RunsPage({ params }: { params: URLSearchParams }) {
     setDraft(q.filter);
   }, [q.exp, q.filter, q.order]);
   const pageToken = tokens[tokens.length - 1];
+  // With the experiment in the URL the search starts at once; else it waits for the list to pick one.
+  const ready = params.has('exp') || experiments.data !== undefined;
   const runs = useAsync(async () => {
+    if (!ready) return new Promise<never>(() => {});
     const started = performance.now();
     const page = await api<{ runs?: Run[]; next_page_token?: string }>(mlflow('runs/search'), {
       method: 'POST',
@@ -102,7 +105,7 @@ export function RunsPage({ params }: { params: URLSearchParams }) {
       },
     });
     return { ...page, started };
-  }, [experiments.data === undefined, q.exp, q.filter, q.order, pageToken]);
+  }, [ready, q.exp, q.filter, q.order, pageToken]);
 
   const keys = useMemo(() => keysOf(runs.data?.runs ?? []), [runs.data]);
   const columns = q.cols ?? defaultColumns(keys);

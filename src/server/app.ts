@@ -14,6 +14,7 @@ import { type BatchingOptions, DEFAULT_BATCHING, type ModelServer } from '../ser
 import type { Tracking } from '../tracking/index.js';
 import { enableAuth } from './auth.js';
 import { rootErrorHandler } from './errors.js';
+import { featuresRoutes } from './keel/features-routes.js';
 import { governanceRoutes } from './keel/governance-routes.js';
 import { identityRoutes } from './keel/identity-routes.js';
 import { monitoringRoutes } from './keel/monitoring-routes.js';
@@ -131,7 +132,10 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     registry,
   });
   // Feast clients post to `<url>/get-online-features`, so the feature server sits at the root.
-  if (options.services.features) await app.register(feastRoutes, { store: options.services.features });
+  if (options.services.features) {
+    await app.register(feastRoutes, { store: options.services.features });
+    await app.register(featuresRoutes, { prefix: '/api/2.0/keel', store: options.services.features });
+  }
   // MLflow's scoring clients post to `<url>/invocations`, so the scoring routes sit at the root too.
   if (options.services.serving)
     await app.register(servingRoutes, {

@@ -10,10 +10,12 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/index.js';
+import { buildRepo, FeatureStore } from '../../src/features/index.js';
 import { Registry } from '../../src/registry/index.js';
 import { startServer } from '../../src/server/index.js';
 import { launchChromium, lowContrast, screenshot, unnamedControls } from '../helpers/browser.js';
 import { keel } from '../helpers/cli.js';
+import { day, definitions, writeSources } from '../helpers/feature-repo.js';
 import { requestJson } from '../helpers/server.js';
 import { tempDir } from '../helpers/tracking.js';
 import { trainedRun } from '../registry/fixtures.js';
@@ -72,6 +74,12 @@ describe('web UI', () => {
       await registry.versions.create({ name: 'churn', source: `runs:/${runId}/model` });
     }
     await registry.close();
+    // A feature repo applied and materialized in the same project, as keel features apply does.
+    await writeSources(cwd);
+    const features = new FeatureStore({ config });
+    await features.applyRepo(buildRepo(definitions(cwd)));
+    await features.materialize({ start: Date.parse(day(-1)), end: Date.parse(day(21)) });
+    await features.close();
     server = await startServer(config, { port: 0, host: '127.0.0.1', auth: true, scheduler: false });
 
     experimentId = (await call('POST', '/api/2.0/mlflow/experiments/create', { name: 'churn-ui' }))
@@ -330,6 +338,44 @@ describe('web UI', () => {
       tokens.reader,
     );
     expect(version.body).toMatchObject({ model_version: { current_stage: 'Production' } });
+  });
+
+  it('shows the feature views with their freshness, entities and services', async () => {
+    const { context, page } = await pageAs(tokens.reader);
+    await page.goto(`${server.url}/#/features`);
+    const activity = page.locator('tbody tr', { hasText: 'activity' }).first();
+    await activity.waitFor();
+    expect(await activity.textContent()).toContain('orders: int64, spend: float64');
+    // Materialized up to day 21 (2024-01-22): that is when the online rows stop.
+    expect(await activity.textContent()).toContain('2024-01-22 00:00:00');
+    expect(await activity.textContent()).toMatch(/\d+ days/);
+    expect(await page.locator('table', { hasText: 'Feature services' }).textContent()).toContain(
+      'profile:tenure, activity:orders, activity:spend',
+    );
+    expect(await page.locator('table:has(caption:text-is("Entities"))').textContent()).toContain(
+      'customer_id',
+    );
+    await checkAccessible(page);
+    await screenshot(page, 'features');
+    await context.close();
+  });
+
+  it('navigates to every page from the menu', async () => {
+    const { context, page } = await pageAs(tokens.reader);
+    await page.goto(`${server.url}/`);
+    for (const [link, heading] of [
+      ['Models', 'Models'],
+      ['Features', 'Features'],
+      ['Monitoring', 'Monitoring'],
+      ['Runs', 'Runs'],
+    ]) {
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: link }).click();
+      await page.getByRole('heading', { name: heading, level: 1 }).waitFor();
+      expect(await page.locator('[aria-current=page]').textContent()).toBe(link);
+      expect(await page.getByRole('alert').count()).toBe(0);
+      await checkAccessible(page);
+    }
+    await context.close();
   });
 
   it('works from the keyboard: skip link, navigation, links', async () => {

@@ -11,6 +11,7 @@ import { ApiError, api, getToken, keel, setToken } from './api';
 import { ErrorBox, useAsync } from './components/async';
 import { MeContext } from './me';
 import { CompareRuns } from './pages/compare';
+import { FeaturesPage } from './pages/features';
 import { ModelPage, ModelsPage } from './pages/models';
 import { ModelMonitoring, MonitoringPage } from './pages/monitoring';
 import { RunPage } from './pages/run';
@@ -21,6 +22,7 @@ import type { Whoami } from './types';
 const PAGES = [
   { path: 'runs', label: 'Runs' },
   { path: 'models', label: 'Models' },
+  { path: 'features', label: 'Features' },
   { path: 'monitoring', label: 'Monitoring' },
 ] as const;
 
@@ -58,6 +60,7 @@ function Page() {
   const route = useRoute();
   const [section, id] = route.parts;
   if (section === 'runs' && id) return <RunPage runId={id} />;
+  if (section === 'features') return <FeaturesPage />;
   if (section === 'monitoring') return id ? <ModelMonitoring model={id} /> : <MonitoringPage />;
   if (section === 'models') return id ? <ModelPage name={id} /> : <ModelsPage />;
   if (section === 'compare')

@@ -18,6 +18,7 @@ import { featuresRoutes } from './keel/features-routes.js';
 import { governanceRoutes } from './keel/governance-routes.js';
 import { identityRoutes } from './keel/identity-routes.js';
 import { monitoringRoutes } from './keel/monitoring-routes.js';
+import { pipelineRoutes } from './keel/pipeline-routes.js';
 import { retrainRoutes } from './keel/retrain-routes.js';
 import { enableMetrics, ServerMetrics } from './metrics.js';
 import { mlflowArtifactRoutes } from './mlflow/artifact-routes.js';
@@ -48,6 +49,8 @@ export interface KeelServices {
   requestFigures?: RequestFigures;
   /** The scheduler of this server, whose state `/api/2.0/keel/monitoring/scheduler` shows. */
   scheduler?: { status(): Promise<SchedulerStatus> };
+  /** The project root whose `dvc.yaml` `/api/2.0/keel/pipeline` shows; without it the route is not served. */
+  projectRoot?: string;
 }
 
 export interface BuildAppOptions {
@@ -117,6 +120,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   }
   await app.register(mlflowWebhookRoutes, { prefix: '/api/2.0/mlflow', registry });
   await app.register(governanceRoutes, { prefix: '/api/2.0/keel/registry', registry });
+  if (options.services.projectRoot)
+    await app.register(pipelineRoutes, { prefix: '/api/2.0/keel', root: options.services.projectRoot });
   await app.register(identityRoutes, { prefix: '/api/2.0/keel', registry, auth: options.auth === true });
   if (options.services.monitoring) {
     await app.register(monitoringRoutes, {

@@ -80,6 +80,25 @@ describe('web UI', () => {
     await features.applyRepo(buildRepo(definitions(cwd)));
     await features.materialize({ start: Date.parse(day(-1)), end: Date.parse(day(21)) });
     await features.close();
+    // A two-stage DVC pipeline whose first stage has run (keel repro prepare) and second has not.
+    writeFileSync(join(cwd, 'data.csv'), 'a,b\n1,2\n');
+    writeFileSync(
+      join(cwd, 'dvc.yaml'),
+      [
+        'stages:',
+        '  prepare:',
+        '    cmd: cp data.csv prepared.csv',
+        '    deps: [data.csv]',
+        '    outs: [prepared.csv]',
+        '  train:',
+        '    cmd: cp prepared.csv model.txt',
+        '    deps: [prepared.csv]',
+        '    outs: [model.txt]',
+        '',
+      ].join('\n'),
+    );
+    const repro = await keel(['repro', 'prepare'], { cwd });
+    expect(repro.code, repro.stderr).toBe(0);
     server = await startServer(config, { port: 0, host: '127.0.0.1', auth: true, scheduler: false });
 
     experimentId = (await call('POST', '/api/2.0/mlflow/experiments/create', { name: 'churn-ui' }))
@@ -360,12 +379,27 @@ describe('web UI', () => {
     await context.close();
   });
 
+  it('draws the pipeline DAG with each stage status against dvc.lock', async () => {
+    const { context, page } = await pageAs(tokens.reader);
+    await page.goto(`${server.url}/#/pipelines`);
+    await page.locator('[data-stage=train]').waitFor();
+    expect(await page.locator('[data-stage=prepare]').textContent()).toContain('up to date');
+    expect(await page.locator('[data-stage=train]').textContent()).toContain('changed');
+    expect(await page.locator('figure.chart svg line').count()).toBe(1);
+    const train = page.locator('table.stages tbody tr', { hasText: 'train' });
+    expect(await train.textContent()).toContain('cp prepared.csv model.txt');
+    await checkAccessible(page);
+    await screenshot(page, 'pipelines');
+    await context.close();
+  });
+
   it('navigates to every page from the menu', async () => {
     const { context, page } = await pageAs(tokens.reader);
     await page.goto(`${server.url}/`);
     for (const [link, heading] of [
       ['Models', 'Models'],
       ['Features', 'Features'],
+      ['Pipelines', 'Pipelines'],
       ['Monitoring', 'Monitoring'],
       ['Runs', 'Runs'],
     ]) {

@@ -14,6 +14,7 @@ import { CompareRuns } from './pages/compare';
 import { FeaturesPage } from './pages/features';
 import { ModelPage, ModelsPage } from './pages/models';
 import { ModelMonitoring, MonitoringPage } from './pages/monitoring';
+import { PipelinesPage } from './pages/pipelines';
 import { RunPage } from './pages/run';
 import { RunsPage } from './pages/runs';
 import { href, useRoute } from './router';
@@ -23,6 +24,7 @@ const PAGES = [
   { path: 'runs', label: 'Runs' },
   { path: 'models', label: 'Models' },
   { path: 'features', label: 'Features' },
+  { path: 'pipelines', label: 'Pipelines' },
   { path: 'monitoring', label: 'Monitoring' },
 ] as const;
 
@@ -61,6 +63,7 @@ function Page() {
   const [section, id] = route.parts;
   if (section === 'runs' && id) return <RunPage runId={id} />;
   if (section === 'features') return <FeaturesPage />;
+  if (section === 'pipelines') return <PipelinesPage />;
   if (section === 'monitoring') return id ? <ModelMonitoring model={id} /> : <MonitoringPage />;
   if (section === 'models') return id ? <ModelPage name={id} /> : <ModelsPage />;
   if (section === 'compare')

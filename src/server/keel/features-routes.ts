@@ -44,11 +44,14 @@ export async function featuresRoutes(app: FastifyInstance, opts: { store: Featur
           pending: state[spec.name]?.pending ?? null,
         };
       }),
-      on_demand_feature_views: Object.values(registry.onDemandFeatureViews).map((v) => ({
-        ...v.spec,
-        version: v.version,
-        updated_at: v.updatedAt,
-      })),
+      // The transform's source stays out: the repo holds it, and a listing needs only its hash.
+      on_demand_feature_views: Object.values(registry.onDemandFeatureViews).map(
+        ({ spec: { transformSource: _source, ...spec }, version, updatedAt }) => ({
+          ...spec,
+          version,
+          updated_at: updatedAt,
+        }),
+      ),
       feature_services: Object.values(registry.featureServices).map((v) => ({
         ...v.spec,
         version: v.version,

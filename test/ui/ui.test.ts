@@ -203,7 +203,7 @@ describe('web UI', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Runs' }).waitFor();
     await expect.poll(() => page.locator('[data-testid=runs-table] tbody tr').count(), WAIT).toBe(3);
-    await expect(page.getByText('alice (writer)')).toBeTruthy();
+    await page.getByText('alice (writer)').waitFor();
     const runs = await page.evaluate(() => performance.getEntriesByName('keel:runs').map((e) => e.duration));
     console.log(`runs page (3 runs): ${runs.at(-1)?.toFixed(1)} ms from request to table`);
     await checkAccessible(page);
@@ -295,12 +295,12 @@ describe('web UI', () => {
     const lr = page
       .locator('table.compare tbody tr')
       .filter({ has: page.locator('th', { hasText: /^lr( \(differs\))?$/ }) });
-    expect(await lr.locator('td').allTextContents()).toEqual(['0.1', '0.05']);
+    await expect.poll(() => lr.locator('td').allTextContents(), WAIT).toEqual(['0.1', '0.05']);
     expect(await lr.getAttribute('class')).toBe('differs');
     await page.getByLabel('Metric', { exact: true }).selectOption('loss');
     const overlay = page.locator('figure.chart', { hasText: 'loss by step' }).locator('[data-points]');
     await overlay.waitFor();
-    expect(await overlay.getAttribute('data-points')).toBe('400');
+    await expect.poll(() => overlay.getAttribute('data-points'), WAIT).toBe('400');
     expect(await page.locator('svg polyline').count()).toBe(2);
     await checkAccessible(page);
     await screenshot(page, 'compare');
@@ -415,7 +415,7 @@ describe('web UI', () => {
   it('works from the keyboard: skip link, navigation, links', async () => {
     const { context, page } = await pageAs(tokens.reader);
     await page.goto(`${server.url}/#/runs?exp=${experimentId}`);
-    await page.getByRole('heading', { name: 'Runs' }).waitFor();
+    await page.locator('[data-testid=runs-table] tbody tr').first().waitFor();
     await page.keyboard.press('Tab');
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
     await page.keyboard.press('Enter');

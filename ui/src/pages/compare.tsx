@@ -15,16 +15,19 @@ import { metricHistory, toSeries } from './run';
 const nameOf = (r: Run) => r.info.run_name || r.info.run_id.slice(0, 8);
 
 function Overlay({ runs, metric }: { runs: Run[]; metric: string }) {
+  // The answer names its metric: while another metric loads, the chart keeps its own title.
   const histories = useAsync(
-    () =>
-      Promise.all(
+    async () => ({
+      metric,
+      series: await Promise.all(
         runs.map(async (r) => toSeries(nameOf(r), await metricHistory(r.info.run_id, metric), 'step')),
       ),
+    }),
     [runs, metric],
   );
   return (
     <Loaded state={histories}>
-      {(series) => <LineChart title={`${metric} by step`} xLabel="step" series={series} />}
+      {(h) => <LineChart title={`${h.metric} by step`} xLabel="step" series={h.series} />}
     </Loaded>
   );
 }

@@ -31,7 +31,11 @@ import { enableRequestIds, requestId } from './request-id.js';
 import { enableRouteTable } from './route-table.js';
 import { feastRoutes } from './routes/feast.js';
 import { servingRoutes } from './routes/serving.js';
+<<<<<<< HEAD
 import { uiRoutes } from './ui.js';
+=======
+import { servingGauges } from './serving-metrics.js';
+>>>>>>> main
 
 export interface KeelServices {
   tracking: Tracking;
@@ -91,6 +95,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     options.metrics === false ? undefined : new ServerMetrics(predictionLog, options.services.requestFigures);
   if (metrics) enableMetrics(app, metrics);
   if (metrics && options.services.monitoring) monitoringGauges(metrics.registry, options.services.monitoring);
+  if (metrics && options.services.serving) servingGauges(metrics.registry, options.services.serving);
   enableRequestIds(app);
   if (options.auth) enableAuth(app, registry);
   app.setNotFoundHandler((request, reply) =>

@@ -1,7 +1,7 @@
 /**
  * @module cli/commands/serve
  * `keel serve [--port 5000] [--host 127.0.0.1] [--auth] [--model <uri>]... [--canary <uri>
- * --canary-percent N --canary-sticky] [--refresh-interval ms] [--features-at time]
+ * --canary-percent N --canary-sticky] [--shadow <uri>] [--refresh-interval ms] [--features-at time]
  * [--no-scheduler]`: the MLflow-compatible server, the models it serves online, and (holding the
  * scheduler's lease) keel.yaml's monitors and schedules, until Ctrl-C. `keel ui [--url <url>]
  * [--no-open]`: the address of the web UI that server serves at `/`, opened in a browser on a TTY.
@@ -20,22 +20,29 @@ interface ServeFlags {
   canary?: string;
   canaryPercent: number;
   canarySticky?: boolean;
+  shadow?: string;
   refreshInterval?: number;
   featuresAt?: string;
   scheduler: boolean;
 }
 
-/** The models to serve; a canary goes with the one `--model`. */
+/** The models to serve; a canary and a shadow go with the one `--model`. */
 function modelEntries(opts: ServeFlags): ModelEntry[] {
   const models = opts.model ?? [];
-  if (opts.canary === undefined) return models;
+  if (opts.canary === undefined && opts.shadow === undefined) return models;
   if (models.length !== 1)
     throw new KeelError(
       'INVALID_PARAMETER_VALUE',
-      '--canary needs exactly one --model to split traffic with',
+      `${opts.canary === undefined ? '--shadow' : '--canary'} needs exactly one --model to ${opts.canary === undefined ? 'copy' : 'split'} traffic with`,
     );
   return [
-    { uri: models[0], canary: { uri: opts.canary, percent: opts.canaryPercent, sticky: opts.canarySticky } },
+    {
+      uri: models[0],
+      ...(opts.canary === undefined
+        ? {}
+        : { canary: { uri: opts.canary, percent: opts.canaryPercent, sticky: opts.canarySticky } }),
+      ...(opts.shadow === undefined ? {} : { shadow: { uri: opts.shadow } }),
+    },
   ];
 }
 
@@ -116,6 +123,10 @@ export function registerServeCommand(program: Command): void {
       )
       .option('--canary-sticky', 'keep each entity (request key) on one side of the split')
       .option(
+        '--shadow <uri>',
+        'a version scoring a copy of every request the --model answers: its scores are logged (marked shadow), never answered, e.g. models:/churn@shadow',
+      )
+      .option(
         '--refresh-interval <ms>',
         're-resolve aliases and stages this often to serve promotions (default 2000; 0 never)',
         parseNumberOption('--refresh-interval', true),
@@ -142,8 +153,9 @@ export function registerServeCommand(program: Command): void {
         scheduler: opts.scheduler,
       });
       const models = opts.model ?? [];
-      // The canary is announced as it is: a canary that did not load takes no traffic.
+      // The canary and the shadow are announced as they are: one that did not load takes no traffic.
       const canary = server.served().find((m) => m.canary)?.canary;
+      const shadow = server.served().find((m) => m.shadow)?.shadow;
       io.emit(
         {
           url: server.url,
@@ -155,6 +167,14 @@ export function registerServeCommand(program: Command): void {
                 serving: canary.ready,
                 version: canary.version,
                 ...(canary.lastError ? { error: canary.lastError.message } : {}),
+              }
+            : null,
+          shadow: shadow
+            ? {
+                uri: shadow.uri,
+                serving: shadow.ready,
+                version: shadow.version,
+                ...(shadow.lastError ? { error: shadow.lastError.message } : {}),
               }
             : null,
         },
@@ -169,6 +189,13 @@ export function registerServeCommand(program: Command): void {
                   canary.ready
                     ? `canary: ${canary.uri} (version ${canary.version}) takes ${canary.percent}% of the traffic`
                     : `canary: ${canary.uri} is not serving: it did not load (${canary.lastError?.message ?? 'unknown error'}); it takes no traffic until a refresh loads it`,
+                ]
+              : []),
+            ...(shadow
+              ? [
+                  shadow.ready
+                    ? `shadow: ${shadow.uri} (version ${shadow.version}) scores a copy of every request, logged, never answered`
+                    : `shadow: ${shadow.uri} is not serving (${shadow.lastError?.message ?? 'unknown error'}); it gets no copies until a refresh loads a version that can take them`,
                 ]
               : []),
           ].join('\n'),

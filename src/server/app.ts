@@ -31,11 +31,8 @@ import { enableRequestIds, requestId } from './request-id.js';
 import { enableRouteTable } from './route-table.js';
 import { feastRoutes } from './routes/feast.js';
 import { servingRoutes } from './routes/serving.js';
-<<<<<<< HEAD
-import { uiRoutes } from './ui.js';
-=======
 import { servingGauges } from './serving-metrics.js';
->>>>>>> main
+import { uiRoutes } from './ui.js';
 
 export interface KeelServices {
   tracking: Tracking;

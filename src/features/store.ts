@@ -22,7 +22,7 @@ import {
 } from '../core/index.js';
 import type { FeatureView } from './definitions.js';
 import type { PathContext } from './duck.js';
-import type { MaterializeOptions, MaterializeSummary } from './materialize.js';
+import type { MaterializationState, MaterializeOptions, MaterializeSummary } from './materialize.js';
 import type { EntityRowsInput, HistoricalOptions, HistoricalResult } from './offline.js';
 import { bindTransforms, type Transform } from './on-demand.js';
 import { type OnlineResponse, readOnlineFeatures } from './online.js';
@@ -211,6 +211,12 @@ export class FeatureStore {
     const refs = await this.resolve(selection, false);
     const { entitiesFromText } = await import('./text.js');
     return entitiesFromText(refs, columns);
+  }
+
+  /** Per feature view, how far materialization has reached and any unfinished run. */
+  async materializationState(): Promise<MaterializationState> {
+    const { readState, statePath } = await import('./materialize.js');
+    return readState(statePath(this.ctx.home));
   }
 
   /** Materializes online views over [start, end] (ms, inclusive). */

@@ -14,8 +14,11 @@ import { type BatchingOptions, DEFAULT_BATCHING, type ModelServer } from '../ser
 import type { Tracking } from '../tracking/index.js';
 import { enableAuth } from './auth.js';
 import { rootErrorHandler } from './errors.js';
+import { featuresRoutes } from './keel/features-routes.js';
 import { governanceRoutes } from './keel/governance-routes.js';
+import { identityRoutes } from './keel/identity-routes.js';
 import { monitoringRoutes } from './keel/monitoring-routes.js';
+import { pipelineRoutes } from './keel/pipeline-routes.js';
 import { retrainRoutes } from './keel/retrain-routes.js';
 import { enableMetrics, ServerMetrics } from './metrics.js';
 import { mlflowArtifactRoutes } from './mlflow/artifact-routes.js';
@@ -29,6 +32,7 @@ import { enableRouteTable } from './route-table.js';
 import { feastRoutes } from './routes/feast.js';
 import { servingRoutes } from './routes/serving.js';
 import { servingGauges } from './serving-metrics.js';
+import { uiRoutes } from './ui.js';
 
 export interface KeelServices {
   tracking: Tracking;
@@ -46,6 +50,8 @@ export interface KeelServices {
   requestFigures?: RequestFigures;
   /** The scheduler of this server, whose state `/api/2.0/keel/monitoring/scheduler` shows. */
   scheduler?: { status(): Promise<SchedulerStatus> };
+  /** The project root whose `dvc.yaml` `/api/2.0/keel/pipeline` shows; without it the route is not served. */
+  projectRoot?: string;
 }
 
 export interface BuildAppOptions {
@@ -57,6 +63,8 @@ export interface BuildAppOptions {
   batching?: Partial<BatchingOptions>;
   /** Serve Prometheus metrics on `GET /metrics` and count every request (default true). */
   metrics?: boolean;
+  /** Where the built web UI is (default: `dist/ui`, see server/ui). */
+  uiFolder?: string;
 }
 
 /** MLflow's limit on a request body (artifact uploads stream and are not limited). */
@@ -114,6 +122,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   }
   await app.register(mlflowWebhookRoutes, { prefix: '/api/2.0/mlflow', registry });
   await app.register(governanceRoutes, { prefix: '/api/2.0/keel/registry', registry });
+  if (options.services.projectRoot)
+    await app.register(pipelineRoutes, { prefix: '/api/2.0/keel', root: options.services.projectRoot });
+  await app.register(identityRoutes, { prefix: '/api/2.0/keel', registry, auth: options.auth === true });
   if (options.services.monitoring) {
     await app.register(monitoringRoutes, {
       prefix: '/api/2.0/keel/monitoring',
@@ -128,7 +139,10 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     registry,
   });
   // Feast clients post to `<url>/get-online-features`, so the feature server sits at the root.
-  if (options.services.features) await app.register(feastRoutes, { store: options.services.features });
+  if (options.services.features) {
+    await app.register(feastRoutes, { store: options.services.features });
+    await app.register(featuresRoutes, { prefix: '/api/2.0/keel', store: options.services.features });
+  }
   // MLflow's scoring clients post to `<url>/invocations`, so the scoring routes sit at the root too.
   if (options.services.serving)
     await app.register(servingRoutes, {
@@ -142,5 +156,6 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       onBatch: metrics?.onBatch,
       onInputIssues: metrics?.onInputIssues,
     });
+  await app.register(uiRoutes, { folder: options.uiFolder });
   return app;
 }

@@ -118,6 +118,7 @@ export async function startServer(
         monitoring,
         requestFigures,
         scheduler,
+        projectRoot: config.root,
       },
       batching: config.serving,
       logger,

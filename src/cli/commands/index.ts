@@ -26,7 +26,7 @@ export const groups: CommandGroup[] = [
     load: async () => (await import('./pipeline.js')).registerPipelineCommands,
   },
   { commands: ['train', 'evaluate'], load: async () => (await import('./ml.js')).registerMlCommands },
-  { commands: ['serve'], load: async () => (await import('./serve.js')).registerServeCommand },
+  { commands: ['serve', 'ui'], load: async () => (await import('./serve.js')).registerServeCommand },
   {
     commands: ['experiments', 'runs'],
     load: async () => (await import('./tracking.js')).registerTrackingCommands,

@@ -3,8 +3,10 @@
  * `keel serve [--port 5000] [--host 127.0.0.1] [--auth] [--model <uri>]... [--canary <uri>
  * --canary-percent N --canary-sticky] [--shadow <uri>] [--refresh-interval ms] [--features-at time]
  * [--no-scheduler]`: the MLflow-compatible server, the models it serves online, and (holding the
- * scheduler's lease) keel.yaml's monitors and schedules, until Ctrl-C.
+ * scheduler's lease) keel.yaml's monitors and schedules, until Ctrl-C. `keel ui [--url <url>]
+ * [--no-open]`: the address of the web UI that server serves at `/`, opened in a browser on a TTY.
  */
+import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import { KeelError } from '../../core/index.js';
 import type { ModelEntry } from '../../serving/index.js';
@@ -42,6 +44,52 @@ function modelEntries(opts: ServeFlags): ModelEntry[] {
       ...(opts.shadow === undefined ? {} : { shadow: { uri: opts.shadow } }),
     },
   ];
+}
+
+/** The platform's command that opens a URL in the desktop's browser. */
+const OPENER: Partial<Record<NodeJS.Platform, string>> = {
+  darwin: 'open',
+  win32: 'explorer',
+  linux: 'xdg-open',
+};
+
+/** Opens `url` in a browser, never failing the command: without a desktop the printed URL is the way in. */
+function openBrowser(url: string): boolean {
+  const opener = OPENER[process.platform] ?? 'xdg-open';
+  try {
+    const child = spawn(opener, [url], { stdio: 'ignore', detached: true });
+    child.on('error', () => {});
+    child.unref();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function registerUiCommand(program: Command): void {
+  action(
+    program
+      .command('ui')
+      .description("print the web UI's address (keel serve serves it at /) and open it in a browser on a TTY")
+      .option('--url <url>', 'the server (default: server.host and server.port of keel.yaml)')
+      .option('--no-open', 'only print the address'),
+    async (io, opts: { url?: string; open: boolean }) => {
+      const { host, port } = io.config.server;
+      const base = opts.url ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+      let url: string;
+      try {
+        url = new URL('/', base).href;
+      } catch {
+        throw new KeelError('INVALID_PARAMETER_VALUE', `--url is not a URL: ${base}`);
+      }
+      const opened = opts.open && !io.json && process.stdout.isTTY === true && openBrowser(url);
+      io.emit({ url, opened }, () =>
+        [url, opened ? '' : `(start the server with keel serve, then open this address)`]
+          .filter(Boolean)
+          .join('\n'),
+      );
+    },
+  );
 }
 
 export function registerServeCommand(program: Command): void {
@@ -160,4 +208,5 @@ export function registerServeCommand(program: Command): void {
       await server.close();
     },
   );
+  registerUiCommand(program);
 }

@@ -56,8 +56,9 @@ export async function startServer(
   let monitoring: Monitoring | undefined;
   let scheduler: Scheduler | undefined;
   let app: FastifyInstance | undefined;
-  // The configured level holds (default warn): Fastify's per-request lines appear at info.
-  const logger = createLogger(config.logLevel);
+  // The configured level holds (default warn); Fastify's per-request lines appear at debug.
+  // Asynchronous: a request never waits for stderr; close writes what is left.
+  const logger = createLogger(config.logLevel, { sync: false });
   const close = async () => {
     // The scheduler first (its lease goes to another server at once); then answered requests
     // append their rows, and the log writes them.
@@ -69,6 +70,7 @@ export async function startServer(
     await monitoring?.close();
     await features.close();
     await registry.close();
+    logger.flush();
   };
   try {
     // Monitoring's settings are checked before anything loads: a bad threshold stops the start.

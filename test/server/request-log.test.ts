@@ -26,7 +26,11 @@ async function serveAt(level: LogLevel) {
   });
   const { tracking, registry, cleanup } = await openTestRegistry('sqlite');
   const app = await buildApp({ services: { tracking, registry }, logger: pino({ level }, sink) });
-  return { app, lines, close: async () => (await app.close(), await cleanup()) };
+  const close = async () => {
+    await app.close();
+    await cleanup();
+  };
+  return { app, lines, close };
 }
 
 describe('request logging', () => {

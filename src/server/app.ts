@@ -57,7 +57,26 @@ export interface BuildAppOptions {
   batching?: Partial<BatchingOptions>;
   /** Serve Prometheus metrics on `GET /metrics` and count every request (default true). */
   metrics?: boolean;
+  /**
+   * `GET /metrics` answers the figures of every process of a `keel serve --workers` cluster
+   * (asked of its primary), not only this one's.
+   */
+  clusterMetrics?: boolean;
 }
+
+/** What `buildApp` hands back besides the app: the switch `keel serve` drains it with on shutdown. */
+export interface AppControl {
+  /**
+   * Readiness turns false and every answer from now on closes its connection, so callers move
+   * to another server while the requests this one holds finish.
+   */
+  drain(): void;
+}
+
+const appControls = new WeakMap<FastifyInstance, AppControl>();
+
+/** The drain switch of an app `buildApp` made. */
+export const appControl = (app: FastifyInstance): AppControl => appControls.get(app) as AppControl;
 
 /** MLflow's limit on a request body (artifact uploads stream and are not limited). */
 const BODY_LIMIT = 1024 * 1024;
@@ -71,6 +90,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     // MLflow's clients send `order_by` etc. as repeated query keys; default parsing keeps arrays.
     routerOptions: { ignoreTrailingSlash: true },
     genReqId: requestId,
+    // A request on a connection already open is answered while the server closes: shutting
+    // down fails no request (new connections are refused, and draining closes the open ones).
+    return503OnClosing: false,
     // A URL the router cannot decode (`%zz`) is answered before any route, in Keel's error shape.
     frameworkErrors: (error, _request, reply: FastifyReply) =>
       reply.status(400).send({ error_code: 'BAD_REQUEST', message: error.message }),
@@ -83,7 +105,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   // The onRequest hooks in this order: every request is counted in flight before another hook
   // can refuse it (its response is counted out), and a refused request still answers its id.
   const metrics =
-    options.metrics === false ? undefined : new ServerMetrics(predictionLog, options.services.requestFigures);
+    options.metrics === false
+      ? undefined
+      : new ServerMetrics(predictionLog, options.services.requestFigures, options.clusterMetrics);
   if (metrics) enableMetrics(app, metrics);
   if (metrics && options.services.monitoring) monitoringGauges(metrics.registry, options.services.monitoring);
   enableRequestIds(app);
@@ -104,6 +128,11 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     features: options.services.features,
     serving: options.services.serving,
     logger: app.log,
+  });
+  appControls.set(app, { drain: () => readiness.drain() });
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (readiness.draining) reply.header('connection', 'close');
+    done(null, payload);
   });
   app.get('/ready', { config: { permission: 'public' } }, async (_request, reply) => {
     const report = await readiness.check();

@@ -11,6 +11,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { LATENCY_BUCKETS, type PredictionLog, type RequestFigures } from '../monitoring/index.js';
 import type { InputIssue, ServingModel } from '../serving/index.js';
+import { clusterExposition } from './cluster.js';
 
 /** Rows per model call: powers of two up to beyond the default `maxBatchSize` of 64. */
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 1024, 4096];
@@ -33,11 +34,23 @@ export class ServerMetrics {
    * @param log the prediction log, whose buffer is exposed.
    * @param figures where scoring requests are also counted per minute for the monitors.
    */
+  /** What `GET /metrics` answers: this registry's figures, or the whole cluster's. */
+  readonly exposition: () => Promise<string>;
+
   constructor(
     log?: PredictionLog,
     private readonly figures?: RequestFigures,
+    /** This process is a worker of `keel serve --workers`: `/metrics` sums every worker's figures. */
+    clustered = false,
   ) {
     const registers = [this.registry];
+    this.exposition = clustered ? clusterExposition(this.registry) : () => this.registry.metrics();
+    // Summed across the workers of a cluster: how many processes the figures cover.
+    new Gauge({
+      name: 'keel_server_processes',
+      help: 'Server processes whose figures these are (the workers of keel serve --workers)',
+      registers,
+    }).set(1);
     this.requests = new Counter({
       name: 'keel_http_requests_total',
       help: 'HTTP requests answered, by route and, for scoring routes, the model version that served them',
@@ -171,6 +184,6 @@ export function enableMetrics(app: FastifyInstance, metrics: ServerMetrics): voi
     done();
   });
   app.get('/metrics', { config: { permission: 'read' } }, async (_request, reply) =>
-    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+    reply.type(metrics.registry.contentType).send(await metrics.exposition()),
   );
 }

@@ -107,22 +107,17 @@ export function workerReady<A>(announcement: A): void {
 
 /**
  * Resolves on the first of SIGTERM, SIGINT (a Ctrl-C reaches every process of the group) or, in
- * a worker, the primary's shutdown message.
+ * a worker, the primary's shutdown message. Later signals are ignored: the drain they would cut
+ * short is bounded, and a worker gets a Ctrl-C both from the terminal and from its primary.
  */
 export function untilShutdown(): Promise<void> {
   return new Promise((resolve) => {
-    const stop = () => {
-      process.off('SIGTERM', stop);
-      process.off('SIGINT', stop);
-      process.off('message', onMessage);
-      resolve();
-    };
-    const onMessage = (m: unknown) => {
-      if (isMessage(m) && m.keel === 'shutdown') stop();
-    };
+    const stop = () => resolve();
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
-    process.on('message', onMessage);
+    process.on('message', (m: unknown) => {
+      if (isMessage(m) && m.keel === 'shutdown') stop();
+    });
   });
 }
 

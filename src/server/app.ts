@@ -17,7 +17,7 @@ import { rootErrorHandler } from './errors.js';
 import { governanceRoutes } from './keel/governance-routes.js';
 import { monitoringRoutes } from './keel/monitoring-routes.js';
 import { retrainRoutes } from './keel/retrain-routes.js';
-import { enableMetrics, ServerMetrics } from './metrics.js';
+import { enableMetrics, onlineCacheGauges, ServerMetrics } from './metrics.js';
 import { mlflowArtifactRoutes } from './mlflow/artifact-routes.js';
 import { mlflowRegistryRoutes } from './mlflow/registry-routes.js';
 import { mlflowTrackingRoutes } from './mlflow/tracking-routes.js';
@@ -110,6 +110,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       : new ServerMetrics(predictionLog, options.services.requestFigures, options.clusterMetrics);
   if (metrics) enableMetrics(app, metrics);
   if (metrics && options.services.monitoring) monitoringGauges(metrics.registry, options.services.monitoring);
+  if (metrics && options.services.features?.cachesOnline)
+    onlineCacheGauges(metrics.registry, options.services.features);
   enableRequestIds(app);
   if (options.auth) enableAuth(app, registry);
   app.setNotFoundHandler((request, reply) =>

@@ -9,6 +9,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { FeatureStore, OnlineCacheStats } from '../features/index.js';
 import { LATENCY_BUCKETS, type PredictionLog, type RequestFigures } from '../monitoring/index.js';
 import type { InputIssue, ServingModel } from '../serving/index.js';
 import { clusterExposition } from './cluster.js';
@@ -165,6 +166,48 @@ export class ServerMetrics {
         target: served.canary ? 'canary' : 'primary',
       });
   }
+}
+
+/**
+ * The online store's in-process cache (`onlineStore.cache`), read at scrape time: hits, misses
+ * and evictions since the start (running totals), entries and bytes held, and the hit ratio.
+ */
+export function onlineCacheGauges(registry: Registry, features: FeatureStore): void {
+  const gauge = (
+    name: string,
+    help: string,
+    value: (s: OnlineCacheStats) => number,
+    aggregator: 'sum' | 'average' = 'sum',
+  ) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      aggregator,
+      async collect() {
+        const stats = await features.onlineCacheStats();
+        if (stats) this.set(value(stats));
+      },
+    });
+  gauge('keel_online_cache_hits_total', 'Online records served from the in-process cache', (s) => s.hits);
+  gauge(
+    'keel_online_cache_misses_total',
+    'Online records read from the store (not cached or expired)',
+    (s) => s.misses,
+  );
+  gauge(
+    'keel_online_cache_evictions_total',
+    'Cached online records dropped to stay within maxBytes',
+    (s) => s.evictions,
+  );
+  gauge('keel_online_cache_entries', 'Online records held in the cache', (s) => s.entries);
+  gauge('keel_online_cache_bytes', 'Memory the cached online records take (estimated)', (s) => s.bytes);
+  gauge(
+    'keel_online_cache_hit_ratio',
+    'Share of online records served from the cache since the start',
+    (s) => (s.hits + s.misses > 0 ? s.hits / (s.hits + s.misses) : 0),
+    'average',
+  );
 }
 
 /** Adds the hooks that count every request, and `GET /metrics`, to the root app. */

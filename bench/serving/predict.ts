@@ -172,7 +172,12 @@ function startBare(): Promise<Server> {
 }
 
 /** `keel serve --model models:/churn/1` with `workers` workers and `env` over the home's settings. */
-function startKeel(dir: string, env: Record<string, string>, workers: number): Promise<Server> {
+function startKeel(
+  dir: string,
+  env: Record<string, string>,
+  workers: number,
+  stderr: 'inherit' | 'ignore' = 'inherit',
+): Promise<Server> {
   const child = spawn(
     process.execPath,
     [
@@ -265,6 +270,8 @@ async function main(): Promise<void> {
   const sqlite1 = await startKeel(dir, {}, 1);
   const redis1 = await startKeel(dir, { KEEL_ONLINE_STORE: REDIS }, 1);
   const sqlite2 = await startKeel(dir, {}, 2);
+  // A line per request on stderr (to nowhere here): what the request log costs when it is on.
+  const logged = await startKeel(dir, { KEEL_LOG_LEVEL: 'debug' }, 1, 'ignore');
 
   const targets: Array<{ label: string; target: Target; rows: number; group: string }> = [
     {
@@ -320,6 +327,12 @@ async function main(): Promise<void> {
       target: { url: redis1.url, path: '/predict', bodies: predict(100) },
       rows: 100,
       group: '1',
+    },
+    {
+      label: '/invocations, 1 row, log level debug (request lines on)',
+      target: { url: logged.url, path: '/invocations', bodies: invocations(1) },
+      rows: 1,
+      group: 'log',
     },
     {
       label: '2 workers: /invocations, 1 row',
@@ -391,7 +404,12 @@ async function main(): Promise<void> {
       `  2 workers >= 1.6x one, ${one}: ${(max(two) / max(one)).toFixed(2)}x, ${verdict(max(two) / max(one) >= 1.6)}`,
     );
 
-  for (const s of [bare, sqlite1, redis1, sqlite2]) await stopServer(s);
+  const quiet = max('/invocations dataframe_split, 1 row');
+  const chatty = max('/invocations, 1 row, log level debug (request lines on)');
+  console.log(
+    `  request log on (debug, asynchronous): ${(chatty / quiet).toFixed(2)}x the throughput with it off`,
+  );
+  for (const s of [bare, sqlite1, redis1, sqlite2, logged]) await stopServer(s);
   cleanup();
 }
 

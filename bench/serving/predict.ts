@@ -18,7 +18,7 @@
  * measurement; Redis at 127.0.0.1:6379, database 7, or BENCH_REDIS)
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -197,7 +197,7 @@ function startKeel(
     {
       cwd: dir,
       env: { ...process.env, KEEL_TRACKING_URI: '', MLFLOW_TRACKING_URI: '', ...env },
-      stdio: ['ignore', 'pipe', 'inherit'],
+      stdio: ['ignore', 'pipe', stderr],
     },
   );
   let out = '';
@@ -272,6 +272,14 @@ async function main(): Promise<void> {
   const sqlite2 = await startKeel(dir, {}, 2);
   // A line per request on stderr (to nowhere here): what the request log costs when it is on.
   const logged = await startKeel(dir, { KEEL_LOG_LEVEL: 'debug' }, 1, 'ignore');
+  // The same home with the prediction log off: what logging every scored row costs.
+  const noLogDir = join(dir, 'no-prediction-log');
+  mkdirSync(noLogDir);
+  writeFileSync(
+    join(noLogDir, 'keel.yaml'),
+    `home: ${join(dir, '.keel')}\nmonitoring: { predictionLog: { enabled: false } }\n`,
+  );
+  const unlogged = await startKeel(noLogDir, {}, 1);
 
   const targets: Array<{ label: string; target: Target; rows: number; group: string }> = [
     {
@@ -332,6 +340,18 @@ async function main(): Promise<void> {
       label: '/invocations, 1 row, log level debug (request lines on)',
       target: { url: logged.url, path: '/invocations', bodies: invocations(1) },
       rows: 1,
+      group: 'log',
+    },
+    {
+      label: '/invocations, 100 rows, prediction log off',
+      target: { url: unlogged.url, path: '/invocations', bodies: invocations(100) },
+      rows: 100,
+      group: 'log',
+    },
+    {
+      label: 'OIP v2 infer, 100 rows, prediction log off',
+      target: { url: unlogged.url, path: '/v2/models/churn/infer', bodies: oip(100) },
+      rows: 100,
       group: 'log',
     },
     {
@@ -409,7 +429,12 @@ async function main(): Promise<void> {
   console.log(
     `  request log on (debug, asynchronous): ${(chatty / quiet).toFixed(2)}x the throughput with it off`,
   );
-  for (const s of [bare, sqlite1, redis1, sqlite2, logged]) await stopServer(s);
+  for (const [off, on] of [
+    ['/invocations, 100 rows, prediction log off', '/invocations dataframe_split, 100 rows'],
+    ['OIP v2 infer, 100 rows, prediction log off', 'OIP v2 infer, 100 rows'],
+  ])
+    console.log(`  prediction log on, ${on}: ${(max(on) / max(off)).toFixed(2)}x the throughput with it off`);
+  for (const s of [bare, sqlite1, redis1, sqlite2, logged, unlogged]) await stopServer(s);
   cleanup();
 }
 

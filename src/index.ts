@@ -4,7 +4,13 @@
  */
 
 // Artifacts
-export { type ArtifactStore, LocalArtifactStore, normalizeArtifactPath } from './artifacts/index.js';
+export {
+  type ArtifactStore,
+  LocalArtifactStore,
+  normalizeArtifactPath,
+  openArtifactStore,
+  S3ArtifactStore,
+} from './artifacts/index.js';
 // Errors, configuration, logging, progress
 export {
   type Clock,

@@ -48,13 +48,26 @@ export interface ArtifactStore {
   list(path: string): Promise<ArtifactEntry[]>;
   /** Deletes a file or a folder. @throws RESOURCE_DOES_NOT_EXIST when nothing is there. */
   delete(path: string): Promise<void>;
-  /** The local file path of `path` (for tools that need a file, such as ONNX Runtime). */
-  localPath(path: string): string;
+  /**
+   * A local file holding the bytes of file `path` (for tools that need one, such as ONNX Runtime):
+   * the store's own file for a local store, a fresh download for a remote one.
+   * @param sha256 what the bytes must hash to: the file handed out is the one checked.
+   * @throws INVALID_STATE when the bytes do not hash to `sha256`.
+   */
+  localFile(path: string, sha256?: string): Promise<string>;
   /** A fresh hidden name for a temporary file or folder in folder `dir`. */
   tempPath(dir: string): string;
+  /** Releases what the store holds open (connections); the store is not used after. */
+  close(): void;
 }
 
 const bad = (message: string) => new KeelError('INVALID_PARAMETER_VALUE', message);
+
+/** A fresh hidden name in folder `dir`, which no listing shows. */
+export function tempArtifactPath(dir: string): string {
+  const rel = normalizeArtifactPath(dir);
+  return `${rel ? `${rel}/` : ''}${TEMP_PREFIX}${shortId(8)}`;
+}
 
 /** What `resolve` found: the local path and what is there (undefined: nothing). */
 interface Resolved {
@@ -66,13 +79,22 @@ interface Resolved {
 export class LocalArtifactStore implements ArtifactStore {
   constructor(readonly root: string) {}
 
+  /** Where `path` is on disk (whether or not anything is there). */
   localPath(path: string): string {
     return join(this.root, normalizeArtifactPath(path));
   }
 
+  close(): void {}
+
+  async localFile(path: string, sha256?: string): Promise<string> {
+    const { rel, target, found } = await this.fileTarget(path);
+    if (!found?.isFile()) throw new KeelError('RESOURCE_DOES_NOT_EXIST', `No artifact file at '${rel}'`);
+    if (sha256 !== undefined) checkSha256(rel, await sha256File(target), sha256);
+    return target;
+  }
+
   tempPath(dir: string): string {
-    const rel = normalizeArtifactPath(dir);
-    return `${rel ? `${rel}/` : ''}${TEMP_PREFIX}${shortId(8)}`;
+    return tempArtifactPath(dir);
   }
 
   /**
@@ -224,6 +246,15 @@ export class LocalArtifactStore implements ArtifactStore {
 async function readNoFollow(path: string): Promise<Readable> {
   const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
   return handle.createReadStream();
+}
+
+/** @throws INVALID_STATE when `found` is not the `expected` sha256 of file `path`. */
+export function checkSha256(path: string, found: string, expected: string): void {
+  if (found !== expected)
+    throw new KeelError(
+      'INVALID_STATE',
+      `Artifact '${normalizeArtifactPath(path)}' changed: sha256 ${found.slice(0, 12)}… is not the expected ${expected.slice(0, 12)}…`,
+    );
 }
 
 /** The sha256 of a file's bytes, in hex. */

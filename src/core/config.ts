@@ -5,7 +5,9 @@
  *
  * Environment overrides: `KEEL_HOME` (default `./.keel`), `KEEL_DB` (a `postgres://` URL or a
  * SQLite file path), `KEEL_ONLINE_STORE` (`redis://...` or a SQLite file path),
- * `KEEL_ARTIFACTS` (a folder), `KEEL_LOG_LEVEL`.
+ * `KEEL_ARTIFACTS` (a folder, or an S3 store as `s3://bucket/prefix?endpoint=...&region=...&forcePathStyle=true`),
+ * `KEEL_LOG_LEVEL`. The S3 store's credentials are the AWS SDK's own: `AWS_ACCESS_KEY_ID`,
+ * `AWS_SECRET_ACCESS_KEY` (`AWS_SESSION_TOKEN`), a profile, or an instance role.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
@@ -64,10 +66,41 @@ export const inputPolicySchema = z.strictObject({
 });
 export type InputPolicySettings = z.infer<typeof inputPolicySchema>;
 
+const artifactsSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('local'), root: z.string().optional() }),
+  z.strictObject({
+    type: z.literal('s3'),
+    bucket: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name (3-63 of a-z, 0-9, . and -)'),
+    /** Key prefix every artifact goes under (no leading or trailing slash needed). */
+    prefix: z.string().default(''),
+    /** The S3 API's URL; none: AWS itself, in `region`. */
+    endpoint: z.url({ protocol: /^https?$/ }).optional(),
+    region: z.string().min(1).optional(),
+    /** `https://host/bucket/key` rather than `https://bucket.host/key` (most S3-compatible servers want it). */
+    forcePathStyle: z.boolean().optional(),
+  }),
+]);
+
+export type S3ArtifactsConfig = Extract<z.infer<typeof artifactsSchema>, { type: 's3' }>;
+export type ArtifactsConfig = { type: 'local'; root: string } | S3ArtifactsConfig;
+
+/** ONNX Runtime session settings of serving and scoring; the defaults live in ml/onnx-session. */
+export const sessionSettingsSchema = z.strictObject({
+  /** ONNX Runtime's graph optimization level. */
+  graphOptimizationLevel: z.enum(['disabled', 'basic', 'extended', 'all']).optional(),
+  /** Threads one call may use inside an operator. */
+  intraOpThreads: z.number().int().min(1).max(1024).optional(),
+  /** Threads running independent operators at once (more than 1 runs the graph in parallel mode). */
+  interOpThreads: z.number().int().min(1).max(1024).optional(),
+});
+export type SessionSettings = z.infer<typeof sessionSettingsSchema>;
+
 const fileSchema = strictObject({
   home: z.string().optional(),
   metadata: metadataSchema.optional(),
-  artifacts: z.strictObject({ type: z.literal('local'), root: z.string().optional() }).optional(),
+  artifacts: artifactsSchema.optional(),
   onlineStore: onlineStoreSchema.optional(),
   server: z
     .strictObject({ host: z.string().optional(), port: z.number().int().min(0).max(65535).optional() })
@@ -77,6 +110,8 @@ const fileSchema = strictObject({
     .strictObject({
       maxBatchSize: z.number().int().min(1).max(100_000).optional(),
       maxLatencyMs: z.number().min(0).max(10_000).optional(),
+      /** ONNX Runtime session options of every model served or scored. */
+      onnx: sessionSettingsSchema.optional(),
       /** The input policy of every model served... */
       inputPolicy: inputPolicySchema.optional(),
       /** ...and per model name, over it. */
@@ -115,7 +150,7 @@ export interface KeelConfig {
   /** Keel's home folder for embedded stores, artifacts and caches. */
   home: string;
   metadata: MetadataConfig;
-  artifacts: { type: 'local'; root: string };
+  artifacts: ArtifactsConfig;
   onlineStore: OnlineStoreConfig;
   server: { host: string; port: number };
   logLevel: LogLevel;
@@ -192,7 +227,7 @@ export function loadConfig(options: LoadConfigOptions = {}): KeelConfig {
     onlineStore = { type: 'sqlite', path: abs(fromFile.onlineStore?.path ?? 'online.db', home) };
   }
 
-  const artifactsRoot = abs(env.KEEL_ARTIFACTS || fromFile.artifacts?.root || 'artifacts', home);
+  const artifacts = artifactsConfig(env.KEEL_ARTIFACTS, fromFile.artifacts, (p) => abs(p, home));
   const levelOverride = env.KEEL_LOG_LEVEL;
   const logLevel = levelOverride
     ? parseInput(fileSchema.shape.log.unwrap().shape.level, levelOverride, 'KEEL_LOG_LEVEL')
@@ -202,7 +237,7 @@ export function loadConfig(options: LoadConfigOptions = {}): KeelConfig {
     root: cwd,
     home,
     metadata,
-    artifacts: { type: 'local', root: artifactsRoot },
+    artifacts,
     onlineStore,
     server: { host: fromFile.server?.host ?? '127.0.0.1', port: fromFile.server?.port ?? 5000 },
     logLevel,
@@ -211,4 +246,65 @@ export function loadConfig(options: LoadConfigOptions = {}): KeelConfig {
     features: fromFile.features,
     monitoring: fromFile.monitoring,
   };
+}
+
+/** The artifact store `KEEL_ARTIFACTS` (a folder or an `s3://` URL) or else keel.yaml names. */
+function artifactsConfig(
+  override: string | undefined,
+  fromFile: KeelFileConfig['artifacts'],
+  abs: (path: string) => string,
+): ArtifactsConfig {
+  if (override?.startsWith('s3://')) return parseS3Url(override);
+  if (override) return { type: 'local', root: abs(override) };
+  if (fromFile?.type === 's3') return fromFile;
+  return { type: 'local', root: abs(fromFile?.root ?? 'artifacts') };
+}
+
+/**
+ * Reads `s3://bucket/prefix?endpoint=...&region=...&forcePathStyle=true`.
+ * @throws INVALID_PARAMETER_VALUE for a malformed URL or setting.
+ */
+export function parseS3Url(text: string): S3ArtifactsConfig {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new KeelError('INVALID_PARAMETER_VALUE', `KEEL_ARTIFACTS '${text}' is not a valid s3:// URL`);
+  }
+  const q = url.searchParams;
+  const unknown = [...q.keys()].filter((k) => !['endpoint', 'region', 'forcePathStyle'].includes(k));
+  if (unknown.length > 0)
+    throw new KeelError(
+      'INVALID_PARAMETER_VALUE',
+      `KEEL_ARTIFACTS: unknown setting ${unknown.join(', ')} (endpoint, region and forcePathStyle are known)`,
+    );
+  const style = q.get('forcePathStyle');
+  if (style !== null && style !== 'true' && style !== 'false')
+    throw new KeelError(
+      'INVALID_PARAMETER_VALUE',
+      `KEEL_ARTIFACTS: forcePathStyle is true or false, not '${style}'`,
+    );
+  const parsed = parseInput(
+    artifactsSchema,
+    {
+      type: 's3',
+      bucket: url.hostname,
+      prefix: decodeURIComponent(url.pathname.replace(/^\/+/, '')),
+      ...(q.has('endpoint') ? { endpoint: q.get('endpoint') } : {}),
+      ...(q.has('region') ? { region: q.get('region') } : {}),
+      ...(style === null ? {} : { forcePathStyle: style === 'true' }),
+    },
+    'KEEL_ARTIFACTS',
+  );
+  return parsed as S3ArtifactsConfig;
+}
+
+/** The `s3://` URL `parseS3Url` reads back into `config`. */
+export function s3Url(config: S3ArtifactsConfig): string {
+  const q = new URLSearchParams();
+  if (config.endpoint) q.set('endpoint', config.endpoint);
+  if (config.region) q.set('region', config.region);
+  if (config.forcePathStyle !== undefined) q.set('forcePathStyle', String(config.forcePathStyle));
+  const query = q.toString();
+  return `s3://${config.bucket}/${encodeURI(config.prefix)}${query ? `?${query}` : ''}`;
 }

@@ -132,6 +132,8 @@ export interface EvaluateOptions {
   run?: ActiveRun;
   /** The dialect of a CSV `data` file; what is left out is sniffed. */
   csv?: CsvOptions;
+  /** Return each row's score too (`scores`), e.g. to compare two models row by row. */
+  keepScores?: boolean;
 }
 
 export interface EvaluationResult {
@@ -152,6 +154,8 @@ export interface EvaluationResult {
   files: string[];
   /** Undefined or conventional metric values, and fairness groups without one of the classes. */
   warnings: string[];
+  /** Each row's score, in file order, with `keepScores`. */
+  scores?: Float64Array;
 }
 
 /** Reads a thresholds YAML file. @throws KeelError INVALID_PARAMETER_VALUE / RESOURCE_DOES_NOT_EXIST. */
@@ -227,6 +231,7 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
     passed: true,
     files: [],
     warnings: report.warnings,
+    ...(options.keepScores ? { scores: score } : {}),
   };
   const plots: Record<string, string> = {};
   if (task === 'binary') {

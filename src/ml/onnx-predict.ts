@@ -10,7 +10,7 @@ import { inputFeeds, type ModelIo, modelIo, scoresFromOutput } from './onnx-io.j
 import { loadOrt, openOnnxSession } from './onnx-session.js';
 
 /**
- * Scores rows with an ONNX model (bytes or path), one thread. `io` saves reading the model again
+ * Scores rows with an ONNX model (bytes or path), with the default session settings. `io` saves reading the model again
  * when the caller has it.
  * @throws KeelError INVALID_PARAMETER_VALUE when the model's inputs do not take the matrix, or
  *   ONNX Runtime refuses the model or the input.
@@ -32,9 +32,7 @@ export async function scoreOnnx(
     const col = x.columns[j];
     for (let i = 0; i < n; i++) data[i * f + j] = col[i];
   }
-  const session = await openOnnxSession(io.rewritten || typeof model !== 'string' ? io.bytes : model, {
-    intraOpNumThreads: 1,
-  });
+  const session = await openOnnxSession(io.rewritten || typeof model !== 'string' ? io.bytes : model);
   const ort = await loadOrt();
   try {
     const out = await session.run(inputFeeds(ort, io, data, n, f), [io.output]);

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Clock, type KeelConfig, KeelError } from '../core/index.js';
+import { type Clock, type KeelConfig, KeelError, s3Url } from '../core/index.js';
 import type { RetrainSpec } from './monitor-config.js';
 
 /** How to start the `keel` CLI of this installation: the built `main.js`, or `main.ts` through tsx. */
@@ -27,7 +27,7 @@ export function storeEnv(config: KeelConfig): Record<string, string> {
   return {
     KEEL_HOME: config.home,
     KEEL_DB: config.metadata.type === 'postgres' ? config.metadata.url : config.metadata.path,
-    KEEL_ARTIFACTS: config.artifacts.root,
+    KEEL_ARTIFACTS: config.artifacts.type === 'local' ? config.artifacts.root : s3Url(config.artifacts),
     KEEL_ONLINE_STORE: config.onlineStore.type === 'redis' ? config.onlineStore.url : config.onlineStore.path,
     KEEL_TRACKING_URI: '',
   };

@@ -129,7 +129,7 @@ export async function inspectStaged(
   }
   if (onnxFile === undefined) return { flavors, signature: empty, notServable: why };
 
-  const local = ctx.artifacts.localPath(joinArtifactPath(staging, onnxFile));
+  const local = await ctx.artifacts.localFile(joinArtifactPath(staging, onnxFile));
   let signature: Signature;
   try {
     signature = await readSignature(local);

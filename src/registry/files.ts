@@ -9,7 +9,7 @@
  * Versions registered before files were recorded get their record when the registry opens.
  */
 import { type FileDigests, normalizeArtifactPath } from '../artifacts/index.js';
-import { KeelError } from '../core/index.js';
+import { isKeelError, KeelError } from '../core/index.js';
 import type { SqlExecutor } from '../storage/index.js';
 import type { RegistryContext } from './context.js';
 import { auditRefusal, requireProtected } from './protection.js';
@@ -34,7 +34,11 @@ export async function verifyFiles(ctx: Pick<RegistryContext, 'artifacts'>, row: 
     );
   const recorded = JSON.parse(row.files) as FileDigests;
   const folder = versionDir(row);
-  const found = (await ctx.artifacts.kind(folder)) === 'folder' ? await ctx.artifacts.digest(folder) : {};
+  // One listing and read of the folder: a missing folder is every file missing.
+  const found = await ctx.artifacts.digest(folder).catch((err: unknown): FileDigests => {
+    if (isKeelError(err, 'RESOURCE_DOES_NOT_EXIST')) return {};
+    throw err;
+  });
   const problems: string[] = [];
   for (const [file, hash] of Object.entries(recorded)) {
     if (!Object.hasOwn(found, file)) problems.push(`${file} is missing`);
@@ -51,6 +55,27 @@ export async function verifyFiles(ctx: Pick<RegistryContext, 'artifacts'>, row: 
       `${what} do not match what was registered: ${problems.join('; ')}. Refusing to load them: restore the files, or register the model as a new version`,
       { details: { problems } },
     );
+}
+
+/**
+ * A local file with the bytes of the version's file `path` (store path), checked against the
+ * sha256 registered for it: the file ONNX Runtime opens is the one verified.
+ * @throws INVALID_STATE when its bytes are not the registered ones.
+ */
+export async function verifiedLocalFile(
+  ctx: Pick<RegistryContext, 'artifacts'>,
+  row: VersionRow,
+  path: string,
+): Promise<string> {
+  const recorded = row.files ? (JSON.parse(row.files) as FileDigests) : {};
+  const rel = path.slice(versionDir(row).length + 1);
+  const sha256 = recorded[rel];
+  if (sha256 === undefined)
+    throw new KeelError(
+      'INVALID_STATE',
+      `Model file ${rel} of version ${row.version} of '${row.name}' is not registered with it`,
+    );
+  return ctx.artifacts.localFile(path, sha256);
 }
 
 /**

@@ -8,7 +8,7 @@ import type { Run } from '../tracking/index.js';
 import { dryRun } from './benchmark.js';
 import { SERVABLE_FIX, servedModelPath } from './contents.js';
 import type { RegistryContext } from './context.js';
-import { verifyFiles } from './files.js';
+import { verifiedLocalFile, verifyFiles } from './files.js';
 import { describeGate, type Gate } from './policy.js';
 import type { VersionRow } from './rows.js';
 import { packageOf } from './rows.js';
@@ -185,7 +185,7 @@ async function evaluate(
       try {
         const oldFile = servedModelPath(s.replaced);
         await verifyFiles(ctx, s.replaced);
-        await dryRun(ctx.artifacts.localPath(oldFile), old.signature);
+        await dryRun(await verifiedLocalFile(ctx, s.replaced, oldFile), old.signature);
         evidence.loads = true;
         const { restored } = await rehearse(s.row.name, Number(s.row.version));
         evidence.dry_run_restores = restored === undefined ? null : String(restored);

@@ -41,6 +41,13 @@ export {
   type PromotionResult,
   pendingAsError,
 } from './promotion.js';
+export {
+  QUANTIZATION_TAG,
+  QUANTIZED_FROM_TAG,
+  type QuantizeVersionOptions,
+  type QuantizeVersionResult,
+  quantizeVersion,
+} from './quantize.js';
 export { Registry, type RegistryOptions, type ResolvedModel } from './registry.js';
 export { registryMigrations } from './schema.js';
 export { readSignature } from './signature.js';

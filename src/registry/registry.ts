@@ -20,14 +20,14 @@ import { benchmarkModel } from './benchmark.js';
 import { servedModelPath } from './contents.js';
 import { makeContext, type RegistryContext } from './context.js';
 import { type DeliveryOptions, WebhookDispatcher } from './delivery.js';
-import { changeArtifacts, recordMissingFiles, verifyFiles } from './files.js';
+import { changeArtifacts, recordMissingFiles, verifiedLocalFile, verifyFiles } from './files.js';
 import { type Actor, localActor } from './identity.js';
 import { aliasVersion } from './lifecycle.js';
 import { latestVersions, ModelStore } from './models.js';
 import { parseStage } from './names.js';
 import { type Policy, parsePolicy } from './policy.js';
 import { type PromoteOptions, type PromotionResult, Promotions } from './promotion.js';
-import { hydrateVersions, packageOf } from './rows.js';
+import { hydrateVersions, packageOf, type VersionRow } from './rows.js';
 import { registryMigrations } from './schema.js';
 import { TokenStore } from './tokens.js';
 import type { BenchmarkResult, CanaryRecord, ModelPackage, ModelVersion } from './types.js';
@@ -191,12 +191,35 @@ export class Registry {
   /**
    * Resolves `models:/name/3`, `models:/name@champion` or `models:/name/Production` to a version
    * and its local ONNX file: the one function serving calls. The version's files are checked
-   * against their registered sha256 unless `verify` is false (a caller that only wants to know
-   * which version the URI names now).
+   * against their registered sha256, and the local file is the one checked, unless `verify` is
+   * false.
    * @throws INVALID_PARAMETER_VALUE for a malformed URI; RESOURCE_DOES_NOT_EXIST when nothing
    *   matches; INVALID_STATE when the files are not what was registered.
    */
   async resolveModelUri(uri: string, options: { verify?: boolean } = {}): Promise<ResolvedModel> {
+    // One read of the row serves both the MLflow view and the package.
+    const row = await this.resolveRow(uri);
+    const modelPath = servedModelPath(row);
+    const verify = options.verify !== false;
+    if (verify) await verifyFiles(this.ctx, row);
+    const modelFile = verify
+      ? await verifiedLocalFile(this.ctx, row, modelPath)
+      : await this.shared.artifacts.localFile(modelPath);
+    const [version] = await hydrateVersions(this.ctx.db, [row]);
+    return { version, package: packageOf(row), modelFile };
+  }
+
+  /**
+   * The version `models:/...` names now, without touching its files: what serving asks at every
+   * refresh, cheap on any artifact store.
+   * @throws as {@link resolveModelUri}, but never for the files.
+   */
+  async resolveVersion(uri: string): Promise<ModelVersion> {
+    const [version] = await hydrateVersions(this.ctx.db, [await this.resolveRow(uri)]);
+    return version;
+  }
+
+  private async resolveRow(uri: string): Promise<VersionRow> {
     const ref = parseModelUri(uri);
     const db = this.ctx.db;
     let number: number | undefined;
@@ -222,12 +245,7 @@ export class Registry {
       }
       number = Number(top.v);
     }
-    // One read of the row serves both the MLflow view and the package.
-    const row = await this.versions.row(ref.name, number);
-    const modelPath = servedModelPath(row);
-    if (options.verify !== false) await verifyFiles(this.ctx, row);
-    const [version] = await hydrateVersions(db, [row]);
-    return { version, package: packageOf(row), modelFile: this.shared.artifacts.localPath(modelPath) };
+    return this.versions.row(ref.name, number);
   }
 
   /** Governed stage change: see {@link Promotions.promote}. */
@@ -254,7 +272,7 @@ export class Registry {
     const modelPath = servedModelPath(row);
     await verifyFiles(this.ctx, row);
     const result = await benchmarkModel(
-      this.shared.artifacts.localPath(modelPath),
+      await verifiedLocalFile(this.ctx, row, modelPath),
       packageOf(row).signature,
       {
         ...options,

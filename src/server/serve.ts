@@ -11,7 +11,7 @@ import { FeatureStore } from '../features/index.js';
 import { Monitoring, PredictionLog, predictionLogConfig, RequestFigures } from '../monitoring/index.js';
 import { Registry } from '../registry/index.js';
 import { Scheduler, schedulerSettings } from '../scheduler/index.js';
-import { type ModelEntry, ModelServer, type ServedModelInfo } from '../serving/index.js';
+import { type ModelEntry, ModelServer, type ServedModelInfo, sessionOptionsFrom } from '../serving/index.js';
 import { appControl, buildApp } from './app.js';
 
 export interface ServeOptions {
@@ -108,6 +108,7 @@ export async function startServer(
           ),
         },
         logger,
+        session: sessionOptionsFrom(config),
       });
     const { enabled, ...logOptions } = parseInput(
       predictionLogConfig,

@@ -30,7 +30,7 @@ import type { CsvOptions } from '../data/index.js';
 import type { FeatureStore } from '../features/index.js';
 import type { Registry } from '../registry/index.js';
 import { writeScores } from './batch-writer.js';
-import { ServingModel } from './model.js';
+import { ServingModel, type SessionOptions } from './model.js';
 
 export interface ScoreDatasetOptions {
   registry: Registry;
@@ -63,6 +63,8 @@ export interface ScoreDatasetOptions {
   features?: FeatureStore;
   /** The entity rows' timestamp column (default `event_timestamp`); only with `features`. */
   eventTimestampColumn?: string;
+  /** ONNX Runtime settings and the optimized-graph cache (serving/model `sessionOptionsFrom`). */
+  session?: SessionOptions;
   /** Called after each chunk is written (`unit: 'rows'`; `total` known for Parquet input). */
   progress?: ProgressFn;
 }
@@ -135,7 +137,7 @@ export async function scoreDataset(options: ScoreDatasetOptions): Promise<ScoreD
   if (resolve(o.input) === output) throw invalid(`output '${o.output}' is the input file`);
   if (!existsSync(o.input)) throw notFound(`input file '${o.input}' does not exist`);
   const started = performance.now();
-  const model = await ServingModel.load(options.registry, o.model);
+  const model = await ServingModel.load(options.registry, o.model, options.session);
   // Everything temporary lives beside the output: the same file system for the final rename, and
   // not the OS temp folder, which is often a RAM-backed tmpfs.
   mkdirSync(dirname(output), { recursive: true });

@@ -32,7 +32,7 @@ export {
   type Screened,
   screenRows,
 } from './input-policy.js';
-export { ServingModel, type ServingModelInfo } from './model.js';
+export { ServingModel, type ServingModelInfo, type SessionOptions, sessionOptionsFrom } from './model.js';
 export {
   type CanaryInfo,
   type Lease,

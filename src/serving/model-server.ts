@@ -34,7 +34,7 @@ import type { FeatureStore } from '../features/index.js';
 import { Rng } from '../ml/index.js';
 import { parseModelUri, type Registry } from '../registry/index.js';
 import { type InputPolicies, type InputPolicy, inputPolicyFor } from './input-policy.js';
-import type { ServingModelInfo } from './model.js';
+import type { ServingModelInfo, SessionOptions } from './model.js';
 import type { Predictor } from './predictor.js';
 import { type Backend, type RefreshError, Slot } from './slot.js';
 import { type RandomSource, type SplitRule, toCanary } from './traffic.js';
@@ -90,6 +90,8 @@ export interface ModelServerOptions {
   inputPolicies?: InputPolicies;
   /** Where swaps and failed loads are reported (default: nowhere). */
   logger?: Logger;
+  /** ONNX Runtime settings and the optimized-graph cache of every session (serving/model). */
+  session?: SessionOptions;
 }
 
 /**
@@ -180,7 +182,7 @@ export class ModelServer {
     const seeded = settings.seed === undefined ? undefined : new Rng(settings.seed);
     const logger = options.logger ?? silentLogger;
     const server = new ModelServer(options.registry, seeded ? () => seeded.next() : Math.random, logger);
-    const ctx = { registry: options.registry, features: options.features, logger };
+    const ctx = { registry: options.registry, features: options.features, logger, session: options.session };
     const entries = settings.models.map((entry, i) => {
       const { name } = parseModelUri(entry.uri);
       if (server.served.has(name))

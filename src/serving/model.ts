@@ -7,14 +7,16 @@
  * skl2onnx exports several inputs), else from the version's feature references, or is fed by
  * position only. Its task and score output are read from its graph (`modelIo`).
  */
-import { KeelError } from '../core/index.js';
+import { join } from 'node:path';
+import { type KeelConfig, KeelError, type SessionSettings } from '../core/index.js';
 import {
   inputFeeds,
   loadOrt,
   type ModelIo,
   modelIo,
   type OnnxSession,
-  openOnnxSession,
+  type OptimizedModel,
+  openCachedSession,
   readOnnxSignature,
   scoresFromOutput,
 } from '../ml/index.js';
@@ -38,6 +40,20 @@ export interface ServingModelInfo {
   signature: Signature;
 }
 
+/** How a served model's ONNX Runtime session is made (keel.yaml `serving.onnx`, Keel's home). */
+export interface SessionOptions {
+  /** ONNX Runtime settings over Keel's defaults (ml/onnx-session). */
+  session?: SessionSettings;
+  /** Where ONNX Runtime's optimized graphs are kept (ml/onnx-optimized); none kept without it. */
+  optimizedCacheDir?: string;
+}
+
+/** The session options keel.yaml gives (`serving.onnx`), with the optimized graphs kept in Keel's home. */
+export const sessionOptionsFrom = (config: Pick<KeelConfig, 'home' | 'serving'>): SessionOptions => ({
+  session: config.serving?.onnx,
+  optimizedCacheDir: join(config.home, 'onnx-optimized'),
+});
+
 export class ServingModel {
   private constructor(
     readonly info: ServingModelInfo,
@@ -47,6 +63,8 @@ export class ServingModel {
     readonly width: number,
     private readonly session: OnnxSession,
     private readonly io: ModelIo,
+    /** The optimized graph the session was opened from or saved to, when one is kept. */
+    readonly optimized?: OptimizedModel & { reused: boolean },
   ) {}
 
   /**
@@ -54,7 +72,7 @@ export class ServingModel {
    * @throws KeelError RESOURCE_DOES_NOT_EXIST for an unknown model, version or alias;
    *   INVALID_PARAMETER_VALUE for inputs Keel cannot feed (see `modelIo`) or a width not fixed.
    */
-  static async load(registry: Registry, uri: string): Promise<ServingModel> {
+  static async load(registry: Registry, uri: string, options: SessionOptions = {}): Promise<ServingModel> {
     const resolved = await registry.resolveModelUri(uri);
     const { version, package: pkg, modelFile } = resolved;
     const metadata = readOnnxSignature(modelFile).metadata;
@@ -72,7 +90,16 @@ export class ServingModel {
       width,
       io.layout === 'columns' ? io.inputs.map((i) => i.name) : undefined,
     );
-    const session = await openOnnxSession(io.rewritten ? io.bytes : modelFile, { intraOpNumThreads: 1 });
+    // The file's sha256 was recorded at registration and verified just now; bytes Keel rewrote have their own.
+    const served = pkg.model_path?.slice(pkg.folder.length + 1);
+    const { session, optimized } = await openCachedSession(
+      io.rewritten ? io.bytes : modelFile,
+      options.session,
+      {
+        dir: options.optimizedCacheDir,
+        sourceSha256: io.rewritten || !served ? undefined : pkg.files?.[served],
+      },
+    );
     return new ServingModel(
       {
         name: version.name,
@@ -88,6 +115,7 @@ export class ServingModel {
       width,
       session,
       io,
+      optimized,
     );
   }
 

@@ -9,7 +9,7 @@
 import type { Logger } from '../core/index.js';
 import type { FeatureStore } from '../features/index.js';
 import { parseModelUri, type Registry } from '../registry/index.js';
-import { ServingModel } from './model.js';
+import { ServingModel, type SessionOptions } from './model.js';
 import { Predictor } from './predictor.js';
 
 /** The last refresh of a URI that failed: the version it tried (when it got that far) and why. */
@@ -74,6 +74,7 @@ export interface SlotContext {
   registry: Registry;
   features?: FeatureStore;
   logger: Logger;
+  session?: SessionOptions;
 }
 
 export type SlotRole = 'primary' | 'canary';
@@ -126,7 +127,7 @@ export class Slot {
     let target: string | undefined;
     try {
       // Which version the URI names now; `load` verifies the files of a new one.
-      target = (await this.ctx.registry.resolveModelUri(this.uri, { verify: false })).version.version;
+      target = (await this.ctx.registry.resolveVersion(this.uri)).version;
       if (target === this.current?.version) {
         this.failure = undefined;
         return;
@@ -177,7 +178,7 @@ export class Slot {
 
   /** A session ready to serve: loaded, and one row of zeros scored so the first request pays no warm-up. */
   private async load(): Promise<Backend> {
-    const model = await ServingModel.load(this.ctx.registry, this.uri);
+    const model = await ServingModel.load(this.ctx.registry, this.uri, this.ctx.session);
     try {
       await model.score(new Float32Array(model.width), 1);
     } catch (err) {

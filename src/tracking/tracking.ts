@@ -12,7 +12,7 @@ import {
   type ArtifactEntry,
   type ArtifactStore,
   joinArtifactPath,
-  LocalArtifactStore,
+  openArtifactStore,
 } from '../artifacts/index.js';
 import { type Clock, type KeelConfig, KeelError, systemClock } from '../core/index.js';
 import { migrate, openDatabase, type SqlDatabase } from '../storage/index.js';
@@ -38,6 +38,8 @@ export class Tracking {
   readonly experiments: ExperimentStore;
   readonly runs: RunStore;
   readonly loggedModels: LoggedModelStore;
+  /** Opened with `open`: `close` closes the artifact store too. */
+  private ownsArtifacts = false;
 
   constructor(
     readonly db: SqlDatabase,
@@ -52,7 +54,8 @@ export class Tracking {
   /** Opens the configured database, applies migrations and makes sure experiment 0 exists. */
   static async open(config: KeelConfig, clock: Clock = systemClock): Promise<Tracking> {
     const db = await openDatabase(config.metadata);
-    const tracking = new Tracking(db, new LocalArtifactStore(config.artifacts.root), clock);
+    const tracking = new Tracking(db, openArtifactStore(config), clock);
+    tracking.ownsArtifacts = true;
     await tracking.init();
     return tracking;
   }
@@ -122,6 +125,7 @@ export class Tracking {
   }
 
   async close(): Promise<void> {
+    if (this.ownsArtifacts) this.artifacts.close();
     await this.db.close();
   }
 }

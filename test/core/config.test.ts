@@ -11,7 +11,7 @@ describe('config', () => {
     expect(c.home).toBe(join(cwd, '.keel'));
     expect(c.metadata).toEqual({ type: 'sqlite', path: join(cwd, '.keel', 'keel.db'), synchronous: 'full' });
     expect(c.onlineStore).toEqual({ type: 'sqlite', path: join(cwd, '.keel', 'online.db') });
-    expect(c.artifacts.root).toBe(join(cwd, '.keel', 'artifacts'));
+    expect(c.artifacts).toEqual({ type: 'local', root: join(cwd, '.keel', 'artifacts') });
     expect(c.server).toEqual({ host: '127.0.0.1', port: 5000 });
   });
 
@@ -56,6 +56,26 @@ describe('config', () => {
     expect(() => loadConfig({ cwd, env: {} })).toThrow(/serving\.maxLatencyMs/);
     writeFileSync(join(cwd, 'keel.yaml'), 'serving: { batchSize: 8 }\n');
     expect(() => loadConfig({ cwd, env: {} })).toThrow(/batchSize/);
+  });
+
+  it('reads the ONNX Runtime session settings of serving, naming a bad one', () => {
+    const cwd = tempDir();
+    writeFileSync(
+      join(cwd, 'keel.yaml'),
+      'serving: { onnx: { graphOptimizationLevel: extended, intraOpThreads: 2, interOpThreads: 1 } }\n',
+    );
+    expect(loadConfig({ cwd, env: {} }).serving).toEqual({
+      onnx: { graphOptimizationLevel: 'extended', intraOpThreads: 2, interOpThreads: 1 },
+    });
+    const bad: Array<[string, RegExp]> = [
+      ['serving: { onnx: { graphOptimizationLevel: max } }', /serving\.onnx\.graphOptimizationLevel/],
+      ['serving: { onnx: { intraOpThreads: 0 } }', /serving\.onnx\.intraOpThreads/],
+      ['serving: { onnx: { threads: 2 } }', /serving\.onnx: .*threads/],
+    ];
+    for (const [text, message] of bad) {
+      writeFileSync(join(cwd, 'keel.yaml'), `${text}\n`);
+      expect(() => loadConfig({ cwd, env: {} }), text).toThrow(message);
+    }
   });
 
   it('reads input policies for every model and per model, naming a bad field', () => {

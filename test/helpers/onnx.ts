@@ -310,3 +310,118 @@ export const foreignModels = {
     });
   },
 };
+
+export interface MlpOptions {
+  inputs: number;
+  hidden: number;
+  seed?: number;
+  /** The layers as PyTorch exports nn.Linear (Gemm, weights [out, in], transB) instead of MatMul + Add. */
+  gemm?: boolean;
+  /** Raw little-endian weights (as PyTorch writes them) instead of float_data. */
+  raw?: boolean;
+  /**
+   * Ends as skl2onnx ends an MLPClassifier: input `float_input`, probabilities [N, 2] (1 − p, p),
+   * `output_label` and a ZipMap `output_probability`, instead of one `probability` [N, 1].
+   */
+  sklearn?: boolean;
+}
+
+/**
+ * A two-layer MLP `sigmoid(relu(x @ W1 + b1) @ W2 + b2)`: input `input` [N, inputs], output
+ * `probability` [N, 1], weights drawn from a seeded generator (uniform, scaled by 1/sqrt(fan-in)).
+ */
+export function mlpModelBytes(options: MlpOptions): Uint8Array {
+  const { inputs: f, hidden: h, gemm = false, raw = false, sklearn = false } = options;
+  const x = sklearn ? 'float_input' : 'input';
+  let state = options.seed ?? 7;
+  const uniform = () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 4294967296 - 0.5;
+  };
+  const draw = (n: number, fanIn: number) =>
+    Float32Array.from({ length: n }, () => (uniform() * 4) / Math.sqrt(fanIn));
+  const tensor = (name: string, dims: number[], values: Float32Array): OnnxTypes.ITensorProto =>
+    raw
+      ? { name, dims, dataType: FLOAT, rawData: new Uint8Array(values.buffer.slice(0)) }
+      : { name, dims, dataType: FLOAT, floatData: Array.from(values) };
+  const w1 = draw(f * h, f);
+  const w2 = draw(h, h);
+  const b1 = draw(h, f);
+  const b2 = draw(1, h);
+  // Gemm takes W as [out, in] with transB = 1, as torch.onnx.export writes nn.Linear.
+  const transposed = (w: Float32Array, rows: number, cols: number) =>
+    Float32Array.from({ length: w.length }, (_, i) => w[(i % rows) * cols + Math.floor(i / rows)]);
+  const layers = gemm
+    ? {
+        node: [
+          node('Gemm', [x, 'W1', 'b1'], ['h0'], [attr('transB', 1, 'int')]),
+          node('Relu', ['h0'], ['h']),
+          node('Gemm', ['h', 'W2', 'b2'], ['z'], [attr('transB', 1, 'int')]),
+        ],
+        initializer: [
+          tensor('W1', [h, f], transposed(w1, f, h)),
+          tensor('b1', [h], b1),
+          tensor('W2', [1, h], w2),
+          tensor('b2', [1], b2),
+        ],
+      }
+    : {
+        node: [
+          node('MatMul', [x, 'W1'], ['m1']),
+          node('Add', ['m1', 'b1'], ['h0']),
+          node('Relu', ['h0'], ['h']),
+          node('MatMul', ['h', 'W2'], ['m2']),
+          node('Add', ['m2', 'b2'], ['z']),
+        ],
+        initializer: [
+          tensor('W1', [f, h], w1),
+          tensor('b1', [h], b1),
+          tensor('W2', [h, 1], w2),
+          tensor('b2', [1], b2),
+        ],
+      };
+  if (sklearn)
+    return skl2onnx({
+      name: 'MLPClassifier',
+      node: [
+        ...layers.node,
+        node('Sigmoid', ['z'], ['p1']),
+        node('Sub', ['one', 'p1'], ['p0']),
+        node('Concat', ['p0', 'p1'], ['probabilities'], [attr('axis', 1, 'int')]),
+        node('ArgMax', ['probabilities'], ['label'], [attr('axis', 1, 'int'), attr('keepdims', 0, 'int')]),
+        node('Cast', ['label'], ['output_label'], [attr('to', INT64, 'int')]),
+        node(
+          'ZipMap',
+          ['probabilities'],
+          ['output_probability'],
+          [attr('classlabels_int64s', [0, 1], 'int')],
+          'ai.onnx.ml',
+        ),
+      ],
+      initializer: [...layers.initializer, tensor('one', [1], Float32Array.of(1))],
+      input: [tensorInfo(x, FLOAT, ['N', f])],
+      output: [
+        tensorInfo('output_label', INT64, ['N']),
+        {
+          name: 'output_probability',
+          type: {
+            sequenceType: {
+              elemType: { mapType: { keyType: INT64, valueType: { tensorType: { elemType: FLOAT } } } },
+            },
+          },
+        },
+      ],
+    });
+  return encodeModel({
+    irVersion: 8,
+    producerName: gemm ? 'pytorch-like' : 'keel-test',
+    opsetImport: [{ domain: '', version: 17 }],
+    graph: {
+      name: 'mlp',
+      node: [...layers.node, node('Sigmoid', ['z'], ['probability'])],
+      initializer: layers.initializer,
+      input: [tensorInfo(x, FLOAT, ['N', f])],
+      output: [tensorInfo('probability', FLOAT, ['N', 1])],
+    },
+  });
+}

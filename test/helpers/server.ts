@@ -2,6 +2,7 @@
  * Starts the real Keel app on a loopback port over a fresh store, for tests that speak HTTP.
  */
 import type { FastifyInstance } from 'fastify';
+import type { ArtifactStore } from '../../src/artifacts/index.js';
 import type { Policy, Registry } from '../../src/registry/index.js';
 import { buildApp } from '../../src/server/index.js';
 import type { Tracking } from '../../src/tracking/index.js';
@@ -51,6 +52,8 @@ export interface TestServerOptions {
   auth?: boolean;
   /** The governance policy; none by default. */
   policy?: Policy;
+  /** The artifact store; a fresh local folder by default. */
+  artifacts?: ArtifactStore;
 }
 
 export async function startTestServer(
@@ -61,6 +64,7 @@ export async function startTestServer(
 ): Promise<TestServer> {
   const { registry, tracking, cleanup } = await openTestRegistry(backend, postgresUrl, {
     policy: options.policy,
+    artifacts: options.artifacts,
   });
   const app = await buildApp({ services: { tracking, registry }, logger: false, auth: options.auth });
   if (onRequest) app.addHook('onRequest', async (request) => onRequest(request.method, request.url));

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import pg from 'pg';
-import { LocalArtifactStore } from '../../src/artifacts/index.js';
+import { type ArtifactStore, LocalArtifactStore } from '../../src/artifacts/index.js';
 import { type Clock, systemClock } from '../../src/core/index.js';
 import { openDatabase, type SqlDatabase } from '../../src/storage/index.js';
 import { Tracking } from '../../src/tracking/index.js';
@@ -53,9 +53,10 @@ export async function openTestTracking(
   backend: Backend,
   postgresUrl?: string,
   clock: Clock = systemClock,
+  artifacts: ArtifactStore = new LocalArtifactStore(join(tempDir(), 'artifacts')),
 ): Promise<{ tracking: Tracking; cleanup: () => Promise<void> }> {
   const { db, cleanup } = await openTestDatabase(backend, postgresUrl);
-  const tracking = new Tracking(db, new LocalArtifactStore(join(tempDir(), 'artifacts')), clock);
+  const tracking = new Tracking(db, artifacts, clock);
   await tracking.init();
   return { tracking, cleanup };
 }

@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import type { LocalArtifactStore } from '../../src/artifacts/index.js';
 import {
   type FeatureMatrix,
   MLFLOW_FORMAT,
@@ -54,7 +55,9 @@ describe('keel train writes an MLflow model', () => {
       { baseDir: dir, out: `${target}-${String(model.kind)}.onnx`, run },
     );
     await run.end();
-    const folder = tracking.artifacts.localPath(`${await tracking.runArtifactRoot(run.runId)}/model`);
+    const folder = (tracking.artifacts as LocalArtifactStore).localPath(
+      `${await tracking.runArtifactRoot(run.runId)}/model`,
+    );
     const files = Object.keys(
       await tracking.artifacts.digest(`${await tracking.runArtifactRoot(run.runId)}/model`),
     );

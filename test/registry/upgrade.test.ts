@@ -3,7 +3,6 @@
  * their folder) are servable, tagged `keel.servable`, load, and download as before, on SQLite and
  * PostgreSQL.
  */
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Registry, registryMigrations } from '../../src/registry/index.js';
 import { migrate } from '../../src/storage/index.js';
@@ -53,7 +52,7 @@ describe.each(backends)('a registry from before migration 220 on %s', (backend, 
         flavors: [],
       });
       expect((await registry.resolveModelUri('models:/old/1')).modelFile).toBe(
-        join(tracking.artifacts.localPath('models/old/1'), 'model.onnx'),
+        await tracking.artifacts.localFile('models/old/1/model.onnx'),
       );
       expect(await registry.versions.downloadUri('old', 1)).toBe('mlflow-artifacts:/models/old/1');
       // The artifact proxy still guards its folder.

@@ -243,7 +243,7 @@ describe.each(backends)("the MLflow client's registry flow on %s", (backend, url
     // The bytes are the run's, unchanged.
     const runRoot = `${await s.tracking.runArtifactRoot(keelRun)}/model`;
     expect(readFileSync(join(got.dir, 'model.onnx'))).toEqual(
-      readFileSync(s.tracking.artifacts.localPath(`${runRoot}/model.onnx`)),
+      readFileSync(await s.tracking.artifacts.localFile(`${runRoot}/model.onnx`)),
     );
     // Scored with its own input example, as `mlflow models serve` validates it.
     const example = JSON.parse(readFileSync(join(got.dir, 'input_example.json'), 'utf8')) as Frame;

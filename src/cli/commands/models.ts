@@ -1,13 +1,13 @@
 /**
  * @module cli/commands/models
  * `keel models list | show | register | alias | promote | approve | requests | rollback | audit |
- * benchmark` and `keel tokens create`. Commands act on the configured store as the user of `KEEL_TOKEN`
+ * benchmark | quantize` and `keel tokens create`. Commands act on the configured store as the user of `KEEL_TOKEN`
  * when it is set, otherwise as the local OS user with admin rights.
  */
 import type { Command } from 'commander';
 import { isKeelError, type KeelConfig, KeelError } from '../../core/index.js';
-import type { PromotionResult, Registry } from '../../registry/index.js';
-import { action, type CommandIO, parseNumberOption } from '../io.js';
+import type { PromotionResult, QuantizeVersionResult, Registry } from '../../registry/index.js';
+import { action, type CommandIO, type CsvFlags, csvFlags, csvOptionsFrom, parseNumberOption } from '../io.js';
 import { formatTable, formatTime } from '../table.js';
 
 type RegistryModule = typeof import('../../registry/index.js');
@@ -225,6 +225,8 @@ function registerChanges(models: Command): void {
           features: opts.feature,
           description: opts.description,
         });
+        // A version Keel cannot serve has no scores to profile: monitoring starts with the ONNX one.
+        if (taggedNotServable(version)) return { ...version, profiled: false };
         // Monitoring's reference profile, while the run's training data is at hand.
         const { Monitoring } = await import('../../monitoring/index.js');
         const monitoring = await Monitoring.open(io.config, { registry: r });
@@ -236,7 +238,9 @@ function registerChanges(models: Command): void {
           `registered ${v.name} version ${v.version}`,
           v.profiled
             ? 'reference profile stored from the run’s training data'
-            : 'no training data found for a reference profile: monitoring builds it on first use (or `keel monitor profile <model> <version> --data <file>`)',
+            : taggedNotServable(v)
+              ? 'not servable by Keel (see keel models show): no reference profile'
+              : 'no training data found for a reference profile: monitoring builds it on first use (or `keel monitor profile <model> <version> --data <file>`)',
         ].join('\n'),
       );
     },
@@ -351,12 +355,84 @@ function registerChanges(models: Command): void {
   );
 }
 
+function quantizeText(r: QuantizeVersionResult): string {
+  const e = r.evaluation;
+  const metric = (m: Record<string, number | null>, k: string) =>
+    m[k] == null ? 'n/a' : (m[k] as number).toFixed(4);
+  const key = e.task === 'binary' ? 'roc_auc' : 'rmse';
+  return [
+    `registered ${r.name} version ${r.version}: ${r.method} of version ${r.from_version} (${r.quantized_nodes} MatMul/Gemm, ${r.int8_weights} weights as int8)`,
+    `  size: ${r.int8_bytes} bytes from ${r.fp32_bytes} (${(r.size_ratio * 100).toFixed(1)}%)`,
+    `  on ${e.rows} rows of ${e.data} (${e.data_from} data): ${key} ${metric(e.int8, key)} INT8, ${metric(e.fp32, key)} FP32; scores within ${e.max_score_diff.toPrecision(3)} (mean ${e.mean_score_diff.toPrecision(3)})${e.label_agreement === undefined ? '' : `, ${(e.label_agreement * 100).toFixed(2)}% of labels agree`}`,
+    `  evidence for gates in run ${r.run_id}: quantization_max_score_diff, quantization_${key}_delta and ${Object.keys(r.metrics).filter((k) => k.startsWith('quantization_')).length - 2} more quantization_* metrics`,
+  ].join('\n');
+}
+
+function registerQuantize(models: Command): void {
+  action(
+    csvFlags(
+      models
+        .command('quantize')
+        .description(
+          'register an INT8 version of a MatMul/Gemm model (linear, MLP) made by dynamic quantization, with its accuracy change against the FP32 version as evidence for the gates; trees stay FP32',
+        )
+        .argument('<name>')
+        .argument('<version>', 'the FP32 version to quantize')
+        .option(
+          '--data <file>',
+          "labelled CSV or Parquet to measure on (default: the evaluation, else training, data the version's run names)",
+        )
+        .option('--target <column>', 'label column (default: the one recorded in the model)')
+        .option(
+          '--features <columns>',
+          'comma-separated input columns, in order (default: recorded in the model)',
+        )
+        .option('--positive-label <value>', 'value of a text target that means class 1')
+        .option('--per-channel', 'one weight scale per output column instead of one per matrix')
+        .option('-d, --description <text>', "the new version's description"),
+    ),
+    async (
+      io,
+      name: string,
+      version: string,
+      opts: {
+        data?: string;
+        target?: string;
+        features?: string;
+        positiveLabel?: string;
+        perChannel?: boolean;
+        description?: string;
+      } & CsvFlags,
+    ) => {
+      const { quantizeVersion } = await loadRegistry();
+      const result = await withRegistry(io.config, (r) =>
+        quantizeVersion(r, name, version, {
+          data: opts.data,
+          target: opts.target,
+          features: opts.features
+            ?.split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
+          positiveLabel: opts.positiveLabel,
+          perChannel: opts.perChannel,
+          description: opts.description,
+          csv: csvOptionsFrom(opts),
+          root: io.config.root,
+          onProgress: io.progress,
+        }),
+      );
+      io.emit(result, quantizeText);
+    },
+  );
+}
+
 export function registerModelCommands(program: Command): void {
   const models = program
     .command('models')
     .description('the model registry: versions, stages, gates, approvals');
   registerQueries(models);
   registerChanges(models);
+  registerQuantize(models);
 
   const tokens = program.command('tokens').description('API tokens for keel serve --auth');
   action(
@@ -376,4 +452,9 @@ export function registerModelCommands(program: Command): void {
       );
     },
   );
+}
+
+/** Whether registration tagged the version as one Keel cannot serve (`keel.servable=false`). */
+function taggedNotServable(version: { tags?: { key: string; value: string }[] }): boolean {
+  return version.tags?.some((t) => t.key === 'keel.servable' && t.value === 'false') ?? false;
 }

@@ -27,13 +27,13 @@ async function score(
   options: Omit<ScoreDatasetOptions, 'registry'>,
 ): Promise<ScoreDatasetResult> {
   // Loaded on use, so other commands do not pay for the registry and ONNX Runtime at startup.
-  const [{ Registry }, { scoreDataset }] = await Promise.all([
+  const [{ Registry }, { scoreDataset, sessionOptionsFrom }] = await Promise.all([
     import('../../registry/index.js'),
     import('../../serving/index.js'),
   ]);
   const registry = await Registry.open(config);
   try {
-    return await scoreDataset({ ...options, registry });
+    return await scoreDataset({ ...options, registry, session: sessionOptionsFrom(config) });
   } finally {
     await registry.close();
   }

@@ -29,7 +29,7 @@ describe('keel retrain', () => {
     expect(res.stdout).toMatch(/Staging: promoted/);
     expect(res.stdout).toMatch(/canary: alias 'challenger' now names version 2/);
     expect(res.stdout).toMatch(
-      /Production gates \(report only\):\n {4}(PASS|FAIL) {2}metric roc_auc >= 0\.85/,
+      /Production gates \(report only\):\n( {4}(PASS|FAIL) {2}.+\n)* {4}(PASS|FAIL) {2}metric roc_auc >= 0\.85/,
     );
     const history = JSON.parse((await run(['retrain', 'history', '--json'])).stdout);
     expect(history).toHaveLength(1);

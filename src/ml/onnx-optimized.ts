@@ -43,6 +43,13 @@ export interface CachedSession {
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
+let machine: string | undefined;
+/** The architecture and CPU model, once per process: `os.cpus()` reads /proc and takes a millisecond or more. */
+const machineKey = (): string => {
+  machine ??= `${process.arch}-${sha256(Buffer.from(cpus()[0]?.model ?? '')).slice(0, 8)}`;
+  return machine;
+};
+
 function readRecord(path: string): OptimizedModel | undefined {
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as OptimizedModel;
@@ -70,8 +77,7 @@ export async function openCachedSession(
   const bytes = typeof model === 'string' ? await readFile(model) : model;
   const source = cache.sourceSha256 ?? sha256(bytes);
   const ortVersion = (await loadOrt()).env.versions.common;
-  const machine =
-    level === 'all' ? `.${process.arch}-${sha256(Buffer.from(cpus()[0]?.model ?? '')).slice(0, 8)}` : '';
+  const machine = level === 'all' ? `.${machineKey()}` : '';
   const base = join(cacheDir, `${source}.${level}.ort-${ortVersion}${machine}`);
   const file = `${base}.onnx`;
   const recordPath = `${base}.json`;

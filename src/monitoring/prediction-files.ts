@@ -34,6 +34,7 @@ export const PREDICTION_COLUMNS = [
   'model',
   'version',
   'canary',
+  'shadow',
   'row',
   'score',
   'latency_ms',

@@ -7,9 +7,17 @@
  * (`<home>/predictions/<model>/date=YYYY-MM-DD/part-<ms>-<id>.parquet`), so a reader never sees
  * half a file. Ground-truth labels (`recordFeedback`) go the same way to `<home>/feedback/`.
  *
+ * A write takes everything buffered when it starts, so under load the writes grow and their fixed
+ * costs (a file, two fsyncs) are shared by more rows. What a request shares by all its rows (time,
+ * id, version, latency) is staged once per request and joined to the rows by DuckDB, and scores
+ * and encoded inputs go to DuckDB as typed arrays: the writer keeps up with what one server
+ * scores with room to spare (bench/monitoring/prediction-log.ts).
+ *
  * A failed write is logged and its rows stay buffered for the next one; the buffer holds at most
- * `maxBufferRows` rows and drops the oldest beyond that, counting them, so a disk that fails
- * never blocks or fails a request and never grows the process without bound.
+ * `maxBufferRows` rows and drops the oldest beyond that, so a disk that fails never blocks or
+ * fails a request and never grows the process without bound. Drops are counted (the
+ * `keel_prediction_log_dropped_rows_total` metric, alerted on by deploy/prometheus/keel-rules.yml)
+ * and warned about in the log.
  *
  * @example
  * const log = new PredictionLog({ home: config.home, logger });
@@ -54,6 +62,8 @@ export interface PredictionEntry {
   version: string;
   /** It went to the model's canary. */
   canary: boolean;
+  /** The model's shadow scored a copy of it: logged, never answered. */
+  shadow?: boolean;
   /** The request's latency in ms. */
   latencyMs: number;
   scores: ArrayLike<number>;
@@ -75,7 +85,7 @@ export interface PredictionLogOptions {
   flushIntervalMs?: number;
   /** Write as soon as this many rows are buffered (default 10,000). */
   flushRows?: number;
-  /** Most rows held while writes fail; the oldest are dropped beyond (default 100,000). */
+  /** Most rows held while writes fail or fall behind; the oldest are dropped beyond (default 1,000,000). */
   maxBufferRows?: number;
   /** Where failed writes are reported (default: nowhere). */
   logger?: Logger;
@@ -84,7 +94,9 @@ export interface PredictionLogOptions {
 const predictionLogSettings = z.strictObject({
   flushIntervalMs: z.number().int().positive().default(1000),
   flushRows: z.number().int().positive().default(10_000),
-  maxBufferRows: z.number().int().positive().default(100_000),
+  // A second or more of what one server scores (about 130,000 rows/s of 100-row requests here),
+  // so a slow fsync or a pause of the disk drops nothing; about 60 MB of rows at most.
+  maxBufferRows: z.number().int().positive().default(1_000_000),
 });
 
 /**
@@ -186,49 +198,87 @@ function cell(value: unknown): { value: Cell; kind: Kind } | undefined {
   return { value: JSON.stringify(value), kind: 'text' };
 }
 
+/**
+ * One input column of a write. Encoded tensors fill a Float32Array (NaN: missing, made NULL by
+ * the SELECT), which DuckDB takes without a JS value per cell; the first value of another kind
+ * turns it into cells.
+ */
 class Column {
-  readonly values: Cell[];
-  kind?: Kind;
-  constructor(rows: number) {
-    this.values = new Array<Cell>(rows).fill(null);
+  private floats: Float32Array | undefined;
+  private cells: Cell[] | undefined;
+  private kind: Kind = 'float';
+
+  constructor(private readonly rows: number) {
+    this.floats = new Float32Array(rows).fill(Number.NaN);
   }
-  set(row: number, value: Cell, kind: Kind): void {
-    this.values[row] = value;
-    if (this.kind === undefined || RANK[kind] > RANK[this.kind]) this.kind = kind;
+
+  setFloat(row: number, value: number): void {
+    if (this.floats) this.floats[row] = value;
+    else if (!Number.isNaN(value)) this.setCell(row, value, 'float');
   }
-  /** The stored kind; a column that mixes text and numbers stores the numbers as text. */
-  finish(): Kind {
-    const kind = this.kind ?? 'double';
-    if (kind === 'text')
-      for (let i = 0; i < this.values.length; i++) {
-        const v = this.values[i];
-        if (typeof v === 'number') this.values[i] = String(v);
+
+  setCell(row: number, value: Cell, kind: Kind): void {
+    if (!this.cells) {
+      const floats = this.floats as Float32Array;
+      this.cells = Array.from(floats, (v) => (Number.isNaN(v) ? null : v));
+      this.floats = undefined;
+    }
+    this.cells[row] = value;
+    if (RANK[kind] > RANK[this.kind]) this.kind = kind;
+  }
+
+  /** The stored kind and values; a column that mixes text and numbers stores the numbers as text. */
+  finish(): { kind: Kind; values: ArrayLike<Cell> } {
+    if (this.floats) return { kind: 'float', values: this.floats };
+    const values = this.cells ?? new Array<Cell>(this.rows).fill(null);
+    if (this.kind === 'text')
+      for (let i = 0; i < values.length; i++) {
+        const v = values[i];
+        if (typeof v === 'number') values[i] = String(v);
       }
-    return kind;
+    return { kind: this.kind, values };
   }
 }
 
-/** A staged table: column SQL types, DuckDB types, values column-major, and the SELECT list. */
-interface Table {
+/** One table staged in DuckDB: its columns' types and values, column-major. */
+interface Staged {
   types: DuckDBType[];
   sqlTypes: string[];
-  columns: Cell[][];
-  select: string[];
+  columns: Array<ArrayLike<Cell>>;
+  rows: number;
+}
+
+/** What one Parquet file is written from: staged tables (`__keel_t0`, ...) and the SELECT over them. */
+interface Write {
+  tables: Staged[];
+  select: string;
   rows: number;
 }
 
 const rowsOf = (e: PredictionEntry) => e.scores.length;
 
-/** The rows of one model's entries as a table, inputs as their own columns. */
-function predictionTable(model: string, entries: readonly PredictionEntry[]): Table {
+/** NaN as NULL: typed arrays carry missing values as NaN. */
+const nullNaN = (column: string) => `CASE WHEN isnan(${column}) THEN NULL ELSE ${column} END`;
+
+/**
+ * The rows of one model's entries. What is the same for every row of a request (time, id,
+ * version, canary, latency) is staged once per request and joined to its rows by DuckDB, so a
+ * 100-row request costs one text value of each, not a hundred; scores and tensor inputs go in as
+ * typed arrays.
+ */
+function predictionWrite(model: string, entries: readonly PredictionEntry[]): Write {
   const n = entries.reduce((s, e) => s + rowsOf(e), 0);
-  const ts = new Array<Cell>(n);
-  const ids = new Array<Cell>(n);
-  const versions = new Array<Cell>(n);
-  const canary = new Array<boolean>(n);
-  const rowNo = new Array<Cell>(n);
-  const scores = new Array<Cell>(n);
-  const latency = new Array<Cell>(n);
+  const m = entries.length;
+  const requestNo = new Int32Array(m);
+  const ts = new Float64Array(m);
+  const ids = new Array<Cell>(m);
+  const versions = new Array<Cell>(m);
+  const canary = new Array<boolean>(m);
+  const shadow = new Array<boolean>(m);
+  const latency = new Float64Array(m);
+  const ofRequest = new Int32Array(n);
+  const rowNo = new Int32Array(n);
+  const scores = new Float64Array(n);
   const inputs = new Map<string, Column>();
   const column = (name: string) => {
     let c = inputs.get(name);
@@ -239,84 +289,79 @@ function predictionTable(model: string, entries: readonly PredictionEntry[]): Ta
     return c;
   };
   let at = 0;
-  for (const e of entries) {
+  entries.forEach((e, q) => {
+    requestNo[q] = q;
+    ts[q] = e.timestamp;
+    ids[q] = e.requestId;
+    versions[q] = e.version;
+    canary[q] = e.canary;
+    shadow[q] = e.shadow === true;
+    latency[q] = e.latencyMs;
     const rows = rowsOf(e);
     for (let r = 0; r < rows; r++) {
-      const i = at + r;
-      ts[i] = e.timestamp;
-      ids[i] = e.requestId;
-      versions[i] = e.version;
-      canary[i] = e.canary;
-      rowNo[i] = r;
-      const s = e.scores[r];
-      scores[i] = Number.isNaN(s) ? null : s;
-      latency[i] = e.latencyMs;
+      ofRequest[at + r] = q;
+      rowNo[at + r] = r;
+      scores[at + r] = e.scores[r];
     }
     const { inputs: given } = e;
     if ('values' in given) {
       const width = given.columns.length;
       given.columns.forEach((name, j) => {
         const c = column(name);
-        for (let r = 0; r < rows; r++) {
-          const v = given.values[r * width + j];
-          if (!Number.isNaN(v)) c.set(at + r, v, 'float');
-        }
+        for (let r = 0; r < rows; r++) c.setFloat(at + r, given.values[r * width + j]);
       });
     } else {
       for (const [name, values] of Object.entries(given.keys ?? {}))
         for (let r = 0; r < rows; r++) {
           const v = cell(values[r]);
-          if (v) column(name).set(at + r, v.value, v.kind);
+          if (v) column(name).setCell(at + r, v.value, v.kind);
         }
       given.records.forEach((record, r) => {
         for (const [name, value] of Object.entries(record)) {
           const v = cell(value);
-          if (v) column(name).set(at + r, v.value, v.kind);
+          if (v) column(name).setCell(at + r, v.value, v.kind);
         }
       });
     }
     at += rows;
-  }
-  const kinds = [...inputs.values()].map((c) => c.finish());
+  });
+  const finished = [...inputs.values()].map((c) => c.finish());
+  const requests: Staged = {
+    types: [INTEGER, DOUBLE, VARCHAR, VARCHAR, BOOLEAN, DOUBLE, BOOLEAN],
+    sqlTypes: ['INTEGER', 'DOUBLE', 'VARCHAR', 'VARCHAR', 'BOOLEAN', 'DOUBLE', 'BOOLEAN'],
+    columns: [requestNo, ts, ids, versions, canary, latency, shadow],
+    rows: m,
+  };
+  const rows: Staged = {
+    types: [INTEGER, INTEGER, DOUBLE, ...finished.map((f) => KIND_TYPES[f.kind])],
+    sqlTypes: ['INTEGER', 'INTEGER', 'DOUBLE', ...finished.map((f) => KIND_SQL[f.kind])],
+    columns: [ofRequest, rowNo, scores, ...finished.map((f) => f.values)],
+    rows: n,
+  };
+  const select = [
+    'epoch_ms(CAST(q.c1 AS BIGINT)) AS "timestamp"',
+    'q.c2 AS request_id',
+    `${literal(model)} AS model`,
+    'q.c3 AS version',
+    'q.c4 AS canary',
+    'q.c6 AS shadow',
+    'r.c1 AS "row"',
+    `${nullNaN('r.c2')} AS score`,
+    'q.c5 AS latency_ms',
+    ...[...inputs.keys()].map((name, j) => {
+      const c = `r.c${3 + j}`;
+      return `${finished[j].kind === 'float' ? nullNaN(c) : c} AS ${ident(inputColumn(name))}`;
+    }),
+  ];
   return {
-    types: [DOUBLE, VARCHAR, VARCHAR, BOOLEAN, INTEGER, DOUBLE, DOUBLE, ...kinds.map((k) => KIND_TYPES[k])],
-    sqlTypes: [
-      'DOUBLE',
-      'VARCHAR',
-      'VARCHAR',
-      'BOOLEAN',
-      'INTEGER',
-      'DOUBLE',
-      'DOUBLE',
-      ...kinds.map((k) => KIND_SQL[k]),
-    ],
-    columns: [
-      ts,
-      ids,
-      versions,
-      canary,
-      rowNo,
-      scores,
-      latency,
-      ...[...inputs.values()].map((c) => c.values),
-    ],
-    select: [
-      'epoch_ms(CAST(c0 AS BIGINT)) AS "timestamp"',
-      'c1 AS request_id',
-      `${literal(model)} AS model`,
-      'c2 AS version',
-      'c3 AS canary',
-      'c4 AS "row"',
-      'c5 AS score',
-      'c6 AS latency_ms',
-      ...[...inputs.keys()].map((name, j) => `c${7 + j} AS ${ident(inputColumn(name))}`),
-    ],
+    tables: [requests, rows],
+    select: `SELECT ${select.join(', ')} FROM __keel_t1 r JOIN __keel_t0 q ON r.c0 = q.c0`,
     rows: n,
   };
 }
 
-function feedbackTable(entries: readonly FeedbackEntry[]): Table {
-  return {
+function feedbackWrite(entries: readonly FeedbackEntry[]): Write {
+  const table: Staged = {
     types: [DOUBLE, VARCHAR, INTEGER, DOUBLE],
     sqlTypes: ['DOUBLE', 'VARCHAR', 'INTEGER', 'DOUBLE'],
     columns: [
@@ -325,10 +370,18 @@ function feedbackTable(entries: readonly FeedbackEntry[]): Table {
       entries.map((e) => e.row ?? 0),
       entries.map((e) => e.label),
     ],
-    select: ['epoch_ms(CAST(c0 AS BIGINT)) AS "timestamp"', 'c1 AS request_id', 'c2 AS "row"', 'c3 AS label'],
+    rows: entries.length,
+  };
+  return {
+    tables: [table],
+    select:
+      'SELECT epoch_ms(CAST(c0 AS BIGINT)) AS "timestamp", c1 AS request_id, c2 AS "row", c3 AS label FROM __keel_t0',
     rows: entries.length,
   };
 }
+
+/** Drops are warned about at most this often, each warning counting those since the last. */
+const DROP_WARNING_MS = 10_000;
 
 /** DuckDB's vectors hold this many rows; a data chunk cannot hold more. */
 const CHUNK_ROWS = 2048;
@@ -352,6 +405,9 @@ export class PredictionLog {
   private readonly feedback: RowQueue<FeedbackEntry>;
   private readonly timer: NodeJS.Timeout;
   private dropped = 0;
+  /** Rows dropped since the last warning about drops, and when that was (ms). */
+  private droppedUnreported = 0;
+  private lastDropWarning = 0;
   private written = 0;
   private writtenLabels = 0;
   private failed = 0;
@@ -377,9 +433,7 @@ export class PredictionLog {
       'prediction log options',
     );
     this.logger = options.logger ?? silentLogger;
-    const drop = (rows: number) => {
-      this.dropped += rows;
-    };
+    const drop = (rows: number) => this.countDropped(rows);
     this.predictions = new RowQueue(rowsOf, this.settings.maxBufferRows, drop);
     this.feedback = new RowQueue(() => 1, this.settings.maxBufferRows, drop);
     // unref: a forgotten log must not keep the process alive.
@@ -389,7 +443,7 @@ export class PredictionLog {
   /** Buffers one scored request; never throws, never waits. After `close`, the rows count as dropped. */
   append(entry: PredictionEntry): void {
     if (this.closed) {
-      this.dropped += rowsOf(entry);
+      this.countDropped(rowsOf(entry));
       return;
     }
     this.predictions.push(entry);
@@ -399,7 +453,7 @@ export class PredictionLog {
   /** Buffers ground-truth labels, written beside the predictions like them. */
   recordFeedback(entries: readonly FeedbackEntry[]): void {
     for (const e of entries) {
-      if (this.closed) this.dropped++;
+      if (this.closed) this.countDropped(1);
       else this.feedback.push(e);
     }
     if (this.feedback.rows >= this.settings.flushRows) this.flushInBackground();
@@ -438,10 +492,39 @@ export class PredictionLog {
       );
     }
     this.closed = true;
-    this.dropped += this.predictions.take().reduce((s, e) => s + rowsOf(e), 0) + this.feedback.take().length;
+    this.countDropped(
+      this.predictions.take().reduce((s, e) => s + rowsOf(e), 0) + this.feedback.take().length,
+    );
+    this.reportDropped();
     const db = await this.db?.catch(() => undefined);
     db?.conn.closeSync();
     db?.instance.closeSync();
+  }
+
+  /**
+   * Counts dropped rows and warns: at the first drop, then at most every `DROP_WARNING_MS` with
+   * the rows dropped since the last warning (a full buffer drops at every request).
+   */
+  private countDropped(rows: number): void {
+    if (rows <= 0) return;
+    this.dropped += rows;
+    this.droppedUnreported += rows;
+    if (Date.now() - this.lastDropWarning >= DROP_WARNING_MS) this.reportDropped();
+  }
+
+  private reportDropped(): void {
+    if (this.droppedUnreported === 0) return;
+    this.logger.warn(
+      {
+        dropped: this.droppedUnreported,
+        droppedTotal: this.dropped,
+        buffered: this.predictions.rows + this.feedback.rows,
+        maxBufferRows: this.settings.maxBufferRows,
+      },
+      'the prediction log dropped rows: its writes fail or fall behind what is scored (keel_prediction_log_dropped_rows_total)',
+    );
+    this.droppedUnreported = 0;
+    this.lastDropWarning = Date.now();
   }
 
   /** A write started by the timer or a full buffer: its failure is reported, not thrown. */
@@ -477,8 +560,8 @@ export class PredictionLog {
         const group = groups[0];
         const { model, timestamp } = group[0];
         const dir = join(predictionsDir(home, model), `date=${utcDate(timestamp)}`);
-        const table = predictionTable(model, group);
-        result.files.push(await writeTable(conn, dir, table));
+        const table = predictionWrite(model, group);
+        result.files.push(await writeStaged(conn, dir, table));
         groups.shift();
         result.rows += table.rows;
         this.written += table.rows;
@@ -487,7 +570,7 @@ export class PredictionLog {
       while (labelGroups.length > 0) {
         const group = labelGroups[0];
         const dir = join(feedbackDir(home), `date=${utcDate(group[0].timestamp)}`);
-        result.files.push(await writeTable(conn, dir, feedbackTable(group)));
+        result.files.push(await writeStaged(conn, dir, feedbackWrite(group)));
         labelGroups.shift();
         result.labels += group.length;
         this.writtenLabels += group.length;
@@ -513,26 +596,62 @@ export class PredictionLog {
   }
 }
 
-/** Stages `table` in DuckDB and writes it as one Parquet partition under `dir`. */
-async function writeTable(conn: DuckDBConnection, dir: string, table: Table): Promise<string> {
-  const defs = table.sqlTypes.map((t, i) => `c${i} ${t}`).join(', ');
-  await conn.run(`CREATE OR REPLACE TABLE __keel_log (${defs})`);
+/** Stages the tables of `write` in DuckDB and writes its SELECT as one Parquet partition under `dir`. */
+async function writeStaged(conn: DuckDBConnection, dir: string, write: Write): Promise<string> {
+  const names = write.tables.map((_, i) => `__keel_t${i}`);
   try {
-    const appender = await conn.createAppender('__keel_log');
-    try {
-      for (let start = 0; start < table.rows; start += CHUNK_ROWS) {
-        const end = Math.min(table.rows, start + CHUNK_ROWS);
-        const chunk = DuckDBDataChunk.create(table.types, end - start);
-        chunk.setColumns(table.columns.map((c) => c.slice(start, end) as DuckDBValue[]));
-        appender.appendDataChunk(chunk);
-        // Let requests in between chunks: a big write must not hold the event loop whole.
-        await new Promise((resolve) => setImmediate(resolve));
+    for (const [i, table] of write.tables.entries()) {
+      const defs = table.sqlTypes.map((t, j) => `c${j} ${t}`).join(', ');
+      await conn.run(`CREATE OR REPLACE TABLE ${names[i]} (${defs})`);
+      const appender = await conn.createAppender(names[i]);
+      try {
+        for (let start = 0; start < table.rows; start += CHUNK_ROWS) {
+          const end = Math.min(table.rows, start + CHUNK_ROWS);
+          const chunk = DuckDBDataChunk.create(table.types, end - start);
+          table.columns.forEach((c, j) => {
+            fillColumn(chunk, j, c, start, end);
+          });
+          appender.appendDataChunk(chunk);
+          // Let requests in between chunks: a big write must not hold the event loop whole.
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      } finally {
+        appender.closeSync();
       }
-    } finally {
-      appender.closeSync();
     }
-    return await writePartition(conn, dir, `SELECT ${table.select.join(', ')} FROM __keel_log`, Date.now());
+    return await writePartition(conn, dir, write.select, Date.now());
   } finally {
-    await conn.run('DROP TABLE IF EXISTS __keel_log');
+    for (const name of names) await conn.run(`DROP TABLE IF EXISTS ${name}`);
   }
+}
+
+/** What DuckDB's numeric vectors hold: their values in a typed array, copied in by `flush`. */
+type TypedVector = { items?: unknown; flush(): void };
+type Typed = Float32Array | Float64Array | Int32Array;
+
+/**
+ * Rows `start` to `end` of `column` into column `j` of `chunk`. A typed array whose type is the
+ * vector's is copied in one `set` (every value valid: NaN is made NULL by the SELECT); other
+ * columns go value by value.
+ */
+function fillColumn(
+  chunk: DuckDBDataChunk,
+  j: number,
+  column: ArrayLike<Cell>,
+  start: number,
+  end: number,
+): void {
+  if (ArrayBuffer.isView(column)) {
+    const typed = (column as Typed).subarray(start, end);
+    const vector = chunk.getColumnVector(j) as unknown as TypedVector;
+    const items = vector.items;
+    if (items instanceof typed.constructor && (items as Typed).length === typed.length) {
+      (items as Typed).set(typed);
+      vector.flush();
+      return;
+    }
+    chunk.setColumnValues(j, typed as unknown as DuckDBValue[]);
+    return;
+  }
+  chunk.setColumnValues(j, (column as Cell[]).slice(start, end));
 }

@@ -28,6 +28,8 @@ export interface LoggedPrediction {
   model: string;
   version: string;
   canary: boolean;
+  /** Scored by the model's shadow: logged, never answered (false in logs from before shadows). */
+  shadow: boolean;
   /** The row's position in its request. */
   row: number;
   score: number | null;
@@ -93,6 +95,7 @@ function toPrediction(row: Row, labels: boolean): LoggedPrediction {
     model: row.model as string,
     version: row.version as string,
     canary: row.canary as boolean,
+    shadow: row.shadow === true,
     row: row.row as number,
     score: row.score as number | null,
     latencyMs: row.latency_ms as number,

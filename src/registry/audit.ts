@@ -25,7 +25,9 @@ export type AuditAction =
   /** The sha256 of a version's files, recorded for a version registered before Keel kept them. */
   | 'files_recorded'
   /** Files under `models/` that no version holds, deleted through the artifact proxy. */
-  | 'delete_files';
+  | 'delete_files'
+  /** A server kept serving its version rather than swap to one that cannot take its requests. */
+  | 'serving_refused';
 
 /** `applied` changed the registry; `refused` and `pending` did not. */
 export type AuditOutcome = 'applied' | 'refused' | 'pending';

@@ -9,7 +9,7 @@ import { dryRun } from './benchmark.js';
 import { SERVABLE_FIX, servedModelPath } from './contents.js';
 import type { RegistryContext } from './context.js';
 import { verifiedLocalFile, verifyFiles } from './files.js';
-import { describeGate, type Gate } from './policy.js';
+import { canaryMaxErrorRate, describeGate, formatRate, type Gate } from './policy.js';
 import type { VersionRow } from './rows.js';
 import { packageOf } from './rows.js';
 import { missingLineage } from './source.js';
@@ -136,17 +136,27 @@ async function evaluate(
     case 'canary': {
       const days = s.row.current_stage === 'Staging' ? (ctx.clock.now() - s.row.stage_since) / DAY_MS : 0;
       const requests = pkg.canary?.requests ?? 0;
+      const errors = pkg.canary?.errors ?? 0;
+      const maxRate = canaryMaxErrorRate(gate);
+      // No traffic, no rate: the request count is what fails then.
+      const rate = requests > 0 ? errors / requests : 0;
       const evidence = {
         stage: s.row.current_stage,
         days_in_staging: Math.round(days * 100) / 100,
         canary_requests: requests,
+        canary_errors: errors,
+        canary_error_rate: Math.round(rate * 1e6) / 1e6,
+        max_error_rate: maxRate,
       };
       const passed =
-        s.row.current_stage === 'Staging' && days >= gate.minDays && requests >= gate.minRequests;
+        s.row.current_stage === 'Staging' &&
+        days >= gate.minDays &&
+        requests >= gate.minRequests &&
+        rate <= maxRate;
       const message =
         s.row.current_stage !== 'Staging'
           ? `the version is in ${s.row.current_stage}, not Staging`
-          : `${evidence.days_in_staging} days in Staging, ${requests} canary requests`;
+          : `${evidence.days_in_staging} days in Staging, ${requests} canary requests, ${errors} failed (${formatRate(evidence.canary_error_rate)})`;
       if (passed) return { passed, message, evidence };
       const serve = canaryCommand(s.row.name, s.row.version, s.replaced);
       const wants: string[] = [];
@@ -158,6 +168,10 @@ async function evaluate(
       if (requests < gate.minRequests) {
         wants.push(`serve ${gate.minRequests - requests} more requests as a canary (${serve})`);
       }
+      if (rate > maxRate)
+        wants.push(
+          `its canary failed ${formatRate(evidence.canary_error_rate)} of its requests, above ${formatRate(maxRate)}: find why in the server's log (keel_http_requests_total by status), fix the model and register a new version`,
+        );
       return { passed, message, fix: wants.join('; '), evidence };
     }
     case 'lineage': {

@@ -54,5 +54,5 @@ export { readSignature } from './signature.js';
 export type { TokenInfo } from './tokens.js';
 export type * from './types.js';
 export { type ModelReference, parseModelUri } from './uri.js';
-export type { CreateVersionInput } from './versions.js';
+export { type CreateVersionInput, SERVING_REFUSED_TAG } from './versions.js';
 export { WEBHOOK_EVENTS, type Webhook, type WebhookInput } from './webhooks.js';

@@ -3,7 +3,7 @@
  * The governance policy: `governance:` in keel.yaml lists, per target stage and per alias, the
  * gates a version must pass and whether a second person must approve. Without a `governance:`
  * section the seed's checklist guards Production and the alias `champion`: servable by Keel, AUC
- * >= 0.85, p99 latency < 50 ms, 7 days and 1,000 requests of canary traffic in Staging, disparate
+ * >= 0.85, p99 latency < 50 ms, 7 days and 1,000 requests of canary traffic in Staging with at most 1% failed, disparate
  * impact >= 0.8, complete lineage, a rollback drill, and an approval. The metrics are read from
  * the version's run under the names `evaluateModel` logs them with: `roc_auc` and
  * `disparate_impact`. The production alias (`champion`) and the Production stage move together,
@@ -45,6 +45,8 @@ const gateSchema = z.discriminatedUnion('kind', [
     kind: z.literal('canary'),
     minDays: z.number().min(0),
     minRequests: z.number().int().min(0),
+    /** Most canary requests the version may have failed, as a share (default 0.01). */
+    maxErrorRate: z.number().min(0).max(1).optional(),
   }),
   z
     .strictObject({
@@ -190,6 +192,15 @@ export function checklistFor(policy: Policy, move: { stage?: Stage; alias?: stri
   return { requireApproval: parts.some((p) => p.requireApproval), gates: [...gates.values()] };
 }
 
+/** The canary gate's most failed share of canary requests when the policy names none: 1%. */
+export const DEFAULT_CANARY_MAX_ERROR_RATE = 0.01;
+
+export const canaryMaxErrorRate = (gate: Extract<Gate, { kind: 'canary' }>): number =>
+  gate.maxErrorRate ?? DEFAULT_CANARY_MAX_ERROR_RATE;
+
+/** A share as a percentage without float noise: 0.01 -> `1%`, 0.005 -> `0.5%`. */
+export const formatRate = (rate: number): string => `${Number((rate * 100).toPrecision(6))}%`;
+
 /** A gate as one line: `metric auc >= 0.85`, `latency p99 < 50 ms`. */
 export function describeGate(gate: Gate): string {
   switch (gate.kind) {
@@ -198,7 +209,7 @@ export function describeGate(gate: Gate): string {
     case 'latency':
       return `latency p99 < ${gate.maxP99Ms} ms`;
     case 'canary':
-      return `canary >= ${gate.minDays} days and >= ${gate.minRequests} requests in Staging`;
+      return `canary >= ${gate.minDays} days, >= ${gate.minRequests} requests and error rate <= ${formatRate(canaryMaxErrorRate(gate))} in Staging`;
     case 'bias': {
       const bounds = [
         gate.min !== undefined ? `>= ${gate.min}` : '',

@@ -11,6 +11,7 @@
  * const v = await registry.versions.create({ name: 'churn', source: 'runs:/<run_id>/model' });
  * const result = await registry.promote('churn', v.version, 'Production');
  */
+import { posix } from 'node:path';
 import type { ArtifactStore } from '../artifacts/index.js';
 import { type Clock, type KeelConfig, KeelError, type ProgressFn, systemClock } from '../core/index.js';
 import { migrate } from '../storage/index.js';
@@ -18,7 +19,7 @@ import { Tracking } from '../tracking/index.js';
 import { AuditLog } from './audit.js';
 import { benchmarkModel } from './benchmark.js';
 import { servedModelPath } from './contents.js';
-import { makeContext, type RegistryContext } from './context.js';
+import { makeContext, type RegistryContext, upsertTag } from './context.js';
 import { type DeliveryOptions, WebhookDispatcher } from './delivery.js';
 import { changeArtifacts, recordMissingFiles, verifiedLocalFile, verifyFiles } from './files.js';
 import { type Actor, localActor } from './identity.js';
@@ -27,12 +28,12 @@ import { latestVersions, ModelStore } from './models.js';
 import { parseStage } from './names.js';
 import { type Policy, parsePolicy } from './policy.js';
 import { type PromoteOptions, type PromotionResult, Promotions } from './promotion.js';
-import { hydrateVersions, packageOf, type VersionRow } from './rows.js';
+import { hydrateVersions, packageOf, type VersionRow, versionDir } from './rows.js';
 import { registryMigrations } from './schema.js';
 import { TokenStore } from './tokens.js';
 import type { BenchmarkResult, CanaryRecord, ModelPackage, ModelVersion } from './types.js';
 import { parseModelUri } from './uri.js';
-import { VersionStore } from './versions.js';
+import { SERVING_REFUSED_TAG, VersionStore } from './versions.js';
 import { WebhookStore } from './webhooks.js';
 
 export interface RegistryOptions {
@@ -210,6 +211,20 @@ export class Registry {
   }
 
   /**
+   * The local path of the input example saved beside a version's served model
+   * (`input_example.json`, as `keel train` and MLflow save it), checked against its registered
+   * sha256; undefined when the version has none. Serving warms a new version up on it.
+   * @throws RESOURCE_DOES_NOT_EXIST for an unknown version; INVALID_STATE when the file changed.
+   */
+  async inputExampleFile(name: string, version: number | string): Promise<string | undefined> {
+    const row = await this.versions.row(name, version);
+    const path = `${posix.dirname(servedModelPath(row))}/input_example.json`;
+    const recorded: Record<string, string> = row.files ? JSON.parse(row.files) : {};
+    if (!(path.slice(versionDir(row).length + 1) in recorded)) return undefined;
+    return verifiedLocalFile(this.ctx, row, path);
+  }
+
+  /**
    * The version `models:/...` names now, without touching its files: what serving asks at every
    * refresh, cheap on any artifact store.
    * @throws as {@link resolveModelUri}, but never for the files.
@@ -281,6 +296,38 @@ export class Registry {
     );
     await this.versions.setRecord(name, version, 'benchmark', result);
     return result;
+  }
+
+  /**
+   * Records that a server refused to serve `version` in place of the version it serves (`from`),
+   * and why: an audit entry (`serving_refused`) and the version's tag `keel.serving_refused`,
+   * which `keel models show` prints. Serving calls this once per refused version.
+   */
+  async recordServingRefusal(
+    name: string,
+    version: number | string,
+    refusal: { from?: string; role: string; reason: string },
+  ): Promise<void> {
+    await this.versions.change(name, version, 'record a serving refusal of', async (tx, v) => {
+      const now = this.shared.clock.now();
+      const { from, role, reason } = refusal;
+      const text = `${new Date(now).toISOString()} ${role}${from === undefined ? '' : ` (serving version ${from})`}: ${reason}`;
+      await upsertTag(tx, 'model_version_tags', { name, version: v }, SERVING_REFUSED_TAG, text);
+      await this.ctx.audit.append(
+        {
+          ts: now,
+          actor: this.ctx.actor.user,
+          action: 'serving_refused',
+          outcome: 'refused',
+          name,
+          version: String(v),
+          ...(from === undefined ? {} : { from }),
+          to: role,
+          reason,
+        },
+        tx,
+      );
+    });
   }
 
   /** Adds canary traffic served by a version (serving calls this); returns the running totals. */

@@ -48,6 +48,8 @@ export interface CreateVersionInput {
 
 /** The tag Keel sets on every version: `true` when Keel can serve it (registry/contents). */
 export const SERVABLE_TAG = 'keel.servable';
+/** Set by a server that refused to swap to the version: when, on which side, and why. */
+export const SERVING_REFUSED_TAG = 'keel.serving_refused';
 
 /** @throws INVALID_PARAMETER_VALUE for a tag Keel keeps itself. */
 function refuseReservedTag(key: string): void {

@@ -29,6 +29,7 @@ import { RequestLogController } from './request-log.js';
 import { enableRouteTable } from './route-table.js';
 import { feastRoutes } from './routes/feast.js';
 import { servingRoutes } from './routes/serving.js';
+import { servingGauges } from './serving-metrics.js';
 
 export interface KeelServices {
   tracking: Tracking;
@@ -110,6 +111,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       : new ServerMetrics(predictionLog, options.services.requestFigures, options.clusterMetrics);
   if (metrics) enableMetrics(app, metrics);
   if (metrics && options.services.monitoring) monitoringGauges(metrics.registry, options.services.monitoring);
+  if (metrics && options.services.serving) servingGauges(metrics.registry, options.services.serving);
   if (metrics && options.services.features?.cachesOnline)
     onlineCacheGauges(metrics.registry, options.services.features);
   enableRequestIds(app);

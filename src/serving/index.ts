@@ -40,6 +40,9 @@ export {
   ModelServer,
   type ModelServerOptions,
   type ServedModelInfo,
+  type ShadowInfo,
+  type ShadowTraffic,
+  type SwapRefusals,
 } from './model-server.js';
 export { type EntityFeatures, type EntityPrediction, Predictor } from './predictor.js';
-export type { RefreshError } from './slot.js';
+export type { RefreshError, SlotRole } from './slot.js';

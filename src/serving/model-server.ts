@@ -9,7 +9,10 @@
  * version has loaded and scored a warm-up row, with no request failing on the way. The registry
  * has no in-process event to listen to, and another process may promote, so the server polls.
  * A model may have a canary taking a share of its traffic; the canary's requests and failures are
- * added to its version's record in the registry (what the promotion gate `canary` reads).
+ * added to its version's record in the registry (what the promotion gate `canary` reads). It may
+ * also have a shadow, which scores a copy of each request the primary answers (`acquireShadow`):
+ * logged, never answered. A new version on any side is refused unless it can take the primary's
+ * requests (serving/compatibility).
  *
  * @example
  * const server = await ModelServer.start({
@@ -36,7 +39,7 @@ import { parseModelUri, type Registry } from '../registry/index.js';
 import { type InputPolicies, type InputPolicy, inputPolicyFor } from './input-policy.js';
 import type { ServingModelInfo, SessionOptions } from './model.js';
 import type { Predictor } from './predictor.js';
-import { type Backend, type RefreshError, Slot } from './slot.js';
+import { type Backend, type RefreshError, Slot, type SlotRole } from './slot.js';
 import { type RandomSource, type SplitRule, toCanary } from './traffic.js';
 
 const entrySchema = z.preprocess(
@@ -50,6 +53,7 @@ const entrySchema = z.preprocess(
         sticky: z.boolean().default(false),
       })
       .optional(),
+    shadow: z.strictObject({ uri: z.string().min(1) }).optional(),
   }),
 );
 
@@ -72,7 +76,12 @@ const settingsSchema = z.strictObject({
  */
 export type ModelEntry =
   | string
-  | { uri: string; canary?: { uri: string; percent: number; sticky?: boolean } };
+  | {
+      uri: string;
+      canary?: { uri: string; percent: number; sticky?: boolean };
+      /** A version scoring a copy of every request the primary serves: logged, never answered. */
+      shadow?: { uri: string };
+    };
 
 export interface ModelServerOptions {
   registry: Registry;
@@ -117,6 +126,22 @@ export interface CanaryInfo {
   lastError?: RefreshError;
 }
 
+/** A served model's shadow: its URI, the version it serves, and whether it takes copies now. */
+export interface ShadowInfo {
+  uri: string;
+  version: string | null;
+  ready: boolean;
+  lastError?: RefreshError;
+}
+
+/** What a model's shadow scored since the server started: copies of requests, and those it failed. */
+export interface ShadowTraffic {
+  model: string;
+  version: string;
+  requests: number;
+  errors: number;
+}
+
 /** A served model: the primary version's info, plus how it is kept up to date and split. */
 export interface ServedModelInfo extends ServingModelInfo {
   /** The URI names an alias or a stage, so a promotion swaps the version served. */
@@ -128,12 +153,22 @@ export interface ServedModelInfo extends ServingModelInfo {
   /** The last refresh of the URI that failed, until one succeeds. */
   lastError?: RefreshError;
   canary?: CanaryInfo;
+  shadow?: ShadowInfo;
   inputPolicy: InputPolicy;
+}
+
+/** The versions one side of a model refused: how many since the start, and the one refused now. */
+export interface SwapRefusals {
+  model: string;
+  role: SlotRole;
+  count: number;
+  refused?: RefreshError;
 }
 
 interface Served {
   primary: Slot;
   canary?: { slot: Slot; rule: SplitRule };
+  shadow?: Slot;
   inputPolicy: InputPolicy;
 }
 
@@ -148,6 +183,8 @@ interface Tally {
 export class ModelServer {
   private readonly served = new Map<string, Served>();
   private readonly tallies = new Map<string, Tally>();
+  /** Running totals of what each shadow version scored. */
+  private readonly shadowTotals = new Map<string, ShadowTraffic>();
   private readonly timers: NodeJS.Timeout[] = [];
   /** Refreshes run one after another; this settles when the last one queued is done. */
   private refreshes: Promise<void> = Promise.resolve();
@@ -187,26 +224,32 @@ export class ModelServer {
       const { name } = parseModelUri(entry.uri);
       if (server.served.has(name))
         throw new KeelError('INVALID_PARAMETER_VALUE', `model '${name}' is given twice`);
-      if (entry.canary && parseModelUri(entry.canary.uri).name !== name)
-        throw new KeelError(
-          'INVALID_PARAMETER_VALUE',
-          `models.${i}.canary.uri: ${entry.canary.uri} is not a version of '${name}'`,
-        );
+      for (const side of ['canary', 'shadow'] as const) {
+        const uri = entry[side]?.uri;
+        if (uri !== undefined && parseModelUri(uri).name !== name)
+          throw new KeelError(
+            'INVALID_PARAMETER_VALUE',
+            `models.${i}.${side}.uri: ${uri} is not a version of '${name}'`,
+          );
+      }
+      const primary = new Slot(entry.uri, 'primary', ctx);
       const served: Served = {
-        primary: new Slot(entry.uri, 'primary', ctx),
+        primary,
         canary: entry.canary && {
-          slot: new Slot(entry.canary.uri, 'canary', ctx),
+          slot: new Slot(entry.canary.uri, 'canary', ctx, () => primary.serving),
           rule: { percent: entry.canary.percent, sticky: entry.canary.sticky },
         },
+        shadow: entry.shadow && new Slot(entry.shadow.uri, 'shadow', ctx, () => primary.serving),
         inputPolicy: inputPolicyFor(name, settings.inputPolicies),
       };
       server.served.set(name, served);
       return served;
     });
     try {
-      for (const { primary, canary } of entries) {
+      for (const { primary, canary, shadow } of entries) {
         await primary.open();
         await canary?.slot.refresh();
+        await shadow?.refresh();
       }
     } catch (err) {
       await server.close();
@@ -243,10 +286,11 @@ export class ModelServer {
 
   /** What is served, by model name: the primary version, swaps in progress, and the canary. */
   list(): ServedModelInfo[] {
-    return [...this.served.values()].flatMap(({ primary, canary, inputPolicy }) => {
+    return [...this.served.values()].flatMap(({ primary, canary, shadow, inputPolicy }) => {
       const serving = primary.serving;
       if (!serving) return [];
       const c = canary?.slot.serving;
+      const sh = shadow?.serving;
       return [
         {
           ...serving.predictor.model.info,
@@ -267,9 +311,40 @@ export class ModelServer {
                 },
               }
             : {}),
+          ...(shadow
+            ? {
+                shadow: {
+                  uri: shadow.uri,
+                  version: sh?.version ?? null,
+                  ready: sh !== undefined,
+                  ...(shadow.lastError ? { lastError: shadow.lastError } : {}),
+                },
+              }
+            : {}),
         },
       ];
     });
+  }
+
+  /**
+   * Per model and side, the versions refused since the server started (a swap or a canary that
+   * could not take the requests served, or failed its warm-up), and the one refused now.
+   */
+  refusals(): SwapRefusals[] {
+    return [...this.served.entries()].flatMap(([model, s]) =>
+      [s.primary, s.canary?.slot, s.shadow].flatMap((slot) =>
+        slot
+          ? [
+              {
+                model,
+                role: slot.role,
+                count: slot.refusals,
+                ...(slot.lastError?.refused ? { refused: slot.lastError } : {}),
+              },
+            ]
+          : [],
+      ),
+    );
   }
 
   /**
@@ -312,6 +387,42 @@ export class ModelServer {
     };
   }
 
+  /**
+   * A lease on the shadow of model `name`, to score a copy of a request the primary served, when
+   * the model has a shadow ready; its scores are logged, never answered. Release it once, saying
+   * whether the shadow failed: `shadowTraffic` counts both.
+   */
+  acquireShadow(name: string): Lease | undefined {
+    const backend = this.served.get(name)?.shadow?.serving;
+    if (!backend) return undefined;
+    backend.take();
+    let released = false;
+    return {
+      predictor: backend.predictor,
+      canary: false,
+      release: (failed = false) => {
+        if (released) return;
+        released = true;
+        const id = `${name}\u0000${backend.version}`;
+        const t = this.shadowTotals.get(id) ?? {
+          model: name,
+          version: backend.version,
+          requests: 0,
+          errors: 0,
+        };
+        t.requests++;
+        if (failed) t.errors++;
+        this.shadowTotals.set(id, t);
+        backend.give();
+      },
+    };
+  }
+
+  /** What each shadow version scored since the server started (metrics read it). */
+  shadowTraffic(): ShadowTraffic[] {
+    return [...this.shadowTotals.values()].map((t) => ({ ...t }));
+  }
+
   private tally(name: string, version: string, requests: number, errors: number): void {
     const id = `${name}\u0000${version}`;
     const t = this.tallies.get(id);
@@ -351,9 +462,10 @@ export class ModelServer {
   refresh(): Promise<void> {
     this.refreshing++;
     const run = this.refreshes.then(async () => {
-      for (const { primary, canary } of this.served.values()) {
+      for (const { primary, canary, shadow } of this.served.values()) {
         await primary.refresh();
         await canary?.slot.refresh();
+        await shadow?.refresh();
       }
     });
     this.refreshes = run.finally(() => {
@@ -373,6 +485,6 @@ export class ModelServer {
     const all = [...this.served.values()];
     this.served.clear();
     await this.flushCanary();
-    await Promise.all(all.flatMap((s) => [s.primary.close(), s.canary?.slot.close()]));
+    await Promise.all(all.flatMap((s) => [s.primary.close(), s.canary?.slot.close(), s.shadow?.close()]));
   }
 }

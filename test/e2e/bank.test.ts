@@ -148,7 +148,9 @@ describe('from a bank marketing CSV to a governed production model, with keel co
     expect(refused.code).toBe(7);
     const gates = JSON.parse(refused.stdout).details.gates as Gate[];
     const failed = gates.filter((g) => !g.passed);
-    expect(failed.map((g) => g.gate)).toEqual(['canary >= 7 days and >= 1000 requests in Staging']);
+    expect(failed.map((g) => g.gate)).toEqual([
+      'canary >= 7 days, >= 1000 requests and error rate <= 1% in Staging',
+    ]);
     expect(failed[0].fix).toContain(
       'keel serve --model models:/bank/1 --canary models:/bank/1 --canary-percent 100',
     );

@@ -3,24 +3,16 @@
  * tests: found on the PATH, skipped when missing, and a failure when CI=true (.ci/run installs
  * them). `startAlertmanager` runs a real Alertmanager on a loopback port.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { tempDir } from './temp.js';
+import { installedTool } from './tools.js';
 
-const inCi = process.env.CI === 'true';
-
-/**
- * The tool's path when it is installed.
- * @throws when CI=true and it is not.
- */
-export function promTool(name: 'promtool' | 'prometheus-alertmanager'): string | undefined {
-  const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).stdout.trim();
-  if (found) return found;
-  if (inCi) throw new Error(`${name} is not installed, and CI=true requires it (.ci/run installs it)`);
-  return undefined;
-}
+/** The tool's path when it is installed (a failure when CI=true and it is not). */
+export const promTool = (name: 'promtool' | 'prometheus-alertmanager'): string | undefined =>
+  installedTool(name);
 
 /** A free loopback port. */
 export function freePort(): Promise<number> {

@@ -80,6 +80,9 @@ export function runProcess(
       out.code = code ?? (signal ? 128 : null);
       resolve(out);
     });
+    // A child that exits without reading its input (shellcheck, a failed start) closes the pipe
+    // first: the write's EPIPE is no failure of the run, whose exit code tells.
+    child.stdin.on('error', () => {});
     child.stdin.end(options.input ?? '');
   });
 }

@@ -5,6 +5,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type PredictionEntry,
@@ -47,7 +48,7 @@ describe('PredictionLog', () => {
     for (const log of logs.splice(0)) await log.close();
   });
 
-  it('writes one Parquet file per model and day, with inputs, scores and canary flags', async () => {
+  it('writes one Parquet file per model and day, with inputs, scores, canary and shadow flags', async () => {
     const home = tempDir();
     const log = open(home);
     log.append(
@@ -63,6 +64,7 @@ describe('PredictionLog', () => {
       model: 'fraud',
       version: '5',
       canary: false,
+      shadow: true,
       latencyMs: 2,
       scores: Float64Array.of(0.25, 0.75),
       inputs: {
@@ -91,6 +93,7 @@ describe('PredictionLog', () => {
         model: 'churn',
         version: '1',
         canary: false,
+        shadow: false,
         row: 0,
         score: 0.033,
         latencyMs: 1.5,
@@ -100,9 +103,9 @@ describe('PredictionLog', () => {
       expect.objectContaining({ requestId: 'r2', version: '2', canary: true, row: 0, latencyMs: 4 }),
     ]);
     const fraud = await readPredictions({ home, model: 'fraud' });
-    expect(fraud.map((p) => [p.score, p.features])).toEqual([
-      [0.25, { customer_id: 'c-1', amount: 12.5, country: 'FR', input_score: 9 }],
-      [0.75, { customer_id: 'c-2', amount: null, country: 'DE', input_score: 8 }],
+    expect(fraud.map((p) => [p.score, p.shadow, p.features])).toEqual([
+      [0.25, true, { customer_id: 'c-1', amount: 12.5, country: 'FR', input_score: 9 }],
+      [0.75, true, { customer_id: 'c-2', amount: null, country: 'DE', input_score: 8 }],
     ]);
     // The time window prunes by day and filters by time; outside it the relation is empty, not missing.
     expect((await readPredictions({ home, model: 'churn', from: DAY2 })).map((p) => p.requestId)).toEqual([
@@ -150,13 +153,23 @@ describe('PredictionLog', () => {
     // A file where the home's folder should be: every write fails, whoever runs the test (root too).
     const home = join(root, 'home');
     writeFileSync(home, 'not a folder');
-    const log = open(home, { maxBufferRows: 5 });
+    const warnings: Array<Record<string, unknown>> = [];
+    const logger = pino(
+      { level: 'warn' },
+      { write: (line: string) => void warnings.push(JSON.parse(line) as Record<string, unknown>) },
+    );
+    const log = open(home, { maxBufferRows: 5, logger });
     for (let i = 0; i < 4; i++) log.append(encoded(`r${i}`, DAY1, [[i, i]]));
     await expect(log.flush()).rejects.toThrow();
     expect(log.stats()).toMatchObject({ bufferedRows: 4, droppedRows: 0, failedFlushes: 1, writtenRows: 0 });
     // Appending never throws, even now; the bound drops whole requests, oldest first.
     for (let i = 4; i < 8; i++) log.append(encoded(`r${i}`, DAY1, [[i, i]]));
     expect(log.stats()).toMatchObject({ bufferedRows: 5, droppedRows: 3 });
+    // The first drop is warned about at once; the next ones are summed up in a later warning.
+    const drops = () => warnings.filter((w) => String(w.msg).startsWith('the prediction log dropped rows'));
+    expect(drops()).toEqual([
+      expect.objectContaining({ level: 40, dropped: 1, droppedTotal: 1, maxBufferRows: 5 }),
+    ]);
     await expect(log.flush()).rejects.toThrow();
     expect(log.stats()).toMatchObject({ bufferedRows: 5, droppedRows: 3, failedFlushes: 2 });
 
@@ -171,6 +184,11 @@ describe('PredictionLog', () => {
       'r7',
     ]);
     expect(log.stats()).toMatchObject({ bufferedRows: 0, droppedRows: 3, writtenRows: 5, failedFlushes: 2 });
+    await log.close();
+    expect(drops().map((w) => [w.dropped, w.droppedTotal])).toEqual([
+      [1, 1],
+      [2, 3],
+    ]);
   });
 
   it('joins ground-truth labels by request id and row, the latest label winning', async () => {

@@ -18,7 +18,7 @@ describe('governance policy', () => {
       'servable by Keel (ONNX)',
       'metric roc_auc >= 0.85',
       'latency p99 < 50 ms',
-      'canary >= 7 days and >= 1000 requests in Staging',
+      'canary >= 7 days, >= 1000 requests and error rate <= 1% in Staging',
       'bias disparate_impact >= 0.8',
       'lineage complete',
       'rollback drill',

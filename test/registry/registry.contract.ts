@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/index.js';
-import { DEFAULT_POLICY, type Policy, type Registry } from '../../src/registry/index.js';
+import { DEFAULT_POLICY, type Policy, type Registry, SERVING_REFUSED_TAG } from '../../src/registry/index.js';
 import { artifactUriToPath, type Tracking } from '../../src/tracking/index.js';
 import { writeLogisticModel } from '../helpers/onnx.js';
 import { openTestRegistry } from '../helpers/registry.js';
@@ -306,7 +306,8 @@ export function describeRegistryContract(backend: Backend, postgresUrl?: string)
 
       for (const v of [1, 2]) await alice.promote('churn', v, 'Staging');
       clock.advance(8 * DAY);
-      await alice.recordCanary('churn', 1, { requests: 500 });
+      // Version 1's canary failed 5% of its requests: above the gate's default 1%.
+      await alice.recordCanary('churn', 1, { requests: 500, errors: 25 });
       await alice.recordCanary('churn', 2, { requests: 300 });
       await alice.recordCanary('churn', 2, { requests: 200, errors: 1 });
 
@@ -319,7 +320,12 @@ export function describeRegistryContract(backend: Backend, postgresUrl?: string)
       expect(
         failed.map((g) => g.gate),
         JSON.stringify(failed),
-      ).toEqual(['metric auc >= 0.85']);
+      ).toEqual(['metric auc >= 0.85', 'canary >= 7 days, >= 100 requests and error rate <= 1% in Staging']);
+      expect(failed[1]).toMatchObject({
+        message: expect.stringContaining('500 canary requests, 25 failed (5%)'),
+        fix: expect.stringContaining('failed 5% of its requests, above 1%'),
+        evidence: { canary_requests: 500, canary_errors: 25, canary_error_rate: 0.05, max_error_rate: 0.01 },
+      });
       expect((await registry.versions.get('churn', 1)).current_stage).toBe('Staging');
       expect(await registry.promotions.requests('churn')).toEqual([]);
 
@@ -328,6 +334,8 @@ export function describeRegistryContract(backend: Backend, postgresUrl?: string)
       expect(pending.gates.every((g) => g.passed)).toBe(true);
       expect(pending.gates.find((g) => g.kind === 'canary')?.evidence).toMatchObject({
         canary_requests: 500,
+        canary_errors: 1,
+        canary_error_rate: 0.002,
       });
       expect((await registry.versions.get('churn', 2)).current_stage).toBe('Staging');
       await expect(carol.approve(pending.request_id!)).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
@@ -411,6 +419,33 @@ export function describeRegistryContract(backend: Backend, postgresUrl?: string)
       await registry.versions.delete('churn', top);
       const left = (await registry.resolveModelUri('models:/churn/Production')).version.version;
       expect((await registry.resolveModelUri('models:/churn@champion')).version.version).toBe(left);
+    });
+
+    it("records a server's refusal to serve a version: an audit entry and the version's tag, the latest winning", async () => {
+      await registry.models.create('churn');
+      for (let i = 0; i < 2; i++)
+        await registry.versions.create({ name: 'churn', source: writeLogisticModel(tempDir()) });
+      for (const reason of ['first reason', 'second reason'])
+        await registry.recordServingRefusal('churn', 2, { from: '1', role: 'canary', reason });
+      const entries = (await registry.audit.list('churn')).filter((e) => e.action === 'serving_refused');
+      expect(entries.map((e) => [e.outcome, e.version, e.from, e.to, e.reason])).toEqual([
+        ['refused', '2', '1', 'canary', 'first reason'],
+        ['refused', '2', '1', 'canary', 'second reason'],
+      ]);
+      const tags = (await registry.versions.get('churn', 2)).tags.filter(
+        (t) => t.key === SERVING_REFUSED_TAG,
+      );
+      expect(tags).toEqual([
+        {
+          key: SERVING_REFUSED_TAG,
+          value: expect.stringMatching(/Z canary \(serving version 1\): second reason$/),
+        },
+      ]);
+      await expect(
+        registry
+          .as({ user: 'r', role: 'reader' })
+          .recordServingRefusal('churn', 2, { role: 'primary', reason: 'x' }),
+      ).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
     });
 
     it('refuses rollback without an earlier Production version', async () => {

@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Policy, Registry } from '../../src/registry/index.js';
 import {
@@ -158,6 +159,50 @@ describe('hot swap', () => {
     await server.refresh();
     expect(server.list()[0]).toMatchObject({ version: '3' });
     expect(server.list()[0].lastError).toBeUndefined();
+  });
+
+  it('warms a new version up on its input example and refuses one that answers NaN on it, for good', async () => {
+    await register(1);
+    // Version 2's folder holds an input example with a missing value, which its logistic model
+    // answers NaN for; a row of zeros would have scored.
+    const folder = join(dir, 'with-example');
+    mkdirSync(folder);
+    writeLogisticModel(folder, WEIGHTS['2']);
+    writeFileSync(
+      join(folder, 'input_example.json'),
+      JSON.stringify({
+        columns: ['a', 'b', 'c'],
+        data: [
+          [1, 2, 3],
+          [0.5, null, 1],
+        ],
+      }),
+    );
+    await registry.versions.create({ name: 'churn', source: folder });
+    await registry.setAlias('churn', 'live', 1);
+    const server = await start(['models:/churn@live']);
+    await registry.setAlias('churn', 'live', 2);
+    await server.refresh();
+    const [served] = server.list();
+    expect(served).toMatchObject({ version: '1', lastError: { version: '2', refused: true } });
+    expect(served.lastError?.message).toBe(
+      'churn version 2 failed its warm-up: churn version 2 scored NaN for row 1 of its input example (2 rows)',
+    );
+    expect(server.refusals()).toEqual([
+      { model: 'churn', role: 'primary', count: 1, refused: served.lastError },
+    ]);
+    // Later refreshes neither load it again nor count it again.
+    await server.refresh();
+    expect(server.list()[0].lastError?.at).toBe(served.lastError?.at);
+    expect(server.refusals()[0].count).toBe(1);
+    expect((await serveOne(server.acquire('churn'))).version).toBe('1');
+    const [entry] = (await registry.audit.list('churn')).filter((e) => e.action === 'serving_refused');
+    expect(entry).toMatchObject({
+      version: '2',
+      from: '1',
+      to: 'primary',
+      reason: served.lastError?.message,
+    });
   });
 });
 
@@ -327,6 +372,18 @@ describe('canary traffic in the registry', () => {
       errors,
     });
     expect((await registry.versions.getPackage('churn', 1)).canary).toBeUndefined();
+    // Enough requests now, but one in ten failed: the gate judges the error rate too.
+    await expect(registry.promote('churn', 2, 'Production')).rejects.toMatchObject({
+      details: {
+        gates: [
+          expect.objectContaining({
+            passed: false,
+            evidence: expect.objectContaining({ canary_requests: canary, canary_errors: errors }),
+          }),
+        ],
+      },
+    });
+    await registry.recordCanary('churn', 2, { requests: 100 * canary });
     expect(await registry.promote('churn', 2, 'Production')).toMatchObject({ status: 'promoted' });
   });
 

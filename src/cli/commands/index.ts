@@ -40,6 +40,7 @@ export const groups: CommandGroup[] = [
   },
   { commands: ['monitor'], load: async () => (await import('./monitor.js')).registerMonitorCommands },
   { commands: ['retrain'], load: async () => (await import('./retrain.js')).registerRetrainCommands },
+  { commands: ['init', 'probe'], load: async () => (await import('./deploy.js')).registerDeployCommands },
 ];
 
 /** Registers the group of the command named in `argv` (the first word), or every group. */

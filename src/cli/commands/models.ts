@@ -112,6 +112,7 @@ function registerQueries(models: Command): void {
       }
       const { inputColumns, formatColumns } = await import('../../serving/index.js');
       const { readOnnxSignature } = await import('../../ml/index.js');
+      const { SERVING_REFUSED_TAG } = await import('../../registry/index.js');
       const shown = await withRegistry(io.config, async (r) => {
         const found = await r.versions.get(name, version);
         const pkg = await r.versions.getPackage(name, version);
@@ -131,6 +132,7 @@ function registerQueries(models: Command): void {
           v.package.servable
             ? `servable: yes (${v.package.model_path?.slice(v.package.folder.length + 1)})`
             : `servable: no: ${v.package.not_servable}`,
+          ...v.tags.filter((t) => t.key === SERVING_REFUSED_TAG).map((t) => `serving refused: ${t.value}`),
           ...(v.columns
             ? [
                 `inputs: ${v.package.signature.inputs.map((t) => `${t.name} ${t.type}[${t.shape.join(',')}]`).join(', ')}`,

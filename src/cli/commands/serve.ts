@@ -1,7 +1,7 @@
 /**
  * @module cli/commands/serve
  * `keel serve [--port 5000] [--host 127.0.0.1] [--auth] [--model <uri>]... [--canary <uri>
- * --canary-percent N --canary-sticky] [--refresh-interval ms] [--features-at time]
+ * --canary-percent N --canary-sticky] [--shadow <uri>] [--refresh-interval ms] [--features-at time]
  * [--no-scheduler] [--workers N] [--drain ms]`: the MLflow-compatible server, the models it serves
  * online, and (holding the scheduler's lease) keel.yaml's monitors and schedules, until Ctrl-C or
  * SIGTERM, which drain it: not ready, connections closed as their answers go, requests in flight
@@ -22,6 +22,7 @@ interface ServeFlags {
   canary?: string;
   canaryPercent: number;
   canarySticky?: boolean;
+  shadow?: string;
   refreshInterval?: number;
   featuresAt?: string;
   scheduler: boolean;
@@ -34,9 +35,10 @@ interface Announcement {
   url: string;
   models: string[];
   canary: { uri: string; percent: number; serving: boolean; version: string | null; error?: string } | null;
+  shadow: { uri: string; serving: boolean; version: string | null; error?: string } | null;
 }
 
-function announcementText({ url, models, canary }: Announcement): string {
+function announcementText({ url, models, canary, shadow }: Announcement): string {
   return [
     `keel serving on ${url} (MLflow: MLFLOW_TRACKING_URI=${url}; readiness: GET /ready)`,
     ...(models.length > 0
@@ -49,20 +51,33 @@ function announcementText({ url, models, canary }: Announcement): string {
             : `canary: ${canary.uri} is not serving: it did not load (${canary.error ?? 'unknown error'}); it takes no traffic until a refresh loads it`,
         ]
       : []),
+    ...(shadow
+      ? [
+          shadow.serving
+            ? `shadow: ${shadow.uri} (version ${shadow.version}) scores a copy of every request, logged, never answered`
+            : `shadow: ${shadow.uri} is not serving (${shadow.error ?? 'unknown error'}); it gets no copies until a refresh loads a version that can take them`,
+        ]
+      : []),
   ].join('\n');
 }
 
-/** The models to serve; a canary goes with the one `--model`. */
+/** The models to serve; a canary and a shadow go with the one `--model`. */
 function modelEntries(opts: ServeFlags): ModelEntry[] {
   const models = opts.model ?? [];
-  if (opts.canary === undefined) return models;
+  if (opts.canary === undefined && opts.shadow === undefined) return models;
   if (models.length !== 1)
     throw new KeelError(
       'INVALID_PARAMETER_VALUE',
-      '--canary needs exactly one --model to split traffic with',
+      `${opts.canary === undefined ? '--shadow' : '--canary'} needs exactly one --model to ${opts.canary === undefined ? 'copy' : 'split'} traffic with`,
     );
   return [
-    { uri: models[0], canary: { uri: opts.canary, percent: opts.canaryPercent, sticky: opts.canarySticky } },
+    {
+      uri: models[0],
+      ...(opts.canary === undefined
+        ? {}
+        : { canary: { uri: opts.canary, percent: opts.canaryPercent, sticky: opts.canarySticky } }),
+      ...(opts.shadow === undefined ? {} : { shadow: { uri: opts.shadow } }),
+    },
   ];
 }
 
@@ -96,6 +111,10 @@ export function registerServeCommand(program: Command): void {
         10,
       )
       .option('--canary-sticky', 'keep each entity (request key) on one side of the split')
+      .option(
+        '--shadow <uri>',
+        'a version scoring a copy of every request the --model answers: its scores are logged (marked shadow), never answered, e.g. models:/churn@shadow',
+      )
       .option(
         '--refresh-interval <ms>',
         're-resolve aliases and stages this often to serve promotions (default 2000; 0 never)',
@@ -154,8 +173,9 @@ export function registerServeCommand(program: Command): void {
           scheduler: opts.scheduler,
           clusterWorker: cluster.isWorker,
         });
-        // The canary is announced as it is: a canary that did not load takes no traffic.
+        // The canary and the shadow are announced as they are: one that did not load takes no traffic.
         const canary = server.served().find((m) => m.canary)?.canary;
+        const shadow = server.served().find((m) => m.shadow)?.shadow;
         const announcement: Announcement = {
           url: server.url,
           models: opts.model ?? [],
@@ -166,6 +186,14 @@ export function registerServeCommand(program: Command): void {
                 serving: canary.ready,
                 version: canary.version,
                 ...(canary.lastError ? { error: canary.lastError.message } : {}),
+              }
+            : null,
+          shadow: shadow
+            ? {
+                uri: shadow.uri,
+                serving: shadow.ready,
+                version: shadow.version,
+                ...(shadow.lastError ? { error: shadow.lastError.message } : {}),
               }
             : null,
         };

@@ -140,6 +140,8 @@ export class Scoring {
           request.scored ??= [];
           request.scored.push({ scores, inputs: logged ?? { columns: inputNames(model), values } });
         }
+        // The shadow gets a copy of what the primary answers (not of a canary's or a pinned version's).
+        if (!lease.canary && options.version === undefined) this.mirror(name, encoded, logged, request?.id);
         return { scores, issues };
       } catch (cause) {
         failed = true;
@@ -156,6 +158,47 @@ export class Scoring {
     } finally {
       lease.release(failed);
     }
+  }
+
+  /**
+   * Scores a copy of rows the primary scored on the model's shadow, when it has one, after the
+   * request's own work (the caller's answer never waits for it), and logs the scores marked
+   * shadow. The shadow takes the primary's encoded rows as they are: it was refused unless its
+   * columns, their order and category codes are the primary's (serving/compatibility).
+   */
+  private mirror(
+    name: string,
+    encoded: EncodedRows,
+    logged: LoggedInputs | undefined,
+    requestId?: string,
+  ): void {
+    const lease = this.server.acquireShadow(name);
+    if (!lease) return;
+    const { model } = lease.predictor;
+    setImmediate(async () => {
+      const started = performance.now();
+      let failed = false;
+      try {
+        const scores = await this.batchers.for(model).score(encoded.values, encoded.rows);
+        if (this.log && requestId !== undefined)
+          this.log.append({
+            timestamp: systemClock.now(),
+            requestId,
+            model: model.info.name,
+            version: model.info.version,
+            canary: false,
+            shadow: true,
+            latencyMs: performance.now() - started,
+            scores,
+            inputs: logged ?? { columns: inputNames(model), values: encoded.values },
+          });
+      } catch {
+        // Counted as the shadow's error (metrics); the caller was answered by the primary.
+        failed = true;
+      } finally {
+        lease.release(failed);
+      }
+    });
   }
 
   /**

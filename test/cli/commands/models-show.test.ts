@@ -1,7 +1,7 @@
 /**
  * `keel models show <name> <version>` names the input columns a serving client feeds: their order,
  * types and a categorical column's categories (a code is its position), as OIP metadata does; a
- * foreign model without names is fed by position.
+ * foreign model without names is fed by position. A version a server refused to serve says so.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/core/index.js';
@@ -18,6 +18,14 @@ describe('keel models show <name> <version>', () => {
     await registerModel(registry, trainModel(), tempDir(), 'colours');
     await registry.models.create('foreign');
     await registry.versions.create({ name: 'foreign', source: writeLogisticModel(tempDir()) });
+    await registry.versions.create({ name: 'foreign', source: writeLogisticModel(tempDir()) });
+    // As a server records a version it refused to swap to.
+    await registry.recordServingRefusal('foreign', 2, {
+      from: '1',
+      role: 'primary',
+      reason:
+        'foreign version 2 cannot take the requests version 1 serves: it takes 3 values a row where version 1 takes 4',
+    });
     await registry.close();
   });
 
@@ -42,5 +50,10 @@ describe('keel models show <name> <version>', () => {
     ]);
     const foreign = await keel(['models', 'show', 'foreign', '1'], { cwd });
     expect(foreign.stdout).toContain('columns: none named: fed by position (3 values a row)');
+    expect(foreign.stdout).not.toContain('serving refused');
+    const refused = await keel(['models', 'show', 'foreign', '2'], { cwd });
+    expect(refused.stdout).toMatch(
+      /^serving refused: \d{4}-\d\d-\d\dT[\d:.]+Z primary \(serving version 1\): foreign version 2 cannot take the requests version 1 serves: it takes 3 values a row where version 1 takes 4$/m,
+    );
   });
 });

@@ -119,5 +119,11 @@ describe('keel serve --model', () => {
     const lone = await keel(['serve', '--port', '0', '--canary', 'models:/logit/2'], { cwd: dir, env: ENV });
     expect(lone.code, lone.stderr).toBe(2);
     expect(lone.stderr).toContain('--canary needs exactly one --model');
+    const shadow = await keel(['serve', '--port', '0', '--shadow', 'models:/logit/2'], {
+      cwd: dir,
+      env: ENV,
+    });
+    expect(shadow.code, shadow.stderr).toBe(2);
+    expect(shadow.stderr).toContain('--shadow needs exactly one --model to copy traffic with');
   });
 });

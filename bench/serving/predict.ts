@@ -1,80 +1,85 @@
 /**
- * Online prediction over HTTP: `POST /predict` with one entity whose 3 features are looked up in
- * the SQLite online store and scored by a Keel-trained GBDT in ONNX Runtime (micro-batcher at its
- * defaults), against bare Fastify routes returning a constant, measured in the same run. The
- * route is measured twice: plain (no metrics, no prediction log) and observed (Prometheus metrics
- * and every prediction logged to Parquet, as `keel serve` runs it), to price the observation. The load
- * comes from a child process (this file with `client`), so server and client each have a core.
- * Latency is timed from when each request was due, so a stall counts against every request
- * queued behind it.
- * Targets (ARCHITECTURE.md): p99 < 5 ms at 1,000 req/s; throughput >= 70% of the bare route.
+ * Online serving over HTTP, as `keel serve` runs by default (logger on at its level, Prometheus
+ * metrics, every prediction logged to Parquet), against a bare Fastify route answering a constant,
+ * measured in the same run. Every server is a child process (`keel serve` from dist/, the bare
+ * route from this file with `bare`); the load comes from this process.
  *
- * Run: npx tsx bench/serving/predict.ts
+ * Measured per target: closed loop (CONNECTIONS callers, each sending its next request when the
+ * last is answered) and open loop at 200, 500 and 1,000 requests/s (request i is due at
+ * start + i / rate, and timed from when it was due, so a stall counts against every request
+ * queued behind it). Targets: `/invocations` (`dataframe_split`), OIP v2 infer (one [N, 3]
+ * tensor) and `/predict` with the features looked up by entity in the SQLite and in the Redis
+ * online store, with 1-row and 100-row bodies; then `keel serve --workers 2` against one worker.
+ * Issue 19's targets: p99 < 5 ms at 1,000 single-row requests/s with the online lookup;
+ * closed-loop throughput >= 70% of the bare route; 100-row bodies >= 2,230 requests/s (the
+ * FastAPI + ONNX Runtime peer on this machine); 2 workers >= 1.6x one.
+ *
+ * Run: npm run build && npx tsx bench/serving/predict.ts   (BENCH_SECONDS=2 by default per
+ * measurement; Redis at 127.0.0.1:6379, database 7, or BENCH_REDIS)
  */
-import { fork } from 'node:child_process';
+import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { loadavg } from 'node:os';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
 import Fastify from 'fastify';
-import { PredictionLog } from '../../src/monitoring/index.js';
-import { buildApp } from '../../src/server/index.js';
-import { ModelServer } from '../../src/serving/index.js';
-import { CUSTOMERS } from '../../test/helpers/feature-repo.js';
-import { servedWorld } from '../../test/helpers/serving.js';
+import { loadConfig } from '../../src/core/index.js';
+import { FeatureStore } from '../../src/features/index.js';
+import { exportOnnx } from '../../src/ml/index.js';
+import { Registry } from '../../src/registry/index.js';
+import { storeWith, tempHome } from '../../test/features/helpers.js';
+import { CLI } from '../../test/helpers/cli.js';
+import {
+  CHURN_FEATURES,
+  CUSTOMERS,
+  day,
+  definitions,
+  featureValues,
+  writeSources,
+} from '../../test/helpers/feature-repo.js';
+import { trainChurn } from '../../test/helpers/serving.js';
 
-const RATE = 1000;
-const RATE_SECONDS = 2;
-const MAX_SECONDS = 2;
-/**
- * Rounds of each measurement, the targets interleaved: the best round of each is kept, since other
- * work on a shared machine only ever slows a round down.
- */
-const ROUNDS = 3;
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
+const RATES = [200, 500, 1000];
 const CONNECTIONS = 32;
+const REDIS = process.env.BENCH_REDIS ?? 'redis://127.0.0.1:6379/7';
+/** The FastAPI + uvicorn + onnxruntime peer's closed-loop figure for 100-row bodies here (issue 19). */
+const PEER_100_ROWS = 2230;
 
 interface Target {
   url: string;
-  method: 'GET' | 'POST';
   path: string;
   /** Request bodies, used in turn. */
   bodies: string[];
 }
-type Job = { kind: 'rate'; target: Target } | { kind: 'max'; target: Target; seconds: number };
 interface Percentiles {
   p50: number;
-  p95: number;
+  p90: number;
   p99: number;
-  max: number;
 }
 interface RateResult {
-  /** From when each request was due (includes the client's own lateness). */
   due: Percentiles;
-  /** From when each request was written. */
-  sent: Percentiles;
   errors: number;
 }
 
 function percentiles(samples: Float64Array): Percentiles {
   const sorted = samples.slice().sort();
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))];
-  return { p50: at(0.5), p95: at(0.95), p99: at(0.99), max: sorted[sorted.length - 1] };
+  return { p50: at(0.5), p90: at(0.9), p99: at(0.99) };
 }
-
-// ---- the client (child process) ----
 
 function send(agent: http.Agent, t: Target, i: number): Promise<void> {
   const { hostname, port } = new URL(t.url);
-  const body = t.method === 'POST' ? t.bodies[i % t.bodies.length] : undefined;
+  const body = t.bodies[i % t.bodies.length];
   return new Promise((resolve, reject) => {
     const req = http.request(
       {
         host: hostname,
         port,
-        method: t.method,
+        method: 'POST',
         path: t.path,
         agent,
-        headers: body
-          ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }
-          : {},
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
       },
       (res) => {
         res.resume();
@@ -88,12 +93,11 @@ function send(agent: http.Agent, t: Target, i: number): Promise<void> {
   });
 }
 
-/** Open loop: request i is due at start + i / RATE, whatever happened to the ones before. */
-function atRate(t: Target): Promise<RateResult> {
+/** Open loop: request i is due at start + i / rate, whatever happened to the ones before. */
+function atRate(t: Target, rate: number): Promise<RateResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-  const total = RATE * RATE_SECONDS;
+  const total = Math.round(rate * SECONDS);
   const fromDue = new Float64Array(total);
-  const fromSend = new Float64Array(total);
   let errors = 0;
   let sent = 0;
   let settled = 0;
@@ -102,24 +106,21 @@ function atRate(t: Target): Promise<RateResult> {
     const finish = () => {
       if (++settled < total) return;
       agent.destroy();
-      resolve({ due: percentiles(fromDue), sent: percentiles(fromSend), errors });
+      resolve({ due: percentiles(fromDue), errors });
     };
     const tick = () => {
-      const due = Math.min(total, Math.floor(((performance.now() - start) * RATE) / 1000) + 1);
+      const due = Math.min(total, Math.floor(((performance.now() - start) * rate) / 1000) + 1);
       while (sent < due) {
         const i = sent++;
-        const dueAt = start + (i * 1000) / RATE;
-        const sentAt = performance.now();
+        const dueAt = start + (i * 1000) / rate;
         send(agent, t, i).then(
           () => {
-            const now = performance.now();
-            fromDue[i] = now - dueAt;
-            fromSend[i] = now - sentAt;
+            fromDue[i] = performance.now() - dueAt;
             finish();
           },
           () => {
             errors++;
-            fromDue[i] = fromSend[i] = Number.POSITIVE_INFINITY;
+            fromDue[i] = Number.POSITIVE_INFINITY;
             finish();
           },
         );
@@ -131,130 +132,311 @@ function atRate(t: Target): Promise<RateResult> {
 }
 
 /** Closed loop: CONNECTIONS callers, each sending its next request when the last one answered. */
-async function maxRate(t: Target, seconds: number): Promise<number> {
+async function maxRate(t: Target): Promise<{ perSecond: number; errors: number }> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
-  const end = performance.now() + seconds * 1000;
+  const end = performance.now() + SECONDS * 1000;
   let done = 0;
+  let errors = 0;
   await Promise.all(
     Array.from({ length: CONNECTIONS }, async (_, c) => {
       for (let i = c; performance.now() < end; i += CONNECTIONS) {
-        await send(agent, t, i);
-        done++;
+        await send(agent, t, i).then(
+          () => done++,
+          () => errors++,
+        );
       }
     }),
   );
   agent.destroy();
-  return done / seconds;
+  return { perSecond: done / SECONDS, errors };
 }
 
-if (process.argv[2] === 'client') {
-  process.on('message', async (job: Job) => {
-    const result = job.kind === 'rate' ? await atRate(job.target) : await maxRate(job.target, job.seconds);
-    process.send?.(result);
+// ---- servers (child processes) ----
+
+interface Server {
+  url: string;
+  child: ChildProcess;
+}
+
+/** The bare route, in a process of its own like the servers it is compared with. */
+async function bareServer(): Promise<void> {
+  const bare = Fastify();
+  bare.post('/constant', async () => ({ ok: true }));
+  const url = await bare.listen({ host: '127.0.0.1', port: 0 });
+  process.send?.(url);
+}
+
+function startBare(): Promise<Server> {
+  const child = fork(process.argv[1], ['bare'], { stdio: 'inherit' });
+  return new Promise((resolve) => child.once('message', (url) => resolve({ url: String(url), child })));
+}
+
+/** `keel serve --model models:/churn/1` with `workers` workers and `env` over the home's settings. */
+function startKeel(
+  dir: string,
+  env: Record<string, string>,
+  workers: number,
+  stderr: 'inherit' | 'ignore' = 'inherit',
+): Promise<Server> {
+  const child = spawn(
+    process.execPath,
+    [
+      CLI,
+      'serve',
+      '--port',
+      '0',
+      '--json',
+      '--no-scheduler',
+      '--workers',
+      String(workers),
+      '--drain',
+      '0',
+      '--model',
+      'models:/churn/1',
+    ],
+    {
+      cwd: dir,
+      env: { ...process.env, KEEL_TRACKING_URI: '', MLFLOW_TRACKING_URI: '', ...env },
+      stdio: ['ignore', 'pipe', stderr],
+    },
+  );
+  let out = '';
+  return new Promise((resolve, reject) => {
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      if (/^\}$/m.test(out)) resolve({ url: (JSON.parse(out) as { url: string }).url, child });
+    });
+    child.on('exit', (code) => reject(new Error(`keel serve exited ${code}: ${out}`)));
   });
-} else {
-  await main();
 }
 
-// ---- the server (this process) ----
+const stopServer = (s: Server) =>
+  new Promise<void>((resolve) => {
+    s.child.once('exit', () => resolve());
+    s.child.kill('SIGTERM');
+  });
+
+// ---- the world: a Keel home with the churn model and its features in SQLite and Redis ----
+
+async function world(): Promise<{ dir: string; cleanup: () => void }> {
+  const { dir, cleanup } = tempHome();
+  await writeSources(dir);
+  const range = { start: Date.parse(day(-1)), end: Date.parse(day(21)) };
+  const sqlite = storeWith(dir, definitions(dir));
+  await sqlite.materialize(range);
+  await sqlite.close();
+  // The same home's repo, materialized into Redis too.
+  const redis = new FeatureStore({ config: loadConfig({ cwd: dir, env: { KEEL_ONLINE_STORE: REDIS } }) });
+  await redis.materialize(range);
+  await redis.close();
+  const registry = await Registry.open(loadConfig({ cwd: dir, env: {} }));
+  const file = join(dir, 'churn.onnx');
+  writeFileSync(file, exportOnnx(trainChurn()));
+  await registry.models.create('churn');
+  await registry.versions.create({ name: 'churn', source: file, features: CHURN_FEATURES });
+  await registry.close();
+  writeFileSync(join(dir, 'keel.yaml'), 'log: { level: warn }\n');
+  return { dir, cleanup };
+}
+
+// ---- bodies ----
+
+const rows = (n: number, offset: number) =>
+  Array.from({ length: n }, (_, i) => {
+    const v = featureValues(((i + offset) % CUSTOMERS) + 1, 10);
+    return [v.tenure, v.orders, v.spend];
+  });
+const VARIANTS = 20;
+const invocations = (n: number) =>
+  Array.from({ length: VARIANTS }, (_, k) =>
+    JSON.stringify({ dataframe_split: { columns: ['tenure', 'orders', 'spend'], data: rows(n, k) } }),
+  );
+const oip = (n: number) =>
+  Array.from({ length: VARIANTS }, (_, k) =>
+    JSON.stringify({ inputs: [{ name: 'x', shape: [n, 3], datatype: 'FP32', data: rows(n, k).flat() }] }),
+  );
+const predict = (n: number) =>
+  Array.from({ length: VARIANTS }, (_, k) =>
+    JSON.stringify({
+      model: 'churn',
+      entities: { customer_id: Array.from({ length: n }, (_, i) => ((i + k) % CUSTOMERS) + 1) },
+    }),
+  );
 
 async function main(): Promise<void> {
   const load = loadavg().map((l) => l.toFixed(2));
-  const world = await servedWorld();
-  const serving = await ModelServer.start({
-    registry: world.registry,
-    features: world.store,
-    models: ['models:/churn/1'],
-  });
-  const services = { tracking: world.tracking, registry: world.registry, features: world.store, serving };
-  const app = await buildApp({ services, logger: false, metrics: false });
-  const url = await app.listen({ host: '127.0.0.1', port: 0 });
-  const predictionLog = new PredictionLog({ home: world.dir });
-  const observed = await buildApp({ services: { ...services, predictionLog }, logger: false });
-  const observedUrl = await observed.listen({ host: '127.0.0.1', port: 0 });
-  const bare = Fastify();
-  bare.get('/constant', async () => ({ ok: true }));
-  bare.post('/constant', async () => ({ ok: true }));
-  const bareUrl = await bare.listen({ host: '127.0.0.1', port: 0 });
-
-  const client = fork(process.argv[1], ['client'], { stdio: 'inherit' });
-  const run = <T>(job: Job) =>
-    new Promise<T>((resolve) => {
-      client.once('message', (m) => resolve(m as T));
-      client.send(job);
-    });
-
-  const bodies = Array.from({ length: CUSTOMERS }, (_, i) =>
-    JSON.stringify({ model: 'churn', entities: { customer_id: [i + 1] } }),
+  const { dir, cleanup } = await world();
+  const bare = await startBare();
+  const sqlite1 = await startKeel(dir, {}, 1);
+  const redis1 = await startKeel(dir, { KEEL_ONLINE_STORE: REDIS }, 1);
+  const sqlite2 = await startKeel(dir, {}, 2);
+  // A line per request on stderr (to nowhere here): what the request log costs when it is on.
+  const logged = await startKeel(dir, { KEEL_LOG_LEVEL: 'debug' }, 1, 'ignore');
+  // The same home with the prediction log off: what logging every scored row costs.
+  const noLogDir = join(dir, 'no-prediction-log');
+  mkdirSync(noLogDir);
+  writeFileSync(
+    join(noLogDir, 'keel.yaml'),
+    `home: ${join(dir, '.keel')}\nmonitoring: { predictionLog: { enabled: false } }\n`,
   );
-  const targets: Array<[string, Target]> = [
-    ['bare Fastify GET, constant', { url: bareUrl, method: 'GET', path: '/constant', bodies: [] }],
-    ['bare Fastify POST, constant', { url: bareUrl, method: 'POST', path: '/constant', bodies }],
-    ['POST /predict, 1 entity, 3 features', { url, method: 'POST', path: '/predict', bodies }],
-    [
-      'POST /predict with metrics and prediction log',
-      { url: observedUrl, method: 'POST', path: '/predict', bodies },
-    ],
+  const unlogged = await startKeel(noLogDir, {}, 1);
+
+  const targets: Array<{ label: string; target: Target; rows: number; group: string }> = [
+    {
+      label: 'bare Fastify POST, constant',
+      target: { url: bare.url, path: '/constant', bodies: invocations(1) },
+      rows: 1,
+      group: 'bare',
+    },
+    {
+      label: '/invocations dataframe_split, 1 row',
+      target: { url: sqlite1.url, path: '/invocations', bodies: invocations(1) },
+      rows: 1,
+      group: '1',
+    },
+    {
+      label: 'OIP v2 infer, 1 row',
+      target: { url: sqlite1.url, path: '/v2/models/churn/infer', bodies: oip(1) },
+      rows: 1,
+      group: '1',
+    },
+    {
+      label: '/predict 1 entity, SQLite lookup',
+      target: { url: sqlite1.url, path: '/predict', bodies: predict(1) },
+      rows: 1,
+      group: '1',
+    },
+    {
+      label: '/predict 1 entity, Redis lookup',
+      target: { url: redis1.url, path: '/predict', bodies: predict(1) },
+      rows: 1,
+      group: '1',
+    },
+    {
+      label: '/invocations dataframe_split, 100 rows',
+      target: { url: sqlite1.url, path: '/invocations', bodies: invocations(100) },
+      rows: 100,
+      group: '1',
+    },
+    {
+      label: 'OIP v2 infer, 100 rows',
+      target: { url: sqlite1.url, path: '/v2/models/churn/infer', bodies: oip(100) },
+      rows: 100,
+      group: '1',
+    },
+    {
+      label: '/predict 100 entities, SQLite lookup',
+      target: { url: sqlite1.url, path: '/predict', bodies: predict(100) },
+      rows: 100,
+      group: '1',
+    },
+    {
+      label: '/predict 100 entities, Redis lookup',
+      target: { url: redis1.url, path: '/predict', bodies: predict(100) },
+      rows: 100,
+      group: '1',
+    },
+    {
+      label: '/invocations, 1 row, log level debug (request lines on)',
+      target: { url: logged.url, path: '/invocations', bodies: invocations(1) },
+      rows: 1,
+      group: 'log',
+    },
+    {
+      label: '/invocations, 100 rows, prediction log off',
+      target: { url: unlogged.url, path: '/invocations', bodies: invocations(100) },
+      rows: 100,
+      group: 'log',
+    },
+    {
+      label: 'OIP v2 infer, 100 rows, prediction log off',
+      target: { url: unlogged.url, path: '/v2/models/churn/infer', bodies: oip(100) },
+      rows: 100,
+      group: 'log',
+    },
+    {
+      label: '2 workers: /invocations, 1 row',
+      target: { url: sqlite2.url, path: '/invocations', bodies: invocations(1) },
+      rows: 1,
+      group: '2',
+    },
+    {
+      label: '2 workers: /predict 1 entity, SQLite',
+      target: { url: sqlite2.url, path: '/predict', bodies: predict(1) },
+      rows: 1,
+      group: '2',
+    },
+    {
+      label: '2 workers: /invocations, 100 rows',
+      target: { url: sqlite2.url, path: '/invocations', bodies: invocations(100) },
+      rows: 100,
+      group: '2',
+    },
   ];
-  // Warm up the JIT, the online store's statements and ONNX Runtime.
-  for (const [, target] of targets) await run({ kind: 'max', target, seconds: 1 });
+  // Warm up the JIT, the online stores' statements and ONNX Runtime in every process.
+  for (const { target } of targets) await maxRate(target);
 
   console.log(
-    `online prediction over HTTP (client in a child process; best of ${ROUNDS} interleaved rounds: ${MAX_SECONDS} s at max throughput with ${CONNECTIONS} connections, ${RATE_SECONDS} s at ${RATE} req/s)`,
+    `online serving over HTTP: keel serve as by default (log level warn, metrics, prediction log) vs a bare Fastify route; ${SECONDS} s per measurement, ${CONNECTIONS} connections closed loop; ${cpus().length} cores, load average before the run ${load.join(' ')}`,
   );
-  console.log(`load average before the run: ${load.join(' ')} (2 cores, shared)`);
-  const ms = (v: number) => `${v.toFixed(2).padStart(5)} ms`;
-  const line = (p: Percentiles) => `p50 ${ms(p.p50)}  p95 ${ms(p.p95)}  p99 ${ms(p.p99)}  max ${ms(p.max)}`;
-  const max = targets.map(() => 0);
-  const cpu = targets.map(() => Number.POSITIVE_INFINITY);
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const [i, [, target]] of targets.entries()) {
-      const before = process.cpuUsage();
-      const perSecond = await run<number>({ kind: 'max', target, seconds: MAX_SECONDS });
-      const used = process.cpuUsage(before);
-      max[i] = Math.max(max[i], perSecond);
-      // Server CPU per answered request: what throughput would be if the client kept up.
-      cpu[i] = Math.min(cpu[i], (used.user + used.system) / (perSecond * MAX_SECONDS));
-    }
-  }
-  const rated: Array<RateResult | undefined> = targets.map(() => undefined);
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const [i, [, target]] of targets.entries()) {
-      const r = await run<RateResult>({ kind: 'rate', target });
-      const best = rated[i];
-      // A round with errors is the one shown: failures are never hidden behind a better round.
-      if (!best || (best.errors === 0 && (r.errors > 0 || r.due.p99 < best.due.p99))) rated[i] = r;
-    }
-  }
-  for (const [i, [label, target]] of targets.entries()) {
-    const r = rated[i] as RateResult;
+  const ms = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : 'inf').padStart(7);
+  const results = new Map<string, { max: number; rates: RateResult[] }>();
+  for (const { label, target } of targets) {
+    const { perSecond, errors } = await maxRate(target);
+    const rates: RateResult[] = [];
+    for (const rate of RATES) rates.push(await atRate(target, rate));
+    results.set(label, { max: perSecond, rates });
+    const bareMax = results.get(targets[0].label)?.max ?? perSecond;
+    const bareRates = results.get(targets[0].label)?.rates ?? rates;
     console.log(
-      `${label}: max ${Math.round(max[i]).toLocaleString('en-US')} req/s, server CPU ${cpu[i].toFixed(0)} µs/request${r.errors ? `, ${r.errors} errors` : ''}`,
+      `${label}: closed loop ${Math.round(perSecond).toLocaleString('en-US')} req/s (${(perSecond / bareMax).toFixed(2)}x bare)${errors ? `, ${errors} errors` : ''}`,
     );
-    console.log(`  at ${RATE} req/s, from due time:  ${line(r.due)}`);
-    console.log(`  at ${RATE} req/s, from send time: ${line(r.sent)}`);
-    if (target.path === '/predict')
+    RATES.forEach((rate, i) => {
+      const r = rates[i];
       console.log(
-        `  target p99 < 5 ms at ${RATE} req/s: ${r.due.p99 < 5 && r.errors === 0 ? 'met' : 'MISSED'} (from due time)`,
+        `  open loop ${String(rate).padStart(4)} req/s: p50 ${ms(r.due.p50)} ms  p90 ${ms(r.due.p90)} ms  p99 ${ms(r.due.p99)} ms  (p99 ${(r.due.p99 / bareRates[i].due.p99).toFixed(1)}x bare)${r.errors ? `  ${r.errors} errors` : ''}`,
       );
+    });
   }
-  const [get, post, predict, logged] = max;
+  const max = (label: string) => results.get(label)?.max ?? 0;
+  const p99At1000 = (label: string) => results.get(label)?.rates[2].due.p99 ?? Number.POSITIVE_INFINITY;
+  const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
+  const bareMax = max(targets[0].label);
+  console.log('\ntargets (issue 19):');
+  for (const label of ['/predict 1 entity, SQLite lookup', '/predict 1 entity, Redis lookup'])
+    console.log(
+      `  p99 < 5 ms at 1,000 req/s, ${label}: ${p99At1000(label).toFixed(2)} ms, ${verdict(p99At1000(label) < 5)}`,
+    );
+  for (const label of targets.filter((t) => t.group === '1' && t.rows === 1).map((t) => t.label))
+    console.log(
+      `  closed loop >= 0.70x bare, ${label}: ${(max(label) / bareMax).toFixed(2)}x, ${verdict(max(label) / bareMax >= 0.7)}`,
+    );
+  for (const label of targets.filter((t) => t.group === '1' && t.rows === 100).map((t) => t.label))
+    console.log(
+      `  100 rows >= ${PEER_100_ROWS} req/s (FastAPI peer), ${label}: ${Math.round(max(label))}, ${verdict(max(label) >= PEER_100_ROWS)}`,
+    );
+  for (const [two, one] of [
+    ['2 workers: /invocations, 1 row', '/invocations dataframe_split, 1 row'],
+    ['2 workers: /predict 1 entity, SQLite', '/predict 1 entity, SQLite lookup'],
+    ['2 workers: /invocations, 100 rows', '/invocations dataframe_split, 100 rows'],
+  ])
+    console.log(
+      `  2 workers >= 1.6x one, ${one}: ${(max(two) / max(one)).toFixed(2)}x, ${verdict(max(two) / max(one) >= 1.6)}`,
+    );
+
+  const quiet = max('/invocations dataframe_split, 1 row');
+  const chatty = max('/invocations, 1 row, log level debug (request lines on)');
   console.log(
-    `throughput /predict vs bare POST: ${(predict / post).toFixed(2)}, vs bare GET: ${(predict / get).toFixed(2)} (target >= 0.70)`,
+    `  request log on (debug, asynchronous): ${(chatty / quiet).toFixed(2)}x the throughput with it off`,
   );
-  console.log(
-    `server CPU per request, bare POST / predict: ${(cpu[1] / cpu[2]).toFixed(2)}, bare GET / predict: ${(cpu[0] / cpu[2]).toFixed(2)} (the ratio if the client were not the limit)`,
-  );
-  const [plainRate, loggedRate] = [rated[2], rated[3]] as RateResult[];
-  console.log(
-    `metrics + prediction log: throughput ${(logged / predict).toFixed(2)} of plain /predict, server CPU ${(cpu[3] / cpu[2]).toFixed(2)}x (${(cpu[3] - cpu[2]).toFixed(1)} µs/request more), p99 at ${RATE} req/s ${plainRate.due.p99.toFixed(2)} -> ${loggedRate.due.p99.toFixed(2)} ms`,
-  );
-  client.kill();
-  await bare.close();
-  await observed.close();
-  await predictionLog.close();
-  console.log(`prediction log: ${JSON.stringify(predictionLog.stats())}`);
-  await app.close();
-  await serving.close();
-  await world.close();
+  for (const [off, on] of [
+    ['/invocations, 100 rows, prediction log off', '/invocations dataframe_split, 100 rows'],
+    ['OIP v2 infer, 100 rows, prediction log off', 'OIP v2 infer, 100 rows'],
+  ])
+    console.log(`  prediction log on, ${on}: ${(max(on) / max(off)).toFixed(2)}x the throughput with it off`);
+  for (const s of [bare, sqlite1, redis1, sqlite2, logged, unlogged]) await stopServer(s);
+  cleanup();
 }
+
+if (process.argv[2] === 'bare') await bareServer();
+else await main();

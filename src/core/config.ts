@@ -41,6 +41,17 @@ const onlineStoreSchema = z.discriminatedUnion('type', [
     url: z.string().regex(/^rediss?:\/\//),
     /** How long a connection attempt or an online read may take before it fails (ms). */
     timeoutMs: z.number().int().min(1).max(60_000).optional(),
+    /**
+     * An in-process cache of the records read, in front of Redis (off unless given): a record is
+     * served from it for `ttlMs`, so a write by another process shows up to `ttlMs` late.
+     */
+    cache: z
+      .strictObject({
+        ttlMs: z.number().int().min(1).max(3_600_000),
+        /** Most memory the cached records take (default 64 MiB); the least recently read go first. */
+        maxBytes: z.number().int().min(1024).optional(),
+      })
+      .optional(),
   }),
 ]);
 
@@ -125,7 +136,12 @@ export type MetadataConfig =
   | { type: 'postgres'; url: string };
 export type OnlineStoreConfig =
   | { type: 'sqlite'; path: string }
-  | { type: 'redis'; url: string; timeoutMs?: number };
+  | { type: 'redis'; url: string; timeoutMs?: number; cache?: OnlineCacheConfig };
+/** See `onlineStore.cache` in keel.yaml. */
+export interface OnlineCacheConfig {
+  ttlMs: number;
+  maxBytes?: number;
+}
 export type LogLevel = NonNullable<KeelFileConfig['log']>['level'];
 
 /** Resolved configuration: every path absolute, every backend chosen. */
@@ -198,9 +214,15 @@ export function loadConfig(options: LoadConfigOptions = {}): KeelConfig {
   const online = env.KEEL_ONLINE_STORE;
   if (online) {
     // The URL may come from the environment and the timeout from keel.yaml.
-    const timeoutMs = fromFile.onlineStore?.type === 'redis' ? fromFile.onlineStore.timeoutMs : undefined;
+    const fileRedis = fromFile.onlineStore?.type === 'redis' ? fromFile.onlineStore : undefined;
+    const timeoutMs = fileRedis?.timeoutMs;
     onlineStore = /^rediss?:\/\//.test(online)
-      ? { type: 'redis', url: online, ...(timeoutMs === undefined ? {} : { timeoutMs }) }
+      ? {
+          type: 'redis',
+          url: online,
+          ...(timeoutMs === undefined ? {} : { timeoutMs }),
+          ...(fileRedis?.cache ? { cache: fileRedis.cache } : {}),
+        }
       : { type: 'sqlite', path: abs(online, cwd) };
   } else if (fromFile.onlineStore?.type === 'redis') {
     onlineStore = fromFile.onlineStore;

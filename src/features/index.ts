@@ -11,6 +11,7 @@ export { feastOnlineJson, historicalColumns, onlineRows } from './layout.js';
 export type { MaterializeOptions, MaterializeSummary } from './materialize.js';
 export type { EntityRowsInput, HistoricalOptions, HistoricalResult } from './offline.js';
 export type { FeatureStatus, OnlineColumn, OnlineResponse } from './online.js';
+export { CachedOnlineStore, type OnlineCacheStats } from './online-cache.js';
 export {
   ONLINE_FORMAT,
   type OnlineRecord,

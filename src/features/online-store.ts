@@ -4,6 +4,7 @@
  * config to a backend. Backends load lazily, so ioredis is imported only when Redis is chosen.
  */
 import type { OnlineStoreConfig } from '../core/index.js';
+import { CachedOnlineStore } from './online-cache.js';
 
 /** One view's stored record for one entity, as the store keeps it. */
 export interface OnlineRecord {
@@ -74,8 +75,11 @@ const backends: Record<
 > = {
   sqlite: async (c, o) =>
     (await import('./online-sqlite.js')).openSqliteOnlineStore(c as { path: string }, o),
-  redis: async (c, o) =>
-    (await import('./online-redis.js')).openRedisOnlineStore(c as { url: string; timeoutMs?: number }, o),
+  redis: async (c, o) => {
+    const config = c as Extract<OnlineStoreConfig, { type: 'redis' }>;
+    const store = await (await import('./online-redis.js')).openRedisOnlineStore(config, o);
+    return config.cache ? new CachedOnlineStore(store, config.cache) : store;
+  },
 };
 
 /**

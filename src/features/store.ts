@@ -9,6 +9,7 @@
  * await fs.materialize({ start: Date.parse('2011-01-01'), end: Date.parse('2011-12-09') });
  * const res = await fs.getOnlineFeatures({ features: ['customer_features:avg_order_value'], entities: { customer_id: [17850] } });
  */
+
 import { statSync } from 'node:fs';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import {
@@ -26,6 +27,7 @@ import type { MaterializationState, MaterializeOptions, MaterializeSummary } fro
 import type { EntityRowsInput, HistoricalOptions, HistoricalResult } from './offline.js';
 import { bindTransforms, type Transform } from './on-demand.js';
 import { type OnlineResponse, readOnlineFeatures } from './online.js';
+import { CachedOnlineStore, type OnlineCacheStats } from './online-cache.js';
 import { type OnlineStore, type OnlineStoreOptions, openOnlineStore } from './online-store.js';
 import { type PushOptions, type PushSummary, preparePush, pushOnline } from './push.js';
 import { type ResolvedRefs, resolveRefs, serviceRefs } from './refs.js';
@@ -106,6 +108,21 @@ export class FeatureStore {
       });
     }
     return this.online;
+  }
+
+  /** Online reads go through an in-process cache (`onlineStore.cache` in keel.yaml). */
+  get cachesOnline(): boolean {
+    const { onlineStore } = this.options.config;
+    return (
+      (onlineStore.type === 'redis' && onlineStore.cache !== undefined) ||
+      this.options.onlineStore instanceof CachedOnlineStore
+    );
+  }
+
+  /** The in-process cache's figures when the online store has one (`onlineStore.cache`) and is open. */
+  async onlineCacheStats(): Promise<OnlineCacheStats | undefined> {
+    const store = await this.online?.catch(() => undefined);
+    return store instanceof CachedOnlineStore ? store.stats() : undefined;
   }
 
   /**

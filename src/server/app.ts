@@ -20,7 +20,7 @@ import { identityRoutes } from './keel/identity-routes.js';
 import { monitoringRoutes } from './keel/monitoring-routes.js';
 import { pipelineRoutes } from './keel/pipeline-routes.js';
 import { retrainRoutes } from './keel/retrain-routes.js';
-import { enableMetrics, ServerMetrics } from './metrics.js';
+import { enableMetrics, onlineCacheGauges, ServerMetrics } from './metrics.js';
 import { mlflowArtifactRoutes } from './mlflow/artifact-routes.js';
 import { mlflowRegistryRoutes } from './mlflow/registry-routes.js';
 import { mlflowTrackingRoutes } from './mlflow/tracking-routes.js';
@@ -28,6 +28,7 @@ import { mlflowWebhookRoutes } from './mlflow/webhook-routes.js';
 import { monitoringGauges } from './monitoring-metrics.js';
 import { Readiness } from './readiness.js';
 import { enableRequestIds, requestId } from './request-id.js';
+import { RequestLogController } from './request-log.js';
 import { enableRouteTable } from './route-table.js';
 import { feastRoutes } from './routes/feast.js';
 import { servingRoutes } from './routes/serving.js';
@@ -65,7 +66,26 @@ export interface BuildAppOptions {
   metrics?: boolean;
   /** Where the built web UI is (default: `dist/ui`, see server/ui). */
   uiFolder?: string;
+  /**
+   * `GET /metrics` answers the figures of every process of a `keel serve --workers` cluster
+   * (asked of its primary), not only this one's.
+   */
+  clusterMetrics?: boolean;
 }
+
+/** What `buildApp` hands back besides the app: the switch `keel serve` drains it with on shutdown. */
+export interface AppControl {
+  /**
+   * Readiness turns false and every answer from now on closes its connection, so callers move
+   * to another server while the requests this one holds finish.
+   */
+  drain(): void;
+}
+
+const appControls = new WeakMap<FastifyInstance, AppControl>();
+
+/** The drain switch of an app `buildApp` made. */
+export const appControl = (app: FastifyInstance): AppControl => appControls.get(app) as AppControl;
 
 /** MLflow's limit on a request body (artifact uploads stream and are not limited). */
 const BODY_LIMIT = 1024 * 1024;
@@ -73,10 +93,15 @@ const BODY_LIMIT = 1024 * 1024;
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: options.logger || undefined,
+    // Per-request lines at debug: at the default level the request path writes no log line.
+    logController: options.logger ? new RequestLogController() : undefined,
     bodyLimit: BODY_LIMIT,
     // MLflow's clients send `order_by` etc. as repeated query keys; default parsing keeps arrays.
     routerOptions: { ignoreTrailingSlash: true },
     genReqId: requestId,
+    // A request on a connection already open is answered while the server closes: shutting
+    // down fails no request (new connections are refused, and draining closes the open ones).
+    return503OnClosing: false,
     // A URL the router cannot decode (`%zz`) is answered before any route, in Keel's error shape.
     frameworkErrors: (error, _request, reply: FastifyReply) =>
       reply.status(400).send({ error_code: 'BAD_REQUEST', message: error.message }),
@@ -89,10 +114,14 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   // The onRequest hooks in this order: every request is counted in flight before another hook
   // can refuse it (its response is counted out), and a refused request still answers its id.
   const metrics =
-    options.metrics === false ? undefined : new ServerMetrics(predictionLog, options.services.requestFigures);
+    options.metrics === false
+      ? undefined
+      : new ServerMetrics(predictionLog, options.services.requestFigures, options.clusterMetrics);
   if (metrics) enableMetrics(app, metrics);
   if (metrics && options.services.monitoring) monitoringGauges(metrics.registry, options.services.monitoring);
   if (metrics && options.services.serving) servingGauges(metrics.registry, options.services.serving);
+  if (metrics && options.services.features?.cachesOnline)
+    onlineCacheGauges(metrics.registry, options.services.features);
   enableRequestIds(app);
   if (options.auth) enableAuth(app, registry);
   app.setNotFoundHandler((request, reply) =>
@@ -111,6 +140,11 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     features: options.services.features,
     serving: options.services.serving,
     logger: app.log,
+  });
+  appControls.set(app, { drain: () => readiness.drain() });
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (readiness.draining) reply.header('connection', 'close');
+    done(null, payload);
   });
   app.get('/ready', { config: { permission: 'public' } }, async (_request, reply) => {
     const report = await readiness.check();

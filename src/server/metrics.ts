@@ -9,8 +9,10 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { FeatureStore, OnlineCacheStats } from '../features/index.js';
 import { LATENCY_BUCKETS, type PredictionLog, type RequestFigures } from '../monitoring/index.js';
 import type { InputIssue, ServingModel } from '../serving/index.js';
+import { clusterExposition } from './cluster.js';
 
 /** Rows per model call: powers of two up to beyond the default `maxBatchSize` of 64. */
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 1024, 4096];
@@ -33,11 +35,23 @@ export class ServerMetrics {
    * @param log the prediction log, whose buffer is exposed.
    * @param figures where scoring requests are also counted per minute for the monitors.
    */
+  /** What `GET /metrics` answers: this registry's figures, or the whole cluster's. */
+  readonly exposition: () => Promise<string>;
+
   constructor(
     log?: PredictionLog,
     private readonly figures?: RequestFigures,
+    /** This process is a worker of `keel serve --workers`: `/metrics` sums every worker's figures. */
+    clustered = false,
   ) {
     const registers = [this.registry];
+    this.exposition = clustered ? clusterExposition(this.registry) : () => this.registry.metrics();
+    // Summed across the workers of a cluster: how many processes the figures cover.
+    new Gauge({
+      name: 'keel_server_processes',
+      help: 'Server processes whose figures these are (the workers of keel serve --workers)',
+      registers,
+    }).set(1);
     this.requests = new Counter({
       name: 'keel_http_requests_total',
       help: 'HTTP requests answered, by route and, for scoring routes, the model version that served them',
@@ -154,6 +168,48 @@ export class ServerMetrics {
   }
 }
 
+/**
+ * The online store's in-process cache (`onlineStore.cache`), read at scrape time: hits, misses
+ * and evictions since the start (running totals), entries and bytes held, and the hit ratio.
+ */
+export function onlineCacheGauges(registry: Registry, features: FeatureStore): void {
+  const gauge = (
+    name: string,
+    help: string,
+    value: (s: OnlineCacheStats) => number,
+    aggregator: 'sum' | 'average' = 'sum',
+  ) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      aggregator,
+      async collect() {
+        const stats = await features.onlineCacheStats();
+        if (stats) this.set(value(stats));
+      },
+    });
+  gauge('keel_online_cache_hits_total', 'Online records served from the in-process cache', (s) => s.hits);
+  gauge(
+    'keel_online_cache_misses_total',
+    'Online records read from the store (not cached or expired)',
+    (s) => s.misses,
+  );
+  gauge(
+    'keel_online_cache_evictions_total',
+    'Cached online records dropped to stay within maxBytes',
+    (s) => s.evictions,
+  );
+  gauge('keel_online_cache_entries', 'Online records held in the cache', (s) => s.entries);
+  gauge('keel_online_cache_bytes', 'Memory the cached online records take (estimated)', (s) => s.bytes);
+  gauge(
+    'keel_online_cache_hit_ratio',
+    'Share of online records served from the cache since the start',
+    (s) => (s.hits + s.misses > 0 ? s.hits / (s.hits + s.misses) : 0),
+    'average',
+  );
+}
+
 /** Adds the hooks that count every request, and `GET /metrics`, to the root app. */
 export function enableMetrics(app: FastifyInstance, metrics: ServerMetrics): void {
   // Callback hooks: on every request, an async hook's promise costs more than the hook's work.
@@ -171,6 +227,6 @@ export function enableMetrics(app: FastifyInstance, metrics: ServerMetrics): voi
     done();
   });
   app.get('/metrics', { config: { permission: 'read' } }, async (_request, reply) =>
-    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+    reply.type(metrics.registry.contentType).send(await metrics.exposition()),
   );
 }

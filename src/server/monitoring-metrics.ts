@@ -30,6 +30,8 @@ export function monitoringGauges(registry: Registry, monitoring: Monitoring): vo
       help,
       labelNames,
       registers: [registry],
+      // Every worker of a cluster reads the same database: its figures are told once, not summed.
+      aggregator: 'first',
       async collect() {
         this.reset();
         for (const report of await latest().catch(() => [] as MonitorReport[]))
@@ -96,6 +98,7 @@ export function monitoringGauges(registry: Registry, monitoring: Monitoring): vo
     help: 'Alerts firing now (1 each), by model, version, rule and subject',
     labelNames: ['model', 'version', 'rule', 'subject'],
     registers: [registry],
+    aggregator: 'first',
     async collect() {
       this.reset();
       const firing = await monitoring.alerts.list({ status: 'firing', limit: 10_000 }).catch(() => []);

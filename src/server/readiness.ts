@@ -28,6 +28,8 @@ export interface ServedStatus {
 
 export interface ReadinessReport {
   status: 'ready' | 'not_ready';
+  /** The server is shutting down: it finishes what it has and takes nothing new. */
+  draining?: true;
   checks: {
     database: PartStatus;
     /** Present when the server has a feature store. */
@@ -48,9 +50,16 @@ export interface ReadinessSources {
 export class Readiness {
   private running?: Promise<ReadinessReport>;
   private readonly timeoutMs: number;
+  /** Set by `drain()`: every report from then on is not ready, whatever the parts say. */
+  draining = false;
 
   constructor(private readonly sources: ReadinessSources) {
     this.timeoutMs = sources.timeoutMs ?? READY_TIMEOUT_MS;
+  }
+
+  /** From now on the server reports not ready, so load balancers send it nothing new. */
+  drain(): void {
+    this.draining = true;
   }
 
   /** Checks every part; a probe arriving while a check runs gets that check's report. */
@@ -70,7 +79,8 @@ export class Readiness {
     const models = serving ? modelsStatus(serving) : undefined;
     const parts = [database, onlineStore, models].filter((p) => p !== undefined);
     return {
-      status: parts.every((p) => p.status === 'up') ? 'ready' : 'not_ready',
+      status: !this.draining && parts.every((p) => p.status === 'up') ? 'ready' : 'not_ready',
+      ...(this.draining ? { draining: true as const } : {}),
       checks: {
         database,
         ...(onlineStore ? { online_store: onlineStore } : {}),

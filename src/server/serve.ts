@@ -12,7 +12,7 @@ import { Monitoring, PredictionLog, predictionLogConfig, RequestFigures } from '
 import { Registry } from '../registry/index.js';
 import { Scheduler, schedulerSettings } from '../scheduler/index.js';
 import { type ModelEntry, ModelServer, type ServedModelInfo, sessionOptionsFrom } from '../serving/index.js';
-import { buildApp } from './app.js';
+import { appControl, buildApp } from './app.js';
 
 export interface ServeOptions {
   host?: string;
@@ -29,6 +29,8 @@ export interface ServeOptions {
   scheduler?: boolean;
   /** Seeds the canary split's draw, so a replay splits its traffic the same way every time. */
   canarySeed?: number;
+  /** This process is one worker of `keel serve --workers`: `/metrics` answers for the cluster. */
+  clusterWorker?: boolean;
 }
 
 export async function startServer(
@@ -40,6 +42,12 @@ export async function startServer(
   /** What is served now: each model's version, and whether its canary takes traffic. */
   served: () => ServedModelInfo[];
   close: () => Promise<void>;
+  /**
+   * Graceful shutdown's first step: readiness turns false and every answer closes its
+   * connection, for `ms` ms, so load balancers and keep-alive callers move to another server
+   * while this one still answers; `close` then finishes the requests in flight and writes the logs.
+   */
+  drain: (ms: number) => Promise<void>;
   /** Writes what the prediction log and the request figures hold now (a replay judges windows at once). */
   flush: () => Promise<void>;
 }> {
@@ -56,8 +64,9 @@ export async function startServer(
   let monitoring: Monitoring | undefined;
   let scheduler: Scheduler | undefined;
   let app: FastifyInstance | undefined;
-  // The configured level holds (default warn): Fastify's per-request lines appear at info.
-  const logger = createLogger(config.logLevel);
+  // The configured level holds (default warn); Fastify's per-request lines appear at debug.
+  // Asynchronous: a request never waits for stderr; close writes what is left.
+  const logger = createLogger(config.logLevel, { sync: false });
   const close = async () => {
     // The scheduler first (its lease goes to another server at once); then answered requests
     // append their rows, and the log writes them.
@@ -69,6 +78,7 @@ export async function startServer(
     await monitoring?.close();
     await features.close();
     await registry.close();
+    logger.flush();
   };
   try {
     // Monitoring's settings are checked before anything loads: a bad threshold stops the start.
@@ -122,6 +132,7 @@ export async function startServer(
       },
       batching: config.serving,
       logger,
+      clusterMetrics: options.clusterWorker,
     });
     const url = await app.listen({
       host: options.host ?? config.server.host,
@@ -132,7 +143,12 @@ export async function startServer(
       await predictionLog?.flush();
       await requestFigures?.flush();
     };
-    return { app, url, served: () => serving?.list() ?? [], close, flush };
+    const control = appControl(app);
+    const drain = async (ms: number) => {
+      control.drain();
+      await new Promise((resolve) => setTimeout(resolve, ms));
+    };
+    return { app, url, served: () => serving?.list() ?? [], close, drain, flush };
   } catch (err) {
     await close();
     throw err;

@@ -27,6 +27,8 @@ export function servingGauges(registry: Registry, serving: ModelServer): void {
     help: 'A version its alias or stage names that the server refused to serve (1); the old one keeps serving',
     labelNames: ['model', 'role', 'version'],
     registers,
+    // A flag, not a count: the workers of a cluster that all refused it still say 1.
+    aggregator: 'max',
     collect() {
       this.reset();
       for (const r of serving.refusals())

@@ -12,9 +12,9 @@ export interface BatchingOptions {
   /** Most rows in one model call; a request with more rows runs alone, never split. */
   maxBatchSize: number;
   /**
-   * How long (ms) the first queued request waits for others. 0 batches only what is already
-   * queued: requests that arrived in the same turn of the event loop, so a lone request is not
-   * delayed.
+   * How long (ms) the first queued request waits for others. 0 waits for nothing: a request
+   * that finds the model idle runs at once, and requests that arrive while a call is running
+   * are merged into the next call, made as soon as it returns (or at once when they fill a batch).
    */
   maxLatencyMs: number;
 }
@@ -34,7 +34,9 @@ interface Pending {
 export class MicroBatcher {
   private queue: Pending[] = [];
   private queuedRows = 0;
-  private timer?: { cancel: () => void };
+  /** Model calls made and not yet returned. */
+  private running = 0;
+  private timer?: NodeJS.Timeout;
 
   constructor(
     private readonly run: ScoreRows,
@@ -62,30 +64,25 @@ export class MicroBatcher {
       );
     if (rows === 0) return Promise.resolve(new Float64Array(0));
     return new Promise((resolve, reject) => {
-      const max = this.options.maxBatchSize;
+      const pending = { values, rows, resolve, reject };
+      const { maxBatchSize: max, maxLatencyMs } = this.options;
+      // Nothing to merge with: waiting would only add latency.
+      if (maxLatencyMs === 0 && this.running === 0 && this.queue.length === 0) {
+        void this.runBatch([pending], rows);
+        return;
+      }
       // Keep every batch within the limit: what is queued goes first if this would overflow it.
       if (this.queuedRows > 0 && this.queuedRows + rows > max) this.flush();
-      this.queue.push({ values, rows, resolve, reject });
+      this.queue.push(pending);
       this.queuedRows += rows;
       if (this.queuedRows >= max) this.flush();
-      else this.timer ??= this.schedule();
+      // With no latency allowed, the queue goes when the running call returns (runBatch).
+      else if (maxLatencyMs > 0) this.timer ??= setTimeout(() => this.flush(), maxLatencyMs);
     });
   }
 
-  private schedule(): { cancel: () => void } {
-    const flush = () => this.flush();
-    if (this.options.maxLatencyMs === 0) {
-      // setImmediate runs after the I/O callbacks of this loop turn: requests read in the same
-      // turn join the batch, and nobody waits for a timer.
-      const handle = setImmediate(flush);
-      return { cancel: () => clearImmediate(handle) };
-    }
-    const handle = setTimeout(flush, this.options.maxLatencyMs);
-    return { cancel: () => clearTimeout(handle) };
-  }
-
   private flush(): void {
-    this.timer?.cancel();
+    clearTimeout(this.timer);
     this.timer = undefined;
     const batch = this.queue;
     const rows = this.queuedRows;
@@ -95,6 +92,16 @@ export class MicroBatcher {
   }
 
   private async runBatch(batch: Pending[], rows: number): Promise<void> {
+    this.running++;
+    try {
+      await this.settle(batch, rows);
+    } finally {
+      this.running--;
+      if (this.running === 0 && this.options.maxLatencyMs === 0) this.flush();
+    }
+  }
+
+  private async settle(batch: Pending[], rows: number): Promise<void> {
     let values = batch[0].values;
     if (batch.length > 1) {
       values = new Float32Array(rows * this.width);
@@ -113,9 +120,13 @@ export class MicroBatcher {
       for (const p of batch) p.reject(err);
       return;
     }
+    if (batch.length === 1) {
+      batch[0].resolve(scores);
+      return;
+    }
     let offset = 0;
     for (const p of batch) {
-      p.resolve(scores.slice(offset, offset + p.rows));
+      p.resolve(scores.subarray(offset, offset + p.rows));
       offset += p.rows;
     }
   }

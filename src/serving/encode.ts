@@ -88,6 +88,83 @@ export function encodeRecords(
   return { values: out, rows: records.length, unseen };
 }
 
+/** Where each model column sits among `given` columns: a missing one is refused as a record lacking it. */
+function columnIndex(model: ServingModel, given: readonly string[], rows: number): number[] {
+  const names = model.info.features;
+  const at = new Map(given.map((c, i) => [c, i]));
+  return names.map((name) => {
+    const i = at.get(name);
+    if (i === undefined && rows > 0)
+      throw new KeelError(
+        'INVALID_PARAMETER_VALUE',
+        `row 0 lacks column '${name}' (the model takes ${names.join(', ')})`,
+      );
+    return i ?? -1;
+  });
+}
+
+/**
+ * Rows given as arrays under named columns (`dataframe_split`, CSV), read column by column into
+ * the tensor with no object per row. A model with no column names reads them by position.
+ * @throws KeelError INVALID_PARAMETER_VALUE for a row of the wrong length, a model column not
+ *   given, or a non-numeric value.
+ */
+export function encodeTable(
+  model: ServingModel,
+  columns: readonly string[],
+  rows: ReadonlyArray<readonly unknown[]>,
+): EncodedRows {
+  if (model.info.features.length === 0) return encodeArrays(model, rows);
+  const ragged = rows.findIndex((row) => row.length !== columns.length);
+  if (ragged >= 0)
+    throw new KeelError(
+      'INVALID_PARAMETER_VALUE',
+      `row ${ragged} has ${rows[ragged].length} values for ${columns.length} columns`,
+    );
+  const index = columnIndex(model, columns, rows.length);
+  const width = index.length;
+  const unseen: UnseenCategory[] = [];
+  const enc = encoders(model, unseen);
+  const out = new Float32Array(rows.length * width);
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i];
+    for (let j = 0; j < width; j++) out[i * width + j] = enc[j](row[index[j]], i);
+  }
+  return { values: out, rows: rows.length, unseen };
+}
+
+/**
+ * Columns of values by name, all of length `rows` (MLflow's columnar `inputs`, OIP's one input
+ * per column), encoded column by column.
+ * @throws KeelError INVALID_PARAMETER_VALUE for a model column not given or a non-numeric value.
+ */
+export function encodeColumns(
+  model: ServingModel,
+  columns: ReadonlyMap<string, ArrayLike<unknown>>,
+  rows: number,
+): EncodedRows {
+  const names = model.info.features;
+  if (names.length === 0)
+    throw new KeelError(
+      'INVALID_PARAMETER_VALUE',
+      `${model.info.name} version ${model.info.version} has no column names: send rows as arrays of ${model.width} values`,
+    );
+  columnIndex(model, [...columns.keys()], rows);
+  const width = names.length;
+  const unseen: UnseenCategory[] = [];
+  const enc = encoders(model, unseen);
+  const out = new Float32Array(rows * width);
+  for (let j = 0; j < width; j++) {
+    const column = columns.get(names[j]) as ArrayLike<unknown>;
+    const e = enc[j];
+    for (let i = 0; i < rows; i++) out[i * width + j] = e(column[i], i);
+  }
+  // Column by column meets the unseen categories out of row order; the answer lists them by row.
+  if (unseen.length > 1)
+    unseen.sort((a, b) => a.row - b.row || names.indexOf(a.column) - names.indexOf(b.column));
+  return { values: out, rows, unseen };
+}
+
 /**
  * Rows given as arrays of values in the model's column order.
  * @throws KeelError INVALID_PARAMETER_VALUE for a row of the wrong length or a non-numeric value.

@@ -18,8 +18,10 @@ export { formatColumns, type InputColumn, inputColumns } from './columns.js';
 export {
   type EncodedRows,
   encodeArrays,
+  encodeColumns,
   encodedTensor,
   encodeRecords,
+  encodeTable,
   type UnseenCategory,
 } from './encode.js';
 export {

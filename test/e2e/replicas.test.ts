@@ -91,6 +91,10 @@ describe.skipIf(!pgUrl || !redisUrl)('two keel serve replicas on PostgreSQL, Red
           'models:/churn/Production',
           '--refresh-interval',
           String(REFRESH_MS),
+          // One process a replica: the workers of one server each switch on their own poll, so a
+          // replica of several would not answer from one version then never the other.
+          '--workers',
+          '1',
         ],
         // Each replica has its own local disk (KEEL_HOME); all state they share is in the services.
         { cwd, env: { ...s3.env, KEEL_HOME: join(cwd, `home-${r}`) } },

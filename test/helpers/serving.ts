@@ -46,7 +46,7 @@ export interface ServedWorld {
  * Trains on every (customer, feature day) of the repo. The label mixes all three features so the
  * trees give many distinct scores: a test that crossed two rows' answers would see it.
  */
-function trainChurn(): GbdtModel {
+export function trainChurn(): GbdtModel {
   const rows = FEATURE_DAYS.flatMap((d) =>
     Array.from({ length: CUSTOMERS }, (_, i) => featureValues(i + 1, d)),
   );

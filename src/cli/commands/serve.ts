@@ -2,13 +2,18 @@
  * @module cli/commands/serve
  * `keel serve [--port 5000] [--host 127.0.0.1] [--auth] [--model <uri>]... [--canary <uri>
  * --canary-percent N --canary-sticky] [--shadow <uri>] [--refresh-interval ms] [--features-at time]
- * [--no-scheduler]`: the MLflow-compatible server, the models it serves online, and (holding the
- * scheduler's lease) keel.yaml's monitors and schedules, until Ctrl-C. `keel ui [--url <url>]
- * [--no-open]`: the address of the web UI that server serves at `/`, opened in a browser on a TTY.
+ * [--no-scheduler] [--workers N] [--drain ms]`: the MLflow-compatible server, the models it serves
+ * online, and (holding the scheduler's lease) keel.yaml's monitors and schedules, until Ctrl-C or
+ * SIGTERM, which drain it: not ready, connections closed as their answers go, requests in flight
+ * finished, logs written. With several workers, each is such a server on the one port.
+ * `keel ui [--url <url>] [--no-open]`: the address of the web UI that server serves at `/`, opened
+ * in a browser on a TTY.
  */
 import { spawn } from 'node:child_process';
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
-import { KeelError } from '../../core/index.js';
+import { createLogger, KeelError } from '../../core/index.js';
 import type { ModelEntry } from '../../serving/index.js';
 import { action, parseNumberOption, repeatOption } from '../io.js';
 
@@ -24,6 +29,39 @@ interface ServeFlags {
   refreshInterval?: number;
   featuresAt?: string;
   scheduler: boolean;
+  workers?: number;
+  drain: number;
+}
+
+/** What `keel serve` prints once it listens (`--json`: this document). */
+interface Announcement {
+  url: string;
+  models: string[];
+  canary: { uri: string; percent: number; serving: boolean; version: string | null; error?: string } | null;
+  shadow: { uri: string; serving: boolean; version: string | null; error?: string } | null;
+}
+
+function announcementText({ url, models, canary, shadow }: Announcement): string {
+  return [
+    `keel serving on ${url} (MLflow: MLFLOW_TRACKING_URI=${url}; readiness: GET /ready)`,
+    ...(models.length > 0
+      ? [`online: ${models.join(', ')} (POST /invocations, /v2/models/<name>/infer, /predict)`]
+      : []),
+    ...(canary
+      ? [
+          canary.serving
+            ? `canary: ${canary.uri} (version ${canary.version}) takes ${canary.percent}% of the traffic`
+            : `canary: ${canary.uri} is not serving: it did not load (${canary.error ?? 'unknown error'}); it takes no traffic until a refresh loads it`,
+        ]
+      : []),
+    ...(shadow
+      ? [
+          shadow.serving
+            ? `shadow: ${shadow.uri} (version ${shadow.version}) scores a copy of every request, logged, never answered`
+            : `shadow: ${shadow.uri} is not serving (${shadow.error ?? 'unknown error'}); it gets no copies until a refresh loads a version that can take them`,
+        ]
+      : []),
+  ].join('\n');
 }
 
 /** The models to serve; a canary and a shadow go with the one `--model`. */
@@ -135,31 +173,61 @@ export function registerServeCommand(program: Command): void {
         '--features-at <time>',
         "judge online features' max age as of this ISO-8601 time instead of now (replays, demos)",
       )
-      .option('--no-scheduler', "never run keel.yaml's monitors and schedules in this server"),
+      .option('--no-scheduler', "never run keel.yaml's monitors and schedules in this server")
+      .option(
+        '--workers <n>',
+        'server processes sharing the port, each with its own model sessions (default: one per core)',
+        parseNumberOption('--workers', true),
+      )
+      .option(
+        '--drain <ms>',
+        'on SIGTERM/SIGINT, answer not ready and close connections this long before stopping',
+        parseNumberOption('--drain', true),
+        1000,
+      ),
     async (io, opts: ServeFlags) => {
       const entries = modelEntries(opts);
+      const workers = opts.workers ?? availableParallelism();
+      if (!Number.isInteger(workers) || workers < 1)
+        throw new KeelError(
+          'INVALID_PARAMETER_VALUE',
+          `--workers must be a whole number >= 1, got ${workers}`,
+        );
+      if (opts.drain < 0)
+        throw new KeelError('INVALID_PARAMETER_VALUE', `--drain must be >= 0 ms, got ${opts.drain}`);
+      if (workers > 1 && cluster.isPrimary) {
+        // The workers run this same command line; the primary only starts, announces and stops them.
+        const { runPrimary } = await import('../../server/cluster.js');
+        process.exitCode = await runPrimary<Announcement>({
+          workers,
+          logger: createLogger(io.config.logLevel),
+          onReady: (announcement) => io.emit(announcement, announcementText),
+        });
+        return;
+      }
       const { toEpochMs } = await import('../../features/index.js');
       const featuresAt =
         opts.featuresAt === undefined ? undefined : toEpochMs(opts.featuresAt, '--features-at');
       // Loaded on use, so other commands do not pay for Fastify at startup.
       const { startServer } = await import('../../server/index.js');
-      const server = await startServer(io.config, {
-        port: opts.port,
-        host: opts.host,
-        auth: opts.auth,
-        models: entries,
-        refreshIntervalMs: opts.refreshInterval,
-        featuresAt,
-        scheduler: opts.scheduler,
-      });
-      const models = opts.model ?? [];
-      // The canary and the shadow are announced as they are: one that did not load takes no traffic.
-      const canary = server.served().find((m) => m.canary)?.canary;
-      const shadow = server.served().find((m) => m.shadow)?.shadow;
-      io.emit(
-        {
+      const { workerReady, untilShutdown } = await import('../../server/cluster.js');
+      try {
+        const server = await startServer(io.config, {
+          port: opts.port,
+          host: opts.host,
+          auth: opts.auth,
+          models: entries,
+          refreshIntervalMs: opts.refreshInterval,
+          featuresAt,
+          scheduler: opts.scheduler,
+          clusterWorker: cluster.isWorker,
+        });
+        // The canary and the shadow are announced as they are: one that did not load takes no traffic.
+        const canary = server.served().find((m) => m.canary)?.canary;
+        const shadow = server.served().find((m) => m.shadow)?.shadow;
+        const announcement: Announcement = {
           url: server.url,
-          models,
+          models: opts.model ?? [],
           canary: canary
             ? {
                 uri: canary.uri,
@@ -177,35 +245,16 @@ export function registerServeCommand(program: Command): void {
                 ...(shadow.lastError ? { error: shadow.lastError.message } : {}),
               }
             : null,
-        },
-        ({ url }) =>
-          [
-            `keel serving on ${url} (MLflow: MLFLOW_TRACKING_URI=${url}; readiness: GET /ready)`,
-            ...(models.length > 0
-              ? [`online: ${models.join(', ')} (POST /invocations, /v2/models/<name>/infer, /predict)`]
-              : []),
-            ...(canary
-              ? [
-                  canary.ready
-                    ? `canary: ${canary.uri} (version ${canary.version}) takes ${canary.percent}% of the traffic`
-                    : `canary: ${canary.uri} is not serving: it did not load (${canary.lastError?.message ?? 'unknown error'}); it takes no traffic until a refresh loads it`,
-                ]
-              : []),
-            ...(shadow
-              ? [
-                  shadow.ready
-                    ? `shadow: ${shadow.uri} (version ${shadow.version}) scores a copy of every request, logged, never answered`
-                    : `shadow: ${shadow.uri} is not serving (${shadow.lastError?.message ?? 'unknown error'}); it gets no copies until a refresh loads a version that can take them`,
-                ]
-              : []),
-          ].join('\n'),
-      );
-      await new Promise<void>((resolve) => {
-        const stop = () => resolve();
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
-      await server.close();
+        };
+        if (cluster.isWorker) workerReady(announcement);
+        else io.emit(announcement, announcementText);
+        await untilShutdown();
+        await server.drain(opts.drain);
+        await server.close();
+      } finally {
+        // A worker's channel to the primary would keep it alive, after a failed start too.
+        cluster.worker?.disconnect();
+      }
     },
   );
   registerUiCommand(program);

@@ -6,6 +6,12 @@
  */
 import { KeelError } from '../../core/index.js';
 
+const QUOTE = 0x22;
+const COMMA = 0x2c;
+const LF = 0x0a;
+const CR = 0x0d;
+const isDelimiter = (c: number) => c === COMMA || c === LF || c === CR;
+
 /**
  * The header and the rows of a CSV text; blank lines are skipped.
  * @throws KeelError INVALID_PARAMETER_VALUE for an unclosed quote, a row of the wrong length or
@@ -14,40 +20,51 @@ import { KeelError } from '../../core/index.js';
 export function parseCsv(text: string): { columns: string[]; rows: string[][] } {
   const records: string[][] = [];
   let record: string[] = [];
-  let field = '';
-  let quoted = false;
+  const n = text.length;
   let i = 0;
   const endRecord = () => {
-    record.push(field);
-    field = '';
     if (record.length > 1 || record[0] !== '') records.push(record);
     record = [];
   };
-  while (i < text.length) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i += 2;
-        continue;
+  // Field by field: an unquoted field is one slice of the text, never built a character at a time.
+  while (i < n) {
+    let field: string;
+    if (text.charCodeAt(i) === QUOTE) {
+      field = '';
+      let from = ++i;
+      for (;;) {
+        const q = text.indexOf('"', i);
+        if (q < 0) throw new KeelError('INVALID_PARAMETER_VALUE', 'the CSV input ends inside a quoted field');
+        if (text.charCodeAt(q + 1) === QUOTE) {
+          field += text.slice(from, q + 1);
+          i = from = q + 2;
+          continue;
+        }
+        field += text.slice(from, q);
+        i = q + 1;
+        break;
       }
-      if (c === '"') quoted = false;
-      else field += c;
-      i++;
+      // Text after the closing quote belongs to the field, as it did before the quote.
+      const rest = i;
+      while (i < n && !isDelimiter(text.charCodeAt(i))) i++;
+      if (i > rest) field += text.slice(rest, i);
+    } else {
+      const from = i;
+      while (i < n && !isDelimiter(text.charCodeAt(i))) i++;
+      field = text.slice(from, i);
+    }
+    record.push(field);
+    if (i >= n) break;
+    const c = text.charCodeAt(i++);
+    if (c === COMMA) {
+      // A trailing comma ends the text with one more, empty field.
+      if (i >= n) record.push('');
       continue;
     }
-    if (c === '"' && field === '') quoted = true;
-    else if (c === ',') {
-      record.push(field);
-      field = '';
-    } else if (c === '\n' || c === '\r') {
-      endRecord();
-      if (c === '\r' && text[i + 1] === '\n') i++;
-    } else field += c;
-    i++;
+    if (c === CR && text.charCodeAt(i) === LF) i++;
+    endRecord();
   }
-  if (quoted) throw new KeelError('INVALID_PARAMETER_VALUE', 'the CSV input ends inside a quoted field');
-  if (field !== '' || record.length > 0) endRecord();
+  if (record.length > 0) endRecord();
   const [columns, ...rows] = records;
   if (!columns)
     throw new KeelError('INVALID_PARAMETER_VALUE', 'the CSV input is empty: it needs a header row');

@@ -12,7 +12,9 @@ import { KeelError, parseInput } from '../../core/index.js';
 import {
   type EncodedRows,
   encodeArrays,
+  encodeColumns,
   encodeRecords,
+  encodeTable,
   type InputIssue,
   type ServingModel,
 } from '../../serving/index.js';
@@ -26,7 +28,9 @@ import { MLFLOW_FORMATS, mlflowFormats } from './serving-schemas.js';
 export type RequestRows =
   | { records: ReadonlyArray<Record<string, unknown>> }
   /** A table; without `columns` (or for a model with no column names) read by position. */
-  | { columns?: readonly string[]; rows: ReadonlyArray<readonly unknown[]> };
+  | { columns?: readonly string[]; rows: ReadonlyArray<readonly unknown[]> }
+  /** Columns of values by name, all of `rows` values. */
+  | { byColumn: ReadonlyMap<string, readonly unknown[]>; rows: number };
 
 /**
  * The model's input tensor for `input`.
@@ -34,17 +38,9 @@ export type RequestRows =
  */
 export function encodeRows(model: ServingModel, input: RequestRows): EncodedRows {
   if ('records' in input) return encodeRecords(model, input.records);
+  if ('byColumn' in input) return encodeColumns(model, input.byColumn, input.rows);
   const { columns, rows } = input;
-  if (!columns || model.info.features.length === 0) return encodeArrays(model, rows);
-  const records = rows.map((row, i) => {
-    if (row.length !== columns.length)
-      throw new KeelError(
-        'INVALID_PARAMETER_VALUE',
-        `row ${i} has ${row.length} values for ${columns.length} columns`,
-      );
-    return Object.fromEntries(columns.map((c, j) => [c, row[j]]));
-  });
-  return encodeRecords(model, records);
+  return columns ? encodeTable(model, columns, rows) : encodeArrays(model, rows);
 }
 
 /**
@@ -93,9 +89,7 @@ function columnar(columns: Record<string, readonly unknown[]>): RequestRows {
   const ragged = names.find((c) => columns[c].length !== n);
   if (ragged !== undefined)
     throw badInput(`column '${ragged}' has ${columns[ragged].length} values; '${names[0]}' has ${n}`);
-  return {
-    records: Array.from({ length: n }, (_, i) => Object.fromEntries(names.map((c) => [c, columns[c][i]]))),
-  };
+  return { byColumn: new Map(Object.entries(columns)), rows: n };
 }
 
 function jsonRows(text: string): RequestRows {

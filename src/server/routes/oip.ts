@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { KeelError, parseInput } from '../../core/index.js';
 import {
   type EncodedRows,
+  encodeColumns,
   encodedTensor,
   type ServedModelInfo,
   type ServingModel,
@@ -20,7 +21,7 @@ import {
 import { logIfInternal, toHttpError } from '../errors.js';
 import type { Readiness } from '../readiness.js';
 import { KEEL_VERSION } from '../version.js';
-import { encodeRows, SCORING_BODY_LIMIT } from './invocations.js';
+import { SCORING_BODY_LIMIT } from './invocations.js';
 import type { Scoring } from './scoring.js';
 import { inferBody, type OipDatatype, type TensorInput } from './serving-schemas.js';
 
@@ -133,11 +134,7 @@ function pandasRows(model: ServingModel, inputs: TensorInput[]): EncodedRows {
   const n = inputs[0].shape[0];
   const other = inputs.find((i) => i.shape[0] !== n);
   if (other) throw invalid(`input '${other.name}' has ${other.shape[0]} rows; '${inputs[0].name}' has ${n}`);
-  const data = columns.map((c) => byName.get(c) as unknown[]);
-  return encodeRows(model, {
-    columns,
-    rows: Array.from({ length: n }, (_, i) => data.map((column) => column[i])),
-  });
+  return encodeColumns(model, byName, n);
 }
 
 function tensorMetadata(spec: ServingModelInfo['signature']['inputs'][number]) {

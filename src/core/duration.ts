@@ -2,6 +2,7 @@
  * @module core/duration
  * Durations as people write them in flags and keel.yaml: `500ms`, `90s`, `30m`, `2h`, `1d`, `7d`.
  */
+import { z } from 'zod';
 import { KeelError } from './errors.js';
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -24,6 +25,17 @@ export function parseDuration(text: string, what: string): number {
     );
   return ms;
 }
+
+/** A zod schema reading a duration text (keel.yaml) as ms; the issue names `what`. */
+export const durationText = (what: string) =>
+  z.string().transform((s, ctx) => {
+    try {
+      return parseDuration(s, what);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  });
 
 /** ms as the shortest exact duration text (`3600000` is `1h`). */
 export function formatDuration(ms: number): string {

@@ -9,20 +9,9 @@
  * Environment overrides: `KEEL_JOBS_REDIS` (the URL), `KEEL_JOBS_PREFIX`.
  */
 import { z } from 'zod';
-import { type KeelConfig, parseDuration, parseInput } from '../core/index.js';
+import { durationText, type KeelConfig, parseInput } from '../core/index.js';
 
-const duration = (what: string) =>
-  z.union([
-    z.number().int().min(1),
-    z.string().transform((s, ctx) => {
-      try {
-        return parseDuration(s, what);
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: (err as Error).message });
-        return z.NEVER;
-      }
-    }),
-  ]);
+const duration = (what: string) => z.union([z.number().int().min(1), durationText(what)]);
 
 const settingsSchema = z.strictObject({
   redis: z

@@ -18,10 +18,10 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 import {
   type Clock,
+  durationText,
   formatDuration,
   KeelError,
   type Logger,
-  parseDuration,
   parseInput,
   shortId,
   silentLogger,
@@ -33,23 +33,13 @@ import { type Job, jobsOf } from './jobs.js';
 import { Lease, type LeaseState, wallClock } from './lease.js';
 import { schedulerMigrations } from './schema.js';
 
-const duration = (what: string) =>
-  z.string().transform((s, ctx) => {
-    try {
-      return parseDuration(s, what);
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: (err as Error).message });
-      return z.NEVER;
-    }
-  });
-
 /** `monitoring.scheduler` in keel.yaml. */
 const settingsSchema = z.strictObject({
   enabled: z.boolean().default(true),
-  leaseTtl: duration('leaseTtl').default(15_000),
-  tick: duration('tick').default(5_000),
+  leaseTtl: durationText('leaseTtl').default(15_000),
+  tick: durationText('tick').default(5_000),
   /** A window is judged this long after it ends, once the prediction log has written its rows. */
-  grace: duration('grace').default(5_000),
+  grace: durationText('grace').default(5_000),
   maxCatchUp: z.number().int().min(1).default(100),
 });
 export type SchedulerSettings = z.output<typeof settingsSchema>;

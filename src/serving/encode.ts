@@ -58,6 +58,20 @@ function encoders(model: ServingModel, unseen: UnseenCategory[]): Encoder[] {
 }
 
 /**
+ * The model's column names, for a request that names its columns.
+ * @throws KeelError INVALID_PARAMETER_VALUE when the model names none (it takes arrays only).
+ */
+function columnNames(model: ServingModel): readonly string[] {
+  const names = model.info.features;
+  if (names.length === 0)
+    throw new KeelError(
+      'INVALID_PARAMETER_VALUE',
+      `${model.info.name} version ${model.info.version} has no column names: send rows as arrays of ${model.width} values`,
+    );
+  return names;
+}
+
+/**
  * Rows given as objects keyed by column name. Every model column must be present in every row
  * (null for missing); other keys are ignored.
  * @throws KeelError INVALID_PARAMETER_VALUE naming a missing column or a non-numeric value.
@@ -66,12 +80,7 @@ export function encodeRecords(
   model: ServingModel,
   records: ReadonlyArray<Record<string, unknown>>,
 ): EncodedRows {
-  const names = model.info.features;
-  if (names.length === 0)
-    throw new KeelError(
-      'INVALID_PARAMETER_VALUE',
-      `${model.info.name} version ${model.info.version} has no column names: send rows as arrays of ${model.width} values`,
-    );
+  const names = columnNames(model);
   const unseen: UnseenCategory[] = [];
   const enc = encoders(model, unseen);
   const out = new Float32Array(records.length * names.length);
@@ -143,12 +152,7 @@ export function encodeColumns(
   columns: ReadonlyMap<string, ArrayLike<unknown>>,
   rows: number,
 ): EncodedRows {
-  const names = model.info.features;
-  if (names.length === 0)
-    throw new KeelError(
-      'INVALID_PARAMETER_VALUE',
-      `${model.info.name} version ${model.info.version} has no column names: send rows as arrays of ${model.width} values`,
-    );
+  const names = columnNames(model);
   columnIndex(model, [...columns.keys()], rows);
   const width = names.length;
   const unseen: UnseenCategory[] = [];

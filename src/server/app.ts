@@ -14,6 +14,7 @@ import { type BatchingOptions, DEFAULT_BATCHING, type ModelServer } from '../ser
 import type { Tracking } from '../tracking/index.js';
 import { enableAuth } from './auth.js';
 import { rootErrorHandler } from './errors.js';
+import { deploymentRoutes } from './keel/deployment-routes.js';
 import { featuresRoutes } from './keel/features-routes.js';
 import { governanceRoutes } from './keel/governance-routes.js';
 import { identityRoutes } from './keel/identity-routes.js';
@@ -158,6 +159,12 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(governanceRoutes, { prefix: '/api/2.0/keel/registry', registry });
   if (options.services.projectRoot)
     await app.register(pipelineRoutes, { prefix: '/api/2.0/keel', root: options.services.projectRoot });
+  await app.register(deploymentRoutes, {
+    prefix: '/api/2.0/keel',
+    registry,
+    serving: options.services.serving,
+    figures: options.services.requestFigures,
+  });
   await app.register(identityRoutes, { prefix: '/api/2.0/keel', registry, auth: options.auth === true });
   if (options.services.monitoring) {
     await app.register(monitoringRoutes, {

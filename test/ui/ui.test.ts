@@ -3,7 +3,7 @@
  * The web UI in a real browser (Debian's Chromium via playwright-core) against `keel serve --auth`
  * on loopback, over data made through the REST API: sign-in, the runs table (filter, sort,
  * columns, paging), a run with its metric charts and artifacts, a comparison, keyboard use, names
- * and contrast on every page. Screenshots go to test-output/ui; figures are printed, not judged.
+ * and contrast on every page; a served model with its canary and each version's requests. Screenshots go to test-output/ui; figures are printed, not judged.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -99,7 +99,16 @@ describe('web UI', () => {
     );
     const repro = await keel(['repro', 'prepare'], { cwd });
     expect(repro.code, repro.stderr).toBe(0);
-    server = await startServer(config, { port: 0, host: '127.0.0.1', auth: true, scheduler: false });
+    // Version 1 serves, version 2 is its canary on half of the requests (a seeded draw).
+    server = await startServer(config, {
+      port: 0,
+      host: '127.0.0.1',
+      auth: true,
+      scheduler: false,
+      models: [{ uri: 'models:/churn/1', canary: { uri: 'models:/churn/2', percent: 50 } }],
+      canarySeed: 7,
+      refreshIntervalMs: 0,
+    });
 
     experimentId = (await call('POST', '/api/2.0/mlflow/experiments/create', { name: 'churn-ui' }))
       .experiment_id;
@@ -168,7 +177,10 @@ describe('web UI', () => {
     const html = await page.text();
     const asset = /src="(\/ui\/assets\/[^"]+\.js)"/.exec(html)?.[1];
     expect(asset).toBeDefined();
-    expect((await fetch(`${server.url}${asset}`)).headers.get('content-type')).toMatch(/javascript/);
+    const script = await fetch(`${server.url}${asset}`);
+    expect(script.headers.get('content-type')).toMatch(/javascript/);
+    // Read to the end: an unread body keeps its connection busy, and the server's close waits for it.
+    expect((await script.text()).length).toBeGreaterThan(0);
     expect((await fetch(`${server.url}/ui/..%2f..%2fpackage.json`)).status).toBe(404);
     expect((await requestJson(server.url, 'GET', '/api/2.0/keel/whoami')).status).toBe(401);
     expect(
@@ -357,6 +369,61 @@ describe('web UI', () => {
       tokens.reader,
     );
     expect(version.body).toMatchObject({ model_version: { current_stage: 'Production' } });
+  });
+
+  it('shows how a model is served: the canary share and each version requests, errors and latency', async () => {
+    const scored = 40;
+    for (let i = 0; i < scored; i++)
+      await call('POST', '/invocations?model=churn', { inputs: [[i / 10, 1, -1]] }, tokens.reader);
+    const figures = await call(
+      'GET',
+      '/api/2.0/keel/serving/deployments?model=churn&minutes=5',
+      undefined,
+      tokens.reader,
+    );
+    const versions = figures.versions as Array<{ version: string; requests: number; failed: number }>;
+    expect(versions.map((v) => v.version)).toEqual(['1', '2']);
+    expect(versions.reduce((n, v) => n + v.requests, 0)).toBe(scored);
+    expect(versions.every((v) => v.requests > 0 && v.failed === 0)).toBe(true);
+    expect(figures.served).toMatchObject({
+      version: '1',
+      canary: { version: '2', percent: 50, ready: true },
+    });
+    const unknown = await requestJson(
+      server.url,
+      'GET',
+      '/api/2.0/keel/serving/deployments?model=nope',
+      undefined,
+      tokens.reader,
+    );
+    expect(unknown.status).toBe(404);
+    expect(JSON.stringify(unknown.body)).toContain('nope');
+    const bad = await requestJson(
+      server.url,
+      'GET',
+      '/api/2.0/keel/serving/deployments?model=churn&minutes=0',
+      undefined,
+      tokens.reader,
+    );
+    expect(bad.status).toBe(400);
+
+    const { context, page } = await pageAs(tokens.reader);
+    await page.goto(`${server.url}/#/models/churn`);
+    const canary = page.locator('[data-canary-percent]');
+    await canary.waitFor();
+    expect(await canary.getAttribute('data-canary-percent')).toBe('50');
+    expect(await canary.textContent()).toContain('taking traffic');
+    const rows = page.locator('table.deployments tbody tr');
+    await expect.poll(() => rows.count(), WAIT).toBe(2);
+    for (const v of versions) {
+      const row = page.locator(`table.deployments tr[data-version="${v.version}"]`);
+      expect(await row.locator('[data-requests]').getAttribute('data-requests')).toBe(String(v.requests));
+      expect(await row.textContent()).toContain(v.version === '1' ? 'primary (50%)' : 'canary (50%)');
+      expect(await row.textContent()).toMatch(/0%\d+(\.\d+)? ms/);
+    }
+    await checkAccessible(page);
+    await screenshot(page, 'model-serving');
+    await context.close();
   });
 
   it('shows the feature views with their freshness, entities and services', async () => {

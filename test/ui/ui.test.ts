@@ -3,7 +3,8 @@
  * The web UI in a real browser (Debian's Chromium via playwright-core) against `keel serve --auth`
  * on loopback, over data made through the REST API: sign-in, the runs table (filter, sort,
  * columns, paging), a run with its metric charts and artifacts, a comparison, keyboard use, names
- * and contrast on every page; a served model with its canary and each version's requests. Screenshots go to test-output/ui; figures are printed, not judged.
+ * and contrast on every page; a served model with its canary and each version's requests.
+ * Screenshots go to test-output/ui; figures are printed, not judged.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import { Registry } from '../../src/registry/index.js';
 import { startServer } from '../../src/server/index.js';
 import { launchChromium, lowContrast, screenshot, unnamedControls } from '../helpers/browser.js';
 import { keel } from '../helpers/cli.js';
+import { ORDERS_CSV } from '../helpers/data.js';
 import { day, definitions, writeSources } from '../helpers/feature-repo.js';
 import { requestJson } from '../helpers/server.js';
 import { tempDir } from '../helpers/tracking.js';
@@ -36,6 +38,7 @@ describe('web UI', () => {
   const tokens: Record<string, string> = {};
   const runIds: Record<string, string> = {};
   let experimentId: string;
+  let ingestChecks: string[] = [];
 
   const call = async (method: string, path: string, body?: unknown, token = tokens.writer) => {
     const res = await requestJson(server.url, method, path, body, token);
@@ -99,6 +102,21 @@ describe('web UI', () => {
     );
     const repro = await keel(['repro', 'prepare'], { cwd });
     expect(repro.code, repro.stderr).toBe(0);
+    // An accepted ingest of the offline store, whose checks the features page lists.
+    writeFileSync(join(cwd, 'orders.csv'), `${ORDERS_CSV}\n`);
+    writeFileSync(
+      join(cwd, 'orders.yaml'),
+      'columns:\n  - { name: id, type: int64, nullable: false }\n  - { name: qty, type: int64, min: 0 }\n' +
+        '  - { name: price, type: float64 }\n  - { name: day, type: date }\n  - { name: note, type: string }\n' +
+        '  - { name: active, type: bool }\nrules:\n  uniqueKey: [id]\n',
+    );
+    const ingested = await keel(['ingest', 'orders', 'orders.csv', '--schema', 'orders.yaml', '--json'], {
+      cwd,
+    });
+    expect(ingested.code, ingested.stderr).toBe(0);
+    ingestChecks = (JSON.parse(ingested.stdout) as { checks: Array<{ check: string }> }).checks.map(
+      (c) => c.check,
+    );
     // Version 1 serves, version 2 is its canary on half of the requests (a seeded draw).
     server = await startServer(config, {
       port: 0,
@@ -443,6 +461,35 @@ describe('web UI', () => {
     );
     await checkAccessible(page);
     await screenshot(page, 'features');
+    await context.close();
+  });
+
+  it('shows the datasets with each accepted ingest and the validation checks it passed', async () => {
+    expect(ingestChecks.length).toBeGreaterThan(0);
+    const missing = await requestJson(
+      server.url,
+      'GET',
+      '/api/2.0/keel/datasets/get?name=nope',
+      undefined,
+      tokens.reader,
+    );
+    expect(missing.status).toBe(404);
+    expect(String(missing.body.message)).toContain('orders');
+    const { context, page } = await pageAs(tokens.reader);
+    await page.goto(`${server.url}/#/features`);
+    const orders = page.locator('[data-dataset=orders]');
+    await orders.waitFor();
+    expect(await orders.locator('header').textContent()).toContain('orders: 4 rows in 1 partition,');
+    const ingest = orders.locator('table.ingests tbody tr');
+    expect(await ingest.count()).toBe(1);
+    expect(await ingest.textContent()).toContain('orders.csv');
+    await ingest.locator('summary').click();
+    expect(await ingest.locator('summary').textContent()).toBe(
+      `${ingestChecks.length} of ${ingestChecks.length} passed`,
+    );
+    expect(await ingest.locator('li strong').allTextContents()).toEqual(ingestChecks);
+    await checkAccessible(page);
+    await screenshot(page, 'datasets');
     await context.close();
   });
 

@@ -39,6 +39,7 @@ describe('web UI', () => {
   const runIds: Record<string, string> = {};
   let experimentId: string;
   let ingestChecks: string[] = [];
+  let projectRoot: string;
 
   const call = async (method: string, path: string, body?: unknown, token = tokens.writer) => {
     const res = await requestJson(server.url, method, path, body, token);
@@ -62,6 +63,7 @@ describe('web UI', () => {
 
   beforeAll(async () => {
     const cwd = tempDir();
+    projectRoot = cwd;
     writeFileSync(join(cwd, 'keel.yaml'), POLICY);
     const config = loadConfig({ cwd, env: {} });
     const registry = await Registry.open(config);
@@ -90,9 +92,10 @@ describe('web UI', () => {
       [
         'stages:',
         '  prepare:',
-        '    cmd: cp data.csv prepared.csv',
+        `    cmd: "cp data.csv prepared.csv && echo 'loss: 0.25' > metrics.yaml"`,
         '    deps: [data.csv]',
         '    outs: [prepared.csv]',
+        '    metrics: [{ metrics.yaml: { cache: false } }]',
         '  train:',
         '    cmd: cp prepared.csv model.txt',
         '    deps: [prepared.csv]',
@@ -493,7 +496,7 @@ describe('web UI', () => {
     await context.close();
   });
 
-  it('draws the pipeline DAG with each stage status against dvc.lock', async () => {
+  it('draws the pipeline DAG with each stage status against dvc.lock and its metrics', async () => {
     const { context, page } = await pageAs(tokens.reader);
     await page.goto(`${server.url}/#/pipelines`);
     await page.locator('[data-stage=train]').waitFor();
@@ -502,6 +505,14 @@ describe('web UI', () => {
     expect(await page.locator('figure.chart svg line').count()).toBe(1);
     const train = page.locator('table.stages tbody tr', { hasText: 'train' });
     expect(await train.textContent()).toContain('cp prepared.csv model.txt');
+    // The metrics file prepare wrote, as keel metrics show reads it; train has none.
+    const show = await keel(['metrics', 'show', '--json'], { cwd: projectRoot });
+    expect(show.code, show.stderr).toBe(0);
+    const loss = String(JSON.parse(show.stdout)[''].data['metrics.yaml'].data.loss);
+    const metrics = page.locator('table.stages tbody tr', { hasText: 'prepare' }).locator('[data-metrics]');
+    expect(await metrics.getAttribute('data-metrics')).toBe('metrics.yaml');
+    expect(await metrics.locator('li').allTextContents()).toEqual([`loss: ${loss}`]);
+    expect(await train.locator('[data-metrics]').count()).toBe(0);
     await checkAccessible(page);
     await screenshot(page, 'pipelines');
     await context.close();

@@ -38,7 +38,8 @@ export async function deploymentRoutes(
     const q = parseInput(deploymentsQuery, request.query ?? {}, 'request to /serving/deployments');
     // An unknown model is RESOURCE_DOES_NOT_EXIST (404), served here or not.
     await registry.models.get(q.model);
-    await figures?.flush();
+    // A failed write is retried by the next one: it only leaves this server's latest minutes out.
+    await figures?.flush().catch(() => undefined);
     const served = serving?.list().find((m) => m.name === q.model);
     // Whole minutes, the current one included.
     const to = Math.floor(Date.now() / MINUTE) * MINUTE + MINUTE;

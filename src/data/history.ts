@@ -1,12 +1,24 @@
 /**
  * @module data/history
  * The record of a dataset's accepted ingests, `<home>/offline/<dataset>/_ingests.json`, kept for
- * the volume check. Written atomically; a rejected batch never touches it.
+ * the volume check and shown with the validation checks each passed. Written atomically; a
+ * rejected batch never touches it.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { KeelError, writeFileAtomic } from '../core/index.js';
+
+/** A validation check's verdict as the history keeps it: without the offending examples. */
+const checkSchema = z.object({
+  check: z.string(),
+  column: z.string().optional(),
+  passed: z.boolean(),
+  observed: z.union([z.number(), z.string(), z.null()]),
+  threshold: z.union([z.number(), z.string(), z.null()]),
+  count: z.number().optional(),
+  message: z.string(),
+});
 
 const entrySchema = z.object({
   at: z.number(),
@@ -16,6 +28,8 @@ const entrySchema = z.object({
   files: z.array(z.string()),
   /** sha256 over the input files' digests: the same batch ingested again has the same one. */
   inputDigest: z.string().optional(),
+  /** The validation checks the batch passed (histories written before they were kept have none). */
+  checks: z.array(checkSchema).optional(),
 });
 
 export type IngestHistoryEntry = z.infer<typeof entrySchema>;

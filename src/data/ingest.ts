@@ -116,6 +116,7 @@ export async function ingest(options: IngestOptions): Promise<IngestReport> {
         digest: report.digest,
         files: report.files,
         inputDigest,
+        checks: report.checks.map(({ examples: _examples, ...check }) => check),
       });
     });
     progress?.({ label: `${label}: write`, done: report.rows, total: report.rows, unit: 'rows' });

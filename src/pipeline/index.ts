@@ -41,8 +41,10 @@ export {
   type FilesData,
   filesToPy,
   metricsFiles,
+  type StageMetricsFile,
   showMetrics,
   showParams,
+  stageMetrics,
   type ValueDiff,
 } from './metrics.js';
 export { type PlotsResult, plotFiles, showPlots } from './plots.js';

@@ -13,11 +13,11 @@ import { join } from 'node:path';
 import { KeelError } from '../core/index.js';
 import { loadProject } from './dvcfile.js';
 import { lockItems, lockStage, parseLock } from './lock.js';
-import { DEFAULT_PARAMS_FILE, parseParamsText, selectKeys } from './params.js';
+import { DEFAULT_PARAMS_FILE, flattenDict, parseParamsText, selectKeys } from './params.js';
 import { rootRelative } from './paths.js';
 import { gitTopLevel, type ProjectFs, revisionFs, workspaceFs } from './project-fs.js';
 import { isDict, isList, PyDict, PyFloat, type PyValue, pyEquals, pyRepr } from './pyvalue.js';
-import type { Project } from './schema.js';
+import type { Project, Stage } from './schema.js';
 import { parseDataFile } from './yaml-load.js';
 
 /** One file's result: its data, or the error reading it (as DVC's `FileResult`). */
@@ -113,6 +113,34 @@ export function showMetrics(root: string, home: string, rev?: string): FilesData
   const fs = fsAt(root, rev);
   const project = loadAt(fs);
   return project ? readMetrics(fs, project, home) : new Map();
+}
+
+/** A stage's metrics file now: its values by dotted key, or why it could not be read. */
+export interface StageMetricsFile {
+  file: string;
+  values?: Record<string, number | string | boolean>;
+  error?: string;
+}
+
+/** The workspace's metrics files of one stage (its `metrics` outputs), from `metrics show` data. */
+export function stageMetrics(stage: Stage, data: FilesData): StageMetricsFile[] {
+  return stage.outs
+    .filter((o) => o.kind === 'metrics')
+    .map((o) => {
+      const file = rootRelative(stage, o.path);
+      const result = data.get(file);
+      if (!result) return { file, error: 'not a metrics file of the project' };
+      if ('error' in result) return { file, error: result.error.msg };
+      const values: Record<string, number | string | boolean> = {};
+      if (isDict(result.data))
+        for (const [k, v] of flattenDict(result.data)) {
+          const plain = v instanceof PyFloat ? v.value : v;
+          if (typeof plain === 'number' || typeof plain === 'string' || typeof plain === 'boolean')
+            values[k] = plain;
+          else if (typeof plain === 'bigint') values[k] = Number(plain);
+        }
+      return { file, values };
+    });
 }
 
 /** `params show` data: every tracked params file's values (nested) and `${...}` values from other files. */

@@ -14,6 +14,8 @@ import { type BatchingOptions, DEFAULT_BATCHING, type ModelServer } from '../ser
 import type { Tracking } from '../tracking/index.js';
 import { enableAuth } from './auth.js';
 import { rootErrorHandler } from './errors.js';
+import { datasetsRoutes } from './keel/datasets-routes.js';
+import { deploymentRoutes } from './keel/deployment-routes.js';
 import { featuresRoutes } from './keel/features-routes.js';
 import { governanceRoutes } from './keel/governance-routes.js';
 import { identityRoutes } from './keel/identity-routes.js';
@@ -53,6 +55,8 @@ export interface KeelServices {
   scheduler?: { status(): Promise<SchedulerStatus> };
   /** The project root whose `dvc.yaml` `/api/2.0/keel/pipeline` shows; without it the route is not served. */
   projectRoot?: string;
+  /** Keel's home folder: its offline store's datasets are read at `/api/2.0/keel/datasets`. */
+  home?: string;
 }
 
 export interface BuildAppOptions {
@@ -158,6 +162,14 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(governanceRoutes, { prefix: '/api/2.0/keel/registry', registry });
   if (options.services.projectRoot)
     await app.register(pipelineRoutes, { prefix: '/api/2.0/keel', root: options.services.projectRoot });
+  if (options.services.home)
+    await app.register(datasetsRoutes, { prefix: '/api/2.0/keel', home: options.services.home });
+  await app.register(deploymentRoutes, {
+    prefix: '/api/2.0/keel',
+    registry,
+    serving: options.services.serving,
+    figures: options.services.requestFigures,
+  });
   await app.register(identityRoutes, { prefix: '/api/2.0/keel', registry, auth: options.auth === true });
   if (options.services.monitoring) {
     await app.register(monitoringRoutes, {

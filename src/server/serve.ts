@@ -129,6 +129,7 @@ export async function startServer(
         requestFigures,
         scheduler,
         projectRoot: config.root,
+        home: config.home,
       },
       batching: config.serving,
       logger,

@@ -3,7 +3,8 @@
  * The web UI in a real browser (Debian's Chromium via playwright-core) against `keel serve --auth`
  * on loopback, over data made through the REST API: sign-in, the runs table (filter, sort,
  * columns, paging), a run with its metric charts and artifacts, a comparison, keyboard use, names
- * and contrast on every page. Screenshots go to test-output/ui; figures are printed, not judged.
+ * and contrast on every page; a served model with its canary and each version's requests.
+ * Screenshots go to test-output/ui; figures are printed, not judged.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import { Registry } from '../../src/registry/index.js';
 import { startServer } from '../../src/server/index.js';
 import { launchChromium, lowContrast, screenshot, unnamedControls } from '../helpers/browser.js';
 import { keel } from '../helpers/cli.js';
+import { ORDERS_CSV } from '../helpers/data.js';
 import { day, definitions, writeSources } from '../helpers/feature-repo.js';
 import { requestJson } from '../helpers/server.js';
 import { tempDir } from '../helpers/tracking.js';
@@ -36,6 +38,8 @@ describe('web UI', () => {
   const tokens: Record<string, string> = {};
   const runIds: Record<string, string> = {};
   let experimentId: string;
+  let ingestChecks: string[] = [];
+  let projectRoot: string;
 
   const call = async (method: string, path: string, body?: unknown, token = tokens.writer) => {
     const res = await requestJson(server.url, method, path, body, token);
@@ -59,6 +63,7 @@ describe('web UI', () => {
 
   beforeAll(async () => {
     const cwd = tempDir();
+    projectRoot = cwd;
     writeFileSync(join(cwd, 'keel.yaml'), POLICY);
     const config = loadConfig({ cwd, env: {} });
     const registry = await Registry.open(config);
@@ -87,9 +92,10 @@ describe('web UI', () => {
       [
         'stages:',
         '  prepare:',
-        '    cmd: cp data.csv prepared.csv',
+        `    cmd: "cp data.csv prepared.csv && echo 'loss: 0.25' > metrics.yaml"`,
         '    deps: [data.csv]',
         '    outs: [prepared.csv]',
+        '    metrics: [{ metrics.yaml: { cache: false } }]',
         '  train:',
         '    cmd: cp prepared.csv model.txt',
         '    deps: [prepared.csv]',
@@ -99,7 +105,31 @@ describe('web UI', () => {
     );
     const repro = await keel(['repro', 'prepare'], { cwd });
     expect(repro.code, repro.stderr).toBe(0);
-    server = await startServer(config, { port: 0, host: '127.0.0.1', auth: true, scheduler: false });
+    // An accepted ingest of the offline store, whose checks the features page lists.
+    writeFileSync(join(cwd, 'orders.csv'), `${ORDERS_CSV}\n`);
+    writeFileSync(
+      join(cwd, 'orders.yaml'),
+      'columns:\n  - { name: id, type: int64, nullable: false }\n  - { name: qty, type: int64, min: 0 }\n' +
+        '  - { name: price, type: float64 }\n  - { name: day, type: date }\n  - { name: note, type: string }\n' +
+        '  - { name: active, type: bool }\nrules:\n  uniqueKey: [id]\n',
+    );
+    const ingested = await keel(['ingest', 'orders', 'orders.csv', '--schema', 'orders.yaml', '--json'], {
+      cwd,
+    });
+    expect(ingested.code, ingested.stderr).toBe(0);
+    ingestChecks = (JSON.parse(ingested.stdout) as { checks: Array<{ check: string }> }).checks.map(
+      (c) => c.check,
+    );
+    // Version 1 serves, version 2 is its canary on half of the requests (a seeded draw).
+    server = await startServer(config, {
+      port: 0,
+      host: '127.0.0.1',
+      auth: true,
+      scheduler: false,
+      models: [{ uri: 'models:/churn/1', canary: { uri: 'models:/churn/2', percent: 50 } }],
+      canarySeed: 7,
+      refreshIntervalMs: 0,
+    });
 
     experimentId = (await call('POST', '/api/2.0/mlflow/experiments/create', { name: 'churn-ui' }))
       .experiment_id;
@@ -168,7 +198,10 @@ describe('web UI', () => {
     const html = await page.text();
     const asset = /src="(\/ui\/assets\/[^"]+\.js)"/.exec(html)?.[1];
     expect(asset).toBeDefined();
-    expect((await fetch(`${server.url}${asset}`)).headers.get('content-type')).toMatch(/javascript/);
+    const script = await fetch(`${server.url}${asset}`);
+    expect(script.headers.get('content-type')).toMatch(/javascript/);
+    // Read to the end: an unread body keeps its connection busy, and the server's close waits for it.
+    expect((await script.text()).length).toBeGreaterThan(0);
     expect((await fetch(`${server.url}/ui/..%2f..%2fpackage.json`)).status).toBe(404);
     expect((await requestJson(server.url, 'GET', '/api/2.0/keel/whoami')).status).toBe(401);
     expect(
@@ -359,6 +392,61 @@ describe('web UI', () => {
     expect(version.body).toMatchObject({ model_version: { current_stage: 'Production' } });
   });
 
+  it('shows how a model is served: the canary share and each version requests, errors and latency', async () => {
+    const scored = 40;
+    for (let i = 0; i < scored; i++)
+      await call('POST', '/invocations?model=churn', { inputs: [[i / 10, 1, -1]] }, tokens.reader);
+    const figures = await call(
+      'GET',
+      '/api/2.0/keel/serving/deployments?model=churn&minutes=5',
+      undefined,
+      tokens.reader,
+    );
+    const versions = figures.versions as Array<{ version: string; requests: number; failed: number }>;
+    expect(versions.map((v) => v.version)).toEqual(['1', '2']);
+    expect(versions.reduce((n, v) => n + v.requests, 0)).toBe(scored);
+    expect(versions.every((v) => v.requests > 0 && v.failed === 0)).toBe(true);
+    expect(figures.served).toMatchObject({
+      version: '1',
+      canary: { version: '2', percent: 50, ready: true },
+    });
+    const unknown = await requestJson(
+      server.url,
+      'GET',
+      '/api/2.0/keel/serving/deployments?model=nope',
+      undefined,
+      tokens.reader,
+    );
+    expect(unknown.status).toBe(404);
+    expect(JSON.stringify(unknown.body)).toContain('nope');
+    const bad = await requestJson(
+      server.url,
+      'GET',
+      '/api/2.0/keel/serving/deployments?model=churn&minutes=0',
+      undefined,
+      tokens.reader,
+    );
+    expect(bad.status).toBe(400);
+
+    const { context, page } = await pageAs(tokens.reader);
+    await page.goto(`${server.url}/#/models/churn`);
+    const canary = page.locator('[data-canary-percent]');
+    await canary.waitFor();
+    expect(await canary.getAttribute('data-canary-percent')).toBe('50');
+    expect(await canary.textContent()).toContain('taking traffic');
+    const rows = page.locator('table.deployments tbody tr');
+    await expect.poll(() => rows.count(), WAIT).toBe(2);
+    for (const v of versions) {
+      const row = page.locator(`table.deployments tr[data-version="${v.version}"]`);
+      expect(await row.locator('[data-requests]').getAttribute('data-requests')).toBe(String(v.requests));
+      expect(await row.textContent()).toContain(v.version === '1' ? 'primary (50%)' : 'canary (50%)');
+      expect(await row.textContent()).toMatch(/0%\d+(\.\d+)? ms/);
+    }
+    await checkAccessible(page);
+    await screenshot(page, 'model-serving');
+    await context.close();
+  });
+
   it('shows the feature views with their freshness, entities and services', async () => {
     const { context, page } = await pageAs(tokens.reader);
     await page.goto(`${server.url}/#/features`);
@@ -379,7 +467,36 @@ describe('web UI', () => {
     await context.close();
   });
 
-  it('draws the pipeline DAG with each stage status against dvc.lock', async () => {
+  it('shows the datasets with each accepted ingest and the validation checks it passed', async () => {
+    expect(ingestChecks.length).toBeGreaterThan(0);
+    const missing = await requestJson(
+      server.url,
+      'GET',
+      '/api/2.0/keel/datasets/get?name=nope',
+      undefined,
+      tokens.reader,
+    );
+    expect(missing.status).toBe(404);
+    expect(String(missing.body.message)).toContain('orders');
+    const { context, page } = await pageAs(tokens.reader);
+    await page.goto(`${server.url}/#/features`);
+    const orders = page.locator('[data-dataset=orders]');
+    await orders.waitFor();
+    expect(await orders.locator('header').textContent()).toContain('orders: 4 rows in 1 partition,');
+    const ingest = orders.locator('table.ingests tbody tr');
+    expect(await ingest.count()).toBe(1);
+    expect(await ingest.textContent()).toContain('orders.csv');
+    await ingest.locator('summary').click();
+    expect(await ingest.locator('summary').textContent()).toBe(
+      `${ingestChecks.length} of ${ingestChecks.length} passed`,
+    );
+    expect(await ingest.locator('li strong').allTextContents()).toEqual(ingestChecks);
+    await checkAccessible(page);
+    await screenshot(page, 'datasets');
+    await context.close();
+  });
+
+  it('draws the pipeline DAG with each stage status against dvc.lock and its metrics', async () => {
     const { context, page } = await pageAs(tokens.reader);
     await page.goto(`${server.url}/#/pipelines`);
     await page.locator('[data-stage=train]').waitFor();
@@ -388,6 +505,14 @@ describe('web UI', () => {
     expect(await page.locator('figure.chart svg line').count()).toBe(1);
     const train = page.locator('table.stages tbody tr', { hasText: 'train' });
     expect(await train.textContent()).toContain('cp prepared.csv model.txt');
+    // The metrics file prepare wrote, as keel metrics show reads it; train has none.
+    const show = await keel(['metrics', 'show', '--json'], { cwd: projectRoot });
+    expect(show.code, show.stderr).toBe(0);
+    const loss = String(JSON.parse(show.stdout)[''].data['metrics.yaml'].data.loss);
+    const metrics = page.locator('table.stages tbody tr', { hasText: 'prepare' }).locator('[data-metrics]');
+    expect(await metrics.getAttribute('data-metrics')).toBe('metrics.yaml');
+    expect(await metrics.locator('li').allTextContents()).toEqual([`loss: ${loss}`]);
+    expect(await train.locator('[data-metrics]').count()).toBe(0);
     await checkAccessible(page);
     await screenshot(page, 'pipelines');
     await context.close();

@@ -105,3 +105,26 @@ export interface AuditEntry {
   gates?: GateResult[];
   reason: string;
 }
+
+/** `GET /api/2.0/keel/serving/deployments`: how a model is served, and each version's requests. */
+export interface Deployments {
+  model: string;
+  served: {
+    version: string;
+    uri: string;
+    follows: boolean;
+    canary?: { uri: string; version: string | null; percent: number; sticky: boolean; ready: boolean };
+    shadow?: { uri: string; version: string | null; ready: boolean };
+  } | null;
+  window: { from: number; to: number; minutes: number };
+  versions: Array<{
+    version: string;
+    requests: number;
+    failed: number;
+    errorRate: number | null;
+    p50Ms: number | null;
+    p95Ms: number | null;
+    p99Ms: number | null;
+    throughput: number;
+  }>;
+}

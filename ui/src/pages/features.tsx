@@ -1,6 +1,7 @@
 /**
  * The feature store: entities, feature views (schema, TTL, owner, source) with their freshness
- * (materialized up to when, how stale the online rows are), on-demand views and services.
+ * (materialized up to when, how stale the online rows are), on-demand views and services; the
+ * offline store's datasets with their accepted ingests and the validation checks each passed.
  */
 import { api, keel } from '../api';
 import { Loaded, useAsync } from '../components/async';
@@ -20,6 +21,22 @@ interface FeatureView {
   staleness_seconds: number | null;
   pending: { start: number; end: number; doneUntil: number } | null;
 }
+interface IngestCheck {
+  check: string;
+  column?: string;
+  passed: boolean;
+  message: string;
+}
+interface Dataset {
+  name: string;
+  partitions: number;
+  rows: number;
+  lastIngest?: number;
+  digest: string;
+  columns: { name: string; type: string }[];
+  ingests: { at: number; rows: number; digest: string; files: string[]; checks?: IngestCheck[] }[];
+}
+
 interface Registry {
   entities: { name: string; joinKey: string; valueType: string; description?: string; version: number }[];
   feature_views: FeatureView[];
@@ -167,6 +184,91 @@ export function FeaturesPage() {
           </>
         )}
       </Loaded>
+      <Datasets />
     </>
+  );
+}
+
+const basename = (path: string) => path.split(/[\\/]/).pop() ?? path;
+
+/** Each dataset's accepted ingests, newest first, with the checks every batch passed. */
+function Datasets() {
+  const datasets = useAsync(async () => {
+    const { datasets: list } = await api<{ datasets: { name: string }[] }>(keel('datasets'));
+    return Promise.all(
+      list.map(
+        async (d) =>
+          (await api<{ dataset: Dataset }>(keel('datasets/get'), { query: { name: d.name } })).dataset,
+      ),
+    );
+  }, []);
+  return (
+    <section aria-labelledby="datasets">
+      <h2 id="datasets">Datasets</h2>
+      <Loaded state={datasets}>
+        {(list) =>
+          list.length === 0 ? (
+            <p>No datasets yet (keel ingest DATASET FILE --schema schema.yaml).</p>
+          ) : (
+            list.map((d) => (
+              <article key={d.name} data-dataset={d.name}>
+                <header>
+                  <strong>{d.name}</strong>: {d.rows} rows in {d.partitions}{' '}
+                  {d.partitions === 1 ? 'partition' : 'partitions'}, last ingest {time(d.lastIngest)}
+                  <div>
+                    <small>
+                      {d.columns.map((c) => `${c.name}: ${c.type}`).join(', ')}; {d.digest.slice(0, 19)}
+                    </small>
+                  </div>
+                </header>
+                <div class="overflow-auto">
+                  <table class="striped ingests">
+                    <caption>Ingests of {d.name}</caption>
+                    <thead>
+                      <tr>
+                        <th scope="col">When</th>
+                        <th scope="col">Rows</th>
+                        <th scope="col">Files</th>
+                        <th scope="col">Checks</th>
+                      </tr>
+                    </thead>
+                    <tbody>
+                      {[...d.ingests].reverse().map((i) => (
+                        <tr key={i.digest + i.at}>
+                          <td>{time(i.at)}</td>
+                          <td>{i.rows}</td>
+                          <td>{i.files.map(basename).join(', ')}</td>
+                          <td>
+                            {i.checks ? (
+                              <details>
+                                <summary>
+                                  <Badge kind={i.checks.every((c) => c.passed) ? 'ok' : 'bad'}>
+                                    {i.checks.filter((c) => c.passed).length} of {i.checks.length} passed
+                                  </Badge>
+                                </summary>
+                                <ul class="checks">
+                                  {i.checks.map((c) => (
+                                    <li key={`${c.check}:${c.column ?? ''}`}>
+                                      <strong>{c.check}</strong>
+                                      {c.column ? ` ${c.column}` : ''}: {c.message}
+                                    </li>
+                                  ))}
+                                </ul>
+                              </details>
+                            ) : (
+                              'not recorded'
+                            )}
+                          </td>
+                        </tr>
+                      ))}
+                    </tbody>
+                  </table>
+                </div>
+              </article>
+            ))
+          )
+        }
+      </Loaded>
+    </section>
   );
 }

@@ -9,7 +9,14 @@ import { ErrorBox, Loaded, useAsync } from '../components/async';
 import { Badge, KeyValues, time, value } from '../components/format';
 import { useCan, useMe } from '../me';
 import { href } from '../router';
-import type { AuditEntry, GateResult, ModelVersion, PromotionRequest, RegisteredModel } from '../types';
+import type {
+  AuditEntry,
+  Deployments,
+  GateResult,
+  ModelVersion,
+  PromotionRequest,
+  RegisteredModel,
+} from '../types';
 
 export function ModelsPage() {
   const models = useAsync(
@@ -221,6 +228,109 @@ function Audit({ name, tick }: { name: string; tick: number }) {
   );
 }
 
+const ms = (v: number | null) => (v === null ? '' : `${value(v)} ms`);
+
+/**
+ * What this server serves of the model (primary, canary and its share, shadow) and every
+ * server's requests per version over the last hour.
+ */
+function Serving({ name }: { name: string }) {
+  const deployments = useAsync(
+    () => api<Deployments>(keel('serving/deployments'), { query: { model: name } }),
+    [name],
+  );
+  return (
+    <section aria-labelledby="serving">
+      <h2 id="serving">Serving</h2>
+      <Loaded state={deployments}>
+        {(d) => {
+          const sides = new Map<string, string>();
+          if (d.served) {
+            sides.set(d.served.version, `primary (${100 - (d.served.canary?.percent ?? 0)}%)`);
+            if (d.served.canary?.version)
+              sides.set(d.served.canary.version, `canary (${d.served.canary.percent}%)`);
+            if (d.served.shadow?.version) sides.set(d.served.shadow.version, 'shadow');
+          }
+          return (
+            <>
+              {d.served ? (
+                <KeyValues
+                  caption="Served here"
+                  rows={[
+                    ['Primary', `v${d.served.version} from ${d.served.uri}`],
+                    ...(d.served.canary
+                      ? ([
+                          [
+                            'Canary',
+                            <span key="canary" data-canary-percent={d.served.canary.percent}>
+                              {d.served.canary.version ? `v${d.served.canary.version}` : 'no version'} from{' '}
+                              {d.served.canary.uri}, {d.served.canary.percent}% of requests
+                              {d.served.canary.sticky ? ' (sticky)' : ''}{' '}
+                              <Badge kind={d.served.canary.ready ? 'ok' : 'warn'}>
+                                {d.served.canary.ready ? 'taking traffic' : 'not ready'}
+                              </Badge>
+                            </span>,
+                          ],
+                        ] as [string, preact.ComponentChildren][])
+                      : []),
+                    ...(d.served.shadow
+                      ? ([
+                          [
+                            'Shadow',
+                            `${d.served.shadow.version ? `v${d.served.shadow.version}` : 'no version'} from ${d.served.shadow.uri}`,
+                          ],
+                        ] as [string, preact.ComponentChildren][])
+                      : []),
+                  ]}
+                />
+              ) : (
+                <p>
+                  This server does not serve {name} (keel serve --model models:/{name}@champion).
+                </p>
+              )}
+              {d.versions.length === 0 ? (
+                <p>No scoring requests in the last {d.window.minutes} minutes.</p>
+              ) : (
+                <div class="overflow-auto">
+                  <table class="striped deployments">
+                    <caption>Requests in the last {d.window.minutes} minutes, all servers</caption>
+                    <thead>
+                      <tr>
+                        <th scope="col">Version</th>
+                        <th scope="col">Side</th>
+                        <th scope="col">Requests</th>
+                        <th scope="col">Errors</th>
+                        <th scope="col">Error rate</th>
+                        <th scope="col">p50</th>
+                        <th scope="col">p95</th>
+                        <th scope="col">p99</th>
+                      </tr>
+                    </thead>
+                    <tbody>
+                      {d.versions.map((v) => (
+                        <tr key={v.version} data-version={v.version}>
+                          <td>{v.version}</td>
+                          <td>{sides.get(v.version) ?? ''}</td>
+                          <td data-requests={v.requests}>{v.requests}</td>
+                          <td>{v.failed}</td>
+                          <td>{v.errorRate === null ? '' : `${value(v.errorRate * 100)}%`}</td>
+                          <td>{ms(v.p50Ms)}</td>
+                          <td>{ms(v.p95Ms)}</td>
+                          <td>{ms(v.p99Ms)}</td>
+                        </tr>
+                      ))}
+                    </tbody>
+                  </table>
+                </div>
+              )}
+            </>
+          );
+        }}
+      </Loaded>
+    </section>
+  );
+}
+
 export function ModelPage({ name }: { name: string }) {
   const [tick, setTick] = useState(0);
   const model = useAsync(
@@ -281,6 +391,7 @@ export function ModelPage({ name }: { name: string }) {
           </>
         )}
       </Loaded>
+      <Serving name={name} />
       <Requests name={name} onChange={() => setTick((t) => t + 1)} />
       <Audit name={name} tick={tick} />
     </>

@@ -1,11 +1,11 @@
 /**
  * The project's DVC pipeline: its stages as a DAG (columns by depth, edges from each stage's
  * upstream stages) coloured by their status against dvc.lock, and each stage's command, deps,
- * outs and what changed.
+ * outs, what changed and the current values of its metrics files.
  */
 import { api, keel } from '../api';
 import { Loaded, useAsync } from '../components/async';
-import { Badge } from '../components/format';
+import { Badge, value } from '../components/format';
 
 interface Stage {
   name: string;
@@ -16,6 +16,7 @@ interface Stage {
   frozen: boolean;
   upstream: string[];
   status: unknown[];
+  metrics: { file: string; values?: Record<string, number | string | boolean>; error?: string }[];
 }
 
 const W = 170;
@@ -92,6 +93,32 @@ function Dag({ stages }: { stages: Stage[] }) {
   );
 }
 
+/** Each metrics file of a stage with its values, or why it could not be read. */
+function StageMetrics({ files }: { files: Stage['metrics'] }) {
+  return (
+    <>
+      {files.map((f) => (
+        <div key={f.file} data-metrics={f.file}>
+          <small>{f.file}</small>
+          {f.error !== undefined ? (
+            <div>
+              <Badge kind="warn">unreadable</Badge> {f.error}
+            </div>
+          ) : (
+            <ul class="metrics">
+              {Object.entries(f.values ?? {}).map(([k, v]) => (
+                <li key={k}>
+                  {k}: {value(v)}
+                </li>
+              ))}
+            </ul>
+          )}
+        </div>
+      ))}
+    </>
+  );
+}
+
 const describe = (status: unknown[]) =>
   status.map((e) => (typeof e === 'string' ? e : JSON.stringify(e))).join('; ');
 
@@ -114,6 +141,7 @@ export function PipelinesPage() {
                   <th scope="col">Deps</th>
                   <th scope="col">Outs</th>
                   <th scope="col">What changed</th>
+                  <th scope="col">Metrics</th>
                 </tr>
               </thead>
               <tbody>
@@ -131,6 +159,9 @@ export function PipelinesPage() {
                     <td>{s.deps.join(', ')}</td>
                     <td>{s.outs.join(', ')}</td>
                     <td>{describe(s.status)}</td>
+                    <td>
+                      <StageMetrics files={s.metrics} />
+                    </td>
                   </tr>
                 ))}
               </tbody>

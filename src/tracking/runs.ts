@@ -505,7 +505,7 @@ export class RunStore {
     const ids = options.experimentIds.map(parseExperimentId);
     if (ids.length === 0) return { items: [] };
     const where = compileRunFilter(parseFilter(options.filter));
-    const order = compileRunOrderBy((options.orderBy ?? []).map(parseOrderBy));
+    const order = compileRunOrderBy((options.orderBy ?? []).map(parseOrderBy), this.db.dialect);
     const conditions = [
       `r.experiment_id IN ${placeholders(ids.length)}`,
       viewTypeCondition(options.viewType, 'r'),

@@ -5,7 +5,7 @@
  * inside the SQL text.
  */
 import { KeelError, own } from '../core/index.js';
-import type { SqlValue } from '../storage/index.js';
+import type { Dialect, SqlValue } from '../storage/index.js';
 import { type Clause, type OrderBy, parseOrderBy } from './filter.js';
 
 export interface SqlFragment {
@@ -162,15 +162,18 @@ export interface RunOrder {
  * Each metric, param or tag key is one LEFT JOIN on its table's primary key (run_uuid, key), so a
  * run's value is looked up once rather than in a subquery per ORDER BY term. Metrics rank as
  * MLflow's SQL store ranks them in both directions: numbers, then NaN, then runs without the key.
+ * On SQLite, metric joins name the covering (key, run_uuid, value, is_nan) index: without table
+ * statistics its planner takes the primary key and reads every run's row, several times slower.
  */
-export function compileRunOrderBy(orderBy: OrderBy[]): RunOrder {
+export function compileRunOrderBy(orderBy: OrderBy[], dialect: Dialect): RunOrder {
   const joins: SqlFragment[] = [];
   const parts = orderBy.map((o, i) => {
     if (o.type === 'metric' || o.type === 'param' || o.type === 'tag') {
       const alias = `o${i}`;
       const table = o.type === 'metric' ? 'latest_metrics' : o.type === 'param' ? 'params' : 'tags';
+      const hint = o.type === 'metric' && dialect === 'sqlite' ? ' INDEXED BY latest_metrics_key' : '';
       joins.push({
-        sql: `LEFT JOIN ${table} ${alias} ON ${alias}.run_uuid = r.run_uuid AND ${alias}.key = ?`,
+        sql: `LEFT JOIN ${table} ${alias}${hint} ON ${alias}.run_uuid = r.run_uuid AND ${alias}.key = ?`,
         params: [o.key],
       });
       const column = `${alias}.value`;

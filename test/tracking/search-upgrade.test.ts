@@ -15,7 +15,7 @@ const backends: Array<[Backend, string | undefined]> = [['sqlite', undefined]];
 if (pgUrl) backends.push(['postgres', pgUrl]);
 
 describe.each(backends)('a tracking store from before migration 102 on %s', (backend, url) => {
-  it('takes the migration and searches by a metric as before', async () => {
+  it('takes the migration, then searches by a metric in MLflow order', async () => {
     const { db, cleanup } = await openTestDatabase(backend, url);
     try {
       await migrate(

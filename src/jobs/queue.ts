@@ -229,9 +229,13 @@ export class JobQueue {
 
   private async task(job: string, index: number): Promise<TaskStatus> {
     const id = taskId(job, index);
+    // The state first, then the job: a task that turns failed between two reads would otherwise
+    // show as failed with the hash read before BullMQ wrote its failedReason (one Lua step).
+    const state = await this.queue.getJobState(id);
     const task = await this.queue.getJob(id);
-    if (!task) return { index, id, state: 'removed', attempts: 0, failures: 0, stalls: 0, workers: [] };
-    const [state, logs] = await Promise.all([task.getState(), this.queue.getJobLogs(id)]);
+    if (!task || state === 'unknown')
+      return { index, id, state: 'removed', attempts: 0, failures: 0, stalls: 0, workers: [] };
+    const logs = await this.queue.getJobLogs(id);
     const workers = logs.logs.map((l) => START.exec(l)?.[2]).filter((w): w is string => w !== undefined);
     return {
       index,

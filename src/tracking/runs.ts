@@ -406,7 +406,11 @@ export class RunStore {
     ]);
     const group = <T extends { run_uuid: string }>(items: T[]) => {
       const m = new Map<string, T[]>();
-      for (const it of items) m.set(it.run_uuid, [...(m.get(it.run_uuid) ?? []), it]);
+      for (const it of items) {
+        const list = m.get(it.run_uuid);
+        if (list) list.push(it);
+        else m.set(it.run_uuid, [it]);
+      }
       return m;
     };
     const [p, t, m, i, lm] = [group(params), group(tags), group(metrics), group(inputs), group(models)];
@@ -501,15 +505,15 @@ export class RunStore {
     const ids = options.experimentIds.map(parseExperimentId);
     if (ids.length === 0) return { items: [] };
     const where = compileRunFilter(parseFilter(options.filter));
-    const order = compileRunOrderBy((options.orderBy ?? []).map(parseOrderBy));
+    const order = compileRunOrderBy((options.orderBy ?? []).map(parseOrderBy), this.db.dialect);
     const conditions = [
       `r.experiment_id IN ${placeholders(ids.length)}`,
       viewTypeCondition(options.viewType, 'r'),
       where.sql,
     ].filter(Boolean);
-    const params: SqlValue[] = [...ids, ...where.params, ...order.params, max + 1, offset];
+    const params: SqlValue[] = [...order.joins.params, ...ids, ...where.params, max + 1, offset];
     const rows = await this.db.all<RunRow>(
-      `SELECT r.* FROM runs r WHERE ${conditions.join(' AND ')} ORDER BY ${order.sql} LIMIT ? OFFSET ?`,
+      `SELECT r.* FROM runs r ${order.joins.sql} WHERE ${conditions.join(' AND ')} ORDER BY ${order.orderBy.sql} LIMIT ? OFFSET ?`,
       params,
     );
     const page = pageOf(rows, offset, max);

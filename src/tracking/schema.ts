@@ -139,4 +139,11 @@ CREATE TABLE run_models (
 );
 `,
   },
+  {
+    version: 102,
+    name: 'tracking: latest metrics by key, for searches sorted or filtered by a metric',
+    // Covering: a sort by one metric reads its 10,000s of values from this index alone, where the
+    // primary key (run_uuid, key) would cost one lookup per run or a scan of every run's metrics.
+    sql: 'CREATE INDEX latest_metrics_key ON latest_metrics (key, run_uuid, value, is_nan);',
+  },
 ];

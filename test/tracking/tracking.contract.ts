@@ -270,6 +270,47 @@ export function describeTrackingContract(backend: Backend, postgresUrl?: string)
       );
     });
 
+    it('orders runs by a metric as MLflow does: numbers, then NaN, then missing, ties newest first', async () => {
+      const exp = await tracking.experiments.create('metric-order');
+      const values: Array<number | undefined> = [0.5, Number.NaN, undefined, -1, 0.5, Number.NaN, 2];
+      for (const [i, value] of values.entries()) {
+        clock.advance(1000);
+        const { info } = await tracking.runs.create({ experimentId: exp, runName: `run-${i}` });
+        await tracking.runs.logBatch(info.run_id, {
+          metrics: [
+            { key: 'other', value: i, timestamp: 1, step: 0 },
+            ...(value === undefined ? [] : [{ key: 'auc', value, timestamp: 1, step: 0 }]),
+          ],
+        });
+      }
+      const order = async (orderBy: string[], maxResults = 100) => {
+        const names: string[] = [];
+        let pageToken: string | undefined;
+        do {
+          const page = await tracking.runs.search({ experimentIds: [exp], orderBy, maxResults, pageToken });
+          names.push(...page.items.map((r) => r.info.run_name));
+          pageToken = page.next_page_token;
+        } while (pageToken);
+        return names;
+      };
+      const asc = ['run-3', 'run-4', 'run-0', 'run-6', 'run-5', 'run-1', 'run-2'];
+      const desc = ['run-6', 'run-4', 'run-0', 'run-3', 'run-5', 'run-1', 'run-2'];
+      expect(await order(['metrics.auc ASC'])).toEqual(asc);
+      expect(await order(['metrics.auc DESC'])).toEqual(desc);
+      // Paging walks the same order, two runs at a time.
+      expect(await order(['metrics.auc DESC'], 2)).toEqual(desc);
+      // A second key breaks the first one's ties before start_time does.
+      expect(await order(['metrics.auc DESC', 'metrics.other ASC'])).toEqual([
+        'run-6',
+        'run-0',
+        'run-4',
+        'run-3',
+        'run-1',
+        'run-5',
+        'run-2',
+      ]);
+    });
+
     it('stores, lists and confines artifacts', async () => {
       const { info } = await tracking.runs.create({ experimentId: '0' });
       const root = await tracking.runArtifactRoot(info.run_id);

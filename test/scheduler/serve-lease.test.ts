@@ -54,7 +54,9 @@ describe('the scheduler lease across two keel serve processes (PostgreSQL)', asy
       const servers: Array<{ child: ChildProcess; base: string }> = [];
       for (let i = 0; i < 2; i++) {
         const port = await freePort();
-        const child = spawn(process.execPath, [CLI, 'serve', '--port', String(port)], {
+        // One process per server: `leader` is the answering process's own state, and a kept-alive
+        // connection always reaches the same worker of a cluster (each worker contends by itself).
+        const child = spawn(process.execPath, [CLI, 'serve', '--port', String(port), '--workers', '1'], {
           cwd: dir,
           env: { ...process.env, KEEL_DB: schema.url, KEEL_TRACKING_URI: '', KEEL_LOG_LEVEL: 'error' },
           stdio: ['ignore', 'pipe', 'pipe'],

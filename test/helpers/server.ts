@@ -4,7 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ArtifactStore } from '../../src/artifacts/index.js';
 import type { Policy, Registry } from '../../src/registry/index.js';
-import { buildApp } from '../../src/server/index.js';
+import { buildApp, type KeelServices } from '../../src/server/index.js';
 import type { Tracking } from '../../src/tracking/index.js';
 import { openTestRegistry } from './registry.js';
 import type { Backend } from './tracking.js';
@@ -80,6 +80,29 @@ export async function startTestServer(
     close: async () => {
       await app.close();
       await cleanup();
+    },
+  };
+}
+
+/** An app over given services, listening on a loopback port. */
+export interface ServingApp {
+  app: FastifyInstance;
+  base: string;
+  /** Stops the app, then writes the prediction log's rows and stops the served models. */
+  close: () => Promise<void>;
+}
+
+/** Serves `services` (models, prediction log, ...) on a loopback port, without a logger. */
+export async function listenServing(services: KeelServices): Promise<ServingApp> {
+  const app = await buildApp({ services, logger: false });
+  const base = await app.listen({ host: '127.0.0.1', port: 0 });
+  return {
+    app,
+    base,
+    close: async () => {
+      await app.close();
+      await services.predictionLog?.close();
+      await services.serving?.close();
     },
   };
 }

@@ -7,12 +7,12 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PredictionLog, readPredictions } from '../../src/monitoring/index.js';
 import { buildApp } from '../../src/server/index.js';
 import { ModelServer } from '../../src/serving/index.js';
 import { CHURN_FEATURES, featureValues } from '../helpers/feature-repo.js';
+import { listenServing, type ServingApp } from '../helpers/server.js';
 import { COLUMNS, type ServedWorld, servedWorld } from '../helpers/serving.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -75,7 +75,7 @@ describe('prediction log and metrics over HTTP', () => {
   let world: ServedWorld;
   let serving: ModelServer;
   let log: PredictionLog;
-  let app: FastifyInstance;
+  let served: ServingApp;
   let base: string;
   let home: string;
 
@@ -90,22 +90,17 @@ describe('prediction log and metrics over HTTP', () => {
     home = tempDir();
     // The timer never fires in the test: rows are written by the explicit flushes.
     log = new PredictionLog({ home, flushIntervalMs: 3_600_000 });
-    app = await buildApp({
-      services: {
-        tracking: world.tracking,
-        registry: world.registry,
-        features: world.store,
-        serving,
-        predictionLog: log,
-      },
-      logger: false,
+    served = await listenServing({
+      tracking: world.tracking,
+      registry: world.registry,
+      features: world.store,
+      serving,
+      predictionLog: log,
     });
-    base = await app.listen({ host: '127.0.0.1', port: 0 });
+    base = served.base;
   });
   afterAll(async () => {
-    await app?.close();
-    await log?.close();
-    await serving?.close();
+    await served?.close();
     await world?.close();
   });
 

@@ -5,13 +5,12 @@
  * rows sent). Afterwards the Parquet log holds exactly the answered rows, each request's 100 under
  * the id its response carried, and nothing was dropped.
  */
-import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryRows, withDuckDB } from '../../src/data/index.js';
 import { PredictionLog, predictionsSql } from '../../src/monitoring/index.js';
-import { buildApp } from '../../src/server/index.js';
 import { ModelServer } from '../../src/serving/index.js';
+import { listenServing, type ServingApp } from '../helpers/server.js';
 import { COLUMNS, type ServedWorld, servedWorld } from '../helpers/serving.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -23,7 +22,7 @@ describe('prediction log under sustained load', () => {
   let world: ServedWorld;
   let serving: ModelServer;
   let log: PredictionLog;
-  let app: FastifyInstance;
+  let served: ServingApp;
   let base: string;
   let home: string;
   const warnings: Array<Record<string, unknown>> = [];
@@ -37,16 +36,16 @@ describe('prediction log under sustained load', () => {
       { write: (line: string) => void warnings.push(JSON.parse(line) as Record<string, unknown>) },
     );
     log = new PredictionLog({ home, maxBufferRows: 100_000, logger });
-    app = await buildApp({
-      services: { tracking: world.tracking, registry: world.registry, serving, predictionLog: log },
-      logger: false,
+    served = await listenServing({
+      tracking: world.tracking,
+      registry: world.registry,
+      serving,
+      predictionLog: log,
     });
-    base = await app.listen({ host: '127.0.0.1', port: 0 });
+    base = served.base;
   });
   afterAll(async () => {
-    await app?.close();
-    await log?.close();
-    await serving?.close();
+    await served?.close();
     await world?.close();
   });
 

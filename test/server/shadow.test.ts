@@ -6,13 +6,12 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportOnnx, type FeatureMatrix, predictGbdt, trainGbdt } from '../../src/ml/index.js';
 import { PredictionLog, readPredictions } from '../../src/monitoring/index.js';
-import { buildApp } from '../../src/server/index.js';
 import { ModelServer } from '../../src/serving/index.js';
 import { CHURN_FEATURES, CUSTOMERS, FEATURE_DAYS, featureValues } from '../helpers/feature-repo.js';
+import { listenServing, type ServingApp } from '../helpers/server.js';
 import { COLUMNS, type Row, type ServedWorld, servedWorld } from '../helpers/serving.js';
 import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
@@ -23,7 +22,7 @@ describe('shadow deployment', () => {
   let world: ServedWorld;
   let serving: ModelServer;
   let log: PredictionLog;
-  let app: FastifyInstance;
+  let served: ServingApp;
   let base: string;
   let home: string;
   /** Version 2's own scores: another label, so its scores differ from version 1's. */
@@ -64,22 +63,17 @@ describe('shadow deployment', () => {
     });
     home = tempDir();
     log = new PredictionLog({ home, flushIntervalMs: 60_000 });
-    app = await buildApp({
-      services: {
-        tracking: world.tracking,
-        registry: world.registry,
-        features: world.store,
-        serving,
-        predictionLog: log,
-      },
-      logger: false,
+    served = await listenServing({
+      tracking: world.tracking,
+      registry: world.registry,
+      features: world.store,
+      serving,
+      predictionLog: log,
     });
-    base = await app.listen({ host: '127.0.0.1', port: 0 });
+    base = served.base;
   });
   afterAll(async () => {
-    await app?.close();
-    await log?.close();
-    await serving?.close();
+    await served?.close();
     await world?.close();
   });
 

@@ -17,9 +17,8 @@
  * Run: npm run build && npx tsx bench/serving/predict.ts   (BENCH_SECONDS=2 by default per
  * measurement; Redis at 127.0.0.1:6379, database 7, or BENCH_REDIS)
  */
-import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
@@ -38,118 +37,40 @@ import {
   writeSources,
 } from '../../test/helpers/feature-repo.js';
 import { trainChurn } from '../../test/helpers/serving.js';
+import { closedLoop, openLoop, type RateResult, type Target } from './load.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
-const RATES = [200, 500, 1000];
+/** Offered rates of the open loops (BENCH_RATES="" for closed loops only, as when profiling). */
+const RATES = (process.env.BENCH_RATES ?? '200,500,1000').split(',').filter(Boolean).map(Number);
 const CONNECTIONS = 32;
 const REDIS = process.env.BENCH_REDIS ?? 'redis://127.0.0.1:6379/7';
 /** The FastAPI + uvicorn + onnxruntime peer's closed-loop figure for 100-row bodies here (issue 19). */
 const PEER_100_ROWS = 2230;
+/** Customers in the online stores; a 100-entity request asks for 100 distinct ones. */
+const ENTITIES = 10_000;
+/** Node options for the servers, such as `--cpu-prof` (which NODE_OPTIONS does not take). */
+const NODE_ARGS = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+/** Only the targets whose label matches (a regular expression), besides the bare route. */
+const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
 
-interface Target {
-  url: string;
-  path: string;
-  /** Request bodies, used in turn. */
-  bodies: string[];
+/**
+ * The issue's measurements had the server and the load generator on separate cores. With
+ * `taskset` and 2 cores or more, this process (the load) keeps core 0 and a one-worker server
+ * gets core 1; a `--workers N` server gets every core, the load's one included.
+ */
+const PIN = process.env.BENCH_PIN !== '0' && cpus().length >= 2 && hasTaskset();
+function hasTaskset(): boolean {
+  try {
+    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
 }
-interface Percentiles {
-  p50: number;
-  p90: number;
-  p99: number;
-}
-interface RateResult {
-  due: Percentiles;
-  errors: number;
-}
-
-function percentiles(samples: Float64Array): Percentiles {
-  const sorted = samples.slice().sort();
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))];
-  return { p50: at(0.5), p90: at(0.9), p99: at(0.99) };
-}
-
-function send(agent: http.Agent, t: Target, i: number): Promise<void> {
-  const { hostname, port } = new URL(t.url);
-  const body = t.bodies[i % t.bodies.length];
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: hostname,
-        port,
-        method: 'POST',
-        path: t.path,
-        agent,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () =>
-          res.statusCode === 200 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`)),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-/** Open loop: request i is due at start + i / rate, whatever happened to the ones before. */
-function atRate(t: Target, rate: number): Promise<RateResult> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-  const total = Math.round(rate * SECONDS);
-  const fromDue = new Float64Array(total);
-  let errors = 0;
-  let sent = 0;
-  let settled = 0;
-  const start = performance.now();
-  return new Promise((resolve) => {
-    const finish = () => {
-      if (++settled < total) return;
-      agent.destroy();
-      resolve({ due: percentiles(fromDue), errors });
-    };
-    const tick = () => {
-      const due = Math.min(total, Math.floor(((performance.now() - start) * rate) / 1000) + 1);
-      while (sent < due) {
-        const i = sent++;
-        const dueAt = start + (i * 1000) / rate;
-        send(agent, t, i).then(
-          () => {
-            fromDue[i] = performance.now() - dueAt;
-            finish();
-          },
-          () => {
-            errors++;
-            fromDue[i] = Number.POSITIVE_INFINITY;
-            finish();
-          },
-        );
-      }
-      if (sent < total) setTimeout(tick, 1);
-    };
-    tick();
-  });
-}
-
-/** Closed loop: CONNECTIONS callers, each sending its next request when the last one answered. */
-async function maxRate(t: Target): Promise<{ perSecond: number; errors: number }> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
-  const end = performance.now() + SECONDS * 1000;
-  let done = 0;
-  let errors = 0;
-  await Promise.all(
-    Array.from({ length: CONNECTIONS }, async (_, c) => {
-      for (let i = c; performance.now() < end; i += CONNECTIONS) {
-        await send(agent, t, i).then(
-          () => done++,
-          () => errors++,
-        );
-      }
-    }),
-  );
-  agent.destroy();
-  return { perSecond: done / SECONDS, errors };
-}
+const ALL_CORES = `0-${cpus().length - 1}`;
+/** `command args` run on `cores` when pinning, as is otherwise. */
+const pinned = (cores: string, command: string, args: string[]): [string, string[]] =>
+  PIN ? ['taskset', ['-c', cores, command, ...args]] : [command, args];
 
 // ---- servers (child processes) ----
 
@@ -167,7 +88,9 @@ async function bareServer(): Promise<void> {
 }
 
 function startBare(): Promise<Server> {
-  const child = fork(process.argv[1], ['bare'], { stdio: 'inherit' });
+  const child = spawn(...pinned('1', process.execPath, [...process.execArgv, process.argv[1], 'bare']), {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   return new Promise((resolve) => child.once('message', (url) => resolve({ url: String(url), child })));
 }
 
@@ -179,8 +102,8 @@ function startKeel(
   stderr: 'inherit' | 'ignore' = 'inherit',
 ): Promise<Server> {
   const child = spawn(
-    process.execPath,
-    [
+    ...pinned(workers === 1 ? '1' : ALL_CORES, process.execPath, [
+      ...NODE_ARGS,
       CLI,
       'serve',
       '--port',
@@ -193,7 +116,7 @@ function startKeel(
       '0',
       '--model',
       'models:/churn/1',
-    ],
+    ]),
     {
       cwd: dir,
       env: { ...process.env, KEEL_TRACKING_URI: '', MLFLOW_TRACKING_URI: '', ...env },
@@ -220,7 +143,7 @@ const stopServer = (s: Server) =>
 
 async function world(): Promise<{ dir: string; cleanup: () => void }> {
   const { dir, cleanup } = tempHome();
-  await writeSources(dir);
+  await writeSources(dir, ENTITIES);
   const range = { start: Date.parse(day(-1)), end: Date.parse(day(21)) };
   const sqlite = storeWith(dir, definitions(dir));
   await sqlite.materialize(range);
@@ -259,12 +182,13 @@ const predict = (n: number) =>
   Array.from({ length: VARIANTS }, (_, k) =>
     JSON.stringify({
       model: 'churn',
-      entities: { customer_id: Array.from({ length: n }, (_, i) => ((i + k) % CUSTOMERS) + 1) },
+      entities: { customer_id: Array.from({ length: n }, (_, i) => ((i * 97 + k * 1009) % ENTITIES) + 1) },
     }),
   );
 
 async function main(): Promise<void> {
   const load = loadavg().map((l) => l.toFixed(2));
+  if (PIN) execFileSync('taskset', ['-a', '-cp', '0', String(process.pid)], { stdio: 'ignore' });
   const { dir, cleanup } = await world();
   const bare = await startBare();
   const sqlite1 = await startKeel(dir, {}, 1);
@@ -373,18 +297,19 @@ async function main(): Promise<void> {
       group: '2',
     },
   ];
+  const measured = targets.filter((t, i) => i === 0 || !ONLY || ONLY.test(t.label));
   // Warm up the JIT, the online stores' statements and ONNX Runtime in every process.
-  for (const { target } of targets) await maxRate(target);
+  for (const { target } of measured) await closedLoop(target, SECONDS, CONNECTIONS);
 
   console.log(
-    `online serving over HTTP: keel serve as by default (log level warn, metrics, prediction log) vs a bare Fastify route; ${SECONDS} s per measurement, ${CONNECTIONS} connections closed loop; ${cpus().length} cores, load average before the run ${load.join(' ')}`,
+    `online serving over HTTP: keel serve as by default (log level warn, metrics, prediction log) vs a bare Fastify route; ${SECONDS} s per measurement, ${CONNECTIONS} connections closed loop; ${cpus().length} cores, ${PIN ? 'load on core 0, one-worker servers on core 1' : 'not pinned'}, load average before the run ${load.join(' ')}`,
   );
   const ms = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : 'inf').padStart(7);
   const results = new Map<string, { max: number; rates: RateResult[] }>();
-  for (const { label, target } of targets) {
-    const { perSecond, errors } = await maxRate(target);
+  for (const { label, target } of measured) {
+    const { perSecond, errors } = await closedLoop(target, SECONDS, CONNECTIONS);
     const rates: RateResult[] = [];
-    for (const rate of RATES) rates.push(await atRate(target, rate));
+    for (const rate of RATES) rates.push(await openLoop(target, rate, SECONDS));
     results.set(label, { max: perSecond, rates });
     const bareMax = results.get(targets[0].label)?.max ?? perSecond;
     const bareRates = results.get(targets[0].label)?.rates ?? rates;
@@ -399,19 +324,21 @@ async function main(): Promise<void> {
     });
   }
   const max = (label: string) => results.get(label)?.max ?? 0;
-  const p99At1000 = (label: string) => results.get(label)?.rates[2].due.p99 ?? Number.POSITIVE_INFINITY;
+  const p99At1000 = (label: string) =>
+    results.get(label)?.rates[RATES.indexOf(1000)]?.due.p99 ?? Number.POSITIVE_INFINITY;
   const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
+  const has = (label: string) => results.has(label);
   const bareMax = max(targets[0].label);
   console.log('\ntargets (issue 19):');
-  for (const label of ['/predict 1 entity, SQLite lookup', '/predict 1 entity, Redis lookup'])
+  for (const label of ['/predict 1 entity, SQLite lookup', '/predict 1 entity, Redis lookup'].filter(has))
     console.log(
       `  p99 < 5 ms at 1,000 req/s, ${label}: ${p99At1000(label).toFixed(2)} ms, ${verdict(p99At1000(label) < 5)}`,
     );
-  for (const label of targets.filter((t) => t.group === '1' && t.rows === 1).map((t) => t.label))
+  for (const label of measured.filter((t) => t.group === '1' && t.rows === 1).map((t) => t.label))
     console.log(
       `  closed loop >= 0.70x bare, ${label}: ${(max(label) / bareMax).toFixed(2)}x, ${verdict(max(label) / bareMax >= 0.7)}`,
     );
-  for (const label of targets.filter((t) => t.group === '1' && t.rows === 100).map((t) => t.label))
+  for (const label of measured.filter((t) => t.group === '1' && t.rows === 100).map((t) => t.label))
     console.log(
       `  100 rows >= ${PEER_100_ROWS} req/s (FastAPI peer), ${label}: ${Math.round(max(label))}, ${verdict(max(label) >= PEER_100_ROWS)}`,
     );
@@ -419,20 +346,21 @@ async function main(): Promise<void> {
     ['2 workers: /invocations, 1 row', '/invocations dataframe_split, 1 row'],
     ['2 workers: /predict 1 entity, SQLite', '/predict 1 entity, SQLite lookup'],
     ['2 workers: /invocations, 100 rows', '/invocations dataframe_split, 100 rows'],
-  ])
+  ].filter(([two, one]) => has(two) && has(one)))
     console.log(
       `  2 workers >= 1.6x one, ${one}: ${(max(two) / max(one)).toFixed(2)}x, ${verdict(max(two) / max(one) >= 1.6)}`,
     );
 
-  const quiet = max('/invocations dataframe_split, 1 row');
-  const chatty = max('/invocations, 1 row, log level debug (request lines on)');
-  console.log(
-    `  request log on (debug, asynchronous): ${(chatty / quiet).toFixed(2)}x the throughput with it off`,
-  );
+  for (const [on, off] of [
+    ['/invocations, 1 row, log level debug (request lines on)', '/invocations dataframe_split, 1 row'],
+  ].filter(([on, off]) => has(on) && has(off)))
+    console.log(
+      `  request log on (debug, asynchronous): ${(max(on) / max(off)).toFixed(2)}x the throughput with it off`,
+    );
   for (const [off, on] of [
     ['/invocations, 100 rows, prediction log off', '/invocations dataframe_split, 100 rows'],
     ['OIP v2 infer, 100 rows, prediction log off', 'OIP v2 infer, 100 rows'],
-  ])
+  ].filter(([off, on]) => has(on) && has(off)))
     console.log(`  prediction log on, ${on}: ${(max(on) / max(off)).toFixed(2)}x the throughput with it off`);
   for (const s of [bare, sqlite1, redis1, sqlite2, logged, unlogged]) await stopServer(s);
   cleanup();

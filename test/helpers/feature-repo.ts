@@ -30,11 +30,11 @@ export const featureValues = (c: number, d: number) => ({
 /** The label of customer `c` five days after feature day `d`. */
 export const churned = (c: number, d: number) => (featureValues(c, d).orders < 3 ? 1 : 0);
 
-/** Writes `activity.parquet`, `profile.parquet` and `labels.csv` in `dir`. */
-export async function writeSources(dir: string): Promise<void> {
+/** Writes `activity.parquet`, `profile.parquet` and `labels.csv` in `dir` (benches ask for more customers). */
+export async function writeSources(dir: string, customers = CUSTOMERS): Promise<void> {
   const db = await DuckDBInstance.create(':memory:');
   const conn = await db.connect();
-  const grid = `range(1, ${CUSTOMERS + 1}) c(id), (VALUES ${FEATURE_DAYS.map((d) => `(${d})`).join(', ')}) d(day)`;
+  const grid = `range(1, ${customers + 1}) c(id), (VALUES ${FEATURE_DAYS.map((d) => `(${d})`).join(', ')}) d(day)`;
   const ts = `TIMESTAMP '2024-01-01' + to_days(CAST(day AS INTEGER))`;
   await conn.run(
     `COPY (SELECT id AS customer_id, ${ts} AS ts, (id * 3 + day) % 7 AS orders, ((id * 13 + day * 7) % 50) / 10.0 AS spend FROM ${grid})
@@ -48,7 +48,7 @@ export async function writeSources(dir: string): Promise<void> {
   db.closeSync();
   // The label and a non-feature column (country) come with the entity rows.
   const rows = FEATURE_DAYS.flatMap((d) =>
-    Array.from({ length: CUSTOMERS }, (_, i) => {
+    Array.from({ length: customers }, (_, i) => {
       const c = i + 1;
       return `${c},${day(d + 5)},${churned(c, d)},${c % 2 ? 'UK' : 'FR'}`;
     }),

@@ -26,22 +26,38 @@ function isPlainObject(value: object): boolean {
 }
 
 /** The path of the first string holding a NUL byte in a JSON-like value (`''` for the value itself). */
-export function findNul(value: unknown, path = ''): string | undefined {
-  if (typeof value === 'string') return value.includes('\0') ? path : undefined;
+function findNul(value: unknown): string | undefined {
+  return nulPath(value)?.reverse().join('.');
+}
+
+/**
+ * The path to the first NUL, innermost step first; built only once one is found, since every
+ * request body is walked and almost none holds one.
+ */
+function nulPath(value: unknown): string[] | undefined {
+  if (typeof value === 'string') return value.includes('\0') ? [] : undefined;
   if (typeof value !== 'object' || value === null) return undefined;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const found = findNul(value[i], path ? `${path}.${i}` : String(i));
-      if (found !== undefined) return found;
+      const item = value[i];
+      // Numbers are most of a scoring body: no call for them.
+      if (typeof item === 'number') continue;
+      const found = nulPath(item);
+      if (found) {
+        found.push(String(i));
+        return found;
+      }
     }
     return undefined;
   }
   if (!isPlainObject(value)) return undefined;
   for (const key of Object.keys(value)) {
-    const at = path ? `${path}.${key}` : key;
-    if (key.includes('\0')) return at;
-    const found = findNul((value as Record<string, unknown>)[key], at);
-    if (found !== undefined) return found;
+    if (key.includes('\0')) return [key];
+    const found = nulPath((value as Record<string, unknown>)[key]);
+    if (found) {
+      found.push(key);
+      return found;
+    }
   }
   return undefined;
 }

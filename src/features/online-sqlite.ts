@@ -18,7 +18,7 @@ import {
   type OnlineStoreOptions,
   type OnlineWriteRow,
 } from './online-store.js';
-import { type ReadReply, type ReadRow, readSql } from './sqlite-read.js';
+import { type ReadReply, type ReadRow, readOneSql, readSql } from './sqlite-read.js';
 
 const SCHEMA = `CREATE TABLE IF NOT EXISTS keel_online (
   view TEXT NOT NULL,
@@ -100,7 +100,7 @@ class SqliteOnlineStore implements OnlineStore {
   readonly type = 'sqlite' as const;
   private readonly upsert;
   /** Prepared reads by SQL text (one per set of features asked for; bounded). */
-  private readonly reads = new Map<string, Database.Statement<[string, string]>>();
+  private readonly reads = new Map<string, Database.Statement<[string, string | Buffer]>>();
   private readonly deleteStmt;
   private reader?: ReaderThread;
 
@@ -135,19 +135,27 @@ class SqliteOnlineStore implements OnlineStore {
     features?: readonly string[],
   ): Promise<(OnlineRecord | undefined)[]> {
     if (keys.length === 0) return [];
+    if (keys.length <= this.workerThreshold || this.workerThreshold <= 0 || this.path === ':memory:') {
+      // A primary-key lookup per key, all in one read transaction (outside one, each lookup
+      // would take and release WAL's read lock): cheaper than one statement over a JSON list of
+      // keys (its parse, unhex and hex of every key); only reads too large for the event loop go
+      // to the reader thread's list query.
+      const one = this.statement(readOneSql(features));
+      const lookup = (key: string) => {
+        const row = one.get(view, Buffer.from(key, 'hex')) as [number, number | null, string] | undefined;
+        return row && { eventTs: row[0], createdTs: row[1] ?? undefined, payload: row[2] };
+      };
+      return keys.length === 1 ? [lookup(keys[0])] : this.db.transaction(() => keys.map(lookup))();
+    }
     const sql = readSql(features);
     const found = new Map<string, OnlineRecord>();
-    const add = (rows: ReadRow[]) => {
-      for (const [key, eventTs, createdTs, payload] of rows) {
+    // A query per slice of keys: the main thread takes in a few thousand rows per reply, where
+    // one reply of every row held the event loop while it was decoded.
+    for (let at = 0; at < keys.length; at += WORKER_SLICE) {
+      const rows = await this.readInWorker(sql, view, JSON.stringify(keys.slice(at, at + WORKER_SLICE)));
+      for (const [key, eventTs, createdTs, payload] of rows)
         found.set(key, { eventTs, createdTs: createdTs ?? undefined, payload });
-      }
-    };
-    if (this.workerThreshold > 0 && keys.length > this.workerThreshold && this.path !== ':memory:') {
-      // A query per slice of keys: the main thread takes in a few thousand rows per reply, where
-      // one reply of every row held the event loop while it was decoded.
-      for (let at = 0; at < keys.length; at += WORKER_SLICE)
-        add(await this.readInWorker(sql, view, JSON.stringify(keys.slice(at, at + WORKER_SLICE))));
-    } else add(this.statement(sql).all(view, JSON.stringify(keys)) as ReadRow[]);
+    }
     return keys.map((k) => found.get(k));
   }
 
@@ -170,11 +178,11 @@ class SqliteOnlineStore implements OnlineStore {
     this.db.close();
   }
 
-  private statement(sql: string): Database.Statement<[string, string]> {
+  private statement(sql: string): Database.Statement<[string, string | Buffer]> {
     let read = this.reads.get(sql);
     if (!read) {
       if (this.reads.size >= 256) this.reads.clear();
-      read = this.db.prepare<[string, string]>(sql).raw(true);
+      read = this.db.prepare<[string, string | Buffer]>(sql).raw(true);
       this.reads.set(sql, read);
     }
     return read;

@@ -47,6 +47,15 @@ export interface OnlineStore {
     keys: readonly string[],
     features?: readonly string[],
   ): Promise<(OnlineRecord | undefined)[]>;
+  /**
+   * Reads several views for the same keys at once: per view, what `onlineRead` of it answers. A
+   * store that keeps an entity's views together implements it (Redis: one HMGET per entity for
+   * every view, where `onlineRead` per view would take a round trip each); others omit it.
+   */
+  onlineReadViews?(
+    views: readonly string[],
+    keys: readonly string[],
+  ): Promise<(OnlineRecord | undefined)[][]>;
   /** Removes every record of a view. */
   deleteView(view: string): Promise<void>;
   /**

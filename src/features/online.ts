@@ -68,28 +68,78 @@ function parseKeyColumns(
   return parsed;
 }
 
-/** Reads one view for every row: distinct keys once, in one store call. */
-async function readView(
+/** One view's read: its distinct records, and for each row the index of its record. */
+interface ViewRead {
+  records: (OnlineRecord | undefined)[];
+  recordOf: Int32Array;
+}
+
+/** Views keyed by the same entities (same join keys and types) share one serialized key per row. */
+const entitySignature = (view: FeatureView): string =>
+  view.entities
+    .map((e) => `${e.joinKey}:${e.valueType}`)
+    .sort()
+    .join(',');
+
+/**
+ * The features a store may cut a record down to: worth it (SQLite's JSON operators cost more per
+ * feature than parsing a short record) when a read wants fewer than half of a view's features.
+ */
+const cutTo = ({ view, features }: { view: FeatureView; features: readonly string[] }) =>
+  features.length * 2 < Object.keys(view.schema).length ? features : undefined;
+
+/**
+ * Reads every view for every row: the rows' keys serialized once per set of entities, each
+ * distinct key read once, every view of a set in one store call when the store reads several
+ * views at once, one call per view otherwise.
+ */
+async function readViews(
   store: OnlineStore,
-  view: FeatureView,
-  features: readonly string[],
+  views: ReadonlyArray<{ view: FeatureView; features: readonly string[] }>,
   keys: Map<string, (bigint | string)[]>,
   n: number,
   slicer: TimeSlicer,
-): Promise<(OnlineRecord | undefined)[]> {
-  const serialize = keySerializer(view.entities);
-  const rowKeys: string[] = new Array(n);
-  const distinct = new Map<string, number>();
-  for (let i = 0; i < n; i++) {
-    const values: Record<string, bigint | string> = {};
-    for (const e of view.entities) values[e.joinKey] = (keys.get(e.joinKey) as (bigint | string)[])[i];
-    const key = serialize(values);
-    rowKeys[i] = key;
-    if (!distinct.has(key)) distinct.set(key, distinct.size);
-    if (slicer.due()) await slicer.turn();
+): Promise<Map<string, ViewRead>> {
+  const groups = new Map<string, Array<{ view: FeatureView; features: readonly string[] }>>();
+  for (const v of views) {
+    const signature = entitySignature(v.view);
+    const group = groups.get(signature);
+    if (group) group.push(v);
+    else groups.set(signature, [v]);
   }
-  const records = await store.onlineRead(view.name, [...distinct.keys()], features);
-  return rowKeys.map((k) => records[distinct.get(k) as number]);
+  const reads = new Map<string, ViewRead>();
+  await Promise.all(
+    [...groups.values()].map(async (group) => {
+      const { entities } = group[0].view;
+      const serialize = keySerializer(entities);
+      const recordOf = new Int32Array(n);
+      const distinct = new Map<string, number>();
+      const values: Record<string, bigint | string> = {};
+      for (let i = 0; i < n; i++) {
+        for (const e of entities) values[e.joinKey] = (keys.get(e.joinKey) as (bigint | string)[])[i];
+        const key = serialize(values);
+        let at = distinct.get(key);
+        if (at === undefined) {
+          at = distinct.size;
+          distinct.set(key, at);
+        }
+        recordOf[i] = at;
+        if (slicer.due()) await slicer.turn();
+      }
+      const unique = [...distinct.keys()];
+      const found =
+        store.onlineReadViews && group.length > 1
+          ? await store.onlineReadViews(
+              group.map((v) => v.view.name),
+              unique,
+            )
+          : await Promise.all(group.map((v) => store.onlineRead(v.view.name, unique, cutTo(v))));
+      group.forEach((v, g) => {
+        reads.set(v.view.name, { records: found[g], recordOf });
+      });
+    }),
+  );
+  return reads;
 }
 
 /**
@@ -111,14 +161,7 @@ export async function readOnlineFeatures(
     views.map((v) => v.view),
     entities,
   );
-  const records = new Map(
-    await Promise.all(
-      views.map(
-        async ({ view, features }) =>
-          [view.name, await readView(store, view, features, keyColumns, n, slicer)] as const,
-      ),
-    ),
-  );
+  const reads = await readViews(store, views, keyColumns, n, slicer);
 
   const response: OnlineResponse = { featureNames: joinKeysOf(refs.views.values()), results: [] };
   for (const key of response.featureNames) {
@@ -130,33 +173,42 @@ export async function readOnlineFeatures(
     });
   }
 
-  // Each view's records judged and decoded once per row, with the features this request reads.
-  const judged = new Map<string, { values: (Record<string, FeatureValue> | undefined)[]; ts: string[] }>();
+  // Each view's distinct records judged and decoded once, with the features this request reads;
+  // records of one materialization share their event time, so its text is made once.
+  const isoOf = new Map<number, string>();
+  const isoCached = (ms: number) => {
+    let text = isoOf.get(ms);
+    if (text === undefined) {
+      text = iso(ms);
+      isoOf.set(ms, text);
+    }
+    return text;
+  };
+  /** Per view: per distinct record, its event time's text (none: not found) and its values (none: too old). */
+  const judged = new Map<
+    string,
+    { recordOf: Int32Array; ts: (string | undefined)[]; values: (Record<string, FeatureValue> | undefined)[] }
+  >();
   for (const { view, features } of views) {
-    const column = records.get(view.name) as (OnlineRecord | undefined)[];
+    const { records, recordOf } = reads.get(view.name) as ViewRead;
     const maxAge = view.onlineMaxAge ?? 0;
-    const values: (Record<string, FeatureValue> | undefined)[] = new Array(n);
-    const ts: string[] = new Array(n);
-    for (let i = 0; i < n; i++) {
-      const r = column[i];
+    const values: (Record<string, FeatureValue> | undefined)[] = new Array(records.length);
+    const ts: (string | undefined)[] = new Array(records.length);
+    for (let d = 0; d < records.length; d++) {
+      const r = records[d];
       if (r) {
-        ts[i] = iso(r.eventTs);
+        ts[d] = isoCached(r.eventTs);
         // Feast's TTL keeps a row exactly `ttl` old (event_ts >= entity_ts - ttl); max age does the same.
         if (!(maxAge > 0 && now - r.eventTs > maxAge * 1000))
-          values[i] = decodeValues(view.schema, features, r.payload);
+          values[d] = decodeValues(view.schema, features, r.payload);
       }
       if (slicer.due()) await slicer.turn();
     }
-    judged.set(view.name, { values, ts });
+    judged.set(view.name, { recordOf, values, ts });
   }
-  const stored = (row: number, view: string, feature: string): [FeatureValue, FeatureStatus, string] => {
+  const storedValue = (row: number, view: string, feature: string): FeatureValue => {
     const j = judged.get(view);
-    const ts = j?.ts[row];
-    if (ts === undefined) return [null, 'NOT_FOUND', EPOCH];
-    const values = j?.values[row];
-    if (!values) return [null, 'OUTSIDE_MAX_AGE', ts];
-    const value = values[feature] ?? null;
-    return [value, value === null ? 'NULL_VALUE' : 'PRESENT', ts];
+    return j?.values[j.recordOf[row]]?.[feature] ?? null;
   };
 
   const computed =
@@ -164,7 +216,7 @@ export async function readOnlineFeatures(
       ? []
       : Array.from({ length: n }, (_, i) => {
           const request = Object.fromEntries(Object.entries(entities).map(([k, v]) => [k, v[i]]));
-          return applyOnDemand(refs.onDemand, request, (view, feature) => stored(i, view, feature)[0]);
+          return applyOnDemand(refs.onDemand, request, (view, feature) => storedValue(i, view, feature));
         });
   const nowIso = iso(now);
   for (const f of refs.features) {
@@ -173,15 +225,29 @@ export async function readOnlineFeatures(
       statuses: new Array(n),
       eventTimestamps: new Array(n),
     };
+    const j = f.onDemand ? undefined : judged.get(f.view);
     for (let i = 0; i < n; i++) {
-      let cell: [FeatureValue, FeatureStatus, string];
-      if (f.onDemand) {
+      if (j) {
+        const d = j.recordOf[i];
+        const ts = j.ts[d];
+        const values = j.values[d];
+        const value = values?.[f.feature] ?? null;
+        column.values[i] = value;
+        column.statuses[i] =
+          ts === undefined
+            ? 'NOT_FOUND'
+            : !values
+              ? 'OUTSIDE_MAX_AGE'
+              : value === null
+                ? 'NULL_VALUE'
+                : 'PRESENT';
+        column.eventTimestamps[i] = ts ?? EPOCH;
+      } else {
         const v = computed[i].get(f.view)?.[f.feature] ?? null;
-        cell = [v, v === null ? 'NULL_VALUE' : 'PRESENT', nowIso];
-      } else cell = stored(i, f.view, f.feature);
-      column.values[i] = cell[0];
-      column.statuses[i] = cell[1];
-      column.eventTimestamps[i] = cell[2];
+        column.values[i] = v;
+        column.statuses[i] = v === null ? 'NULL_VALUE' : 'PRESENT';
+        column.eventTimestamps[i] = nowIso;
+      }
       if (slicer.due()) await slicer.turn();
     }
     response.featureNames.push(f.output);

@@ -14,12 +14,19 @@ export type ReadRow = [string, number, number | null, string];
  * identifiers (checked at definition), so they are safe inside the SQL text.
  */
 export function readSql(features?: readonly string[]): string {
-  const value =
-    features === undefined
-      ? 'value'
-      : `'{' || ${features.map((f, i) => `'${i ? ',' : ''}"${f}":' || coalesce(value -> '$.${f}', 'null')`).join(' || ')} || '}'`;
-  return `SELECT lower(hex(entity_key)), event_ts, created_ts, ${value} FROM keel_online
+  return `SELECT lower(hex(entity_key)), event_ts, created_ts, ${valueSql(features)} FROM keel_online
   WHERE view = ? AND entity_key IN (SELECT unhex(value) FROM json_each(?))`;
+}
+
+/** The read query of one key (a BLOB), rows as [event_ts, created_ts, value]: no JSON key list. */
+export function readOneSql(features?: readonly string[]): string {
+  return `SELECT event_ts, created_ts, ${valueSql(features)} FROM keel_online WHERE view = ? AND entity_key = ?`;
+}
+
+function valueSql(features?: readonly string[]): string {
+  return features === undefined
+    ? 'value'
+    : `'{' || ${features.map((f, i) => `'${i ? ',' : ''}"${f}":' || coalesce(value -> '$.${f}', 'null')`).join(' || ')} || '}'`;
 }
 
 export interface ReadRequest {

@@ -43,13 +43,15 @@ import { type Logger, parseInput, silentLogger } from '../core/index.js';
 import { ident, literal, writePartition } from '../data/index.js';
 import { feedbackDir, inputColumn, predictionsDir, utcDate } from './prediction-files.js';
 
+const DAY_MS = 86_400_000;
+
 /** The model inputs of a scored request, as the route had them. */
 export type LoggedInputs =
   /** The encoded input tensor, row-major, with the model's column names. */
   | { columns: readonly string[]; values: Float32Array }
-  /** Rows by name (features looked up online), plus the entity key columns they were looked up by. */
+  /** Columns of values by name (features looked up online), plus the entity key columns they were looked up by. */
   | {
-      records: ReadonlyArray<Readonly<Record<string, unknown>>>;
+      byColumn: ReadonlyMap<string, readonly unknown[]>;
       keys?: Readonly<Record<string, readonly unknown[]>>;
     };
 
@@ -311,17 +313,13 @@ function predictionWrite(model: string, entries: readonly PredictionEntry[]): Wr
         for (let r = 0; r < rows; r++) c.setFloat(at + r, given.values[r * width + j]);
       });
     } else {
-      for (const [name, values] of Object.entries(given.keys ?? {}))
+      for (const [name, values] of [...Object.entries(given.keys ?? {}), ...given.byColumn]) {
+        const c = column(name);
         for (let r = 0; r < rows; r++) {
           const v = cell(values[r]);
-          if (v) column(name).setCell(at + r, v.value, v.kind);
+          if (v) c.setCell(at + r, v.value, v.kind);
         }
-      given.records.forEach((record, r) => {
-        for (const [name, value] of Object.entries(record)) {
-          const v = cell(value);
-          if (v) column(name).setCell(at + r, v.value, v.kind);
-        }
-      });
+      }
     }
     at += rows;
   });
@@ -387,8 +385,8 @@ const DROP_WARNING_MS = 10_000;
 const CHUNK_ROWS = 2048;
 
 /** Groups entries by a key, keeping their order within a group. */
-function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
+function groupBy<T, K>(items: readonly T[], key: (item: T) => K): Map<K, T[]> {
+  const groups = new Map<K, T[]>();
   for (const item of items) {
     const k = key(item);
     const g = groups.get(k);
@@ -552,8 +550,10 @@ export class PredictionLog {
     if (entries.length === 0 && labels.length === 0) return result;
     this.writing = taken;
     const { home } = this.options;
-    const groups = [...groupBy(entries, (e) => `${e.model}\u0000${utcDate(e.timestamp)}`).values()];
-    const labelGroups = [...groupBy(labels, (e) => utcDate(e.timestamp)).values()];
+    // Grouped by model and UTC day number; the day's text is made once per group below.
+    const day = (ms: number) => Math.floor(ms / DAY_MS);
+    const groups = [...groupBy(entries, (e) => `${e.model}\u0000${day(e.timestamp)}`).values()];
+    const labelGroups = [...groupBy(labels, (e) => day(e.timestamp)).values()];
     try {
       const { conn } = await this.connection();
       while (groups.length > 0) {

@@ -30,7 +30,7 @@ import { mlflowWebhookRoutes } from './mlflow/webhook-routes.js';
 import { monitoringGauges } from './monitoring-metrics.js';
 import { Readiness } from './readiness.js';
 import { enableRequestIds, requestId } from './request-id.js';
-import { RequestLogController } from './request-log.js';
+import { lazyChildLogger, RequestLogController } from './request-log.js';
 import { enableRouteTable } from './route-table.js';
 import { feastRoutes } from './routes/feast.js';
 import { servingRoutes } from './routes/serving.js';
@@ -99,6 +99,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     loggerInstance: options.logger || undefined,
     // Per-request lines at debug: at the default level the request path writes no log line.
     logController: options.logger ? new RequestLogController() : undefined,
+    childLoggerFactory: options.logger ? lazyChildLogger : undefined,
     bodyLimit: BODY_LIMIT,
     // MLflow's clients send `order_by` etc. as repeated query keys; default parsing keeps arrays.
     routerOptions: { ignoreTrailingSlash: true },

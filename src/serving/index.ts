@@ -46,5 +46,5 @@ export {
   type ShadowTraffic,
   type SwapRefusals,
 } from './model-server.js';
-export { type EntityFeatures, type EntityPrediction, Predictor } from './predictor.js';
+export { type EntityFeatures, Predictor } from './predictor.js';
 export type { RefreshError, SlotRole } from './slot.js';

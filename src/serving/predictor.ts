@@ -9,15 +9,12 @@ import type { FeatureStatus, FeatureStore, FeatureValue } from '../features/inde
 import { encodeArrays, encodeRecords } from './encode.js';
 import type { ServingModel } from './model.js';
 
-export interface EntityPrediction extends EntityFeatures {
-  scores: Float64Array;
-}
-
 export interface EntityFeatures {
-  /** Per row, the feature values the model was given. */
-  features: Array<Record<string, FeatureValue>>;
-  /** Per row, the features the online store did not hold fresh (`NOT_FOUND`, `OUTSIDE_MAX_AGE`, ...). */
-  missing: Array<Record<string, FeatureStatus>>;
+  rows: number;
+  /** By feature name, in the model's order: every row's value (null where the store had none fresh). */
+  columns: Map<string, FeatureValue[]>;
+  /** Per row, the features the online store did not hold fresh (`NOT_FOUND`, `OUTSIDE_MAX_AGE`, ...); none: all fresh. */
+  missing: Array<Record<string, FeatureStatus> | undefined>;
 }
 
 export class Predictor {
@@ -37,16 +34,6 @@ export class Predictor {
   }
 
   /**
-   * Looks the model's features up online for each entity (columns of join keys, as Feast's
-   * `/get-online-features` takes them) and scores them.
-   * @throws KeelError as `lookupEntities`.
-   */
-  async predictEntities(entities: Readonly<Record<string, readonly unknown[]>>): Promise<EntityPrediction> {
-    const found = await this.lookupEntities(entities);
-    return { scores: await this.predictRecords(found.features), ...found };
-  }
-
-  /**
    * The model's features of each entity, read online, without scoring them (a server batches the
    * scoring of many requests).
    * @throws KeelError FAILED_PRECONDITION when the server has no feature store or the model no
@@ -62,22 +49,22 @@ export class Predictor {
         `${info.name} version ${info.version} names no features to look up: send feature rows instead`,
       );
     const response = await this.features.getOnlineFeatures({ features: info.featureRefs, entities });
-    const column = new Map(response.featureNames.map((name, i) => [name, response.results[i]]));
     const rows = response.results[0]?.values.length ?? 0;
-    const features: Array<Record<string, FeatureValue>> = [];
-    const missing: Array<Record<string, FeatureStatus>> = [];
-    for (let r = 0; r < rows; r++) {
-      const values: Record<string, FeatureValue> = {};
-      const absent: Record<string, FeatureStatus> = {};
-      for (const name of info.features) {
-        const c = column.get(name);
-        const status = c?.statuses[r] ?? 'NOT_FOUND';
-        values[name] = status === 'PRESENT' ? (c?.values[r] ?? null) : null;
-        if (status !== 'PRESENT') absent[name] = status;
+    const columns = new Map<string, FeatureValue[]>();
+    const missing: EntityFeatures['missing'] = new Array(rows);
+    for (const name of info.features) {
+      const at = response.featureNames.indexOf(name);
+      const column = at < 0 ? undefined : response.results[at];
+      // The response holds null wherever a feature is not PRESENT, so its values are the column.
+      columns.set(name, column ? column.values : new Array(rows).fill(null));
+      for (let r = 0; r < rows; r++) {
+        const status = column ? column.statuses[r] : 'NOT_FOUND';
+        if (status === 'PRESENT') continue;
+        const absent = missing[r] ?? {};
+        absent[name] = status;
+        missing[r] = absent;
       }
-      features.push(values);
-      missing.push(absent);
     }
-    return { features, missing };
+    return { rows, columns, missing };
   }
 }

@@ -45,6 +45,15 @@ export function describeOnlineStoreContract(
         { eventTs: 1500, createdTs: undefined, payload: '{"b":0.25}' },
         undefined,
       ]);
+      // A store reading several views at once answers per view what reading each answers.
+      if (store.onlineReadViews) {
+        const keys = [key(2), key(3), key(1)];
+        for (const few of [keys, [key(1)]])
+          expect(await store.onlineReadViews(['v2', 'v1'], few)).toEqual([
+            await store.onlineRead('v2', few),
+            await store.onlineRead('v1', few),
+          ]);
+      }
     });
 
     it('keeps the newest record and counts only the rows it took', async () => {

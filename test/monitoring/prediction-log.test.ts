@@ -69,10 +69,11 @@ describe('PredictionLog', () => {
       scores: Float64Array.of(0.25, 0.75),
       inputs: {
         keys: { customer_id: ['c-1', 'c-2'] },
-        records: [
-          { amount: 12.5, country: 'FR', score: 9 },
-          { amount: null, country: 'DE', score: 8 },
-        ],
+        byColumn: new Map<string, unknown[]>([
+          ['amount', [12.5, null]],
+          ['country', ['FR', 'DE']],
+          ['score', [9, 8]],
+        ]),
       },
     });
     const written = await log.flush();

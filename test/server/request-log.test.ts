@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LogLevel } from '../../src/core/index.js';
 import { buildApp } from '../../src/server/index.js';
+import { lazyChildLogger } from '../../src/server/request-log.js';
 import { openTestRegistry } from '../helpers/registry.js';
 
 interface Line {
@@ -16,7 +17,7 @@ interface Line {
   reqId?: string;
 }
 
-async function serveAt(level: LogLevel) {
+function collect(): { lines: Line[]; sink: Writable } {
   const lines: Line[] = [];
   const sink = new Writable({
     write(chunk, _encoding, done) {
@@ -24,6 +25,11 @@ async function serveAt(level: LogLevel) {
       done();
     },
   });
+  return { lines, sink };
+}
+
+async function serveAt(level: LogLevel) {
+  const { lines, sink } = collect();
   const { tracking, registry, cleanup } = await openTestRegistry('sqlite');
   const app = await buildApp({ services: { tracking, registry }, logger: pino({ level }, sink) });
   const close = async () => {
@@ -57,6 +63,24 @@ describe('request logging', () => {
     expect(mine.map((l) => [l.level, l.msg])).toEqual([
       [20, 'incoming request'],
       [20, 'request completed'],
+    ]);
+  });
+
+  it("binds a request's id to the lines it writes, making its logger only for a line written", async () => {
+    const { lines, sink } = collect();
+    const parent = pino({ level: 'warn' }, sink);
+    const log = lazyChildLogger(parent, { reqId: 'r-1' }, {});
+    log.info('not at warn');
+    log.debug({ big: 'object' }, 'nor this');
+    expect((log as unknown as { isLevelEnabled(l: string): boolean }).isLevelEnabled('info')).toBe(false);
+    expect(log.level).toBe('warn');
+    log.warn('slow');
+    log.child({ part: 2 }).error('failed');
+    parent.flush();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(lines.map((l) => [l.level, l.msg, l.reqId, (l as { part?: number }).part])).toEqual([
+      [40, 'slow', 'r-1', undefined],
+      [50, 'failed', 'r-1', 2],
     ]);
   });
 });

@@ -105,7 +105,7 @@ describe('serving a registered model', () => {
       await expect(predictor.predictArrays([[1, 2, 3]])).rejects.toThrow(
         /row 0 has 3 values; the model takes 5/,
       );
-      await expect(predictor.predictEntities({ customer_id: [1] })).rejects.toMatchObject({
+      await expect(predictor.lookupEntities({ customer_id: [1] })).rejects.toMatchObject({
         code: 'FAILED_PRECONDITION',
       });
     } finally {

@@ -63,20 +63,16 @@ export const servingRoutes: FastifyPluginAsync<ServingRoutesOptions> = async (ap
       const { info } = predictor.model;
       if (entities) {
         const found = await predictor.lookupEntities(entities);
-        const { scores, issues } = await score(encodeRows(predictor.model, { records: found.features }), {
-          logged: { keys: entities, records: found.features },
-          lookedUp: true,
-        });
-        return {
-          model: info.name,
-          version: info.version,
-          predictions: found.missing.map((missing, i) =>
-            Object.keys(missing).length > 0
-              ? { score: scores[i], missing_features: missing }
-              : { score: scores[i] },
-          ),
-          ...issuesField(issues),
-        };
+        const { scores, issues } = await score(
+          encodeRows(predictor.model, { byColumn: found.columns, rows: found.rows }),
+          { logged: { keys: entities, byColumn: found.columns }, lookedUp: true },
+        );
+        const predictions = new Array(found.rows);
+        for (let i = 0; i < found.rows; i++) {
+          const missing = found.missing[i];
+          predictions[i] = missing ? { score: scores[i], missing_features: missing } : { score: scores[i] };
+        }
+        return { model: info.name, version: info.version, predictions, ...issuesField(issues) };
       }
       const input = (rows as unknown[]).every((r) => Array.isArray(r))
         ? { rows: rows as unknown[][] }

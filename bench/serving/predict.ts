@@ -40,6 +40,8 @@ import { trainChurn } from '../../test/helpers/serving.js';
 import { closedLoop, openLoop, type RateResult, type Target } from './load.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
+/** Every measurement is repeated this many times, the targets taken in turn; medians are printed. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 /** Offered rates of the open loops (BENCH_RATES="" for closed loops only, as when profiling). */
 const RATES = (process.env.BENCH_RATES ?? '200,500,1000').split(',').filter(Boolean).map(Number);
 const CONNECTIONS = 32;
@@ -302,24 +304,45 @@ async function main(): Promise<void> {
   for (const { target } of measured) await closedLoop(target, SECONDS, CONNECTIONS);
 
   console.log(
-    `online serving over HTTP: keel serve as by default (log level warn, metrics, prediction log) vs a bare Fastify route; ${SECONDS} s per measurement, ${CONNECTIONS} connections closed loop; ${cpus().length} cores, ${PIN ? 'load on core 0, one-worker servers on core 1' : 'not pinned'}, load average before the run ${load.join(' ')}`,
+    `online serving over HTTP: keel serve as by default (log level warn, metrics, prediction log) vs a bare Fastify route; ${SECONDS} s per measurement, median of ${ROUNDS} rounds, ${CONNECTIONS} connections closed loop; ${cpus().length} cores, ${PIN ? 'load on core 0, one-worker servers on core 1' : 'not pinned'}, load average before the run ${load.join(' ')}`,
   );
   const ms = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : 'inf').padStart(7);
+  // Rounds over every target in turn, so a slow minute of a shared machine falls on all of them;
+  // each figure is the median of its rounds.
+  const rounds = new Map<string, { closed: number[]; errors: number; rates: RateResult[][] }>();
+  for (let round = 0; round < ROUNDS; round++)
+    for (const { label, target } of measured) {
+      const r = rounds.get(label) ?? { closed: [], errors: 0, rates: RATES.map(() => []) };
+      rounds.set(label, r);
+      const { perSecond, errors } = await closedLoop(target, SECONDS, CONNECTIONS);
+      r.closed.push(perSecond);
+      r.errors += errors;
+      for (let i = 0; i < RATES.length; i++) r.rates[i].push(await openLoop(target, RATES[i], SECONDS));
+    }
+  const median = (values: number[]) => values.slice().sort((a, b) => a - b)[Math.floor(values.length / 2)];
   const results = new Map<string, { max: number; rates: RateResult[] }>();
-  for (const { label, target } of measured) {
-    const { perSecond, errors } = await closedLoop(target, SECONDS, CONNECTIONS);
-    const rates: RateResult[] = [];
-    for (const rate of RATES) rates.push(await openLoop(target, rate, SECONDS));
-    results.set(label, { max: perSecond, rates });
-    const bareMax = results.get(targets[0].label)?.max ?? perSecond;
-    const bareRates = results.get(targets[0].label)?.rates ?? rates;
+  for (const [label, r] of rounds)
+    results.set(label, {
+      max: median(r.closed),
+      rates: r.rates.map((runs) => ({
+        due: {
+          p50: median(runs.map((x) => x.due.p50)),
+          p90: median(runs.map((x) => x.due.p90)),
+          p99: median(runs.map((x) => x.due.p99)),
+        },
+        errors: runs.reduce((sum, x) => sum + x.errors, 0),
+      })),
+    });
+  const baseline = results.get(targets[0].label) as { max: number; rates: RateResult[] };
+  for (const [label, { max: perSecond, rates }] of results) {
+    const { closed, errors } = rounds.get(label) as { closed: number[]; errors: number };
     console.log(
-      `${label}: closed loop ${Math.round(perSecond).toLocaleString('en-US')} req/s (${(perSecond / bareMax).toFixed(2)}x bare)${errors ? `, ${errors} errors` : ''}`,
+      `${label}: closed loop ${Math.round(perSecond).toLocaleString('en-US')} req/s (${(perSecond / baseline.max).toFixed(2)}x bare; rounds ${closed.map((c) => Math.round(c)).join(', ')})${errors ? `, ${errors} errors` : ''}`,
     );
     RATES.forEach((rate, i) => {
       const r = rates[i];
       console.log(
-        `  open loop ${String(rate).padStart(4)} req/s: p50 ${ms(r.due.p50)} ms  p90 ${ms(r.due.p90)} ms  p99 ${ms(r.due.p99)} ms  (p99 ${(r.due.p99 / bareRates[i].due.p99).toFixed(1)}x bare)${r.errors ? `  ${r.errors} errors` : ''}`,
+        `  open loop ${String(rate).padStart(4)} req/s: p50 ${ms(r.due.p50)} ms  p90 ${ms(r.due.p90)} ms  p99 ${ms(r.due.p99)} ms  (p99 ${(r.due.p99 / baseline.rates[i].due.p99).toFixed(1)}x bare)${r.errors ? `  ${r.errors} errors` : ''}`,
       );
     });
   }

@@ -383,6 +383,7 @@ const DROP_WARNING_MS = 10_000;
 
 /** DuckDB's vectors hold this many rows; a data chunk cannot hold more. */
 const CHUNK_ROWS = 2048;
+const FLUSH_EVERY_CHUNKS = 8;
 
 /** Groups entries by a key, keeping their order within a group. */
 function groupBy<T, K>(items: readonly T[], key: (item: T) => K): Map<K, T[]> {
@@ -612,7 +613,10 @@ async function writeStaged(conn: DuckDBConnection, dir: string, write: Write): P
             fillColumn(chunk, j, c, start, end);
           });
           appender.appendDataChunk(chunk);
-          // Let requests in between chunks: a big write must not hold the event loop whole.
+          // Into the table every few chunks (a synchronous call), not all at the close: requests
+          // get in between, so a big write never holds the event loop for long. Each flush has a
+          // fixed cost, hence not every chunk.
+          if ((start / CHUNK_ROWS) % FLUSH_EVERY_CHUNKS === FLUSH_EVERY_CHUNKS - 1) appender.flushSync();
           await new Promise((resolve) => setImmediate(resolve));
         }
       } finally {

@@ -134,16 +134,14 @@ class RedisOnlineStore implements OnlineStore {
       const chunk = keys.slice(start, start + READ_CHUNK);
       const replies = await this.circuit.run(
         `reading ${chunk.length} entities of ${views.join(', ')}`,
-        async () => {
-          if (chunk.length === 1) return [await this.redis.hmget(Buffer.from(chunk[0], 'hex'), ...views)];
-          const pipeline = this.redis.pipeline();
-          for (const key of chunk) pipeline.hmget(Buffer.from(key, 'hex'), ...views);
-          const results = (await pipeline.exec()) ?? [];
-          // A dropped connection fails the commands one by one; the circuit must see it.
-          const failed = results.find(([err]) => err);
-          if (failed) throw failed[0];
-          return results.map(([, fields]) => fields as (string | null)[]);
-        },
+        async () =>
+          chunk.length === 1
+            ? [await this.redis.hmget(Buffer.from(chunk[0], 'hex'), ...views)]
+            : this.redis.keelReadViews(
+                chunk.length,
+                ...chunk.map((key) => Buffer.from(key, 'hex')),
+                ...views,
+              ),
       );
       for (let k = 0; k < chunk.length; k++) {
         const fields = replies[k];

@@ -21,6 +21,7 @@ import {
   type OnlineStore,
   type OnlineStoreOptions,
   type OnlineWriteRow,
+  type ViewRead,
 } from './online-store.js';
 import { outage, outageReason, RedisCircuit } from './redis-circuit.js';
 
@@ -121,14 +122,16 @@ class RedisOnlineStore implements OnlineStore {
   }
 
   async onlineRead(view: string, keys: readonly string[]): Promise<(OnlineRecord | undefined)[]> {
-    return (await this.onlineReadViews([view], keys))[0];
+    return (await this.onlineReadViews([{ view }], keys))[0];
   }
 
   /** Every view's field of an entity's hash in one HMGET; a lone entity's is a plain command. */
   async onlineReadViews(
-    views: readonly string[],
+    reads: readonly ViewRead[],
     keys: readonly string[],
   ): Promise<(OnlineRecord | undefined)[][]> {
+    // Whole records: a hash field holds one, and the reader decodes only the features it wants.
+    const views = reads.map((r) => r.view);
     const out = views.map(() => new Array<OnlineRecord | undefined>(keys.length));
     for (let start = 0; start < keys.length; start += READ_CHUNK) {
       const chunk = keys.slice(start, start + READ_CHUNK);

@@ -17,6 +17,7 @@ import {
   type OnlineStore,
   type OnlineStoreOptions,
   type OnlineWriteRow,
+  type ViewRead,
 } from './online-store.js';
 import { type ReadReply, type ReadRow, readOneSql, readSql } from './sqlite-read.js';
 
@@ -103,6 +104,8 @@ class SqliteOnlineStore implements OnlineStore {
   private readonly reads = new Map<string, Database.Statement<[string, string | Buffer]>>();
   private readonly deleteStmt;
   private reader?: ReaderThread;
+  /** Runs a function in one read transaction (made once: better-sqlite3 compiles its wrapper). */
+  private readonly readTransaction: <T>(read: () => T) => T;
 
   constructor(
     private readonly db: Database.Database,
@@ -111,6 +114,8 @@ class SqliteOnlineStore implements OnlineStore {
   ) {
     this.upsert = db.prepare(UPSERT);
     this.deleteStmt = db.prepare('DELETE FROM keel_online WHERE view = ?');
+    const transaction = db.transaction((read: () => unknown) => read());
+    this.readTransaction = <T>(read: () => T) => transaction(read) as T;
   }
 
   async onlineWrite(view: string, rows: readonly OnlineWriteRow[]): Promise<number> {
@@ -135,18 +140,7 @@ class SqliteOnlineStore implements OnlineStore {
     features?: readonly string[],
   ): Promise<(OnlineRecord | undefined)[]> {
     if (keys.length === 0) return [];
-    if (keys.length <= this.workerThreshold || this.workerThreshold <= 0 || this.path === ':memory:') {
-      // A primary-key lookup per key, all in one read transaction (outside one, each lookup
-      // would take and release WAL's read lock): cheaper than one statement over a JSON list of
-      // keys (its parse, unhex and hex of every key); only reads too large for the event loop go
-      // to the reader thread's list query.
-      const one = this.statement(readOneSql(features));
-      const lookup = (key: string) => {
-        const row = one.get(view, Buffer.from(key, 'hex')) as [number, number | null, string] | undefined;
-        return row && { eventTs: row[0], createdTs: row[1] ?? undefined, payload: row[2] };
-      };
-      return keys.length === 1 ? [lookup(keys[0])] : this.db.transaction(() => keys.map(lookup))();
-    }
+    if (this.readsInline(keys.length)) return (await this.onlineReadViews([{ view, features }], keys))[0];
     const sql = readSql(features);
     const found = new Map<string, OnlineRecord>();
     // A query per slice of keys: the main thread takes in a few thousand rows per reply, where
@@ -157,6 +151,31 @@ class SqliteOnlineStore implements OnlineStore {
         found.set(key, { eventTs, createdTs: createdTs ?? undefined, payload });
     }
     return keys.map((k) => found.get(k));
+  }
+
+  /**
+   * A primary-key lookup per view and key, all in one read transaction (outside one, each lookup
+   * takes and releases WAL's read lock, the larger part of its cost): cheaper than one statement
+   * over a JSON list of keys (its parse, unhex and hex of every key). Reads too large for the
+   * event loop go to the reader thread, a view at a time.
+   */
+  async onlineReadViews(
+    reads: readonly ViewRead[],
+    keys: readonly string[],
+  ): Promise<(OnlineRecord | undefined)[][]> {
+    if (!this.readsInline(keys.length))
+      return Promise.all(reads.map(({ view, features }) => this.onlineRead(view, keys, features)));
+    const blobs = keys.map((key) => Buffer.from(key, 'hex'));
+    const lookups = reads.map(({ view, features }) => {
+      const one = this.statement(readOneSql(features));
+      return () =>
+        blobs.map((blob) => {
+          const row = one.get(view, blob) as [number, number | null, string] | undefined;
+          return row && { eventTs: row[0], createdTs: row[1] ?? undefined, payload: row[2] };
+        });
+    });
+    if (lookups.length === 1 && blobs.length === 1) return [lookups[0]()];
+    return this.readTransaction(() => lookups.map((lookup) => lookup()));
   }
 
   async deleteView(view: string): Promise<void> {
@@ -176,6 +195,11 @@ class SqliteOnlineStore implements OnlineStore {
   async close(): Promise<void> {
     await this.reader?.close();
     this.db.close();
+  }
+
+  /** Reads of this many keys run on the event loop (the others in the reader thread). */
+  private readsInline(keys: number): boolean {
+    return keys <= this.workerThreshold || this.workerThreshold <= 0 || this.path === ':memory:';
   }
 
   private statement(sql: string): Database.Statement<[string, string | Buffer]> {

@@ -16,6 +16,12 @@ export interface OnlineRecord {
   payload: string;
 }
 
+/** One view of a multi-view read, with the features the caller will decode (see `onlineRead`). */
+export interface ViewRead {
+  view: string;
+  features?: readonly string[];
+}
+
 export interface OnlineWriteRow {
   /** The serialized entity key, hex (see `keySerializer` in keys.ts). */
   entityKey: string;
@@ -49,11 +55,12 @@ export interface OnlineStore {
   ): Promise<(OnlineRecord | undefined)[]>;
   /**
    * Reads several views for the same keys at once: per view, what `onlineRead` of it answers. A
-   * store that keeps an entity's views together implements it (Redis: one HMGET per entity for
-   * every view, where `onlineRead` per view would take a round trip each); others omit it.
+   * store implements it where reading together saves work: Redis keeps an entity's views in one
+   * hash (one HMGET per entity for every view, not a round trip per view); SQLite reads every
+   * view in one read transaction (one WAL read lock, not one per view).
    */
   onlineReadViews?(
-    views: readonly string[],
+    reads: readonly ViewRead[],
     keys: readonly string[],
   ): Promise<(OnlineRecord | undefined)[][]>;
   /** Removes every record of a view. */

@@ -69,7 +69,7 @@ function parseKeyColumns(
 }
 
 /** One view's read: its distinct records, and for each row the index of its record. */
-interface ViewRead {
+interface ViewRecords {
   records: (OnlineRecord | undefined)[];
   recordOf: Int32Array;
 }
@@ -99,7 +99,7 @@ async function readViews(
   keys: Map<string, (bigint | string)[]>,
   n: number,
   slicer: TimeSlicer,
-): Promise<Map<string, ViewRead>> {
+): Promise<Map<string, ViewRecords>> {
   const groups = new Map<string, Array<{ view: FeatureView; features: readonly string[] }>>();
   for (const v of views) {
     const signature = entitySignature(v.view);
@@ -107,7 +107,7 @@ async function readViews(
     if (group) group.push(v);
     else groups.set(signature, [v]);
   }
-  const reads = new Map<string, ViewRead>();
+  const byView = new Map<string, ViewRecords>();
   await Promise.all(
     [...groups.values()].map(async (group) => {
       const { entities } = group[0].view;
@@ -127,19 +127,16 @@ async function readViews(
         if (slicer.due()) await slicer.turn();
       }
       const unique = [...distinct.keys()];
-      const found =
-        store.onlineReadViews && group.length > 1
-          ? await store.onlineReadViews(
-              group.map((v) => v.view.name),
-              unique,
-            )
-          : await Promise.all(group.map((v) => store.onlineRead(v.view.name, unique, cutTo(v))));
+      const asked = group.map((v) => ({ view: v.view.name, features: cutTo(v) }));
+      const found = store.onlineReadViews
+        ? await store.onlineReadViews(asked, unique)
+        : await Promise.all(asked.map((r) => store.onlineRead(r.view, unique, r.features)));
       group.forEach((v, g) => {
-        reads.set(v.view.name, { records: found[g], recordOf });
+        byView.set(v.view.name, { records: found[g], recordOf });
       });
     }),
   );
-  return reads;
+  return byView;
 }
 
 /**
@@ -190,7 +187,7 @@ export async function readOnlineFeatures(
     { recordOf: Int32Array; ts: (string | undefined)[]; values: (Record<string, FeatureValue> | undefined)[] }
   >();
   for (const { view, features } of views) {
-    const { records, recordOf } = reads.get(view.name) as ViewRead;
+    const { records, recordOf } = reads.get(view.name) as ViewRecords;
     const maxAge = view.onlineMaxAge ?? 0;
     const values: (Record<string, FeatureValue> | undefined)[] = new Array(records.length);
     const ts: (string | undefined)[] = new Array(records.length);

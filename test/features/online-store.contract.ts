@@ -49,7 +49,7 @@ export function describeOnlineStoreContract(
       if (store.onlineReadViews) {
         const keys = [key(2), key(3), key(1)];
         for (const few of [keys, [key(1)]])
-          expect(await store.onlineReadViews(['v2', 'v1'], few)).toEqual([
+          expect(await store.onlineReadViews([{ view: 'v2' }, { view: 'v1' }], few)).toEqual([
             await store.onlineRead('v2', few),
             await store.onlineRead('v1', few),
           ]);

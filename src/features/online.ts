@@ -33,6 +33,31 @@ export interface OnlineResponse {
 
 const EPOCH = '1970-01-01T00:00:00Z';
 const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
+/**
+ * Event times' text, kept across requests: records of one materialization share their time, so
+ * a server reads few distinct ones. Bounded: emptied when full.
+ */
+const isoTexts = new Map<number, string>();
+const ISO_TEXTS_MAX = 4096;
+function eventTimeText(ms: number): string {
+  let text = isoTexts.get(ms);
+  if (text === undefined) {
+    if (isoTexts.size >= ISO_TEXTS_MAX) isoTexts.clear();
+    text = iso(ms);
+    isoTexts.set(ms, text);
+  }
+  return text;
+}
+/** A serializer per set of entities (views share their entity objects from the registry). */
+const serializers = new WeakMap<readonly Entity[], ReturnType<typeof keySerializer>>();
+function serializerOf(entities: readonly Entity[]): ReturnType<typeof keySerializer> {
+  let serialize = serializers.get(entities);
+  if (!serialize) {
+    serialize = keySerializer(entities);
+    serializers.set(entities, serialize);
+  }
+  return serialize;
+}
 /** Most time a request holds the event loop before it lets others in (a large request's loops). */
 const SLICE_MS = 10;
 
@@ -111,7 +136,7 @@ async function readViews(
   await Promise.all(
     [...groups.values()].map(async (group) => {
       const { entities } = group[0].view;
-      const serialize = keySerializer(entities);
+      const serialize = serializerOf(entities);
       const recordOf = new Int32Array(n);
       const distinct = new Map<string, number>();
       const values: Record<string, bigint | string> = {};
@@ -172,15 +197,6 @@ export async function readOnlineFeatures(
 
   // Each view's distinct records judged and decoded once, with the features this request reads;
   // records of one materialization share their event time, so its text is made once.
-  const isoOf = new Map<number, string>();
-  const isoCached = (ms: number) => {
-    let text = isoOf.get(ms);
-    if (text === undefined) {
-      text = iso(ms);
-      isoOf.set(ms, text);
-    }
-    return text;
-  };
   /** Per view: per distinct record, its event time's text (none: not found) and its values (none: too old). */
   const judged = new Map<
     string,
@@ -194,7 +210,7 @@ export async function readOnlineFeatures(
     for (let d = 0; d < records.length; d++) {
       const r = records[d];
       if (r) {
-        ts[d] = isoCached(r.eventTs);
+        ts[d] = eventTimeText(r.eventTs);
         // Feast's TTL keeps a row exactly `ttl` old (event_ts >= entity_ts - ttl); max age does the same.
         if (!(maxAge > 0 && now - r.eventTs > maxAge * 1000))
           values[d] = decodeValues(view.schema, features, r.payload);
@@ -215,7 +231,7 @@ export async function readOnlineFeatures(
           const request = Object.fromEntries(Object.entries(entities).map(([k, v]) => [k, v[i]]));
           return applyOnDemand(refs.onDemand, request, (view, feature) => storedValue(i, view, feature));
         });
-  const nowIso = iso(now);
+  const nowIso = refs.onDemand.length > 0 ? iso(now) : EPOCH;
   for (const f of refs.features) {
     const column: OnlineColumn = {
       values: new Array(n),

@@ -1,0 +1,143 @@
+/**
+ * @module serving/score-pool
+ * The worker threads a served model scores its large calls on (keel.yaml `serving.offload`).
+ * onnxruntime-node runs a session synchronously on the thread that calls it, so a call of
+ * thousands of rows holds the event loop for milliseconds and stalls every other request; on a
+ * thread of its own, with a session of its own, it holds only that thread. A small call costs
+ * less than the hop to a thread and back, so it stays on the main session (ServingModel).
+ *
+ * Threads start on demand, up to `threads`, so a process that never makes a large call never
+ * pays for one; each is held open only while a call waits, so an idle pool never keeps a CLI
+ * process alive. A thread that dies fails its waiting calls and is replaced at the next call.
+ */
+import { Worker } from 'node:worker_threads';
+import { type ErrorCode, KeelError, type OffloadSettings, type SessionSettings } from '../core/index.js';
+import type { ModelIo } from '../ml/index.js';
+
+/** Calls of fewer rows stay on the main thread: measured, a 100-row call costs ~30 us there. */
+export const DEFAULT_OFFLOAD_MIN_ROWS = 1024;
+
+/** What a score thread opens its session from: what the main thread opened its own from. */
+export interface ScoreWorkerData {
+  model: string | Uint8Array;
+  settings?: SessionSettings;
+  cache: { dir?: string; sourceSha256?: string };
+  io: ModelIo;
+}
+export interface ScoreRequest {
+  id: number;
+  values: Float32Array;
+  rows: number;
+  width: number;
+}
+export type ScoreReply =
+  | { id: number; scores: Float64Array }
+  | { id: number; error: string; code?: ErrorCode };
+
+class ScoreThread {
+  private readonly worker: Worker;
+  private next = 0;
+  private readonly waiting = new Map<
+    number,
+    { resolve: (s: Float64Array) => void; reject: (e: Error) => void }
+  >();
+  exited = false;
+
+  constructor(data: ScoreWorkerData) {
+    // Under tsx or vitest this module is TypeScript source, so its worker is too: a one-line
+    // bootstrap registers tsx's loader in the thread before importing it (as features/online-sqlite).
+    const ts = import.meta.url.endsWith('.ts');
+    const entry = new URL(`./score-worker.${ts ? 'ts' : 'js'}`, import.meta.url);
+    this.worker = ts
+      ? new Worker(
+          `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`,
+          { eval: true, workerData: data },
+        )
+      : new Worker(entry, { workerData: data });
+    this.worker.unref();
+    this.worker.on('message', (reply: ScoreReply) => {
+      const pending = this.waiting.get(reply.id);
+      this.waiting.delete(reply.id);
+      if (this.waiting.size === 0) this.worker.unref();
+      if ('scores' in reply) pending?.resolve(reply.scores);
+      else pending?.reject(reply.code ? new KeelError(reply.code, reply.error) : new Error(reply.error));
+    });
+    this.worker.on('error', (err) => this.failAll(err));
+    this.worker.on('exit', (code) => {
+      this.exited = true;
+      this.failAll(new Error(`its score thread exited (code ${code})`));
+    });
+  }
+
+  get busy(): number {
+    return this.waiting.size;
+  }
+
+  score(values: Float32Array, rows: number, width: number): Promise<Float64Array> {
+    const id = this.next++;
+    // A copy, moved rather than cloned: callers keep using their rows after scoring (the
+    // prediction log, a shadow), and a batch file reuses its buffer for the next chunk.
+    const copy = values.slice();
+    return new Promise((resolve, reject) => {
+      if (this.waiting.size === 0) this.worker.ref();
+      this.waiting.set(id, { resolve, reject });
+      this.worker.postMessage({ id, values: copy, rows, width } satisfies ScoreRequest, [copy.buffer]);
+    });
+  }
+
+  async terminate(): Promise<void> {
+    await this.worker.terminate();
+  }
+
+  private failAll(err: Error): void {
+    for (const { reject } of this.waiting.values()) reject(err);
+    this.waiting.clear();
+    this.worker.unref();
+  }
+}
+
+export class ScorePool {
+  private threads: ScoreThread[] = [];
+  private closed = false;
+  /** Calls scored on the pool's threads so far. */
+  calls = 0;
+  readonly minRows: number;
+  private readonly maxThreads: number;
+
+  constructor(
+    private readonly data: ScoreWorkerData,
+    settings: OffloadSettings,
+  ) {
+    this.minRows = settings.minRows ?? DEFAULT_OFFLOAD_MIN_ROWS;
+    this.maxThreads = settings.threads;
+  }
+
+  /** Threads running now. */
+  get size(): number {
+    return this.threads.filter((t) => !t.exited).length;
+  }
+
+  /**
+   * Scores on an idle thread, a new one while there are fewer than `threads`, else the least busy.
+   * @throws Error when the thread fails or dies (the caller words it as the main path does);
+   *   KeelError as the worker's `inputFeeds` throws it.
+   */
+  score(values: Float32Array, rows: number, width: number): Promise<Float64Array> {
+    if (this.closed) return Promise.reject(new Error('the model was released'));
+    this.threads = this.threads.filter((t) => !t.exited);
+    let thread = this.threads.find((t) => t.busy === 0);
+    if (!thread && this.threads.length < this.maxThreads) {
+      thread = new ScoreThread(this.data);
+      this.threads.push(thread);
+    }
+    thread ??= this.threads.reduce((a, b) => (b.busy < a.busy ? b : a));
+    this.calls++;
+    return thread.score(values, rows, width);
+  }
+
+  /** Terminates every thread; calls still waiting fail. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.threads.map((t) => t.terminate()));
+  }
+}

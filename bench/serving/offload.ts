@@ -103,12 +103,24 @@ async function main() {
     const large = Float32Array.from({ length: ROWS * width }, (_, i) => ((i * 7919) % 1000) / 100 - 5);
     const small = large.slice(0, width);
 
-    // One large call alone on the main thread: what it holds the event loop for.
-    const alone: number[] = [];
-    for (let i = 0; i < 10; i++) {
-      const t = performance.now();
-      await off.score(large, ROWS);
-      alone.push(performance.now() - t);
+    // One call alone, on the main thread and through the thread: what a large call holds the
+    // event loop for, and what the hop costs a call too small to need it.
+    const alone = async (model: ServingModel, rows: number) => {
+      const values = large.subarray(0, rows * width);
+      const times: number[] = [];
+      for (let i = 0; i < Math.max(10, Math.min(200, 200_000 / rows)); i++) {
+        const t = performance.now();
+        await model.score(values, rows);
+        times.push(performance.now() - t);
+      }
+      return quantile(times, 0.5);
+    };
+    const sizes = [1024, 4096, ROWS];
+    const aloneOff = [];
+    const aloneOn = [];
+    for (const rows of sizes) {
+      aloneOff.push(await alone(off, rows));
+      aloneOn.push(await alone(on, rows));
     }
     const a = await off.score(large, ROWS);
     const b = await on.score(large, ROWS);
@@ -123,7 +135,10 @@ async function main() {
     console.log(
       `GBDT ${TREES} trees, ${width} columns; large calls of ${ROWS.toLocaleString('en-US')} rows back to back, 1-row calls due every ${INTERVAL_MS} ms, ${SECONDS} s a mode, offload threads ${THREADS}`,
     );
-    console.log(`one large call alone on the main thread: median ${quantile(alone, 0.5).toFixed(2)} ms`);
+    for (const [i, rows] of sizes.entries())
+      console.log(
+        `one call of ${rows.toLocaleString('en-US').padStart(6)} rows alone: main thread ${aloneOff[i].toFixed(3)} ms, through a thread ${aloneOn[i].toFixed(3)} ms (median)`,
+      );
     const row = (label: string, f: Figures) =>
       console.log(
         `${label.padEnd(12)} loop delay p99 ${f.loopP99.toFixed(2).padStart(6)} ms max ${f.loopMax.toFixed(2).padStart(6)} ms | 1-row p50 ${f.smallP50.toFixed(2).padStart(6)} ms p99 ${f.smallP99.toFixed(2).padStart(6)} ms max ${f.smallMax.toFixed(2).padStart(6)} ms | large ${f.largeMs.toFixed(2).padStart(6)} ms/call (${f.largeCalls} calls)`,

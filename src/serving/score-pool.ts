@@ -62,7 +62,11 @@ class ScoreThread {
       if ('scores' in reply) pending?.resolve(reply.scores);
       else pending?.reject(reply.code ? new KeelError(reply.code, reply.error) : new Error(reply.error));
     });
-    this.worker.on('error', (err) => this.failAll(err));
+    // An uncaught error ends the thread: no call goes to it from here on.
+    this.worker.on('error', (err) => {
+      this.exited = true;
+      this.failAll(err);
+    });
     this.worker.on('exit', (code) => {
       this.exited = true;
       this.failAll(new Error(`its score thread exited (code ${code})`));

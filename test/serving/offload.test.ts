@@ -5,6 +5,7 @@ import { type KeelConfig, loadConfig } from '../../src/core/index.js';
 import { exportOnnx } from '../../src/ml/index.js';
 import type { Registry } from '../../src/registry/index.js';
 import { ServingModel, sessionOptionsFrom } from '../../src/serving/index.js';
+import { ScorePool, type ScoreWorkerData } from '../../src/serving/score-pool.js';
 import { failingModelBytes } from '../helpers/onnx.js';
 import { openTestRegistry } from '../helpers/registry.js';
 import { trainChurn } from '../helpers/serving.js';
@@ -125,6 +126,20 @@ describe('scoring large calls on worker threads (serving.offload)', () => {
     models.splice(models.indexOf(model), 1);
     expect(model.scoreThreads).toBe(0);
     await expect(model.score(churnRows(800), 800)).rejects.toMatchObject({ code: 'EXECUTION_FAILED' });
+  });
+
+  it('fails the calls of a thread that dies and starts another at the next call', async () => {
+    // A thread given nothing to open dies as it starts (its module cannot read workerData).
+    const pool = new ScorePool(null as unknown as ScoreWorkerData, { threads: 1 });
+    try {
+      await expect(pool.score(churnRows(2), 2, 3)).rejects.toThrow();
+      expect(pool.size).toBe(0);
+      // Sent to the dead thread, it would never settle: a new thread takes it (and dies too).
+      await expect(pool.score(churnRows(2), 2, 3)).rejects.toThrow();
+      expect(pool.calls).toBe(2);
+    } finally {
+      await pool.close();
+    }
   });
 
   it('refuses a keel.yaml asking for no threads or a minRows under 1, naming the field', () => {

@@ -75,7 +75,8 @@ export class ServingModel {
   /**
    * Loads the version `uri` names (`models:/name/3`, `models:/name@alias`, `models:/name/Stage`).
    * @throws KeelError RESOURCE_DOES_NOT_EXIST for an unknown model, version or alias;
-   *   INVALID_PARAMETER_VALUE for inputs Keel cannot feed (see `modelIo`) or a width not fixed.
+   *   INVALID_PARAMETER_VALUE for inputs Keel cannot feed (see `modelIo`) or a width not fixed;
+   *   EXECUTION_FAILED when a score thread (`options.offload`) dies as it starts.
    */
   static async load(registry: Registry, uri: string, options: SessionOptions = {}): Promise<ServingModel> {
     const resolved = await registry.resolveModelUri(uri);
@@ -106,6 +107,17 @@ export class ServingModel {
     // Its threads open the model as the main session did: the optimized graph saved just now, if kept.
     const pool =
       options.offload && new ScorePool({ model, settings: options.session, cache, io }, options.offload);
+    try {
+      await pool?.start();
+    } catch (cause) {
+      await Promise.all([pool?.close(), session.release()]);
+      if (cause instanceof KeelError) throw cause;
+      throw new KeelError(
+        'EXECUTION_FAILED',
+        `${uri} (version ${version.version}): its score threads did not start: ${(cause as Error).message}`,
+        { cause },
+      );
+    }
     return new ServingModel(
       {
         name: version.name,

@@ -6,9 +6,10 @@
  * thread of its own, with a session of its own, it holds only that thread. A small call costs
  * less than the hop to a thread and back, so it stays on the main session (ServingModel).
  *
- * Threads start on demand, up to `threads`, so a process that never makes a large call never
- * pays for one; each is held open only while a call waits, so an idle pool never keeps a CLI
- * process alive. A thread that dies fails its waiting calls and is replaced at the next call.
+ * Every thread starts with the model, so the first large call does not wait for one (about half
+ * a second to load ONNX Runtime and open a session) and a session a thread cannot open fails the
+ * load, not a request. A thread is held open only while a call waits, so an idle pool never keeps
+ * a CLI process alive. A thread that dies fails its waiting calls and is replaced at the next call.
  */
 import { Worker } from 'node:worker_threads';
 import { type ErrorCode, KeelError, type OffloadSettings, type SessionSettings } from '../core/index.js';
@@ -33,6 +34,8 @@ export interface ScoreRequest {
 export type ScoreReply =
   | { id: number; scores: Float64Array }
   | { id: number; error: string; code?: ErrorCode };
+/** The id the thread answers once its session is open: the open waits as a call would. */
+export const OPENED = -1;
 
 class ScoreThread {
   private readonly worker: Worker;
@@ -42,6 +45,8 @@ class ScoreThread {
     { resolve: (s: Float64Array) => void; reject: (e: Error) => void }
   >();
   exited = false;
+  /** Settles once the thread's session is open, or failed to. */
+  readonly opened: Promise<void>;
 
   constructor(data: ScoreWorkerData) {
     // Under tsx or vitest this module is TypeScript source, so its worker is too: a one-line
@@ -54,7 +59,13 @@ class ScoreThread {
           { eval: true, workerData: data },
         )
       : new Worker(entry, { workerData: data });
-    this.worker.unref();
+    // Held open while its session opens or a call waits, so an idle thread never keeps a CLI
+    // process alive.
+    this.opened = new Promise((resolve, reject) =>
+      this.waiting.set(OPENED, { resolve: () => resolve(), reject }),
+    );
+    // A replacement's open is awaited by no one but the call it takes, which fails on its own.
+    this.opened.catch(() => {});
     this.worker.on('message', (reply: ScoreReply) => {
       const pending = this.waiting.get(reply.id);
       this.waiting.delete(reply.id);
@@ -122,21 +133,30 @@ export class ScorePool {
   }
 
   /**
-   * Scores on an idle thread, a new one while there are fewer than `threads`, else the least busy.
+   * Starts every thread and waits for their sessions.
+   * @throws KeelError as `openCachedSession` in a thread; Error when a thread dies first.
+   */
+  async start(): Promise<void> {
+    await Promise.all(this.fill().map((t) => t.opened));
+  }
+
+  /**
+   * Scores on the least busy thread (a thread still opening its session counts as busy).
    * @throws Error when the thread fails or dies (the caller words it as the main path does);
    *   KeelError as the worker's `inputFeeds` throws it.
    */
   score(values: Float32Array, rows: number, width: number): Promise<Float64Array> {
     if (this.closed) return Promise.reject(new Error('the model was released'));
-    this.threads = this.threads.filter((t) => !t.exited);
-    let thread = this.threads.find((t) => t.busy === 0);
-    if (!thread && this.threads.length < this.maxThreads) {
-      thread = new ScoreThread(this.data);
-      this.threads.push(thread);
-    }
-    thread ??= this.threads.reduce((a, b) => (b.busy < a.busy ? b : a));
+    const thread = this.fill().reduce((a, b) => (b.busy < a.busy ? b : a));
     this.calls++;
     return thread.score(values, rows, width);
+  }
+
+  /** The threads, with any that died replaced. */
+  private fill(): ScoreThread[] {
+    this.threads = this.threads.filter((t) => !t.exited);
+    while (this.threads.length < this.maxThreads) this.threads.push(new ScoreThread(this.data));
+    return this.threads;
   }
 
   /** Terminates every thread; calls still waiting fail. */

@@ -89,15 +89,15 @@ describe('scoring large calls on worker threads (serving.offload)', () => {
     expect(main.scoreThreads).toBe(0);
   });
 
-  it('keeps calls under minRows on the main thread: no thread is started for them', async () => {
+  it('starts its threads with the model and keeps calls under minRows on the main thread', async () => {
     const model = await load('models:/churn/1', true);
     const main = await load('models:/churn/1', false);
+    expect(model.scoreThreads).toBe(2);
     for (const rows of [1, 100, 499]) {
       const values = churnRows(rows);
       expect(await model.score(values, rows)).toEqual(await main.score(values, rows));
     }
     expect(model.offloaded).toBe(0);
-    expect(model.scoreThreads).toBe(0);
   });
 
   it('words a failure on a thread as the main path does: EXECUTION_FAILED', async () => {
@@ -113,14 +113,14 @@ describe('scoring large calls on worker threads (serving.offload)', () => {
       message: (failure as Error).message,
     });
     expect(offloaded.offloaded).toBe(1);
-    // The thread survives a failed call and takes the next one.
+    // A failed call does not end its thread: both are still there.
     await expect(offloaded.score(values, 600)).rejects.toMatchObject({ code: 'EXECUTION_FAILED' });
-    expect(offloaded.scoreThreads).toBe(1);
+    expect(offloaded.scoreThreads).toBe(2);
   });
 
   it('terminates its threads on release', async () => {
     const model = await load('models:/churn/1', true);
-    await Promise.all([model.score(churnRows(800), 800), model.score(churnRows(900), 900)]);
+    await model.score(churnRows(800), 800);
     expect(model.scoreThreads).toBe(2);
     await model.release();
     models.splice(models.indexOf(model), 1);
@@ -132,11 +132,11 @@ describe('scoring large calls on worker threads (serving.offload)', () => {
     // A thread given nothing to open dies as it starts (its module cannot read workerData).
     const pool = new ScorePool(null as unknown as ScoreWorkerData, { threads: 1 });
     try {
-      await expect(pool.score(churnRows(2), 2, 3)).rejects.toThrow();
+      await expect(pool.start()).rejects.toThrow();
       expect(pool.size).toBe(0);
       // Sent to the dead thread, it would never settle: a new thread takes it (and dies too).
       await expect(pool.score(churnRows(2), 2, 3)).rejects.toThrow();
-      expect(pool.calls).toBe(2);
+      expect(pool.calls).toBe(1);
     } finally {
       await pool.close();
     }

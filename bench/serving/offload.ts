@@ -39,7 +39,7 @@ interface Figures {
 }
 
 async function measure(model: ServingModel, large: Float32Array, small: Float32Array): Promise<Figures> {
-  // Warm-up: the thread (when on) started and both call sizes run once.
+  // Warm-up: both call sizes once (the thread, when on, started with the model).
   await model.score(large, ROWS);
   await model.score(small, 1);
   const delay = monitorEventLoopDelay({ resolution: 1 });

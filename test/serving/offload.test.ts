@@ -1,10 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type KeelConfig, loadConfig } from '../../src/core/index.js';
 import { exportOnnx } from '../../src/ml/index.js';
 import type { Registry } from '../../src/registry/index.js';
-import { ServingModel, sessionOptionsFrom } from '../../src/serving/index.js';
+import { ModelServer, ServingModel, sessionOptionsFrom } from '../../src/serving/index.js';
 import { ScorePool, type ScoreWorkerData } from '../../src/serving/score-pool.js';
 import { failingModelBytes } from '../helpers/onnx.js';
 import { openTestRegistry } from '../helpers/registry.js';
@@ -126,6 +126,37 @@ describe('scoring large calls on worker threads (serving.offload)', () => {
     models.splice(models.indexOf(model), 1);
     expect(model.scoreThreads).toBe(0);
     await expect(model.score(churnRows(800), 800)).rejects.toMatchObject({ code: 'EXECUTION_FAILED' });
+  });
+
+  it('leaves no thread behind when a promotion swaps the model, or when the server closes', async () => {
+    await registry.models.create('swapped');
+    for (let i = 0; i < 2; i++)
+      await registry.versions.create({
+        name: 'swapped',
+        source: (await registry.resolveModelUri('models:/churn/1')).modelFile,
+      });
+    await registry.promote('swapped', 1, 'Production');
+    const server = await ModelServer.start({
+      registry,
+      models: ['models:/swapped/Production'],
+      refreshIntervalMs: 0,
+      session: sessionOptionsFrom(config),
+    });
+    const modelOf = () => {
+      const lease = server.acquire('swapped');
+      lease.release();
+      return lease.predictor.model;
+    };
+    const first = modelOf();
+    expect(first.scoreThreads).toBe(2);
+    await registry.promote('swapped', 2, 'Production');
+    await server.refresh();
+    const second = modelOf();
+    expect(second.info.version).toBe('2');
+    await vi.waitFor(() => expect(first.scoreThreads).toBe(0), { timeout: 10_000 });
+    expect(second.scoreThreads).toBe(2);
+    await server.close();
+    expect(second.scoreThreads).toBe(0);
   });
 
   it('fails the calls of a thread that dies and starts another at the next call', async () => {

@@ -11,11 +11,20 @@
  * load, not a request. A thread is held open only while a call waits, so an idle pool never keeps
  * a CLI process alive. A thread that dies fails its waiting calls and is replaced at the next call.
  */
-import { Worker } from 'node:worker_threads';
-import { type ErrorCode, KeelError, type OffloadSettings, type SessionSettings } from '../core/index.js';
+import type { Worker } from 'node:worker_threads';
+import {
+  type ErrorCode,
+  KeelError,
+  type OffloadSettings,
+  type SessionSettings,
+  startWorker,
+} from '../core/index.js';
 import type { ModelIo } from '../ml/index.js';
 
-/** Calls of fewer rows stay on the main thread: measured, a 100-row call costs ~30 us there. */
+/**
+ * Calls of fewer rows stay on the main thread. The hop to a thread and back costs ~0.1-0.15 ms
+ * whatever the size (bench/serving/offload.ts); 1,024 rows of a 100-tree GBDT cost ~1.2 ms.
+ */
 export const DEFAULT_OFFLOAD_MIN_ROWS = 1024;
 
 /** What a score thread opens its session from: what the main thread opened its own from. */
@@ -49,16 +58,7 @@ class ScoreThread {
   readonly opened: Promise<void>;
 
   constructor(data: ScoreWorkerData) {
-    // Under tsx or vitest this module is TypeScript source, so its worker is too: a one-line
-    // bootstrap registers tsx's loader in the thread before importing it (as features/online-sqlite).
-    const ts = import.meta.url.endsWith('.ts');
-    const entry = new URL(`./score-worker.${ts ? 'ts' : 'js'}`, import.meta.url);
-    this.worker = ts
-      ? new Worker(
-          `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`,
-          { eval: true, workerData: data },
-        )
-      : new Worker(entry, { workerData: data });
+    this.worker = startWorker(import.meta.url, 'score-worker', data);
     // Held open while its session opens or a call waits, so an idle thread never keeps a CLI
     // process alive.
     this.opened = new Promise((resolve, reject) =>

@@ -97,6 +97,19 @@ export const sessionSettingsSchema = z.strictObject({
 });
 export type SessionSettings = z.infer<typeof sessionSettingsSchema>;
 
+/** Worker threads that score large calls off the event loop; the default minRows lives in serving/. */
+export const offloadSchema = z.strictObject({
+  /** Threads a served model scores large calls on, each with its own ONNX Runtime session. */
+  threads: z
+    .number()
+    .int('must be a whole number of threads')
+    .min(1, 'must be at least 1 thread (leave serving.offload out to score on the main thread only)')
+    .max(64, 'must be at most 64 threads'),
+  /** Calls of fewer rows run on the main thread, where they cost less than a hop to a thread. */
+  minRows: z.number().int('must be a whole number of rows').min(1, 'must be at least 1 row').optional(),
+});
+export type OffloadSettings = z.infer<typeof offloadSchema>;
+
 const fileSchema = strictObject({
   home: z.string().optional(),
   metadata: metadataSchema.optional(),
@@ -112,6 +125,8 @@ const fileSchema = strictObject({
       maxLatencyMs: z.number().min(0).max(10_000).optional(),
       /** ONNX Runtime session options of every model served or scored. */
       onnx: sessionSettingsSchema.optional(),
+      /** Large calls scored on worker threads, each with a session of its own (serving/score-pool). */
+      offload: offloadSchema.optional(),
       /** The input policy of every model served... */
       inputPolicy: inputPolicySchema.optional(),
       /** ...and per model name, over it. */

@@ -15,3 +15,4 @@ export * from './logger.js';
 export * from './progress.js';
 export * from './time-slicer.js';
 export * from './validate.js';
+export * from './worker.js';

@@ -8,9 +8,9 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { KeelError } from '../core/index.js';
+import { KeelError, startWorker } from '../core/index.js';
 import {
   ONLINE_FORMAT,
   type OnlineRecord,
@@ -54,16 +54,7 @@ class ReaderThread {
   >();
 
   constructor(path: string) {
-    // Under tsx or vitest this module is TypeScript source, so its worker is too: a one-line
-    // bootstrap registers tsx's loader in the thread before importing it.
-    const ts = import.meta.url.endsWith('.ts');
-    const entry = new URL(`./sqlite-read-worker.${ts ? 'ts' : 'js'}`, import.meta.url);
-    this.worker = ts
-      ? new Worker(
-          `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`,
-          { eval: true, workerData: { path } },
-        )
-      : new Worker(entry, { workerData: { path } });
+    this.worker = startWorker(import.meta.url, 'sqlite-read-worker', { path });
     // Held open only while a read waits, so an idle reader never keeps a CLI process alive.
     this.worker.unref();
     this.worker.on('message', (reply: ReadReply) => {

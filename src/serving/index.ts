@@ -47,4 +47,5 @@ export {
   type SwapRefusals,
 } from './model-server.js';
 export { type EntityFeatures, Predictor } from './predictor.js';
+export { DEFAULT_OFFLOAD_MIN_ROWS } from './score-pool.js';
 export type { RefreshError, SlotRole } from './slot.js';

@@ -8,7 +8,7 @@
  * position only. Its task and score output are read from its graph (`modelIo`).
  */
 import { join } from 'node:path';
-import { type KeelConfig, KeelError, type SessionSettings } from '../core/index.js';
+import { type KeelConfig, KeelError, type OffloadSettings, type SessionSettings } from '../core/index.js';
 import {
   inputFeeds,
   loadOrt,
@@ -22,6 +22,7 @@ import {
 } from '../ml/index.js';
 import type { Registry, Signature } from '../registry/index.js';
 import { type InputColumn, inputColumns } from './columns.js';
+import { ScorePool } from './score-pool.js';
 
 /** What a served model tells its callers (OIP metadata, `/predict` responses). */
 export interface ServingModelInfo {
@@ -46,12 +47,15 @@ export interface SessionOptions {
   session?: SessionSettings;
   /** Where ONNX Runtime's optimized graphs are kept (ml/onnx-optimized); none kept without it. */
   optimizedCacheDir?: string;
+  /** Worker threads large calls are scored on (serving/score-pool); none without it. */
+  offload?: OffloadSettings;
 }
 
 /** The session options keel.yaml gives (`serving.onnx`), with the optimized graphs kept in Keel's home. */
 export const sessionOptionsFrom = (config: Pick<KeelConfig, 'home' | 'serving'>): SessionOptions => ({
   session: config.serving?.onnx,
   optimizedCacheDir: join(config.home, 'onnx-optimized'),
+  offload: config.serving?.offload,
 });
 
 export class ServingModel {
@@ -65,12 +69,14 @@ export class ServingModel {
     private readonly io: ModelIo,
     /** The optimized graph the session was opened from or saved to, when one is kept. */
     readonly optimized?: OptimizedModel & { reused: boolean },
+    private readonly pool?: ScorePool,
   ) {}
 
   /**
    * Loads the version `uri` names (`models:/name/3`, `models:/name@alias`, `models:/name/Stage`).
    * @throws KeelError RESOURCE_DOES_NOT_EXIST for an unknown model, version or alias;
-   *   INVALID_PARAMETER_VALUE for inputs Keel cannot feed (see `modelIo`) or a width not fixed.
+   *   INVALID_PARAMETER_VALUE for inputs Keel cannot feed (see `modelIo`) or a width not fixed;
+   *   EXECUTION_FAILED when a score thread (`options.offload`) dies as it starts.
    */
   static async load(registry: Registry, uri: string, options: SessionOptions = {}): Promise<ServingModel> {
     const resolved = await registry.resolveModelUri(uri);
@@ -92,14 +98,26 @@ export class ServingModel {
     );
     // The file's sha256 was recorded at registration and verified just now; bytes Keel rewrote have their own.
     const served = pkg.model_path?.slice(pkg.folder.length + 1);
-    const { session, optimized } = await openCachedSession(
-      io.rewritten ? io.bytes : modelFile,
-      options.session,
-      {
-        dir: options.optimizedCacheDir,
-        sourceSha256: io.rewritten || !served ? undefined : pkg.files?.[served],
-      },
-    );
+    const model = io.rewritten ? io.bytes : modelFile;
+    const cache = {
+      dir: options.optimizedCacheDir,
+      sourceSha256: io.rewritten || !served ? undefined : pkg.files?.[served],
+    };
+    const { session, optimized } = await openCachedSession(model, options.session, cache);
+    // Its threads open the model as the main session did: the optimized graph saved just now, if kept.
+    const pool =
+      options.offload && new ScorePool({ model, settings: options.session, cache, io }, options.offload);
+    try {
+      await pool?.start();
+    } catch (cause) {
+      await Promise.all([pool?.close(), session.release()]);
+      if (cause instanceof KeelError) throw cause;
+      throw new KeelError(
+        'EXECUTION_FAILED',
+        `${uri} (version ${version.version}): its score threads did not start: ${(cause as Error).message}`,
+        { cause },
+      );
+    }
     return new ServingModel(
       {
         name: version.name,
@@ -116,14 +134,26 @@ export class ServingModel {
       session,
       io,
       optimized,
+      pool,
     );
+  }
+
+  /** Calls scored on worker threads so far (keel.yaml `serving.offload`); 0 without them. */
+  get offloaded(): number {
+    return this.pool?.calls ?? 0;
+  }
+
+  /** Worker threads running now. */
+  get scoreThreads(): number {
+    return this.pool?.size ?? 0;
   }
 
   /**
    * Scores `rows` rows of `values` (row-major float32, `width` columns): class-1 probabilities
-   * of a classifier, values of a regressor.
+   * of a classifier, values of a regressor. With `serving.offload`, a call of `minRows` rows or
+   * more runs on a worker thread's session, with the same scores; `values` stays the caller's.
    * @throws KeelError INVALID_PARAMETER_VALUE for values of the wrong length; EXECUTION_FAILED when
-   *   ONNX Runtime fails (the model's fault, which a canary's error count records).
+   *   ONNX Runtime fails (the model's fault, which a canary's error count records) or its thread dies.
    */
   async score(values: Float32Array, rows: number): Promise<Float64Array> {
     if (values.length !== rows * this.width)
@@ -131,9 +161,10 @@ export class ServingModel {
         'INVALID_PARAMETER_VALUE',
         `the model takes ${this.width} values a row; got ${values.length} for ${rows} rows`,
       );
-    const ort = await loadOrt();
-    const feeds = inputFeeds(ort, this.io, values, rows, this.width);
     try {
+      if (this.pool && rows >= this.pool.minRows) return await this.pool.score(values, rows, this.width);
+      const ort = await loadOrt();
+      const feeds = inputFeeds(ort, this.io, values, rows, this.width);
       const out = await this.session.run(feeds, [this.io.output]);
       return scoresFromOutput(out, this.io, rows);
     } catch (cause) {
@@ -148,6 +179,6 @@ export class ServingModel {
   }
 
   async release(): Promise<void> {
-    await this.session.release();
+    await Promise.all([this.pool?.close(), this.session.release()]);
   }
 }

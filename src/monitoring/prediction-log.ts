@@ -191,39 +191,41 @@ const KIND_SQL: Record<Kind, string> = { float: 'FLOAT', double: 'DOUBLE', text:
 /** A column takes the widest kind its values need. */
 const RANK: Record<Kind, number> = { float: 0, double: 1, text: 2 };
 
-/** A value as a cell: NaN and undefined are missing, booleans 0/1, objects JSON. */
+/** A value other than a number as a cell: null and undefined are missing, booleans 0/1, objects JSON. */
 function cell(value: unknown): { value: Cell; kind: Kind } | undefined {
   if (value === null || value === undefined) return undefined;
-  if (typeof value === 'number') return Number.isNaN(value) ? undefined : { value, kind: 'double' };
   if (typeof value === 'boolean') return { value: value ? 1 : 0, kind: 'double' };
   if (typeof value === 'string') return { value, kind: 'text' };
   return { value: JSON.stringify(value), kind: 'text' };
 }
 
 /**
- * One input column of a write. Encoded tensors fill a Float32Array (NaN: missing, made NULL by
- * the SELECT), which DuckDB takes without a JS value per cell; the first value of another kind
- * turns it into cells.
+ * One input column of a write. Numbers (encoded tensors' float32 values, looked-up features'
+ * doubles) fill a Float64Array (NaN: missing, made NULL by the SELECT), which DuckDB takes without
+ * a JS value per cell; the first value of another kind turns it into cells.
  */
 class Column {
-  private floats: Float32Array | undefined;
+  private numbers: Float64Array | undefined;
   private cells: Cell[] | undefined;
   private kind: Kind = 'float';
 
   constructor(private readonly rows: number) {
-    this.floats = new Float32Array(rows).fill(Number.NaN);
+    this.numbers = new Float64Array(rows).fill(Number.NaN);
   }
 
-  setFloat(row: number, value: number): void {
-    if (this.floats) this.floats[row] = value;
-    else if (!Number.isNaN(value)) this.setCell(row, value, 'float');
+  /** A number of `kind` float (a tensor's) or double (a feature's): stored as a FLOAT column only if all are float. */
+  setNumber(row: number, value: number, kind: 'float' | 'double'): void {
+    if (this.numbers) {
+      this.numbers[row] = value;
+      if (kind === 'double') this.kind = 'double';
+    } else if (!Number.isNaN(value)) this.setCell(row, value, kind);
   }
 
   setCell(row: number, value: Cell, kind: Kind): void {
     if (!this.cells) {
-      const floats = this.floats as Float32Array;
-      this.cells = Array.from(floats, (v) => (Number.isNaN(v) ? null : v));
-      this.floats = undefined;
+      const numbers = this.numbers as Float64Array;
+      this.cells = Array.from(numbers, (v) => (Number.isNaN(v) ? null : v));
+      this.numbers = undefined;
     }
     this.cells[row] = value;
     if (RANK[kind] > RANK[this.kind]) this.kind = kind;
@@ -231,7 +233,11 @@ class Column {
 
   /** The stored kind and values; a column that mixes text and numbers stores the numbers as text. */
   finish(): { kind: Kind; values: ArrayLike<Cell> } {
-    if (this.floats) return { kind: 'float', values: this.floats };
+    if (this.numbers)
+      return {
+        kind: this.kind,
+        values: this.kind === 'float' ? Float32Array.from(this.numbers) : this.numbers,
+      };
     const values = this.cells ?? new Array<Cell>(this.rows).fill(null);
     if (this.kind === 'text')
       for (let i = 0; i < values.length; i++) {
@@ -310,14 +316,18 @@ function predictionWrite(model: string, entries: readonly PredictionEntry[]): Wr
       const width = given.columns.length;
       given.columns.forEach((name, j) => {
         const c = column(name);
-        for (let r = 0; r < rows; r++) c.setFloat(at + r, given.values[r * width + j]);
+        for (let r = 0; r < rows; r++) c.setNumber(at + r, given.values[r * width + j], 'float');
       });
     } else {
       for (const [name, values] of [...Object.entries(given.keys ?? {}), ...given.byColumn]) {
         const c = column(name);
         for (let r = 0; r < rows; r++) {
-          const v = cell(values[r]);
-          if (v) c.setCell(at + r, v.value, v.kind);
+          const value = values[r];
+          if (typeof value === 'number') c.setNumber(at + r, value, 'double');
+          else {
+            const v = cell(value);
+            if (v) c.setCell(at + r, v.value, v.kind);
+          }
         }
       }
     }
@@ -348,7 +358,8 @@ function predictionWrite(model: string, entries: readonly PredictionEntry[]): Wr
     'q.c5 AS latency_ms',
     ...[...inputs.keys()].map((name, j) => {
       const c = `r.c${3 + j}`;
-      return `${finished[j].kind === 'float' ? nullNaN(c) : c} AS ${ident(inputColumn(name))}`;
+      // Numbers staged as a typed array carry a missing value as NaN.
+      return `${ArrayBuffer.isView(finished[j].values) ? nullNaN(c) : c} AS ${ident(inputColumn(name))}`;
     }),
   ];
   return {

@@ -2,7 +2,9 @@
  * Online serving over HTTP, as `keel serve` runs by default (logger on at its level, Prometheus
  * metrics, every prediction logged to Parquet), against a bare Fastify route answering a constant,
  * measured in the same run. Every server is a child process (`keel serve` from dist/, the bare
- * route from this file with `bare`); the load comes from this process.
+ * route from this file with `bare`); the load comes from this process (bench/serving/load.ts), on
+ * a core of its own where it can (see PIN). Every measurement is repeated in rounds and its median
+ * printed (BENCH_ROUNDS).
  *
  * Measured per target: closed loop (CONNECTIONS callers, each sending its next request when the
  * last is answered) and open loop at 200, 500 and 1,000 requests/s (request i is due at

@@ -161,24 +161,36 @@ export function describeDatabaseContract(backend: Backend, postgresUrl?: string)
     });
 
     it.runIf(sideBySide)('runs rows transactions side by side, and an exclusive one alone', async () => {
-      const bothOpen = barrier(2);
+      // Both rows transactions hold their shared lock before the exclusive one asks for its lock:
+      // a shared request made after an exclusive one is queued behind it (PostgreSQL does not
+      // let readers starve a writer), so a rows transaction still opening when the exclusive
+      // one queued would wait for it while the other waited here for both: a deadlock no
+      // database can see. That happened under load when this waited a fixed 50 ms instead.
+      const bothOpen = barrier(3);
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => {
+        release = resolve;
+      });
       const order: string[] = [];
       const rows = (name: string) =>
         db.transaction(
           async (tx) => {
             await tx.run('INSERT INTO t (name) VALUES (?)', [name]);
-            await bothOpen(); // resolves only once the other transaction is open too
+            await bothOpen();
+            await released;
             order.push(`${name} done`);
           },
           { scope: 'rows' },
         );
       const first = rows('a');
       const second = rows('b');
+      await bothOpen();
       // Queued behind the two, the exclusive transaction starts only after both have committed.
-      await new Promise((r) => setTimeout(r, 50));
       const exclusive = db.transaction(async (tx) => {
         order.push(`exclusive sees ${(await tx.get<{ n: number }>('SELECT COUNT(*) AS n FROM t'))!.n}`);
       });
+      await new Promise((r) => setTimeout(r, 50));
+      release();
       await Promise.all([first, second, exclusive]);
       expect(order.slice(2)).toEqual(['exclusive sees 2']);
     });

@@ -4,12 +4,19 @@
  * `bench` version 1, the Production version (alias `champion`).
  */
 import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { withDuckDB } from '../../src/data/sql.js';
 import { exportOnnx, type GbdtModel, loadTable, META_CATEGORIES, trainGbdt } from '../../src/ml/index.js';
 import type { Registry } from '../../src/registry/index.js';
 
 export const FEATURES = 20;
+
+/** The 1, 5 and 15 minute load averages, for a bench's first and last lines. */
+export const loadAverage = (): string =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 export const TREES = 100;
 
 /** `rows` rows: id, f0..f19 (5% missing), segment (8 values), and a label that depends on them. */

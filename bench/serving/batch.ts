@@ -8,7 +8,7 @@
  * Run: npx tsx bench/serving/batch.ts [rows=1000000] [repeats=3]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalArtifactStore } from '../../src/artifacts/index.js';
 import { withDuckDB } from '../../src/data/sql.js';
@@ -17,7 +17,7 @@ import { Registry } from '../../src/registry/index.js';
 import { ServingModel, scoreDataset } from '../../src/serving/index.js';
 import { openDatabase } from '../../src/storage/index.js';
 import { Tracking } from '../../src/tracking/index.js';
-import { generate, registerBenchModel, TREES } from './batch-common.js';
+import { generate, loadAverage, registerBenchModel, TREES } from './batch-common.js';
 
 const ROWS = Number(process.argv[2] ?? 1_000_000);
 const repeats = Number(process.argv[3] ?? 3);
@@ -34,11 +34,7 @@ async function time(work: () => Promise<unknown>): Promise<number> {
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'keel-bench-'));
   try {
-    console.log(
-      `load average at start: ${loadavg()
-        .map((l) => l.toFixed(2))
-        .join(' ')}`,
-    );
+    console.log(`load average at start: ${loadAverage()}`);
     const input = join(dir, 'rows.parquet');
     await generate(input, ROWS, 0.25);
 
@@ -113,11 +109,7 @@ async function main() {
     console.log(`ratio keel / read+write floor (rows/s): ${(median(copyAll) / k).toFixed(2)}`);
     console.log(`ratio keel / id+double copy (rows/s):   ${(median(copyNarrow) / k).toFixed(2)}`);
     console.log(`ratio keel / compute floor (rows/s):    ${(median(compute) / k).toFixed(2)}`);
-    console.log(
-      `load average at end: ${loadavg()
-        .map((l) => l.toFixed(2))
-        .join(' ')}`,
-    );
+    console.log(`load average at end: ${loadAverage()}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -9,7 +9,7 @@
  * Run: npx tsx bench/serving/offload.ts [rowsPerLargeCall=20000] [seconds=5] [threads=1]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,7 +18,7 @@ import { Registry } from '../../src/registry/index.js';
 import { ServingModel } from '../../src/serving/index.js';
 import { openDatabase } from '../../src/storage/index.js';
 import { Tracking } from '../../src/tracking/index.js';
-import { registerBenchModel, TREES } from './batch-common.js';
+import { loadAverage, registerBenchModel, TREES } from './batch-common.js';
 
 const ROWS = Number(process.argv[2] ?? 20_000);
 const SECONDS = Number(process.argv[3] ?? 5);
@@ -80,11 +80,7 @@ async function measure(model: ServingModel, large: Float32Array, small: Float32A
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'keel-bench-'));
   try {
-    console.log(
-      `load average at start: ${loadavg()
-        .map((l) => l.toFixed(2))
-        .join(' ')}`,
-    );
+    console.log(`load average at start: ${loadAverage()}`);
     const db = await openDatabase({ type: 'sqlite', path: join(dir, 'keel.db') });
     const tracking = new Tracking(db, new LocalArtifactStore(join(dir, 'artifacts')));
     await tracking.init();
@@ -149,11 +145,7 @@ async function main() {
     console.log(
       `off/on: loop delay p99 ${ratio(offFigures.loopP99, onFigures.loopP99)}x, max ${ratio(offFigures.loopMax, onFigures.loopMax)}x; 1-row p99 ${ratio(offFigures.smallP99, onFigures.smallP99)}x; large call time on/off ${ratio(onFigures.largeMs, offFigures.largeMs)}x`,
     );
-    console.log(
-      `load average at end: ${loadavg()
-        .map((l) => l.toFixed(2))
-        .join(' ')}`,
-    );
+    console.log(`load average at end: ${loadAverage()}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,8 +1,9 @@
 /**
  * @module features/online-sqlite
  * The embedded online store: one SQLite table in WAL mode keyed by (view, entity key), the key
- * being Feast's serialized EntityKey as a BLOB. A read is one statement for all keys of a view;
- * reads of many keys run in a worker thread with its own read-only connection. Writes are one
+ * being Feast's serialized EntityKey as a BLOB. A read is a primary-key lookup per key and view,
+ * all views of a request in one read transaction; reads of many keys run in a worker thread with
+ * its own read-only connection, one statement per slice of keys. Writes are one
  * transaction of prepared upserts per batch. `PRAGMA user_version` records the layout version,
  * so a file written by an older Keel is refused with the way out instead of read as empty.
  */

@@ -1,7 +1,8 @@
 /**
  * @module features/sqlite-read
- * The one read query of the SQLite online store, shared by the main thread and its reader thread:
- * all keys of a view in one statement, the keys passed as one JSON array of hex strings.
+ * The read queries of the SQLite online store: one key's record (the main thread's lookups), and
+ * all keys of a view in one statement, the keys passed as one JSON array of hex strings (the
+ * reader thread's, for reads too large for the event loop).
  */
 
 /** Rows as arrays: [key hex, event_ts, created_ts, value]. */

@@ -1,7 +1,8 @@
 /**
  * @module features/online
- * Online retrieval: parses each view's entity keys strictly, reads every view with one store call
- * for all entities of the request (the calls of different views run concurrently), judges age at
+ * Online retrieval: parses each view's entity keys strictly, reads the views keyed by the same
+ * entities with one store call for all distinct entities of the request (`onlineReadViews` where
+ * the store has it, else a call per view; different entity sets run concurrently), judges age at
  * read time (OUTSIDE_MAX_AGE from each record's own event timestamp, boundary included as Feast's
  * TTL is), runs on-demand views, and answers column-major, as Feast's feature server does.
  */

@@ -25,21 +25,18 @@ import {
   type ProgressFn,
   shortId,
 } from '../core/index.js';
-import type { CsvOptions } from '../data/index.js';
 import { literal, withDuckDB } from '../data/index.js';
+import type { ScoreDatasetOptions } from '../serving/index.js';
 import type { ScoreChunkTask } from './handlers.js';
 import { JobQueue } from './queue.js';
 
-export interface DistributedScoreOptions {
+/** What `keel score` takes (model, input, CSV dialect, kept and model columns), spread over workers. */
+export interface DistributedScoreOptions
+  extends Pick<ScoreDatasetOptions, 'model' | 'input' | 'csv' | 'keep' | 'columns'> {
   config: KeelConfig;
   env?: NodeJS.ProcessEnv;
-  model: string;
-  input: string;
   /** A `.parquet` file (the parts merged) or a folder (the parts themselves). */
   output: string;
-  csv?: CsvOptions;
-  keep?: string[];
-  columns?: string[];
   /** Rows per chunk, one task each (default keel.yaml `jobs.chunkRows`). */
   chunkRows?: number;
   progress?: ProgressFn;

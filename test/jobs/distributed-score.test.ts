@@ -13,6 +13,20 @@ import { JobQueue } from '../../src/jobs/index.js';
 import { predictGbdt } from '../../src/ml/index.js';
 import { Registry } from '../../src/registry/index.js';
 import { type BackgroundKeel, keel, keelJson, startKeel } from '../helpers/cli.js';
+
+/** `keel score --distributed` of `model` over `data` into `out`, with `extra` options. */
+const distributed = (model: string, data: string, out: string, ...extra: string[]) => [
+  'score',
+  '--distributed',
+  '-m',
+  model,
+  '-d',
+  data,
+  '-o',
+  out,
+  ...extra,
+];
+
 import { serviceUrl } from '../helpers/services.js';
 import { tempDir } from '../helpers/temp.js';
 import {
@@ -89,21 +103,16 @@ describe.skipIf(!redis)('keel score --distributed on keel worker processes', () 
     const victim = await startWorker('victim');
     await Promise.all(['w1', 'w2'].map(startWorker));
     const scoring = keel(
-      [
-        'score',
-        '--distributed',
-        '--model',
+      distributed(
         'models:/churn@champion',
-        '--data',
         'rows.parquet',
-        '--out',
         'scores',
         '--keep',
         'id',
         '--chunk-rows',
         String(CHUNK),
         '--json',
-      ],
+      ),
       { cwd },
     );
     // The victim dies the moment it starts its first chunk, before it can finish it.
@@ -164,20 +173,15 @@ describe.skipIf(!redis)('keel score --distributed on keel worker processes', () 
   it('merges the parts of a CSV into one Parquet file; a bad chunk fails the job with its error', async () => {
     if (alive().length === 0) await startWorker('w3');
     const result = await keelJson<{ output: string; rows: number; chunks: number }>(
-      [
-        'score',
-        '--distributed',
-        '-m',
+      distributed(
         'models:/churn/1',
-        '-d',
         'rows.csv',
-        '-o',
         'out/scores.parquet',
         '--keep',
         'id,note',
         '--chunk-rows',
         '5000',
-      ],
+      ),
       { cwd },
     );
     expect(result).toMatchObject({ rows: ROWS, chunks: Math.ceil(ROWS / 5000) });
@@ -190,37 +194,13 @@ describe.skipIf(!redis)('keel score --distributed on keel worker processes', () 
     expect(readdirSync(join(cwd, 'out'))).toEqual(['scores.parquet']);
 
     const bad = await keel(
-      [
-        'score',
-        '--distributed',
-        '-m',
-        'models:/churn/1',
-        '-d',
-        'rows.csv',
-        '-o',
-        'bad.parquet',
-        '--keep',
-        'nope',
-        '--json',
-      ],
+      distributed('models:/churn/1', 'rows.csv', 'bad.parquet', '--keep', 'nope', '--json'),
       { cwd },
     );
     expect(bad.code).toBe(2);
     expect(JSON.parse(bad.stdout).message).toMatch(/no column 'nope' to keep/);
     const wrong = await keel(
-      [
-        'score',
-        '--distributed',
-        '-m',
-        'models:/churn/1',
-        '-d',
-        'rows.csv',
-        '-o',
-        'bad.parquet',
-        '--columns',
-        'a,b,note',
-        '--json',
-      ],
+      distributed('models:/churn/1', 'rows.csv', 'bad.parquet', '--columns', 'a,b,note', '--json'),
       { cwd },
     );
     expect(wrong.code, wrong.stdout).toBe(8);
@@ -243,19 +223,7 @@ describe.skipIf(!redis)('keel score --distributed on keel worker processes', () 
     expect(alive()).toHaveLength(0);
     const worker = await startWorker('graceful');
     const scoring = keel(
-      [
-        'score',
-        '--distributed',
-        '-m',
-        'models:/churn/1',
-        '-d',
-        'rows.parquet',
-        '-o',
-        'one.parquet',
-        '--chunk-rows',
-        String(ROWS),
-        '--json',
-      ],
+      distributed('models:/churn/1', 'rows.parquet', 'one.parquet', '--chunk-rows', String(ROWS), '--json'),
       { cwd },
     );
     // A fresh worker's first chunk loads ONNX Runtime, DuckDB and the model: the signal lands in it.

@@ -22,7 +22,14 @@ import {
   type Step,
   type Workflow,
 } from '../helpers/actions-runner.js';
-import { BANK_COLUMNS, BANK_SCHEMA, bankRows, writeBankCsv } from '../helpers/bank.js';
+import {
+  BANK_COLUMNS,
+  BANK_DVC_YAML,
+  BANK_SCHEMA,
+  bankRows,
+  bankTrainYaml,
+  writeBankCsv,
+} from '../helpers/bank.js';
 import { type BackgroundKeel, CLI, keel, keelJson, runProcess, startKeel } from '../helpers/cli.js';
 import { cliParse } from '../helpers/cli-parse.js';
 import { startS3Server, type TestS3Server } from '../helpers/s3-server.js';
@@ -227,25 +234,6 @@ describe('the workflow keel init writes', () => {
   });
 });
 
-const TRAIN_YAML = `data:
-  dataset: bank
-  target: y
-  positiveLabel: "yes"
-  categorical: [job, marital, education, default, housing, loan, contact, month, poutcome]
-model:
-  kind: gbdt
-  params: { iterations: 60 }
-evaluation:
-  sensitive: [marital]
-`;
-
-const DVC_YAML = `stages:
-  train:
-    cmd: keel train --config train.yaml
-    deps: [train.yaml, .keel/offline/bank]
-    outs: [model.onnx]
-`;
-
 // Production is guarded by gates a fresh model can pass here, and by an approval.
 const KEEL_YAML = `governance:
   stages:
@@ -293,8 +281,8 @@ describe('the workflow, run for a push to main', () => {
     writeBankCsv(join(project, 'bank-full.csv'), 4000, 1);
     writeBankCsv(join(project, 'bank-new.csv'), 1500, 2);
     writeFileSync(join(project, 'bank.schema.yaml'), BANK_SCHEMA);
-    writeFileSync(join(project, 'train.yaml'), TRAIN_YAML);
-    writeFileSync(join(project, 'dvc.yaml'), DVC_YAML);
+    writeFileSync(join(project, 'train.yaml'), bankTrainYaml(60));
+    writeFileSync(join(project, 'dvc.yaml'), BANK_DVC_YAML);
     writeFileSync(join(project, 'keel.yaml'), KEEL_YAML);
     writeFileSync(join(project, 'thresholds.yaml'), 'roc_auc: { min: 0.85 }\n');
     const columns = BANK_COLUMNS.filter((c) => c !== 'y');

@@ -13,29 +13,9 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BANK_COLUMNS, BANK_SCHEMA, writeBankCsv } from '../helpers/bank.js';
+import { BANK_COLUMNS, BANK_DVC_YAML, BANK_SCHEMA, bankTrainYaml, writeBankCsv } from '../helpers/bank.js';
 import { type BackgroundKeel, keel, keelJson, startKeel } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
-
-const TRAIN_YAML = `# Trained on every ingested call; the test split is the default random 20%.
-data:
-  dataset: bank
-  target: y
-  positiveLabel: "yes"
-  categorical: [job, marital, education, default, housing, loan, contact, month, poutcome]
-model:
-  kind: gbdt
-  params: { iterations: 100 }
-evaluation:
-  sensitive: [marital]
-`;
-
-const DVC_YAML = `stages:
-  train:
-    cmd: keel train --config train.yaml
-    deps: [train.yaml, .keel/offline/bank]
-    outs: [model.onnx]
-`;
 
 const git = (cwd: string, ...args: string[]) =>
   execFileSync('git', ['-c', 'user.email=ana@example.com', '-c', 'user.name=ana', ...args], { cwd });
@@ -59,8 +39,8 @@ describe('from a bank marketing CSV to a governed production model, with keel co
     writeBankCsv(join(cwd, 'bank-full.csv'), 4000, 1);
     writeBankCsv(join(cwd, 'bank-new.csv'), 1500, 2);
     writeFileSync(join(cwd, 'bank.schema.yaml'), BANK_SCHEMA);
-    writeFileSync(join(cwd, 'train.yaml'), TRAIN_YAML);
-    writeFileSync(join(cwd, 'dvc.yaml'), DVC_YAML);
+    writeFileSync(join(cwd, 'train.yaml'), bankTrainYaml(100));
+    writeFileSync(join(cwd, 'dvc.yaml'), BANK_DVC_YAML);
     writeFileSync(join(cwd, '.gitignore'), '.keel/\n/model.onnx\n');
     git(cwd, 'init', '-q');
     git(cwd, 'add', '.');

@@ -174,3 +174,24 @@ columns:
 rules:
   maxDuplicateShare: 0.01
 `;
+
+/** The bank project's `train.yaml`: a GBDT of `iterations` trees, audited by marital status. */
+export const bankTrainYaml = (iterations: number) => `data:
+  dataset: bank
+  target: y
+  positiveLabel: "yes"
+  categorical: [${BANK_CATEGORICAL.join(', ')}]
+model:
+  kind: gbdt
+  params: { iterations: ${iterations} }
+evaluation:
+  sensitive: [marital]
+`;
+
+/** The bank project's `dvc.yaml`: one stage training on the ingested calls. */
+export const BANK_DVC_YAML = `stages:
+  train:
+    cmd: keel train --config train.yaml
+    deps: [train.yaml, .keel/offline/bank]
+    outs: [model.onnx]
+`;

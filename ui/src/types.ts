@@ -107,6 +107,17 @@ export interface AuditEntry {
 }
 
 /** `GET /api/2.0/keel/serving/deployments`: how a model is served, and each version's requests. */
+/** A model version's requests over a window, as the monitors and the deployments route report them. */
+export interface ServiceFigures {
+  requests: number;
+  failed: number;
+  errorRate: number | null;
+  p50Ms: number | null;
+  p95Ms: number | null;
+  p99Ms: number | null;
+  throughput: number;
+}
+
 export interface Deployments {
   model: string;
   served: {
@@ -117,14 +128,5 @@ export interface Deployments {
     shadow?: { uri: string; version: string | null; ready: boolean };
   } | null;
   window: { from: number; to: number; minutes: number };
-  versions: Array<{
-    version: string;
-    requests: number;
-    failed: number;
-    errorRate: number | null;
-    p50Ms: number | null;
-    p95Ms: number | null;
-    p99Ms: number | null;
-    throughput: number;
-  }>;
+  versions: Array<{ version: string } & ServiceFigures>;
 }

@@ -8,6 +8,7 @@ import { Loaded, useAsync } from '../components/async';
 import { LineChart, type Series } from '../components/chart';
 import { Badge, time, value } from '../components/format';
 import { href } from '../router';
+import type { ServiceFigures } from '../types';
 
 interface FeatureReport {
   name: string;
@@ -34,15 +35,7 @@ interface VersionReport {
     baseline: number | null;
     labelled: number;
   } | null;
-  service: {
-    requests: number;
-    failed: number;
-    errorRate: number | null;
-    p50Ms: number | null;
-    p95Ms: number | null;
-    p99Ms: number | null;
-    throughput: number;
-  } | null;
+  service: ServiceFigures | null;
 }
 interface MonitorRun {
   id: number;

@@ -45,14 +45,24 @@ export function describeOnlineStoreContract(
         { eventTs: 1500, createdTs: undefined, payload: '{"b":0.25}' },
         undefined,
       ]);
-      // A store reading several views at once answers per view what reading each answers.
+      // A store reading several views at once answers each view's records, in the views' order.
       if (store.onlineReadViews) {
-        const keys = [key(2), key(3), key(1)];
-        for (const few of [keys, [key(1)]])
-          expect(await store.onlineReadViews([{ view: 'v2' }, { view: 'v1' }], few)).toEqual([
-            await store.onlineRead('v2', few),
-            await store.onlineRead('v1', few),
-          ]);
+        const v1 = {
+          1: { eventTs: 1000, createdTs: undefined, payload: '{"a":1}' },
+          2: { eventTs: 2000, createdTs: 5, payload: '{"a":2}' },
+        };
+        const v2 = { 1: { eventTs: 1500, createdTs: undefined, payload: '{"b":0.25}' } };
+        expect(
+          await store.onlineReadViews([{ view: 'v2' }, { view: 'v1' }], [key(2), key(3), key(1)]),
+        ).toEqual([
+          [undefined, undefined, v2[1]],
+          [v1[2], undefined, v1[1]],
+        ]);
+        expect(await store.onlineReadViews([{ view: 'v1' }, { view: 'v2' }], [key(1)])).toEqual([
+          [v1[1]],
+          [v2[1]],
+        ]);
+        expect(await store.onlineReadViews([{ view: 'v1' }, { view: 'v2' }], [])).toEqual([[], []]);
       }
     });
 

@@ -13,22 +13,21 @@ import type { FeatureStore, OnlineCacheStats } from '../features/index.js';
 import { LATENCY_BUCKETS, type PredictionLog, type RequestFigures } from '../monitoring/index.js';
 import type { InputIssue, ServingModel } from '../serving/index.js';
 import { clusterExposition } from './cluster.js';
+import { type RequestLabels, RequestSeries } from './request-series.js';
 
 /** Rows per model call: powers of two up to beyond the default `maxBatchSize` of 64. */
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 1024, 4096];
-
-const REQUEST_LABELS = ['method', 'route', 'status_code', 'model', 'version'] as const;
 
 /** Requests whose gauge was decremented, so an aborted request that also finishes counts once. */
 const counted = new WeakSet<FastifyRequest>();
 
 export class ServerMetrics {
   readonly registry = new Registry();
-  private readonly requests: Counter<(typeof REQUEST_LABELS)[number]>;
-  private readonly duration: Histogram<(typeof REQUEST_LABELS)[number]>;
-  private readonly inFlight: Gauge;
+  /** Requests, their latency and the models' requests: counted without prom-client's label hashing. */
+  private readonly series: RequestSeries;
+  /** Requests received and not yet answered, read at scrape time. */
+  private inFlight = 0;
   private readonly batchSize: Histogram<'model' | 'version'>;
-  private readonly modelRequests: Counter<'model' | 'version' | 'target'>;
   private readonly inputIssues: Counter<'model' | 'version' | 'issue' | 'action'>;
 
   /**
@@ -52,36 +51,22 @@ export class ServerMetrics {
       help: 'Server processes whose figures these are (the workers of keel serve --workers)',
       registers,
     }).set(1);
-    this.requests = new Counter({
-      name: 'keel_http_requests_total',
-      help: 'HTTP requests answered, by route and, for scoring routes, the model version that served them',
-      labelNames: REQUEST_LABELS,
-      registers,
-    });
-    this.duration = new Histogram({
-      name: 'keel_http_request_duration_seconds',
-      help: 'Time from receiving a request to sending its response',
-      labelNames: REQUEST_LABELS,
-      // From 0.25 ms (a cached read) to 2.5 s, the same buckets the monitors' request figures keep.
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
-    this.inFlight = new Gauge({
+    // Latency from 0.25 ms (a cached read) to 2.5 s, the same buckets the monitors' request figures keep.
+    this.series = new RequestSeries({ registry: this.registry, buckets: LATENCY_BUCKETS });
+    const metrics = this;
+    new Gauge({
       name: 'keel_http_requests_in_flight',
       help: 'Requests received and not yet answered',
       registers,
+      collect() {
+        this.set(metrics.inFlight);
+      },
     });
     this.batchSize = new Histogram({
       name: 'keel_model_batch_size',
       help: 'Rows per model call after micro-batching',
       labelNames: ['model', 'version'],
       buckets: BATCH_BUCKETS,
-      registers,
-    });
-    this.modelRequests = new Counter({
-      name: 'keel_model_requests_total',
-      help: 'Scoring requests per model version, by side of the canary split (target: primary or canary)',
-      labelNames: ['model', 'version', 'target'],
       registers,
     });
     this.inputIssues = new Counter({
@@ -138,16 +123,16 @@ export class ServerMetrics {
   };
 
   started(): void {
-    this.inFlight.inc();
+    this.inFlight++;
   }
 
   /** A request is over: answered in `seconds`, or aborted by its client (no latency to record). */
   finished(request: FastifyRequest, status: number, seconds?: number): void {
     if (counted.has(request)) return;
     counted.add(request);
-    this.inFlight.dec();
+    this.inFlight--;
     const served = request.served;
-    const labels = {
+    const labels: RequestLabels = {
       method: request.method,
       // The route's pattern, never the raw URL: unmatched paths would make a series each.
       route: request.routeOptions.url ?? 'unmatched',
@@ -155,16 +140,10 @@ export class ServerMetrics {
       model: served?.model ?? '',
       version: served?.version ?? '',
     };
-    this.requests.inc(labels);
-    if (seconds !== undefined) this.duration.observe(labels, seconds);
+    this.series.request(labels, seconds);
     if (served && seconds !== undefined)
       this.figures?.record(labels.route, served.model, served.version, status, seconds);
-    if (served)
-      this.modelRequests.inc({
-        model: served.model,
-        version: served.version,
-        target: served.canary ? 'canary' : 'primary',
-      });
+    if (served) this.series.modelRequest(served.model, served.version, served.canary ? 'canary' : 'primary');
   }
 }
 

@@ -168,6 +168,19 @@ describe('online serving routes', () => {
       const none = await post('/invocations?model=churn', 'a', {});
       expect(none.status).toBe(415);
       expect(leases).toHaveLength(0);
+      // Content types are judged once and remembered: the same header judged again, and a good
+      // one among refused ones, are answered as the first time.
+      for (let i = 0; i < 3; i++) {
+        const again = await post('/invocations?model=churn', '{}', {
+          'content-type': 'application/json; charset=latin-1',
+        });
+        expect([again.status, again.text]).toEqual([415, 'The scoring server only supports UTF-8']);
+        const good = await post('/invocations?model=churn', 'tenure,orders,spend\n1,2,3\n', {
+          'content-type': 'text/csv; charset=UTF-8',
+        });
+        expect(good.status, good.text).toBe(200);
+      }
+      expect(leases).toHaveLength(3);
     });
 
     it('answers bad input with 400 and MLflow error JSON, naming what is wrong', async () => {

@@ -113,6 +113,47 @@ export function describeOnlineStoreContract(
       expect(got.map((r) => r?.payload ?? null)).toEqual([...wanted.slice(0, -1).map(String), null]);
     });
 
+    it('answers concurrent reads each with its own records, whatever it merges', async () => {
+      const ids = Array.from({ length: 600 }, (_, i) => 200_000 + i);
+      for (const view of ['v1', 'v2'])
+        await store.onlineWrite(
+          view,
+          ids
+            // v2 lacks every third entity, so a merged read mixes present and absent fields.
+            .filter((id) => view === 'v1' || id % 3 !== 0)
+            .map((id) => ({ entityKey: key(id), record: { eventTs: id, payload: `${view}:${id}` } })),
+        );
+      const expected = (view: string, id: number) =>
+        id >= 200_000 && id < 200_600 && (view === 'v1' || id % 3 !== 0) ? `${view}:${id}` : null;
+      const viewSets = [['v1'], ['v2'], ['v1', 'v2'], ['v2', 'v1']];
+      // Reads of one turn of the event loop, of every size, views and keys (repeated, absent),
+      // two of them large enough together to pass a merged call's size.
+      const reads = Array.from({ length: 300 }, (_, i) => {
+        const size = i === 7 ? 900 : i === 8 ? 200 : i % 5 === 0 ? 1 + (i % 40) : 1;
+        return {
+          views: viewSets[i % viewSets.length],
+          wanted: Array.from({ length: size }, (_, k) => 200_000 + ((i * 37 + k * 11) % 650)),
+        };
+      });
+      const answers = await Promise.all(
+        reads.map(async ({ views, wanted }) => {
+          const keys = wanted.map(key);
+          return store.onlineReadViews
+            ? store.onlineReadViews(
+                views.map((view) => ({ view })),
+                keys,
+              )
+            : Promise.all(views.map((view) => store.onlineRead(view, keys)));
+        }),
+      );
+      answers.forEach((answer, i) => {
+        const { views, wanted } = reads[i];
+        expect(answer.map((records) => records.map((r) => r?.payload ?? null))).toEqual(
+          views.map((view) => wanted.map((id) => expected(view, id))),
+        );
+      });
+    });
+
     it('deletes one view and leaves the others', async () => {
       await store.deleteView('v2');
       expect((await store.onlineRead('v1', [key(1)]))[0]?.payload).toBe('{"a":1}');

@@ -1,8 +1,9 @@
 /**
  * @module monitoring/prediction-log
  * Every online prediction logged: a server appends each scored request to an in-memory buffer
- * (no I/O on the request path), and the buffer is written as Parquet by DuckDB every
- * `flushIntervalMs`, whenever `flushRows` rows are waiting, and at `close`. Each write is one
+ * (no I/O on the request path), and the buffer is written as Parquet by DuckDB, on a thread of
+ * its own (monitoring/log-writer), every `flushIntervalMs`, whenever `flushRows` rows are
+ * waiting, and at `close`. Each write is one
  * file per model and UTC day, written hidden, fsynced and renamed into place
  * (`<home>/predictions/<model>/date=YYYY-MM-DD/part-<ms>-<id>.parquet`), so a reader never sees
  * half a file. Ground-truth labels (`recordFeedback`) go the same way to `<home>/feedback/`.
@@ -26,22 +27,12 @@
  * await log.close(); // writes what is buffered
  */
 import { join } from 'node:path';
-import {
-  BOOLEAN,
-  DOUBLE,
-  type DuckDBConnection,
-  DuckDBDataChunk,
-  DuckDBInstance,
-  type DuckDBType,
-  type DuckDBValue,
-  FLOAT,
-  INTEGER,
-  VARCHAR,
-} from '@duckdb/node-api';
 import { z } from 'zod';
 import { type Logger, parseInput, silentLogger } from '../core/index.js';
-import { ident, literal, writePartition } from '../data/index.js';
+import { ident, literal } from '../data/index.js';
+import { LogWriter } from './log-writer.js';
 import { feedbackDir, inputColumn, predictionsDir, utcDate } from './prediction-files.js';
+import type { Cell, Staged, StagedType, StagedWrite } from './staged-write.js';
 
 const DAY_MS = 86_400_000;
 
@@ -183,11 +174,9 @@ class RowQueue<T> {
   }
 }
 
-type Cell = number | string | boolean | null;
 /** How a model input column is stored: FLOAT for encoded tensors, DOUBLE for other numbers, else text. */
 type Kind = 'float' | 'double' | 'text';
-const KIND_TYPES: Record<Kind, DuckDBType> = { float: FLOAT, double: DOUBLE, text: VARCHAR };
-const KIND_SQL: Record<Kind, string> = { float: 'FLOAT', double: 'DOUBLE', text: 'VARCHAR' };
+const KIND_TYPES: Record<Kind, StagedType> = { float: 'FLOAT', double: 'DOUBLE', text: 'VARCHAR' };
 /** A column takes the widest kind its values need. */
 const RANK: Record<Kind, number> = { float: 0, double: 1, text: 2 };
 
@@ -248,21 +237,6 @@ class Column {
   }
 }
 
-/** One table staged in DuckDB: its columns' types and values, column-major. */
-interface Staged {
-  types: DuckDBType[];
-  sqlTypes: string[];
-  columns: Array<ArrayLike<Cell>>;
-  rows: number;
-}
-
-/** What one Parquet file is written from: staged tables (`__keel_t0`, ...) and the SELECT over them. */
-interface Write {
-  tables: Staged[];
-  select: string;
-  rows: number;
-}
-
 const rowsOf = (e: PredictionEntry) => e.scores.length;
 
 /** NaN as NULL: typed arrays carry missing values as NaN. */
@@ -274,7 +248,7 @@ const nullNaN = (column: string) => `CASE WHEN isnan(${column}) THEN NULL ELSE $
  * 100-row request costs one text value of each, not a hundred; scores and tensor inputs go in as
  * typed arrays.
  */
-function predictionWrite(model: string, entries: readonly PredictionEntry[]): Write {
+function predictionWrite(model: string, entries: readonly PredictionEntry[]): StagedWrite {
   const n = entries.reduce((s, e) => s + rowsOf(e), 0);
   const m = entries.length;
   const requestNo = new Int32Array(m);
@@ -335,14 +309,12 @@ function predictionWrite(model: string, entries: readonly PredictionEntry[]): Wr
   });
   const finished = [...inputs.values()].map((c) => c.finish());
   const requests: Staged = {
-    types: [INTEGER, DOUBLE, VARCHAR, VARCHAR, BOOLEAN, DOUBLE, BOOLEAN],
-    sqlTypes: ['INTEGER', 'DOUBLE', 'VARCHAR', 'VARCHAR', 'BOOLEAN', 'DOUBLE', 'BOOLEAN'],
+    types: ['INTEGER', 'DOUBLE', 'VARCHAR', 'VARCHAR', 'BOOLEAN', 'DOUBLE', 'BOOLEAN'],
     columns: [requestNo, ts, ids, versions, canary, latency, shadow],
     rows: m,
   };
   const rows: Staged = {
-    types: [INTEGER, INTEGER, DOUBLE, ...finished.map((f) => KIND_TYPES[f.kind])],
-    sqlTypes: ['INTEGER', 'INTEGER', 'DOUBLE', ...finished.map((f) => KIND_SQL[f.kind])],
+    types: ['INTEGER', 'INTEGER', 'DOUBLE', ...finished.map((f) => KIND_TYPES[f.kind])],
     columns: [ofRequest, rowNo, scores, ...finished.map((f) => f.values)],
     rows: n,
   };
@@ -369,10 +341,9 @@ function predictionWrite(model: string, entries: readonly PredictionEntry[]): Wr
   };
 }
 
-function feedbackWrite(entries: readonly FeedbackEntry[]): Write {
+function feedbackWrite(entries: readonly FeedbackEntry[]): StagedWrite {
   const table: Staged = {
-    types: [DOUBLE, VARCHAR, INTEGER, DOUBLE],
-    sqlTypes: ['DOUBLE', 'VARCHAR', 'INTEGER', 'DOUBLE'],
+    types: ['DOUBLE', 'VARCHAR', 'INTEGER', 'DOUBLE'],
     columns: [
       entries.map((e) => e.timestamp),
       entries.map((e) => e.requestId),
@@ -391,10 +362,6 @@ function feedbackWrite(entries: readonly FeedbackEntry[]): Write {
 
 /** Drops are warned about at most this often, each warning counting those since the last. */
 const DROP_WARNING_MS = 10_000;
-
-/** DuckDB's vectors hold this many rows; a data chunk cannot hold more. */
-const CHUNK_ROWS = 2048;
-const FLUSH_EVERY_CHUNKS = 8;
 
 /** Groups entries by a key, keeping their order within a group. */
 function groupBy<T, K>(items: readonly T[], key: (item: T) => K): Map<K, T[]> {
@@ -429,7 +396,7 @@ export class PredictionLog {
   private writes: Promise<unknown> = Promise.resolve();
   private writeQueued = false;
   private closed = false;
-  private db?: Promise<{ instance: DuckDBInstance; conn: DuckDBConnection }>;
+  private readonly writer = new LogWriter();
 
   /** @throws KeelError INVALID_PARAMETER_VALUE naming the option for a bad setting. */
   constructor(private readonly options: PredictionLogOptions) {
@@ -489,7 +456,7 @@ export class PredictionLog {
     return run;
   }
 
-  /** Stops the timer, writes what is buffered and closes DuckDB. Never throws: a failure is logged. */
+  /** Stops the timer, writes what is buffered and ends the writer thread. Never throws: a failure is logged. */
   async close(): Promise<void> {
     if (this.closed) return;
     clearInterval(this.timer);
@@ -506,9 +473,7 @@ export class PredictionLog {
       this.predictions.take().reduce((s, e) => s + rowsOf(e), 0) + this.feedback.take().length,
     );
     this.reportDropped();
-    const db = await this.db?.catch(() => undefined);
-    db?.conn.closeSync();
-    db?.instance.closeSync();
+    await this.writer.close();
   }
 
   /**
@@ -544,15 +509,6 @@ export class PredictionLog {
     this.flush().catch(() => undefined);
   }
 
-  private connection(): Promise<{ instance: DuckDBInstance; conn: DuckDBConnection }> {
-    this.db ??= (async () => {
-      // One thread: the log shares the machine with the requests it records.
-      const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
-      return { instance, conn: await instance.connect() };
-    })();
-    return this.db;
-  }
-
   private async write(): Promise<FlushResult> {
     this.writeQueued = false;
     const taken = this.predictions.rows + this.feedback.rows;
@@ -567,13 +523,12 @@ export class PredictionLog {
     const groups = [...groupBy(entries, (e) => `${e.model}\u0000${day(e.timestamp)}`).values()];
     const labelGroups = [...groupBy(labels, (e) => day(e.timestamp)).values()];
     try {
-      const { conn } = await this.connection();
       while (groups.length > 0) {
         const group = groups[0];
         const { model, timestamp } = group[0];
         const dir = join(predictionsDir(home, model), `date=${utcDate(timestamp)}`);
         const table = predictionWrite(model, group);
-        result.files.push(await writeStaged(conn, dir, table));
+        result.files.push(await this.writer.write(dir, table));
         groups.shift();
         result.rows += table.rows;
         this.written += table.rows;
@@ -582,7 +537,7 @@ export class PredictionLog {
       while (labelGroups.length > 0) {
         const group = labelGroups[0];
         const dir = join(feedbackDir(home), `date=${utcDate(group[0].timestamp)}`);
-        result.files.push(await writeStaged(conn, dir, feedbackWrite(group)));
+        result.files.push(await this.writer.write(dir, feedbackWrite(group)));
         labelGroups.shift();
         result.labels += group.length;
         this.writtenLabels += group.length;
@@ -606,67 +561,4 @@ export class PredictionLog {
     this.lastFailure = undefined;
     return result;
   }
-}
-
-/** Stages the tables of `write` in DuckDB and writes its SELECT as one Parquet partition under `dir`. */
-async function writeStaged(conn: DuckDBConnection, dir: string, write: Write): Promise<string> {
-  const names = write.tables.map((_, i) => `__keel_t${i}`);
-  try {
-    for (const [i, table] of write.tables.entries()) {
-      const defs = table.sqlTypes.map((t, j) => `c${j} ${t}`).join(', ');
-      await conn.run(`CREATE OR REPLACE TABLE ${names[i]} (${defs})`);
-      const appender = await conn.createAppender(names[i]);
-      try {
-        for (let start = 0; start < table.rows; start += CHUNK_ROWS) {
-          const end = Math.min(table.rows, start + CHUNK_ROWS);
-          const chunk = DuckDBDataChunk.create(table.types, end - start);
-          table.columns.forEach((c, j) => {
-            fillColumn(chunk, j, c, start, end);
-          });
-          appender.appendDataChunk(chunk);
-          // Into the table every few chunks (a synchronous call), not all at the close: requests
-          // get in between, so a big write never holds the event loop for long. Each flush has a
-          // fixed cost, hence not every chunk.
-          if ((start / CHUNK_ROWS) % FLUSH_EVERY_CHUNKS === FLUSH_EVERY_CHUNKS - 1) appender.flushSync();
-          await new Promise((resolve) => setImmediate(resolve));
-        }
-      } finally {
-        appender.closeSync();
-      }
-    }
-    return await writePartition(conn, dir, write.select, Date.now());
-  } finally {
-    for (const name of names) await conn.run(`DROP TABLE IF EXISTS ${name}`);
-  }
-}
-
-/** What DuckDB's numeric vectors hold: their values in a typed array, copied in by `flush`. */
-type TypedVector = { items?: unknown; flush(): void };
-type Typed = Float32Array | Float64Array | Int32Array;
-
-/**
- * Rows `start` to `end` of `column` into column `j` of `chunk`. A typed array whose type is the
- * vector's is copied in one `set` (every value valid: NaN is made NULL by the SELECT); other
- * columns go value by value.
- */
-function fillColumn(
-  chunk: DuckDBDataChunk,
-  j: number,
-  column: ArrayLike<Cell>,
-  start: number,
-  end: number,
-): void {
-  if (ArrayBuffer.isView(column)) {
-    const typed = (column as Typed).subarray(start, end);
-    const vector = chunk.getColumnVector(j) as unknown as TypedVector;
-    const items = vector.items;
-    if (items instanceof typed.constructor && (items as Typed).length === typed.length) {
-      (items as Typed).set(typed);
-      vector.flush();
-      return;
-    }
-    chunk.setColumnValues(j, typed as unknown as DuckDBValue[]);
-    return;
-  }
-  chunk.setColumnValues(j, (column as Cell[]).slice(start, end));
 }

@@ -149,6 +149,32 @@ describe('PredictionLog', () => {
     expect(log.stats()).toMatchObject({ writtenRows: 4, droppedRows: 1, bufferedRows: 0 });
   });
 
+  it('spaces the writes rows start by a quarter second, unless the buffer is half full', async () => {
+    const home = tempDir();
+    const log = open(home, { flushRows: 2, maxBufferRows: 10 });
+    // The writer thread is started first, so the writes below take what writes take.
+    log.append(encoded('warm', DAY1, [[0, 0]]));
+    await log.flush();
+    const started = Date.now();
+    log.append(encoded('a', DAY1, [[1, 1]]));
+    log.append(encoded('b', DAY1, [[2, 2]]));
+    await expect.poll(() => log.stats().writtenRows).toBe(3);
+    // Enough rows again at once: the write waits out the gap since the last one started, so
+    // both writes (a few ms each) end no sooner than a quarter second after the first began.
+    log.append(encoded('c', DAY1, [[3, 3]]));
+    log.append(encoded('d', DAY1, [[4, 4]]));
+    await expect.poll(() => log.stats().writtenRows).toBe(5);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    // Half the buffer's bound waiting: written at once, gap or not. Eleven rows in a quarter
+    // second would overflow a bound of 10 if the writes waited for the gap.
+    for (let i = 0; i < 11; i++) {
+      log.append(encoded(`e${i}`, DAY1, [[5, 5]]));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await expect.poll(() => log.stats().writtenRows).toBe(16);
+    expect(log.stats()).toMatchObject({ droppedRows: 0, bufferedRows: 0 });
+  });
+
   it('keeps rows buffered when a write fails, drops the oldest past the bound, and writes them once it can', async () => {
     const root = tempDir();
     // A file where the home's folder should be: every write fails, whoever runs the test (root too).

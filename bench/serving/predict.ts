@@ -54,6 +54,12 @@ const PEER_100_ROWS = 2230;
 const ENTITIES = 10_000;
 /** Node options for the servers, such as `--cpu-prof` (which NODE_OPTIONS does not take). */
 const NODE_ARGS = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+/**
+ * A pause before each closed loop (ms): every one-worker server shares core 1, and a server's
+ * prediction log writes what it was sent during the next second, so without a pause one target's
+ * log writes would run in the next target's measurement.
+ */
+const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? 1500);
 /** Only the targets whose label matches (a regular expression), besides the bare route. */
 const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
 
@@ -316,6 +322,7 @@ async function main(): Promise<void> {
     for (const { label, target } of measured) {
       const r = rounds.get(label) ?? { closed: [], errors: 0, rates: RATES.map(() => []) };
       rounds.set(label, r);
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
       const { perSecond, errors } = await closedLoop(target, SECONDS, CONNECTIONS);
       r.closed.push(perSecond);
       r.errors += errors;

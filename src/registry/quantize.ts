@@ -54,6 +54,8 @@ export interface QuantizeVersionResult {
   run_id: string;
   method: string;
   per_channel: boolean;
+  /** Weights in 7 bits, so no CPU's kernels saturate (ml/onnx-quantize). */
+  reduce_range: boolean;
   quantized_nodes: number;
   int8_weights: number;
   fp32_bytes: number;
@@ -196,6 +198,7 @@ export async function quantizeVersion(
       run_id: run.runId,
       method,
       per_channel: q.perChannel,
+      reduce_range: q.reduceRange,
       quantized_nodes: q.nodes.length,
       int8_weights: q.weights,
       fp32_bytes: q.fp32Bytes,

@@ -120,8 +120,30 @@ describe('quantizeDynamic', () => {
     expect(JSON.parse(meta[META_QUANTIZATION] ?? '{}')).toEqual({
       method: 'int8-dynamic',
       per_channel: true,
+      reduce_range: true,
       nodes: 1,
     });
+  });
+
+  it('stores weights in 7 bits unless told the CPU has VNNI, with scales to match', () => {
+    const weights = [0.5, -1, 2, 0.25];
+    const int8 = (bytes: Uint8Array) => {
+      const inits = onnx.ModelProto.decode(bytes).graph?.initializer ?? [];
+      const q = inits.find((t) => t.name?.endsWith('_quantized'));
+      const scale = inits.find((t) => t.name?.endsWith('_scale'));
+      return {
+        q: [...new Int8Array(Uint8Array.from(q?.rawData ?? []).buffer)],
+        scale: scale?.floatData?.[0],
+      };
+    };
+    // max |w| = 2 maps to 64 in 7 bits, 127 in 8; the other weights by rounding half to even.
+    expect(int8(quantizeDynamic(logisticModelBytes(weights)).bytes)).toEqual({
+      q: [16, -32, 64, 8],
+      scale: Math.fround(2 / 64),
+    });
+    const full = quantizeDynamic(logisticModelBytes(weights), { reduceRange: false });
+    expect(full.reduceRange).toBe(false);
+    expect(int8(full.bytes)).toEqual({ q: [32, -64, 127, 16], scale: Math.fround(2 / 127) });
   });
 
   it('refuses a tree ensemble: trees stay FP32', () => {

@@ -391,6 +391,10 @@ function registerQuantize(models: Command): void {
         )
         .option('--positive-label <value>', 'value of a text target that means class 1')
         .option('--per-channel', 'one weight scale per output column instead of one per matrix')
+        .option(
+          '--full-range',
+          "8-bit weights instead of 7: only for CPUs with VNNI (or ARM), where ONNX Runtime's int8 kernels cannot saturate",
+        )
         .option('-d, --description <text>', "the new version's description"),
     ),
     async (
@@ -403,6 +407,7 @@ function registerQuantize(models: Command): void {
         features?: string;
         positiveLabel?: string;
         perChannel?: boolean;
+        fullRange?: boolean;
         description?: string;
       } & CsvFlags,
     ) => {
@@ -417,6 +422,7 @@ function registerQuantize(models: Command): void {
             .filter(Boolean),
           positiveLabel: opts.positiveLabel,
           perChannel: opts.perChannel,
+          reduceRange: !opts.fullRange,
           description: opts.description,
           csv: csvOptionsFrom(opts),
           root: io.config.root,

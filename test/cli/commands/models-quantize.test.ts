@@ -82,6 +82,7 @@ describe('keel models quantize', () => {
       from_version: '1',
       version: '2',
       method: 'int8-dynamic',
+      reduce_range: true,
       quantized_nodes: 2,
       int8_weights: F * 96 + 96,
       evaluation: { data_from: 'evaluation', rows: ROWS, task: 'binary' },
@@ -137,6 +138,16 @@ describe('keel models quantize', () => {
       }),
       expect.objectContaining({ passed: true }),
     ]);
+
+    // 8-bit weights on request (for CPUs with VNNI): recorded as such.
+    const full = await keel(
+      ['models', 'quantize', 'mlp', '1', '--target', 'label', '--full-range', '--json'],
+      {
+        cwd,
+      },
+    );
+    expect(full.code, full.stderr).toBe(0);
+    expect(JSON.parse(full.stdout)).toMatchObject({ from_version: '1', version: '3', reduce_range: false });
   });
 
   it('refuses a tree ensemble (trees stay FP32), an INT8 version, a reader, and a version with no data to measure on', async () => {

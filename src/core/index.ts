@@ -3,6 +3,7 @@
  * Errors, configuration, logging, ids, clock and atomic file writes: what every subsystem shares.
  */
 
+export * from './bounded-cache.js';
 export * from './clock.js';
 export * from './config.js';
 export * from './deadline.js';

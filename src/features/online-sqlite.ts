@@ -11,7 +11,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { KeelError, startWorker } from '../core/index.js';
+import { BoundedCache, KeelError, startWorker } from '../core/index.js';
 import {
   ONLINE_FORMAT,
   type OnlineRecord,
@@ -93,7 +93,8 @@ class SqliteOnlineStore implements OnlineStore {
   readonly type = 'sqlite' as const;
   private readonly upsert;
   /** Prepared reads by SQL text (one per set of features asked for; bounded). */
-  private readonly reads = new Map<string, Database.Statement<[string, string | Buffer]>>();
+  /** Prepared reads by SQL (one per view shape read). */
+  private readonly reads = new BoundedCache<string, Database.Statement<[string, string | Buffer]>>(256);
   private readonly deleteStmt;
   private reader?: ReaderThread;
   /** Runs a function in one read transaction (made once: better-sqlite3 compiles its wrapper). */
@@ -195,13 +196,7 @@ class SqliteOnlineStore implements OnlineStore {
   }
 
   private statement(sql: string): Database.Statement<[string, string | Buffer]> {
-    let read = this.reads.get(sql);
-    if (!read) {
-      if (this.reads.size >= 256) this.reads.clear();
-      read = this.db.prepare<[string, string | Buffer]>(sql).raw(true);
-      this.reads.set(sql, read);
-    }
-    return read;
+    return this.reads.getOrMake(sql, () => this.db.prepare<[string, string | Buffer]>(sql).raw(true));
   }
 
   private async readInWorker(sql: string, view: string, keys: string): Promise<ReadRow[]> {

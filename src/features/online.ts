@@ -6,7 +6,7 @@
  * read time (OUTSIDE_MAX_AGE from each record's own event timestamp, boundary included as Feast's
  * TTL is), runs on-demand views, and answers column-major, as Feast's feature server does.
  */
-import { invalid, TimeSlicer } from '../core/index.js';
+import { BoundedCache, invalid, TimeSlicer } from '../core/index.js';
 import type { Entity, FeatureValue, FeatureView } from './definitions.js';
 import { int64Out, keySerializer, keyValue } from './keys.js';
 import { applyOnDemand } from './on-demand.js';
@@ -38,17 +38,8 @@ const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
  * Event times' text, kept across requests: records of one materialization share their time, so
  * a server reads few distinct ones. Bounded: emptied when full.
  */
-const isoTexts = new Map<number, string>();
-const ISO_TEXTS_MAX = 4096;
-function eventTimeText(ms: number): string {
-  let text = isoTexts.get(ms);
-  if (text === undefined) {
-    if (isoTexts.size >= ISO_TEXTS_MAX) isoTexts.clear();
-    text = iso(ms);
-    isoTexts.set(ms, text);
-  }
-  return text;
-}
+const isoTexts = new BoundedCache<number, string>(4096);
+const eventTimeText = (ms: number): string => isoTexts.getOrMake(ms, iso);
 /** A serializer per set of entities (views share their entity objects from the registry). */
 const serializers = new WeakMap<readonly Entity[], ReturnType<typeof keySerializer>>();
 function serializerOf(entities: readonly Entity[]): ReturnType<typeof keySerializer> {

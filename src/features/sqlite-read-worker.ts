@@ -6,20 +6,16 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { BoundedCache } from '../core/index.js';
 import type { ReadReply, ReadRequest, ReadRow } from './sqlite-read.js';
 
 const db = new Database((workerData as { path: string }).path, { readonly: true, fileMustExist: true });
-const statements = new Map<string, Database.Statement<[string, string]>>();
+const statements = new BoundedCache<string, Database.Statement<[string, string]>>(256);
 
 parentPort?.on('message', ({ id, sql, view, keys }: ReadRequest) => {
   let reply: ReadReply;
   try {
-    let read = statements.get(sql);
-    if (!read) {
-      if (statements.size >= 256) statements.clear();
-      read = db.prepare<[string, string]>(sql).raw(true);
-      statements.set(sql, read);
-    }
+    const read = statements.getOrMake(sql, () => db.prepare<[string, string]>(sql).raw(true));
     reply = { id, rows: read.all(view, keys) as unknown as ReadRow[] };
   } catch (err) {
     reply = { id, error: (err as Error).message };

@@ -13,6 +13,7 @@
 import { statSync } from 'node:fs';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import {
+  BoundedCache,
   type Clock,
   invalid,
   type KeelConfig,
@@ -69,6 +70,7 @@ export interface MaterializeRequest extends Omit<MaterializeOptions, 'eventTime'
 }
 
 const REGISTRY_CHECK_MS = 1000;
+/** Clients choose the ref lists, so their resolutions are cached boundedly. */
 const RESOLVED_CACHE_MAX = 1000;
 
 function requireFlag(refs: ResolvedRefs, flag: 'online' | 'offline'): void {
@@ -89,7 +91,7 @@ export class FeatureStore {
   private duck?: Promise<DuckDBConnection>;
   private offlineQueue: Promise<unknown> = Promise.resolve();
   private cached?: { data: RegistryData; mtimeMs: number; checkedAt: number };
-  private resolved = new Map<string, ResolvedRefs>();
+  private resolved = new BoundedCache<string, ResolvedRefs>(RESOLVED_CACHE_MAX);
   private transforms?: Promise<Map<string, Transform>>;
 
   constructor(private readonly options: FeatureStoreOptions) {
@@ -359,8 +361,6 @@ export class FeatureStore {
     );
     const transforms = needsTransforms ? await this.loadTransforms(registry) : undefined;
     const resolved = resolveRefs(registry, refs, { fullFeatureNames, transforms });
-    // Clients choose the ref lists, so the cache is bounded: past the cap it starts over.
-    if (this.resolved.size >= RESOLVED_CACHE_MAX) this.resolved.clear();
     this.resolved.set(key, resolved);
     return resolved;
   }

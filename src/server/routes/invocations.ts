@@ -8,7 +8,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { KeelError, parseInput } from '../../core/index.js';
+import { BoundedCache, KeelError, parseInput } from '../../core/index.js';
 import {
   type EncodedRows,
   encodeArrays,
@@ -86,20 +86,8 @@ function mediaType(header: string | undefined): { type: string } | { refused: st
 /**
  * `mediaType` of the content types seen, by header: a client sends the same one with every
  * request, and judging it (splitting, a Map of its parameters) cost 2% of a one-row request.
- * Bounded, since the header is the client's to choose.
  */
-const judged = new Map<string, ReturnType<typeof mediaType>>();
-const JUDGED_MAX = 64;
-
-function judgedMediaType(header: string | undefined): ReturnType<typeof mediaType> {
-  if (header === undefined) return mediaType(header);
-  let media = judged.get(header);
-  if (!media) {
-    media = mediaType(header);
-    if (judged.size < JUDGED_MAX) judged.set(header, media);
-  }
-  return media;
-}
+const judged = new BoundedCache<string, ReturnType<typeof mediaType>>(64);
 
 function columnar(columns: Record<string, readonly unknown[]>): RequestRows {
   const names = Object.keys(columns);
@@ -175,7 +163,8 @@ export const mlflowScoringRoutes: FastifyPluginAsync<{ scoring: Scoring }> = asy
     '/invocations',
     { bodyLimit: SCORING_BODY_LIMIT, config: { permission: 'read' } },
     async (request, reply) => {
-      const media = judgedMediaType(request.headers['content-type']);
+      const type = request.headers['content-type'];
+      const media = type === undefined ? mediaType(type) : judged.getOrMake(type, mediaType);
       if ('refused' in media) return reply.status(415).type('text/plain').send(media.refused);
       const text = typeof request.body === 'string' ? request.body : '';
       const input = media.type === 'text/csv' ? parseCsv(text) : jsonRows(text);

@@ -41,14 +41,19 @@ class SampledMetric {
   }
 }
 
+/** A counter's samples: each series' labels and requests. */
+const counts = (series: Map<string, { labels: Labels; requests: number }>) => (): Sample[] =>
+  [...series.values()].map((s) => ({ labels: { ...s.labels }, value: s.requests }));
+
 /** An HTTP request's labels, in the order they are exposed. */
-export interface RequestLabels {
+// A type, not an interface: it is passed where label records are taken.
+export type RequestLabels = {
   method: string;
   route: string;
   status_code: string;
   model: string;
   version: string;
-}
+};
 
 interface HttpSeries {
   labels: RequestLabels;
@@ -73,8 +78,8 @@ export interface RequestSeriesOptions {
 }
 
 export class RequestSeries {
-  private http = new Map<string, HttpSeries>();
-  private models = new Map<string, ModelSeries>();
+  private readonly http = new Map<string, HttpSeries>();
+  private readonly models = new Map<string, ModelSeries>();
   private readonly bounds: readonly number[];
 
   constructor(options: RequestSeriesOptions) {
@@ -87,7 +92,7 @@ export class RequestSeries {
         'keel_http_requests_total',
         'HTTP requests answered, by route and, for scoring routes, the model version that served them',
         'counter',
-        () => [...this.http.values()].map((s) => ({ labels: { ...s.labels }, value: s.requests })),
+        counts(this.http),
         () => this.http.clear(),
       ),
     );
@@ -105,7 +110,7 @@ export class RequestSeries {
         'keel_model_requests_total',
         'Scoring requests per model version, by side of the canary split (target: primary or canary)',
         'counter',
-        () => [...this.models.values()].map((s) => ({ labels: { ...s.labels }, value: s.requests })),
+        counts(this.models),
         () => this.models.clear(),
       ),
     );

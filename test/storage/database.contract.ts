@@ -218,6 +218,40 @@ export function describeDatabaseContract(backend: Backend, postgresUrl?: string)
       ]);
     });
 
+    // Two Keel deployments (or two test files) in schemas of one database must not take turns:
+    // with one lock for the whole database, a `rows` transaction waiting in JavaScript for another
+    // could sit behind an exclusive one of the other schema, a wait PostgreSQL cannot see as a
+    // deadlock, and hang for good.
+    it.runIf(sideBySide)(
+      'takes its transaction lock per schema, so other schemas never wait for it',
+      async () => {
+        const other = await openTestDatabase(backend, postgresUrl);
+        try {
+          let release!: () => void;
+          const held = new Promise<void>((resolve) => {
+            release = resolve;
+          });
+          let entered!: () => void;
+          const inside = new Promise<void>((resolve) => {
+            entered = resolve;
+          });
+          const exclusive = other.db.transaction(async () => {
+            entered();
+            await held;
+          });
+          await inside;
+          // Both scopes finish here while the other schema's exclusive transaction stays open.
+          await db.transaction(async (tx) => tx.run("INSERT INTO t (name) VALUES ('a')"));
+          await db.transaction(async (tx) => tx.run("INSERT INTO t (name) VALUES ('b')"), { scope: 'rows' });
+          expect(await db.all('SELECT name FROM t ORDER BY name')).toEqual([{ name: 'a' }, { name: 'b' }]);
+          release();
+          await exclusive;
+        } finally {
+          await other.cleanup();
+        }
+      },
+    );
+
     it('matches LIKE case-sensitively, as on every backend', async () => {
       await db.run('INSERT INTO t (name) VALUES (?)', ['Churn']);
       expect(await db.all('SELECT name FROM t WHERE name LIKE ?', ['churn'])).toEqual([]);

@@ -6,9 +6,9 @@ import { setProcessTime, systemClock } from '../../src/core/index.js';
 afterEach(() => setProcessTime(undefined));
 
 /** `systemClock.now()` in a fresh process with `KEEL_NOW` set, and its stderr. */
-function childNow(keelNow: string): Promise<{ out: string; err: string }> {
+function childNow(keelNow: string, prelude = ''): Promise<{ out: string; err: string }> {
   const src = join(import.meta.dirname, '..', '..', 'src', 'core', 'index.ts');
-  const code = `import('${src}').then((c) => { try { console.log(c.systemClock.now()); } catch (e) { console.error(e.code + ': ' + e.message); } })`;
+  const code = `${prelude}import('${src}').then((c) => { try { console.log(c.systemClock.now()); } catch (e) { console.error(e.code + ': ' + e.message); } })`;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', '-e', code], {
       env: { ...process.env, KEEL_NOW: keelNow },
@@ -43,6 +43,13 @@ describe('the process clock', () => {
     const now = Number(out.trim());
     expect(now).toBeGreaterThanOrEqual(Date.UTC(2011, 10, 1, 9));
     expect(now).toBeLessThan(Date.UTC(2011, 10, 1, 9) + 60_000);
+    // A loaded machine: every read of the real time 5 ms after the one before. The first `now`
+    // must still not read before KEEL_NOW.
+    const slow = await childNow(
+      '2011-11-01T09:00:00Z',
+      'const real = Date.now; let reads = 0; Date.now = () => real() + 5 * reads++; ',
+    );
+    expect(Number(slow.out.trim())).toBeGreaterThanOrEqual(Date.UTC(2011, 10, 1, 9));
     const bad = await childNow('yesterday');
     expect(bad.err).toMatch(/INVALID_PARAMETER_VALUE: KEEL_NOW must be an ISO-8601 time/);
   });

@@ -67,11 +67,9 @@ function columnLength(entities: Readonly<Record<string, readonly unknown[]>>): n
 
 /** Each join key's column parsed by its entity's declared type (the first view declaring it). */
 function parseKeyColumns(
-  views: readonly FeatureView[],
+  declared: ReadonlyMap<string, Entity>,
   entities: Readonly<Record<string, readonly unknown[]>>,
 ): Map<string, (bigint | string)[]> {
-  const declared = new Map<string, Entity>();
-  for (const v of views) for (const e of v.entities) if (!declared.has(e.joinKey)) declared.set(e.joinKey, e);
   const parsed = new Map<string, (bigint | string)[]>();
   for (const [key, entity] of declared) {
     const column = entities[key];
@@ -91,6 +89,8 @@ interface ViewRecords {
   recordOf: Int32Array;
 }
 
+type ViewRead = { view: FeatureView; features: readonly string[] };
+
 /** Views keyed by the same entities (same join keys and types) share one serialized key per row. */
 const entitySignature = (view: FeatureView): string =>
   view.entities
@@ -102,8 +102,61 @@ const entitySignature = (view: FeatureView): string =>
  * The features a store may cut a record down to: worth it (SQLite's JSON operators cost more per
  * feature than parsing a short record) when a read wants fewer than half of a view's features.
  */
-const cutTo = ({ view, features }: { view: FeatureView; features: readonly string[] }) =>
+const cutTo = ({ view, features }: ViewRead) =>
   features.length * 2 < Object.keys(view.schema).length ? features : undefined;
+
+/** Views read with one store call: keyed by the same entities, so by the same serialized keys. */
+interface ViewGroup {
+  members: ViewRead[];
+  entities: readonly Entity[];
+  serialize: ReturnType<typeof keySerializer>;
+  /** The store call's argument. */
+  asked: Array<{ view: string; features?: readonly string[] }>;
+}
+
+/**
+ * What a read needs that depends only on the refs, worked out once per resolved refs (the store
+ * keeps those across requests) rather than on every request of the serving path.
+ */
+interface ReadPlan {
+  views: ViewRead[];
+  /** Each join key with the entity that declares its type (the first view declaring it). */
+  declared: Map<string, Entity>;
+  groups: ViewGroup[];
+  joinKeys: string[];
+}
+
+const plans = new WeakMap<ResolvedRefs, ReadPlan>();
+
+function planOf(refs: ResolvedRefs): ReadPlan {
+  const known = plans.get(refs);
+  if (known) return known;
+  const views = [...refs.views.values()];
+  const declared = new Map<string, Entity>();
+  for (const { view } of views)
+    for (const e of view.entities) if (!declared.has(e.joinKey)) declared.set(e.joinKey, e);
+  const bySignature = new Map<string, ViewGroup>();
+  for (const v of views) {
+    const signature = entitySignature(v.view);
+    const group = bySignature.get(signature);
+    const asked = { view: v.view.name, features: cutTo(v) };
+    if (group) {
+      group.members.push(v);
+      group.asked.push(asked);
+    } else {
+      const { entities } = v.view;
+      bySignature.set(signature, {
+        members: [v],
+        entities,
+        serialize: serializerOf(entities),
+        asked: [asked],
+      });
+    }
+  }
+  const plan = { views, declared, groups: [...bySignature.values()], joinKeys: joinKeysOf(views) };
+  plans.set(refs, plan);
+  return plan;
+}
 
 /**
  * Reads every view for every row: the rows' keys serialized once per set of entities, each
@@ -112,47 +165,37 @@ const cutTo = ({ view, features }: { view: FeatureView; features: readonly strin
  */
 async function readViews(
   store: OnlineStore,
-  views: ReadonlyArray<{ view: FeatureView; features: readonly string[] }>,
+  groups: readonly ViewGroup[],
   keys: Map<string, (bigint | string)[]>,
   n: number,
   slicer: TimeSlicer,
 ): Promise<Map<string, ViewRecords>> {
-  const groups = new Map<string, Array<{ view: FeatureView; features: readonly string[] }>>();
-  for (const v of views) {
-    const signature = entitySignature(v.view);
-    const group = groups.get(signature);
-    if (group) group.push(v);
-    else groups.set(signature, [v]);
-  }
   const byView = new Map<string, ViewRecords>();
-  await Promise.all(
-    [...groups.values()].map(async (group) => {
-      const { entities } = group[0].view;
-      const serialize = serializerOf(entities);
-      const recordOf = new Int32Array(n);
-      const distinct = new Map<string, number>();
-      const values: Record<string, bigint | string> = {};
-      for (let i = 0; i < n; i++) {
-        for (const e of entities) values[e.joinKey] = (keys.get(e.joinKey) as (bigint | string)[])[i];
-        const key = serialize(values);
-        let at = distinct.get(key);
-        if (at === undefined) {
-          at = distinct.size;
-          distinct.set(key, at);
-        }
-        recordOf[i] = at;
-        if (slicer.due()) await slicer.turn();
+  const readGroup = async ({ members, entities, serialize, asked }: ViewGroup): Promise<void> => {
+    const recordOf = new Int32Array(n);
+    const distinct = new Map<string, number>();
+    const values: Record<string, bigint | string> = {};
+    for (let i = 0; i < n; i++) {
+      for (const e of entities) values[e.joinKey] = (keys.get(e.joinKey) as (bigint | string)[])[i];
+      const key = serialize(values);
+      let at = distinct.get(key);
+      if (at === undefined) {
+        at = distinct.size;
+        distinct.set(key, at);
       }
-      const unique = [...distinct.keys()];
-      const asked = group.map((v) => ({ view: v.view.name, features: cutTo(v) }));
-      const found = store.onlineReadViews
-        ? await store.onlineReadViews(asked, unique)
-        : await Promise.all(asked.map((r) => store.onlineRead(r.view, unique, r.features)));
-      group.forEach((v, g) => {
-        byView.set(v.view.name, { records: found[g], recordOf });
-      });
-    }),
-  );
+      recordOf[i] = at;
+      if (slicer.due()) await slicer.turn();
+    }
+    const unique = [...distinct.keys()];
+    const found = store.onlineReadViews
+      ? await store.onlineReadViews(asked, unique)
+      : await Promise.all(asked.map((r) => store.onlineRead(r.view, unique, r.features)));
+    for (let g = 0; g < members.length; g++)
+      byView.set(members[g].view.name, { records: found[g], recordOf });
+  };
+  // One set of entities (the usual case) needs no Promise.all around its read.
+  if (groups.length === 1) await readGroup(groups[0]);
+  else await Promise.all(groups.map(readGroup));
   return byView;
 }
 
@@ -170,14 +213,12 @@ export async function readOnlineFeatures(
 ): Promise<OnlineResponse> {
   const n = columnLength(entities);
   const slicer = new TimeSlicer(SLICE_MS);
-  const views = [...refs.views.values()];
-  const keyColumns = parseKeyColumns(
-    views.map((v) => v.view),
-    entities,
-  );
-  const reads = await readViews(store, views, keyColumns, n, slicer);
+  const plan = planOf(refs);
+  const { views } = plan;
+  const keyColumns = parseKeyColumns(plan.declared, entities);
+  const reads = await readViews(store, plan.groups, keyColumns, n, slicer);
 
-  const response: OnlineResponse = { featureNames: joinKeysOf(refs.views.values()), results: [] };
+  const response: OnlineResponse = { featureNames: [...plan.joinKeys], results: [] };
   for (const key of response.featureNames) {
     const parsed = keyColumns.get(key) as (bigint | string)[];
     response.results.push({

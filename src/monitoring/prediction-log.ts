@@ -31,6 +31,7 @@ import { z } from 'zod';
 import { type Logger, parseInput, silentLogger } from '../core/index.js';
 import { ident, literal } from '../data/index.js';
 import { LogWriter } from './log-writer.js';
+import { PredictionBuffer } from './prediction-buffer.js';
 import { feedbackDir, inputColumn, predictionsDir, utcDate } from './prediction-files.js';
 import type { Cell, Staged, StagedType, StagedWrite } from './staged-write.js';
 
@@ -38,8 +39,11 @@ const DAY_MS = 86_400_000;
 
 /** The model inputs of a scored request, as the route had them. */
 export type LoggedInputs =
-  /** The encoded input tensor, row-major, with the model's column names. */
-  | { columns: readonly string[]; values: Float32Array }
+  /**
+   * Numbers, row-major, with their column names: an encoded input tensor (FLOAT columns), or
+   * looked-up features and keys that were all numbers (DOUBLE columns). NaN is missing.
+   */
+  | { columns: readonly string[]; values: Float32Array | Float64Array }
   /** Columns of values by name (features looked up online), plus the entity key columns they were looked up by. */
   | {
       byColumn: ReadonlyMap<string, readonly unknown[]>;
@@ -288,9 +292,10 @@ function predictionWrite(model: string, entries: readonly PredictionEntry[]): St
     const { inputs: given } = e;
     if ('values' in given) {
       const width = given.columns.length;
+      const kind = given.values instanceof Float32Array ? 'float' : 'double';
       given.columns.forEach((name, j) => {
         const c = column(name);
-        for (let r = 0; r < rows; r++) c.setNumber(at + r, given.values[r * width + j], 'float');
+        for (let r = 0; r < rows; r++) c.setNumber(at + r, given.values[r * width + j], kind);
       });
     } else {
       for (const [name, values] of [...Object.entries(given.keys ?? {}), ...given.byColumn]) {
@@ -386,7 +391,7 @@ function groupBy<T, K>(items: readonly T[], key: (item: T) => K): Map<K, T[]> {
 export class PredictionLog {
   private readonly settings: z.infer<typeof predictionLogSettings>;
   private readonly logger: Logger;
-  private readonly predictions: RowQueue<PredictionEntry>;
+  private readonly predictions: PredictionBuffer;
   private readonly feedback: RowQueue<FeedbackEntry>;
   private readonly timer: NodeJS.Timeout;
   private dropped = 0;
@@ -422,7 +427,7 @@ export class PredictionLog {
     );
     this.logger = options.logger ?? silentLogger;
     const drop = (rows: number) => this.countDropped(rows);
-    this.predictions = new RowQueue(rowsOf, this.settings.maxBufferRows, drop);
+    this.predictions = new PredictionBuffer(this.settings.maxBufferRows, drop);
     this.feedback = new RowQueue(() => 1, this.settings.maxBufferRows, drop);
     // unref: a forgotten log must not keep the process alive.
     this.timer = setInterval(() => this.flushInBackground(), this.settings.flushIntervalMs).unref();

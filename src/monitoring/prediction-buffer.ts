@@ -1,0 +1,192 @@
+/**
+ * @module monitoring/prediction-buffer
+ * The prediction log's buffer of scored requests, held as columns rather than as the entries
+ * themselves: a request waits here up to a write's gap (a quarter of a second under load), past a
+ * young collection, and every collection copied each waiting entry's objects (the entry, its
+ * score and input arrays, the request's parsed body and the lookup's map they pointed into). At
+ * 1,000 requests/s that made a young collection take 2.4-2.9 ms against 1.0-1.3 ms with the log
+ * off. Here a request adds numbers to a few arrays and keeps only its id's string; entries are
+ * made again when a write takes them. Inputs that are not all numbers (text keys, booleans,
+ * objects) are kept as given.
+ *
+ * A FIFO counted in rows, holding at most `max` rows: pushing past that drops the oldest
+ * requests whole.
+ */
+import type { LoggedInputs, PredictionEntry } from './prediction-log.js';
+
+/** How a request's inputs are held: numbers stored as FLOAT or as DOUBLE columns, or as given. */
+const FLOAT = 0;
+const DOUBLE = 1;
+const AS_GIVEN = 2;
+
+/** Numbers per request in `meta`: time, latency, flags, rows, where its numbers start, input kind. */
+const STRIDE = 6;
+const CANARY = 1;
+const SHADOW = 2;
+
+const rowsOf = (e: PredictionEntry) => e.scores.length;
+
+/** The looked-up inputs' values, key columns first, when every one is a number or missing. */
+function numericColumns(inputs: Exclude<LoggedInputs, { values: unknown }>, rows: number) {
+  const columns: Array<readonly unknown[]> = [];
+  const names: string[] = [];
+  for (const [name, values] of [...Object.entries(inputs.keys ?? {}), ...inputs.byColumn]) {
+    for (let r = 0; r < rows; r++) {
+      const v = values[r];
+      if (typeof v !== 'number' && v !== null && v !== undefined) return undefined;
+    }
+    names.push(name);
+    columns.push(values);
+  }
+  return { names, columns };
+}
+
+export class PredictionBuffer {
+  private meta: number[] = [];
+  private requestIds: string[] = [];
+  private models: string[] = [];
+  private versions: string[] = [];
+  /** Per request: its input columns' names (shared while they stay the same), or its inputs as given. */
+  private inputs: Array<readonly string[] | LoggedInputs> = [];
+  /** Every request's scores, then its inputs row-major (NaN: missing), from `numbersBase` on. */
+  private numbers: number[] = [];
+  private numbersBase = 0;
+  private lastNames: readonly string[] = [];
+  private head = 0;
+  rows = 0;
+
+  constructor(
+    private readonly max: number,
+    private readonly onDrop: (rows: number) => void,
+  ) {}
+
+  get length(): number {
+    return this.requestIds.length - this.head;
+  }
+
+  push(entry: PredictionEntry): void {
+    this.add(entry);
+    this.trim();
+  }
+
+  /** Every waiting request as an entry, oldest first; the buffer is then empty. */
+  take(): PredictionEntry[] {
+    const numbers = Float64Array.from(this.numbers);
+    const out: PredictionEntry[] = new Array(this.length);
+    for (let i = this.head; i < this.requestIds.length; i++) {
+      const m = i * STRIDE;
+      const rows = this.meta[m + 3];
+      const start = this.meta[m + 4] - this.numbersBase;
+      const kind = this.meta[m + 5];
+      const held = this.inputs[i];
+      let inputs: LoggedInputs;
+      if (kind === AS_GIVEN) inputs = held as LoggedInputs;
+      else {
+        const columns = held as readonly string[];
+        const values = numbers.subarray(start + rows, start + rows + rows * columns.length);
+        inputs = { columns, values: kind === FLOAT ? Float32Array.from(values) : values };
+      }
+      const flags = this.meta[m + 2];
+      const entry: PredictionEntry = {
+        timestamp: this.meta[m],
+        requestId: this.requestIds[i],
+        model: this.models[i],
+        version: this.versions[i],
+        canary: (flags & CANARY) !== 0,
+        latencyMs: this.meta[m + 1],
+        scores: numbers.subarray(start, start + rows),
+        inputs,
+      };
+      if (flags & SHADOW) entry.shadow = true;
+      out[i - this.head] = entry;
+    }
+    this.clear();
+    return out;
+  }
+
+  /** Puts entries a failed write took back in front of the newer ones. */
+  putBack(entries: readonly PredictionEntry[]): void {
+    const newer = this.take();
+    for (const e of entries) this.add(e);
+    for (const e of newer) this.add(e);
+    this.trim();
+  }
+
+  private add(entry: PredictionEntry): void {
+    const rows = rowsOf(entry);
+    const start = this.numbersBase + this.numbers.length;
+    for (let r = 0; r < rows; r++) this.numbers.push(entry.scores[r]);
+    const given = entry.inputs;
+    let kind = AS_GIVEN;
+    let held: readonly string[] | LoggedInputs = given;
+    if ('values' in given) {
+      kind = given.values instanceof Float32Array ? FLOAT : DOUBLE;
+      held = given.columns;
+      for (let k = 0; k < given.values.length; k++) this.numbers.push(given.values[k]);
+    } else {
+      const numeric = numericColumns(given, rows);
+      if (numeric) {
+        kind = DOUBLE;
+        held = this.sharedNames(numeric.names);
+        for (let r = 0; r < rows; r++)
+          for (const column of numeric.columns) {
+            const v = column[r];
+            this.numbers.push(typeof v === 'number' ? v : Number.NaN);
+          }
+      }
+    }
+    const flags = (entry.canary ? CANARY : 0) | (entry.shadow ? SHADOW : 0);
+    this.meta.push(entry.timestamp, entry.latencyMs, flags, rows, start, kind);
+    this.requestIds.push(entry.requestId);
+    this.models.push(entry.model);
+    this.versions.push(entry.version);
+    this.inputs.push(held);
+    this.rows += rows;
+  }
+
+  /** The names array of the request before when it names the same columns, so requests share one. */
+  private sharedNames(names: string[]): readonly string[] {
+    const last = this.lastNames;
+    if (last.length === names.length && last.every((n, j) => n === names[j])) return last;
+    this.lastNames = names;
+    return names;
+  }
+
+  private trim(): void {
+    while (this.rows > this.max && this.head < this.requestIds.length) {
+      const rows = this.meta[this.head * STRIDE + 3];
+      this.inputs[this.head] = [];
+      this.head++;
+      this.rows -= rows;
+      this.onDrop(rows);
+    }
+    if (this.head > 1024 && this.head * 2 > this.requestIds.length) this.compact();
+  }
+
+  /** Drops the slots of requests already dropped. */
+  private compact(): void {
+    const from = this.head;
+    const firstNumber =
+      from < this.requestIds.length ? this.meta[from * STRIDE + 4] : this.numbersBase + this.numbers.length;
+    this.numbers = this.numbers.slice(firstNumber - this.numbersBase);
+    this.numbersBase = firstNumber;
+    this.meta = this.meta.slice(from * STRIDE);
+    this.requestIds = this.requestIds.slice(from);
+    this.models = this.models.slice(from);
+    this.versions = this.versions.slice(from);
+    this.inputs = this.inputs.slice(from);
+    this.head = 0;
+  }
+
+  private clear(): void {
+    this.meta = [];
+    this.requestIds = [];
+    this.models = [];
+    this.versions = [];
+    this.inputs = [];
+    this.numbers = [];
+    this.numbersBase = 0;
+    this.head = 0;
+    this.rows = 0;
+  }
+}

@@ -61,8 +61,10 @@ describe('PredictionBuffer', () => {
     const text = entry('c', 1, {
       inputs: { keys: { customer_id: ['00123'] }, byColumn: new Map([['orders', [true]]]) },
     });
-    for (const e of [tensor, lookedUp, text]) buffer.push(e);
-    expect(buffer.rows).toBe(5);
+    // A large tensor (its numbers outside the heap) is kept as it came.
+    const large = entry('d', 40);
+    for (const e of [tensor, lookedUp, text, large]) buffer.push(e);
+    expect(buffer.rows).toBe(45);
     const taken = buffer.take();
     expect(buffer.rows).toBe(0);
     expect(buffer.take()).toEqual([]);
@@ -77,9 +79,12 @@ describe('PredictionBuffer', () => {
         },
       },
       plain(text),
+      plain(large),
     ]);
     expect(taken[2].inputs).toBe(text.inputs);
-    expect(taken.map((e) => e.shadow)).toEqual([undefined, true, undefined]);
+    expect(taken[3].inputs).toBe(large.inputs);
+    expect(taken[0].inputs).not.toBe(tensor.inputs);
+    expect(taken.map((e) => e.shadow)).toEqual([undefined, true, undefined, undefined]);
     expect(drops).toEqual([]);
   });
 
@@ -114,7 +119,7 @@ describe('PredictionBuffer', () => {
     expect(taken.map(plain)).toEqual([entry('b', 1), entry('c', 1), entry('d', 2)].map(plain));
   });
 
-  it('keeps its numbers in step with its requests after dropping a thousand', () => {
+  it('keeps its numbers in step with its requests after dropping thousands', () => {
     // Each request's numbers are its own, so a request read at another's offset shows.
     const numbered = (i: number) => {
       const rows = 1 + (i % 3);
@@ -127,16 +132,23 @@ describe('PredictionBuffer', () => {
     const rowsUpTo = (n: number) =>
       Array.from({ length: n }, (_, i) => 1 + (i % 3)).reduce((s, r) => s + r, 0);
     // The buffer sheds its dropped slots after a thousand drops; taking at every count around
-    // that point reads requests kept from before it and after it.
-    for (let n = 1020; n <= 1120; n++) {
+    // the first and the second time reads requests kept from before it and after it.
+    // A small bound keeps few requests across that point, a large one many, whose numbers the
+    // requests after it must not overwrite.
+    const counts = Array.from({ length: 101 }, (_, k) => 1020 + k);
+    const cases = [
+      ...[...counts, ...counts.map((c) => c * 2)].map((n) => ({ max: 30, n })),
+      ...Array.from({ length: 26 }, (_, k) => ({ max: 2000, n: 2040 + 4 * k })),
+    ];
+    for (const { max, n } of cases) {
       let dropped = 0;
-      const buffer = new PredictionBuffer(30, (rows) => {
+      const buffer = new PredictionBuffer(max, (rows) => {
         dropped += rows;
       });
       for (let i = 0; i < n; i++) buffer.push(numbered(i));
       const taken = buffer.take();
       const rows = taken.reduce((s, e) => s + e.scores.length, 0);
-      expect(rows).toBeLessThanOrEqual(30);
+      expect(rows).toBeLessThanOrEqual(max);
       expect(dropped + rows).toBe(rowsUpTo(n));
       expect(taken.at(-1)?.requestId).toBe(`r${n - 1}`);
       expect(taken.map(plain)).toEqual(taken.map((e) => plain(numbered(e.latencyMs))));

@@ -240,12 +240,31 @@ export function describeDatabaseContract(backend: Backend, postgresUrl?: string)
             await held;
           });
           await inside;
-          // Both scopes finish here while the other schema's exclusive transaction stays open.
-          await db.transaction(async (tx) => tx.run("INSERT INTO t (name) VALUES ('a')"));
-          await db.transaction(async (tx) => tx.run("INSERT INTO t (name) VALUES ('b')"), { scope: 'rows' });
+          // Both scopes finish here while the other schema's exclusive transaction stays open;
+          // waiting for it would never end, so the wait is bounded and says what it waited for.
+          let timer: NodeJS.Timeout | undefined;
+          const stuck = new Promise<never>((_, reject) => {
+            timer = setTimeout(
+              () => reject(new Error("waited 30 s for another schema's exclusive transaction")),
+              30_000,
+            );
+          });
+          try {
+            await Promise.race([
+              (async () => {
+                await db.transaction(async (tx) => tx.run("INSERT INTO t (name) VALUES ('a')"));
+                await db.transaction(async (tx) => tx.run("INSERT INTO t (name) VALUES ('b')"), {
+                  scope: 'rows',
+                });
+              })(),
+              stuck,
+            ]);
+          } finally {
+            clearTimeout(timer);
+            release();
+            await exclusive;
+          }
           expect(await db.all('SELECT name FROM t ORDER BY name')).toEqual([{ name: 'a' }, { name: 'b' }]);
-          release();
-          await exclusive;
         } finally {
           await other.cleanup();
         }

@@ -85,7 +85,8 @@ export function translatePgError(err: unknown, sql: string): KeelError {
 /**
  * Advisory lock every Keel transaction takes, exclusively or shared (see the module comment), keyed
  * by this id and the schema's name: deployments in schemas of one database never wait for each
- * other, and a hash collision between two schemas only makes them take turns.
+ * other, and a hash collision between two schemas only makes them take turns. (With no schema
+ * on the search path the name is '', not NULL, on which the lock function would take nothing.)
  */
 const WRITE_LOCK_KEY = 727_465_000;
 
@@ -187,7 +188,9 @@ export class PostgresDatabase extends PgExecutor implements SqlDatabase {
     try {
       // One round trip: BEGIN and the lock as one simple query.
       const lock = scope === 'rows' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock';
-      await client.query(`BEGIN; SELECT ${lock}(${WRITE_LOCK_KEY}, hashtext(current_schema()))`);
+      await client.query(
+        `BEGIN; SELECT ${lock}(${WRITE_LOCK_KEY}, hashtext(coalesce(current_schema(), '')))`,
+      );
       const result = await fn(new PgExecutor(client));
       await client.query('COMMIT');
       return result;

@@ -21,14 +21,15 @@ const AS_GIVEN = 2;
 
 /** Numbers per request in `meta`: time, latency, flags, rows, where its numbers start, input kind. */
 const STRIDE = 6;
+/** Bits of a request's flags. */
 const CANARY = 1;
+const SHADOW = 2;
 /** Numbers the buffer holds before it first grows. */
 const INITIAL_NUMBERS = 4096;
 /** The most numbers a new buffer starts with room for: as many as the last one used, up to this. */
 const MAX_START_NUMBERS = 1 << 20;
 /** Tensors of up to this many numbers are copied; larger ones are kept as given. */
 const SMALL_TENSOR = 64;
-const SHADOW = 2;
 
 const rowsOf = (e: PredictionEntry) => e.scores.length;
 

@@ -17,7 +17,7 @@
  * FastAPI + ONNX Runtime peer on this machine); 2 workers >= 1.6x one.
  *
  * Run: npm run build && npx tsx bench/serving/predict.ts   (BENCH_SECONDS=2 by default per
- * measurement; Redis at 127.0.0.1:6379, database 7, or BENCH_REDIS)
+ * measurement, BENCH_P99_SECONDS=6 for the open loop at 1,000 req/s; Redis at 127.0.0.1:6379, database 7, or BENCH_REDIS)
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -44,6 +44,11 @@ import { closedLoop, openLoop, type RateResult, type Target } from './load.js';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 /** Every measurement is repeated this many times, the targets taken in turn; medians are printed. */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/**
+ * Seconds of the open loop at 1,000 req/s, whose p99 is a target: over 2 s it is the 20th worst
+ * of 2,000 requests and moved by a millisecond between runs of the same build; 6 s take 6,000.
+ */
+const TARGET_RATE_SECONDS = Number(process.env.BENCH_P99_SECONDS ?? Math.max(SECONDS, 6));
 /** Offered rates of the open loops (BENCH_RATES="" for closed loops only, as when profiling). */
 const RATES = (process.env.BENCH_RATES ?? '200,500,1000').split(',').filter(Boolean).map(Number);
 const CONNECTIONS = 32;
@@ -312,7 +317,7 @@ async function main(): Promise<void> {
   for (const { target } of measured) await closedLoop(target, SECONDS, CONNECTIONS);
 
   console.log(
-    `online serving over HTTP: keel serve as by default (log level warn, metrics, prediction log) vs a bare Fastify route; ${SECONDS} s per measurement, median of ${ROUNDS} rounds, ${CONNECTIONS} connections closed loop; ${cpus().length} cores, ${PIN ? 'load on core 0, one-worker servers on core 1' : 'not pinned'}, load average before the run ${load.join(' ')}`,
+    `online serving over HTTP: keel serve as by default (log level warn, metrics, prediction log) vs a bare Fastify route; ${SECONDS} s per measurement (${TARGET_RATE_SECONDS} s at 1,000 req/s), median of ${ROUNDS} rounds, ${CONNECTIONS} connections closed loop; ${cpus().length} cores, ${PIN ? 'load on core 0, one-worker servers on core 1' : 'not pinned'}, load average before the run ${load.join(' ')}`,
   );
   const ms = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : 'inf').padStart(7);
   // Rounds over every target in turn, so a slow minute of a shared machine falls on all of them;
@@ -326,7 +331,8 @@ async function main(): Promise<void> {
       const { perSecond, errors } = await closedLoop(target, SECONDS, CONNECTIONS);
       r.closed.push(perSecond);
       r.errors += errors;
-      for (let i = 0; i < RATES.length; i++) r.rates[i].push(await openLoop(target, RATES[i], SECONDS));
+      for (let i = 0; i < RATES.length; i++)
+        r.rates[i].push(await openLoop(target, RATES[i], RATES[i] === 1000 ? TARGET_RATE_SECONDS : SECONDS));
     }
   const median = (values: number[]) => values.slice().sort((a, b) => a - b)[Math.floor(values.length / 2)];
   const results = new Map<string, { max: number; rates: RateResult[] }>();

@@ -82,6 +82,8 @@ export class PredictionBuffer {
 
   /** Every waiting request as an entry, oldest first; the buffer is then empty. */
   take(): PredictionEntry[] {
+    // Nothing since the last take (an idle server's timer): keep the numbers' array.
+    if (this.requestIds.length === 0) return [];
     // The entries' arrays are views of this one; the buffer starts a new one.
     const { numbers } = this;
     const out: PredictionEntry[] = new Array(this.length);

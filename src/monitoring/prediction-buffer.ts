@@ -31,22 +31,10 @@ const MAX_START_NUMBERS = 1 << 20;
 /** Tensors of up to this many numbers are copied; larger ones are kept as given. */
 const SMALL_TENSOR = 64;
 
-const rowsOf = (e: PredictionEntry) => e.scores.length;
+/** Rows of a logged request: one per score. */
+export const rowsOf = (e: PredictionEntry): number => e.scores.length;
 
-/** The looked-up inputs' values, key columns first, when every one is a number or missing. */
-function numericColumns(inputs: Exclude<LoggedInputs, { values: unknown }>, rows: number) {
-  const columns: Array<readonly unknown[]> = [];
-  const names: string[] = [];
-  for (const [name, values] of [...Object.entries(inputs.keys ?? {}), ...inputs.byColumn]) {
-    for (let r = 0; r < rows; r++) {
-      const v = values[r];
-      if (typeof v !== 'number' && v !== null && v !== undefined) return undefined;
-    }
-    names.push(name);
-    columns.push(values);
-  }
-  return { names, columns };
-}
+type LookedUp = Exclude<LoggedInputs, { values: unknown }>;
 
 export class PredictionBuffer {
   private meta: number[] = [];
@@ -55,13 +43,9 @@ export class PredictionBuffer {
   private versions: string[] = [];
   /** Per request: its input columns' names (shared while they stay the same), or its inputs as given. */
   private inputs: Array<readonly string[] | LoggedInputs> = [];
-  /**
-   * Every request's scores, then its inputs row-major (NaN: missing): `used` of them, the first
-   * of which is number `numbersBase` of those pushed since the buffer was last empty.
-   */
+  /** Every request's scores, then its inputs row-major (NaN: missing); `used` of them hold some. */
   private numbers = new Float64Array(INITIAL_NUMBERS);
   private used = 0;
-  private numbersBase = 0;
   private lastNames: readonly string[] = [];
   private head = 0;
   rows = 0;
@@ -90,7 +74,7 @@ export class PredictionBuffer {
     for (let i = this.head; i < this.requestIds.length; i++) {
       const m = i * STRIDE;
       const rows = this.meta[m + 3];
-      const start = this.meta[m + 4] - this.numbersBase;
+      const start = this.meta[m + 4];
       const kind = this.meta[m + 5];
       const held = this.inputs[i];
       let inputs: LoggedInputs;
@@ -128,7 +112,7 @@ export class PredictionBuffer {
 
   private add(entry: PredictionEntry): void {
     const rows = rowsOf(entry);
-    const start = this.numbersBase + this.used;
+    const start = this.used;
     this.append(entry.scores);
     const given = entry.inputs;
     let kind = AS_GIVEN;
@@ -142,20 +126,10 @@ export class PredictionBuffer {
         this.append(given.values);
       }
     } else {
-      const numeric = numericColumns(given, rows);
-      if (numeric) {
+      const names = this.appendLookedUp(given, rows);
+      if (names) {
         kind = DOUBLE;
-        held = this.sharedNames(numeric.names);
-        const width = numeric.columns.length;
-        this.reserve(rows * width);
-        for (let j = 0; j < width; j++) {
-          const column = numeric.columns[j];
-          for (let r = 0; r < rows; r++) {
-            const v = column[r];
-            this.numbers[this.used + r * width + j] = typeof v === 'number' ? v : Number.NaN;
-          }
-        }
-        this.used += rows * width;
+        held = names;
       }
     }
     const flags = (entry.canary ? CANARY : 0) | (entry.shadow ? SHADOW : 0);
@@ -182,12 +156,30 @@ export class PredictionBuffer {
     this.numbers = grown;
   }
 
-  /** The names array of the request before when it names the same columns, so requests share one. */
-  private sharedNames(names: string[]): readonly string[] {
+  /**
+   * Copies looked-up inputs (key columns first) row-major when every value is a number or
+   * missing, in one pass, and answers their columns' names: the request before's array when the
+   * names are the same, so requests share one. Answers undefined, keeping nothing, otherwise.
+   */
+  private appendLookedUp(inputs: LookedUp, rows: number): readonly string[] | undefined {
+    const sources = [...Object.entries(inputs.keys ?? {}), ...inputs.byColumn];
+    const width = sources.length;
+    this.reserve(rows * width);
+    for (let j = 0; j < width; j++) {
+      const column = sources[j][1];
+      for (let r = 0; r < rows; r++) {
+        const v = column[r];
+        // Written past `used`, which moves only once every value fits: a text value leaves nothing.
+        if (typeof v === 'number') this.numbers[this.used + r * width + j] = v;
+        else if (v === null || v === undefined) this.numbers[this.used + r * width + j] = Number.NaN;
+        else return undefined;
+      }
+    }
+    this.used += rows * width;
     const last = this.lastNames;
-    if (last.length === names.length && last.every((n, j) => n === names[j])) return last;
-    this.lastNames = names;
-    return names;
+    if (last.length === width && sources.every(([name], j) => name === last[j])) return last;
+    this.lastNames = sources.map(([name]) => name);
+    return this.lastNames;
   }
 
   private trim(): void {
@@ -201,14 +193,14 @@ export class PredictionBuffer {
     if (this.head > 1024 && this.head * 2 > this.requestIds.length) this.compact();
   }
 
-  /** Drops the slots of requests already dropped. */
+  /** Drops the slots of requests already dropped, moving the kept ones' numbers to the front. */
   private compact(): void {
     const from = this.head;
-    const firstNumber =
-      from < this.requestIds.length ? this.meta[from * STRIDE + 4] : this.numbersBase + this.used;
-    this.numbers.copyWithin(0, firstNumber - this.numbersBase, this.used);
-    this.used -= firstNumber - this.numbersBase;
-    this.numbersBase = firstNumber;
+    const count = this.requestIds.length;
+    const shift = from < count ? this.meta[from * STRIDE + 4] : this.used;
+    this.numbers.copyWithin(0, shift, this.used);
+    this.used -= shift;
+    for (let i = from; i < count; i++) this.meta[i * STRIDE + 4] -= shift;
     this.meta = this.meta.slice(from * STRIDE);
     this.requestIds = this.requestIds.slice(from);
     this.models = this.models.slice(from);
@@ -226,7 +218,6 @@ export class PredictionBuffer {
     // Room for what the last one held, so a steady load does not grow each buffer again.
     this.numbers = new Float64Array(Math.min(Math.max(INITIAL_NUMBERS, this.used), MAX_START_NUMBERS));
     this.used = 0;
-    this.numbersBase = 0;
     this.head = 0;
     this.rows = 0;
   }

@@ -31,7 +31,7 @@ import { z } from 'zod';
 import { type Logger, parseInput, silentLogger } from '../core/index.js';
 import { ident, literal } from '../data/index.js';
 import { LogWriter } from './log-writer.js';
-import { PredictionBuffer } from './prediction-buffer.js';
+import { PredictionBuffer, rowsOf } from './prediction-buffer.js';
 import { feedbackDir, inputColumn, predictionsDir, utcDate } from './prediction-files.js';
 import type { Cell, Staged, StagedType, StagedWrite } from './staged-write.js';
 
@@ -240,8 +240,6 @@ class Column {
     return { kind: this.kind, values };
   }
 }
-
-const rowsOf = (e: PredictionEntry) => e.scores.length;
 
 /** NaN as NULL: typed arrays carry missing values as NaN. */
 const nullNaN = (column: string) => `CASE WHEN isnan(${column}) THEN NULL ELSE ${column} END`;

@@ -71,7 +71,8 @@ export interface SqlDatabase extends SqlExecutor {
    * Runs `fn` in one transaction: committed when it resolves, rolled back when it throws.
    * SQLite runs every transaction alone (BEGIN IMMEDIATE, across processes too). PostgreSQL takes
    * a transaction-level advisory lock for its schema: exclusive for `exclusive` transactions,
-   * shared for `rows` ones. Inside `fn`, use only `tx`: a statement on the database itself waits for the transaction.
+   * shared for `rows` ones. Inside `fn`, use only `tx`: a statement on the database itself waits
+   * for the transaction.
    * @throws TEMPORARILY_UNAVAILABLE when a `rows` transaction keeps deadlocking.
    */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options?: { scope?: TransactionScope }): Promise<T>;

@@ -4,9 +4,9 @@
  * (timestamps in ms and steps fit in 2^53), bulk inserts as one statement over arrays, and driver
  * errors translated to KeelErrors.
  *
- * Transactions run at READ COMMITTED under one advisory lock per schema: exclusive transactions take it
- * exclusively (nothing else runs beside them), `rows` transactions share it and guard their
- * read-modify-write with row locks; a deadlock or serialization failure runs them again.
+ * Transactions run at READ COMMITTED under one advisory lock per schema: exclusive transactions
+ * take it exclusively (nothing else runs beside them), `rows` transactions share it and guard
+ * their read-modify-write with row locks; a deadlock or serialization failure runs them again.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';

@@ -57,14 +57,17 @@ describe('PredictionBuffer', () => {
         ]),
       },
     });
-    // Text keys cannot be numbers: kept as given.
+    // A text key, or a boolean after numbers: kept as given.
     const text = entry('c', 1, {
-      inputs: { keys: { customer_id: ['00123'] }, byColumn: new Map([['orders', [true]]]) },
+      inputs: { keys: { customer_id: ['00123'] }, byColumn: new Map([['orders', [3]]]) },
+    });
+    const flag = entry('c2', 1, {
+      inputs: { keys: { customer_id: [7] }, byColumn: new Map<string, unknown[]>([['vip', [true]]]) },
     });
     // A large tensor (its numbers outside the heap) is kept as it came.
     const large = entry('d', 40);
-    for (const e of [tensor, lookedUp, text, large]) buffer.push(e);
-    expect(buffer.rows).toBe(45);
+    for (const e of [tensor, lookedUp, text, flag, large]) buffer.push(e);
+    expect(buffer.rows).toBe(46);
     const taken = buffer.take();
     expect(buffer.rows).toBe(0);
     expect(buffer.take()).toEqual([]);
@@ -79,12 +82,14 @@ describe('PredictionBuffer', () => {
         },
       },
       plain(text),
+      plain(flag),
       plain(large),
     ]);
     expect(taken[2].inputs).toBe(text.inputs);
-    expect(taken[3].inputs).toBe(large.inputs);
+    expect(taken[3].inputs).toBe(flag.inputs);
+    expect(taken[4].inputs).toBe(large.inputs);
     expect(taken[0].inputs).not.toBe(tensor.inputs);
-    expect(taken.map((e) => e.shadow)).toEqual([undefined, true, undefined, undefined]);
+    expect(taken.map((e) => e.shadow)).toEqual([undefined, true, undefined, undefined, undefined]);
     expect(drops).toEqual([]);
   });
 

@@ -17,7 +17,8 @@
  * FastAPI + ONNX Runtime peer on this machine); 2 workers >= 1.6x one.
  *
  * Run: npm run build && npx tsx bench/serving/predict.ts   (BENCH_SECONDS=2 by default per
- * measurement, BENCH_P99_SECONDS=6 for the open loop at 1,000 req/s; Redis at 127.0.0.1:6379, database 7, or BENCH_REDIS)
+ * measurement, BENCH_P99_SECONDS=6 for the open loop at 1,000 req/s; Redis at 127.0.0.1:6379,
+ * database 7, or BENCH_REDIS)
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';

@@ -62,6 +62,16 @@ export function describeOnlineStoreContract(
           [v1[1]],
           [v2[1]],
         ]);
+        // One key over several views, one of them without it, each with the features it is read for.
+        expect(
+          await store.onlineReadViews(
+            [
+              { view: 'v2', features: ['b'] },
+              { view: 'v1', features: ['a'] },
+            ],
+            [key(2)],
+          ),
+        ).toEqual([[undefined], [v1[2]]]);
         expect(await store.onlineReadViews([{ view: 'v1' }, { view: 'v2' }], [])).toEqual([[], []]);
       }
     });

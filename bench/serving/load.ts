@@ -23,6 +23,12 @@ export interface Percentiles {
 export interface RateResult {
   /** Milliseconds from when each request was due to its answer. */
   due: Percentiles;
+  /**
+   * Milliseconds from when each request was due to when it was written: the generator's own
+   * lateness (its timer's granularity, its core's other work), which `due` counts against the
+   * server too.
+   */
+  late: Percentiles;
   errors: number;
 }
 
@@ -142,13 +148,14 @@ export async function openLoop(t: Target, rate: number, seconds: number): Promis
   const all = [...idle];
   const total = Math.round(rate * seconds);
   const fromDue = new Float64Array(total);
+  const late = new Float64Array(total);
   let errors = 0;
   let sent = 0;
   let settled = 0;
   const start = performance.now();
   const result = await new Promise<RateResult>((resolve) => {
     const finish = () => {
-      if (++settled === total) resolve({ due: percentiles(fromDue), errors });
+      if (++settled === total) resolve({ due: percentiles(fromDue), late: percentiles(late), errors });
     };
     const fire = async (i: number) => {
       const dueAt = start + (i * 1000) / rate;
@@ -157,6 +164,7 @@ export async function openLoop(t: Target, rate: number, seconds: number): Promis
         c = await open(t);
         all.push(c);
       }
+      late[i] = performance.now() - dueAt;
       const status = await c.send(bodies[i % bodies.length]).catch(() => 0);
       fromDue[i] = status === 200 ? performance.now() - dueAt : Number.POSITIVE_INFINITY;
       if (status !== 200) errors++;

@@ -9,9 +9,12 @@
  * Measured per target: closed loop (CONNECTIONS callers, each sending its next request when the
  * last is answered) and open loop at 200, 500 and 1,000 requests/s (request i is due at
  * start + i / rate, and timed from when it was due, so a stall counts against every request
- * queued behind it). Targets: `/invocations` (`dataframe_split`), OIP v2 infer (one [N, 3]
- * tensor) and `/predict` with the features looked up by entity in the SQLite and in the Redis
- * online store, with 1-row and 100-row bodies; then `keel serve --workers 2` against one worker.
+ * queued behind it; "sent late" is how late the generator itself wrote them). Each figure comes
+ * with the server's CPU per answered request (its processes' CPU time from /proc), which drifts
+ * less than throughput on a shared machine. Targets: `/invocations` (`dataframe_split`), OIP v2
+ * infer (one [N, 3] tensor) and `/predict` with the features looked up by entity in the SQLite
+ * and in the Redis online store, with 1-row and 100-row bodies; then `keel serve --workers 2`
+ * against one worker.
  * Issue 19's targets: p99 < 5 ms at 1,000 single-row requests/s with the online lookup;
  * closed-loop throughput >= 70% of the bare route; 100-row bodies >= 2,230 requests/s (the
  * FastAPI + ONNX Runtime peer on this machine); 2 workers >= 1.6x one.
@@ -21,7 +24,7 @@
  * database 7, or BENCH_REDIS)
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
@@ -40,7 +43,7 @@ import {
   writeSources,
 } from '../../test/helpers/feature-repo.js';
 import { trainChurn } from '../../test/helpers/serving.js';
-import { closedLoop, openLoop, type RateResult, type Target } from './load.js';
+import { closedLoop, openLoop, type Percentiles, type RateResult, type Target } from './load.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 /** Every measurement is repeated this many times, the targets taken in turn; medians are printed. */
@@ -149,6 +152,47 @@ function startKeel(
   });
 }
 
+/** Clock ticks per second of /proc's CPU times. */
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' })) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/**
+ * CPU seconds a server has used, its worker processes' included (Linux's /proc), or undefined.
+ * Beside throughput: on this shared machine a closed loop's speed drifts by a third between
+ * rounds, and CPU per request says what the server itself costs at any rate.
+ */
+function cpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    let seconds = (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+    for (const task of readdirSync(`/proc/${pid}/task`))
+      for (const child of readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8')
+        .split(' ')
+        .filter(Boolean))
+        seconds += cpuSeconds(Number(child)) ?? 0;
+    return seconds;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Microseconds of the server's CPU per answered request over `run`, or NaN without /proc. */
+async function cpuPerRequest<T>(server: Server, run: () => Promise<T>, answered: (r: T) => number) {
+  const before = cpuSeconds(server.child.pid);
+  const result = await run();
+  const after = cpuSeconds(server.child.pid);
+  const us =
+    before === undefined || after === undefined ? Number.NaN : ((after - before) * 1e6) / answered(result);
+  return { result, us };
+}
+
 const stopServer = (s: Server) =>
   new Promise<void>((resolve) => {
     s.child.once('exit', () => resolve());
@@ -157,8 +201,8 @@ const stopServer = (s: Server) =>
 
 // ---- the world: a Keel home with the churn model and its features in SQLite and Redis ----
 
-async function world(): Promise<{ dir: string; cleanup: () => void }> {
-  const { dir, cleanup } = tempHome();
+async function world(): Promise<string> {
+  const { dir } = tempHome();
   await writeSources(dir, ENTITIES);
   const range = { start: Date.parse(day(-1)), end: Date.parse(day(21)) };
   const sqlite = storeWith(dir, definitions(dir));
@@ -175,7 +219,27 @@ async function world(): Promise<{ dir: string; cleanup: () => void }> {
   await registry.versions.create({ name: 'churn', source: file, features: CHURN_FEATURES });
   await registry.close();
   writeFileSync(join(dir, 'keel.yaml'), 'log: { level: warn }\n');
-  return { dir, cleanup };
+  return dir;
+}
+
+/**
+ * The world, made in a child process: this process is the load generator, and a materialization's
+ * garbage left in its heap would lengthen its collections, which send requests late; every
+ * target's latency counts from when a request was due, so the generator's lateness counts too
+ * (printed as "sent late").
+ */
+async function worldInChild(): Promise<{ dir: string; cleanup: () => void }> {
+  const child = spawn(process.execPath, [...process.execArgv, process.argv[1], 'world'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+  });
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`making the world failed (exit ${code}): ${out}`);
+  const dir = out.trim();
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 // ---- bodies ----
@@ -205,7 +269,7 @@ const predict = (n: number) =>
 async function main(): Promise<void> {
   const load = loadavg().map((l) => l.toFixed(2));
   if (PIN) execFileSync('taskset', ['-a', '-cp', '0', String(process.pid)], { stdio: 'ignore' });
-  const { dir, cleanup } = await world();
+  const { dir, cleanup } = await worldInChild();
   const bare = await startBare();
   const sqlite1 = await startKeel(dir, {}, 1);
   const redis1 = await startKeel(dir, { KEEL_ONLINE_STORE: REDIS }, 1);
@@ -221,93 +285,108 @@ async function main(): Promise<void> {
   );
   const unlogged = await startKeel(noLogDir, {}, 1);
 
-  const targets: Array<{ label: string; target: Target; rows: number; group: string }> = [
+  const targets: Array<{ label: string; server: Server; target: Target; rows: number; group: string }> = [
     {
       label: 'bare Fastify POST, constant',
+      server: bare,
       target: { url: bare.url, path: '/constant', bodies: invocations(1) },
       rows: 1,
       group: 'bare',
     },
     {
       label: '/invocations dataframe_split, 1 row',
+      server: sqlite1,
       target: { url: sqlite1.url, path: '/invocations', bodies: invocations(1) },
       rows: 1,
       group: '1',
     },
     {
       label: 'OIP v2 infer, 1 row',
+      server: sqlite1,
       target: { url: sqlite1.url, path: '/v2/models/churn/infer', bodies: oip(1) },
       rows: 1,
       group: '1',
     },
     {
       label: '/predict 1 entity, SQLite lookup',
+      server: sqlite1,
       target: { url: sqlite1.url, path: '/predict', bodies: predict(1) },
       rows: 1,
       group: '1',
     },
     {
       label: '/predict 1 entity, Redis lookup',
+      server: redis1,
       target: { url: redis1.url, path: '/predict', bodies: predict(1) },
       rows: 1,
       group: '1',
     },
     {
       label: '/invocations dataframe_split, 100 rows',
+      server: sqlite1,
       target: { url: sqlite1.url, path: '/invocations', bodies: invocations(100) },
       rows: 100,
       group: '1',
     },
     {
       label: 'OIP v2 infer, 100 rows',
+      server: sqlite1,
       target: { url: sqlite1.url, path: '/v2/models/churn/infer', bodies: oip(100) },
       rows: 100,
       group: '1',
     },
     {
       label: '/predict 100 entities, SQLite lookup',
+      server: sqlite1,
       target: { url: sqlite1.url, path: '/predict', bodies: predict(100) },
       rows: 100,
       group: '1',
     },
     {
       label: '/predict 100 entities, Redis lookup',
+      server: redis1,
       target: { url: redis1.url, path: '/predict', bodies: predict(100) },
       rows: 100,
       group: '1',
     },
     {
       label: '/invocations, 1 row, log level debug (request lines on)',
+      server: logged,
       target: { url: logged.url, path: '/invocations', bodies: invocations(1) },
       rows: 1,
       group: 'log',
     },
     {
       label: '/invocations, 100 rows, prediction log off',
+      server: unlogged,
       target: { url: unlogged.url, path: '/invocations', bodies: invocations(100) },
       rows: 100,
       group: 'log',
     },
     {
       label: 'OIP v2 infer, 100 rows, prediction log off',
+      server: unlogged,
       target: { url: unlogged.url, path: '/v2/models/churn/infer', bodies: oip(100) },
       rows: 100,
       group: 'log',
     },
     {
       label: '2 workers: /invocations, 1 row',
+      server: sqlite2,
       target: { url: sqlite2.url, path: '/invocations', bodies: invocations(1) },
       rows: 1,
       group: '2',
     },
     {
       label: '2 workers: /predict 1 entity, SQLite',
+      server: sqlite2,
       target: { url: sqlite2.url, path: '/predict', bodies: predict(1) },
       rows: 1,
       group: '2',
     },
     {
       label: '2 workers: /invocations, 100 rows',
+      server: sqlite2,
       target: { url: sqlite2.url, path: '/invocations', bodies: invocations(100) },
       rows: 100,
       group: '2',
@@ -323,29 +402,58 @@ async function main(): Promise<void> {
   const ms = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : 'inf').padStart(7);
   // Rounds over every target in turn, so a slow minute of a shared machine falls on all of them;
   // each figure is the median of its rounds.
-  const rounds = new Map<string, { closed: number[]; errors: number; rates: RateResult[][] }>();
+  type Rounds = {
+    closed: number[];
+    /** The server's CPU per answered request (us), per round. */
+    closedCpu: number[];
+    errors: number;
+    rates: RateResult[][];
+    rateCpu: number[][];
+  };
+  const rounds = new Map<string, Rounds>();
   for (let round = 0; round < ROUNDS; round++)
-    for (const { label, target } of measured) {
-      const r = rounds.get(label) ?? { closed: [], errors: 0, rates: RATES.map(() => []) };
+    for (const { label, server, target } of measured) {
+      const r = rounds.get(label) ?? {
+        closed: [],
+        closedCpu: [],
+        errors: 0,
+        rates: RATES.map(() => []),
+        rateCpu: RATES.map(() => []),
+      };
       rounds.set(label, r);
       await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
-      const { perSecond, errors } = await closedLoop(target, SECONDS, CONNECTIONS);
-      r.closed.push(perSecond);
-      r.errors += errors;
-      for (let i = 0; i < RATES.length; i++)
-        r.rates[i].push(await openLoop(target, RATES[i], RATES[i] === 1000 ? TARGET_RATE_SECONDS : SECONDS));
+      const closed = await cpuPerRequest(
+        server,
+        () => closedLoop(target, SECONDS, CONNECTIONS),
+        (c) => c.perSecond * SECONDS,
+      );
+      r.closed.push(closed.result.perSecond);
+      r.closedCpu.push(closed.us);
+      r.errors += closed.result.errors;
+      for (let i = 0; i < RATES.length; i++) {
+        const seconds = RATES[i] === 1000 ? TARGET_RATE_SECONDS : SECONDS;
+        const open = await cpuPerRequest(
+          server,
+          () => openLoop(target, RATES[i], seconds),
+          (o) => RATES[i] * seconds - o.errors,
+        );
+        r.rates[i].push(open.result);
+        r.rateCpu[i].push(open.us);
+      }
     }
   const median = (values: number[]) => values.slice().sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  const medianOf = (runs: Percentiles[]): Percentiles => ({
+    p50: median(runs.map((x) => x.p50)),
+    p90: median(runs.map((x) => x.p90)),
+    p99: median(runs.map((x) => x.p99)),
+  });
   const results = new Map<string, { max: number; rates: RateResult[] }>();
   for (const [label, r] of rounds)
     results.set(label, {
       max: median(r.closed),
       rates: r.rates.map((runs) => ({
-        due: {
-          p50: median(runs.map((x) => x.due.p50)),
-          p90: median(runs.map((x) => x.due.p90)),
-          p99: median(runs.map((x) => x.due.p99)),
-        },
+        due: medianOf(runs.map((x) => x.due)),
+        late: medianOf(runs.map((x) => x.late)),
         errors: runs.reduce((sum, x) => sum + x.errors, 0),
       })),
     });
@@ -355,21 +463,22 @@ async function main(): Promise<void> {
    * apart in each round, while the machine's speed drifts by a third between rounds (the bare
    * route's rounds went 25,027-34,713 req/s in one run), so a ratio of medians mixes rounds.
    */
-  const ratio = (a: string, b: string): number => {
-    const ra = rounds.get(a)?.closed ?? [];
-    const rb = rounds.get(b)?.closed ?? [];
+  const ratio = (a: string, b: string, of: (r: Rounds) => number[] = (r) => r.closed): number => {
+    const ra = of(rounds.get(a) as Rounds);
+    const rb = of(rounds.get(b) as Rounds);
     return median(ra.map((x, k) => x / rb[k]));
   };
+  const us = (v: number) => (Number.isFinite(v) ? `${v.toFixed(1)} us` : 'n/a');
   const bareLabel = targets[0].label;
   for (const [label, { max: perSecond, rates }] of results) {
-    const { closed, errors } = rounds.get(label) as { closed: number[]; errors: number };
+    const { closed, closedCpu, errors, rateCpu } = rounds.get(label) as Rounds;
     console.log(
-      `${label}: closed loop ${Math.round(perSecond).toLocaleString('en-US')} req/s (${ratio(label, bareLabel).toFixed(2)}x bare, the median of each round's ratio; rounds ${closed.map((c) => Math.round(c)).join(', ')})${errors ? `, ${errors} errors` : ''}`,
+      `${label}: closed loop ${Math.round(perSecond).toLocaleString('en-US')} req/s (${ratio(label, bareLabel).toFixed(2)}x bare, the median of each round's ratio; rounds ${closed.map((c) => Math.round(c)).join(', ')})${errors ? `, ${errors} errors` : ''}; server CPU ${us(median(closedCpu))}/request (${ratio(label, bareLabel, (r) => r.closedCpu).toFixed(2)}x bare's)`,
     );
     RATES.forEach((rate, i) => {
       const r = rates[i];
       console.log(
-        `  open loop ${String(rate).padStart(4)} req/s: p50 ${ms(r.due.p50)} ms  p90 ${ms(r.due.p90)} ms  p99 ${ms(r.due.p99)} ms  (p99 ${(r.due.p99 / baseline.rates[i].due.p99).toFixed(1)}x bare)${r.errors ? `  ${r.errors} errors` : ''}`,
+        `  open loop ${String(rate).padStart(4)} req/s: p50 ${ms(r.due.p50)} ms  p90 ${ms(r.due.p90)} ms  p99 ${ms(r.due.p99)} ms  (p99 ${(r.due.p99 / baseline.rates[i].due.p99).toFixed(1)}x bare)  sent late p99 ${ms(r.late.p99)} ms  server CPU ${us(median(rateCpu[i]))}/request${r.errors ? `  ${r.errors} errors` : ''}`,
       );
     });
   }
@@ -416,4 +525,5 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[2] === 'bare') await bareServer();
+else if (process.argv[2] === 'world') process.stdout.write(`${await world()}\n`);
 else await main();

@@ -137,9 +137,9 @@ export class FeatureStore {
 
   /** The registry as last applied; re-read at most once a second when its file changes. */
   registry(): RegistryData {
-    const path = registryPath(this.ctx.home);
     const now = Date.now();
     if (this.cached && now - this.cached.checkedAt < REGISTRY_CHECK_MS) return this.cached.data;
+    const path = registryPath(this.ctx.home);
     const mtimeMs = statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? 0;
     if (!this.cached || this.cached.mtimeMs !== mtimeMs) {
       this.cached = { data: readRegistry(path), mtimeMs, checkedAt: now };

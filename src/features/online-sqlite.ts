@@ -20,7 +20,7 @@ import {
   type OnlineWriteRow,
   type ViewRead,
 } from './online-store.js';
-import { type ReadReply, type ReadRow, readOneEachSql, readOneSql, readSql } from './sqlite-read.js';
+import { type ReadReply, type ReadRow, readOneSql, readSql } from './sqlite-read.js';
 
 const SCHEMA = `CREATE TABLE IF NOT EXISTS keel_online (
   view TEXT NOT NULL,
@@ -42,8 +42,6 @@ const UPSERT = `INSERT INTO keel_online (view, entity_key, event_ts, created_ts,
              >= coalesce(keel_online.created_ts, -9223372036854775808))`;
 
 const DEFAULT_WORKER_THRESHOLD = 512;
-/** Views one key is read from in one statement at most (SQLite's compound SELECT limit is 500). */
-const VIEWS_PER_STATEMENT = 64;
 /** Keys per query of the reader thread. */
 const WORKER_SLICE = 8192;
 
@@ -95,7 +93,7 @@ class SqliteOnlineStore implements OnlineStore {
   readonly type = 'sqlite' as const;
   private readonly upsert;
   /** Prepared reads by SQL text (one per set of features asked for; bounded). */
-  private readonly reads = new BoundedCache<string, Database.Statement<unknown[]>>(256);
+  private readonly reads = new BoundedCache<string, Database.Statement<[string, string | Buffer]>>(256);
   private readonly deleteStmt;
   private reader?: ReaderThread;
   /** Runs a function in one read transaction (made once: better-sqlite3 compiles its wrapper). */
@@ -150,9 +148,8 @@ class SqliteOnlineStore implements OnlineStore {
   /**
    * A primary-key lookup per view and key, all in one read transaction (outside one, each lookup
    * takes and releases WAL's read lock, the larger part of its cost): cheaper than one statement
-   * over a JSON list of keys (its parse, unhex and hex of every key). One key's views are one
-   * statement instead (a request for one entity, the common case). Reads too large for the event
-   * loop go to the reader thread, a view at a time.
+   * over a JSON list of keys (its parse, unhex and hex of every key). Reads too large for the
+   * event loop go to the reader thread, a view at a time.
    */
   async onlineReadViews(
     reads: readonly ViewRead[],
@@ -161,8 +158,6 @@ class SqliteOnlineStore implements OnlineStore {
     if (!this.readsInline(keys.length))
       return Promise.all(reads.map(({ view, features }) => this.onlineRead(view, keys, features)));
     const blobs = keys.map((key) => Buffer.from(key, 'hex'));
-    if (blobs.length === 1 && reads.length > 1 && reads.length <= VIEWS_PER_STATEMENT)
-      return this.readOneKey(reads, blobs[0]);
     const lookups = reads.map(({ view, features }) => {
       const one = this.statement(readOneSql(features));
       return () =>
@@ -173,20 +168,6 @@ class SqliteOnlineStore implements OnlineStore {
     });
     if (lookups.length === 1 && blobs.length === 1) return [lookups[0]()];
     return this.readTransaction(() => lookups.map((lookup) => lookup()));
-  }
-
-  private readOneKey(reads: readonly ViewRead[], blob: Buffer): (OnlineRecord | undefined)[][] {
-    const each = this.statement(readOneEachSql(reads.map((r) => r.features)));
-    const found: (OnlineRecord | undefined)[][] = reads.map(() => [undefined]);
-    const rows = each.all(...reads.flatMap((r) => [r.view, blob])) as [
-      number,
-      number,
-      number | null,
-      string,
-    ][];
-    for (const [at, eventTs, createdTs, payload] of rows)
-      found[at][0] = { eventTs, createdTs: createdTs ?? undefined, payload };
-    return found;
   }
 
   async deleteView(view: string): Promise<void> {
@@ -213,8 +194,8 @@ class SqliteOnlineStore implements OnlineStore {
     return keys <= this.workerThreshold || this.workerThreshold <= 0 || this.path === ':memory:';
   }
 
-  private statement(sql: string): Database.Statement<unknown[]> {
-    return this.reads.getOrMake(sql, () => this.db.prepare<unknown[]>(sql).raw(true));
+  private statement(sql: string): Database.Statement<[string, string | Buffer]> {
+    return this.reads.getOrMake(sql, () => this.db.prepare<[string, string | Buffer]>(sql).raw(true));
   }
 
   private async readInWorker(sql: string, view: string, keys: string): Promise<ReadRow[]> {

@@ -24,20 +24,6 @@ export function readOneSql(features?: readonly string[]): string {
   return `SELECT event_ts, created_ts, ${valueSql(features)} FROM keel_online WHERE view = ? AND entity_key = ?`;
 }
 
-/**
- * One key's record in each of several views (given the features read of each) as one statement,
- * rows as [position, event_ts, created_ts, value]. One statement reads one WAL snapshot, so it
- * needs no read transaction, whose BEGIN and COMMIT cost more than the lookups themselves.
- */
-export function readOneEachSql(features: ReadonlyArray<readonly string[] | undefined>): string {
-  return features
-    .map(
-      (f, i) =>
-        `SELECT ${i}, event_ts, created_ts, ${valueSql(f)} FROM keel_online WHERE view = ? AND entity_key = ?`,
-    )
-    .join(' UNION ALL ');
-}
-
 function valueSql(features?: readonly string[]): string {
   return features === undefined
     ? 'value'

@@ -469,11 +469,15 @@ async function main(): Promise<void> {
     return median(ra.map((x, k) => x / rb[k]));
   };
   const us = (v: number) => (Number.isFinite(v) ? `${v.toFixed(1)} us` : 'n/a');
+  const cpuRatio = (label: string) => {
+    const r = ratio(label, targets[0].label, (x) => x.closedCpu);
+    return Number.isFinite(r) ? `${r.toFixed(2)}x` : 'n/a';
+  };
   const bareLabel = targets[0].label;
   for (const [label, { max: perSecond, rates }] of results) {
     const { closed, closedCpu, errors, rateCpu } = rounds.get(label) as Rounds;
     console.log(
-      `${label}: closed loop ${Math.round(perSecond).toLocaleString('en-US')} req/s (${ratio(label, bareLabel).toFixed(2)}x bare, the median of each round's ratio; rounds ${closed.map((c) => Math.round(c)).join(', ')})${errors ? `, ${errors} errors` : ''}; server CPU ${us(median(closedCpu))}/request (${ratio(label, bareLabel, (r) => r.closedCpu).toFixed(2)}x bare's)`,
+      `${label}: closed loop ${Math.round(perSecond).toLocaleString('en-US')} req/s (${ratio(label, bareLabel).toFixed(2)}x bare, the median of each round's ratio; rounds ${closed.map((c) => Math.round(c)).join(', ')})${errors ? `, ${errors} errors` : ''}; server CPU ${us(median(closedCpu))}/request (${cpuRatio(label)} bare's)`,
     );
     RATES.forEach((rate, i) => {
       const r = rates[i];

@@ -211,7 +211,12 @@ export function describeDatabaseContract(backend: Backend, postgresUrl?: string)
           { scope: 'rows' },
         );
       await Promise.all([swap('x', 'y'), swap('y', 'x')]);
-      expect(runs).toBe(3);
+      // The deadlock made one of them run again, at least. The rerun may take the first row before
+      // the transaction it lost to, which was waiting for that row, gets it back (PostgreSQL wakes
+      // a row's waiters without a queue), and deadlock with it once more: a loaded CI machine
+      // ran 4 times, PostgreSQL's log showing the second deadlock against the rerun. Each swap
+      // must still count exactly once.
+      expect(runs).toBeGreaterThanOrEqual(3);
       expect(await db.all('SELECT name, big FROM t ORDER BY name')).toEqual([
         { name: 'x', big: 2 },
         { name: 'y', big: 2 },

@@ -469,11 +469,11 @@ async function main(): Promise<void> {
     return median(ra.map((x, k) => x / rb[k]));
   };
   const us = (v: number) => (Number.isFinite(v) ? `${v.toFixed(1)} us` : 'n/a');
+  const bareLabel = targets[0].label;
   const cpuRatio = (label: string) => {
-    const r = ratio(label, targets[0].label, (x) => x.closedCpu);
+    const r = ratio(label, bareLabel, (x) => x.closedCpu);
     return Number.isFinite(r) ? `${r.toFixed(2)}x` : 'n/a';
   };
-  const bareLabel = targets[0].label;
   for (const [label, { max: perSecond, rates }] of results) {
     const { closed, closedCpu, errors, rateCpu } = rounds.get(label) as Rounds;
     console.log(

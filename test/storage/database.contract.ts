@@ -6,6 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { migrate, type SqlDatabase } from '../../src/storage/index.js';
 import { type Backend, openTestDatabase } from '../helpers/tracking.js';
+import { within } from '../helpers/wait.js';
 
 const migrations = [
   {
@@ -247,25 +248,15 @@ export function describeDatabaseContract(backend: Backend, postgresUrl?: string)
           await inside;
           // Both scopes finish here while the other schema's exclusive transaction stays open;
           // waiting for it would never end, so the wait is bounded and says what it waited for.
-          let timer: NodeJS.Timeout | undefined;
-          const stuck = new Promise<never>((_, reject) => {
-            timer = setTimeout(
-              () => reject(new Error("waited 30 s for another schema's exclusive transaction")),
-              30_000,
-            );
-          });
+          const both = async () => {
+            await db.transaction(async (tx) => tx.run("INSERT INTO t (name) VALUES ('a')"));
+            await db.transaction(async (tx) => tx.run("INSERT INTO t (name) VALUES ('b')"), {
+              scope: 'rows',
+            });
+          };
           try {
-            await Promise.race([
-              (async () => {
-                await db.transaction(async (tx) => tx.run("INSERT INTO t (name) VALUES ('a')"));
-                await db.transaction(async (tx) => tx.run("INSERT INTO t (name) VALUES ('b')"), {
-                  scope: 'rows',
-                });
-              })(),
-              stuck,
-            ]);
+            await within("another schema's exclusive transaction", both());
           } finally {
-            clearTimeout(timer);
             release();
             await exclusive;
           }

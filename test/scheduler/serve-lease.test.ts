@@ -20,6 +20,15 @@ interface Status {
 }
 
 const TTL_MS = 3000;
+/** The monitor's window: it is due at each multiple of it (UTC). */
+const WINDOW_MS = 3_600_000;
+
+/** The window ends after `from`, up to `to`, as epoch ms. */
+function windowEndsBetween(from: number, to: number): number[] {
+  const out: number[] = [];
+  for (let t = (Math.floor(from / WINDOW_MS) + 1) * WINDOW_MS; t <= to; t += WINDOW_MS) out.push(t);
+  return out;
+}
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -49,7 +58,7 @@ describe('the scheduler lease across two keel serve processes (PostgreSQL)', asy
       const dir = tempDir('keel-lease-');
       writeFileSync(
         join(dir, 'keel.yaml'),
-        'monitoring:\n  scheduler: { leaseTtl: 3s, tick: 500ms, grace: 1s }\n  models:\n    churn: { window: 1h }\n',
+        `monitoring:\n  scheduler: { leaseTtl: 3s, tick: 500ms, grace: 1s }\n  models:\n    churn: { window: ${WINDOW_MS / 1000}s }\n`,
       );
       const servers: Array<{ child: ChildProcess; base: string }> = [];
       for (let i = 0; i < 2; i++) {
@@ -98,14 +107,28 @@ describe('the scheduler lease across two keel serve processes (PostgreSQL)', asy
         `lease taken over ${lease.acquiredAt - killedAt} ms after the kill (ttl ${TTL_MS} ms, tick 500 ms)`,
       );
 
+      const stoppedAt = Date.now();
       other.child.kill('SIGTERM');
       await new Promise((r) => other.child.once('exit', r));
       const client = new pg.Client({ connectionString: schema.url });
       await client.connect();
       try {
         expect((await client.query('SELECT * FROM scheduler_leases')).rows).toEqual([]);
-        const runs = await client.query("SELECT job, status FROM scheduler_runs WHERE job = 'monitor:churn'");
-        expect(runs.rows).toEqual([{ job: 'monitor:churn', status: 'origin' }]);
+        const runs = await client.query(
+          "SELECT due_at, status FROM scheduler_runs WHERE job = 'monitor:churn' ORDER BY due_at",
+        );
+        const [origin, ...ran] = runs.rows.map((r) => ({
+          due: Number(r.due_at),
+          status: r.status as string,
+        }));
+        expect(origin?.status).toBe('origin');
+        // The monitor is due at each window's end, judged a grace (1 s) after it, at a tick: a
+        // test that crossed one (an hour) ran that window once, by whichever server held the lease. An
+        // hour that ended within the last grace and tick before the stop may not have run yet.
+        const must = windowEndsBetween(origin?.due ?? 0, stoppedAt - 5_000);
+        const may = windowEndsBetween(origin?.due ?? 0, stoppedAt);
+        expect(ran.every((r) => r.status === 'done' && may.includes(r.due))).toBe(true);
+        expect(ran.map((r) => r.due).slice(0, must.length)).toEqual(must);
       } finally {
         await client.end();
       }

@@ -4,3 +4,4 @@
  */
 export { type BuildAppOptions, buildApp, type KeelServices } from './app.js';
 export { type ServeOptions, startServer } from './serve.js';
+export { tuneHeapForServing } from './serving-heap.js';

@@ -209,7 +209,8 @@ export function registerServeCommand(program: Command): void {
       const featuresAt =
         opts.featuresAt === undefined ? undefined : toEpochMs(opts.featuresAt, '--features-at');
       // Loaded on use, so other commands do not pay for Fastify at startup.
-      const { startServer } = await import('../../server/index.js');
+      const { startServer, tuneHeapForServing } = await import('../../server/index.js');
+      tuneHeapForServing();
       const { workerReady, untilShutdown } = await import('../../server/cluster.js');
       try {
         const server = await startServer(io.config, {

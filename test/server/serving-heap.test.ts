@@ -1,0 +1,56 @@
+/**
+ * The serving process's heap setting holds when set at run time: objects that each live through
+ * one young collection (a request's, in a server under a burst) stay young, where V8's default
+ * pretenures their allocation site and fills the old generation with them. Run in a child
+ * process, so this worker's V8 keeps its defaults; the control run shows the workload does make
+ * V8 pretenure, so the check can fail.
+ */
+import { spawn } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const MODULE = pathToFileURL(new URL('../../src/server/serving-heap.ts', import.meta.url).pathname).href;
+
+/** MB the old generation grew while 300 batches of 2,000 objects each survived one scavenge. */
+async function oldGrowthMb(tuned: boolean): Promise<number> {
+  const script = `
+    import { getHeapSpaceStatistics } from 'node:v8';
+    if (${tuned}) (await import(${JSON.stringify(MODULE)})).tuneHeapForServing();
+    const old = () => getHeapSpaceStatistics().find((s) => s.space_name === 'old_space').space_used_size;
+    const batch = () => Array.from({ length: 2000 }, (_, i) => ({ a: i, b: [i, i + 1] }));
+    let kept;
+    const start = old();
+    for (let k = 0; k < 300; k++) {
+      const next = batch();
+      kept = undefined;
+      globalThis.gc({ type: 'minor' });
+      kept = next;
+    }
+    process.stdout.write(String((old() - start) / 1e6));
+  `;
+  const child = spawn(
+    process.execPath,
+    ['--expose-gc', '--import', import.meta.resolve('tsx'), '--input-type=module', '-e', script],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+  });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    err += d;
+  });
+  const code = await new Promise((resolve) => child.on('exit', resolve));
+  if (code !== 0) throw new Error(`the heap probe exited ${code}: ${err}`);
+  return Number(out);
+}
+
+describe('the serving heap setting', () => {
+  it('keeps objects that outlive one young collection young', { timeout: 120_000 }, async () => {
+    const [defaults, tuned] = await Promise.all([oldGrowthMb(false), oldGrowthMb(true)]);
+    // By default V8 pretenures the batches' allocation site: megabytes go straight to the old generation.
+    expect(defaults).toBeGreaterThan(3);
+    expect(tuned).toBeLessThan(1);
+  });
+});

@@ -64,9 +64,11 @@ const ENTITIES = 10_000;
 /** Node options for the servers, such as `--cpu-prof` (which NODE_OPTIONS does not take). */
 const NODE_ARGS = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
 /**
- * A pause before each closed loop (ms): every one-worker server shares core 1, and a server's
- * prediction log writes what it was sent during the next second, so without a pause one target's
- * log writes would run in the next target's measurement.
+ * A pause before each loop (ms): every one-worker server shares core 1, and a server's prediction
+ * log writes what it was sent during the next second, so without a pause one loop's log writes
+ * would run in the next one's measurement (a closed loop logs up to 250,000 rows a second; after
+ * one, the open loop at 1,000 req/s that followed it at once measured the backlog's writes: a
+ * 100-row p99 of 50-100 ms, against 15-30 ms after a pause).
  */
 const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? 1500);
 /** Only the targets whose label matches (a regular expression), besides the bare route. */
@@ -161,27 +163,53 @@ const CLK_TCK = (() => {
   }
 })();
 
+/** A process and its descendants (a server's workers, its log writer), from Linux's /proc; [] without it. */
+function processTree(pid: number): number[] {
+  try {
+    const tree = [pid];
+    for (const task of readdirSync(`/proc/${pid}/task`))
+      for (const child of readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8')
+        .split(' ')
+        .filter(Boolean))
+        tree.push(...processTree(Number(child)));
+    return tree;
+  } catch {
+    return [];
+  }
+}
+
+/** `read` summed over a server's processes, or undefined without /proc. */
+function overTree(pid: number | undefined, read: (pid: number) => number): number | undefined {
+  const tree = pid === undefined ? [] : processTree(pid);
+  if (tree.length === 0) return undefined;
+  let sum = 0;
+  for (const p of tree)
+    try {
+      sum += read(p);
+    } catch {
+      // The process ended meanwhile.
+    }
+  return sum;
+}
+
 /**
  * CPU seconds a server has used, its worker processes' included (Linux's /proc), or undefined.
  * Beside throughput: on this shared machine a closed loop's speed drifts by a third between
  * rounds, and CPU per request says what the server itself costs at any rate.
  */
-function cpuSeconds(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+const cpuSeconds = (pid: number | undefined) =>
+  overTree(pid, (p) => {
+    const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    let seconds = (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-    for (const task of readdirSync(`/proc/${pid}/task`))
-      for (const child of readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8')
-        .split(' ')
-        .filter(Boolean))
-        seconds += cpuSeconds(Number(child)) ?? 0;
-    return seconds;
-  } catch {
-    return undefined;
-  }
-}
+    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  });
+
+/** A server's resident memory in MB, its processes together (the issue: 368 MB after 100-row load). */
+const rssMb = (pid: number | undefined) =>
+  overTree(
+    pid,
+    (p) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0) / 1024,
+  );
 
 /** Microseconds of the server's CPU per answered request over `run`, or NaN without /proc. */
 async function cpuPerRequest<T>(server: Server, run: () => Promise<T>, answered: (r: T) => number) {
@@ -432,6 +460,7 @@ async function main(): Promise<void> {
       r.errors += closed.result.errors;
       for (let i = 0; i < RATES.length; i++) {
         const seconds = RATES[i] === 1000 ? TARGET_RATE_SECONDS : SECONDS;
+        await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
         const open = await cpuPerRequest(
           server,
           () => openLoop(target, RATES[i], seconds),
@@ -524,6 +553,13 @@ async function main(): Promise<void> {
     ['OIP v2 infer, 100 rows, prediction log off', 'OIP v2 infer, 100 rows'],
   ].filter(([off, on]) => has(on) && has(off)))
     console.log(`  prediction log on, ${on}: ${ratio(on, off).toFixed(2)}x the throughput with it off`);
+  const mb = (s: Server) => {
+    const v = rssMb(s.child.pid);
+    return v === undefined ? 'n/a' : `${Math.round(v)} MB`;
+  };
+  console.log(
+    `\nresident memory after the loads (each server's processes together): bare ${mb(bare)}; one worker, SQLite ${mb(sqlite1)}, Redis ${mb(redis1)}, prediction log off ${mb(unlogged)}; 2 workers ${mb(sqlite2)}`,
+  );
   for (const s of [bare, sqlite1, redis1, sqlite2, logged, unlogged]) await stopServer(s);
   cleanup();
 }

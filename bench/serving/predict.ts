@@ -66,9 +66,10 @@ const NODE_ARGS = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
 /**
  * A pause before each loop (ms): every one-worker server shares core 1, and a server's prediction
  * log writes what it was sent during the next second, so without a pause one loop's log writes
- * would run in the next one's measurement (a closed loop logs up to 250,000 rows a second; after
- * one, the open loop at 1,000 req/s that followed it at once measured the backlog's writes: a
- * 100-row p99 of 50-100 ms, against 15-30 ms after a pause).
+ * would run in the next one's measurement. A closed loop logs up to 250,000 rows a second, and the
+ * open loop at 1,000 req/s that followed it at once had 100-row p99s of 50-101 ms in eight of
+ * eight measurements; with a pause, 7.5 and 22.9 ms in one run, 36 and 106 ms in another (the
+ * same loop with the log off: 4.2, and 57 ms), so this machine's noise is still in them.
  */
 const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? 1500);
 /** Only the targets whose label matches (a regular expression), besides the bare route. */

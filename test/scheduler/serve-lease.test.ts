@@ -122,9 +122,9 @@ describe('the scheduler lease across two keel serve processes (PostgreSQL)', asy
           status: r.status as string,
         }));
         expect(origin?.status).toBe('origin');
-        // The monitor is due at each window's end, judged a grace (1 s) after it, at a tick: a
-        // test that crossed one (an hour) ran that window once, by whichever server held the lease. An
-        // hour that ended within the last grace and tick before the stop may not have run yet.
+        // The monitor is due at each window's end (each hour), judged a grace (1 s) after it, at a
+        // tick: a test that crossed one ran that window once, by whichever server held the lease.
+        // A window that ended within the last grace and tick before the stop may not have run.
         const must = windowEndsBetween(origin?.due ?? 0, stoppedAt - 5_000);
         const may = windowEndsBetween(origin?.due ?? 0, stoppedAt);
         expect(ran.every((r) => r.status === 'done' && may.includes(r.due))).toBe(true);

@@ -6,10 +6,9 @@
  * V8 pretenure, so the check can fail.
  */
 import { spawn } from 'node:child_process';
-import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
-const MODULE = pathToFileURL(new URL('../../src/server/serving-heap.ts', import.meta.url).pathname).href;
+const MODULE = new URL('../../src/server/serving-heap.ts', import.meta.url).href;
 
 /** MB the old generation grew while 300 batches of 2,000 objects each survived one scavenge. */
 async function oldGrowthMb(tuned: boolean): Promise<number> {
@@ -49,7 +48,7 @@ async function oldGrowthMb(tuned: boolean): Promise<number> {
 describe('the serving heap setting', () => {
   it('keeps objects that outlive one young collection young', { timeout: 120_000 }, async () => {
     const [defaults, tuned] = await Promise.all([oldGrowthMb(false), oldGrowthMb(true)]);
-    // By default V8 pretenures the batches' allocation site: megabytes go straight to the old generation.
+    // By default V8 pretenures the batches' site: megabytes go straight to the old generation.
     expect(defaults).toBeGreaterThan(3);
     expect(tuned).toBeLessThan(1);
   });

@@ -5,8 +5,8 @@
  * process, so this worker's V8 keeps its defaults; the control run shows the workload does make
  * V8 pretenure, so the check can fail.
  */
-import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { runProcess } from '../helpers/cli.js';
 
 const MODULE = new URL('../../src/server/serving-heap.ts', import.meta.url).href;
 
@@ -27,7 +27,7 @@ async function oldGrowthMb(tuned: boolean): Promise<number> {
     }
     process.stdout.write(String((old() - start) / 1e6));
   `;
-  const child = spawn(
+  const run = await runProcess(
     process.execPath,
     // V8 pretenures from optimized code only: compiled on the main thread (--single-threaded),
     // when it is made does not depend on how loaded the machine is (with concurrent compilation
@@ -41,19 +41,15 @@ async function oldGrowthMb(tuned: boolean): Promise<number> {
       '-e',
       script,
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: import.meta.dirname, timeoutMs: 60_000 },
+    `the heap probe (${tuned ? 'tuned' : 'defaults'})`,
   );
-  let out = '';
-  let err = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => {
-    out += d;
-  });
-  child.stderr.setEncoding('utf8').on('data', (d: string) => {
-    err += d;
-  });
-  const code = await new Promise((resolve) => child.on('exit', resolve));
-  if (code !== 0) throw new Error(`the heap probe exited ${code}: ${err}`);
-  return Number(out);
+  const mb = Number(run.stdout);
+  if (run.code !== 0 || run.stdout === '' || !Number.isFinite(mb))
+    throw new Error(
+      `the heap probe exited ${run.code} printing ${JSON.stringify(run.stdout)}: ${run.stderr}`,
+    );
+  return mb;
 }
 
 describe('the serving heap setting', () => {

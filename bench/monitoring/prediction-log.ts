@@ -6,7 +6,8 @@
  * 1. Scoring alone: rows/s of 100-row ONNX Runtime calls back to back. This is the ceiling of
  *    what one server process scores (HTTP, parsing and encoding only lower it).
  * 2. Writing alone: rows/s of the log's writer, appending 100-row entries (the tensor by column
- *    name, as `/invocations` logs it) and writing them to Parquet, its thread already started.
+ *    name, as `/invocations` logs it) and writing them to Parquet; with the process's CPU time
+ *    (every thread's) a row.
  * 3. Both on one event loop, as in a server: each scored request is appended; the log writes in
  *    the background with its default settings. Reports rows scored, written and dropped.
  *
@@ -68,7 +69,7 @@ const entry = (i: number, scores: Float64Array, values: Float32Array) => ({
   inputs: { columns: names, values },
 });
 
-async function writing(): Promise<{ rowsPerS: number; appendUs: number }> {
+async function writing(): Promise<{ rowsPerS: number; appendUs: number; cpuUsPerRow: number }> {
   const log = new PredictionLog({
     home: config.home,
     flushIntervalMs: 3_600_000,
@@ -76,17 +77,20 @@ async function writing(): Promise<{ rowsPerS: number; appendUs: number }> {
     maxBufferRows: 1e9,
   });
   const scores = new Float64Array(ROWS_PER_REQUEST).fill(0.5);
-  // The writer thread starts with the first write (~0.3 s of loading): not part of a write's cost.
+  // A first write loads what writing needs: not part of a write's cost.
   log.append(entry(-1, scores, requests[0]));
   await log.flush();
+  const cpu0 = process.cpuUsage();
   const a0 = performance.now();
   for (let i = 0; i < REQUESTS; i++) log.append(entry(i, scores, requests[i % requests.length]));
   const appendUs = ((performance.now() - a0) * 1000) / REQUESTS;
   const t0 = performance.now();
   await log.flush();
   const rowsPerS = rate(REQUESTS * ROWS_PER_REQUEST, performance.now() - t0);
+  const cpu = process.cpuUsage(cpu0);
+  const cpuUsPerRow = (cpu.user + cpu.system) / (REQUESTS * ROWS_PER_REQUEST);
   await log.close();
-  return { rowsPerS, appendUs };
+  return { rowsPerS, appendUs, cpuUsPerRow };
 }
 
 async function both(): Promise<{ scoredPerS: number; written: number; dropped: number; scored: number }> {
@@ -106,12 +110,14 @@ await scoring(); // warm-up
 const score: number[] = [];
 const write: number[] = [];
 const append: number[] = [];
+const writeCpu: number[] = [];
 const mixed: Array<Awaited<ReturnType<typeof both>>> = [];
 for (let r = 0; r < REPEATS; r++) {
   score.push(await scoring());
   const w = await writing();
   write.push(w.rowsPerS);
   append.push(w.appendUs);
+  writeCpu.push(w.cpuUsPerRow);
   mixed.push(await both());
 }
 const s = median(score);
@@ -121,7 +127,7 @@ console.log(
 );
 console.log(`  scoring alone (ONNX Runtime, 1 thread): ${s.toLocaleString()} rows/s`);
 console.log(
-  `  writing alone (append + Parquet):      ${w.toLocaleString()} rows/s  (append ${median(append).toFixed(1)} us a request)`,
+  `  writing alone (append + Parquet):      ${w.toLocaleString()} rows/s  (append ${median(append).toFixed(1)} us a request; CPU ${median(writeCpu).toFixed(2)} us a row)`,
 );
 console.log(`  writing / scoring:                      ${(w / s).toFixed(2)}x`);
 for (const m of mixed)

@@ -1,18 +1,18 @@
 /**
  * @module monitoring/prediction-log
  * Every online prediction logged: a server appends each scored request to an in-memory buffer
- * (no I/O on the request path), and the buffer is written as Parquet by DuckDB, on a thread of
- * its own (monitoring/log-writer), every `flushIntervalMs`, whenever `flushRows` rows are
- * waiting, and at `close`. Each write is one
- * file per model and UTC day, written hidden, fsynced and renamed into place
- * (`<home>/predictions/<model>/date=YYYY-MM-DD/part-<ms>-<id>.parquet`), so a reader never sees
- * half a file. Ground-truth labels (`recordFeedback`) go the same way to `<home>/feedback/`.
+ * (no I/O on the request path), and the buffer is written as Parquet every `flushIntervalMs`,
+ * whenever `flushRows` rows are waiting, and at `close`. Each write is one file per model and UTC
+ * day (or more, of at most `MAX_FILE_ROWS` rows each), written hidden, fsynced and renamed into
+ * place (`<home>/predictions/<model>/date=YYYY-MM-DD/part-<ms>-<id>.parquet`), so a reader never
+ * sees half a file. Ground-truth labels (`recordFeedback`) go the same way to `<home>/feedback/`.
  *
  * A write takes everything buffered when it starts, so under load the writes grow and their fixed
- * costs (a file, two fsyncs) are shared by more rows. What a request shares by all its rows (time,
- * id, version, latency) is staged once per request and joined to the rows by DuckDB, and scores
- * and encoded inputs go to DuckDB as typed arrays: the writer keeps up with what one server
- * scores with room to spare (bench/monitoring/prediction-log.ts).
+ * costs (a file, two fsyncs) are shared by more rows. The file is encoded by Keel itself
+ * (data/parquet-encode) from the columns the buffer holds: what a request shares by all its rows
+ * (time, id, version, latency) once per request, scores and encoded inputs as typed arrays.
+ * Encoding takes about 0.1 us of the event loop a row, staging included; the file is written and
+ * fsynced off it (bench/monitoring/prediction-log.ts).
  *
  * A failed write is logged and its rows stay buffered for the next one; the buffer holds at most
  * `maxBufferRows` rows and drops the oldest beyond that, so a disk that fails never blocks or
@@ -29,11 +29,9 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { type Logger, parseInput, silentLogger } from '../core/index.js';
-import { ident, literal } from '../data/index.js';
-import { LogWriter } from './log-writer.js';
+import { encodeParquet, type ParquetColumn, writeEncodedPartition } from '../data/index.js';
 import { PredictionBuffer, rowsOf } from './prediction-buffer.js';
 import { feedbackDir, inputColumn, predictionsDir, utcDate } from './prediction-files.js';
-import type { Cell, Staged, StagedType, StagedWrite } from './staged-write.js';
 
 const DAY_MS = 86_400_000;
 
@@ -179,23 +177,24 @@ class RowQueue<T> {
 }
 
 /** How a model input column is stored: FLOAT for encoded tensors, DOUBLE for other numbers, else text. */
-type Kind = 'float' | 'double' | 'text';
-const KIND_TYPES: Record<Kind, StagedType> = { float: 'FLOAT', double: 'DOUBLE', text: 'VARCHAR' };
+type Kind = 'float' | 'double' | 'string';
 /** A column takes the widest kind its values need. */
-const RANK: Record<Kind, number> = { float: 0, double: 1, text: 2 };
+const RANK: Record<Kind, number> = { float: 0, double: 1, string: 2 };
+
+type Cell = number | string | null;
 
 /** A value other than a number as a cell: null and undefined are missing, booleans 0/1, objects JSON. */
 function cell(value: unknown): { value: Cell; kind: Kind } | undefined {
   if (value === null || value === undefined) return undefined;
   if (typeof value === 'boolean') return { value: value ? 1 : 0, kind: 'double' };
-  if (typeof value === 'string') return { value, kind: 'text' };
-  return { value: JSON.stringify(value), kind: 'text' };
+  if (typeof value === 'string') return { value, kind: 'string' };
+  return { value: JSON.stringify(value), kind: 'string' };
 }
 
 /**
  * One input column of a write. Numbers (encoded tensors' float32 values, looked-up features'
- * doubles) fill a Float64Array (NaN: missing, made NULL by the SELECT), which DuckDB takes without
- * a JS value per cell; the first value of another kind turns it into cells.
+ * doubles) fill a Float64Array (NaN: missing), written as the array's bytes; the first value of
+ * another kind turns it into cells.
  */
 class Column {
   private numbers: Float64Array | undefined;
@@ -224,43 +223,45 @@ class Column {
     if (RANK[kind] > RANK[this.kind]) this.kind = kind;
   }
 
-  /** The stored kind and values; a column that mixes text and numbers stores the numbers as text. */
-  finish(): { kind: Kind; values: ArrayLike<Cell> } {
+  /** The column to write under `name`; a column that mixes text and numbers stores the numbers as text. */
+  finish(name: string): ParquetColumn {
     if (this.numbers)
-      return {
-        kind: this.kind,
-        values: this.kind === 'float' ? Float32Array.from(this.numbers) : this.numbers,
-      };
-    const values = this.cells ?? new Array<Cell>(this.rows).fill(null);
-    if (this.kind === 'text')
-      for (let i = 0; i < values.length; i++) {
-        const v = values[i];
-        if (typeof v === 'number') values[i] = String(v);
-      }
-    return { kind: this.kind, values };
+      return this.kind === 'float'
+        ? { name, type: 'float', values: Float32Array.from(this.numbers) }
+        : { name, type: 'double', values: this.numbers };
+    const cells = this.cells ?? new Array<Cell>(this.rows).fill(null);
+    if (this.kind === 'string')
+      return { name, type: 'string', values: cells.map((v) => (typeof v === 'number' ? String(v) : v)) };
+    return {
+      name,
+      type: this.kind,
+      values: Float64Array.from(cells, (v) => (v === null ? Number.NaN : Number(v))),
+    };
   }
 }
 
-/** NaN as NULL: typed arrays carry missing values as NaN. */
-const nullNaN = (column: string) => `CASE WHEN isnan(${column}) THEN NULL ELSE ${column} END`;
+/** What one Parquet file of the log is written from. */
+interface LogWrite {
+  columns: ParquetColumn[];
+  rows: number;
+}
 
 /**
  * The rows of one model's entries. What is the same for every row of a request (time, id,
- * version, canary, latency) is staged once per request and joined to its rows by DuckDB, so a
- * 100-row request costs one text value of each, not a hundred; scores and tensor inputs go in as
- * typed arrays.
+ * version, canary, latency) is held once per request with its number of rows, and written as one
+ * dictionary entry and one run of rows (data/parquet-encode), so a 100-row request costs one text
+ * value of each, not a hundred; scores and tensor inputs are written as the typed arrays they are.
  */
-function predictionWrite(model: string, entries: readonly PredictionEntry[]): StagedWrite {
+function predictionWrite(model: string, entries: readonly PredictionEntry[]): LogWrite {
   const n = entries.reduce((s, e) => s + rowsOf(e), 0);
   const m = entries.length;
-  const requestNo = new Int32Array(m);
+  const runs = new Int32Array(m);
   const ts = new Float64Array(m);
-  const ids = new Array<Cell>(m);
-  const versions = new Array<Cell>(m);
+  const ids = new Array<string>(m);
+  const versions = new Array<string>(m);
   const canary = new Array<boolean>(m);
   const shadow = new Array<boolean>(m);
   const latency = new Float64Array(m);
-  const ofRequest = new Int32Array(n);
   const rowNo = new Int32Array(n);
   const scores = new Float64Array(n);
   const inputs = new Map<string, Column>();
@@ -274,16 +275,15 @@ function predictionWrite(model: string, entries: readonly PredictionEntry[]): St
   };
   let at = 0;
   entries.forEach((e, q) => {
-    requestNo[q] = q;
+    const rows = rowsOf(e);
+    runs[q] = rows;
     ts[q] = e.timestamp;
     ids[q] = e.requestId;
     versions[q] = e.version;
     canary[q] = e.canary;
     shadow[q] = e.shadow === true;
     latency[q] = e.latencyMs;
-    const rows = rowsOf(e);
     for (let r = 0; r < rows; r++) {
-      ofRequest[at + r] = q;
       rowNo[at + r] = r;
       scores[at + r] = e.scores[r];
     }
@@ -310,69 +310,68 @@ function predictionWrite(model: string, entries: readonly PredictionEntry[]): St
     }
     at += rows;
   });
-  const finished = [...inputs.values()].map((c) => c.finish());
-  const requests: Staged = {
-    types: ['INTEGER', 'DOUBLE', 'VARCHAR', 'VARCHAR', 'BOOLEAN', 'DOUBLE', 'BOOLEAN'],
-    columns: [requestNo, ts, ids, versions, canary, latency, shadow],
-    rows: m,
-  };
-  const rows: Staged = {
-    types: ['INTEGER', 'INTEGER', 'DOUBLE', ...finished.map((f) => KIND_TYPES[f.kind])],
-    columns: [ofRequest, rowNo, scores, ...finished.map((f) => f.values)],
-    rows: n,
-  };
-  const select = [
-    'epoch_ms(CAST(q.c1 AS BIGINT)) AS "timestamp"',
-    'q.c2 AS request_id',
-    `${literal(model)} AS model`,
-    'q.c3 AS version',
-    'q.c4 AS canary',
-    'q.c6 AS shadow',
-    'r.c1 AS "row"',
-    `${nullNaN('r.c2')} AS score`,
-    'q.c5 AS latency_ms',
-    ...[...inputs.keys()].map((name, j) => {
-      const c = `r.c${3 + j}`;
-      // Numbers staged as a typed array carry a missing value as NaN.
-      return `${ArrayBuffer.isView(finished[j].values) ? nullNaN(c) : c} AS ${ident(inputColumn(name))}`;
-    }),
+  const columns: ParquetColumn[] = [
+    { name: 'timestamp', type: 'timestamp', values: ts, runs },
+    { name: 'request_id', type: 'string', values: ids, runs },
+    { name: 'model', type: 'string', values: [model], runs: Int32Array.of(n) },
+    { name: 'version', type: 'string', values: versions, runs },
+    { name: 'canary', type: 'boolean', values: canary, runs },
+    { name: 'shadow', type: 'boolean', values: shadow, runs },
+    { name: 'row', type: 'int32', values: rowNo },
+    { name: 'score', type: 'double', values: scores },
+    { name: 'latency_ms', type: 'double', values: latency, runs },
+    ...[...inputs].map(([name, c]) => c.finish(inputColumn(name))),
   ];
-  return {
-    tables: [requests, rows],
-    select: `SELECT ${select.join(', ')} FROM __keel_t1 r JOIN __keel_t0 q ON r.c0 = q.c0`,
-    rows: n,
-  };
+  return { columns, rows: n };
 }
 
-function feedbackWrite(entries: readonly FeedbackEntry[]): StagedWrite {
-  const table: Staged = {
-    types: ['DOUBLE', 'VARCHAR', 'INTEGER', 'DOUBLE'],
-    columns: [
-      entries.map((e) => e.timestamp),
-      entries.map((e) => e.requestId),
-      entries.map((e) => e.row ?? 0),
-      entries.map((e) => e.label),
-    ],
-    rows: entries.length,
-  };
+function feedbackWrite(entries: readonly FeedbackEntry[]): LogWrite {
   return {
-    tables: [table],
-    select:
-      'SELECT epoch_ms(CAST(c0 AS BIGINT)) AS "timestamp", c1 AS request_id, c2 AS "row", c3 AS label FROM __keel_t0',
+    columns: [
+      { name: 'timestamp', type: 'timestamp', values: Float64Array.from(entries, (e) => e.timestamp) },
+      { name: 'request_id', type: 'string', values: entries.map((e) => e.requestId) },
+      { name: 'row', type: 'int32', values: Int32Array.from(entries, (e) => e.row ?? 0) },
+      { name: 'label', type: 'double', values: Float64Array.from(entries, (e) => e.label) },
+    ],
     rows: entries.length,
   };
 }
 
 /**
  * Writes started because `flushRows` rows wait come at most this often (ms), unless the buffer
- * is half full: on its own thread a write of 10,000 rows ends in a few ms, and writes back to
- * back made ~17 files a second under load, each with its fixed costs (statements, a file, two
- * fsyncs), a sixth more CPU a request. Four a second at most share those costs.
+ * is half full: writes back to back made ~17 files a second under load, each with its fixed costs
+ * (a file, two fsyncs), a sixth more CPU a request. Four a second at most share those costs.
  */
 const MIN_WRITE_GAP_MS = 250;
 
+/**
+ * The most rows in one file. A file is staged and encoded on the event loop (about 0.1 us a row),
+ * so a write of a large backlog (after a slow disk, up to `maxBufferRows`) is cut into files that
+ * each hold it for a few ms, with the event loop free between them while each is written.
+ */
+const MAX_FILE_ROWS = 50_000;
+
 /** Drops are warned about at most this often, each warning counting those since the last. */
 const DROP_WARNING_MS = 10_000;
+
+/** `items` cut into runs of at most `max` rows (an item larger than that alone), in order. */
+function inSlices<T>(items: readonly T[], rows: (item: T) => number, max: number): T[][] {
+  const slices: T[][] = [];
+  let slice: T[] = [];
+  let held = 0;
+  for (const item of items) {
+    const n = rows(item);
+    if (held + n > max && slice.length > 0) {
+      slices.push(slice);
+      slice = [];
+      held = 0;
+    }
+    slice.push(item);
+    held += n;
+  }
+  if (slice.length > 0) slices.push(slice);
+  return slices;
+}
 
 /** Groups entries by a key, keeping their order within a group. */
 function groupBy<T, K>(items: readonly T[], key: (item: T) => K): Map<K, T[]> {
@@ -410,7 +409,6 @@ export class PredictionLog {
   private lastWriteAt = 0;
   private heldBack?: NodeJS.Timeout;
   private closed = false;
-  private readonly writer = new LogWriter();
 
   /** @throws KeelError INVALID_PARAMETER_VALUE naming the option for a bad setting. */
   constructor(private readonly options: PredictionLogOptions) {
@@ -488,7 +486,6 @@ export class PredictionLog {
       this.predictions.take().reduce((s, e) => s + rowsOf(e), 0) + this.feedback.take().length,
     );
     this.reportDropped();
-    await this.writer.close();
   }
 
   /**
@@ -555,15 +552,21 @@ export class PredictionLog {
     const { home } = this.options;
     // Grouped by model and UTC day number; the day's text is made once per group below.
     const day = (ms: number) => Math.floor(ms / DAY_MS);
-    const groups = [...groupBy(entries, (e) => `${e.model}\u0000${day(e.timestamp)}`).values()];
-    const labelGroups = [...groupBy(labels, (e) => day(e.timestamp)).values()];
+    const groups = [...groupBy(entries, (e) => `${e.model}\u0000${day(e.timestamp)}`).values()].flatMap(
+      (group) => inSlices(group, rowsOf, MAX_FILE_ROWS),
+    );
+    const labelGroups = [...groupBy(labels, (e) => day(e.timestamp)).values()].flatMap((group) =>
+      inSlices(group, () => 1, MAX_FILE_ROWS),
+    );
     try {
       while (groups.length > 0) {
         const group = groups[0];
         const { model, timestamp } = group[0];
         const dir = join(predictionsDir(home, model), `date=${utcDate(timestamp)}`);
         const table = predictionWrite(model, group);
-        result.files.push(await this.writer.write(dir, table));
+        result.files.push(
+          await writeEncodedPartition(dir, encodeParquet(table.columns, table.rows), Date.now()),
+        );
         groups.shift();
         result.rows += table.rows;
         this.written += table.rows;
@@ -572,7 +575,10 @@ export class PredictionLog {
       while (labelGroups.length > 0) {
         const group = labelGroups[0];
         const dir = join(feedbackDir(home), `date=${utcDate(group[0].timestamp)}`);
-        result.files.push(await this.writer.write(dir, feedbackWrite(group)));
+        const table = feedbackWrite(group);
+        result.files.push(
+          await writeEncodedPartition(dir, encodeParquet(table.columns, table.rows), Date.now()),
+        );
         labelGroups.shift();
         result.labels += group.length;
         this.writtenLabels += group.length;

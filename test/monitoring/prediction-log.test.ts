@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { queryRows, withDuckDB } from '../../src/data/index.js';
 import {
   type PredictionEntry,
   PredictionLog,
@@ -147,6 +148,29 @@ describe('PredictionLog', () => {
     ]);
     log.append(encoded('late', DAY1, [[5, 5]]));
     expect(log.stats()).toMatchObject({ writtenRows: 4, droppedRows: 1, bufferedRows: 0 });
+  });
+
+  it('cuts a large write into files of at most 50,000 rows, whole requests each, every row written once', async () => {
+    const home = tempDir();
+    const log = open(home, { flushRows: 1_000_000 });
+    const rows = Array.from({ length: 100 }, (_, r) => [r, r % 7]);
+    for (let i = 0; i < 1_201; i++) log.append(encoded(`q${i}`, DAY1 + i, rows));
+    const written = await log.flush();
+    expect(written.rows).toBe(120_100);
+    const counts = await withDuckDB((conn) =>
+      Promise.all(
+        written.files.map(async (f) => (await queryRows(conn, `SELECT count(*) AS n FROM '${f}'`))[0].n),
+      ),
+    );
+    expect(counts).toEqual([50_000, 50_000, 20_100]);
+    const [all] = await withDuckDB((conn) =>
+      queryRows(
+        conn,
+        `SELECT count(*) AS n, count(DISTINCT request_id) AS requests, sum("row") AS rows, sum(orders) AS orders
+           FROM (${predictionsSql({ home, model: 'churn' })})`,
+      ),
+    );
+    expect(all).toEqual({ n: 120_100, requests: 1_201, rows: 1_201 * 4_950, orders: 1_201 * 295 });
   });
 
   it('spaces the writes rows start by a quarter second, unless the buffer is half full', async () => {

@@ -57,6 +57,21 @@ const utf8 = new TextEncoder();
  * @throws Error when a column does not hold `rows` rows.
  */
 export function encodeParquet(columns: readonly ParquetColumn[], rows: number): Uint8Array[] {
+  const steps = encodeParquetInSteps(columns, rows);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * `encodeParquet` one column at a time: the generator pauses after each column and returns the
+ * parts at the end, so a caller on a server's event loop can let requests in between columns.
+ */
+export function* encodeParquetInSteps(
+  columns: readonly ParquetColumn[],
+  rows: number,
+): Generator<void, Uint8Array[], void> {
   const parts: Uint8Array[] = [MAGIC];
   let offset = MAGIC.length;
   const chunks: ChunkMeta[] = [];
@@ -73,6 +88,7 @@ export function encodeParquet(columns: readonly ParquetColumn[], rows: number): 
     }
     meta.size = offset - meta.start;
     chunks.push(meta);
+    yield;
   }
   const footer = fileMetadata(chunks, rows);
   const tail = new Uint8Array(8);

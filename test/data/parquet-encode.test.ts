@@ -7,7 +7,12 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { encodeParquet, type ParquetColumn, writeEncodedPartition } from '../../src/data/index.js';
+import {
+  encodeParquet,
+  encodeParquetInSteps,
+  type ParquetColumn,
+  writeEncodedPartition,
+} from '../../src/data/index.js';
 import { queryRows, type Row, withDuckDB } from '../../src/data/sql.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -180,6 +185,18 @@ describe('encodeParquet', () => {
       total += i % 1000;
     }
     expect(row).toEqual({ n, words: 1000, total, c18, first: 'w0', last: 'w999' });
+  });
+
+  it('encodes in steps, one column a step, the same bytes as in one go', () => {
+    const steps = encodeParquetInSteps(columns, 5);
+    let pauses = 0;
+    let step = steps.next();
+    while (!step.done) {
+      pauses++;
+      step = steps.next();
+    }
+    expect(pauses).toBe(columns.length);
+    expect(Buffer.concat(step.value)).toEqual(Buffer.concat(encodeParquet(columns, 5)));
   });
 
   it('refuses a column whose rows are not the file’s', () => {

@@ -13,7 +13,6 @@
  * TIMESTAMP (microseconds, not adjusted to UTC), as DuckDB's TIMESTAMP. Each column chunk has its
  * null count and, where it has values, its min and max.
  */
-import { endianness } from 'node:os';
 import { ByteSink, CompactWriter } from './thrift-compact.js';
 
 /** A column's type: `timestamp` values are ms since the epoch, written as microseconds. */
@@ -48,7 +47,6 @@ const RLE_DICTIONARY = 8;
 const DATA_PAGE = 0;
 const DICTIONARY_PAGE = 2;
 const MAGIC = new TextEncoder().encode('PAR1');
-const LITTLE_ENDIAN = endianness() === 'LE';
 const utf8 = new TextEncoder();
 
 /**
@@ -208,19 +206,12 @@ function setMicros(view: DataView, at: number, ms: number): void {
   view.setInt32(at + 4, high, true);
 }
 
-/** A typed array's bytes, little-endian (a view of it on a little-endian machine). */
-function littleEndian(values: Int32Array | Float32Array | Float64Array): Uint8Array {
-  if (LITTLE_ENDIAN) return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
-  const out = new Uint8Array(values.byteLength);
-  const view = new DataView(out.buffer);
-  const width = values.BYTES_PER_ELEMENT;
-  for (let i = 0; i < values.length; i++) {
-    if (values instanceof Float64Array) view.setFloat64(i * width, values[i], true);
-    else if (values instanceof Float32Array) view.setFloat32(i * width, values[i], true);
-    else view.setInt32(i * width, values[i], true);
-  }
-  return out;
-}
+/**
+ * A typed array's bytes, which Parquet wants little-endian: they are on every machine Keel runs
+ * on (ONNX Runtime's Node binaries are built for x64 and arm64 only).
+ */
+const bytesOf = (values: Int32Array | Float32Array | Float64Array): Uint8Array =>
+  new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
 
 /** Least and greatest of numbers, -0 as the least and +0 as the greatest zero (as the format asks). */
 function numberBounds(type: ParquetType, lo: number, hi: number): { min?: Uint8Array; max?: Uint8Array } {
@@ -260,7 +251,7 @@ function plainColumn(column: ParquetColumn, rows: number): EncodedColumn {
         if (there) present[k++] = v;
       }
     }
-    body = littleEndian(present);
+    body = bytesOf(present);
     bounds = numberBounds(column.type, lo, hi);
   }
   const defs = levels.bytes();
@@ -319,6 +310,7 @@ function plainBooleans(column: ParquetColumn, levels: Levels) {
 function dictionaryColumn(column: ParquetColumn, rows: number): EncodedColumn {
   const { type, values, runs } = column;
   const levels = new Levels();
+  // Map keys treat -0 as 0: a -0 given per run is written as 0.
   const index = new Map<number | string, number>();
   const entries: Array<number | string> = [];
   const indices = new ByteSink();
@@ -351,15 +343,20 @@ function dictionaryColumn(column: ParquetColumn, rows: number): EncodedColumn {
   indices.byte(bits);
   for (let p = 0; p < pairs.length; p += 2) rleRun(indices, pairs[p], pairs[p + 1], bits);
   const encodedEntries = entries.map((e) => plainValue(type, e));
-  const dictionary = type === 'string' ? lengthPrefixed(encodedEntries) : encodedEntries;
+  // One part for the whole dictionary: it may hold an entry for each of 50,000 requests.
+  const dictionary = new ByteSink();
+  for (const e of encodedEntries) {
+    if (type === 'string') dictionary.u32(e.length);
+    dictionary.bytes(e);
+  }
   const defs = levels.bytes();
   const data = indices.view();
   return {
     pages: [
       {
         kind: DICTIONARY_PAGE,
-        body: dictionary,
-        size: dictionary.reduce((s, b) => s + b.length, 0),
+        body: [dictionary.view()],
+        size: dictionary.length,
         count: entries.length,
         encoding: PLAIN,
       },
@@ -377,15 +374,6 @@ function dictionaryColumn(column: ParquetColumn, rows: number): EncodedColumn {
   };
 }
 
-/** PLAIN byte arrays: each value after its 4-byte length. */
-function lengthPrefixed(values: Uint8Array[]): Uint8Array[] {
-  return values.flatMap((v) => {
-    const length = new Uint8Array(4);
-    new DataView(length.buffer).setUint32(0, v.length, true);
-    return [length, v];
-  });
-}
-
 /** Bounds of a dictionary's entries: text by its UTF-8 bytes (unsigned, as the format orders it). */
 function entryBounds(
   type: ParquetType,
@@ -394,8 +382,14 @@ function entryBounds(
 ): { min?: Uint8Array; max?: Uint8Array } {
   if (entries.length === 0) return {};
   if (type !== 'string') {
-    const numbers = entries as number[];
-    return numberBounds(type, Math.min(...numbers), Math.max(...numbers));
+    // A loop, not Math.min(...entries): a dictionary may hold more entries than a call takes arguments.
+    let lo = Number.POSITIVE_INFINITY;
+    let hi = Number.NEGATIVE_INFINITY;
+    for (const e of entries as number[]) {
+      if (e < lo) lo = e;
+      if (e > hi) hi = e;
+    }
+    return numberBounds(type, lo, hi);
   }
   let min = encoded[0];
   let max = encoded[0];

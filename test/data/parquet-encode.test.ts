@@ -187,6 +187,31 @@ describe('encodeParquet', () => {
     expect(row).toEqual({ n, words: 1000, total, c18, first: 'w0', last: 'w999' });
   });
 
+  it('writes a dictionary of 300,000 entries as one page part, and DuckDB reads it', async () => {
+    const n = 300_000;
+    const ids = Float64Array.from({ length: n }, (_, i) => i * 0.5);
+    const names = Array.from({ length: n }, (_, i) => `r${i}`);
+    const runs = new Int32Array(n).fill(1);
+    const parts = encodeParquet(
+      [
+        { name: 'id', type: 'double', values: ids, runs },
+        { name: 'name', type: 'string', values: names, runs },
+      ],
+      n,
+    );
+    // Magic, two pages of two parts each per column (header and body, header, levels and indices), footer.
+    expect(parts.length).toBeLessThan(16);
+    const file = join(tempDir(), 'big.parquet');
+    writeFileSync(file, Buffer.concat(parts));
+    const [row] = await withDuckDB((conn) =>
+      queryRows(
+        conn,
+        `SELECT count(DISTINCT name) AS names, sum(id) AS total, max(id) AS top FROM '${file}'`,
+      ),
+    );
+    expect(row).toEqual({ names: n, total: (0.5 * n * (n - 1)) / 2, top: (n - 1) * 0.5 });
+  });
+
   it('encodes in steps, one column a step, the same bytes as in one go', () => {
     const steps = encodeParquetInSteps(columns, 5);
     let pauses = 0;

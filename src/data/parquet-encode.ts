@@ -41,6 +41,7 @@ const PHYSICAL: Record<ParquetType, number> = {
 };
 const CONVERTED: Partial<Record<ParquetType, number>> = { string: 0, timestamp: 10, int32: 17 };
 const OPTIONAL = 1;
+const UNCOMPRESSED = 0;
 const PLAIN = 0;
 const RLE = 3;
 const RLE_DICTIONARY = 8;
@@ -409,6 +410,7 @@ function pageHeader(page: Page): Uint8Array {
   return w.end();
 }
 
+/** The footer: parquet.thrift's FileMetaData for one row group of the chunks written, in order. */
 function fileMetadata(chunks: ChunkMeta[], rows: number): Uint8Array {
   const total = chunks.reduce((s, c) => s + c.size, 0);
   const w = new CompactWriter();
@@ -435,7 +437,7 @@ function fileMetadata(chunks: ChunkMeta[], rows: number): Uint8Array {
         m.i32(1, PHYSICAL[chunk.column.type])
           .listOfI32(2, encoded.encodings)
           .listOfBinary(3, [chunk.column.name])
-          .i32(4, 0)
+          .i32(4, UNCOMPRESSED)
           .i64(5, rows)
           .i64(6, chunk.size)
           .i64(7, chunk.size)

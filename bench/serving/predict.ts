@@ -14,7 +14,8 @@
  * less than throughput on a shared machine. Targets: `/invocations` (`dataframe_split`), OIP v2
  * infer (one [N, 3] tensor) and `/predict` with the features looked up by entity in the SQLite
  * and in the Redis online store, with 1-row and 100-row bodies; then `keel serve --workers 2`
- * against one worker.
+ * against one worker. Before the loads, the cold start: from spawning a one-worker server (and the
+ * bare route's process) to its first answer (BENCH_COLD_RUNS times, the median printed).
  * Issue 19's targets: p99 < 5 ms at 1,000 single-row requests/s with the online lookup;
  * closed-loop throughput >= 70% of the bare route; 100-row bodies >= 2,230 requests/s (the
  * FastAPI + ONNX Runtime peer on this machine); 2 workers >= 1.6x one.
@@ -228,6 +229,33 @@ const stopServer = (s: Server) =>
     s.child.kill('SIGTERM');
   });
 
+/** Servers started and stopped one after another for the cold start. */
+const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 5);
+
+/**
+ * Cold start (the issue: 1.95 s for Keel, 0.87 s for the FastAPI peer): ms from spawning a server
+ * to its answer to a first 1-row request; the median of `COLD_RUNS`, each server stopped before the
+ * next starts.
+ */
+async function coldStart(start: () => Promise<Server>, path: string, body: string): Promise<number[]> {
+  const runs: number[] = [];
+  for (let i = 0; i < COLD_RUNS; i++) {
+    const t0 = performance.now();
+    const server = await start();
+    const res = await fetch(`${server.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+    if (!res.ok)
+      throw new Error(`the first request to a cold server answered ${res.status}: ${await res.text()}`);
+    await res.arrayBuffer();
+    runs.push(performance.now() - t0);
+    await stopServer(server);
+  }
+  return runs;
+}
+
 // ---- the world: a Keel home with the churn model and its features in SQLite and Redis ----
 
 async function world(): Promise<string> {
@@ -299,6 +327,10 @@ async function main(): Promise<void> {
   const load = loadavg().map((l) => l.toFixed(2));
   if (PIN) execFileSync('taskset', ['-a', '-cp', '0', String(process.pid)], { stdio: 'ignore' });
   const { dir, cleanup } = await worldInChild();
+  const cold = {
+    keel: await coldStart(() => startKeel(dir, {}, 1), '/invocations', invocations(1)[0]),
+    bare: await coldStart(startBare, '/constant', invocations(1)[0]),
+  };
   const bare = await startBare();
   const sqlite1 = await startKeel(dir, {}, 1);
   const redis1 = await startKeel(dir, { KEEL_ONLINE_STORE: REDIS }, 1);
@@ -558,8 +590,13 @@ async function main(): Promise<void> {
     const v = rssMb(s.child.pid);
     return v === undefined ? 'n/a' : `${Math.round(v)} MB`;
   };
+  const coldLine = (runs: number[]) =>
+    `${Math.round(median(runs))} ms (${runs.map((r) => Math.round(r)).join(', ')})`;
   console.log(
-    `\nresident memory after the loads (each server's processes together): bare ${mb(bare)}; one worker, SQLite ${mb(sqlite1)}, Redis ${mb(redis1)}, prediction log off ${mb(unlogged)}; 2 workers ${mb(sqlite2)}`,
+    `\ncold start to the first answer (spawn to a 1-row answer, median of ${COLD_RUNS}): keel serve --model ${coldLine(cold.keel)}; bare route ${coldLine(cold.bare)}`,
+  );
+  console.log(
+    `resident memory after the loads (each server's processes together): bare ${mb(bare)}; one worker, SQLite ${mb(sqlite1)}, Redis ${mb(redis1)}, prediction log off ${mb(unlogged)}; 2 workers ${mb(sqlite2)}`,
   );
   for (const s of [bare, sqlite1, redis1, sqlite2, logged, unlogged]) await stopServer(s);
   cleanup();

@@ -31,6 +31,7 @@ export {
   datasetHistory,
   type IngestHistoryEntry,
 } from './dataset.js';
+export { type DuckDBModule, loadDuckDB } from './duckdb-module.js';
 export { detectFormat, fileColumns, readerSql } from './formats.js';
 export { ingest } from './ingest.js';
 export {

@@ -4,12 +4,8 @@
  * a query's rows with BIGINTs turned into numbers (counts here never pass 2^53), and a streamed
  * result's chunks with the next one fetched while the caller works on the current one.
  */
-import {
-  type DuckDBConnection,
-  type DuckDBDataChunk,
-  DuckDBInstance,
-  type DuckDBResult,
-} from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBDataChunk, DuckDBResult } from '@duckdb/node-api';
+import { loadDuckDB } from './duckdb-module.js';
 
 /** Quotes an identifier for DuckDB SQL (`"a ""b"""`). */
 export const ident = (name: string): string => `"${name.replaceAll('"', '""')}"`;
@@ -19,6 +15,7 @@ export const literal = (value: string): string => `'${value.replaceAll("'", "''"
 
 /** Runs `work` with a fresh in-memory DuckDB connection, closed afterwards whatever happens. */
 export async function withDuckDB<T>(work: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+  const { DuckDBInstance } = await loadDuckDB();
   const instance = await DuckDBInstance.create(':memory:');
   const conn = await instance.connect();
   try {

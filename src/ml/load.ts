@@ -8,10 +8,17 @@
  * A constant feature is kept (the trainers never split it and warn); a non-numeric value in a
  * numeric feature, a missing target column and missing labels are errors naming what is wrong.
  */
-import type { DuckDBDataChunk } from '@duckdb/node-api';
-import { DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBDataChunk, DuckDBInstance } from '@duckdb/node-api';
 import { KeelError } from '../core/index.js';
-import { type CsvOptions, csvDialect, csvReaderSql, ident, literal, requireFile } from '../data/index.js';
+import {
+  type CsvOptions,
+  csvDialect,
+  csvReaderSql,
+  ident,
+  literal,
+  loadDuckDB,
+  requireFile,
+} from '../data/index.js';
 import type { FeatureMatrix } from './dataset.js';
 
 export interface LoadOptions {
@@ -83,7 +90,7 @@ export async function loadTable(options: LoadOptions): Promise<LoadedTable> {
   const name = options.name ?? options.path;
   const src = source(options.path, missing, options.csv);
   // One thread keeps the stream in file order, so rows are numbered as the file's.
-  const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
+  const instance = await (await loadDuckDB()).DuckDBInstance.create(':memory:', { threads: '1' });
   const db = await instance.connect();
   try {
     let described: Record<string, unknown>[];

@@ -5,10 +5,17 @@
  * (missing = null). Parquet says which columns are numbers; a CSV column counts as numeric when
  * every present cell parses as a number, so `1,2,NA` is numeric and `a,b` is categorical.
  */
-import { DuckDBInstance } from '@duckdb/node-api';
 import { z } from 'zod';
 import { KeelError, parseInput } from '../core/index.js';
-import { type CsvOptions, detectFormat, ident, literal, readerSql, requireFile } from '../data/index.js';
+import {
+  type CsvOptions,
+  detectFormat,
+  ident,
+  literal,
+  loadDuckDB,
+  readerSql,
+  requireFile,
+} from '../data/index.js';
 import { loadTable } from '../ml/index.js';
 import { COLUMN_ROLES, type ColumnRole, type DriftTable } from './drift.js';
 
@@ -27,7 +34,7 @@ async function columnKinds(path: string, csv?: CsvOptions): Promise<Map<string, 
       `cannot read '${path}' for drift: use a .parquet, .csv or .csv.gz file`,
     );
   }
-  const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
+  const instance = await (await loadDuckDB()).DuckDBInstance.create(':memory:', { threads: '1' });
   const conn = await instance.connect();
   const rows = async (sql: string) => (await conn.runAndReadAll(sql)).getRowObjectsJS();
   try {
@@ -107,7 +114,7 @@ export const COLUMN_ROLES_KEY = 'keel.column_roles';
 export async function readColumnRoles(path: string): Promise<Record<string, ColumnRole>> {
   requireFile(path);
   if (detectFormat(path) !== 'parquet') return {};
-  const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
+  const instance = await (await loadDuckDB()).DuckDBInstance.create(':memory:', { threads: '1' });
   const conn = await instance.connect();
   try {
     const rows = (

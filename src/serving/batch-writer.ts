@@ -6,16 +6,18 @@
  */
 import { renameSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  DOUBLE,
-  type DuckDBAppender,
-  type DuckDBConnection,
-  DuckDBDataChunk,
-  DuckDBInstance,
-  type DuckDBType,
-} from '@duckdb/node-api';
+import type { DuckDBAppender, DuckDBConnection, DuckDBDataChunk, DuckDBType } from '@duckdb/node-api';
 import { invalid, KeelError, type ProgressFn } from '../core/index.js';
-import { type CsvOptions, csvDialect, detectFormat, ident, literal, readerSql } from '../data/index.js';
+import {
+  type CsvOptions,
+  csvDialect,
+  type DuckDBModule,
+  detectFormat,
+  ident,
+  literal,
+  loadDuckDB,
+  readerSql,
+} from '../data/index.js';
 import type { ServingModel } from './model.js';
 
 const NUMERIC_TYPE =
@@ -186,7 +188,8 @@ export const parquetRangeSql = (path: string, range: RowRange): string =>
 
 /** Streams, scores and writes `job.input` into `job.file`; returns the row count. */
 export async function writeScores(job: WriteJob): Promise<number> {
-  const instance = await DuckDBInstance.create(':memory:');
+  const duckdb = await loadDuckDB();
+  const instance = await duckdb.DuckDBInstance.create(':memory:');
   // The input streams on one connection while chunks are staged and written on another: any
   // statement on the streaming connection (an appender's flush too) would end the stream.
   const reader = await instance.connect();
@@ -215,7 +218,14 @@ export async function writeScores(job: WriteJob): Promise<number> {
         ? Number((await reader.runAndReadAll(`SELECT count(*) FROM ${source}`)).getColumnsJS()[0][0])
         : undefined;
     const stream = await reader.stream(`SELECT ${p.select} FROM ${source}`);
-    const chunks = new ChunkWriter(writer, job, p, stream.columnTypes().slice(0, job.keep.length), total);
+    const chunks = new ChunkWriter(
+      duckdb,
+      writer,
+      job,
+      p,
+      stream.columnTypes().slice(0, job.keep.length),
+      total,
+    );
     try {
       for (let chunk = await fetch(stream, job.name); chunk; chunk = await fetch(stream, job.name)) {
         await chunks.add(chunk);
@@ -271,6 +281,7 @@ class ChunkWriter {
   private done = 0;
 
   constructor(
+    private readonly duckdb: DuckDBModule,
     private readonly conn: DuckDBConnection,
     private readonly job: WriteJob,
     private readonly plan: Plan,
@@ -284,7 +295,7 @@ class ChunkWriter {
   async add(chunk: DuckDBDataChunk): Promise<void> {
     if (this.keepTypes.length > 0) {
       this.staged ??= await this.stage();
-      const kept = DuckDBDataChunk.create(this.keepTypes, chunk.rowCount);
+      const kept = this.duckdb.DuckDBDataChunk.create(this.keepTypes, chunk.rowCount);
       for (let k = 0; k < this.keepTypes.length; k++) kept.setColumnValues(k, chunk.getColumnValues(k));
       this.staged.appendDataChunk(kept);
     }
@@ -367,7 +378,7 @@ class ChunkWriter {
       const appender = await this.conn.createAppender('__keel_scores');
       for (let at = 0; at < rows; at += 2048) {
         const slice = scores.subarray(at, Math.min(rows, at + 2048));
-        const chunk = DuckDBDataChunk.create([DOUBLE], slice.length);
+        const chunk = this.duckdb.DuckDBDataChunk.create([this.duckdb.DOUBLE], slice.length);
         chunk.setColumnValues(0, Array.from(slice));
         appender.appendDataChunk(chunk);
       }

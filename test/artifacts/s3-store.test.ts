@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { S3ArtifactStore } from '../../src/artifacts/index.js';
 import { loadConfig, type S3ArtifactsConfig, s3Url } from '../../src/core/index.js';
+import { runProcess } from '../helpers/cli.js';
 import { startS3Server, type TestS3Server } from '../helpers/s3-server.js';
 import { tempDir } from '../helpers/temp.js';
 import { artifactStoreContract } from './store.contract.js';
@@ -143,5 +144,21 @@ describe('S3 artifact store', () => {
     expect(() =>
       loadConfig({ cwd: tempDir(), env: { KEEL_ARTIFACTS: 's3://keel-test/x?color=red' } }),
     ).toThrow(/unknown setting color/);
+  });
+
+  it('loads the AWS SDK only when an S3 store is made', async () => {
+    // A fresh process: the artifact stores imported (as `keel serve` does), then an S3 store made.
+    const script = `
+      import { createRequire } from 'node:module';
+      const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((k) => k.includes('@aws-sdk/client-s3'));
+      const { S3ArtifactStore } = await import(${JSON.stringify(new URL('../../src/artifacts/index.ts', import.meta.url).href)});
+      const before = loaded();
+      new S3ArtifactStore({ bucket: 'b', cacheDir: '/tmp' });
+      console.log(JSON.stringify({ before, after: loaded() }));`;
+    const run = await runProcess(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: process.cwd(),
+    });
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({ before: false, after: true });
   });
 });

@@ -2,7 +2,7 @@
  * Online serving over HTTP, as `keel serve` runs by default (logger on at its level, Prometheus
  * metrics, every prediction logged to Parquet), against a bare Fastify route answering a constant,
  * measured in the same run. Every server is a child process (`keel serve` from dist/, the bare
- * route from this file with `bare`); the load comes from this process (bench/serving/load.ts), on
+ * route a Fastify script of a few lines); the load comes from this process (bench/serving/load.ts), on
  * a core of its own where it can (see PIN). Every measurement is repeated in rounds and its median
  * printed (BENCH_ROUNDS).
  *
@@ -28,7 +28,6 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import Fastify from 'fastify';
 import { loadConfig } from '../../src/core/index.js';
 import { FeatureStore } from '../../src/features/index.js';
 import { exportOnnx } from '../../src/ml/index.js';
@@ -102,16 +101,18 @@ interface Server {
   child: ChildProcess;
 }
 
-/** The bare route, in a process of its own like the servers it is compared with. */
-async function bareServer(): Promise<void> {
+/**
+ * The bare route, in a process of its own like the servers it is compared with: plain Node and
+ * Fastify, nothing of this file or of tsx loaded, so its cold start is a bare server's too.
+ */
+const BARE_SERVER = `import('fastify').then(async ({ default: Fastify }) => {
   const bare = Fastify();
   bare.post('/constant', async () => ({ ok: true }));
-  const url = await bare.listen({ host: '127.0.0.1', port: 0 });
-  process.send?.(url);
-}
+  process.send(await bare.listen({ host: '127.0.0.1', port: 0 }));
+});`;
 
 function startBare(): Promise<Server> {
-  const child = spawn(...pinned('1', process.execPath, [...process.execArgv, process.argv[1], 'bare']), {
+  const child = spawn(...pinned('1', process.execPath, ['-e', BARE_SERVER]), {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   return new Promise((resolve) => child.once('message', (url) => resolve({ url: String(url), child })));
@@ -602,6 +603,5 @@ async function main(): Promise<void> {
   cleanup();
 }
 
-if (process.argv[2] === 'bare') await bareServer();
-else if (process.argv[2] === 'world') process.stdout.write(`${await world()}\n`);
+if (process.argv[2] === 'world') process.stdout.write(`${await world()}\n`);
 else await main();

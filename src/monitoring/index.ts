@@ -26,6 +26,7 @@ export * from './performance.js';
 export {
   checkRequestId,
   inputColumn,
+  inputName,
   PREDICTION_COLUMNS,
   REQUEST_ID_PATTERN,
 } from './prediction-files.js';

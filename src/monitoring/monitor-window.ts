@@ -17,7 +17,7 @@ import type { DuckDBConnection, DuckDBVector } from '@duckdb/node-api';
 import { isKeelError } from '../core/index.js';
 import { ident, literal, prefetchedChunks, queryRows, withDuckDB } from '../data/index.js';
 import { Rng } from '../ml/index.js';
-import { inputColumn, PREDICTION_COLUMNS } from './prediction-files.js';
+import { inputColumn, inputName, PREDICTION_COLUMNS } from './prediction-files.js';
 import { predictionsSql } from './prediction-reader.js';
 
 /** How a version's features are read: numeric ones against the reference's bins and range. */
@@ -343,8 +343,7 @@ export async function readWindow(query: {
     for (const r of described) {
       const stored = String(r.column_name);
       if (FIXED.has(stored)) continue;
-      const name = stored.startsWith('input_') && FIXED.has(stored.slice(6)) ? stored.slice(6) : stored;
-      columns.set(name, NUMERIC.test(String(r.column_type)) ? 'numeric' : 'text');
+      columns.set(inputName(stored), NUMERIC.test(String(r.column_type)) ? 'numeric' : 'text');
     }
     const counts = await queryRows(
       conn,

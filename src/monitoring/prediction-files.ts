@@ -26,7 +26,7 @@ export function checkRequestId(id: string, what: string): string {
 
 /**
  * The columns every logged prediction has; a model input named as one of them (or `label`) is
- * stored as `input_<name>`.
+ * stored as `input_<name>` (`inputColumn`).
  */
 export const PREDICTION_COLUMNS = [
   'timestamp',
@@ -42,8 +42,23 @@ export const PREDICTION_COLUMNS = [
 
 /** `label` too: the reader joins ground truth under that name. */
 const RESERVED = new Set<string>([...PREDICTION_COLUMNS, 'label']);
-/** The Parquet column of a model input. */
-export const inputColumn = (name: string): string => (RESERVED.has(name) ? `input_${name}` : name);
+
+/** Whether a name, its leading `input_`s taken off, is a log column: then it is stored prefixed. */
+const prefixed = (name: string): boolean => {
+  let bare = name;
+  while (bare.startsWith('input_')) bare = bare.slice(6);
+  return RESERVED.has(bare);
+};
+
+/**
+ * The Parquet column of a model input: `input_<name>` for `score` and the like, and for
+ * `input_score` too (stored `input_input_score`), so two inputs never share a column; the name
+ * itself otherwise. Undone by `inputName`.
+ */
+export const inputColumn = (name: string): string => (prefixed(name) ? `input_${name}` : name);
+
+/** The model input a Parquet column that is not a log column holds (`inputColumn` undone). */
+export const inputName = (stored: string): string => (prefixed(stored) ? stored.slice(6) : stored);
 
 export const predictionsDir = (home: string, model: string): string => join(home, 'predictions', model);
 export const feedbackDir = (home: string): string => join(home, 'feedback');

@@ -9,6 +9,8 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { queryRows, withDuckDB } from '../../src/data/index.js';
 import {
+  inputColumn,
+  inputName,
   type PredictionEntry,
   PredictionLog,
   predictionsSql,
@@ -74,6 +76,8 @@ describe('PredictionLog', () => {
           ['amount', [12.5, null]],
           ['country', ['FR', 'DE']],
           ['score', [9, 8]],
+          // Named like the log column a prefixed input is stored as: stored apart, not over it.
+          ['input_score', [1, 2]],
         ]),
       },
     });
@@ -106,8 +110,8 @@ describe('PredictionLog', () => {
     ]);
     const fraud = await readPredictions({ home, model: 'fraud' });
     expect(fraud.map((p) => [p.score, p.shadow, p.features])).toEqual([
-      [0.25, true, { customer_id: 'c-1', amount: 12.5, country: 'FR', input_score: 9 }],
-      [0.75, true, { customer_id: 'c-2', amount: null, country: 'DE', input_score: 8 }],
+      [0.25, true, { customer_id: 'c-1', amount: 12.5, country: 'FR', input_score: 9, input_input_score: 1 }],
+      [0.75, true, { customer_id: 'c-2', amount: null, country: 'DE', input_score: 8, input_input_score: 2 }],
     ]);
     // The time window prunes by day and filters by time; outside it the relation is empty, not missing.
     expect((await readPredictions({ home, model: 'churn', from: DAY2 })).map((p) => p.requestId)).toEqual([
@@ -276,6 +280,22 @@ describe('PredictionLog', () => {
     ]);
     // Without `labels` there is no label field.
     expect((await readPredictions({ home, model: 'churn' }))[0]).not.toHaveProperty('label');
+  });
+
+  it('stores every input in a column of its own, and reads each name back', () => {
+    const names = ['tenure', 'score', 'input_score', 'input_input_score', 'label', 'input_label', 'input_x'];
+    const stored = names.map(inputColumn);
+    expect(stored).toEqual([
+      'tenure',
+      'input_score',
+      'input_input_score',
+      'input_input_input_score',
+      'input_label',
+      'input_input_label',
+      'input_x',
+    ]);
+    expect(new Set(stored).size).toBe(names.length);
+    expect(stored.map(inputName)).toEqual(names);
   });
 
   it('refuses bad options by name', () => {

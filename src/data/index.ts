@@ -34,12 +34,7 @@ export {
 export { type DuckDBModule, loadDuckDB } from './duckdb-module.js';
 export { detectFormat, fileColumns, readerSql } from './formats.js';
 export { ingest } from './ingest.js';
-export {
-  encodeParquet,
-  encodeParquetInSteps,
-  type ParquetColumn,
-  type ParquetType,
-} from './parquet-encode.js';
+export { encodeParquet, type ParquetColumn, type ParquetType } from './parquet-encode.js';
 export { fileDigest, writeEncodedPartition, writePartition } from './partition.js';
 export { formatCheck, formatReport } from './report.js';
 export { loadSchemaFile, parseSchemaText } from './schema-file.js';

@@ -52,25 +52,21 @@ const utf8 = new TextEncoder();
 
 /**
  * The bytes of a Parquet file holding `columns`, each of `rows` rows, as the parts to write one
- * after another (typed arrays' bytes are shared, not copied).
- * @throws Error when a column does not hold `rows` rows.
+ * after another (typed arrays' bytes are shared, not copied). A generator that pauses after each
+ * column and returns the parts at its end, so a caller on a server's event loop can let requests
+ * in between columns.
+ * @throws Error when a column does not hold `rows` rows, or two columns have one name (readers
+ *   disagree on such a file: DuckDB renames the second, others refuse it).
  */
-export function encodeParquet(columns: readonly ParquetColumn[], rows: number): Uint8Array[] {
-  const steps = encodeParquetInSteps(columns, rows);
-  for (;;) {
-    const step = steps.next();
-    if (step.done) return step.value;
-  }
-}
-
-/**
- * `encodeParquet` one column at a time: the generator pauses after each column and returns the
- * parts at the end, so a caller on a server's event loop can let requests in between columns.
- */
-export function* encodeParquetInSteps(
+export function* encodeParquet(
   columns: readonly ParquetColumn[],
   rows: number,
 ): Generator<void, Uint8Array[], void> {
+  const names = new Set<string>();
+  for (const { name } of columns) {
+    if (names.has(name)) throw new Error(`Parquet column ${name} is named twice`);
+    names.add(name);
+  }
   const parts: Uint8Array[] = [MAGIC];
   let offset = MAGIC.length;
   const chunks: ChunkMeta[] = [];

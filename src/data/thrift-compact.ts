@@ -9,6 +9,7 @@
 /** A growable byte buffer: little-endian integers, varints, byte runs. */
 export class ByteSink {
   private buf = new Uint8Array(256);
+  private data = new DataView(this.buf.buffer);
   length = 0;
 
   byte(b: number): void {
@@ -28,7 +29,7 @@ export class ByteSink {
 
   u32(n: number): void {
     this.reserve(4);
-    new DataView(this.buf.buffer).setUint32(this.length, n, true);
+    this.data.setUint32(this.length, n, true);
     this.length += 4;
   }
 
@@ -48,6 +49,7 @@ export class ByteSink {
     const grown = new Uint8Array(Math.max(this.buf.length * 2, this.length + more));
     grown.set(this.buf.subarray(0, this.length));
     this.buf = grown;
+    this.data = new DataView(grown.buffer);
   }
 }
 

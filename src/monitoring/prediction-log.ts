@@ -30,12 +30,7 @@ import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { z } from 'zod';
 import { type Logger, parseInput, silentLogger } from '../core/index.js';
-import {
-  encodeParquet,
-  encodeParquetInSteps,
-  type ParquetColumn,
-  writeEncodedPartition,
-} from '../data/index.js';
+import { encodeParquet, type ParquetColumn, writeEncodedPartition } from '../data/index.js';
 import { PredictionBuffer, rowsOf } from './prediction-buffer.js';
 import { feedbackDir, inputColumn, predictionsDir, utcDate } from './prediction-files.js';
 
@@ -386,6 +381,11 @@ async function inTurns<T>(steps: Generator<void, T, void>): Promise<T> {
   }
 }
 
+/** Encodes `table` in turns and writes it as a partition under `dir`; answers the file. */
+async function writeLogFile(dir: string, table: LogWrite): Promise<string> {
+  return writeEncodedPartition(dir, await inTurns(encodeParquet(table.columns, table.rows)), Date.now());
+}
+
 /** `items` cut into runs of at most `max` rows (an item larger than that alone), in order. */
 function inSlices<T>(items: readonly T[], rows: (item: T) => number, max: number): T[][] {
   const slices: T[][] = [];
@@ -596,8 +596,7 @@ export class PredictionLog {
         const { model, timestamp } = group[0];
         const dir = join(predictionsDir(home, model), `date=${utcDate(timestamp)}`);
         const table = await inTurns(predictionWrite(model, group));
-        const parts = await inTurns(encodeParquetInSteps(table.columns, table.rows));
-        result.files.push(await writeEncodedPartition(dir, parts, Date.now()));
+        result.files.push(await writeLogFile(dir, table));
         groups.shift();
         result.rows += table.rows;
         this.written += table.rows;
@@ -606,10 +605,7 @@ export class PredictionLog {
       while (labelGroups.length > 0) {
         const group = labelGroups[0];
         const dir = join(feedbackDir(home), `date=${utcDate(group[0].timestamp)}`);
-        const table = feedbackWrite(group);
-        result.files.push(
-          await writeEncodedPartition(dir, encodeParquet(table.columns, table.rows), Date.now()),
-        );
+        result.files.push(await writeLogFile(dir, feedbackWrite(group)));
         labelGroups.shift();
         result.labels += group.length;
         this.writtenLabels += group.length;

@@ -4,15 +4,10 @@
  * accents and emptiness, runs of rows, dictionaries wider than a byte), and the file's schema and
  * statistics are the ones DuckDB writes itself for the same data.
  */
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  encodeParquet,
-  encodeParquetInSteps,
-  type ParquetColumn,
-  writeEncodedPartition,
-} from '../../src/data/index.js';
+import { encodeParquet, type ParquetColumn, writeEncodedPartition } from '../../src/data/index.js';
 import { queryRows, type Row, withDuckDB } from '../../src/data/sql.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -34,9 +29,20 @@ const columns: ParquetColumn[] = [
   { name: 'when', type: 'timestamp', values: Float64Array.of(0, Number.NaN, -86_400_000, 1.6, 2.4) },
 ];
 
+/** The file's parts, its steps run through; and how many times it paused. */
+function encoded(cols: ParquetColumn[], rows: number): Uint8Array[] & { pauses?: number } {
+  const steps = encodeParquet(cols, rows);
+  let pauses = 0;
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return Object.assign(step.value, { pauses });
+    pauses++;
+  }
+}
+
 function write(cols: ParquetColumn[], rows: number): string {
   const file = join(tempDir(), 'f.parquet');
-  writeFileSync(file, Buffer.concat(encodeParquet(cols, rows)));
+  writeFileSync(file, Buffer.concat(encoded(cols, rows)));
   return file;
 }
 
@@ -192,7 +198,7 @@ describe('encodeParquet', () => {
     const ids = Float64Array.from({ length: n }, (_, i) => i * 0.5);
     const names = Array.from({ length: n }, (_, i) => `r${i}`);
     const runs = new Int32Array(n).fill(1);
-    const parts = encodeParquet(
+    const parts = encoded(
       [
         { name: 'id', type: 'double', values: ids, runs },
         { name: 'name', type: 'string', values: names, runs },
@@ -212,37 +218,42 @@ describe('encodeParquet', () => {
     expect(row).toEqual({ names: n, total: (0.5 * n * (n - 1)) / 2, top: (n - 1) * 0.5 });
   });
 
-  it('encodes in steps, one column a step, the same bytes as in one go', () => {
-    const steps = encodeParquetInSteps(columns, 5);
-    let pauses = 0;
-    let step = steps.next();
-    while (!step.done) {
-      pauses++;
-      step = steps.next();
-    }
-    expect(pauses).toBe(columns.length);
-    expect(Buffer.concat(step.value)).toEqual(Buffer.concat(encodeParquet(columns, 5)));
+  it('pauses once a column, and encodes the same bytes however it is run', () => {
+    const first = encoded(columns, 5);
+    expect(first.pauses).toBe(columns.length);
+    expect(Buffer.concat(encoded(columns, 5))).toEqual(Buffer.concat(first));
   });
 
-  it('refuses a column whose rows are not the file’s', () => {
-    expect(() => encodeParquet([{ name: 'a', type: 'int32', values: Int32Array.of(1, 2) }], 3)).toThrow(
+  it('refuses a column whose rows are not the file’s, and a name given twice', () => {
+    expect(() => encoded([{ name: 'a', type: 'int32', values: Int32Array.of(1, 2) }], 3)).toThrow(
       'Parquet column a holds 2 rows, not 3',
     );
-    expect(() =>
-      encodeParquet([{ name: 'a', type: 'string', values: ['x'], runs: Int32Array.of(2) }], 3),
-    ).toThrow('Parquet column a holds 2 rows, not 3');
+    expect(() => encoded([{ name: 'a', type: 'string', values: ['x'], runs: Int32Array.of(2) }], 3)).toThrow(
+      'Parquet column a holds 2 rows, not 3',
+    );
+    const a = { name: 'a', type: 'int32', values: Int32Array.of(1) } as const;
+    expect(() => encoded([a, { ...a }], 1)).toThrow('Parquet column a is named twice');
   });
 });
 
 describe('writeEncodedPartition', () => {
-  it('publishes the file whole under its part name, and fails with the file system’s error where no folder can be made', async () => {
+  it('publishes the file whole under its part name', async () => {
     const dir = join(tempDir(), 'date=2026-12-06');
-    const file = await writeEncodedPartition(dir, encodeParquet(columns, 5), 42);
+    const file = await writeEncodedPartition(dir, encoded(columns, 5), 42);
     expect(file).toMatch(/date=2026-12-06\/part-42-[0-9a-f]{8}\.parquet$/);
+    expect(readdirSync(dir)).toEqual([file.slice(dir.length + 1)]);
     const [row] = await withDuckDB((conn) => queryRows(conn, `SELECT count(*) AS n FROM '${file}'`));
     expect(row).toEqual({ n: 5 });
-    const blocked = join(file, 'under-a-file');
-    await expect(writeEncodedPartition(blocked, encodeParquet(columns, 5), 43)).rejects.toThrow(
+  });
+
+  it('leaves nothing when the write fails once the file is open, and says why where no folder can be made', async () => {
+    const dir = join(tempDir(), 'date=2026-12-06');
+    // Not bytes: the write fails after the hidden file was opened.
+    const broken = [...encoded(columns, 5), 'not bytes' as unknown as Uint8Array];
+    await expect(writeEncodedPartition(dir, broken, 44)).rejects.toThrow();
+    expect(readdirSync(dir)).toEqual([]);
+    const file = await writeEncodedPartition(dir, encoded(columns, 5), 45);
+    await expect(writeEncodedPartition(join(file, 'under-a-file'), encoded(columns, 5), 46)).rejects.toThrow(
       /ENOTDIR|EEXIST/,
     );
   });

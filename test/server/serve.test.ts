@@ -6,8 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/index.js';
 import { readPredictions } from '../../src/monitoring/index.js';
 import { Registry } from '../../src/registry/index.js';
-import { startServer } from '../../src/server/index.js';
+import { buildApp, startServer } from '../../src/server/index.js';
+import { runProcess } from '../helpers/cli.js';
 import { writeLogisticModel } from '../helpers/onnx.js';
+import { openTestRegistry } from '../helpers/registry.js';
 import { tempDir } from '../helpers/tracking.js';
 
 describe('startServer', () => {
@@ -70,5 +72,51 @@ describe('startServer with models to serve', () => {
       code: 'RESOURCE_DOES_NOT_EXIST',
       message: expect.stringContaining("'churn'"),
     });
+  });
+});
+
+describe('JSON schemas', () => {
+  it("are never compiled: a server starts and answers, good input and bad, without Fastify's compilers loaded", async () => {
+    // A fresh process, as `keel serve` starts: ajv and fast-json-stringify's compiler cost 80-100 ms
+    // of a cold start. (Fastify's error serializer, a few lines of fast-json-stringify, is loaded.)
+    const src = (path: string) => JSON.stringify(new URL(`../../src/${path}`, import.meta.url).href);
+    const script = `
+      import { createRequire } from 'node:module';
+      import { mkdtempSync } from 'node:fs';
+      import { tmpdir } from 'node:os';
+      import { join } from 'node:path';
+      const { loadConfig } = await import(${src('core/index.ts')});
+      const { startServer } = await import(${src('server/index.ts')});
+      const server = await startServer(loadConfig({ cwd: mkdtempSync(join(tmpdir(), 'keel-')), env: {} }), { port: 0 });
+      const good = await fetch(server.url + '/api/2.0/mlflow/experiments/get?experiment_id=0');
+      const bad = await fetch(server.url + '/api/2.0/mlflow/experiments/create', {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name": 7}' });
+      await server.close();
+      const loaded = Object.keys(createRequire(import.meta.url).cache);
+      console.log(JSON.stringify({
+        statuses: [good.status, bad.status],
+        compilers: loaded.filter((k) => /\\/node_modules\\/(ajv\\/|fast-json-stringify\\/index\\.js)/.test(k)).length,
+      }));`;
+    const run = await runProcess(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: process.cwd(),
+    });
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({ statuses: [200, 400], compilers: 0 });
+  });
+
+  it('refuse, when the app starts, a route that declares one, naming it', async () => {
+    const { tracking, registry, cleanup } = await openTestRegistry('sqlite');
+    const app = await buildApp({ services: { tracking, registry }, logger: false });
+    try {
+      app.post(
+        '/with-schema',
+        { config: { permission: 'read' }, schema: { body: { type: 'object' } } },
+        async () => ({ ok: true }),
+      );
+      await expect(app.ready()).rejects.toThrow(/POST \/with-schema declares a JSON schema for its input/);
+    } finally {
+      await app.close().catch(() => undefined);
+      await cleanup();
+    }
   });
 });

@@ -48,7 +48,6 @@ const RLE_DICTIONARY = 8;
 const DATA_PAGE = 0;
 const DICTIONARY_PAGE = 2;
 const MAGIC = new TextEncoder().encode('PAR1');
-const utf8 = new TextEncoder();
 
 /**
  * The bytes of a Parquet file holding `columns`, each of `rows` rows, as the parts to write one
@@ -176,31 +175,20 @@ function rleRun(out: ByteSink, value: number, count: number, width: number): voi
   for (let b = 0; b < Math.ceil(width / 8); b++) out.byte((value >>> (8 * b)) & 0xff);
 }
 
-/** How a type's values are PLAIN-encoded, one at a time (dictionaries, statistics). */
-function plainValue(type: ParquetType, value: number | string | boolean): Uint8Array {
-  switch (type) {
-    case 'string':
-      return utf8.encode(value as string);
-    case 'boolean':
-      return Uint8Array.of(value ? 1 : 0);
-    default: {
-      const out = new Uint8Array(type === 'double' || type === 'timestamp' ? 8 : 4);
-      const view = new DataView(out.buffer);
-      if (type === 'double') view.setFloat64(0, value as number, true);
-      else if (type === 'float') view.setFloat32(0, value as number, true);
-      else if (type === 'int32') view.setInt32(0, value as number, true);
-      else setMicros(view, 0, value as number);
-      return out;
-    }
-  }
+/** A number PLAIN-encoded alone (a statistic's bound). */
+function plainNumber(type: ParquetType, value: number): Uint8Array {
+  const sink = new ByteSink();
+  return sink.copy(0, writePlain(sink, type, value));
 }
 
-/** ms since the epoch as int64 microseconds (exact while |ms| < 2^53 / 1000, about 285,000 years). */
-function setMicros(view: DataView, at: number, ms: number): void {
+/**
+ * ms since the epoch as int64 microseconds, its low and high 32 bits (exact while |ms| < 2^53 /
+ * 1000, about 285,000 years).
+ */
+function micros(ms: number): [low: number, high: number] {
   const us = Math.round(ms) * 1000;
   const high = Math.floor(us / 2 ** 32);
-  view.setUint32(at, us - high * 2 ** 32, true);
-  view.setInt32(at + 4, high, true);
+  return [us - high * 2 ** 32, high];
 }
 
 /**
@@ -213,7 +201,7 @@ const bytesOf = (values: Int32Array | Float32Array | Float64Array): Uint8Array =
 /** Least and greatest of numbers, -0 as the least and +0 as the greatest zero (as the format asks). */
 function numberBounds(type: ParquetType, lo: number, hi: number): { min?: Uint8Array; max?: Uint8Array } {
   if (lo > hi) return {};
-  return { min: plainValue(type, lo === 0 ? -0 : lo), max: plainValue(type, hi === 0 ? 0 : hi) };
+  return { min: plainNumber(type, lo === 0 ? -0 : lo), max: plainNumber(type, hi === 0 ? 0 : hi) };
 }
 
 /** PLAIN values, one per row: numbers as their array's bytes, booleans one bit each. */
@@ -272,7 +260,10 @@ function plainTimestamps(values: Float64Array, levels: Levels) {
     const v = values[i];
     levels.add(!Number.isNaN(v), 1);
     if (Number.isNaN(v)) continue;
-    setMicros(view, 8 * k++, v);
+    const [low, high] = micros(v);
+    view.setUint32(8 * k, low, true);
+    view.setInt32(8 * k + 4, high, true);
+    k++;
     if (v < lo) lo = v;
     if (v > hi) hi = v;
   }
@@ -301,15 +292,29 @@ function plainBooleans(column: ParquetColumn, levels: Levels) {
 }
 
 /**
- * A dictionary page of the distinct values (PLAIN) and a data page of their indices as RLE runs:
- * a value repeated over a run of rows costs one run, whatever its length.
+ * Distinct values a dictionary indexes. Past them (request ids and times: a value per request) a
+ * new value becomes an entry without joining the index, since a Map of 50,000 entries cost more
+ * than the rest of the encoding; values indexed before (versions, flags) are still found, and a
+ * value repeated over consecutive runs is one entry. An entry may then be written twice, which
+ * the format allows (the dictionary is a list its indices point into).
+ */
+const INDEXED_ENTRIES = 1024;
+
+/**
+ * A dictionary page of the values (PLAIN; each once, up to INDEXED_ENTRIES of them) and a data
+ * page of their indices as RLE runs: a value repeated over a run of rows costs one run, whatever
+ * its length.
  */
 function dictionaryColumn(column: ParquetColumn, rows: number): EncodedColumn {
   const { type, values, runs } = column;
   const levels = new Levels();
   // Map keys treat -0 as 0: a -0 given per run is written as 0.
   const index = new Map<number | string, number>();
-  const entries: Array<number | string> = [];
+  let entries = 0;
+  let lastValue: number | string | undefined;
+  // Entries are written PLAIN as they are first met, straight into the page's bytes.
+  const dictionary = new ByteSink();
+  const bounds = new EntryBounds(type, dictionary);
   const indices = new ByteSink();
   let last = -1;
   let count = 0;
@@ -322,12 +327,13 @@ function dictionaryColumn(column: ParquetColumn, rows: number): EncodedColumn {
     const present = v !== null && !Number.isNaN(v);
     levels.add(present, n);
     if (!present || n === 0) continue;
-    let at = index.get(v);
+    let at = v === lastValue ? last : index.get(v);
     if (at === undefined) {
-      at = entries.length;
-      index.set(v, at);
-      entries.push(v);
+      at = entries++;
+      if (index.size < INDEXED_ENTRIES) index.set(v, at);
+      bounds.add(v, dictionary.length, writePlain(dictionary, type, v));
     }
+    lastValue = v;
     if (at === last) count += n;
     else {
       if (count > 0) pairs.push(last, count);
@@ -336,16 +342,9 @@ function dictionaryColumn(column: ParquetColumn, rows: number): EncodedColumn {
     }
   }
   if (count > 0) pairs.push(last, count);
-  const bits = width(entries.length);
+  const bits = width(entries);
   indices.byte(bits);
   for (let p = 0; p < pairs.length; p += 2) rleRun(indices, pairs[p], pairs[p + 1], bits);
-  const encodedEntries = entries.map((e) => plainValue(type, e));
-  // One part for the whole dictionary: it may hold an entry for each of 50,000 requests.
-  const dictionary = new ByteSink();
-  for (const e of encodedEntries) {
-    if (type === 'string') dictionary.u32(e.length);
-    dictionary.bytes(e);
-  }
   const defs = levels.bytes();
   const data = indices.view();
   return {
@@ -354,7 +353,7 @@ function dictionaryColumn(column: ParquetColumn, rows: number): EncodedColumn {
         kind: DICTIONARY_PAGE,
         body: [dictionary.view()],
         size: dictionary.length,
-        count: entries.length,
+        count: entries,
         encoding: PLAIN,
       },
       {
@@ -367,34 +366,92 @@ function dictionaryColumn(column: ParquetColumn, rows: number): EncodedColumn {
     ],
     encodings: [PLAIN, RLE, RLE_DICTIONARY],
     nulls: levels.nulls,
-    ...entryBounds(type, entries, encodedEntries),
+    ...bounds.result(),
   };
 }
 
-/** Bounds of a dictionary's entries: text by its UTF-8 bytes (unsigned, as the format orders it). */
-function entryBounds(
-  type: ParquetType,
-  entries: Array<number | string>,
-  encoded: Uint8Array[],
-): { min?: Uint8Array; max?: Uint8Array } {
-  if (entries.length === 0) return {};
-  if (type !== 'string') {
-    // A loop, not Math.min(...entries): a dictionary may hold more entries than a call takes arguments.
-    let lo = Number.POSITIVE_INFINITY;
-    let hi = Number.NEGATIVE_INFINITY;
-    for (const e of entries as number[]) {
-      if (e < lo) lo = e;
-      if (e > hi) hi = e;
+/** Writes `value` PLAIN at the end of `sink`; answers where its bytes end. */
+function writePlain(sink: ByteSink, type: ParquetType, value: number | string | boolean): number {
+  switch (type) {
+    case 'string':
+      sink.lengthPrefixedUtf8(value as string);
+      break;
+    case 'boolean':
+      sink.byte(value ? 1 : 0);
+      break;
+    case 'double':
+      sink.f64(value as number);
+      break;
+    case 'float':
+      sink.f32(value as number);
+      break;
+    case 'int32':
+      sink.i32(value as number);
+      break;
+    case 'timestamp': {
+      const [low, high] = micros(value as number);
+      sink.u32(low);
+      sink.i32(high);
     }
-    return numberBounds(type, lo, hi);
   }
-  let min = encoded[0];
-  let max = encoded[0];
-  for (const e of encoded) {
-    if (Buffer.compare(e, min) < 0) min = e;
-    if (Buffer.compare(e, max) > 0) max = e;
+  return sink.length;
+}
+
+/** A UTF-16 surrogate: where JavaScript's order of strings parts from their UTF-8 bytes' order. */
+const SURROGATE = /[\uD800-\uDFFF]/;
+
+/**
+ * Least and greatest entries of a dictionary as they are written: numbers by value, text by its
+ * UTF-8 bytes (unsigned, as the format orders it). Text without surrogates orders the same as
+ * JavaScript strings, compared in place; text with one is compared by its bytes in the page.
+ */
+class EntryBounds {
+  private lo = Number.POSITIVE_INFINITY;
+  private hi = Number.NEGATIVE_INFINITY;
+  /** The least and greatest text, and where their bytes are (length prefix excluded). */
+  private min: { text: string; start: number; end: number } | undefined;
+  private max: { text: string; start: number; end: number } | undefined;
+
+  constructor(
+    private readonly type: ParquetType,
+    private readonly page: ByteSink,
+  ) {}
+
+  add(value: number | string, start: number, end: number): void {
+    if (this.type !== 'string') {
+      const v = value as number;
+      if (v < this.lo) this.lo = v;
+      if (v > this.hi) this.hi = v;
+      return;
+    }
+    const text = value as string;
+    if (!this.min || this.before(text, start + 4, end, this.min)) this.min = { text, start: start + 4, end };
+    if (
+      !this.max ||
+      this.before(this.max.text, this.max.start, this.max.end, { text, start: start + 4, end })
+    )
+      this.max = { text, start: start + 4, end };
   }
-  return { min, max };
+
+  result(): { min?: Uint8Array; max?: Uint8Array } {
+    if (this.type !== 'string') return numberBounds(this.type, this.lo, this.hi);
+    if (!this.min || !this.max) return {};
+    return {
+      min: this.page.copy(this.min.start, this.min.end),
+      max: this.page.copy(this.max.start, this.max.end),
+    };
+  }
+
+  /** Text `a` (its bytes at [start, end)) orders before `b` by UTF-8 bytes. */
+  private before(
+    a: string,
+    start: number,
+    end: number,
+    b: { text: string; start: number; end: number },
+  ): boolean {
+    if (!SURROGATE.test(a) && !SURROGATE.test(b.text)) return a < b.text;
+    return this.page.compare(start, end, b.start, b.end) < 0;
+  }
 }
 
 /** A page's header: its sizes (uncompressed, so both the same) and what it holds. */

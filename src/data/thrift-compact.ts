@@ -6,10 +6,12 @@
  * Parquet encoder builds its pages in.
  */
 
-/** A growable byte buffer: little-endian integers, varints, byte runs. */
+/** A growable byte buffer: little-endian numbers, varints, byte runs, UTF-8 text. */
 export class ByteSink {
   private buf = new Uint8Array(256);
   private data = new DataView(this.buf.buffer);
+  /** The same bytes as a Buffer, for its UTF-8 writes and range compares, which allocate nothing. */
+  private text = Buffer.from(this.buf.buffer);
   length = 0;
 
   byte(b: number): void {
@@ -33,10 +35,47 @@ export class ByteSink {
     this.length += 4;
   }
 
+  i32(n: number): void {
+    this.reserve(4);
+    this.data.setInt32(this.length, n, true);
+    this.length += 4;
+  }
+
+  f32(n: number): void {
+    this.reserve(4);
+    this.data.setFloat32(this.length, n, true);
+    this.length += 4;
+  }
+
+  f64(n: number): void {
+    this.reserve(8);
+    this.data.setFloat64(this.length, n, true);
+    this.length += 8;
+  }
+
   bytes(b: Uint8Array): void {
     this.reserve(b.length);
     this.buf.set(b, this.length);
     this.length += b.length;
+  }
+
+  /** `s` in UTF-8 after its byte length (4 bytes, little-endian): Parquet's PLAIN BYTE_ARRAY. */
+  lengthPrefixedUtf8(s: string): void {
+    // At most 3 bytes a UTF-16 unit (a surrogate pair: 4 bytes for 2 units).
+    this.reserve(4 + 3 * s.length);
+    const n = this.text.write(s, this.length + 4, 'utf8');
+    this.data.setUint32(this.length, n, true);
+    this.length += 4 + n;
+  }
+
+  /** Bytes [aStart, aEnd) against [bStart, bEnd), unsigned, as Buffer.compare orders them. */
+  compare(aStart: number, aEnd: number, bStart: number, bEnd: number): number {
+    return this.text.compare(this.text, bStart, bEnd, aStart, aEnd);
+  }
+
+  /** A copy of bytes [start, end). */
+  copy(start: number, end: number): Uint8Array {
+    return this.buf.slice(start, end);
   }
 
   /** The bytes written so far (a view: valid until the next write). */
@@ -50,6 +89,7 @@ export class ByteSink {
     grown.set(this.buf.subarray(0, this.length));
     this.buf = grown;
     this.data = new DataView(grown.buffer);
+    this.text = Buffer.from(grown.buffer);
   }
 }
 

@@ -1,8 +1,9 @@
 /**
  * Keel's own Parquet encoder, checked against DuckDB: DuckDB reads back every value as written
  * (nulls, NaN, ints past 2^53 as doubles, -0, old and fractional timestamps, text with `%`, `#`,
- * accents and emptiness, runs of rows, dictionaries wider than a byte), and the file's schema and
- * statistics are the ones DuckDB writes itself for the same data.
+ * accents and emptiness, text that UTF-8 and UTF-16 order apart, runs of rows, dictionaries wider
+ * than a byte), and the file's schema and statistics are the ones DuckDB writes itself for the
+ * same data.
  */
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,7 +23,8 @@ const columns: ParquetColumn[] = [
   { name: 'row', type: 'int32', values: Int32Array.of(0, 1, 0, -7, 2 ** 31 - 1) },
   { name: 'score', type: 'double', values: Float64Array.of(0.5, Number.NaN, 2 ** 53 + 2, -0, 1e-300) },
   { name: 'x', type: 'float', values: Float32Array.of(0.25, 1, -3, Number.NaN, 7) },
-  { name: 'text', type: 'string', values: ['a', 'a', null, 'b', ''] },
+  // By UTF-8 bytes, as Parquet orders text, '😀' is the greatest; by UTF-16 units, as JavaScript does, '！'.
+  { name: 'text', type: 'string', values: ['a', '！', null, '😀', ''] },
   { name: 'flag', type: 'boolean', values: [true, false, null, true, true] },
   { name: 'zero', type: 'double', values: Float64Array.of(0, 1, 2, Number.NaN, 0) },
   { name: 'none', type: 'double', values: new Float64Array(5).fill(Number.NaN) },
@@ -81,7 +83,7 @@ describe('encodeParquet', () => {
         row: 1,
         score: null,
         x: 1,
-        text: 'a',
+        text: '！',
         flag: false,
         none: null,
         when: null,
@@ -109,7 +111,7 @@ describe('encodeParquet', () => {
         row: -7,
         score: -0,
         x: null,
-        text: 'b',
+        text: '😀',
         flag: true,
         none: null,
         when: 2,
@@ -216,6 +218,27 @@ describe('encodeParquet', () => {
       ),
     );
     expect(row).toEqual({ names: n, total: (0.5 * n * (n - 1)) / 2, top: (n - 1) * 0.5 });
+  });
+
+  it('reads back values met again after the dictionary stopped indexing new ones', async () => {
+    // 3,000 distinct values, then each again in another order, then a run: past the first 1,024
+    // a value met again is a new entry, an indexed one is found, a run is one entry.
+    const values = [
+      ...Array.from({ length: 3000 }, (_, i) => `v${i}`),
+      ...Array.from({ length: 3000 }, (_, i) => `v${(i * 7) % 3000}`),
+      'v5',
+      'v2999',
+      'v2999',
+    ];
+    const counts = Int32Array.from(values, (_, i) => 1 + (i % 3));
+    const n = counts.reduce((a, b) => a + b, 0);
+    const file = write([{ name: 'v', type: 'string', values, runs: counts }], n);
+    const read = await withDuckDB((conn) => queryRows(conn, `SELECT v FROM '${file}'`));
+    expect(read.map((r) => r.v)).toEqual(values.flatMap((v, i) => Array(counts[i]).fill(v)));
+    const [stats] = await withDuckDB((conn) =>
+      queryRows(conn, `SELECT stats_min_value AS lo, stats_max_value AS hi FROM parquet_metadata('${file}')`),
+    );
+    expect(stats).toEqual({ lo: 'v0', hi: 'v999' });
   });
 
   it('pauses once a column, and encodes the same bytes however it is run', () => {

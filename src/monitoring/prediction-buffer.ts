@@ -70,6 +70,11 @@ export class PredictionBuffer {
     if (this.requestIds.length === 0) return [];
     // The entries' arrays are views of this one; the buffer starts a new one.
     const { numbers } = this;
+    // Tensors' numbers come back as Float32Array views of one array: an ArrayBuffer a request
+    // (a native allocation, and memory outside the heap that hastens collections) cost more than
+    // the rest of its entry.
+    let floats: Float32Array | undefined;
+    let f = 0;
     const out: PredictionEntry[] = new Array(this.length);
     for (let i = this.head; i < this.requestIds.length; i++) {
       const m = i * STRIDE;
@@ -82,7 +87,12 @@ export class PredictionBuffer {
       else {
         const columns = held as readonly string[];
         const values = numbers.subarray(start + rows, start + rows + rows * columns.length);
-        inputs = { columns, values: kind === FLOAT ? new Float32Array(values) : values };
+        if (kind === FLOAT) {
+          floats ??= new Float32Array(this.used);
+          floats.set(values, f);
+          inputs = { columns, values: floats.subarray(f, f + values.length) };
+          f += values.length;
+        } else inputs = { columns, values };
       }
       const flags = this.meta[m + 2];
       const entry: PredictionEntry = {

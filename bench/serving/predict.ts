@@ -14,7 +14,9 @@
  * less than throughput on a shared machine. Targets: `/invocations` (`dataframe_split`), OIP v2
  * infer (one [N, 3] tensor) and `/predict` with the features looked up by entity in the SQLite
  * and in the Redis online store, with 1-row and 100-row bodies; then `keel serve --workers 2`
- * against one worker. Before the loads, the cold start: from spawning a one-worker server (and the
+ * against one worker, beside the bare route in 2 workers (what 2 workers can give on this machine,
+ * whose cores they share with the load; each closed loop also prints the load's own CPU per
+ * request). Before the loads, the cold start: from spawning a one-worker server (and the
  * bare route's process) to its first answer (BENCH_COLD_RUNS times, the median printed).
  * Issue 19's targets: p99 < 5 ms at 1,000 single-row requests/s with the online lookup;
  * closed-loop throughput >= 70% of the bare route; 100-row bodies >= 2,230 requests/s (the
@@ -103,18 +105,35 @@ interface Server {
 
 /**
  * The bare route, in a process of its own like the servers it is compared with: plain Node and
- * Fastify, nothing of this file or of tsx loaded, so its cold start is a bare server's too.
+ * Fastify, nothing of this file or of tsx loaded, so its cold start is a bare server's too. With
+ * a count of workers above one (its argument), a `node:cluster` primary forks them on one port,
+ * as `keel serve --workers` does, and answers the URL once all of them listen.
  */
-const BARE_SERVER = `import('fastify').then(async ({ default: Fastify }) => {
+const BARE_SERVER = `const workers = Number(process.argv[1]);
+import('node:cluster').then(async ({ default: cluster }) => {
+  if (workers > 1 && cluster.isPrimary) {
+    let listening = 0;
+    for (let i = 0; i < workers; i++)
+      cluster.fork().once('message', (url) => ++listening === workers && process.send(url));
+    process.once('SIGTERM', () => {
+      for (const w of Object.values(cluster.workers)) w.process.kill();
+      process.exit(0);
+    });
+    return;
+  }
+  const { default: Fastify } = await import('fastify');
   const bare = Fastify();
   bare.post('/constant', async () => ({ ok: true }));
   process.send(await bare.listen({ host: '127.0.0.1', port: 0 }));
 });`;
 
-function startBare(): Promise<Server> {
-  const child = spawn(...pinned('1', process.execPath, ['-e', BARE_SERVER]), {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
+function startBare(workers = 1): Promise<Server> {
+  const child = spawn(
+    ...pinned(workers === 1 ? '1' : ALL_CORES, process.execPath, ['-e', BARE_SERVER, String(workers)]),
+    {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    },
+  );
   return new Promise((resolve) => child.once('message', (url) => resolve({ url: String(url), child })));
 }
 
@@ -214,14 +233,19 @@ const rssMb = (pid: number | undefined) =>
     (p) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0) / 1024,
   );
 
-/** Microseconds of the server's CPU per answered request over `run`, or NaN without /proc. */
+/**
+ * Microseconds of the server's CPU per answered request over `run` (NaN without /proc), and of
+ * this process's, the load's: on 2 cores a `--workers 2` server shares them with the load.
+ */
 async function cpuPerRequest<T>(server: Server, run: () => Promise<T>, answered: (r: T) => number) {
   const before = cpuSeconds(server.child.pid);
+  const load = process.cpuUsage();
   const result = await run();
   const after = cpuSeconds(server.child.pid);
-  const us =
-    before === undefined || after === undefined ? Number.NaN : ((after - before) * 1e6) / answered(result);
-  return { result, us };
+  const { user, system } = process.cpuUsage(load);
+  const n = answered(result);
+  const us = before === undefined || after === undefined ? Number.NaN : ((after - before) * 1e6) / n;
+  return { result, us, loadUs: (user + system) / n };
 }
 
 const stopServer = (s: Server) =>
@@ -333,6 +357,7 @@ async function main(): Promise<void> {
     bare: await coldStart(startBare, '/constant', invocations(1)[0]),
   };
   const bare = await startBare();
+  const bare2 = await startBare(2);
   const sqlite1 = await startKeel(dir, {}, 1);
   const redis1 = await startKeel(dir, { KEEL_ONLINE_STORE: REDIS }, 1);
   const sqlite2 = await startKeel(dir, {}, 2);
@@ -433,6 +458,13 @@ async function main(): Promise<void> {
       group: 'log',
     },
     {
+      label: '2 workers: bare Fastify POST, constant',
+      server: bare2,
+      target: { url: bare2.url, path: '/constant', bodies: invocations(1) },
+      rows: 1,
+      group: '2',
+    },
+    {
       label: '2 workers: /invocations, 1 row',
       server: sqlite2,
       target: { url: sqlite2.url, path: '/invocations', bodies: invocations(1) },
@@ -468,6 +500,8 @@ async function main(): Promise<void> {
     closed: number[];
     /** The server's CPU per answered request (us), per round. */
     closedCpu: number[];
+    /** The load generator's (this process's) CPU per answered request (us), per round. */
+    closedLoadCpu: number[];
     errors: number;
     rates: RateResult[][];
     rateCpu: number[][];
@@ -478,6 +512,7 @@ async function main(): Promise<void> {
       const r = rounds.get(label) ?? {
         closed: [],
         closedCpu: [],
+        closedLoadCpu: [],
         errors: 0,
         rates: RATES.map(() => []),
         rateCpu: RATES.map(() => []),
@@ -491,6 +526,7 @@ async function main(): Promise<void> {
       );
       r.closed.push(closed.result.perSecond);
       r.closedCpu.push(closed.us);
+      r.closedLoadCpu.push(closed.loadUs);
       r.errors += closed.result.errors;
       for (let i = 0; i < RATES.length; i++) {
         const seconds = RATES[i] === 1000 ? TARGET_RATE_SECONDS : SECONDS;
@@ -538,9 +574,9 @@ async function main(): Promise<void> {
     return Number.isFinite(r) ? `${r.toFixed(2)}x` : 'n/a';
   };
   for (const [label, { max: perSecond, rates }] of results) {
-    const { closed, closedCpu, errors, rateCpu } = rounds.get(label) as Rounds;
+    const { closed, closedCpu, closedLoadCpu, errors, rateCpu } = rounds.get(label) as Rounds;
     console.log(
-      `${label}: closed loop ${Math.round(perSecond).toLocaleString('en-US')} req/s (${ratio(label, bareLabel).toFixed(2)}x bare, the median of each round's ratio; rounds ${closed.map((c) => Math.round(c)).join(', ')})${errors ? `, ${errors} errors` : ''}; server CPU ${us(median(closedCpu))}/request (${cpuRatio(label)} bare's)`,
+      `${label}: closed loop ${Math.round(perSecond).toLocaleString('en-US')} req/s (${ratio(label, bareLabel).toFixed(2)}x bare, the median of each round's ratio; rounds ${closed.map((c) => Math.round(c)).join(', ')})${errors ? `, ${errors} errors` : ''}; server CPU ${us(median(closedCpu))}/request (${cpuRatio(label)} bare's), the load's ${us(median(closedLoadCpu))}`,
     );
     RATES.forEach((rate, i) => {
       const r = rates[i];
@@ -566,6 +602,11 @@ async function main(): Promise<void> {
   for (const label of measured.filter((t) => t.group === '1' && t.rows === 100).map((t) => t.label))
     console.log(
       `  100 rows >= ${PEER_100_ROWS} req/s (FastAPI peer), ${label}: ${Math.round(max(label))}, ${verdict(max(label) >= PEER_100_ROWS)}`,
+    );
+  const bareScaling = ['2 workers: bare Fastify POST, constant', bareLabel];
+  if (has(bareScaling[0]))
+    console.log(
+      `  (2 workers of the bare route over one: ${ratio(bareScaling[0], bareScaling[1]).toFixed(2)}x, what this machine gives a server that does nothing, its cores shared with the load)`,
     );
   for (const [two, one] of [
     ['2 workers: /invocations, 1 row', '/invocations dataframe_split, 1 row'],
@@ -597,9 +638,9 @@ async function main(): Promise<void> {
     `\ncold start to the first answer (spawn to a 1-row answer, median of ${COLD_RUNS}): keel serve --model ${coldLine(cold.keel)}; bare route ${coldLine(cold.bare)}`,
   );
   console.log(
-    `resident memory after the loads (each server's processes together): bare ${mb(bare)}; one worker, SQLite ${mb(sqlite1)}, Redis ${mb(redis1)}, prediction log off ${mb(unlogged)}; 2 workers ${mb(sqlite2)}`,
+    `resident memory after the loads (each server's processes together): bare ${mb(bare)}, 2 workers ${mb(bare2)}; one worker, SQLite ${mb(sqlite1)}, Redis ${mb(redis1)}, prediction log off ${mb(unlogged)}; 2 workers ${mb(sqlite2)}`,
   );
-  for (const s of [bare, sqlite1, redis1, sqlite2, logged, unlogged]) await stopServer(s);
+  for (const s of [bare, bare2, sqlite1, redis1, sqlite2, logged, unlogged]) await stopServer(s);
   cleanup();
 }
 

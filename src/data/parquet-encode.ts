@@ -408,9 +408,9 @@ const SURROGATE = /[\uD800-\uDFFF]/;
 class EntryBounds {
   private lo = Number.POSITIVE_INFINITY;
   private hi = Number.NEGATIVE_INFINITY;
-  /** The least and greatest text, and where their bytes are (length prefix excluded). */
-  private min: { text: string; start: number; end: number } | undefined;
-  private max: { text: string; start: number; end: number } | undefined;
+  /** The least and greatest text so far (see BoundText). */
+  private min: BoundText | undefined;
+  private max: BoundText | undefined;
 
   constructor(
     private readonly type: ParquetType,
@@ -425,12 +425,12 @@ class EntryBounds {
       return;
     }
     const text = value as string;
-    if (!this.min || this.before(text, start + 4, end, this.min)) this.min = { text, start: start + 4, end };
-    if (
-      !this.max ||
-      this.before(this.max.text, this.max.start, this.max.end, { text, start: start + 4, end })
-    )
-      this.max = { text, start: start + 4, end };
+    const from = start + 4;
+    const odd = SURROGATE.test(text);
+    if (!this.min || this.order(text, odd, from, end, this.min) < 0)
+      this.min = { text, odd, start: from, end };
+    if (!this.max || this.order(text, odd, from, end, this.max) > 0)
+      this.max = { text, odd, start: from, end };
   }
 
   result(): { min?: Uint8Array; max?: Uint8Array } {
@@ -442,16 +442,22 @@ class EntryBounds {
     };
   }
 
-  /** Text `a` (its bytes at [start, end)) orders before `b` by UTF-8 bytes. */
-  private before(
-    a: string,
-    start: number,
-    end: number,
-    b: { text: string; start: number; end: number },
-  ): boolean {
-    if (!SURROGATE.test(a) && !SURROGATE.test(b.text)) return a < b.text;
-    return this.page.compare(start, end, b.start, b.end) < 0;
+  /** How text `a` (its bytes at [start, end)) orders against `b` by UTF-8 bytes: < 0, 0 or > 0. */
+  private order(a: string, odd: boolean, start: number, end: number, b: BoundText): number {
+    if (!odd && !b.odd) return a < b.text ? -1 : a === b.text ? 0 : 1;
+    return this.page.compare(start, end, b.start, b.end);
   }
+}
+
+/**
+ * A text entry: where its bytes are in the page (length prefix excluded), and whether it holds a
+ * surrogate.
+ */
+interface BoundText {
+  text: string;
+  odd: boolean;
+  start: number;
+  end: number;
 }
 
 /** A page's header: its sizes (uncompressed, so both the same) and what it holds. */

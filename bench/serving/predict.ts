@@ -74,6 +74,15 @@ const NODE_ARGS = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
  * same loop with the log off: 4.2, and 57 ms), so this machine's noise is still in them.
  */
 const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? 1500);
+/**
+ * Seconds of unmeasured closed loop before each target's measured one, in every round. A server
+ * idle for the minute the other targets took answers its first seconds of load slower (a probe:
+ * 9,537 req/s in the first 2 s after 50 s idle, 12,389 in the next 2), and the first one-worker
+ * target of each round was measured in that state: `/invocations` with one row went 11,068,
+ * 5,568, 4,945, 3,111 and 9,982 req/s in five rounds while OIP, run next on the same server,
+ * held 8,275-10,583.
+ */
+const WARM_SECONDS = Number(process.env.BENCH_WARM_SECONDS ?? 1);
 /** Only the targets whose label matches (a regular expression), besides the bare route. */
 const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
 
@@ -519,6 +528,7 @@ async function main(): Promise<void> {
       };
       rounds.set(label, r);
       await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+      await closedLoop(target, WARM_SECONDS, CONNECTIONS);
       const closed = await cpuPerRequest(
         server,
         () => closedLoop(target, SECONDS, CONNECTIONS),

@@ -182,14 +182,10 @@ function plainNumber(type: ParquetType, value: number): Uint8Array {
 }
 
 /**
- * ms since the epoch as int64 microseconds, its low and high 32 bits (exact while |ms| < 2^53 /
- * 1000, about 285,000 years).
+ * ms since the epoch as microseconds, written as int64 (exact while |ms| < 2^53 / 1000, about
+ * 285,000 years).
  */
-function micros(ms: number): [low: number, high: number] {
-  const us = Math.round(ms) * 1000;
-  const high = Math.floor(us / 2 ** 32);
-  return [us - high * 2 ** 32, high];
-}
+const micros = (ms: number): number => Math.round(ms) * 1000;
 
 /**
  * A typed array's bytes, which Parquet wants little-endian: they are on every machine Keel runs
@@ -251,23 +247,18 @@ function plainColumn(column: ParquetColumn, rows: number): EncodedColumn {
 }
 
 function plainTimestamps(values: Float64Array, levels: Levels) {
-  const out = new Uint8Array(values.length * 8);
-  const view = new DataView(out.buffer);
-  let k = 0;
+  const out = new ByteSink(values.length * 8);
   let lo = Number.POSITIVE_INFINITY;
   let hi = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     levels.add(!Number.isNaN(v), 1);
     if (Number.isNaN(v)) continue;
-    const [low, high] = micros(v);
-    view.setUint32(8 * k, low, true);
-    view.setInt32(8 * k + 4, high, true);
-    k++;
+    out.i64(micros(v));
     if (v < lo) lo = v;
     if (v > hi) hi = v;
   }
-  return { body: out.subarray(0, 8 * k), bounds: numberBounds('timestamp', lo, hi) };
+  return { body: out.view(), bounds: numberBounds('timestamp', lo, hi) };
 }
 
 /** Booleans bit-packed, first value in the lowest bit; values given per run are repeated. */
@@ -388,11 +379,8 @@ function writePlain(sink: ByteSink, type: ParquetType, value: number | string | 
     case 'int32':
       sink.i32(value as number);
       break;
-    case 'timestamp': {
-      const [low, high] = micros(value as number);
-      sink.u32(low);
-      sink.i32(high);
-    }
+    case 'timestamp':
+      sink.i64(micros(value as number));
   }
   return sink.length;
 }

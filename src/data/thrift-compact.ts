@@ -8,11 +8,18 @@
 
 /** A growable byte buffer: little-endian numbers, varints, byte runs, UTF-8 text. */
 export class ByteSink {
-  private buf = new Uint8Array(256);
-  private data = new DataView(this.buf.buffer);
+  private buf: Uint8Array;
+  private data: DataView;
   /** The same bytes as a Buffer, for its UTF-8 writes and range compares, which allocate nothing. */
-  private text = Buffer.from(this.buf.buffer);
+  private text: Buffer;
   length = 0;
+
+  /** `capacity`: the bytes it holds before it first grows. */
+  constructor(capacity = 256) {
+    this.buf = new Uint8Array(capacity);
+    this.data = new DataView(this.buf.buffer);
+    this.text = Buffer.from(this.buf.buffer);
+  }
 
   byte(b: number): void {
     this.reserve(1);
@@ -39,6 +46,15 @@ export class ByteSink {
     this.reserve(4);
     this.data.setInt32(this.length, n, true);
     this.length += 4;
+  }
+
+  /** An integer as int64 (exact while |n| <= 2^53), in two 32-bit halves. */
+  i64(n: number): void {
+    this.reserve(8);
+    const high = Math.floor(n / 2 ** 32);
+    this.data.setUint32(this.length, n - high * 2 ** 32, true);
+    this.data.setInt32(this.length + 4, high, true);
+    this.length += 8;
   }
 
   f32(n: number): void {

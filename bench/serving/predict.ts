@@ -27,7 +27,7 @@
  * database 7, or BENCH_REDIS)
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/core/index.js';
@@ -44,6 +44,7 @@ import {
   featureValues,
   writeSources,
 } from '../../test/helpers/feature-repo.js';
+import { processTree } from '../../test/helpers/proc.js';
 import { trainChurn } from '../../test/helpers/serving.js';
 import { closedLoop, openLoop, type Percentiles, type RateResult, type Target } from './load.js';
 
@@ -193,21 +194,6 @@ const CLK_TCK = (() => {
     return 100;
   }
 })();
-
-/** A process and its descendants (a server's workers, its log writer), from Linux's /proc; [] without it. */
-function processTree(pid: number): number[] {
-  try {
-    const tree = [pid];
-    for (const task of readdirSync(`/proc/${pid}/task`))
-      for (const child of readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8')
-        .split(' ')
-        .filter(Boolean))
-        tree.push(...processTree(Number(child)));
-    return tree;
-  } catch {
-    return [];
-  }
-}
 
 /** `read` summed over a server's processes, or undefined without /proc. */
 function overTree(pid: number | undefined, read: (pid: number) => number): number | undefined {

@@ -3,31 +3,16 @@
  * scores over HTTP and stops on SIGTERM; a model that does not load stops it with its error and
  * exit code.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/core/index.js';
 import { Registry } from '../../../src/registry/index.js';
 import { tempHome } from '../../features/helpers.js';
 import { keel, startKeel } from '../../helpers/cli.js';
 import { writeLogisticModel } from '../../helpers/onnx.js';
+import { processTree } from '../../helpers/proc.js';
 
 const ENV = { KEEL_TRACKING_URI: '', MLFLOW_TRACKING_URI: '' };
-
-/** The processes `parent` started (a `keel serve` primary's workers), from /proc. */
-function childrenOf(parent: number): number[] {
-  return readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d))
-    .map(Number)
-    .filter((pid) => {
-      try {
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        // Field 4 (the parent's pid) counted from after the command name, which may hold spaces.
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent;
-      } catch {
-        return false; // ended meanwhile
-      }
-    });
-}
 
 describe('keel serve --model', () => {
   const { dir, cleanup } = tempHome();
@@ -75,7 +60,7 @@ describe('keel serve --model', () => {
     expect(predictions[0]).toBeCloseTo(1 / (1 + Math.exp(-1)), 6);
     // Serving and its prediction log open no DuckDB, so no worker loads its native library
     // (0.2-0.7 s to load, 57 MB mapped; data/duckdb-module). Read before the stop, checked after.
-    const workers = childrenOf(server.child.pid as number);
+    const workers = processTree(server.child.pid as number).slice(1);
     const withDuckDB = workers.filter((pid) =>
       readFileSync(`/proc/${pid}/maps`, 'utf8').includes('libduckdb'),
     );

@@ -35,7 +35,23 @@ const metadataSchema = z.discriminatedUnion('type', [
 ]);
 
 const onlineStoreSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('sqlite'), path: z.string().optional() }),
+  z.strictObject({
+    type: z.literal('sqlite'),
+    path: z.string().optional(),
+    /**
+     * The in-process cache of the records read (on unless false). It stays coherent with the file:
+     * emptied when another process commits to it (SQLite's data version), so it serves nothing stale.
+     */
+    cache: z
+      .union([
+        z.literal(false),
+        z.strictObject({
+          /** Most memory the cached records take (default 64 MiB); the least recently read go first. */
+          maxBytes: z.number().int().min(1024).optional(),
+        }),
+      ])
+      .optional(),
+  }),
   z.strictObject({
     type: z.literal('redis'),
     url: z.string().regex(/^rediss?:\/\//),
@@ -150,7 +166,7 @@ export type MetadataConfig =
   | { type: 'sqlite'; path: string; synchronous?: SqliteSynchronous }
   | { type: 'postgres'; url: string };
 export type OnlineStoreConfig =
-  | { type: 'sqlite'; path: string }
+  | { type: 'sqlite'; path: string; cache?: false | { maxBytes?: number } }
   | { type: 'redis'; url: string; timeoutMs?: number; cache?: OnlineCacheConfig };
 /** See `onlineStore.cache` in keel.yaml. */
 export interface OnlineCacheConfig {
@@ -238,11 +254,15 @@ export function loadConfig(options: LoadConfigOptions = {}): KeelConfig {
           ...(timeoutMs === undefined ? {} : { timeoutMs }),
           ...(fileRedis?.cache ? { cache: fileRedis.cache } : {}),
         }
-      : { type: 'sqlite', path: abs(online, cwd) };
+      : { type: 'sqlite', path: abs(online, cwd), ...sqliteCache(fromFile.onlineStore) };
   } else if (fromFile.onlineStore?.type === 'redis') {
     onlineStore = fromFile.onlineStore;
   } else {
-    onlineStore = { type: 'sqlite', path: abs(fromFile.onlineStore?.path ?? 'online.db', home) };
+    onlineStore = {
+      type: 'sqlite',
+      path: abs(fromFile.onlineStore?.path ?? 'online.db', home),
+      ...sqliteCache(fromFile.onlineStore),
+    };
   }
 
   const artifacts = artifactsConfig(env.KEEL_ARTIFACTS, fromFile.artifacts, (p) => abs(p, home));
@@ -326,4 +346,9 @@ export function s3Url(config: S3ArtifactsConfig): string {
   if (config.forcePathStyle !== undefined) q.set('forcePathStyle', String(config.forcePathStyle));
   const query = q.toString();
   return `s3://${config.bucket}/${encodeURI(config.prefix)}${query ? `?${query}` : ''}`;
+}
+
+/** keel.yaml's SQLite cache setting, kept when `KEEL_ONLINE_STORE` moves the file. */
+function sqliteCache(fromFile: KeelFileConfig['onlineStore']): { cache?: false | { maxBytes?: number } } {
+  return fromFile?.type === 'sqlite' && fromFile.cache !== undefined ? { cache: fromFile.cache } : {};
 }

@@ -63,6 +63,12 @@ export interface OnlineStore {
     reads: readonly ViewRead[],
     keys: readonly string[],
   ): Promise<(OnlineRecord | undefined)[][]>;
+  /**
+   * A number that moves whenever another connection (another process) has committed a change to
+   * the store, for a cache in front of it to stay coherent (see online-cache.ts). A store that
+   * cannot tell (Redis) has none.
+   */
+  dataVersion?(): number;
   /** Removes every record of a view. */
   deleteView(view: string): Promise<void>;
   /**
@@ -89,8 +95,12 @@ const backends: Record<
   OnlineStoreConfig['type'],
   (c: OnlineStoreConfig, o: OnlineStoreOptions) => Promise<OnlineStore>
 > = {
-  sqlite: async (c, o) =>
-    (await import('./online-sqlite.js')).openSqliteOnlineStore(c as { path: string }, o),
+  sqlite: async (c, o) => {
+    const config = c as Extract<OnlineStoreConfig, { type: 'sqlite' }>;
+    const store = await (await import('./online-sqlite.js')).openSqliteOnlineStore(config, o);
+    // Coherent with the file (see online-cache.ts), so on unless keel.yaml turns it off.
+    return config.cache === false ? store : new CachedOnlineStore(store, config.cache ?? {});
+  },
   redis: async (c, o) => {
     const config = c as Extract<OnlineStoreConfig, { type: 'redis' }>;
     const store = await (await import('./online-redis.js')).openRedisOnlineStore(config, o);

@@ -112,13 +112,15 @@ export class FeatureStore {
     return this.online;
   }
 
-  /** Online reads go through an in-process cache (`onlineStore.cache` in keel.yaml). */
+  /**
+   * Online reads go through an in-process cache (`onlineStore.cache` in keel.yaml: on for SQLite
+   * unless false, on for Redis when given).
+   */
   get cachesOnline(): boolean {
+    const given = this.options.onlineStore;
+    if (given) return given instanceof CachedOnlineStore;
     const { onlineStore } = this.options.config;
-    return (
-      (onlineStore.type === 'redis' && onlineStore.cache !== undefined) ||
-      this.options.onlineStore instanceof CachedOnlineStore
-    );
+    return onlineStore.type === 'redis' ? onlineStore.cache !== undefined : onlineStore.cache !== false;
   }
 
   /** The in-process cache's figures when the online store has one (`onlineStore.cache`) and is open. */

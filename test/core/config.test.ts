@@ -128,4 +128,23 @@ describe('config', () => {
     );
     expect(() => loadConfig({ cwd, env: {} })).toThrow(/onlineStore\.timeoutMs/);
   });
+
+  it("takes the SQLite online store's cache setting, also under KEEL_ONLINE_STORE, and refuses a TTL", () => {
+    const cwd = tempDir();
+    writeFileSync(join(cwd, 'keel.yaml'), 'onlineStore: { type: sqlite, cache: false }\n');
+    expect(loadConfig({ cwd, env: {} }).onlineStore).toEqual({
+      type: 'sqlite',
+      path: join(cwd, '.keel', 'online.db'),
+      cache: false,
+    });
+    writeFileSync(join(cwd, 'keel.yaml'), 'onlineStore: { type: sqlite, cache: { maxBytes: 1048576 } }\n');
+    expect(loadConfig({ cwd, env: { KEEL_ONLINE_STORE: 'other.db' } }).onlineStore).toEqual({
+      type: 'sqlite',
+      path: join(cwd, 'other.db'),
+      cache: { maxBytes: 1048576 },
+    });
+    // A coherent cache has nothing to expire.
+    writeFileSync(join(cwd, 'keel.yaml'), 'onlineStore: { type: sqlite, cache: { ttlMs: 1000 } }\n');
+    expect(() => loadConfig({ cwd, env: {} })).toThrow(/onlineStore\.cache/);
+  });
 });

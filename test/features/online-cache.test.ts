@@ -1,8 +1,9 @@
 /**
  * The in-process cache in front of the Redis online store: it keeps the store's contract (reads
  * after its own writes see them), serves a record from memory until its TTL passes while Redis
- * changes under it, never caches an absent record, stays within its memory bound by dropping the
- * least recently read, and its figures reach `/metrics`.
+ * changes under it, never caches an absent record nor what a read in flight across a write
+ * brought back, stays within its memory bound by dropping the least recently read, and its
+ * figures reach `/metrics` (SQLite's cache: online-sqlite.test.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shortId } from '../../src/core/index.js';
@@ -68,6 +69,19 @@ describe.skipIf(!url)('cached Redis online store', () => {
     expect(cached.stats()).toMatchObject({ hits: 1, misses: 4, entries: 2, evictions: 0 });
   });
 
+  it('does not keep what a read in flight across a write brought back', async () => {
+    const cached = new CachedOnlineStore(redis, { ttlMs: 60_000 });
+    await other.onlineWrite('v', [{ entityKey: key(50), record: { eventTs: 1, payload: 'before' } }]);
+    // A read of 1,000 entities is sent at once (smaller ones wait for the turn's end), before the
+    // write's command on the same connection, so it answers the old record; the cache must not
+    // keep it once the write has gone through.
+    const many = Array.from({ length: 1000 }, (_, i) => key(50 + i));
+    const inFlight = cached.onlineRead('v', many);
+    await cached.onlineWrite('v', [{ entityKey: key(50), record: { eventTs: 2, payload: 'after' } }]);
+    expect((await inFlight)[0]?.payload).toBe('before');
+    expect((await cached.onlineRead('v', [key(50)])).map((r) => r?.payload)).toEqual(['after']);
+  });
+
   it('stays within maxBytes, dropping the least recently read', async () => {
     const payload = 'x'.repeat(400);
     const ids = Array.from({ length: 20 }, (_, i) => 100 + i);
@@ -115,20 +129,29 @@ describe.skipIf(!url)('cached Redis online store', () => {
   });
 });
 
-describe('an online store without a cache', () => {
-  it('has no cache figures on /metrics', async () => {
+describe('the SQLite online store on /metrics', () => {
+  const metricsWith = async (cache?: false) => {
     const dir = tempDir();
     const features = new FeatureStore({
-      config: { root: dir, home: dir, onlineStore: { type: 'sqlite', path: `${dir}/online.db` } },
+      config: { root: dir, home: dir, onlineStore: { type: 'sqlite', path: `${dir}/online.db`, cache } },
     });
     const { registry, tracking, cleanup } = await openTestRegistry('sqlite');
     const app = await buildApp({ services: { tracking, registry, features }, logger: false });
     try {
-      expect((await app.inject({ method: 'GET', url: '/metrics' })).body).not.toContain('keel_online_cache');
+      await (await features.onlineStore).onlineRead('v', [key(1)]);
+      return (await app.inject({ method: 'GET', url: '/metrics' })).body;
     } finally {
       await app.close();
       await cleanup();
       await features.close();
     }
+  };
+
+  it('shows its cache figures by default', async () => {
+    expect(await metricsWith()).toMatch(/^keel_online_cache_misses_total 1$/m);
+  });
+
+  it('has no cache figures with the cache off', async () => {
+    expect(await metricsWith(false)).not.toContain('keel_online_cache');
   });
 });

@@ -10,7 +10,7 @@ export { entityKey, type Int64 } from './keys.js';
 export { feastOnlineJson, historicalColumns, onlineRows } from './layout.js';
 export type { MaterializeOptions, MaterializeSummary } from './materialize.js';
 export type { EntityRowsInput, HistoricalOptions, HistoricalResult } from './offline.js';
-export type { FeatureStatus, OnlineColumn, OnlineResponse } from './online.js';
+export type { FeatureStatus, OnlineColumn, OnlineResponse, ServingFeatures } from './online.js';
 export { CachedOnlineStore, type OnlineCacheStats } from './online-cache.js';
 export {
   ONLINE_FORMAT,

@@ -50,6 +50,22 @@ function serializerOf(entities: readonly Entity[]): ReturnType<typeof keySeriali
   }
   return serialize;
 }
+/**
+ * Each record's decoded values, with the schema and the features they were decoded for: a record
+ * served from the online cache is the same object read after read, so its payload is parsed once.
+ * Shared between reads, so never changed.
+ */
+const decoded = new WeakMap<
+  OnlineRecord,
+  { schema: FeatureView['schema']; features: readonly string[]; values: Record<string, FeatureValue> }
+>();
+function valuesOf(view: FeatureView, features: readonly string[], record: OnlineRecord) {
+  const known = decoded.get(record);
+  if (known && known.features === features && known.schema === view.schema) return known.values;
+  const values = decodeValues(view.schema, features, record.payload);
+  decoded.set(record, { schema: view.schema, features, values });
+  return values;
+}
 /** Most time a request holds the event loop before it lets others in (a large request's loops). */
 const SLICE_MS = 10;
 
@@ -199,6 +215,84 @@ async function readViews(
   return byView;
 }
 
+/** Per view: for each distinct record, its record (none: not found) and its values (none: too old). */
+interface JudgedView {
+  recordOf: Int32Array;
+  records: (OnlineRecord | undefined)[];
+  values: (Record<string, FeatureValue> | undefined)[];
+}
+
+/** What both shapes of a read start from: every view's records, judged and decoded once. */
+interface JudgedRead {
+  n: number;
+  plan: ReadPlan;
+  keyColumns: Map<string, (bigint | string)[]>;
+  judged: Map<string, JudgedView>;
+  /** Per row, the on-demand views' outputs (none without on-demand features). */
+  computed: Map<string, Record<string, FeatureValue>>[];
+  slicer: TimeSlicer;
+}
+
+/**
+ * Reads, judges and decodes every view's records for the rows, and runs the on-demand views.
+ * Each view's distinct records are judged and decoded once, with the features this request reads.
+ */
+async function judgeRead(
+  store: OnlineStore,
+  refs: ResolvedRefs,
+  entities: Readonly<Record<string, readonly unknown[]>>,
+  now: number,
+): Promise<JudgedRead> {
+  const n = columnLength(entities);
+  const slicer = new TimeSlicer(SLICE_MS);
+  const plan = planOf(refs);
+  const keyColumns = parseKeyColumns(plan.declared, entities);
+  const reads = await readViews(store, plan.groups, keyColumns, n, slicer);
+  const judged = new Map<string, JudgedView>();
+  for (const { view, features } of plan.views) {
+    const { records, recordOf } = reads.get(view.name) as ViewRecords;
+    const maxAge = view.onlineMaxAge ?? 0;
+    const values: JudgedView['values'] = new Array(records.length);
+    for (let d = 0; d < records.length; d++) {
+      const r = records[d];
+      // Feast's TTL keeps a row exactly `ttl` old (event_ts >= entity_ts - ttl); max age does the same.
+      if (r && !(maxAge > 0 && now - r.eventTs > maxAge * 1000)) values[d] = valuesOf(view, features, r);
+      if (slicer.due()) await slicer.turn();
+    }
+    judged.set(view.name, { recordOf, records, values });
+  }
+  const storedValue = (row: number, view: string, feature: string): FeatureValue => {
+    const j = judged.get(view);
+    return j?.values[j.recordOf[row]]?.[feature] ?? null;
+  };
+  const computed =
+    refs.onDemand.length === 0
+      ? []
+      : Array.from({ length: n }, (_, i) => {
+          const request = Object.fromEntries(Object.entries(entities).map(([k, v]) => [k, v[i]]));
+          return applyOnDemand(refs.onDemand, request, (view, feature) => storedValue(i, view, feature));
+        });
+  return { n, plan, keyColumns, judged, computed, slicer };
+}
+
+/** A stored feature's status, from its record (none: not found), its values (none: too old), its value. */
+const statusOf = (
+  record: OnlineRecord | undefined,
+  values: Record<string, FeatureValue> | undefined,
+  value: FeatureValue,
+): FeatureStatus =>
+  record === undefined
+    ? 'NOT_FOUND'
+    : !values
+      ? 'OUTSIDE_MAX_AGE'
+      : value === null
+        ? 'NULL_VALUE'
+        : 'PRESENT';
+
+/** A join key's column as answered: int64 keys as numbers where exact. */
+const keyOutput = (parsed: readonly (bigint | string)[]): FeatureValue[] =>
+  parsed.map((v) => (typeof v === 'bigint' ? int64Out(v) : v));
+
 /**
  * Reads features for columnar entity rows. `entities` holds the join keys and any request fields
  * on-demand views need; `now` (ms) decides max age.
@@ -211,59 +305,16 @@ export async function readOnlineFeatures(
   now: number,
   options: { includeFeatureViewVersionMetadata?: boolean } = {},
 ): Promise<OnlineResponse> {
-  const n = columnLength(entities);
-  const slicer = new TimeSlicer(SLICE_MS);
-  const plan = planOf(refs);
-  const { views } = plan;
-  const keyColumns = parseKeyColumns(plan.declared, entities);
-  const reads = await readViews(store, plan.groups, keyColumns, n, slicer);
-
+  const { n, plan, keyColumns, judged, computed, slicer } = await judgeRead(store, refs, entities, now);
   const response: OnlineResponse = { featureNames: [...plan.joinKeys], results: [] };
   for (const key of response.featureNames) {
-    const parsed = keyColumns.get(key) as (bigint | string)[];
     response.results.push({
-      values: parsed.map((v) => (typeof v === 'bigint' ? int64Out(v) : v)),
+      values: keyOutput(keyColumns.get(key) as (bigint | string)[]),
       statuses: new Array(n).fill('PRESENT'),
       eventTimestamps: new Array(n).fill(EPOCH),
     });
   }
-
-  // Each view's distinct records judged and decoded once, with the features this request reads;
-  // records of one materialization share their event time, so its text is made once.
-  /** Per view: per distinct record, its event time's text (none: not found) and its values (none: too old). */
-  const judged = new Map<
-    string,
-    { recordOf: Int32Array; ts: (string | undefined)[]; values: (Record<string, FeatureValue> | undefined)[] }
-  >();
-  for (const { view, features } of views) {
-    const { records, recordOf } = reads.get(view.name) as ViewRecords;
-    const maxAge = view.onlineMaxAge ?? 0;
-    const values: (Record<string, FeatureValue> | undefined)[] = new Array(records.length);
-    const ts: (string | undefined)[] = new Array(records.length);
-    for (let d = 0; d < records.length; d++) {
-      const r = records[d];
-      if (r) {
-        ts[d] = eventTimeText(r.eventTs);
-        // Feast's TTL keeps a row exactly `ttl` old (event_ts >= entity_ts - ttl); max age does the same.
-        if (!(maxAge > 0 && now - r.eventTs > maxAge * 1000))
-          values[d] = decodeValues(view.schema, features, r.payload);
-      }
-      if (slicer.due()) await slicer.turn();
-    }
-    judged.set(view.name, { recordOf, values, ts });
-  }
-  const storedValue = (row: number, view: string, feature: string): FeatureValue => {
-    const j = judged.get(view);
-    return j?.values[j.recordOf[row]]?.[feature] ?? null;
-  };
-
-  const computed =
-    refs.onDemand.length === 0
-      ? []
-      : Array.from({ length: n }, (_, i) => {
-          const request = Object.fromEntries(Object.entries(entities).map(([k, v]) => [k, v[i]]));
-          return applyOnDemand(refs.onDemand, request, (view, feature) => storedValue(i, view, feature));
-        });
+  // Records of one materialization share their event time, so its text is made once (eventTimeText).
   const nowIso = refs.onDemand.length > 0 ? iso(now) : EPOCH;
   for (const f of refs.features) {
     const column: OnlineColumn = {
@@ -275,19 +326,12 @@ export async function readOnlineFeatures(
     for (let i = 0; i < n; i++) {
       if (j) {
         const d = j.recordOf[i];
-        const ts = j.ts[d];
+        const record = j.records[d];
         const values = j.values[d];
         const value = values?.[f.feature] ?? null;
         column.values[i] = value;
-        column.statuses[i] =
-          ts === undefined
-            ? 'NOT_FOUND'
-            : !values
-              ? 'OUTSIDE_MAX_AGE'
-              : value === null
-                ? 'NULL_VALUE'
-                : 'PRESENT';
-        column.eventTimestamps[i] = ts ?? EPOCH;
+        column.statuses[i] = statusOf(record, values, value);
+        column.eventTimestamps[i] = record ? eventTimeText(record.eventTs) : EPOCH;
       } else {
         const v = computed[i].get(f.view)?.[f.feature] ?? null;
         column.values[i] = v;
@@ -306,4 +350,59 @@ export async function readOnlineFeatures(
     });
   }
   return response;
+}
+
+/** Features for scoring: the columns asked for, and per row what was not there fresh. */
+export interface ServingFeatures {
+  rows: number;
+  /** By name, in the order asked: every row's value (null where the store had none fresh). */
+  columns: Map<string, FeatureValue[]>;
+  /** Per row, the features not PRESENT, with their status; none: all present. */
+  missing: Array<Record<string, FeatureStatus> | undefined>;
+}
+
+/**
+ * The values `readOnlineFeatures` answers for the `names` asked (feature outputs or join keys), as
+ * columns for a model, without the Feast response's per-value statuses and timestamps: serving
+ * reads only the values and what was missing. A name the refs do not give is NOT_FOUND in every row.
+ * @throws KeelError as `readOnlineFeatures`.
+ */
+export async function readServingFeatures(
+  store: OnlineStore,
+  refs: ResolvedRefs,
+  entities: Readonly<Record<string, readonly unknown[]>>,
+  now: number,
+  names: readonly string[],
+): Promise<ServingFeatures> {
+  const { n, keyColumns, judged, computed, slicer } = await judgeRead(store, refs, entities, now);
+  const columns = new Map<string, FeatureValue[]>();
+  const missing: ServingFeatures['missing'] = new Array(n);
+  const miss = (row: number, name: string, status: FeatureStatus) => {
+    const absent = missing[row] ?? {};
+    absent[name] = status;
+    missing[row] = absent;
+  };
+  for (const name of names) {
+    const key = keyColumns.get(name);
+    const f = key ? undefined : refs.features.find((feature) => feature.output === name);
+    const column: FeatureValue[] = key ? keyOutput(key) : new Array(n);
+    columns.set(name, column);
+    if (key) continue;
+    const j = f && !f.onDemand ? judged.get(f.view) : undefined;
+    for (let i = 0; i < n; i++) {
+      if (j) {
+        const d = j.recordOf[i];
+        const values = j.values[d];
+        const value = values?.[(f as ResolvedRefs['features'][number]).feature] ?? null;
+        column[i] = value;
+        if (value === null) miss(i, name, statusOf(j.records[d], values, value));
+      } else {
+        const value = f ? (computed[i].get(f.view)?.[f.feature] ?? null) : null;
+        column[i] = value;
+        if (value === null) miss(i, name, f ? 'NULL_VALUE' : 'NOT_FOUND');
+      }
+      if (slicer.due()) await slicer.turn();
+    }
+  }
+  return { rows: n, columns, missing };
 }

@@ -27,7 +27,12 @@ import type { PathContext } from './duck.js';
 import type { MaterializationState, MaterializeOptions, MaterializeSummary } from './materialize.js';
 import type { EntityRowsInput, HistoricalOptions, HistoricalResult } from './offline.js';
 import { bindTransforms, type Transform } from './on-demand.js';
-import { type OnlineResponse, readOnlineFeatures } from './online.js';
+import {
+  type OnlineResponse,
+  readOnlineFeatures,
+  readServingFeatures,
+  type ServingFeatures,
+} from './online.js';
 import { CachedOnlineStore, type OnlineCacheStats } from './online-cache.js';
 import { type OnlineStore, type OnlineStoreOptions, openOnlineStore } from './online-store.js';
 import { type PushOptions, type PushSummary, preparePush, pushOnline } from './push.js';
@@ -217,6 +222,22 @@ export class FeatureStore {
     return readOnlineFeatures(await this.onlineStore, refs, request.entities, this.clock.now(), {
       includeFeatureViewVersionMetadata: request.includeFeatureViewVersionMetadata,
     });
+  }
+
+  /**
+   * The values of `getOnlineFeatures` for the `names` asked, as columns, with what each row lacked
+   * (see `readServingFeatures`): what a model scores, without the Feast response around it.
+   */
+  async getServingFeatures(
+    request: FeatureSelection & {
+      entities: Readonly<Record<string, readonly unknown[]>>;
+      fullFeatureNames?: boolean;
+    },
+    names: readonly string[],
+  ): Promise<ServingFeatures> {
+    const refs = await this.resolve(request, request.fullFeatureNames ?? false);
+    requireFlag(refs, 'online');
+    return readServingFeatures(await this.onlineStore, refs, request.entities, this.clock.now(), names);
   }
 
   /**

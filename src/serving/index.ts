@@ -46,6 +46,6 @@ export {
   type ShadowTraffic,
   type SwapRefusals,
 } from './model-server.js';
-export { type EntityFeatures, Predictor } from './predictor.js';
+export { Predictor } from './predictor.js';
 export { DEFAULT_OFFLOAD_MIN_ROWS } from './score-pool.js';
 export type { RefreshError, SlotRole } from './slot.js';

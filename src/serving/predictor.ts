@@ -5,17 +5,9 @@
  * its inputs with the same feature definitions training used.
  */
 import { KeelError } from '../core/index.js';
-import type { FeatureStatus, FeatureStore, FeatureValue } from '../features/index.js';
+import type { FeatureStore, ServingFeatures } from '../features/index.js';
 import { encodeArrays, encodeRecords } from './encode.js';
 import type { ServingModel } from './model.js';
-
-export interface EntityFeatures {
-  rows: number;
-  /** By feature name, in the model's order: every row's value (null where the store had none fresh). */
-  columns: Map<string, FeatureValue[]>;
-  /** Per row, the features the online store did not hold fresh (`NOT_FOUND`, `OUTSIDE_MAX_AGE`, ...); none: all fresh. */
-  missing: Array<Record<string, FeatureStatus> | undefined>;
-}
 
 export class Predictor {
   constructor(
@@ -39,7 +31,7 @@ export class Predictor {
    * @throws KeelError FAILED_PRECONDITION when the server has no feature store or the model no
    *   feature references; as `FeatureStore.getOnlineFeatures` for bad entities.
    */
-  async lookupEntities(entities: Readonly<Record<string, readonly unknown[]>>): Promise<EntityFeatures> {
+  async lookupEntities(entities: Readonly<Record<string, readonly unknown[]>>): Promise<ServingFeatures> {
     const { info } = this.model;
     if (!this.features)
       throw new KeelError('FAILED_PRECONDITION', 'this server has no feature store to look features up in');
@@ -48,23 +40,6 @@ export class Predictor {
         'FAILED_PRECONDITION',
         `${info.name} version ${info.version} names no features to look up: send feature rows instead`,
       );
-    const response = await this.features.getOnlineFeatures({ features: info.featureRefs, entities });
-    const rows = response.results[0]?.values.length ?? 0;
-    const columns = new Map<string, FeatureValue[]>();
-    const missing: EntityFeatures['missing'] = new Array(rows);
-    for (const name of info.features) {
-      const at = response.featureNames.indexOf(name);
-      const column = at < 0 ? undefined : response.results[at];
-      // The response holds null wherever a feature is not PRESENT, so its values are the column.
-      columns.set(name, column ? column.values : new Array(rows).fill(null));
-      for (let r = 0; r < rows; r++) {
-        const status = column ? column.statuses[r] : 'NOT_FOUND';
-        if (status === 'PRESENT') continue;
-        const absent = missing[r] ?? {};
-        absent[name] = status;
-        missing[r] = absent;
-      }
-    }
-    return { rows, columns, missing };
+    return this.features.getServingFeatures({ features: info.featureRefs, entities }, info.features);
   }
 }

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ManualClock, shortId } from '../../src/core/index.js';
@@ -62,6 +62,60 @@ describe('materialization', () => {
       await store.close();
     });
   }
+
+  it('serves a model the values and statuses of the Feast response, on-demand features included', async () => {
+    const home = join(dir, 'serving');
+    const path = join(dir, 'serving.csv');
+    writeFeatures(path, 9);
+    // On-demand transforms are code: the store loads them from the repo module it applied.
+    mkdirSync(home, { recursive: true });
+    const repo = join(home, 'features.ts');
+    writeFileSync(
+      repo,
+      `import { defineEntity, defineFeatureView, defineOnDemandFeatureView, fileSource } from ${JSON.stringify(join(process.cwd(), 'src/features/index.js'))};
+const customer = defineEntity({ name: 'customer', joinKey: 'customer_id' });
+export const stats = defineFeatureView({
+  name: 'stats', entities: [customer], schema: { a: 'int64', flag: 'bool' },
+  source: fileSource({ path: ${JSON.stringify(path)}, timestampField: 'ts', createdTimestampField: 'created' }), ttl: '20m',
+});
+export const perA = defineOnDemandFeatureView({
+  name: 'per_a', request: { scale: 'float64' }, sources: [stats], schema: { scaled: 'float64' },
+  transform: (row) => ({ scaled: row.a === null || row.scale === null ? null : Number(row.a) * row.scale }),
+});
+`,
+    );
+    const now = BASE + 90 * MIN;
+    const store = storeWith(home, [], { clock: new ManualClock(now) });
+    await store.apply(repo);
+    await store.materialize({ start: BASE - MIN, end: now });
+    const features = ['stats:a', 'stats:flag', 'per_a:scaled'];
+    const entities = { customer_id: ids, scale: ids.map((id) => (id % 5 === 0 ? null : id / 2)) };
+    // A read of one feature first: the records it decoded must not answer the read of all of them.
+    await store.getOnlineFeatures({ features: ['stats:a'], entities });
+    const online = await store.getOnlineFeatures({ features, entities });
+    const offline = await store.getHistoricalFeatures({
+      entityRows: ids.map((id) => ({ customer_id: id, event_timestamp: iso(now) })),
+      features: ['stats:flag'],
+    });
+    expect(online.results[online.featureNames.indexOf('flag')].values).toEqual(
+      offline.rows.map((r) => r.flag),
+    );
+    const names = ['scaled', 'flag', 'a'];
+    const serving = await store.getServingFeatures({ features, entities }, names);
+    const column = (name: string) => online.results[online.featureNames.indexOf(name)];
+    for (const name of names) expect(serving.columns.get(name)).toEqual(column(name).values);
+    const missing = ids.map((_, row) => {
+      const absent = Object.fromEntries(
+        names.map((name) => [name, column(name).statuses[row]]).filter(([, status]) => status !== 'PRESENT'),
+      );
+      return Object.keys(absent).length > 0 ? absent : undefined;
+    });
+    expect(serving.missing).toEqual(missing);
+    // Every kind of row was there to compare: computed, computed null, stored, too old, absent.
+    const statuses = new Set([...column('scaled').statuses, ...column('a').statuses]);
+    expect([...statuses].sort()).toEqual(['NOT_FOUND', 'NULL_VALUE', 'OUTSIDE_MAX_AGE', 'PRESENT']);
+    await store.close();
+  });
 
   it.skipIf(!redisUrl)('gives the same agreement with the Redis online store', async () => {
     const path = join(dir, 'redis.csv');

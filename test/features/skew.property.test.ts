@@ -13,6 +13,7 @@ import {
   defineFeatureView,
   type FeatureStore,
   fileSource,
+  type OnlineResponse,
   type OnlineStore,
   openOnlineStore,
 } from '../../src/features/index.js';
@@ -87,7 +88,35 @@ async function agree(store: FeatureStore, keys: bigint[], at: number): Promise<n
     expect({ name, served }).toEqual({ name, served: trained });
     present += served.filter((v) => v !== null).length;
   });
+  await servingAgrees(store, keys, online);
   return present;
+}
+
+/**
+ * What a model is served (`getServingFeatures`: columns, and per row what was not PRESENT) is the
+ * Feast response's values and statuses, for the features, a join key, and a name not given.
+ */
+async function servingAgrees(store: FeatureStore, keys: bigint[], online: OnlineResponse): Promise<void> {
+  const names = [...online.featureNames.slice(1).reverse(), 'user_id', 'nowhere'];
+  const serving = await store.getServingFeatures(
+    { features: FEATURES, entities: { user_id: keys }, fullFeatureNames: true },
+    names,
+  );
+  const column = (name: string) => online.results[online.featureNames.indexOf(name)];
+  expect(serving.rows).toBe(keys.length);
+  expect([...serving.columns.keys()]).toEqual(names);
+  for (const name of names.slice(0, -1)) expect(serving.columns.get(name)).toEqual(column(name).values);
+  expect(serving.columns.get('nowhere')).toEqual(keys.map(() => null));
+  const missing = keys.map((_, row) => {
+    const absent: Record<string, string> = {};
+    for (const name of names.slice(0, -1)) {
+      const status = column(name).statuses[row];
+      if (status !== 'PRESENT') absent[name] = status;
+    }
+    absent.nowhere = 'NOT_FOUND';
+    return absent;
+  });
+  expect(serving.missing).toEqual(missing);
 }
 
 describe('online after materialization equals point in time, always', () => {

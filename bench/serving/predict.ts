@@ -13,7 +13,9 @@
  * with the server's CPU per answered request (its processes' CPU time from /proc), which drifts
  * less than throughput on a shared machine. Targets: `/invocations` (`dataframe_split`), OIP v2
  * infer (one [N, 3] tensor) and `/predict` with the features looked up by entity in the SQLite
- * and in the Redis online store, with 1-row and 100-row bodies; then `keel serve --workers 2`
+ * and in the Redis online store, with 1-row and 100-row bodies (SQLite's online cache, on by
+ * default, serves the bench's few thousand entities from memory; a server with it off shows what
+ * reading the file costs); then `keel serve --workers 2`
  * against one worker, beside the bare route in 2 workers (what 2 workers can give on this machine,
  * whose cores they share with the load; each closed loop also prints the load's own CPU per
  * request). Before the loads, the cold start: from spawning a one-worker server (and the
@@ -366,6 +368,16 @@ async function main(): Promise<void> {
     `home: ${join(dir, '.keel')}\nmonitoring: { predictionLog: { enabled: false } }\n`,
   );
   const unlogged = await startKeel(noLogDir, {}, 1);
+  // The same online store with its cache off: every request's lookups read the file. The bench's
+  // bodies ask for the same few thousand entities again and again, so with the cache on they are
+  // served from memory; this is what a request for an entity not in memory costs.
+  const noCacheDir = join(dir, 'no-online-cache');
+  mkdirSync(noCacheDir);
+  writeFileSync(
+    join(noCacheDir, 'keel.yaml'),
+    `home: ${join(dir, '.keel')}\nonlineStore: { type: sqlite, cache: false }\n`,
+  );
+  const uncached = await startKeel(noCacheDir, {}, 1);
 
   const targets: Array<{ label: string; server: Server; target: Target; rows: number; group: string }> = [
     {
@@ -449,6 +461,20 @@ async function main(): Promise<void> {
       label: 'OIP v2 infer, 100 rows, prediction log off',
       server: unlogged,
       target: { url: unlogged.url, path: '/v2/models/churn/infer', bodies: oip(100) },
+      rows: 100,
+      group: 'log',
+    },
+    {
+      label: '/predict 1 entity, SQLite lookup, online cache off',
+      server: uncached,
+      target: { url: uncached.url, path: '/predict', bodies: predict(1) },
+      rows: 1,
+      group: 'log',
+    },
+    {
+      label: '/predict 100 entities, SQLite lookup, online cache off',
+      server: uncached,
+      target: { url: uncached.url, path: '/predict', bodies: predict(100) },
       rows: 100,
       group: 'log',
     },
@@ -624,6 +650,13 @@ async function main(): Promise<void> {
     ['OIP v2 infer, 100 rows, prediction log off', 'OIP v2 infer, 100 rows'],
   ].filter(([off, on]) => has(on) && has(off)))
     console.log(`  prediction log on, ${on}: ${ratio(on, off).toFixed(2)}x the throughput with it off`);
+  for (const [off, on] of [
+    ['/predict 1 entity, SQLite lookup, online cache off', '/predict 1 entity, SQLite lookup'],
+    ['/predict 100 entities, SQLite lookup, online cache off', '/predict 100 entities, SQLite lookup'],
+  ].filter(([off, on]) => has(on) && has(off)))
+    console.log(
+      `  online cache on (every lookup a hit), ${on}: ${ratio(on, off).toFixed(2)}x the throughput with it off`,
+    );
   const mb = (s: Server) => {
     const v = rssMb(s.child.pid);
     return v === undefined ? 'n/a' : `${Math.round(v)} MB`;
@@ -634,9 +667,9 @@ async function main(): Promise<void> {
     `\ncold start to the first answer (spawn to a 1-row answer, median of ${COLD_RUNS}): keel serve --model ${coldLine(cold.keel)}; bare route ${coldLine(cold.bare)}`,
   );
   console.log(
-    `resident memory after the loads (each server's processes together): bare ${mb(bare)}, 2 workers ${mb(bare2)}; one worker, SQLite ${mb(sqlite1)}, Redis ${mb(redis1)}, prediction log off ${mb(unlogged)}; 2 workers ${mb(sqlite2)}`,
+    `resident memory after the loads (each server's processes together): bare ${mb(bare)}, 2 workers ${mb(bare2)}; one worker, SQLite ${mb(sqlite1)}, Redis ${mb(redis1)}, prediction log off ${mb(unlogged)}, online cache off ${mb(uncached)}; 2 workers ${mb(sqlite2)}`,
   );
-  for (const s of [bare, bare2, sqlite1, redis1, sqlite2, logged, unlogged]) await stopServer(s);
+  for (const s of [bare, bare2, sqlite1, redis1, sqlite2, logged, unlogged, uncached]) await stopServer(s);
   cleanup();
 }
 

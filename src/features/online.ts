@@ -66,6 +66,28 @@ function valuesOf(view: FeatureView, features: readonly string[], record: Online
   decoded.set(record, { schema: view.schema, features, values });
   return values;
 }
+/** Serialized keys remembered per set of entities with one join key (see `keyTextOf`). */
+const KEY_TEXTS = 65_536;
+/**
+ * A row's serialized key: for one join key, remembered by its value, so an entity asked for again
+ * gets the same string, made once. Its hash is then computed once too, where a new string of 78
+ * hex digits was hashed at every lookup (the distinct keys of a request, the online cache's maps).
+ */
+function keyTextOf(entities: readonly Entity[]): ViewGroup['keyOf'] {
+  const serialize = serializerOf(entities);
+  if (entities.length !== 1) return serialize;
+  const { joinKey } = entities[0];
+  const texts = new BoundedCache<bigint | string, string>(KEY_TEXTS);
+  return (values) => {
+    const value = values[joinKey];
+    let text = texts.get(value);
+    if (text === undefined) {
+      text = serialize(values);
+      texts.set(value, text);
+    }
+    return text;
+  };
+}
 /** Most time a request holds the event loop before it lets others in (a large request's loops). */
 const SLICE_MS = 10;
 
@@ -125,7 +147,8 @@ const cutTo = ({ view, features }: ViewRead) =>
 interface ViewGroup {
   members: ViewRead[];
   entities: readonly Entity[];
-  serialize: ReturnType<typeof keySerializer>;
+  /** A row's serialized key (see `keyTextOf`). */
+  keyOf: (values: Readonly<Record<string, bigint | string>>) => string;
   /** The store call's argument. */
   asked: Array<{ view: string; features?: readonly string[] }>;
 }
@@ -161,12 +184,7 @@ function planOf(refs: ResolvedRefs): ReadPlan {
       group.asked.push(asked);
     } else {
       const { entities } = v.view;
-      bySignature.set(signature, {
-        members: [v],
-        entities,
-        serialize: serializerOf(entities),
-        asked: [asked],
-      });
+      bySignature.set(signature, { members: [v], entities, keyOf: keyTextOf(entities), asked: [asked] });
     }
   }
   const plan = { views, declared, groups: [...bySignature.values()], joinKeys: joinKeysOf(views) };
@@ -187,13 +205,13 @@ async function readViews(
   slicer: TimeSlicer,
 ): Promise<Map<string, ViewRecords>> {
   const byView = new Map<string, ViewRecords>();
-  const readGroup = async ({ members, entities, serialize, asked }: ViewGroup): Promise<void> => {
+  const readGroup = async ({ members, entities, keyOf, asked }: ViewGroup): Promise<void> => {
     const recordOf = new Int32Array(n);
     const distinct = new Map<string, number>();
     const values: Record<string, bigint | string> = {};
     for (let i = 0; i < n; i++) {
       for (const e of entities) values[e.joinKey] = (keys.get(e.joinKey) as (bigint | string)[])[i];
-      const key = serialize(values);
+      const key = keyOf(values);
       let at = distinct.get(key);
       if (at === undefined) {
         at = distinct.size;

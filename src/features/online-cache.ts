@@ -45,6 +45,7 @@ interface Entry {
 
 export class CachedOnlineStore implements OnlineStore {
   readonly type: OnlineStore['type'];
+  readonly keepsRecords = true;
   /**
    * Per view, its entries by entity key: a view's name and a key are looked up apart, so a key's
    * text (its hash computed once) serves every view of a read, and no id is built per lookup.

@@ -43,6 +43,11 @@ export interface OnlineWriteRow {
  */
 export interface OnlineStore {
   readonly type: OnlineStoreConfig['type'];
+  /**
+   * Whether a record read is the same object at the next read of it (a cache in front of the
+   * store), so that what a reader derives from it (its decoded values) may be kept beside it.
+   */
+  readonly keepsRecords?: boolean;
   onlineWrite(view: string, rows: readonly OnlineWriteRow[]): Promise<number>;
   /**
    * `features` names the features the caller will decode; a store may then return a payload

@@ -51,15 +51,16 @@ function serializerOf(entities: readonly Entity[]): ReturnType<typeof keySeriali
   return serialize;
 }
 /**
- * Each record's decoded values, with the schema and the features they were decoded for: a record
- * served from the online cache is the same object read after read, so its payload is parsed once.
- * Shared between reads, so never changed.
+ * Each record's decoded values, with the schema and the features they were decoded for, for a
+ * store whose records are the same objects read after read (`keepsRecords`: the online cache), so
+ * a payload is parsed once. Shared between reads, so never changed.
  */
 const decoded = new WeakMap<
   OnlineRecord,
   { schema: FeatureView['schema']; features: readonly string[]; values: Record<string, FeatureValue> }
 >();
-function valuesOf(view: FeatureView, features: readonly string[], record: OnlineRecord) {
+function valuesOf(view: FeatureView, features: readonly string[], record: OnlineRecord, keep: boolean) {
+  if (!keep) return decodeValues(view.schema, features, record.payload);
   const known = decoded.get(record);
   if (known && known.features === features && known.schema === view.schema) return known.values;
   const values = decodeValues(view.schema, features, record.payload);
@@ -267,6 +268,8 @@ async function judgeRead(
   const keyColumns = parseKeyColumns(plan.declared, entities);
   const reads = await readViews(store, plan.groups, keyColumns, n, slicer);
   const judged = new Map<string, JudgedView>();
+  // Records read anew each time would only fill the map with entries no read finds again.
+  const keep = store.keepsRecords === true;
   for (const { view, features } of plan.views) {
     const { records, recordOf } = reads.get(view.name) as ViewRecords;
     const maxAge = view.onlineMaxAge ?? 0;
@@ -274,7 +277,8 @@ async function judgeRead(
     for (let d = 0; d < records.length; d++) {
       const r = records[d];
       // Feast's TTL keeps a row exactly `ttl` old (event_ts >= entity_ts - ttl); max age does the same.
-      if (r && !(maxAge > 0 && now - r.eventTs > maxAge * 1000)) values[d] = valuesOf(view, features, r);
+      if (r && !(maxAge > 0 && now - r.eventTs > maxAge * 1000))
+        values[d] = valuesOf(view, features, r, keep);
       if (slicer.due()) await slicer.turn();
     }
     judged.set(view.name, { recordOf, records, values });

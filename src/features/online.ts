@@ -336,7 +336,17 @@ export async function readOnlineFeatures(
       eventTimestamps: new Array(n).fill(EPOCH),
     });
   }
-  // Records of one materialization share their event time, so its text is made once (eventTimeText).
+  // Each distinct record's event time as text, made once per view read, not per cell (records of
+  // one materialization share their time, so eventTimeText keeps its text across requests).
+  const texts = new Map<string, string[]>();
+  const timeTexts = (view: string, records: JudgedView['records']): string[] => {
+    let made = texts.get(view);
+    if (!made) {
+      made = records.map((r) => (r ? eventTimeText(r.eventTs) : EPOCH));
+      texts.set(view, made);
+    }
+    return made;
+  };
   const nowIso = refs.onDemand.length > 0 ? iso(now) : EPOCH;
   for (const f of refs.features) {
     const column: OnlineColumn = {
@@ -345,15 +355,15 @@ export async function readOnlineFeatures(
       eventTimestamps: new Array(n),
     };
     const j = f.onDemand ? undefined : judged.get(f.view);
+    const times = j ? timeTexts(f.view, j.records) : [];
     for (let i = 0; i < n; i++) {
       if (j) {
         const d = j.recordOf[i];
-        const record = j.records[d];
         const values = j.values[d];
         const value = values?.[f.feature] ?? null;
         column.values[i] = value;
-        column.statuses[i] = statusOf(record, values, value);
-        column.eventTimestamps[i] = record ? eventTimeText(record.eventTs) : EPOCH;
+        column.statuses[i] = statusOf(j.records[d], values, value);
+        column.eventTimestamps[i] = times[d];
       } else {
         const v = computed[i].get(f.view)?.[f.feature] ?? null;
         column.values[i] = v;
@@ -411,11 +421,12 @@ export async function readServingFeatures(
     columns.set(name, column);
     if (key) continue;
     const j = f && !f.onDemand ? judged.get(f.view) : undefined;
+    const feature = f?.feature ?? '';
     for (let i = 0; i < n; i++) {
       if (j) {
         const d = j.recordOf[i];
         const values = j.values[d];
-        const value = values?.[(f as ResolvedRefs['features'][number]).feature] ?? null;
+        const value = values?.[feature] ?? null;
         column[i] = value;
         if (value === null) miss(i, name, statusOf(j.records[d], values, value));
       } else {

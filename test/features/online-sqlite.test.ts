@@ -1,5 +1,6 @@
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -51,7 +52,7 @@ describe('the SQLite cache stays coherent with the file', () => {
       expect(await payloads(cached, 'v', [1, 2])).toEqual(['one, later', 'two']);
 
       // Another process, through SQLite's own file locking.
-      execFileSync(
+      await promisify(execFile)(
         process.execPath,
         [
           '-e',

@@ -4,14 +4,15 @@
  * entities with one store call for all distinct entities of the request (`onlineReadViews` where
  * the store has it, else a call per view; different entity sets run concurrently), judges age at
  * read time (OUTSIDE_MAX_AGE from each record's own event timestamp, boundary included as Feast's
- * TTL is), runs on-demand views, and answers column-major, as Feast's feature server does.
+ * TTL is), runs on-demand views, and answers column-major, as Feast's feature server does
+ * (`readOnlineFeatures`), or as a model's columns with what each row lacked (`readServingFeatures`).
  */
 import { BoundedCache, invalid, TimeSlicer } from '../core/index.js';
 import type { Entity, FeatureValue, FeatureView } from './definitions.js';
 import { int64Out, keySerializer, keyValue } from './keys.js';
 import { applyOnDemand } from './on-demand.js';
 import type { OnlineRecord, OnlineStore } from './online-store.js';
-import { joinKeysOf, type ResolvedRefs } from './refs.js';
+import { joinKeysOf, type ResolvedFeature, type ResolvedRefs } from './refs.js';
 import { decodeValues } from './values.js';
 
 /** Feast's field statuses. */
@@ -164,6 +165,8 @@ interface ReadPlan {
   declared: Map<string, Entity>;
   groups: ViewGroup[];
   joinKeys: string[];
+  /** Each output name with its feature (unique: resolveRefs refuses two of one name). */
+  byOutput: Map<string, ResolvedFeature>;
 }
 
 const plans = new WeakMap<ResolvedRefs, ReadPlan>();
@@ -188,7 +191,14 @@ function planOf(refs: ResolvedRefs): ReadPlan {
       bySignature.set(signature, { members: [v], entities, keyOf: keyTextOf(entities), asked: [asked] });
     }
   }
-  const plan = { views, declared, groups: [...bySignature.values()], joinKeys: joinKeysOf(views) };
+  const byOutput = new Map(refs.features.map((f) => [f.output, f]));
+  const plan = {
+    views,
+    declared,
+    groups: [...bySignature.values()],
+    joinKeys: joinKeysOf(views),
+    byOutput,
+  };
   plans.set(refs, plan);
   return plan;
 }
@@ -406,7 +416,7 @@ export async function readServingFeatures(
   now: number,
   names: readonly string[],
 ): Promise<ServingFeatures> {
-  const { n, keyColumns, judged, computed, slicer } = await judgeRead(store, refs, entities, now);
+  const { n, plan, keyColumns, judged, computed, slicer } = await judgeRead(store, refs, entities, now);
   const columns = new Map<string, FeatureValue[]>();
   const missing: ServingFeatures['missing'] = new Array(n);
   const miss = (row: number, name: string, status: FeatureStatus) => {
@@ -416,7 +426,7 @@ export async function readServingFeatures(
   };
   for (const name of names) {
     const key = keyColumns.get(name);
-    const f = key ? undefined : refs.features.find((feature) => feature.output === name);
+    const f = key ? undefined : plan.byOutput.get(name);
     const column: FeatureValue[] = key ? keyOutput(key) : new Array(n);
     columns.set(name, column);
     if (key) continue;

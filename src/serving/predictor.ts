@@ -29,7 +29,7 @@ export class Predictor {
    * The model's features of each entity, read online, without scoring them (a server batches the
    * scoring of many requests).
    * @throws KeelError FAILED_PRECONDITION when the server has no feature store or the model no
-   *   feature references; as `FeatureStore.getOnlineFeatures` for bad entities.
+   *   feature references; as `FeatureStore.getServingFeatures` for bad entities.
    */
   async lookupEntities(entities: Readonly<Record<string, readonly unknown[]>>): Promise<ServingFeatures> {
     const { info } = this.model;

@@ -117,6 +117,10 @@ async function servingAgrees(store: FeatureStore, keys: bigint[], online: Online
     return absent;
   });
   expect(serving.missing).toEqual(missing);
+  // Without full names, plain:n and versioned:n would both be 'n': refused, as for Feast's response.
+  await expect(
+    store.getServingFeatures({ features: FEATURES, entities: { user_id: keys } }, ['n']),
+  ).rejects.toMatchObject({ code: 'INVALID_PARAMETER_VALUE', message: /both named 'n'/ });
 }
 
 describe('online after materialization equals point in time, always', () => {

@@ -166,8 +166,10 @@ export type MetadataConfig =
   | { type: 'sqlite'; path: string; synchronous?: SqliteSynchronous }
   | { type: 'postgres'; url: string };
 export type OnlineStoreConfig =
-  | { type: 'sqlite'; path: string; cache?: false | { maxBytes?: number } }
+  | { type: 'sqlite'; path: string; cache?: SqliteCacheConfig }
   | { type: 'redis'; url: string; timeoutMs?: number; cache?: OnlineCacheConfig };
+/** `onlineStore.cache` of SQLite in keel.yaml: off, or on within a memory bound. */
+export type SqliteCacheConfig = false | { maxBytes?: number };
 /** See `onlineStore.cache` in keel.yaml. */
 export interface OnlineCacheConfig {
   ttlMs: number;
@@ -349,6 +351,6 @@ export function s3Url(config: S3ArtifactsConfig): string {
 }
 
 /** keel.yaml's SQLite cache setting, kept when `KEEL_ONLINE_STORE` moves the file. */
-function sqliteCache(fromFile: KeelFileConfig['onlineStore']): { cache?: false | { maxBytes?: number } } {
+function sqliteCache(fromFile: KeelFileConfig['onlineStore']): { cache?: SqliteCacheConfig } {
   return fromFile?.type === 'sqlite' && fromFile.cache !== undefined ? { cache: fromFile.cache } : {};
 }

@@ -93,14 +93,7 @@ export class CachedOnlineStore implements OnlineStore {
     // Whole records only: a record cut to some features must not answer a read of others.
     _features?: readonly string[],
   ): Promise<(OnlineRecord | undefined)[]> {
-    return this.read([{ view }], keys).then((found) => found[0]);
-  }
-
-  onlineReadViews(
-    reads: readonly ViewRead[],
-    keys: readonly string[],
-  ): Promise<(OnlineRecord | undefined)[][]> {
-    return this.read(reads, keys);
+    return this.onlineReadViews([{ view }], keys).then((found) => found[0]);
   }
 
   async onlineWrite(view: string, rows: readonly OnlineWriteRow[]): Promise<number> {
@@ -133,7 +126,7 @@ export class CachedOnlineStore implements OnlineStore {
    * Every view's records for the keys: the cached ones, and the keys any view lacks read from the
    * store in one call for every view (whole records, so that any later read can take them).
    */
-  private async read(
+  async onlineReadViews(
     reads: readonly ViewRead[],
     keys: readonly string[],
   ): Promise<(OnlineRecord | undefined)[][]> {

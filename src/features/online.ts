@@ -244,10 +244,8 @@ async function readViews(
   return byView;
 }
 
-/** Per view: for each distinct record, its record (none: not found) and its values (none: too old). */
-interface JudgedView {
-  recordOf: Int32Array;
-  records: (OnlineRecord | undefined)[];
+/** A view's read, with each distinct record's values (none: not found or too old). */
+interface JudgedView extends ViewRecords {
   values: (Record<string, FeatureValue> | undefined)[];
 }
 
